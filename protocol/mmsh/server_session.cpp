@@ -1,1 +1,861 @@
-// placeholder
+// MMSH server session. See server_session.h for the contract and
+// protocol-notes/wmsp.md (§2 request types, §4 session, §6 framing, §8 seeking,
+// §9 playlists) for the protocol.
+#include "protocol/mmsh/server_session.h"
+
+#include <algorithm>
+#include <cstring>
+#include <utility>
+
+#include "protocol/asf/packet.h"
+#include "protocol/core/limits.h"
+#include "protocol/core/log.h"
+#include "protocol/mmsh/framing.h"
+
+namespace mms::mmsh {
+namespace {
+
+constexpr const char* kLog = "mmsh-server";
+constexpr const char* kServerToken = "Cougar/9.01.01.3814";
+constexpr const char* kDescribeType = "application/vnd.ms.wms-hdr.asfv1";
+constexpr const char* kPlayType = "application/x-mms-framed";
+constexpr std::uint32_t kIgnore = 0xFFFFFFFFu;  // "ignore" value of packet-num / stream-offset
+// Offsets inside an MMS data frame: byte 0 sync, 9 AFFlags.
+constexpr std::size_t kAfFlagsOffset = 9;
+// Fault huge-length: what the ASF Header Object and Content-Length claim.
+constexpr std::uint64_t kHugeLength = 2147483648ull;
+// Fault truncate: the $D frame (1-based) cut in the middle.
+constexpr std::uint32_t kTruncateFrame = 5;
+// Fault bad-frame: sync byte that is not 0x24 / 0xA4.
+constexpr std::uint8_t kBadSync = 0x42;
+// Live loop period when the content has a single packet.
+constexpr std::uint32_t kDefaultPacketIntervalMs = 100;
+
+bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) {
+    return false;
+  }
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    char x = a[i];
+    char y = b[i];
+    if (x >= 'A' && x <= 'Z') {
+      x = static_cast<char>(x - 'A' + 'a');
+    }
+    if (y >= 'A' && y <= 'Z') {
+      y = static_cast<char>(y - 'A' + 'a');
+    }
+    if (x != y) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// Leading decimal digits of `s` as a u32 ("0Connection: Close" -> 0, FFmpeg's glued line).
+std::optional<std::uint32_t> leading_u32(std::string_view s) {
+  std::size_t n = 0;
+  while (n < s.size() && n < 10 && s[n] >= '0' && s[n] <= '9') {
+    ++n;
+  }
+  std::uint32_t v = 0;
+  if (n == 0 || !parse_u32(s.substr(0, n), &v)) {
+    return std::nullopt;
+  }
+  return v;
+}
+
+std::optional<std::uint32_t> pragma_u32(const std::vector<PragmaToken>& pragmas,
+                                        std::string_view name) {
+  const std::string* v = find_pragma(pragmas, name);
+  if (v == nullptr) {
+    return std::nullopt;
+  }
+  return leading_u32(*v);
+}
+
+// Path of a request target: "/a/b?x" -> "/a/b"; proxy form "http://h:p/a" -> "/a".
+std::string_view target_path(std::string_view target) {
+  const std::size_t scheme = target.find("://");
+  if (scheme != std::string_view::npos && target.find('/') > scheme) {
+    const std::size_t slash = target.find('/', scheme + 3);
+    target = slash == std::string_view::npos ? std::string_view("/") : target.substr(slash);
+  }
+  const std::size_t q = target.find_first_of("?#");
+  if (q != std::string_view::npos) {
+    target = target.substr(0, q);
+  }
+  return target;
+}
+
+void append_str(std::vector<std::uint8_t>* out, std::string_view s) {
+  const ByteView v = ByteView::of(s);
+  out->insert(out->end(), v.begin(), v.end());
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------
+// Fault names
+
+const char* to_string(Fault fault) {
+  switch (fault) {
+    case Fault::kNone:
+      return "none";
+    case Fault::kGarbage:
+      return "garbage";
+    case Fault::kTruncate:
+      return "truncate";
+    case Fault::kHugeLength:
+      return "huge-length";
+    case Fault::kStallHeader:
+      return "stall-header";
+    case Fault::kBadFrame:
+      return "bad-frame";
+  }
+  return "?";
+}
+
+std::optional<Fault> fault_from_string(std::string_view name) {
+  for (Fault f : {Fault::kNone, Fault::kGarbage, Fault::kTruncate, Fault::kHugeLength,
+                  Fault::kStallHeader, Fault::kBadFrame}) {
+    if (name == to_string(f)) {
+      return f;
+    }
+  }
+  return std::nullopt;
+}
+
+// ---------------------------------------------------------------------------
+// Content
+
+Result<std::shared_ptr<const Content>> Content::create(std::string name,
+                                                       std::vector<std::uint8_t> file, bool live) {
+  auto layout_or = asf::scan_file(ByteView(file));
+  if (!layout_or.ok()) {
+    return layout_or.status();
+  }
+  std::shared_ptr<Content> c(new Content());
+  c->name_ = std::move(name);
+  c->live_ = live;
+  c->file_ = std::move(file);
+  c->layout_ = std::move(*layout_or);
+  const asf::HeaderInfo& info = c->layout_.info;
+  if (c->layout_.packet_count > UINT32_MAX) {
+    return Status(Code::kLimitExceeded, "content has too many packets");
+  }
+  if (live && c->layout_.packet_count == 0) {
+    return Status(Code::kMalformed, "live content has no data packets");
+  }
+  c->header_.assign(c->file_.begin(),
+                    c->file_.begin() + static_cast<std::ptrdiff_t>(c->layout_.header_bytes));
+  if (live) {
+    MMS_TRY(asf::mark_broadcast(&c->header_));
+  }
+
+  bool has_video = false;
+  std::vector<bool> video(128, false);
+  for (const asf::StreamInfo& s : info.streams) {
+    if (s.type == asf::StreamType::kVideo && s.number < 128) {
+      video[s.number] = true;
+      has_video = true;
+    }
+  }
+  const auto count = static_cast<std::uint32_t>(c->layout_.packet_count);
+  c->packets_.resize(count);
+  std::uint32_t last_send = 0;
+  for (std::uint32_t i = 0; i < count; ++i) {
+    PacketMeta& m = c->packets_[i];
+    auto p = asf::parse_packet(c->packet(i), info.packet_size);
+    if (!p.ok()) {
+      m.send_time_ms = last_send;
+      continue;
+    }
+    m.send_time_ms = p->send_time_ms;
+    last_send = m.send_time_ms;
+    if (!has_video) {
+      m.key = true;
+      continue;
+    }
+    for (const asf::PayloadInfo& pl : p->payloads) {
+      if (pl.stream < 128 && video[pl.stream] && pl.keyframe && pl.object_offset == 0) {
+        m.key = true;
+        break;
+      }
+    }
+  }
+
+  const std::uint64_t header_ms = info.duration_ns() / 1000000u;
+  if (header_ms > 0 && header_ms < UINT32_MAX) {
+    c->duration_ms_ = static_cast<std::uint32_t>(header_ms);
+  } else if (count > 0) {
+    const std::uint64_t last = c->packets_.back().send_time_ms;
+    c->duration_ms_ =
+        last > info.preroll_ms ? static_cast<std::uint32_t>(last - info.preroll_ms) : 0u;
+  }
+  if (count > 0) {
+    const std::uint32_t first = c->packets_.front().send_time_ms;
+    const std::uint32_t last = c->packets_.back().send_time_ms;
+    const std::uint32_t span = last > first ? last - first : 0u;
+    const std::uint32_t interval = count > 1 ? span / (count - 1) : kDefaultPacketIntervalMs;
+    c->loop_period_ms_ = std::max<std::uint32_t>(1u, span + std::max<std::uint32_t>(interval, 1u));
+  }
+  return std::shared_ptr<const Content>(std::move(c));
+}
+
+ByteView Content::packet(std::uint32_t i) const {
+  const std::size_t ps = layout_.info.packet_size;
+  return ByteView(file_.data() + layout_.first_packet + ps * i, ps);
+}
+
+bool Content::has_stream(std::uint16_t number) const {
+  return layout_.info.find_stream(number) != nullptr;
+}
+
+const FramedPackets& Content::framed(bool strip) const {
+  const std::size_t k = strip ? 1 : 0;
+  std::call_once(framed_once_[k], [this, strip, k] { build_framed(strip, &framed_[k]); });
+  return framed_[k];
+}
+
+void Content::build_framed(bool strip, FramedPackets* out) const {
+  const std::uint32_t count = packet_count();
+  out->offsets.reserve(std::size_t{count} + 1);
+  out->bytes.reserve(std::size_t{count} * (packet_size() + 12u));
+  std::vector<std::uint8_t> stripped;
+  for (std::uint32_t i = 0; i < count; ++i) {
+    out->offsets.push_back(out->bytes.size());
+    ByteView payload = packet(i);
+    if (strip && asf::strip_padding(payload, packet_size(), &stripped).ok()) {
+      payload = ByteView(stripped);
+    }
+    encode_data_frame(kFrameData, i, 0, static_cast<std::uint8_t>(i & 0xFFu), payload,
+                      &out->bytes);
+  }
+  out->offsets.push_back(out->bytes.size());
+}
+
+// ---------------------------------------------------------------------------
+// ServerSession: input
+
+ServerSession::ServerSession(const ServerConfig* config, std::uint32_t client_id, Instant now)
+    : config_(config), client_id_(client_id), head_deadline_(now + kRequestHeadTimeout) {}
+
+Result<std::size_t> ServerSession::on_bytes(ByteView in, Instant now) {
+  if (state_ != State::kReadingHead) {
+    return in.size();  // request complete: later bytes (POST bodies, junk) are discarded
+  }
+  HttpRequest req;
+  std::size_t consumed = 0;
+  Status error;
+  const Decode d = parse_request_head(in, &req, &consumed, &error);
+  if (d == Decode::kNeedMore) {
+    if (in.size() > limits::kMaxHttpHead) {
+      respond_simple(431, "Request Header Fields Too Large");
+      return Status(Code::kLimitExceeded, "mmsh-server: request head too large");
+    }
+    return std::size_t{0};
+  }
+  if (d == Decode::kError) {
+    MMS_LOG(LogLevel::kWarning, kLog, "client-id=%u: bad request: %s", client_id_, error.what());
+    respond_simple(400, "Bad Request");
+    return error;
+  }
+  handle_request(req, now);
+  return in.size();
+}
+
+void ServerSession::on_eof(Instant /*now*/) {
+  peer_gone_ = true;
+  state_ = State::kDone;
+  pending_.clear();
+  pending_pos_ = 0;
+  zc_pos_ = zc_end_ = 0;
+}
+
+void ServerSession::on_timeout(Instant now) {
+  if (state_ == State::kReadingHead && now >= head_deadline_) {
+    MMS_LOG(LogLevel::kInfo, kLog, "client-id=%u: request head timed out", client_id_);
+    respond_simple(408, "Request Timeout");
+  }
+}
+
+std::optional<Instant> ServerSession::next_deadline() const {
+  if (state_ == State::kReadingHead) {
+    return head_deadline_;
+  }
+  if (state_ == State::kStreaming && paced_ && pending_pos_ >= pending_.size() &&
+      zc_pos_ >= zc_end_ && content_ && next_packet_ < content_->packet_count()) {
+    return due_time(next_packet_) + (-kPacingSlack);
+  }
+  return std::nullopt;
+}
+
+// ---------------------------------------------------------------------------
+// ServerSession: requests
+
+bool ServerSession::authorized(const HttpRequest& req) const {
+  if (config_->auth_user.empty()) {
+    return true;
+  }
+  const std::string* auth = req.headers.find("Authorization");
+  if (auth == nullptr || auth->size() < 6 || !iequals(std::string_view(*auth).substr(0, 6),
+                                                      "Basic ")) {
+    return false;
+  }
+  std::string_view b64 = std::string_view(*auth).substr(6);
+  while (!b64.empty() && b64.front() == ' ') {
+    b64.remove_prefix(1);
+  }
+  std::string decoded;
+  if (!base64_decode(b64, &decoded)) {
+    return false;
+  }
+  return decoded == config_->auth_user + ":" + config_->auth_password;
+}
+
+std::string ServerSession::response_head(int status, const char* reason, const char* content_type,
+                                         std::optional<std::uint64_t> content_length, bool live,
+                                         const std::vector<HttpHeader>& extra) const {
+  HttpResponse r;
+  r.version_minor = 0;
+  r.status = status;
+  r.reason = reason;
+  r.headers.add("Server", kServerToken);
+  if (content_type != nullptr) {
+    r.headers.add("Content-Type", content_type);
+  }
+  if (content_length) {
+    r.headers.add("Content-Length", std::to_string(*content_length));
+  }
+  std::string pragma = "no-cache,client-id=" + std::to_string(client_id_);
+  if (status == 200) {
+    pragma += live ? ",features=\"broadcast\"" : ",features=\"seekable\"";
+  }
+  pragma += ",timeout=" + std::to_string(kSessionTimeoutMs);
+  r.headers.add("Pragma", pragma);
+  r.headers.add("Cache-Control", "no-cache");
+  for (const HttpHeader& h : extra) {
+    r.headers.add(h.name, h.value);
+  }
+  r.headers.add("Connection", "Close");
+  return write_response(r);
+}
+
+void ServerSession::respond_simple(int status, const char* reason, std::vector<HttpHeader> extra) {
+  response_status_ = status;
+  pending_.clear();
+  pending_pos_ = 0;
+  append_str(&pending_, response_head(status, reason, nullptr, std::uint64_t{0}, false, extra));
+  produced_ += pending_.size();
+  state_ = State::kDone;
+}
+
+void ServerSession::handle_request(const HttpRequest& req, Instant now) {
+  if (config_->fault == Fault::kGarbage) {
+    static constexpr char kJunk[] =
+        "\x00\x01\x02\xff garbage: this is not an HTTP response \xfe\xfd\r\n\x24\x00";
+    pending_.clear();
+    for (int i = 0; i < 8; ++i) {
+      pending_.insert(pending_.end(), kJunk, kJunk + sizeof kJunk - 1);
+    }
+    produced_ += pending_.size();
+    state_ = State::kDone;
+    return;
+  }
+  const std::string* ua = req.headers.find("User-Agent");
+  if (ua == nullptr) {
+    MMS_LOG(LogLevel::kWarning, kLog, "client-id=%u: request without User-Agent (served anyway)",
+            client_id_);
+  } else {
+    const std::string_view token = std::string_view(*ua).substr(0, ua->find('/'));
+    if (!iequals(token, "NSPlayer") && !iequals(token, "NSServer") &&
+        !iequals(token, "WMCacheProxy")) {
+      MMS_LOG(LogLevel::kWarning, kLog,
+              "client-id=%u: User-Agent '%.80s' is not a WMSP player (served anyway)",
+              client_id_, ua->c_str());
+    }
+  }
+  if (!authorized(req)) {
+    MMS_LOG(LogLevel::kInfo, kLog, "client-id=%u: 401 (credentials missing or wrong)",
+            client_id_);
+    respond_simple(401, "Unauthorized",
+                   {HttpHeader{"WWW-Authenticate", "Basic realm=\"mms-server\""}});
+    return;
+  }
+  const std::vector<PragmaToken> pragmas = parse_pragmas(req.headers);
+  if (req.method == "GET") {
+    handle_get(req, pragmas, now);
+    return;
+  }
+  if (req.method == "POST") {
+    // Non-pipelined KeepAlive, Log, SelectStream (MS-WMSP 2.2.2.3/4/8). Sessions do
+    // not outlive their connection here, so they are acknowledged and ignored.
+    const bool log = find_pragma(pragmas, "log-line") != nullptr ||
+                     [&req] {
+                       const std::string* ct = req.headers.find("Content-Type");
+                       return ct != nullptr && ct->find("LogStats") != std::string::npos;
+                     }();
+    MMS_LOG(LogLevel::kDebug, kLog, "client-id=%u: POST %s -> %d", client_id_,
+            req.target.c_str(), log ? 204 : 200);
+    if (log) {
+      respond_simple(204, "No Content", {});
+    } else {
+      respond_simple(200, "OK", {});
+    }
+    return;
+  }
+  respond_simple(405, "Method Not Allowed",
+                 {HttpHeader{"Allow", "GET, POST"}});
+}
+
+std::vector<std::uint8_t> ServerSession::header_payload() const {
+  std::vector<std::uint8_t> h = content_->header().to_vector();
+  if (config_->fault == Fault::kHugeLength && h.size() >= 24) {
+    for (int i = 0; i < 8; ++i) {
+      h[16 + static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(kHugeLength >> (8 * i));
+    }
+  }
+  return h;
+}
+
+void ServerSession::append_header_frames(std::vector<std::uint8_t>* out) const {
+  encode_header_frames(kFrameHeader, ByteView(header_payload()), 0, out);
+}
+
+void ServerSession::handle_get(const HttpRequest& req, const std::vector<PragmaToken>& pragmas,
+                               Instant now) {
+  if (find_pragma(pragmas, "xplaynextentry") != nullptr ||
+      find_pragma(pragmas, "pipeline-request") != nullptr) {
+    respond_simple(400, "Bad Request", {});
+    return;
+  }
+  const std::string_view path = target_path(req.target);
+  std::string_view name = path;
+  while (!name.empty() && name.front() == '/') {
+    name.remove_prefix(1);
+  }
+  auto redirect = config_->redirects.find(std::string(name));
+  if (redirect != config_->redirects.end()) {
+    MMS_LOG(LogLevel::kInfo, kLog, "client-id=%u: %s -> 302 %s", client_id_, req.target.c_str(),
+            redirect->second.c_str());
+    respond_simple(302, "Found",
+                   {HttpHeader{"Location", redirect->second}});
+    return;
+  }
+  if (config_->content == nullptr) {
+    respond_simple(404, "Not Found", {});
+    return;
+  }
+  auto content_or = config_->content->open(path);
+  if (!content_or.ok()) {
+    if (content_or.status().code() == Code::kNotFound) {
+      MMS_LOG(LogLevel::kInfo, kLog, "client-id=%u: %s -> 404", client_id_, req.target.c_str());
+      respond_simple(404, "Not Found", {});
+    } else {
+      MMS_LOG(LogLevel::kWarning, kLog, "client-id=%u: %s -> 500 (%s)", client_id_,
+              req.target.c_str(), content_or.status().what());
+      respond_simple(500, "Internal Server Error", {});
+    }
+    return;
+  }
+  content_ = std::move(*content_or);
+
+  const std::string* play = find_pragma(pragmas, "xplaystrm");
+  if (play != nullptr && leading_u32(*play).value_or(0) == 1) {
+    start_play(req, pragmas, now);
+    return;
+  }
+
+  // Describe: 200 + Content-Length + $H, then close (MS-WMSP 3.2.5.4).
+  std::vector<std::uint8_t> body;
+  append_header_frames(&body);
+  const std::uint64_t length = config_->fault == Fault::kHugeLength ? kHugeLength : body.size();
+  response_status_ = 200;
+  pending_.clear();
+  append_str(&pending_, response_head(200, "OK", kDescribeType, length, content_->live(), {}));
+  if (config_->fault == Fault::kStallHeader) {
+    pending_.insert(pending_.end(), body.begin(),
+                    body.begin() + static_cast<std::ptrdiff_t>(body.size() / 2));
+    state_ = State::kStalled;
+  } else {
+    pending_.insert(pending_.end(), body.begin(), body.end());
+    state_ = State::kDone;
+  }
+  produced_ += pending_.size();
+  MMS_LOG(LogLevel::kInfo, kLog, "client-id=%u: Describe %s (%zu header bytes)", client_id_,
+          req.target.c_str(), content_->header().size());
+}
+
+std::uint32_t ServerSession::back_to_key(std::uint32_t packet) const {
+  for (std::uint32_t p = packet;; --p) {
+    if (content_->meta(p).key) {
+      return p;
+    }
+    if (p == 0) {
+      return packet;  // no key frame at or before: start where asked
+    }
+  }
+}
+
+std::uint32_t ServerSession::choose_start(const std::vector<PragmaToken>& pragmas,
+                                          bool* beyond_end) const {
+  *beyond_end = false;
+  const std::uint32_t count = content_->packet_count();
+  if (count == 0) {
+    *beyond_end = true;
+    return 0;
+  }
+  // Precedence of MS-WMSP 3.2.5.6: stream-time, packet-num, stream-offset.
+  const std::optional<std::uint32_t> stream_time = pragma_u32(pragmas, "stream-time");
+  if (stream_time && *stream_time != 0 && *stream_time != kIgnore) {
+    if (*stream_time >= content_->duration_ms()) {
+      *beyond_end = true;
+      return count;
+    }
+    // stream-time is presentation time without preroll: last packet sent at or before it.
+    const std::uint64_t target = std::uint64_t{*stream_time} + content_->info().preroll_ms;
+    std::uint32_t lo = 0;
+    for (std::uint32_t i = 0; i < count; ++i) {
+      if (content_->meta(i).send_time_ms <= target) {
+        lo = i;
+      } else {
+        break;
+      }
+    }
+    const std::uint32_t start = back_to_key(lo);
+    MMS_LOG(LogLevel::kInfo, kLog, "client-id=%u: stream-time=%u -> packet %u (key %u)",
+            client_id_, *stream_time, lo, start);
+    return start;
+  }
+  const std::optional<std::uint32_t> packet_num = pragma_u32(pragmas, "packet-num");
+  if (packet_num && *packet_num != kIgnore) {
+    if (*packet_num >= count) {
+      *beyond_end = true;
+      return count;
+    }
+    return *packet_num;
+  }
+  const std::string* offset = find_pragma(pragmas, "stream-offset");
+  if (offset != nullptr) {
+    const std::size_t colon = offset->find(':');
+    std::uint32_t hi = 0;
+    std::uint32_t lo = 0;
+    if (colon != std::string::npos && parse_u32(std::string_view(*offset).substr(0, colon), &hi)) {
+      const std::optional<std::uint32_t> lo_or =
+          leading_u32(std::string_view(*offset).substr(colon + 1));
+      lo = lo_or.value_or(kIgnore);
+      if (!(hi == kIgnore && lo == kIgnore) && lo_or) {
+        // Heuristic of wmsp.md §8: file offset of a packet start, else n × packet_size.
+        const std::uint64_t off = (std::uint64_t{hi} << 32) | lo;
+        const std::uint64_t header = content_->layout().first_packet;
+        const std::uint64_t ps = content_->packet_size();
+        std::uint64_t packet = 0;
+        if (off >= header && (off - header) % ps == 0) {
+          packet = (off - header) / ps;
+        } else {
+          packet = off / ps;
+        }
+        if (packet >= count) {
+          *beyond_end = true;
+          return count;
+        }
+        MMS_LOG(LogLevel::kInfo, kLog, "client-id=%u: stream-offset=%llu -> packet %llu",
+                client_id_, static_cast<unsigned long long>(off),
+                static_cast<unsigned long long>(packet));
+        return static_cast<std::uint32_t>(packet);
+      }
+    }
+  }
+  return 0;
+}
+
+void ServerSession::select_streams(const std::vector<PragmaToken>& pragmas) {
+  const bool strip = !config_->keep_padding;
+  const std::string* entry = find_pragma(pragmas, "stream-switch-entry");
+  if (entry == nullptr) {
+    entry = find_pragma(pragmas, "switch-stream-entry");  // spelling of the spec's examples
+  }
+  if (entry == nullptr) {
+    MMS_LOG(LogLevel::kDebug, kLog, "client-id=%u: no stream-switch-entry: all streams",
+            client_id_);
+    framed_ = &content_->framed(strip);
+    return;
+  }
+  auto entries_or = parse_stream_switch(*entry);
+  if (!entries_or.ok()) {
+    MMS_LOG(LogLevel::kWarning, kLog,
+            "client-id=%u: unparsable stream-switch-entry '%.100s': all streams", client_id_,
+            entry->c_str());
+    framed_ = &content_->framed(strip);
+    return;
+  }
+  std::vector<StreamSwitchEntry> entries = std::move(*entries_or);
+  // Stream numbers are hex per the spec; FFmpeg and libmms print them in decimal.
+  // If the hex reading names streams the header lacks, try the decimal reading.
+  const bool hex_ok = std::all_of(entries.begin(), entries.end(), [this](const auto& e) {
+    return content_->has_stream(e.stream);
+  });
+  if (!hex_ok) {
+    std::vector<std::uint16_t> decimal;
+    std::string_view rest(*entry);
+    bool dec_ok = true;
+    while (!rest.empty()) {
+      const std::size_t sp = rest.find(' ');
+      const std::string_view item = rest.substr(0, sp);
+      rest = sp == std::string_view::npos ? std::string_view() : rest.substr(sp + 1);
+      if (item.empty()) {
+        continue;
+      }
+      const std::size_t c1 = item.find(':');
+      const std::size_t c2 = item.find(':', c1 == std::string_view::npos ? c1 : c1 + 1);
+      std::uint32_t n = 0;
+      if (c1 == std::string_view::npos || c2 == std::string_view::npos ||
+          !parse_u32(item.substr(c1 + 1, c2 - c1 - 1), &n) || n > 127 ||
+          !content_->has_stream(static_cast<std::uint16_t>(n))) {
+        dec_ok = false;
+        break;
+      }
+      decimal.push_back(static_cast<std::uint16_t>(n));
+    }
+    if (dec_ok && decimal.size() == entries.size()) {
+      for (std::size_t i = 0; i < entries.size(); ++i) {
+        entries[i].stream = decimal[i];
+      }
+    }
+  }
+  keep_.assign(128, false);
+  std::size_t on = 0;
+  for (const StreamSwitchEntry& e : entries) {
+    if (e.stream < 128 && content_->has_stream(e.stream)) {
+      const bool sel = e.thinning != 2;
+      if (sel && !keep_[e.stream]) {
+        ++on;
+      }
+      keep_[e.stream] = keep_[e.stream] || sel;
+    } else {
+      MMS_LOG(LogLevel::kWarning, kLog, "client-id=%u: stream-switch-entry names unknown stream %u",
+              client_id_, e.stream);
+    }
+  }
+  if (on == content_->info().streams.size()) {
+    framed_ = &content_->framed(strip);
+    keep_.clear();
+    return;
+  }
+  MMS_LOG(LogLevel::kInfo, kLog, "client-id=%u: %zu of %zu streams selected", client_id_, on,
+          content_->info().streams.size());
+  framed_ = nullptr;
+}
+
+void ServerSession::start_play(const HttpRequest& req, const std::vector<PragmaToken>& pragmas,
+                               Instant now) {
+  response_status_ = 200;
+  pending_.clear();
+  pending_pos_ = 0;
+  append_str(&pending_,
+             response_head(200, "OK", kPlayType, std::nullopt, content_->live(), {}));
+  if (config_->fault == Fault::kStallHeader) {
+    std::vector<std::uint8_t> h;
+    append_header_frames(&h);
+    pending_.insert(pending_.end(), h.begin(), h.begin() + static_cast<std::ptrdiff_t>(h.size() / 2));
+    produced_ += pending_.size();
+    state_ = State::kStalled;
+    return;
+  }
+  append_header_frames(&pending_);
+  if (config_->fault == Fault::kBadFrame) {
+    const std::size_t at = pending_.size();
+    const ByteView payload =
+        content_->packet_count() > 0 ? content_->packet(0) : content_->header().subview(0, 64);
+    encode_data_frame(kFrameData, 0, 0, 0, payload, &pending_);
+    pending_[at] = kBadSync;
+    produced_ += pending_.size();
+    state_ = State::kDone;
+    return;
+  }
+  select_streams(pragmas);
+  bool beyond_end = false;
+  if (content_->live()) {
+    // Join the shared broadcast clock at the current position, at a key frame.
+    const std::uint32_t first = content_->meta(0).send_time_ms;
+    const Duration period = Duration{content_->loop_period_ms()} * kMillisecond;
+    const Duration elapsed = std::max<Duration>(0, now - config_->live_epoch);
+    live_iteration_ = elapsed / period;
+    const std::uint64_t target =
+        first + static_cast<std::uint64_t>((elapsed % period) / kMillisecond);
+    std::uint32_t at = 0;
+    for (std::uint32_t i = 0; i < content_->packet_count(); ++i) {
+      if (content_->meta(i).send_time_ms <= target) {
+        at = i;
+      } else {
+        break;
+      }
+    }
+    next_packet_ = back_to_key(at);
+    paced_ = true;
+    MMS_LOG(LogLevel::kInfo, kLog, "client-id=%u: Play live %s: loop %lld, packet %u (key %u)",
+            client_id_, req.target.c_str(), static_cast<long long>(live_iteration_), at,
+            next_packet_);
+  } else {
+    next_packet_ = choose_start(pragmas, &beyond_end);
+    paced_ = !config_->fast;
+    MMS_LOG(LogLevel::kInfo, kLog, "client-id=%u: Play %s from packet %u of %u (%s)", client_id_,
+            req.target.c_str(), next_packet_, content_->packet_count(),
+            paced_ ? "paced" : "fast");
+  }
+  start_packet_ = next_packet_;
+  if (beyond_end) {
+    encode_reason_frame(kFrameEnd, 0, &pending_);
+    produced_ += pending_.size();
+    state_ = State::kDone;
+    return;
+  }
+  produced_ += pending_.size();
+  play_start_ = now;
+  start_send_ms_ = content_->meta(next_packet_).send_time_ms;
+  state_ = State::kStreaming;
+}
+
+// ---------------------------------------------------------------------------
+// ServerSession: output
+
+Instant ServerSession::due_time(std::uint32_t packet) const {
+  const std::int64_t send = content_->meta(packet).send_time_ms;
+  if (content_->live()) {
+    const std::int64_t rel = send - std::int64_t{content_->meta(0).send_time_ms};
+    return config_->live_epoch +
+           (live_iteration_ * std::int64_t{content_->loop_period_ms()} + rel) * kMillisecond;
+  }
+  return play_start_ + (send - std::int64_t{start_send_ms_}) * kMillisecond;
+}
+
+void ServerSession::append_packet_frame(std::uint32_t packet) {
+  const std::size_t at = pending_.size();
+  if (framed_ != nullptr) {
+    const std::size_t b = framed_->offsets[packet];
+    const std::size_t e = framed_->offsets[std::size_t{packet} + 1];
+    pending_.insert(pending_.end(), framed_->bytes.begin() + static_cast<std::ptrdiff_t>(b),
+                    framed_->bytes.begin() + static_cast<std::ptrdiff_t>(e));
+    pending_[at + kAfFlagsOffset] = static_cast<std::uint8_t>(d_count_ & 0xFFu);
+  } else {
+    ByteView src = content_->packet(packet);
+    bool empty = false;
+    if (asf::filter_streams(src, content_->packet_size(), keep_, &scratch_, &empty).ok()) {
+      if (empty) {
+        return;  // nothing of the selected streams: skip the packet (LocationId jumps)
+      }
+      src = ByteView(scratch_);
+    }
+    if (!config_->keep_padding &&
+        asf::strip_padding(src, content_->packet_size(), &scratch2_).ok()) {
+      src = ByteView(scratch2_);
+    }
+    encode_data_frame(kFrameData, packet, 0, static_cast<std::uint8_t>(d_count_ & 0xFFu), src,
+                      &pending_);
+  }
+  ++d_count_;
+  const std::size_t frame = pending_.size() - at;
+  if (config_->fault == Fault::kTruncate && d_count_ == kTruncateFrame) {
+    cut_at_ = produced_ + at + frame / 2;
+  }
+}
+
+void ServerSession::produce_end() {
+  if (content_->live()) {
+    // Server-side playlist style loop (wmsp.md §9.2): $E(1) $C(0) $H, packets from 0.
+    encode_reason_frame(kFrameEnd, 1, &pending_);
+    encode_reason_frame(kFrameChange, 0, &pending_);
+    append_header_frames(&pending_);
+    next_packet_ = 0;
+    ++live_iteration_;
+    return;
+  }
+  encode_reason_frame(kFrameEnd, 0, &pending_);
+  state_ = State::kDone;
+}
+
+void ServerSession::produce(Instant now) {
+  if (state_ != State::kStreaming) {
+    return;
+  }
+  const std::uint32_t count = content_->packet_count();
+  const Instant horizon = now + kPacingSlack;
+  auto due = [&](std::uint32_t p) { return !paced_ || due_time(p) <= horizon; };
+  if (next_packet_ >= count) {
+    produce_end();
+    produced_ += pending_.size();
+    return;
+  }
+  if (!due(next_packet_)) {
+    return;
+  }
+  if (framed_ != nullptr && config_->fault != Fault::kTruncate &&
+      ((d_count_ - next_packet_) & 0xFFu) == 0) {
+    // Zero copy: a run of cached frames whose AFFlags already match the $D counter.
+    const std::vector<std::size_t>& off = framed_->offsets;
+    const std::uint32_t a = next_packet_;
+    std::uint32_t b = a + 1;
+    while (b < count && off[std::size_t{b} + 1] - off[a] <= kOutputBatchBytes && due(b)) {
+      ++b;
+    }
+    zc_base_ = framed_->bytes.data();
+    zc_pos_ = off[a];
+    zc_end_ = off[b];
+    produced_ += zc_end_ - zc_pos_;
+    d_count_ += b - a;
+    next_packet_ = b;
+    return;
+  }
+  while (next_packet_ < count && pending_.size() < kOutputBatchBytes && due(next_packet_) &&
+         cut_at_ == UINT64_MAX) {
+    append_packet_frame(next_packet_++);
+  }
+  produced_ += pending_.size();
+}
+
+std::size_t ServerSession::clamp_to_cut(std::size_t n) const {
+  if (cut_at_ == UINT64_MAX) {
+    return n;
+  }
+  const std::uint64_t left = cut_at_ > written_ ? cut_at_ - written_ : 0;
+  return left < n ? static_cast<std::size_t>(left) : n;
+}
+
+ByteView ServerSession::next_output(Instant now) {
+  if (peer_gone_) {
+    return ByteView();
+  }
+  if (pending_pos_ >= pending_.size() && zc_pos_ >= zc_end_) {
+    pending_.clear();
+    pending_pos_ = 0;
+    zc_pos_ = zc_end_ = 0;
+    if (written_ < cut_at_) {
+      produce(now);
+    }
+  }
+  if (pending_pos_ < pending_.size()) {
+    return ByteView(pending_.data() + pending_pos_, clamp_to_cut(pending_.size() - pending_pos_));
+  }
+  if (zc_pos_ < zc_end_) {
+    return ByteView(zc_base_ + zc_pos_, clamp_to_cut(zc_end_ - zc_pos_));
+  }
+  return ByteView();
+}
+
+void ServerSession::consume_output(std::size_t n) {
+  if (pending_pos_ < pending_.size()) {
+    pending_pos_ += std::min(n, pending_.size() - pending_pos_);
+  } else if (zc_pos_ < zc_end_) {
+    zc_pos_ += std::min(n, zc_end_ - zc_pos_);
+  }
+  written_ += n;
+}
+
+bool ServerSession::wants_close() const {
+  if (peer_gone_ || written_ >= cut_at_) {
+    return true;
+  }
+  return state_ == State::kDone && pending_pos_ >= pending_.size() && zc_pos_ >= zc_end_;
+}
+
+}  // namespace mms::mmsh

@@ -1,0 +1,253 @@
+// MMSH (MS-WMSP) server session: one object per accepted TCP connection.
+//
+// Sans-I/O: request bytes and "now" go in, response bytes and the next
+// deadline come out. No sockets, no clock reads, no threads. The caller
+// (protocol/io/listener) owns the socket and drives the session:
+//
+//   on_bytes(buf, now)      -> consumed; unconsumed bytes are offered again
+//                              with more appended (the session never buffers input)
+//   next_output(now)        -> view of bytes to write now (large batches)
+//   consume_output(n)       -> n bytes of that view were written
+//   next_deadline()         -> when to call next_output/on_timeout again
+//   wants_close()           -> everything is written; close the connection
+//
+// Non-pipelined MS-WMSP only: every connection carries one request and its
+// response, then closes (MS-WMSP 1.3, what every open-source client does).
+//
+// Content comes from an injected ContentSource returning immutable, shared
+// Content objects (file bytes, layout, per-packet send times and key flags, and
+// a lazily built cache of framed $D packets so fast-mode Play hands out views
+// into one contiguous buffer).
+//
+// Thread confinement: a session is used by one thread. Content objects are
+// immutable after creation except for the framed caches, whose one-time
+// construction is synchronised, so they may be shared between threads.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "protocol/asf/header_parser.h"
+#include "protocol/core/bytes.h"
+#include "protocol/core/status.h"
+#include "protocol/core/time.h"
+#include "protocol/mmsh/http_codec.h"
+
+namespace mms::mmsh {
+
+// Per-packet facts the server needs for positioning and pacing.
+struct PacketMeta {
+  std::uint32_t send_time_ms = 0;  // ASF Send Time (includes the preroll)
+  bool key = false;  // starts a video key frame (audio-only content: every parsable packet)
+};
+
+// $D frames of every packet of a content, concatenated: frame i occupies
+// bytes [offsets[i], offsets[i + 1]). LocationId = i, AFFlags = i mod 256.
+struct FramedPackets {
+  std::vector<std::uint8_t> bytes;
+  std::vector<std::size_t> offsets;  // packet_count + 1 entries
+};
+
+// One ASF file, parsed once and shared (read-only) by all sessions.
+class Content {
+ public:
+  // Takes ownership of the file bytes. `live` serves the content as a looped
+  // broadcast (header marked broadcast). Errors: kMalformed for a file that is
+  // not a usable ASF file (no packets, bad header).
+  static Result<std::shared_ptr<const Content>> create(std::string name,
+                                                       std::vector<std::uint8_t> file, bool live);
+
+  const std::string& name() const { return name_; }
+  bool live() const { return live_; }
+  const asf::FileLayout& layout() const { return layout_; }
+  const asf::HeaderInfo& info() const { return layout_.info; }
+  std::uint32_t packet_size() const { return layout_.info.packet_size; }
+  std::uint32_t packet_count() const { return static_cast<std::uint32_t>(packets_.size()); }
+  // The $H payload: Header Object + 50-byte Data Object prefix (broadcast-marked when live).
+  // Lives as long as the Content.
+  ByteView header() const { return ByteView(header_); }
+  // ASF data packet `i` (< packet_count()), full size with padding. Lives as long as the Content.
+  ByteView packet(std::uint32_t i) const;
+  const PacketMeta& meta(std::uint32_t i) const { return packets_[i]; }
+  // Content duration in ms without preroll (from the header, else from send times).
+  std::uint32_t duration_ms() const { return duration_ms_; }
+  // Loop period of a live content in ms (send-time span plus one packet interval).
+  std::uint32_t loop_period_ms() const { return loop_period_ms_; }
+  // Streams declared by the header, stream number -> true.
+  bool has_stream(std::uint16_t number) const;
+
+  // The $D frames of all streams (padding stripped when `strip`), built on first
+  // use (thread-safe) and kept for the lifetime of the Content.
+  const FramedPackets& framed(bool strip) const;
+
+ private:
+  Content() = default;
+  void build_framed(bool strip, FramedPackets* out) const;
+
+  std::string name_;
+  bool live_ = false;
+  std::vector<std::uint8_t> file_;
+  std::vector<std::uint8_t> header_;
+  asf::FileLayout layout_;
+  std::vector<PacketMeta> packets_;
+  std::uint32_t duration_ms_ = 0;
+  std::uint32_t loop_period_ms_ = 1;
+  mutable std::once_flag framed_once_[2];
+  mutable FramedPackets framed_[2];
+};
+
+// Where content comes from. Implemented by the server (files under a root
+// directory) and by tests (in-memory fixtures).
+class ContentSource {
+ public:
+  virtual ~ContentSource() = default;
+  // Looks up the content for a request path ("/name", query string already
+  // removed). Errors: kNotFound (-> 404), anything else (-> 500).
+  virtual Result<std::shared_ptr<const Content>> open(std::string_view path) = 0;
+};
+
+// Fault injection for client robustness tests.
+enum class Fault : std::uint8_t {
+  kNone,
+  kGarbage,      // answer every request with non-HTTP junk, then close
+  kTruncate,     // Play: close the connection in the middle of the 5th $D frame
+  kHugeLength,   // $H's ASF Header Object claims 2 GiB; Describe Content-Length 2147483648
+  kStallHeader,  // response head + half of the $H frame, then silence until the client leaves
+  kBadFrame,     // Play: after the $H, a frame with a bad sync byte, then close
+};
+const char* to_string(Fault fault);
+// "garbage", "truncate", "huge-length", "stall-header", "bad-frame" (and "none").
+std::optional<Fault> fault_from_string(std::string_view name);
+
+// Configuration shared by every session of a server.
+struct ServerConfig {
+  ContentSource* content = nullptr;  // not owned; outlives the sessions
+  bool fast = false;                 // on-demand Play as fast as the client reads
+  bool keep_padding = false;         // send full-size $D payloads
+  std::string auth_user;             // Basic authentication when non-empty
+  std::string auth_password;
+  std::map<std::string, std::string> redirects;  // content name (path without '/') -> URL
+  Fault fault = Fault::kNone;
+  Instant live_epoch;  // start of the shared broadcast clock (server start)
+};
+
+// Bytes of one output batch handed to the I/O layer. Big enough that fast mode
+// does one write() per 256 KiB; small enough to keep per-session memory low.
+constexpr std::size_t kOutputBatchBytes = 256 * 1024;
+// A client that has not finished its request head within this time is dropped
+// (slowloris bound).
+constexpr Duration kRequestHeadTimeout = 30 * kSecond;
+// Largest POST body (Log, SendEvent) the session reads and discards.
+constexpr std::size_t kMaxRequestBody = 64 * 1024;
+// Paced mode sends every packet due within this window in one batch, so timers
+// fire at most every few milliseconds.
+constexpr Duration kPacingSlack = 10 * kMillisecond;
+// Pragma timeout the server advertises (MS-WMSP 2.2.1.4.29; WMS uses 60000).
+constexpr std::uint32_t kSessionTimeoutMs = 60000;
+
+class ServerSession {
+ public:
+  // `config` must outlive the session. `client_id` is the session's random id
+  // (the caller owns the random source). `now` starts the request-head timer.
+  ServerSession(const ServerConfig* config, std::uint32_t client_id, Instant now);
+
+  // Request bytes. Returns the bytes consumed (0 while the head is incomplete;
+  // offer them again with more appended). After the request is complete every
+  // byte is consumed and discarded. An error means the request was rejected: a
+  // 4xx response has been queued anyway, so keep draining next_output() until
+  // wants_close().
+  Result<std::size_t> on_bytes(ByteView in, Instant now);
+  // The peer closed its side: stop streaming; wants_close() becomes true.
+  void on_eof(Instant now);
+  // A deadline passed (request-head timer).
+  void on_timeout(Instant now);
+  // Earliest time next_output()/on_timeout() should be called again, if any.
+  std::optional<Instant> next_deadline() const;
+
+  // Bytes to write now (empty: nothing yet; see next_deadline/wants_close). The
+  // view is valid until the next call of any method of this session; in fast
+  // mode it usually aliases the content's framed cache (no copy).
+  ByteView next_output(Instant now);
+  // `n` bytes of the last next_output() view were written (n <= its size).
+  void consume_output(std::size_t n);
+  // True when the response is complete (or abandoned) and every byte handed out
+  // was consumed: the caller closes the connection.
+  bool wants_close() const;
+
+  // For logs and tests.
+  std::uint32_t client_id() const { return client_id_; }
+  int response_status() const { return response_status_; }
+  // First packet of a Play (after positioning), or -1.
+  std::int64_t start_packet() const { return start_packet_; }
+
+ private:
+  enum class State : std::uint8_t {
+    kReadingHead,  // waiting for the complete request head
+    kReadingBody,  // discarding a POST body of body_left_ bytes
+    kResponding,   // writing a fixed response (pending_), then close
+    kStreaming,    // Play: producing $D frames
+    kStalled,      // fault stall-header: nothing more to send, wait for the peer
+    kDone,         // everything produced; close once pending output is written
+  };
+
+  void handle_request(const HttpRequest& req, Instant now);
+  void handle_get(const HttpRequest& req, const std::vector<PragmaToken>& pragmas, Instant now);
+  void respond_simple(int status, const char* reason, std::vector<HttpHeader> extra = {});
+  std::string response_head(int status, const char* reason, const char* content_type,
+                            std::optional<std::uint64_t> content_length, bool live,
+                            const std::vector<HttpHeader>& extra) const;
+  bool authorized(const HttpRequest& req) const;
+  std::vector<std::uint8_t> header_payload() const;
+  void append_header_frames(std::vector<std::uint8_t>* out) const;
+  void start_play(const HttpRequest& req, const std::vector<PragmaToken>& pragmas, Instant now);
+  std::uint32_t choose_start(const std::vector<PragmaToken>& pragmas, bool* beyond_end) const;
+  std::uint32_t back_to_key(std::uint32_t packet) const;
+  void select_streams(const std::vector<PragmaToken>& pragmas);
+
+  Instant due_time(std::uint32_t packet) const;
+  void produce(Instant now);
+  void produce_end();
+  void append_packet_frame(std::uint32_t packet);
+  std::size_t clamp_to_cut(std::size_t n) const;
+
+  const ServerConfig* config_;
+  std::uint32_t client_id_;
+  State state_ = State::kReadingHead;
+  Instant head_deadline_;
+  std::size_t body_left_ = 0;
+  int response_status_ = 0;
+  bool peer_gone_ = false;
+
+  // Output: owned bytes (pending_) or a view into the framed cache (zc_*), never both.
+  std::vector<std::uint8_t> pending_;
+  std::size_t pending_pos_ = 0;
+  const std::uint8_t* zc_base_ = nullptr;
+  std::size_t zc_pos_ = 0;
+  std::size_t zc_end_ = 0;
+  std::uint64_t produced_ = 0;  // bytes handed out so far (absolute stream offset)
+  std::uint64_t written_ = 0;   // bytes consumed so far
+  std::uint64_t cut_at_ = UINT64_MAX;  // fault truncate: close when written_ reaches this
+
+  // Play state.
+  std::shared_ptr<const Content> content_;
+  const FramedPackets* framed_ = nullptr;  // cache for the all-streams case, else nullptr
+  std::vector<bool> keep_;                 // stream filter (128 entries) when framed_ == nullptr
+  std::vector<std::uint8_t> scratch_;      // filtered packet
+  std::vector<std::uint8_t> scratch2_;     // stripped packet
+  std::uint32_t next_packet_ = 0;
+  std::int64_t start_packet_ = -1;
+  std::uint32_t d_count_ = 0;              // $D frames produced (AFFlags = d_count_ mod 256)
+  Instant play_start_;                     // on-demand pacing origin (due time of start packet)
+  std::uint32_t start_send_ms_ = 0;
+  std::int64_t live_iteration_ = 0;        // live: loop number of next_packet_
+  bool paced_ = false;
+};
+
+}  // namespace mms::mmsh
