@@ -1,1 +1,645 @@
-// placeholder
+#include "protocol/io/driver.h"
+
+#include <gio/gio.h>
+
+#include <cstdio>
+#include <cstring>
+#include <map>
+#include <utility>
+
+#include "protocol/asf/packet.h"
+#include "protocol/core/log.h"
+#include "protocol/mmsh/client_session.h"
+
+namespace mms::io {
+namespace {
+
+constexpr const char* kLog = "io-driver";
+// Packets per output block: big buffers keep per-buffer costs in GStreamer low.
+constexpr std::size_t kBlockBytes = 256u * 1024;
+
+Instant now_instant() { return Instant{g_get_monotonic_time() * 1000}; }
+
+Status status_from_gerror(const GError* error, Code fallback, const char* what) {
+  if (error == nullptr) {
+    return Status(fallback, what);
+  }
+  if (g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED)) {
+    return Status(Code::kCancelled, "cancelled");
+  }
+  if (g_error_matches(error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT)) {
+    return Status(Code::kTimedOut, "connection timed out");
+  }
+  if (g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CONNECTION_REFUSED)) {
+    return Status(Code::kRefused, "connection refused");
+  }
+  if (g_error_matches(error, G_IO_ERROR, G_IO_ERROR_HOST_UNREACHABLE) ||
+      g_error_matches(error, G_IO_ERROR, G_IO_ERROR_NETWORK_UNREACHABLE) ||
+      g_error_matches(error, G_RESOLVER_ERROR, G_RESOLVER_ERROR_NOT_FOUND)) {
+    return Status(Code::kRefused, "host unreachable");
+  }
+  if (g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CONNECTION_CLOSED) ||
+      g_error_matches(error, G_IO_ERROR, G_IO_ERROR_BROKEN_PIPE)) {
+    return Status(Code::kConnectionLost, "connection reset by the server");
+  }
+  return Status(fallback, what);
+}
+
+}  // namespace
+
+std::string make_client_guid() {
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "{%08x-%04x-%04x-%04x-%04x%08x}", g_random_int(),
+                g_random_int() & 0xffffu, (g_random_int() & 0x0fffu) | 0x4000u,
+                (g_random_int() & 0x3fffu) | 0x8000u, g_random_int() & 0xffffu, g_random_int());
+  return buf;
+}
+
+// Everything below runs on the I/O thread, except the constructor and the
+// fields marked atomic.
+struct Driver::Impl {
+  struct Channel {
+    session::ChannelId id = 0;
+    GCancellable* cancellable = nullptr;
+    GSocketConnection* connection = nullptr;
+    GSocket* socket = nullptr;
+    GSource* read_source = nullptr;
+    std::vector<std::uint8_t> in;  // unconsumed bytes at [in_begin, in_end)
+    std::size_t in_begin = 0;
+    std::size_t in_end = 0;
+    bool closed = false;
+  };
+
+  Driver* owner = nullptr;
+  GMainContext* context = nullptr;
+  GMainLoop* loop = nullptr;
+  GCancellable* cancel_all = nullptr;
+  DriverSettings settings;
+  std::unique_ptr<session::ClientSession> session;
+  std::map<session::ChannelId, std::unique_ptr<Channel>> channels;
+  GSource* timer = nullptr;
+  std::optional<Instant> timer_at;
+  bool throttled = false;
+  bool finished = false;  // Eos or Failed delivered
+  std::uint64_t epoch = 0;
+  std::shared_ptr<const asf::HeaderInfo> info;
+  Block block;
+  Item pending;  // metadata of `block`
+  bool have_pending = false;
+
+  ~Impl() {
+    for (auto& [id, ch] : channels) {
+      destroy_channel(ch.get());
+    }
+    channels.clear();
+    if (timer != nullptr) {
+      g_source_destroy(timer);
+      g_source_unref(timer);
+    }
+    g_clear_object(&cancel_all);
+    if (loop != nullptr) {
+      g_main_loop_unref(loop);
+    }
+    if (context != nullptr) {
+      g_main_context_unref(context);
+    }
+  }
+
+  static void destroy_channel(Channel* ch) {
+    if (ch->read_source != nullptr) {
+      g_source_destroy(ch->read_source);
+      g_source_unref(ch->read_source);
+      ch->read_source = nullptr;
+    }
+    if (ch->cancellable != nullptr) {
+      g_cancellable_cancel(ch->cancellable);
+      g_clear_object(&ch->cancellable);
+    }
+    if (ch->connection != nullptr) {
+      g_io_stream_close(G_IO_STREAM(ch->connection), nullptr, nullptr);
+      g_clear_object(&ch->connection);
+    }
+    ch->socket = nullptr;
+    ch->closed = true;
+  }
+
+  // --- session plumbing ---------------------------------------------------
+
+  void start() {
+    session::ClientConfig cfg = settings.client;
+    session = std::make_unique<mmsh::MmshClientSession>(std::move(cfg));
+    Notice n;
+    n.kind = Notice::Kind::kConnecting;
+    n.transport = session->transport_name();
+    n.url = settings.client.url.redacted();
+    if (owner->notify_) {
+      owner->notify_(n);
+    }
+    session::PlayRequest req;
+    req.position_ms = settings.start_position_ms;
+    session->play(req, now_instant());
+    pump();
+  }
+
+  void seek(std::uint64_t new_epoch, std::uint64_t position_ms) {
+    if (new_epoch != owner->epoch_.load()) {
+      return;  // superseded by a newer seek
+    }
+    flush_block();
+    epoch = new_epoch;
+    have_pending = false;
+    block = Block();
+    if (finished && session) {
+      finished = false;
+    }
+    if (throttled) {
+      set_throttle(false);
+    }
+    session::PlayRequest req;
+    req.position_ms = position_ms;
+    session->play(req, now_instant());
+    pump();
+  }
+
+  void pump() {
+    if (!session) {
+      return;
+    }
+    session::IoAction action;
+    while (session->next_io_action(&action)) {
+      run_action(std::move(action));
+    }
+    session::Event event;
+    while (session->next_event(&event)) {
+      handle_event(event);
+    }
+    // Actions queued by events (none today) and the timer.
+    while (session->next_io_action(&action)) {
+      run_action(std::move(action));
+    }
+    reschedule_timer();
+  }
+
+  void run_action(session::IoAction action) {
+    switch (action.kind) {
+      case session::IoAction::Kind::kConnectTcp:
+        connect(action.channel, action.host, action.port);
+        break;
+      case session::IoAction::Kind::kSend:
+        send(action.channel, action.bytes);
+        break;
+      case session::IoAction::Kind::kClose: {
+        auto it = channels.find(action.channel);
+        if (it != channels.end()) {
+          destroy_channel(it->second.get());
+          channels.erase(it);
+        }
+        break;
+      }
+    }
+  }
+
+  void handle_event(const session::Event& e) {
+    switch (e.kind) {
+      case session::Event::Kind::kConnected: {
+        Notice n;
+        n.kind = Notice::Kind::kConnected;
+        n.transport = e.detail;
+        n.url = settings.client.url.redacted();
+        if (owner->notify_) {
+          owner->notify_(n);
+        }
+        break;
+      }
+      case session::Event::Kind::kRedirect: {
+        Notice n;
+        n.kind = Notice::Kind::kRedirect;
+        n.transport = session->transport_name();
+        n.url = e.url;
+        if (owner->notify_) {
+          owner->notify_(n);
+        }
+        break;
+      }
+      case session::Event::Kind::kHeader: {
+        flush_block();
+        info = e.info;
+        owner->seekable_.store(session->seekable());
+        Item item;
+        item.kind = Item::Kind::kHeader;
+        item.epoch = epoch;
+        item.header = e.header;
+        item.info = e.info;
+        item.changed = e.changed;
+        push(std::move(item));
+        break;
+      }
+      case session::Event::Kind::kPacket:
+        add_packet(e);
+        break;
+      case session::Event::Kind::kEos: {
+        flush_block();
+        finished = true;
+        Item item;
+        item.kind = Item::Kind::kEos;
+        item.epoch = epoch;
+        push(std::move(item));
+        break;
+      }
+      case session::Event::Kind::kFailed: {
+        flush_block();
+        finished = true;
+        Item item;
+        item.kind = Item::Kind::kError;
+        item.epoch = epoch;
+        item.status = e.status;
+        item.detail = e.detail;
+        push(std::move(item));
+        break;
+      }
+    }
+  }
+
+  void add_packet(const session::Event& e) {
+    const std::uint32_t psize = info ? info->packet_size : 0;
+    if (psize == 0) {
+      return;
+    }
+    if (e.discont || (have_pending && block.room() < psize)) {
+      flush_block();
+    }
+    if (!have_pending) {
+      std::size_t cap = kBlockBytes < psize ? psize : (kBlockBytes / psize) * psize;
+      block = Block(cap);
+      pending = Item();
+      pending.kind = Item::Kind::kData;
+      pending.epoch = epoch;
+      pending.first_packet = e.packet_number;
+      pending.discont = e.discont;
+      have_pending = true;
+    }
+    Status st = asf::pad_packet(e.payload, psize, block.data() + block.size());
+    if (!st.ok()) {
+      // The session already checked the size; a packet that cannot be
+      // normalised is still passed on zero-padded.
+      std::memcpy(block.data() + block.size(), e.payload.data(), e.payload.size());
+      std::memset(block.data() + block.size() + e.payload.size(), 0, psize - e.payload.size());
+    }
+    block.grow(psize);
+    ++pending.packet_count;
+  }
+
+  void flush_block() {
+    if (!have_pending) {
+      return;
+    }
+    have_pending = false;
+    pending.block = std::move(block);
+    push(std::move(pending));
+    pending = Item();
+  }
+
+  void push(Item item) {
+    bool high = owner->queue_->push(std::move(item));
+    if (high && !throttled) {
+      set_throttle(true);
+    }
+  }
+
+  void set_throttle(bool on) {
+    throttled = on;
+    if (session) {
+      session->on_throttle(on, now_instant());
+    }
+    for (auto& [id, ch] : channels) {
+      if (on) {
+        if (ch->read_source != nullptr) {
+          g_source_destroy(ch->read_source);
+          g_source_unref(ch->read_source);
+          ch->read_source = nullptr;
+        }
+      } else if (ch->socket != nullptr && ch->read_source == nullptr) {
+        watch(ch.get());
+      }
+    }
+  }
+
+  // --- timers ---------------------------------------------------------------
+
+  void reschedule_timer() {
+    std::optional<Instant> d = session ? session->next_deadline() : std::nullopt;
+    if (!d) {
+      return;  // a pending timer simply finds nothing to do
+    }
+    if (timer != nullptr && timer_at && *timer_at <= *d) {
+      return;  // the armed timer fires earlier and re-arms itself
+    }
+    arm_timer(*d);
+  }
+
+  void arm_timer(Instant at) {
+    if (timer != nullptr) {
+      g_source_destroy(timer);
+      g_source_unref(timer);
+    }
+    Duration delay = at - now_instant();
+    guint ms = delay <= 0 ? 0 : static_cast<guint>((delay + kMillisecond - 1) / kMillisecond);
+    timer = g_timeout_source_new(ms);
+    timer_at = at;
+    g_source_set_callback(timer, &Impl::on_timer, this, nullptr);
+    g_source_attach(timer, context);
+  }
+
+  static gboolean on_timer(gpointer data) noexcept {
+    auto* self = static_cast<Impl*>(data);
+    g_source_unref(self->timer);
+    self->timer = nullptr;
+    self->timer_at.reset();
+    if (self->session) {
+      Instant now = now_instant();
+      std::optional<Instant> d = self->session->next_deadline();
+      if (d && now >= *d) {
+        self->session->on_timeout(now);
+      }
+      self->pump();
+    }
+    return G_SOURCE_REMOVE;
+  }
+
+  // --- sockets --------------------------------------------------------------
+
+  struct ConnectData {
+    Impl* self;
+    session::ChannelId id;
+  };
+
+  void connect(session::ChannelId id, const std::string& host, std::uint16_t port) {
+    auto ch = std::make_unique<Channel>();
+    ch->id = id;
+    ch->cancellable = g_cancellable_new();
+    GSocketClient* client = g_socket_client_new();
+    g_socket_client_set_enable_proxy(client, FALSE);  // proxies are the session's business
+    const Duration t = settings.client.timeout;
+    g_socket_client_set_timeout(client,
+                                t > 0 ? static_cast<guint>((t + kSecond - 1) / kSecond) : 0);
+    GSocketConnectable* addr = g_network_address_new(host.c_str(), port);
+    auto* cd = new ConnectData{this, id};
+    g_socket_client_connect_async(client, addr, ch->cancellable, &Impl::on_connect_done, cd);
+    g_object_unref(addr);
+    g_object_unref(client);
+    channels[id] = std::move(ch);
+  }
+
+  static void on_connect_done(GObject* source, GAsyncResult* res, gpointer data) noexcept {
+    auto* cd = static_cast<ConnectData*>(data);
+    Impl* self = cd->self;
+    session::ChannelId id = cd->id;
+    delete cd;
+    GError* error = nullptr;
+    GSocketConnection* conn =
+        g_socket_client_connect_finish(G_SOCKET_CLIENT(source), res, &error);
+    auto it = self->channels.find(id);
+    if (it == self->channels.end() || it->second->closed) {
+      // Channel closed meanwhile (seek, close): drop the result.
+      if (conn != nullptr) {
+        g_object_unref(conn);
+      }
+      g_clear_error(&error);
+      return;
+    }
+    Channel* ch = it->second.get();
+    if (conn == nullptr) {
+      Status st = status_from_gerror(error, Code::kRefused, "could not connect");
+      g_clear_error(&error);
+      if (st.code() == Code::kCancelled) {
+        return;
+      }
+      self->session->on_connect_failed(id, st, now_instant());
+      self->pump();
+      return;
+    }
+    ch->connection = conn;
+    ch->socket = g_socket_connection_get_socket(conn);
+    g_socket_set_blocking(ch->socket, FALSE);
+    ch->in.resize(self->settings.read_size * 2);
+    if (!self->throttled) {
+      self->watch(ch);
+    }
+    self->session->on_connected(id, now_instant());
+    self->pump();
+  }
+
+  struct WatchData {
+    Impl* self;
+    session::ChannelId id;
+  };
+
+  void watch(Channel* ch) {
+    ch->read_source = g_socket_create_source(ch->socket, static_cast<GIOCondition>(G_IO_IN | G_IO_HUP | G_IO_ERR),
+                                             ch->cancellable);
+    auto* wd = new WatchData{this, ch->id};
+    g_source_set_callback(ch->read_source, G_SOURCE_FUNC(&Impl::on_readable), wd,
+                          [](gpointer p) { delete static_cast<WatchData*>(p); });
+    g_source_attach(ch->read_source, context);
+  }
+
+  void send(session::ChannelId id, const std::string& bytes) {
+    auto it = channels.find(id);
+    if (it == channels.end() || it->second->socket == nullptr) {
+      return;
+    }
+    Channel* ch = it->second.get();
+    // Requests are small: send them with a bounded blocking write.
+    g_socket_set_blocking(ch->socket, TRUE);
+    const Duration t = settings.client.timeout;
+    g_socket_set_timeout(ch->socket, t > 0 ? static_cast<guint>((t + kSecond - 1) / kSecond) : 0);
+    std::size_t off = 0;
+    GError* error = nullptr;
+    while (off < bytes.size()) {
+      gssize n = g_socket_send(ch->socket, bytes.data() + off, bytes.size() - off,
+                               ch->cancellable, &error);
+      if (n <= 0) {
+        break;
+      }
+      off += static_cast<std::size_t>(n);
+    }
+    g_socket_set_timeout(ch->socket, 0);
+    g_socket_set_blocking(ch->socket, FALSE);
+    if (off < bytes.size()) {
+      Status st = status_from_gerror(error, Code::kConnectionLost, "could not send the request");
+      g_clear_error(&error);
+      if (st.code() != Code::kCancelled) {
+        session->on_eof(id, now_instant());
+      }
+    }
+  }
+
+  static gboolean on_readable(GSocket*, GIOCondition, gpointer data) noexcept {
+    auto* wd = static_cast<WatchData*>(data);
+    return wd->self->read_some(wd->id) ? G_SOURCE_CONTINUE : G_SOURCE_REMOVE;
+  }
+
+  // Reads what is available (bounded per wake-up), feeds the session and
+  // handles its output. Returns false when the watch must go.
+  bool read_some(session::ChannelId id) {
+    // Bound the work per wake-up so commands (seek, close) stay responsive.
+    for (int round = 0; round < 16; ++round) {
+      auto it = channels.find(id);
+      if (it == channels.end() || throttled) {
+        return false;
+      }
+      Channel* ch = it->second.get();
+      if (ch->in.size() - ch->in_end < settings.read_size) {
+        // Compact, then grow if a single frame is bigger than the room.
+        std::memmove(ch->in.data(), ch->in.data() + ch->in_begin, ch->in_end - ch->in_begin);
+        ch->in_end -= ch->in_begin;
+        ch->in_begin = 0;
+        if (ch->in.size() - ch->in_end < settings.read_size) {
+          ch->in.resize(ch->in_end + settings.read_size);
+        }
+      }
+      GError* error = nullptr;
+      gssize n = g_socket_receive(ch->socket, reinterpret_cast<gchar*>(ch->in.data() + ch->in_end),
+                                  ch->in.size() - ch->in_end, ch->cancellable, &error);
+      if (n < 0) {
+        if (g_error_matches(error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK)) {
+          g_clear_error(&error);
+          return true;
+        }
+        Status st = status_from_gerror(error, Code::kConnectionLost, "read error");
+        g_clear_error(&error);
+        if (st.code() == Code::kCancelled) {
+          return false;
+        }
+        ch->read_source = release_source(ch->read_source);
+        session->on_eof(id, now_instant());
+        pump();
+        return false;
+      }
+      if (n == 0) {
+        ch->read_source = release_source(ch->read_source);
+        // Offer what is left before the EOF (a frame may be complete already).
+        session->on_eof(id, now_instant());
+        pump();
+        return false;
+      }
+      ch->in_end += static_cast<std::size_t>(n);
+      Instant now = now_instant();
+      std::size_t used = session->on_bytes(
+          id, ByteView(ch->in.data() + ch->in_begin, ch->in_end - ch->in_begin), now);
+      // Events alias the read buffer: handle them before touching it again.
+      pump();
+      it = channels.find(id);
+      if (it == channels.end()) {
+        return false;
+      }
+      ch = it->second.get();
+      ch->in_begin += used;
+      if (ch->in_begin == ch->in_end) {
+        ch->in_begin = ch->in_end = 0;
+      }
+      flush_block();
+      if (static_cast<std::size_t>(n) < settings.read_size / 2) {
+        return true;  // drained the socket for now
+      }
+    }
+    return true;
+  }
+
+  static GSource* release_source(GSource* s) {
+    // Called from inside the source's own callback: returning FALSE destroys
+    // it; we only drop our reference.
+    if (s != nullptr) {
+      g_source_unref(s);
+    }
+    return nullptr;
+  }
+};
+
+Driver::Driver(std::function<void(const Notice&)> notify) : notify_(std::move(notify)) {}
+
+Driver::~Driver() { close(); }
+
+void Driver::open(DriverSettings settings) {
+  queue_ = std::make_unique<OutputQueue>(settings.queue_high_bytes, settings.queue_low_bytes);
+  impl_ = std::make_unique<Impl>();
+  impl_->owner = this;
+  impl_->settings = std::move(settings);
+  impl_->context = g_main_context_new();
+  impl_->loop = g_main_loop_new(impl_->context, FALSE);
+  impl_->cancel_all = g_cancellable_new();
+  Impl* impl = impl_.get();
+  queue_->set_on_low([impl] {
+    g_main_context_invoke_full(
+        impl->context, G_PRIORITY_DEFAULT,
+        [](gpointer p) -> gboolean {
+          auto* i = static_cast<Impl*>(p);
+          if (i->throttled) {
+            i->set_throttle(false);
+            i->pump();
+          }
+          return G_SOURCE_REMOVE;
+        },
+        impl, nullptr);
+  });
+  thread_ = std::thread([impl] {
+    g_main_context_push_thread_default(impl->context);
+    impl->start();
+    g_main_loop_run(impl->loop);
+    // Tear the engine and sockets down on the thread that owns them.
+    for (auto& [id, ch] : impl->channels) {
+      Impl::destroy_channel(ch.get());
+    }
+    impl->channels.clear();
+    impl->session.reset();
+    g_main_context_pop_thread_default(impl->context);
+  });
+}
+
+std::uint64_t Driver::seek(std::uint64_t position_ms) {
+  if (!impl_) {
+    return 0;
+  }
+  std::uint64_t e = epoch_.fetch_add(1) + 1;
+  queue_->begin_epoch(e);
+  struct SeekData {
+    Impl* impl;
+    std::uint64_t epoch;
+    std::uint64_t position_ms;
+  };
+  g_main_context_invoke_full(
+      impl_->context, G_PRIORITY_HIGH,
+      [](gpointer p) -> gboolean {
+        auto* d = static_cast<SeekData*>(p);
+        d->impl->seek(d->epoch, d->position_ms);
+        return G_SOURCE_REMOVE;
+      },
+      new SeekData{impl_.get(), e, position_ms}, [](gpointer p) { delete static_cast<SeekData*>(p); });
+  return e;
+}
+
+void Driver::close() {
+  if (!impl_) {
+    return;
+  }
+  queue_->set_flushing(true);
+  g_cancellable_cancel(impl_->cancel_all);
+  Impl* impl = impl_.get();
+  g_main_context_invoke_full(
+      impl->context, G_PRIORITY_HIGH,
+      [](gpointer p) -> gboolean {
+        auto* i = static_cast<Impl*>(p);
+        for (auto& [id, ch] : i->channels) {
+          Impl::destroy_channel(ch.get());
+        }
+        g_main_loop_quit(i->loop);
+        return G_SOURCE_REMOVE;
+      },
+      impl, nullptr);
+  if (thread_.joinable()) {
+    thread_.join();
+  }
+  impl_.reset();
+}
+
+}  // namespace mms::io

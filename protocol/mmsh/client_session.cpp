@@ -1,1 +1,557 @@
-// placeholder
+#include "protocol/mmsh/client_session.h"
+
+#include <cstdio>
+#include <utility>
+
+#include "protocol/asf/stream_selector.h"
+#include "protocol/core/limits.h"
+#include "protocol/core/log.h"
+
+namespace mms::mmsh {
+namespace {
+
+constexpr const char* kLog = "mmsh-client";
+// HRESULT bit 31: the $E reason is an error.
+constexpr std::uint32_t kHresultErrorBit = 0x80000000u;
+
+bool has_feature(const std::string& features, const char* name) {
+  std::size_t pos = 0;
+  std::string_view list(features);
+  std::string_view want(name);
+  while (pos <= list.size()) {
+    std::size_t comma = list.find(',', pos);
+    std::string_view item =
+        list.substr(pos, comma == std::string_view::npos ? std::string_view::npos : comma - pos);
+    while (!item.empty() && (item.front() == ' ' || item.front() == '"')) {
+      item.remove_prefix(1);
+    }
+    while (!item.empty() && (item.back() == ' ' || item.back() == '"')) {
+      item.remove_suffix(1);
+    }
+    if (item == want) {
+      return true;
+    }
+    if (comma == std::string_view::npos) {
+      break;
+    }
+    pos = comma + 1;
+  }
+  return false;
+}
+
+}  // namespace
+
+MmshClientSession::MmshClientSession(session::ClientConfig config)
+    : config_(std::move(config)), current_url_(config_.url) {}
+
+void MmshClientSession::play(const session::PlayRequest& req, Instant now) {
+  if (state_ == State::kFailed) {
+    return;
+  }
+  position_ms_ = req.position_ms;
+  if (!header_known_) {
+    if (state_ == State::kIdle) {
+      start_phase(Phase::kDescribe, now);
+    }
+    return;
+  }
+  // Seek (or restart after EOS): stop the current stream, play from the position.
+  discont_pending_ = true;
+  start_phase(Phase::kPlay, now);
+}
+
+void MmshClientSession::close() {
+  close_channel();
+  if (state_ != State::kFailed) {
+    state_ = State::kDone;
+  }
+}
+
+void MmshClientSession::close_channel() {
+  if (channel_ != 0) {
+    session::IoAction a;
+    a.kind = session::IoAction::Kind::kClose;
+    a.channel = channel_;
+    actions_.push_back(std::move(a));
+    channel_ = 0;
+  }
+}
+
+void MmshClientSession::start_phase(Phase phase, Instant now) {
+  close_channel();
+  phase_ = phase;
+  channel_ = next_channel_++;
+  state_ = State::kConnecting;
+  header_seen_in_body_ = false;
+  assembler_.reset();
+  touch(now);
+  session::IoAction a;
+  a.kind = session::IoAction::Kind::kConnectTcp;
+  a.channel = channel_;
+  if (config_.proxy) {
+    a.host = config_.proxy->host;
+    a.port = config_.proxy->port != 0 ? config_.proxy->port : 3128;
+  } else {
+    a.host = current_url_.host;
+    a.port = current_url_.scheme == "mms" && current_url_.port == 0
+                 ? std::uint16_t{80}
+                 : current_url_.effective_port();
+  }
+  MMS_LOG(LogLevel::kInfo, kLog, "%s: connecting to %s:%u for %s", current_url_.redacted().c_str(),
+          a.host.c_str(), a.port, phase == Phase::kDescribe ? "describe" : "play");
+  actions_.push_back(std::move(a));
+}
+
+void MmshClientSession::touch(Instant now) { last_activity_ = now; }
+
+void MmshClientSession::on_connected(session::ChannelId ch, Instant now) {
+  if (ch != channel_ || state_ != State::kConnecting) {
+    return;
+  }
+  touch(now);
+  session::Event e;
+  e.kind = session::Event::Kind::kConnected;
+  e.detail = "mmsh";
+  events_.push_back(std::move(e));
+  send_request(now);
+}
+
+void MmshClientSession::on_connect_failed(session::ChannelId ch, Status why, Instant) {
+  if (ch != channel_ || state_ == State::kFailed) {
+    return;
+  }
+  channel_ = 0;
+  fail(why);
+}
+
+void MmshClientSession::send_request(Instant now) {
+  HttpRequest req;
+  req.method = "GET";
+  req.version_minor = 0;
+  if (config_.proxy) {
+    Url target = current_url_;
+    target.scheme = "http";
+    if (target.port == 0) {
+      target.port = 80;
+    }
+    req.target = target.to_string(false);
+  } else {
+    req.target = current_url_.path;
+  }
+  HttpHeaders& h = req.headers;
+  h.add("Accept", "*/*");
+  h.add("User-Agent", config_.user_agent);
+  Url host_url = current_url_;
+  if (host_url.scheme == "mms" && host_url.port == 0) {
+    host_url.port = 0;  // default HTTP port is implied
+  }
+  h.add("Host", host_url.host_port());
+  ++request_context_;
+  char pragma[256];
+  if (phase_ == Phase::kDescribe) {
+    std::snprintf(pragma, sizeof pragma,
+                  "no-cache,rate=1.000000,stream-time=0,stream-offset=0:0,request-context=%d,"
+                  "max-duration=0",
+                  request_context_);
+    h.add("Pragma", pragma);
+  } else {
+    bool live = info_.broadcast() || (features_known_ && features_broadcast_);
+    if (live) {
+      std::snprintf(pragma, sizeof pragma, "no-cache,rate=1.000000,request-context=%d",
+                    request_context_);
+    } else {
+      std::snprintf(pragma, sizeof pragma,
+                    "no-cache,rate=1.000000,stream-time=%llu,stream-offset=4294967295:4294967295,"
+                    "packet-num=4294967295,request-context=%d,max-duration=0",
+                    static_cast<unsigned long long>(position_ms_), request_context_);
+    }
+    h.add("Pragma", pragma);
+    h.add("Pragma", "xPlayStrm=1");
+  }
+  if (have_client_id_) {
+    h.add("Pragma", "client-id=" + std::to_string(client_id_));
+  }
+  h.add("Pragma", "xClientGUID=" + config_.client_guid);
+  if (phase_ == Phase::kPlay && !selection_.empty()) {
+    std::vector<StreamSwitchEntry> entries;
+    for (const asf::StreamChoice& c : selection_) {
+      StreamSwitchEntry e;
+      e.stream = c.number;
+      e.thinning = c.selected ? 0 : 2;
+      entries.push_back(e);
+    }
+    h.add("Pragma", "stream-switch-count=" + std::to_string(entries.size()));
+    h.add("Pragma", "stream-switch-entry=" + format_stream_switch(entries));
+  }
+  std::string user = !config_.user.empty() ? config_.user : current_url_.user;
+  std::string password = !config_.user.empty() ? config_.password : current_url_.password;
+  if (auth_sent_ && !user.empty()) {
+    h.add("Authorization", "Basic " + base64_encode(user + ":" + password));
+  }
+  if (config_.proxy && proxy_auth_sent_ && !config_.proxy->user.empty()) {
+    h.add("Proxy-Authorization",
+          "Basic " + base64_encode(config_.proxy->user + ":" + config_.proxy->password));
+  }
+  h.add("X-Accept-Authentication", "Basic");
+  h.add("Connection", "Close");
+  last_request_ = write_request(req);
+  session::IoAction a;
+  a.kind = session::IoAction::Kind::kSend;
+  a.channel = channel_;
+  a.bytes = last_request_;
+  actions_.push_back(std::move(a));
+  state_ = State::kAwaitHead;
+  touch(now);
+}
+
+std::size_t MmshClientSession::on_bytes(session::ChannelId ch, ByteView bytes, Instant now) {
+  if (ch != channel_ || state_ == State::kFailed || state_ == State::kDone) {
+    return bytes.size();  // stale channel: discard
+  }
+  touch(now);
+  std::size_t consumed = 0;
+  while (consumed < bytes.size() && ch == channel_) {
+    std::size_t n = 0;
+    if (state_ == State::kAwaitHead) {
+      n = handle_head(bytes.subview(consumed), now);
+    } else if (state_ == State::kBody || state_ == State::kWaitChange) {
+      n = handle_body(bytes.subview(consumed), now);
+    } else {
+      return bytes.size();
+    }
+    if (n == 0) {
+      break;
+    }
+    consumed += n;
+  }
+  if (ch != channel_ || state_ == State::kFailed || state_ == State::kDone) {
+    return bytes.size();
+  }
+  return consumed;
+}
+
+std::size_t MmshClientSession::handle_head(ByteView bytes, Instant now) {
+  HttpResponse resp;
+  std::size_t consumed = 0;
+  Status error;
+  Decode d = parse_response_head(bytes, &resp, &consumed, &error);
+  if (d == Decode::kNeedMore) {
+    return 0;
+  }
+  if (d == Decode::kError) {
+    fail(Status(Code::kMalformed, "server sent a malformed HTTP response"));
+    return 0;
+  }
+  MMS_LOG(LogLevel::kDebug, kLog, "%s response %d %s", phase_ == Phase::kDescribe ? "describe" : "play",
+          resp.status, resp.reason.c_str());
+  const int status = resp.status;
+  if (status == 401 || status == 407) {
+    bool proxy = status == 407;
+    bool have = proxy ? (config_.proxy && !config_.proxy->user.empty())
+                      : (!config_.user.empty() || !current_url_.user.empty());
+    bool& sent = proxy ? proxy_auth_sent_ : auth_sent_;
+    if (have && !sent) {
+      sent = true;
+      start_phase(phase_, now);
+      return consumed;
+    }
+    fail(Status(Code::kNotAuthorized,
+                have ? "server rejected the credentials" : "server requires authentication",
+                static_cast<std::uint32_t>(status)),
+         std::to_string(status) + " " + resp.reason);
+    return 0;
+  }
+  if (status == 300 || status == 301 || status == 302 || status == 303 || status == 307 ||
+      status == 308) {
+    const std::string* location = resp.headers.find("Location");
+    if (location == nullptr) {
+      fail(Status(Code::kPeerViolation, "redirect without Location", static_cast<std::uint32_t>(status)));
+      return 0;
+    }
+    if (++redirects_ > limits::kMaxRedirects) {
+      fail(Status(Code::kLimitExceeded, "too many redirects", static_cast<std::uint32_t>(status)));
+      return 0;
+    }
+    Result<Url> next = resolve_location(current_url_, *location);
+    if (!next.ok()) {
+      fail(next.status());
+      return 0;
+    }
+    if (next->scheme != "mmsh" && next->scheme != "mms") {
+      fail(Status(Code::kUnsupported, "redirect to an unsupported scheme"));
+      return 0;
+    }
+    if (next->user.empty()) {
+      next->user = current_url_.user;
+      next->password = current_url_.password;
+    }
+    current_url_ = *next;
+    session::Event e;
+    e.kind = session::Event::Kind::kRedirect;
+    e.url = current_url_.redacted();
+    events_.push_back(std::move(e));
+    header_known_ = false;
+    have_client_id_ = false;
+    start_phase(Phase::kDescribe, now);
+    return consumed;
+  }
+  if (status == 404) {
+    fail(Status(Code::kNotFound, "server says not found", 404), "404 " + resp.reason);
+    return 0;
+  }
+  if (status < 200 || status > 299) {
+    fail(Status(Code::kRefused, "server refused the request", static_cast<std::uint32_t>(status)),
+         std::to_string(status) + " " + resp.reason);
+    return 0;
+  }
+  std::vector<PragmaToken> pragmas = parse_pragmas(resp.headers);
+  if (const std::string* id = find_pragma(pragmas, "client-id")) {
+    std::uint32_t v = 0;
+    if (parse_u32(*id, &v)) {
+      client_id_ = v;
+      have_client_id_ = true;
+    }
+  }
+  if (const std::string* f = find_pragma(pragmas, "features")) {
+    features_known_ = true;
+    features_broadcast_ = has_feature(*f, "broadcast");
+    features_seekable_ = has_feature(*f, "seekable");
+  }
+  state_ = State::kBody;
+  return consumed;
+}
+
+std::size_t MmshClientSession::handle_body(ByteView bytes, Instant now) {
+  std::size_t consumed = 0;
+  while (consumed < bytes.size()) {
+    Frame frame;
+    Status error;
+    Decode d = decode_frame(bytes.subview(consumed), &frame, &error);
+    if (d == Decode::kNeedMore) {
+      break;
+    }
+    if (d == Decode::kError) {
+      fail(Status(Code::kMalformed, "server sent a malformed MMSH frame", error.detail()));
+      return 0;
+    }
+    consumed += frame.wire_size;
+    switch (frame.type) {
+      case kFrameHeader:
+        handle_header_frame(frame, now);
+        break;
+      case kFrameData: {
+        if (phase_ != Phase::kPlay || !header_seen_in_body_ || state_ != State::kBody) {
+          if (phase_ == Phase::kDescribe) {
+            break;  // some servers send data after the describe header; ignore it
+          }
+          fail(Status(Code::kPeerViolation, "data frame before the ASF header"));
+          return 0;
+        }
+        if (frame.payload.size() > info_.packet_size) {
+          fail(Status(Code::kMalformed, "data packet larger than the ASF packet size",
+                      static_cast<std::uint32_t>(frame.payload.size())));
+          return 0;
+        }
+        session::Event e;
+        e.kind = session::Event::Kind::kPacket;
+        e.payload = frame.payload;
+        e.packet_number = frame.location_id;
+        e.discont = discont_pending_;
+        discont_pending_ = false;
+        events_.push_back(std::move(e));
+        break;
+      }
+      case kFrameEnd:
+        if ((frame.reason & kHresultErrorBit) != 0) {
+          fail(Status(Code::kPeerViolation, "server ended the stream with an error", frame.reason));
+          return 0;
+        }
+        if (phase_ == Phase::kPlay && frame.reason == 1) {
+          state_ = State::kWaitChange;
+          break;
+        }
+        if (phase_ == Phase::kPlay) {
+          close_channel();
+          state_ = State::kDone;
+          session::Event e;
+          e.kind = session::Event::Kind::kEos;
+          events_.push_back(std::move(e));
+          return consumed;
+        }
+        break;
+      case kFrameChange:
+        if ((frame.reason & kHresultErrorBit) != 0 && frame.reason != 0x400D14BEu) {
+          fail(Status(Code::kPeerViolation, "stream change with an error", frame.reason));
+          return 0;
+        }
+        after_change_ = true;
+        header_seen_in_body_ = false;
+        assembler_.reset();
+        state_ = State::kBody;
+        break;
+      case kFrameMeta:
+      case kFramePacketPair:
+      case kFrameTest:
+        break;
+      default:
+        MMS_LOG(LogLevel::kWarning, kLog, "skipping unknown frame '%c' (%u bytes)",
+                frame.type >= 0x20 && frame.type < 0x7f ? frame.type : '?', frame.length);
+        break;
+    }
+    if (state_ == State::kFailed || state_ == State::kDone || state_ == State::kConnecting) {
+      return consumed;
+    }
+  }
+  return consumed;
+}
+
+void MmshClientSession::handle_header_frame(const Frame& frame, Instant now) {
+  Result<bool> r = assembler_.add(frame);
+  if (!r.ok()) {
+    fail(r.status());
+    return;
+  }
+  if (*r) {
+    handle_complete_header(now);
+  }
+}
+
+void MmshClientSession::handle_complete_header(Instant now) {
+  const std::vector<std::uint8_t>& raw = assembler_.header();
+  header_seen_in_body_ = true;
+  bool same = header_known_ && raw == raw_header_;
+  bool new_entry = after_change_;
+  after_change_ = false;
+  if (!same || new_entry) {
+    std::vector<std::uint8_t> repaired = raw;
+    Result<unsigned> rep = asf::repair_header(&repaired);
+    if (!rep.ok()) {
+      fail(Status(rep.status().code(), rep.status().what(), rep.status().detail()));
+      return;
+    }
+    if (*rep != 0) {
+      MMS_LOG(LogLevel::kWarning, kLog, "repaired the server's ASF header (fixes 0x%x)", *rep);
+    }
+    Result<asf::HeaderInfo> info = asf::parse_header(repaired);
+    if (!info.ok()) {
+      fail(info.status());
+      return;
+    }
+    if (info->packet_size == 0 || info->packet_size > limits::kMaxAsfPacketSize) {
+      fail(Status(Code::kMalformed, "ASF header has an unusable packet size", info->packet_size));
+      return;
+    }
+    if (info->streams.empty()) {
+      fail(Status(Code::kMalformed, "ASF header declares no stream"));
+      return;
+    }
+    bool changed = header_known_;
+    raw_header_ = raw;
+    repaired_header_ = std::make_shared<const std::vector<std::uint8_t>>(std::move(repaired));
+    info_ = std::move(*info);
+    header_known_ = true;
+    selection_ = asf::select_streams(info_, config_.connection_speed_kbps);
+    session::Event e;
+    e.kind = session::Event::Kind::kHeader;
+    e.header = repaired_header_;
+    e.info = std::make_shared<const asf::HeaderInfo>(info_);
+    e.changed = changed;
+    events_.push_back(std::move(e));
+  }
+  assembler_.reset();
+  if (phase_ == Phase::kDescribe) {
+    // The describe is done; play from the requested position on a new connection.
+    start_phase(Phase::kPlay, now);
+  }
+}
+
+void MmshClientSession::on_eof(session::ChannelId ch, Instant) {
+  if (ch != channel_ || state_ == State::kFailed || state_ == State::kDone) {
+    return;
+  }
+  channel_ = 0;
+  if (state_ == State::kAwaitHead) {
+    fail(Status(Code::kConnectionLost, "server closed the connection before answering"));
+  } else if (phase_ == Phase::kDescribe) {
+    fail(Status(Code::kConnectionLost, "server closed the connection before the ASF header"));
+  } else {
+    fail(Status(Code::kConnectionLost, "server closed the connection mid-stream"));
+  }
+}
+
+void MmshClientSession::on_timeout(Instant now) {
+  std::optional<Instant> d = next_deadline();
+  if (d && now >= *d) {
+    fail(Status(Code::kTimedOut, state_ == State::kConnecting ? "connection timed out"
+                                                              : "no data from the server in time"));
+  }
+}
+
+std::optional<Instant> MmshClientSession::next_deadline() const {
+  if (throttled_ || config_.timeout <= 0) {
+    return std::nullopt;
+  }
+  switch (state_) {
+    case State::kConnecting:
+    case State::kAwaitHead:
+    case State::kBody:
+      return last_activity_ + config_.timeout;
+    case State::kWaitChange:
+      // A server-side playlist may pause between entries; allow a longer gap.
+      return last_activity_ + config_.timeout * 4;
+    default:
+      return std::nullopt;
+  }
+}
+
+void MmshClientSession::on_throttle(bool paused, Instant now) {
+  throttled_ = paused;
+  if (!paused) {
+    touch(now);
+  }
+}
+
+bool MmshClientSession::seekable() const {
+  if (!header_known_) {
+    return false;
+  }
+  if (features_known_ && (features_broadcast_ || !features_seekable_)) {
+    return false;
+  }
+  return info_.seekable();
+}
+
+void MmshClientSession::fail(Status status, std::string detail) {
+  if (state_ == State::kFailed) {
+    return;
+  }
+  MMS_LOG(LogLevel::kInfo, kLog, "failed: %s (%s, detail %u)", status.what(),
+          to_string(status.code()), status.detail());
+  close_channel();
+  state_ = State::kFailed;
+  session::Event e;
+  e.kind = session::Event::Kind::kFailed;
+  e.status = status;
+  e.detail = std::move(detail);
+  events_.push_back(std::move(e));
+}
+
+bool MmshClientSession::next_io_action(session::IoAction* out) {
+  if (actions_.empty()) {
+    return false;
+  }
+  *out = std::move(actions_.front());
+  actions_.pop_front();
+  return true;
+}
+
+bool MmshClientSession::next_event(session::Event* out) {
+  if (events_.empty()) {
+    return false;
+  }
+  *out = std::move(events_.front());
+  events_.pop_front();
+  return true;
+}
+
+}  // namespace mms::mmsh

@@ -1,0 +1,773 @@
+/**
+ * SECTION:element-mmssrc
+ * @title: mmssrc
+ *
+ * Reads a Windows Media stream from a Microsoft Media Server and outputs the
+ * ASF stream (`video/x-ms-asf`) for `asfdemux`.
+ *
+ * URL forms: `mmsh://host[:port]/path` (MMS over HTTP, MS-WMSP) and
+ * `mms://host[:port]/path` (currently served over MMSH, default port 80).
+ * Credentials may be given in the URL or with #GstMmsSrc:user-id and
+ * #GstMmsSrc:user-pw (HTTP Basic authentication).
+ *
+ * Seeking: on-demand content answers the SEEKING query in TIME and accepts
+ * flushing TIME seeks (as sent by asfdemux, playbin and gst-play-1.0); the
+ * stream restarts at the new position, with BYTES segments that keep
+ * asfdemux's packet accounting right. Broadcasts are not seekable.
+ *
+ * Messages: a `progress` message when connecting, an element message
+ * `mms-transport` (fields `transport`, `uri`) when the stream is established,
+ * and `mms-redirect` (field `new-location`) when the server redirects.
+ * Errors carry a details structure with `uri`, `mms-transport`, `mms-code`,
+ * `mms-detail` (HTTP status or HRESULT) and `mms-attempts`.
+ *
+ * ## Example launch lines
+ * |[
+ * gst-launch-1.0 mmssrc location=mmsh://127.0.0.1:8080/clip.wmv ! asfdemux ! fakesink
+ * gst-play-1.0 mmsh://127.0.0.1:8080/clip.wmv
+ * gst-launch-1.0 mmssrc location=mms://server/live ! filesink location=dump.asf
+ * ]|
+ */
+#include "gst/gstmmssrc.h"
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "gst/error_map.h"
+#include "protocol/core/url.h"
+#include "protocol/io/driver.h"
+
+GST_DEBUG_CATEGORY(gst_mms_src_debug);
+#define GST_CAT_DEFAULT gst_mms_src_debug
+
+namespace {
+
+constexpr guint kDefaultTimeout = 15;
+constexpr const char* kDefaultUserAgent = "NSPlayer/7.10.0.3059";
+
+enum {
+  PROP_0,
+  PROP_LOCATION,
+  PROP_CONNECTION_SPEED,
+  PROP_TIMEOUT,
+  PROP_USER_AGENT,
+  PROP_USER_ID,
+  PROP_USER_PW,
+  PROP_PROXY,
+  PROP_PROXY_ID,
+  PROP_PROXY_PW,
+  PROP_IS_LIVE,
+};
+
+struct Settings {
+  std::string location;
+  guint64 connection_speed = 0;  // kbps, 0 = all streams
+  guint timeout = kDefaultTimeout;
+  std::string user_agent = kDefaultUserAgent;
+  std::string user_id;
+  std::string user_pw;
+  std::string proxy;
+  std::string proxy_id;
+  std::string proxy_pw;
+  bool is_live = false;
+};
+
+}  // namespace
+
+struct GstMmsSrcPrivate {
+  std::mutex mu;  // guards settings, driver pointer, info
+  Settings settings;
+  std::unique_ptr<mms::io::Driver> driver;
+  std::shared_ptr<const mms::asf::HeaderInfo> info;
+  // Streaming-thread state.
+  bool header_pushed = false;
+  bool tags_posted = false;
+  bool discont_next = false;
+  mms::gst::ErrorContext error_ctx;
+  guint timeout = kDefaultTimeout;
+};
+
+struct _GstMmsSrc {
+  GstPushSrc parent;
+  GstMmsSrcPrivate* priv;
+};
+
+static void gst_mms_src_uri_handler_init(gpointer g_iface, gpointer iface_data);
+
+#define gst_mms_src_parent_class parent_class
+G_DEFINE_TYPE_WITH_CODE(GstMmsSrc, gst_mms_src, GST_TYPE_PUSH_SRC,
+                        G_IMPLEMENT_INTERFACE(GST_TYPE_URI_HANDLER, gst_mms_src_uri_handler_init));
+GST_ELEMENT_REGISTER_DEFINE_WITH_CODE(mmssrc, "mmssrc", GST_RANK_PRIMARY, GST_TYPE_MMS_SRC,
+                                      GST_DEBUG_CATEGORY_INIT(gst_mms_src_debug, "mmssrc", 0,
+                                                              "MMS source"));
+
+static GstStaticPadTemplate src_template =
+    GST_STATIC_PAD_TEMPLATE("src", GST_PAD_SRC, GST_PAD_ALWAYS, GST_STATIC_CAPS("video/x-ms-asf"));
+
+namespace {
+
+// Validates a location for the URI handler and the location property.
+bool check_location(const char* uri, GError** error) {
+  mms::Result<mms::Url> url = mms::parse_url(uri != nullptr ? uri : "");
+  if (!url.ok()) {
+    g_set_error(error, GST_URI_ERROR,
+                url.status().code() == mms::Code::kUnsupported ? GST_URI_ERROR_UNSUPPORTED_PROTOCOL
+                                                               : GST_URI_ERROR_BAD_URI,
+                "Invalid MMS URI '%s': %s", uri != nullptr ? uri : "", url.status().what());
+    return false;
+  }
+  if (url->scheme != "mms" && url->scheme != "mmsh") {
+    g_set_error(error, GST_URI_ERROR, GST_URI_ERROR_UNSUPPORTED_PROTOCOL,
+                "Unsupported protocol in '%s' (mmssrc handles mms:// and mmsh://)",
+                url->redacted().c_str());
+    return false;
+  }
+  return true;
+}
+
+bool set_location(GstMmsSrc* self, const char* uri, GError** error) {
+  GstState state = GST_STATE(self);
+  if (state != GST_STATE_READY && state != GST_STATE_NULL) {
+    g_set_error(error, GST_URI_ERROR, GST_URI_ERROR_BAD_STATE,
+                "Changing the location of mmssrc is only allowed in NULL or READY state");
+    return false;
+  }
+  if (uri == nullptr) {
+    std::lock_guard<std::mutex> lock(self->priv->mu);
+    self->priv->settings.location.clear();
+    return true;
+  }
+  if (!check_location(uri, error)) {
+    return false;
+  }
+  std::lock_guard<std::mutex> lock(self->priv->mu);
+  self->priv->settings.location = uri;
+  return true;
+}
+
+void post_notice(GstMmsSrc* self, const mms::io::Notice& n) {
+  GstElement* el = GST_ELEMENT(self);
+  switch (n.kind) {
+    case mms::io::Notice::Kind::kConnecting: {
+      gchar* text = g_strdup_printf("Connecting to %s over %s", n.url.c_str(), n.transport.c_str());
+      gst_element_post_message(
+          el, gst_message_new_progress(GST_OBJECT(self), GST_PROGRESS_TYPE_START, "connect", text));
+      g_free(text);
+      break;
+    }
+    case mms::io::Notice::Kind::kConnected: {
+      gchar* text = g_strdup_printf("Connected over %s", n.transport.c_str());
+      gst_element_post_message(el, gst_message_new_progress(GST_OBJECT(self),
+                                                            GST_PROGRESS_TYPE_COMPLETE, "connect",
+                                                            text));
+      g_free(text);
+      gst_element_post_message(
+          el, gst_message_new_element(
+                  GST_OBJECT(self),
+                  gst_structure_new("mms-transport", "transport", G_TYPE_STRING,
+                                    n.transport.c_str(), "uri", G_TYPE_STRING, n.url.c_str(),
+                                    nullptr)));
+      break;
+    }
+    case mms::io::Notice::Kind::kRedirect:
+      gst_element_post_message(
+          el, gst_message_new_element(GST_OBJECT(self),
+                                      gst_structure_new("mms-redirect", "new-location",
+                                                        G_TYPE_STRING, n.url.c_str(), nullptr)));
+      break;
+  }
+}
+
+void post_tags(GstMmsSrc* self, const mms::asf::HeaderInfo& info) {
+  GstTagList* tags = gst_tag_list_new_empty();
+  auto add = [tags](const char* tag, const std::string& v) {
+    if (!v.empty()) {
+      gst_tag_list_add(tags, GST_TAG_MERGE_REPLACE, tag, v.c_str(), nullptr);
+    }
+  };
+  add(GST_TAG_TITLE, info.tags.title);
+  add(GST_TAG_ARTIST, info.tags.author);
+  add(GST_TAG_COPYRIGHT, info.tags.copyright);
+  add(GST_TAG_DESCRIPTION, info.tags.description);
+  add(GST_TAG_ALBUM, info.tags.album);
+  add(GST_TAG_GENRE, info.tags.genre);
+  if (gst_tag_list_is_empty(tags)) {
+    gst_tag_list_unref(tags);
+    return;
+  }
+  gst_element_post_message(GST_ELEMENT(self), gst_message_new_tag(GST_OBJECT(self), tags));
+}
+
+mms::io::Driver* driver_of(GstMmsSrc* self) {
+  std::lock_guard<std::mutex> lock(self->priv->mu);
+  return self->priv->driver.get();
+}
+
+}  // namespace
+
+static void gst_mms_src_set_property(GObject* object, guint prop_id, const GValue* value,
+                                     GParamSpec* pspec) noexcept {
+  GstMmsSrc* self = GST_MMS_SRC(object);
+  if (prop_id == PROP_LOCATION) {
+    GError* error = nullptr;
+    if (!set_location(self, g_value_get_string(value), &error)) {
+      GST_WARNING_OBJECT(self, "%s", error->message);
+      g_clear_error(&error);
+    }
+    return;
+  }
+  std::lock_guard<std::mutex> lock(self->priv->mu);
+  Settings& s = self->priv->settings;
+  auto str = [value]() {
+    const char* v = g_value_get_string(value);
+    return std::string(v != nullptr ? v : "");
+  };
+  switch (prop_id) {
+    case PROP_CONNECTION_SPEED:
+      s.connection_speed = g_value_get_uint64(value);
+      break;
+    case PROP_TIMEOUT:
+      s.timeout = g_value_get_uint(value);
+      break;
+    case PROP_USER_AGENT:
+      s.user_agent = str();
+      break;
+    case PROP_USER_ID:
+      s.user_id = str();
+      break;
+    case PROP_USER_PW:
+      s.user_pw = str();
+      break;
+    case PROP_PROXY:
+      s.proxy = str();
+      break;
+    case PROP_PROXY_ID:
+      s.proxy_id = str();
+      break;
+    case PROP_PROXY_PW:
+      s.proxy_pw = str();
+      break;
+    case PROP_IS_LIVE:
+      s.is_live = g_value_get_boolean(value) != FALSE;
+      gst_base_src_set_live(GST_BASE_SRC(self), s.is_live);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
+      break;
+  }
+}
+
+static void gst_mms_src_get_property(GObject* object, guint prop_id, GValue* value,
+                                     GParamSpec* pspec) noexcept {
+  GstMmsSrc* self = GST_MMS_SRC(object);
+  std::lock_guard<std::mutex> lock(self->priv->mu);
+  const Settings& s = self->priv->settings;
+  auto str = [value](const std::string& v) {
+    g_value_set_string(value, v.empty() ? nullptr : v.c_str());
+  };
+  switch (prop_id) {
+    case PROP_LOCATION:
+      str(s.location);
+      break;
+    case PROP_CONNECTION_SPEED:
+      g_value_set_uint64(value, s.connection_speed);
+      break;
+    case PROP_TIMEOUT:
+      g_value_set_uint(value, s.timeout);
+      break;
+    case PROP_USER_AGENT:
+      str(s.user_agent);
+      break;
+    case PROP_USER_ID:
+      str(s.user_id);
+      break;
+    case PROP_USER_PW:
+      str(s.user_pw);
+      break;
+    case PROP_PROXY:
+      str(s.proxy);
+      break;
+    case PROP_PROXY_ID:
+      str(s.proxy_id);
+      break;
+    case PROP_PROXY_PW:
+      str(s.proxy_pw);
+      break;
+    case PROP_IS_LIVE:
+      g_value_set_boolean(value, s.is_live);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
+      break;
+  }
+}
+
+static gboolean gst_mms_src_start(GstBaseSrc* src) noexcept {
+  GstMmsSrc* self = GST_MMS_SRC(src);
+  GstMmsSrcPrivate* p = self->priv;
+  Settings s;
+  {
+    std::lock_guard<std::mutex> lock(p->mu);
+    s = p->settings;
+  }
+  if (s.location.empty()) {
+    GST_ELEMENT_ERROR(self, RESOURCE, NOT_FOUND, ("No URL set."), ("Missing location property"));
+    return FALSE;
+  }
+  mms::Result<mms::Url> url = mms::parse_url(s.location);
+  if (!url.ok()) {
+    GST_ELEMENT_ERROR(self, RESOURCE, OPEN_READ, ("Invalid MMS URL."), ("%s", url.status().what()));
+    return FALSE;
+  }
+  mms::io::DriverSettings ds;
+  ds.client.url = *url;
+  ds.client.user_agent = s.user_agent;
+  ds.client.user = s.user_id;
+  ds.client.password = s.user_pw;
+  ds.client.connection_speed_kbps =
+      s.connection_speed > G_MAXUINT32 ? G_MAXUINT32 : static_cast<std::uint32_t>(s.connection_speed);
+  ds.client.timeout = static_cast<mms::Duration>(s.timeout) * mms::kSecond;
+  ds.client.client_guid = mms::io::make_client_guid();
+  if (!s.proxy.empty()) {
+    std::string proxy = s.proxy.find("://") == std::string::npos ? "http://" + s.proxy : s.proxy;
+    mms::Result<mms::Url> purl = mms::parse_url(proxy);
+    if (!purl.ok() || purl->scheme != "http") {
+      GST_ELEMENT_ERROR(self, RESOURCE, OPEN_READ, ("Invalid proxy."), ("%s", s.proxy.c_str()));
+      return FALSE;
+    }
+    if (!s.proxy_id.empty()) {
+      purl->user = s.proxy_id;
+      purl->password = s.proxy_pw;
+    }
+    ds.client.proxy = *purl;
+  }
+  p->error_ctx = mms::gst::ErrorContext();
+  p->error_ctx.uri = url->redacted();
+  p->error_ctx.transport = "mmsh";
+  p->error_ctx.attempts = {"mmsh"};
+  p->header_pushed = false;
+  p->tags_posted = false;
+  p->discont_next = false;
+  p->timeout = s.timeout;
+  auto driver = std::make_unique<mms::io::Driver>(
+      [self](const mms::io::Notice& n) { post_notice(self, n); });
+  driver->open(std::move(ds));
+  std::lock_guard<std::mutex> lock(p->mu);
+  p->info.reset();
+  p->driver = std::move(driver);
+  return TRUE;
+}
+
+static gboolean gst_mms_src_stop(GstBaseSrc* src) noexcept {
+  GstMmsSrc* self = GST_MMS_SRC(src);
+  std::unique_ptr<mms::io::Driver> driver;
+  {
+    std::lock_guard<std::mutex> lock(self->priv->mu);
+    driver = std::move(self->priv->driver);
+    self->priv->info.reset();
+  }
+  if (driver) {
+    driver->close();  // cancels connects, closes sockets, joins the I/O thread
+  }
+  return TRUE;
+}
+
+static gboolean gst_mms_src_unlock(GstBaseSrc* src) noexcept {
+  GstMmsSrc* self = GST_MMS_SRC(src);
+  std::lock_guard<std::mutex> lock(self->priv->mu);
+  if (self->priv->driver) {
+    self->priv->driver->queue().set_flushing(true);
+  }
+  return TRUE;
+}
+
+static gboolean gst_mms_src_unlock_stop(GstBaseSrc* src) noexcept {
+  GstMmsSrc* self = GST_MMS_SRC(src);
+  std::lock_guard<std::mutex> lock(self->priv->mu);
+  if (self->priv->driver) {
+    self->priv->driver->queue().set_flushing(false);
+  }
+  return TRUE;
+}
+
+static GstFlowReturn gst_mms_src_create(GstPushSrc* psrc, GstBuffer** outbuf) noexcept {
+  GstMmsSrc* self = GST_MMS_SRC(psrc);
+  GstMmsSrcPrivate* p = self->priv;
+  mms::io::Driver* driver = driver_of(self);
+  if (driver == nullptr) {
+    return GST_FLOW_FLUSHING;
+  }
+  for (;;) {
+    mms::io::Item item;
+    if (driver->queue().pop(&item) == mms::io::OutputQueue::Wait::kFlushing) {
+      return GST_FLOW_FLUSHING;
+    }
+    switch (item.kind) {
+      case mms::io::Item::Kind::kHeader: {
+        {
+          std::lock_guard<std::mutex> lock(p->mu);
+          p->info = item.info;
+        }
+        if (!p->tags_posted) {
+          p->tags_posted = true;
+          post_tags(self, *item.info);
+        }
+        if (p->header_pushed && !item.changed) {
+          continue;
+        }
+        GST_INFO_OBJECT(self, "ASF header: %zu bytes, packet size %u, %zu streams%s%s",
+                        item.header->size(), item.info->packet_size, item.info->streams.size(),
+                        item.info->broadcast() ? ", broadcast" : "",
+                        item.changed ? ", new entry" : "");
+        GstBuffer* buf = gst_buffer_new_memdup(item.header->data(), item.header->size());
+        if (p->header_pushed) {
+          GST_BUFFER_FLAG_SET(buf, GST_BUFFER_FLAG_DISCONT);
+        }
+        p->header_pushed = true;
+        GST_BUFFER_OFFSET(buf) = 0;
+        *outbuf = buf;
+        return GST_FLOW_OK;
+      }
+      case mms::io::Item::Kind::kData: {
+        if (!p->header_pushed) {
+          continue;  // cannot happen: the session emits the header first
+        }
+        const std::size_t size = item.block.size();
+        const std::size_t cap = item.block.capacity();
+        std::uint8_t* data = item.block.release();
+        GstBuffer* buf = gst_buffer_new_wrapped_full(static_cast<GstMemoryFlags>(0), data, cap, 0,
+                                                     size, data, free);
+        if (item.discont) {
+          GST_BUFFER_FLAG_SET(buf, GST_BUFFER_FLAG_DISCONT);
+        }
+        std::shared_ptr<const mms::asf::HeaderInfo> info;
+        {
+          std::lock_guard<std::mutex> lock(p->mu);
+          info = p->info;
+        }
+        if (info) {
+          GST_BUFFER_OFFSET(buf) =
+              info->total_size + static_cast<guint64>(item.first_packet) * info->packet_size;
+        }
+        *outbuf = buf;
+        return GST_FLOW_OK;
+      }
+      case mms::io::Item::Kind::kEos:
+        GST_INFO_OBJECT(self, "end of stream");
+        return GST_FLOW_EOS;
+      case mms::io::Item::Kind::kError:
+        p->error_ctx.detail = item.detail;
+        return mms::gst::post_error(GST_ELEMENT(self), item.status, p->error_ctx);
+    }
+  }
+}
+
+static gboolean gst_mms_src_is_seekable(GstBaseSrc* src) noexcept {
+  mms::io::Driver* driver = driver_of(GST_MMS_SRC(src));
+  return driver != nullptr && driver->seekable();
+}
+
+static gboolean gst_mms_src_prepare_seek_segment(GstBaseSrc* src, GstEvent* event,
+                                                 GstSegment* segment) noexcept {
+  gdouble rate = 1.0;
+  GstFormat format = GST_FORMAT_UNDEFINED;
+  GstSeekFlags flags = GST_SEEK_FLAG_NONE;
+  GstSeekType start_type = GST_SEEK_TYPE_NONE;
+  GstSeekType stop_type = GST_SEEK_TYPE_NONE;
+  gint64 start = 0;
+  gint64 stop = 0;
+  gst_event_parse_seek(event, &rate, &format, &flags, &start_type, &start, &stop_type, &stop);
+  if (rate <= 0.0) {
+    GST_WARNING_OBJECT(src, "only forward playback is supported");
+    return FALSE;
+  }
+  if (format == GST_FORMAT_BYTES && start_type == GST_SEEK_TYPE_SET && start == 0) {
+    gst_segment_init(segment, GST_FORMAT_BYTES);
+    return TRUE;
+  }
+  if (format != GST_FORMAT_TIME || start_type != GST_SEEK_TYPE_SET || start < 0) {
+    GST_WARNING_OBJECT(src, "only absolute TIME seeks are supported (got %s)",
+                       gst_format_get_name(format));
+    return FALSE;
+  }
+  gst_segment_init(segment, GST_FORMAT_TIME);
+  gboolean update = FALSE;
+  return gst_segment_do_seek(segment, rate, format, flags, start_type, start, stop_type, stop,
+                             &update);
+}
+
+static gboolean gst_mms_src_do_seek(GstBaseSrc* src, GstSegment* segment) noexcept {
+  GstMmsSrc* self = GST_MMS_SRC(src);
+  GstMmsSrcPrivate* p = self->priv;
+  mms::io::Driver* driver = driver_of(self);
+  if (segment->format == GST_FORMAT_BYTES) {
+    // The initial segment, or a seek back to the very start in BYTES.
+    if (segment->start == 0 || driver == nullptr || !p->header_pushed) {
+      return segment->start == 0;
+    }
+    return FALSE;
+  }
+  if (segment->format != GST_FORMAT_TIME || driver == nullptr) {
+    return FALSE;
+  }
+  std::shared_ptr<const mms::asf::HeaderInfo> info;
+  {
+    std::lock_guard<std::mutex> lock(p->mu);
+    info = p->info;
+  }
+  if (!info || !driver->seekable()) {
+    return FALSE;
+  }
+  const guint64 target_ms = static_cast<guint64>(segment->start) / GST_MSECOND;
+  GST_INFO_OBJECT(self, "seeking to %" GST_TIME_FORMAT, GST_TIME_ARGS(segment->start));
+  std::uint64_t epoch = driver->seek(target_ms);
+  mms::io::Item::Kind kind = mms::io::Item::Kind::kData;
+  std::uint32_t first_packet = 0;
+  bool timed_out = false;
+  const int wait_ms = static_cast<int>(p->timeout == 0 ? 60000 : p->timeout * 1000);
+  if (driver->queue().peek_first(epoch, &kind, &first_packet, wait_ms, &timed_out) ==
+      mms::io::OutputQueue::Wait::kFlushing) {
+    return FALSE;
+  }
+  if (timed_out) {
+    mms::gst::post_seek_error(GST_ELEMENT(self),
+                              mms::Status(mms::Code::kTimedOut, "no answer to the seek"),
+                              p->error_ctx);
+    return FALSE;
+  }
+  guint64 start = info->total_size;
+  if (kind == mms::io::Item::Kind::kData) {
+    start += static_cast<guint64>(first_packet) * info->packet_size;
+  } else if (kind == mms::io::Item::Kind::kEos) {
+    start += info->data_packets_count * info->packet_size;
+  }
+  GST_INFO_OBJECT(self, "server restarted at packet %u (byte %" G_GUINT64_FORMAT ")",
+                  first_packet, start);
+  gst_segment_init(segment, GST_FORMAT_BYTES);
+  segment->start = start;
+  segment->position = start;
+  segment->time = start;
+  return TRUE;
+}
+
+static gboolean gst_mms_src_query(GstBaseSrc* src, GstQuery* query) noexcept {
+  GstMmsSrc* self = GST_MMS_SRC(src);
+  std::shared_ptr<const mms::asf::HeaderInfo> info;
+  std::string location;
+  {
+    std::lock_guard<std::mutex> lock(self->priv->mu);
+    info = self->priv->info;
+    location = self->priv->settings.location;
+  }
+  const bool seekable = gst_mms_src_is_seekable(src) != FALSE;
+  switch (GST_QUERY_TYPE(query)) {
+    case GST_QUERY_DURATION: {
+      GstFormat format = GST_FORMAT_UNDEFINED;
+      gst_query_parse_duration(query, &format, nullptr);
+      if (!info || info->broadcast()) {
+        return FALSE;
+      }
+      if (format == GST_FORMAT_TIME && info->duration_ns() > 0) {
+        gst_query_set_duration(query, format, static_cast<gint64>(info->duration_ns()));
+        return TRUE;
+      }
+      if (format == GST_FORMAT_BYTES && info->data_packets_count > 0) {
+        gst_query_set_duration(
+            query, format,
+            static_cast<gint64>(info->total_size + info->data_packets_count * info->packet_size));
+        return TRUE;
+      }
+      return FALSE;
+    }
+    case GST_QUERY_SEEKING: {
+      GstFormat format = GST_FORMAT_UNDEFINED;
+      gst_query_parse_seeking(query, &format, nullptr, nullptr, nullptr);
+      if (format == GST_FORMAT_TIME) {
+        gint64 dur = info && !info->broadcast() ? static_cast<gint64>(info->duration_ns()) : -1;
+        gst_query_set_seeking(query, format, seekable, 0, dur);
+        return TRUE;
+      }
+      if (format == GST_FORMAT_BYTES) {
+        gst_query_set_seeking(query, format, FALSE, 0, -1);
+        return TRUE;
+      }
+      return FALSE;
+    }
+    case GST_QUERY_SCHEDULING:
+      // Push mode only: the network cannot serve random byte ranges.
+      gst_query_set_scheduling(query, GST_SCHEDULING_FLAG_BANDWIDTH_LIMITED, 1, -1, 0);
+      gst_query_add_scheduling_mode(query, GST_PAD_MODE_PUSH);
+      return TRUE;
+    case GST_QUERY_URI:
+      if (location.empty()) {
+        return FALSE;
+      }
+      gst_query_set_uri(query, location.c_str());
+      return TRUE;
+    default:
+      return GST_BASE_SRC_CLASS(parent_class)->query(src, query);
+  }
+}
+
+static void gst_mms_src_finalize(GObject* object) noexcept {
+  GstMmsSrc* self = GST_MMS_SRC(object);
+  delete self->priv;
+  self->priv = nullptr;
+  G_OBJECT_CLASS(parent_class)->finalize(object);
+}
+
+static void gst_mms_src_class_init(GstMmsSrcClass* klass) {
+  GObjectClass* gobject_class = G_OBJECT_CLASS(klass);
+  GstElementClass* element_class = GST_ELEMENT_CLASS(klass);
+  GstBaseSrcClass* basesrc_class = GST_BASE_SRC_CLASS(klass);
+  GstPushSrcClass* pushsrc_class = GST_PUSH_SRC_CLASS(klass);
+
+  gobject_class->set_property = gst_mms_src_set_property;
+  gobject_class->get_property = gst_mms_src_get_property;
+  gobject_class->finalize = gst_mms_src_finalize;
+
+  const auto rw = static_cast<GParamFlags>(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+                                           GST_PARAM_MUTABLE_READY);
+  /**
+   * GstMmsSrc:location:
+   * The URL to play: mms://host/path or mmsh://host[:port]/path.
+   * Since: 0.1
+   */
+  g_object_class_install_property(
+      gobject_class, PROP_LOCATION,
+      g_param_spec_string("location", "Location", "URL of the MMS stream (mms://, mmsh://)",
+                          nullptr, rw));
+  /**
+   * GstMmsSrc:connection-speed:
+   * Network bandwidth in kbps used to pick streams of multi-bitrate content (0 = all streams).
+   * Since: 0.1
+   */
+  g_object_class_install_property(
+      gobject_class, PROP_CONNECTION_SPEED,
+      g_param_spec_uint64("connection-speed", "Connection speed",
+                          "Network connection speed in kbps (0 = receive every stream)", 0,
+                          G_MAXUINT32, 0, rw));
+  /**
+   * GstMmsSrc:timeout:
+   * Seconds to wait for a connection or for data before failing (0 = wait forever).
+   * Since: 0.1
+   */
+  g_object_class_install_property(
+      gobject_class, PROP_TIMEOUT,
+      g_param_spec_uint("timeout", "Timeout",
+                        "Seconds to wait for a connection or data (0 = no timeout)", 0, 3600,
+                        kDefaultTimeout, rw));
+  /**
+   * GstMmsSrc:user-agent:
+   * User-Agent sent to the server; the NSPlayer version selects server behaviour.
+   * Since: 0.1
+   */
+  g_object_class_install_property(
+      gobject_class, PROP_USER_AGENT,
+      g_param_spec_string("user-agent", "User-Agent", "User-Agent string sent to the server",
+                          kDefaultUserAgent, rw));
+  /**
+   * GstMmsSrc:user-id:
+   * User name for authentication (overrides credentials in the URL).
+   * Since: 0.1
+   */
+  g_object_class_install_property(
+      gobject_class, PROP_USER_ID,
+      g_param_spec_string("user-id", "User ID", "User name for authentication", nullptr, rw));
+  /**
+   * GstMmsSrc:user-pw:
+   * Password for authentication.
+   * Since: 0.1
+   */
+  g_object_class_install_property(
+      gobject_class, PROP_USER_PW,
+      g_param_spec_string("user-pw", "User password", "Password for authentication", nullptr,
+                          rw));
+  /**
+   * GstMmsSrc:proxy:
+   * HTTP proxy for MMSH, as host:port or http://host:port.
+   * Since: 0.1
+   */
+  g_object_class_install_property(
+      gobject_class, PROP_PROXY,
+      g_param_spec_string("proxy", "Proxy", "HTTP proxy server URI (MMSH)", nullptr, rw));
+  /**
+   * GstMmsSrc:proxy-id:
+   * User name for proxy authentication.
+   * Since: 0.1
+   */
+  g_object_class_install_property(
+      gobject_class, PROP_PROXY_ID,
+      g_param_spec_string("proxy-id", "Proxy user ID", "User name for proxy authentication",
+                          nullptr, rw));
+  /**
+   * GstMmsSrc:proxy-pw:
+   * Password for proxy authentication.
+   * Since: 0.1
+   */
+  g_object_class_install_property(
+      gobject_class, PROP_PROXY_PW,
+      g_param_spec_string("proxy-pw", "Proxy password", "Password for proxy authentication",
+                          nullptr, rw));
+  /**
+   * GstMmsSrc:is-live:
+   * Act as a live source (timestamps are not used; useful for broadcasts).
+   * Since: 0.1
+   */
+  g_object_class_install_property(
+      gobject_class, PROP_IS_LIVE,
+      g_param_spec_boolean("is-live", "Is live", "Act as a live source", FALSE, rw));
+
+  gst_element_class_add_static_pad_template(element_class, &src_template);
+  gst_element_class_set_static_metadata(
+      element_class, "MMS stream source", "Source/Network",
+      "Receive Windows Media streams from Microsoft Media Servers (MMS over HTTP)",
+      "gst-mms developers");
+
+  basesrc_class->start = gst_mms_src_start;
+  basesrc_class->stop = gst_mms_src_stop;
+  basesrc_class->unlock = gst_mms_src_unlock;
+  basesrc_class->unlock_stop = gst_mms_src_unlock_stop;
+  basesrc_class->is_seekable = gst_mms_src_is_seekable;
+  basesrc_class->prepare_seek_segment = gst_mms_src_prepare_seek_segment;
+  basesrc_class->do_seek = gst_mms_src_do_seek;
+  basesrc_class->query = gst_mms_src_query;
+  pushsrc_class->create = gst_mms_src_create;
+}
+
+static void gst_mms_src_init(GstMmsSrc* self) {
+  self->priv = new GstMmsSrcPrivate();
+  gst_base_src_set_format(GST_BASE_SRC(self), GST_FORMAT_BYTES);
+  gst_base_src_set_automatic_eos(GST_BASE_SRC(self), FALSE);
+}
+
+// --- URI handler -----------------------------------------------------------
+
+static GstURIType gst_mms_src_uri_get_type(GType) noexcept { return GST_URI_SRC; }
+
+static const gchar* const* gst_mms_src_uri_get_protocols(GType) noexcept {
+  static const gchar* protocols[] = {"mms", "mmsh", nullptr};
+  return protocols;
+}
+
+static gchar* gst_mms_src_uri_get_uri(GstURIHandler* handler) noexcept {
+  GstMmsSrc* self = GST_MMS_SRC(handler);
+  std::lock_guard<std::mutex> lock(self->priv->mu);
+  return self->priv->settings.location.empty() ? nullptr
+                                               : g_strdup(self->priv->settings.location.c_str());
+}
+
+static gboolean gst_mms_src_uri_set_uri(GstURIHandler* handler, const gchar* uri,
+                                        GError** error) noexcept {
+  return set_location(GST_MMS_SRC(handler), uri, error) ? TRUE : FALSE;
+}
+
+static void gst_mms_src_uri_handler_init(gpointer g_iface, gpointer) {
+  auto* iface = static_cast<GstURIHandlerInterface*>(g_iface);
+  iface->get_type = gst_mms_src_uri_get_type;
+  iface->get_protocols = gst_mms_src_uri_get_protocols;
+  iface->get_uri = gst_mms_src_uri_get_uri;
+  iface->set_uri = gst_mms_src_uri_set_uri;
+}

@@ -1,0 +1,101 @@
+// MMSH client (MS-WMSP, non-pipelined mode) as a sans-I/O session.
+//
+// Describe (GET without xPlayStrm) fetches the ASF header; Play (GET with
+// xPlayStrm=1, stream selection and a start time) streams $H $D... $E. A seek
+// is a new Play on a new connection. Redirects (3xx) and HTTP Basic
+// authentication restart the Describe. See docs/protocols/mmsh.md.
+#pragma once
+
+#include <deque>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "protocol/asf/header_parser.h"
+#include "protocol/asf/stream_selector.h"
+#include "protocol/mmsh/framing.h"
+#include "protocol/mmsh/http_codec.h"
+#include "protocol/session/client_session.h"
+
+namespace mms::mmsh {
+
+class MmshClientSession final : public session::ClientSession {
+ public:
+  explicit MmshClientSession(session::ClientConfig config);
+
+  void on_connected(session::ChannelId ch, Instant now) override;
+  void on_connect_failed(session::ChannelId ch, Status why, Instant now) override;
+  std::size_t on_bytes(session::ChannelId ch, ByteView bytes, Instant now) override;
+  void on_eof(session::ChannelId ch, Instant now) override;
+  void on_timeout(Instant now) override;
+  std::optional<Instant> next_deadline() const override;
+  void on_throttle(bool paused, Instant now) override;
+  void play(const session::PlayRequest& req, Instant now) override;
+  void close() override;
+  bool next_io_action(session::IoAction* out) override;
+  bool next_event(session::Event* out) override;
+  bool seekable() const override;
+  const char* transport_name() const override { return "mmsh"; }
+
+  // The request bytes the session would send next (tests).
+  const std::string& last_request() const { return last_request_; }
+  std::uint32_t client_id() const { return client_id_; }
+
+ private:
+  // Where the session is. One connection at a time.
+  enum class State : std::uint8_t {
+    kIdle,        // nothing requested yet
+    kConnecting,  // TCP connect issued for channel_
+    kAwaitHead,   // request sent, waiting for the response head
+    kBody,        // reading the response body (frames)
+    kWaitChange,  // play: $E reason 1 seen, waiting for $C
+    kDone,        // $E reason 0 handled, Eos emitted
+    kFailed,      // sticky: Failed emitted, inputs ignored
+  };
+  enum class Phase : std::uint8_t { kDescribe, kPlay };
+
+  void start_phase(Phase phase, Instant now);
+  void send_request(Instant now);
+  std::size_t handle_head(ByteView bytes, Instant now);
+  std::size_t handle_body(ByteView bytes, Instant now);
+  void handle_header_frame(const Frame& frame, Instant now);
+  void handle_complete_header(Instant now);
+  void fail(Status status, std::string detail = std::string());
+  void touch(Instant now);
+  void close_channel();
+
+  session::ClientConfig config_;
+  Url current_url_;
+  State state_ = State::kIdle;
+  Phase phase_ = Phase::kDescribe;
+  session::ChannelId channel_ = 0;
+  session::ChannelId next_channel_ = 1;
+  std::uint64_t position_ms_ = 0;
+  int redirects_ = 0;
+  bool auth_sent_ = false;
+  bool proxy_auth_sent_ = false;
+  int request_context_ = 0;
+  std::uint32_t client_id_ = 0;
+  bool have_client_id_ = false;
+  bool features_known_ = false;
+  bool features_broadcast_ = false;
+  bool features_seekable_ = false;
+  bool throttled_ = false;
+  Instant last_activity_;
+  std::string last_request_;
+
+  HeaderAssembler assembler_;
+  bool header_known_ = false;
+  bool after_change_ = false;      // next $H starts a new playlist entry
+  bool discont_pending_ = false;   // next packet follows a seek
+  bool header_seen_in_body_ = false;
+  std::vector<std::uint8_t> raw_header_;       // as last received
+  std::shared_ptr<const std::vector<std::uint8_t>> repaired_header_;  // what downstream gets
+  asf::HeaderInfo info_;
+  std::vector<asf::StreamChoice> selection_;
+
+  std::deque<session::IoAction> actions_;
+  std::deque<session::Event> events_;
+};
+
+}  // namespace mms::mmsh
