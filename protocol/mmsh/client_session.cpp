@@ -109,10 +109,13 @@ void MmshClientSession::on_connected(session::ChannelId ch, Instant now) {
     return;
   }
   touch(now);
-  session::Event e;
-  e.kind = session::Event::Kind::kConnected;
-  e.detail = "mmsh";
-  events_.push_back(std::move(e));
+  if (phase_ == Phase::kPlay && !announced_) {
+    announced_ = true;  // the stream is established on its media connection
+    session::Event e;
+    e.kind = session::Event::Kind::kConnected;
+    e.detail = "mmsh";
+    events_.push_back(std::move(e));
+  }
   send_request(now);
 }
 

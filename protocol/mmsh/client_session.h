@@ -81,6 +81,7 @@ class MmshClientSession final : public session::ClientSession {
   bool features_broadcast_ = false;
   bool features_seekable_ = false;
   bool throttled_ = false;
+  bool announced_ = false;
   Instant last_activity_;
   std::string last_request_;
 
