@@ -53,7 +53,7 @@ struct HttpRequest {
 Decode parse_response_head(ByteView in, HttpResponse* out, std::size_t* consumed, Status* error);
 Decode parse_request_head(ByteView in, HttpRequest* out, std::size_t* consumed, Status* error);
 
-std::string write_request(const HttpRequest& req);   // "METHOD target HTTP/1.x\r\n" headers "\r\n"
+std::string write_request(const HttpRequest& req);  // "METHOD target HTTP/1.x\r\n" headers "\r\n"
 std::string write_response(const HttpResponse& resp);
 
 // Pragma tokens of every Pragma header, in order: name lower-cased, value
