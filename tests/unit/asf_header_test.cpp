@@ -1,0 +1,594 @@
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <fstream>
+#include <iterator>
+#include <string>
+#include <vector>
+
+#include "protocol/asf/guids.h"
+#include "protocol/asf/header_parser.h"
+#include "protocol/core/byte_reader.h"
+#include "protocol/core/byte_writer.h"
+#include "protocol/core/limits.h"
+
+namespace mms::asf {
+namespace {
+
+using Bytes = std::vector<std::uint8_t>;
+
+Bytes read_media(const std::string& rel) {
+  std::ifstream f(std::string(MMS_SOURCE_ROOT) + "/tests/media/" + rel, std::ios::binary);
+  return Bytes(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
+}
+
+Bytes object(const Guid& g, const Bytes& body) {
+  Bytes out;
+  ByteWriter w(&out);
+  w.bytes(ByteView(g.data(), g.size()));
+  w.u64le(24 + body.size());
+  w.bytes(body);
+  return out;
+}
+
+Bytes file_properties(std::uint32_t min_ps, std::uint32_t max_ps, std::uint64_t packets = 10,
+                      std::uint32_t flags = 2) {
+  Bytes body;
+  ByteWriter w(&body);
+  for (int i = 0; i < 16; ++i) {
+    w.u8(static_cast<std::uint8_t>(i + 1));  // file id
+  }
+  w.u64le(0);                  // file size
+  w.u64le(0);                  // creation date
+  w.u64le(packets);            // data packets
+  w.u64le(5'0000'000 + 30000); // play duration (100 ns): 5 s + 3 ms preroll
+  w.u64le(5'0000'000);         // send duration
+  w.u64le(3);                  // preroll ms
+  w.u32le(flags);
+  w.u32le(min_ps);
+  w.u32le(max_ps);
+  w.u32le(128000);
+  return object(kFileProperties, body);
+}
+
+Bytes stream_properties(std::uint16_t number, const Guid& type, const Bytes& type_data = {}) {
+  Bytes body;
+  ByteWriter w(&body);
+  w.bytes(ByteView(type.data(), type.size()));
+  w.zeros(16);  // error correction type
+  w.u64le(0);
+  w.u32le(static_cast<std::uint32_t>(type_data.size()));
+  w.u32le(0);
+  w.u16le(number);
+  w.u32le(0);
+  w.bytes(type_data);
+  return object(kStreamProperties, body);
+}
+
+Bytes waveformatex(std::uint32_t avg_bytes_per_sec) {
+  Bytes out;
+  ByteWriter w(&out);
+  w.u16le(0x0161);
+  w.u16le(2);
+  w.u32le(44100);
+  w.u32le(avg_bytes_per_sec);
+  w.u16le(4);
+  w.u16le(16);
+  w.u16le(0);
+  return out;
+}
+
+Bytes header_object(const std::vector<Bytes>& children, std::uint32_t count_delta = 0) {
+  Bytes body;
+  for (const Bytes& c : children) {
+    body.insert(body.end(), c.begin(), c.end());
+  }
+  Bytes out;
+  ByteWriter w(&out);
+  w.bytes(ByteView(kHeaderObject.data(), kHeaderObject.size()));
+  w.u64le(30 + body.size());
+  w.u32le(static_cast<std::uint32_t>(children.size()) + count_delta);
+  w.u8(1);
+  w.u8(2);
+  w.bytes(body);
+  return out;
+}
+
+Bytes data_prefix(std::uint64_t packets, std::uint32_t packet_size) {
+  Bytes out;
+  ByteWriter w(&out);
+  w.bytes(ByteView(kDataObject.data(), kDataObject.size()));
+  w.u64le(50 + packets * packet_size);
+  w.zeros(16);
+  w.u64le(packets);
+  w.u16le(0x0101);
+  return out;
+}
+
+Bytes simple_header(std::uint32_t packet_size = 1000) {
+  Bytes h = header_object({file_properties(packet_size, packet_size),
+                           stream_properties(1, kAudioMedia, waveformatex(8000))});
+  Bytes d = data_prefix(10, packet_size);
+  h.insert(h.end(), d.begin(), d.end());
+  return h;
+}
+
+// The first 30 bytes of the Header Object plus the Header Extension wrapper.
+Bytes header_extension(const std::vector<Bytes>& children) {
+  Bytes body;
+  ByteWriter w(&body);
+  w.zeros(16);
+  w.u16le(6);
+  std::size_t size = 0;
+  for (const Bytes& c : children) {
+    size += c.size();
+  }
+  w.u32le(static_cast<std::uint32_t>(size));
+  for (const Bytes& c : children) {
+    w.bytes(c);
+  }
+  return object(kHeaderExtension, body);
+}
+
+Bytes utf16(const std::string& ascii) {
+  Bytes out;
+  for (char c : ascii) {
+    out.push_back(static_cast<std::uint8_t>(c));
+    out.push_back(0);
+  }
+  out.push_back(0);
+  out.push_back(0);
+  return out;
+}
+
+// ---------------------------------------------------------------- real files
+
+TEST(AsfHeaderReal, Silence1) {
+  Bytes file = read_media("real/taglib-silence-1.wma");
+  ASSERT_EQ(file.size(), 35416u);
+  auto r = parse_header(file);
+  ASSERT_TRUE(r.ok()) << r.status().what();
+  const HeaderInfo& h = *r;
+  EXPECT_EQ(h.header_object_size, 4984u);
+  EXPECT_TRUE(h.has_data_prefix);
+  EXPECT_EQ(h.total_size, 4984u + 50u);
+  EXPECT_EQ(h.packet_size, 2762u);
+  EXPECT_EQ(h.min_packet_size, 2762u);
+  EXPECT_EQ(h.preroll_ms, 1451u);
+  EXPECT_EQ(h.data_packets_count, 11u);
+  EXPECT_EQ(h.duration_ns(), 3'712'000'000u);
+  EXPECT_FALSE(h.broadcast());
+  EXPECT_TRUE(h.seekable());
+  EXPECT_EQ(h.declared_object_count, 7u);
+  EXPECT_EQ(h.actual_object_count, 7u);
+  ASSERT_EQ(h.streams.size(), 1u);
+  EXPECT_EQ(h.streams[0].number, 1);
+  EXPECT_EQ(h.streams[0].type, StreamType::kAudio);
+  EXPECT_EQ(h.streams[0].bitrate, 64685u);  // Stream Bitrate Properties wins
+  EXPECT_FALSE(h.streams[0].from_extension);
+  EXPECT_TRUE(h.exclusions.empty());
+  EXPECT_EQ(h.tags.title, "test");
+  EXPECT_EQ(h.max_bitrate, 64685u);
+}
+
+TEST(AsfHeaderReal, Lossless) {
+  Bytes file = read_media("real/taglib-lossless.wma");
+  auto r = parse_header(file);
+  ASSERT_TRUE(r.ok()) << r.status().what();
+  EXPECT_EQ(r->packet_size, 13406u);
+  EXPECT_EQ(r->preroll_ms, 3000u);
+  EXPECT_EQ(r->duration_ns(), 3'549'000'000u);
+  ASSERT_EQ(r->streams.size(), 1u);
+  EXPECT_EQ(r->streams[0].bitrate, 192426u);
+  EXPECT_EQ(r->actual_object_count, 6u);
+  auto layout = scan_file(file);
+  ASSERT_TRUE(layout.ok()) << layout.status().what();
+  EXPECT_EQ(layout->first_packet, 4983u + 50u);
+  EXPECT_EQ(layout->packet_count, 7u);  // Index objects after the data are not packets
+}
+
+TEST(AsfHeaderReal, RealExampleTagsAndTruncatedData) {
+  Bytes file = read_media("real/taglib-real_example.wma");
+  auto r = parse_header(file);
+  ASSERT_TRUE(r.ok()) << r.status().what();
+  EXPECT_EQ(r->packet_size, 5976u);
+  EXPECT_EQ(r->preroll_ms, 1579u);
+  EXPECT_EQ(r->data_packets_count, 260u);
+  EXPECT_EQ(r->tags.title, "Wake Up, Get Up, Get Out There");
+  EXPECT_EQ(r->tags.author, "Shoji Meguro");
+  EXPECT_EQ(r->tags.album, "Persona 5: Sounds of Rebellion");
+  EXPECT_EQ(r->tags.genre, "Alternative");
+  ASSERT_EQ(r->streams.size(), 1u);
+  EXPECT_EQ(r->streams[0].bitrate, 128574u);
+  auto layout = scan_file(file);
+  ASSERT_TRUE(layout.ok());
+  EXPECT_EQ(layout->packet_count, 0u);  // the data was cut off
+}
+
+TEST(AsfHeaderFixture, SmallTwoStreamsAndTags) {
+  Bytes file = read_media("fixtures/small.asf");
+  auto r = parse_header(file);
+  ASSERT_TRUE(r.ok()) << r.status().what();
+  EXPECT_EQ(r->packet_size, 1000u);
+  ASSERT_EQ(r->streams.size(), 2u);
+  EXPECT_EQ(r->streams[0].type, StreamType::kVideo);
+  EXPECT_EQ(r->streams[1].type, StreamType::kAudio);
+  EXPECT_EQ(r->streams[1].bitrate, 32000u);  // WAVEFORMATEX nAvgBytesPerSec * 8
+  EXPECT_EQ(r->find_stream(2), &r->streams[1]);
+  EXPECT_EQ(r->find_stream(3), nullptr);
+  EXPECT_EQ(r->tags.title, "Test Tone \xE2\x9C\x93");
+  EXPECT_EQ(r->tags.author, "gst-mms");
+  EXPECT_EQ(r->tags.copyright, "CC0");
+  EXPECT_EQ(r->tags.album, "Fixtures");
+  EXPECT_EQ(r->tags.genre, "Test");
+  // FFmpeg stores the comment and the year only in the Extended Content Description,
+  // under "Description" and "year", which are not the WM/ attributes we map.
+  EXPECT_EQ(r->tags.description, "");
+  EXPECT_EQ(r->tags.year, "");
+  auto layout = scan_file(file);
+  ASSERT_TRUE(layout.ok());
+  EXPECT_EQ(layout->packet_count, 20u);
+  EXPECT_EQ(layout->first_packet + 20u * 1000u + 98u, file.size());  // + Simple Index
+}
+
+TEST(AsfHeaderFixture, MbrBitratesAndExclusion) {
+  Bytes file = read_media("fixtures/mbr.asf");
+  auto r = parse_header(file);
+  ASSERT_TRUE(r.ok()) << r.status().what();
+  ASSERT_EQ(r->streams.size(), 3u);
+  EXPECT_EQ(r->streams[0].bitrate, 300000u);
+  EXPECT_EQ(r->streams[1].bitrate, 100000u);
+  EXPECT_EQ(r->streams[2].bitrate, 64000u);
+  EXPECT_EQ(r->streams[2].type, StreamType::kAudio);
+  ASSERT_EQ(r->exclusions.size(), 1u);
+  EXPECT_EQ(r->exclusions[0].type, ExclusionType::kBitrate);
+  EXPECT_EQ(r->exclusions[0].streams, (std::vector<std::uint16_t>{1, 2}));
+}
+
+TEST(AsfHeaderReal, EveryTruncationFailsCleanly) {
+  for (const char* name : {"real/taglib-silence-1.wma", "real/taglib-real_example.wma",
+                           "fixtures/small.asf"}) {
+    Bytes file = read_media(name);
+    auto full = parse_header(file);
+    ASSERT_TRUE(full.ok());
+    const std::size_t hs = full->header_object_size;
+    for (std::size_t len = 0; len < hs; ++len) {
+      Bytes cut(file.begin(), file.begin() + static_cast<std::ptrdiff_t>(len));
+      auto r = parse_header(cut);
+      ASSERT_FALSE(r.ok()) << name << " len " << len;
+      EXPECT_EQ(r.status().code(), Code::kMalformed);
+    }
+    // Header complete, Data Object prefix partial: parses without the prefix.
+    for (std::size_t len = hs; len < hs + 50; ++len) {
+      Bytes cut(file.begin(), file.begin() + static_cast<std::ptrdiff_t>(len));
+      auto r = parse_header(cut);
+      ASSERT_TRUE(r.ok()) << len;
+      EXPECT_FALSE(r->has_data_prefix);
+      EXPECT_EQ(r->total_size, hs);
+    }
+  }
+}
+
+TEST(AsfHeader, TrailingDataIgnored) {
+  Bytes h = simple_header();
+  const std::size_t n = h.size();
+  h.insert(h.end(), 500, 0xAB);
+  auto r = parse_header(h);
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(r->has_data_prefix);
+  EXPECT_EQ(r->total_size, n);
+}
+
+TEST(AsfHeader, ToStringAndDuration) {
+  EXPECT_STREQ(to_string(StreamType::kAudio), "audio");
+  EXPECT_STREQ(to_string(StreamType::kVideo), "video");
+  EXPECT_STREQ(to_string(StreamType::kCommand), "command");
+  EXPECT_STREQ(to_string(StreamType::kOther), "other");
+  HeaderInfo h;
+  h.play_duration_100ns = 1000;
+  h.preroll_ms = 1;  // 10000 x 100 ns > play duration
+  EXPECT_EQ(h.duration_ns(), 0u);
+  h.play_duration_100ns = ~0ULL;
+  h.preroll_ms = 0;
+  EXPECT_EQ(h.duration_ns(), ~0ULL);  // saturates
+  h.flags = 1;
+  EXPECT_EQ(h.duration_ns(), 0u);
+}
+
+// ---------------------------------------------------------------- repair
+
+TEST(AsfHeaderRepair, ObjectCountOverByOne) {
+  // VLC's muxer writes one more than the objects present.
+  Bytes h = header_object({file_properties(1000, 1000), stream_properties(1, kAudioMedia)}, 1);
+  Bytes d = data_prefix(10, 1000);
+  h.insert(h.end(), d.begin(), d.end());
+  auto r = parse_header(h);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->declared_object_count, 3u);
+  EXPECT_EQ(r->actual_object_count, 2u);
+  auto rep = repair_header(&h);
+  ASSERT_TRUE(rep.ok());
+  EXPECT_EQ(*rep, kRepairObjectCount);
+  auto again = parse_header(h);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->declared_object_count, 2u);
+  auto none = repair_header(&h);
+  ASSERT_TRUE(none.ok());
+  EXPECT_EQ(*none, 0u);
+}
+
+TEST(AsfHeaderRepair, RealFileWithBumpedCount) {
+  Bytes file = read_media("real/taglib-silence-1.wma");
+  auto before = parse_header(file);
+  ASSERT_TRUE(before.ok());
+  Bytes h(file.begin(), file.begin() + static_cast<std::ptrdiff_t>(before->total_size));
+  store_u32le(h.data() + 24, 8);
+  auto r = parse_header(h);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->declared_object_count, 8u);
+  EXPECT_EQ(r->actual_object_count, 7u);
+  auto rep = repair_header(&h);
+  ASSERT_TRUE(rep.ok());
+  EXPECT_EQ(*rep, kRepairObjectCount);
+  EXPECT_EQ(h, Bytes(file.begin(), file.begin() + static_cast<std::ptrdiff_t>(h.size())));
+}
+
+TEST(AsfHeaderRepair, MinPacketSize) {
+  Bytes h = header_object({file_properties(0, 1500), stream_properties(1, kAudioMedia)});
+  Bytes d = data_prefix(4, 1500);
+  h.insert(h.end(), d.begin(), d.end());
+  auto r = parse_header(h);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->min_packet_size, 0u);
+  EXPECT_EQ(r->max_packet_size, 1500u);
+  EXPECT_EQ(r->packet_size, 1500u);
+  auto rep = repair_header(&h);
+  ASSERT_TRUE(rep.ok());
+  EXPECT_EQ(*rep, kRepairMinPacketSize);
+  auto again = parse_header(h);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->min_packet_size, 1500u);
+}
+
+TEST(AsfHeaderRepair, MissingDataPrefixAppended) {
+  Bytes h = header_object({file_properties(1000, 1000, 42), stream_properties(1, kAudioMedia)});
+  const std::size_t hs = h.size();
+  h.push_back(0x36);  // a stray partial byte is replaced
+  auto r = parse_header(h);
+  ASSERT_TRUE(r.ok());
+  EXPECT_FALSE(r->has_data_prefix);
+  auto rep = repair_header(&h);
+  ASSERT_TRUE(rep.ok());
+  EXPECT_EQ(*rep, kRepairDataPrefix);
+  ASSERT_EQ(h.size(), hs + 50);
+  auto again = parse_header(h);
+  ASSERT_TRUE(again.ok());
+  EXPECT_TRUE(again->has_data_prefix);
+  EXPECT_EQ(again->total_size, hs + 50);
+  EXPECT_EQ(load_u64le(h.data() + hs + 16), 50u + 42u * 1000u);
+  EXPECT_EQ(load_u64le(h.data() + hs + 40), 42u);
+  EXPECT_EQ(load_u16le(h.data() + hs + 48), 0x0101);
+  EXPECT_EQ(h[hs + 24], 1);  // File ID copied from File Properties
+}
+
+TEST(AsfHeaderRepair, AllAtOnceAndBroadcast) {
+  Bytes h = header_object({file_properties(0, 800, 9), stream_properties(1, kVideoMedia)}, 1);
+  auto rep = repair_header(&h);
+  ASSERT_TRUE(rep.ok());
+  EXPECT_EQ(*rep, kRepairObjectCount | kRepairMinPacketSize | kRepairDataPrefix);
+  ASSERT_TRUE(mark_broadcast(&h).ok());
+  auto r = parse_header(h);
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(r->broadcast());
+  EXPECT_FALSE(r->seekable());
+  EXPECT_EQ(r->flags, 1u);
+  EXPECT_EQ(r->duration_ns(), 0u);
+  Bytes junk = {1, 2, 3};
+  EXPECT_FALSE(mark_broadcast(&junk).ok());
+}
+
+// ---------------------------------------------------------------- limits and validation
+
+TEST(AsfHeaderLimits, PacketSizeBounds) {
+  EXPECT_TRUE(parse_header(simple_header(limits::kMaxAsfPacketSize)).ok());
+  auto big = parse_header(simple_header(limits::kMaxAsfPacketSize + 1));
+  ASSERT_FALSE(big.ok());
+  EXPECT_EQ(big.status().code(), Code::kMalformed);
+  auto zero = parse_header(simple_header(0));
+  ASSERT_FALSE(zero.ok());
+  EXPECT_EQ(zero.status().code(), Code::kMalformed);
+}
+
+TEST(AsfHeaderLimits, ObjectSizes) {
+  const Bytes good = simple_header();
+  const std::size_t child = 30;  // File Properties object
+  for (std::uint64_t bad : {0ULL, 23ULL, 200000ULL, ~0ULL, ~0ULL - 10, 1ULL << 63}) {
+    Bytes h = good;
+    store_u64le(h.data() + child + 16, bad);
+    auto r = parse_header(h);
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_EQ(r.status().code(), Code::kMalformed) << bad;
+  }
+  // Header Object size: below 30, beyond input, beyond the header limit.
+  for (std::uint64_t bad : {0ULL, 29ULL, 100000ULL, ~0ULL}) {
+    Bytes h = good;
+    store_u64le(h.data() + 16, bad);
+    EXPECT_FALSE(parse_header(h).ok()) << bad;
+  }
+}
+
+TEST(AsfHeaderLimits, ChildBeyondParentInsideHeaderExtension) {
+  Bytes ext = header_extension({object(kPadding, Bytes(8, 0))});
+  Bytes h = header_object({file_properties(1000, 1000), stream_properties(1, kAudioMedia), ext});
+  ASSERT_TRUE(parse_header(h).ok());
+  const std::size_t ext_at = h.size() - ext.size();
+  Bytes bad = h;
+  store_u64le(bad.data() + ext_at + 46 + 16, 33);  // padding object claims 1 byte too many
+  EXPECT_FALSE(parse_header(bad).ok());
+  bad = h;
+  store_u32le(bad.data() + ext_at + 24 + 18, 40);  // extension data size beyond the object
+  EXPECT_FALSE(parse_header(bad).ok());
+}
+
+TEST(AsfHeaderLimits, TooManyObjects) {
+  std::vector<Bytes> children = {file_properties(1000, 1000), stream_properties(1, kAudioMedia)};
+  for (std::size_t i = 0; i < limits::kMaxAsfHeaderObjects; ++i) {
+    children.push_back(object(kPadding, {}));
+  }
+  auto r = parse_header(header_object(children));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), Code::kLimitExceeded);
+  children.resize(limits::kMaxAsfHeaderObjects);
+  EXPECT_TRUE(parse_header(header_object(children)).ok());
+}
+
+TEST(AsfHeader, Reserved2MustBe2) {
+  Bytes h = simple_header();
+  h[29] = 0x01;
+  EXPECT_FALSE(parse_header(h).ok());
+}
+
+TEST(AsfHeader, NotAHeader) {
+  Bytes h = simple_header();
+  h[0] ^= 0xFF;
+  EXPECT_FALSE(parse_header(h).ok());
+  EXPECT_FALSE(parse_header(Bytes{}).ok());
+}
+
+TEST(AsfHeader, MissingFileProperties) {
+  EXPECT_FALSE(parse_header(header_object({stream_properties(1, kAudioMedia)})).ok());
+}
+
+TEST(AsfHeader, ExtendedStreamPropertiesWithEmbeddedStream) {
+  // ESP for stream 2 with a data bitrate, one stream name, one payload extension,
+  // and an embedded Stream Properties Object declaring stream 2 as video.
+  Bytes body;
+  ByteWriter w(&body);
+  w.u64le(0);
+  w.u64le(0);
+  w.u32le(250000);  // data bitrate
+  w.zeros(24);
+  w.u32le(0);       // flags
+  w.u16le(2);       // stream number
+  w.u16le(0);
+  w.u64le(0);
+  w.u16le(1);       // stream names
+  w.u16le(1);       // payload extension systems
+  w.u16le(0);
+  w.u16le(4);
+  w.u32le(0x00410041);
+  w.zeros(16);
+  w.u16le(2);
+  w.u32le(0);
+  w.bytes(stream_properties(2, kVideoMedia));
+  Bytes esp = object(kExtendedStreamProperties, body);
+  Bytes mutex_body;
+  ByteWriter m(&mutex_body);
+  m.bytes(ByteView(kMutexLanguage.data(), kMutexLanguage.size()));
+  m.u16le(2);
+  m.u16le(1);
+  m.u16le(2);
+  Bytes ame = object(kAdvancedMutualExclusion, mutex_body);
+  Bytes h = header_object({file_properties(1000, 1000), stream_properties(1, kAudioMedia,
+                                                                          waveformatex(4000)),
+                           header_extension({esp, ame})});
+  auto r = parse_header(h);
+  ASSERT_TRUE(r.ok()) << r.status().what();
+  ASSERT_EQ(r->streams.size(), 2u);
+  EXPECT_EQ(r->streams[0].bitrate, 32000u);
+  EXPECT_FALSE(r->streams[0].from_extension);
+  EXPECT_EQ(r->streams[1].number, 2);
+  EXPECT_EQ(r->streams[1].type, StreamType::kVideo);
+  EXPECT_TRUE(r->streams[1].from_extension);
+  EXPECT_EQ(r->streams[1].bitrate, 250000u);
+  ASSERT_EQ(r->exclusions.size(), 1u);
+  EXPECT_EQ(r->exclusions[0].type, ExclusionType::kLanguage);
+  // Every truncation of the ESP name/extension lists is rejected, never read past.
+  for (std::size_t cut = 1; cut < esp.size(); ++cut) {
+    Bytes e = esp;
+    e.resize(esp.size() - cut);
+    store_u64le(e.data() + 16, e.size());
+    auto t = parse_header(header_object({file_properties(1000, 1000), header_extension({e})}));
+    (void)t;  // must simply not crash; short ESPs are malformed
+  }
+}
+
+Bytes descriptor(const std::string& name, std::uint16_t type, const Bytes& value) {
+  Bytes out;
+  ByteWriter w(&out);
+  Bytes n = utf16(name);
+  w.u16le(static_cast<std::uint16_t>(n.size()));
+  w.bytes(n);
+  w.u16le(type);
+  w.u16le(static_cast<std::uint16_t>(value.size()));
+  w.bytes(value);
+  return out;
+}
+
+TEST(AsfHeader, ContentDescriptionTags) {
+  Bytes cd;
+  ByteWriter w(&cd);
+  const Bytes title = utf16("Title");
+  const Bytes author = utf16("Author");
+  const Bytes copyright = utf16("(c) Someone");
+  Bytes description = {0x3D, 0xD8, 0x00, 0xDE, 0x00, 0xD8, 0x41, 0x00, 0, 0};  // U+1F600, lone high
+  w.u16le(static_cast<std::uint16_t>(title.size()));
+  w.u16le(static_cast<std::uint16_t>(author.size()));
+  w.u16le(static_cast<std::uint16_t>(copyright.size()));
+  w.u16le(static_cast<std::uint16_t>(description.size()));
+  w.u16le(0);
+  w.bytes(title);
+  w.bytes(author);
+  w.bytes(copyright);
+  w.bytes(description);
+  Bytes ecd;
+  ByteWriter e(&ecd);
+  e.u16le(4);
+  e.bytes(descriptor("WM/AlbumTitle", 0, utf16("Album")));
+  e.bytes(descriptor("WM/Genre", 0, utf16("Jazz")));
+  e.bytes(descriptor("IsVBR", 2, Bytes{1, 0, 0, 0}));
+  e.bytes(descriptor("WM/Year", 0, utf16("1999")));
+  Bytes h = header_object({file_properties(1000, 1000), stream_properties(1, kAudioMedia),
+                           object(kContentDescription, cd), object(kExtendedContentDescription, ecd)});
+  auto r = parse_header(h);
+  ASSERT_TRUE(r.ok()) << r.status().what();
+  EXPECT_EQ(r->tags.title, "Title");
+  EXPECT_EQ(r->tags.author, "Author");
+  EXPECT_EQ(r->tags.copyright, "(c) Someone");
+  EXPECT_EQ(r->tags.description, "\xF0\x9F\x98\x80\xEF\xBF\xBD" "A");
+  EXPECT_EQ(r->tags.rating, "");
+  EXPECT_EQ(r->tags.album, "Album");
+  EXPECT_EQ(r->tags.genre, "Jazz");
+  EXPECT_EQ(r->tags.year, "1999");
+  // WM/Year as a DWORD.
+  Bytes ecd2;
+  ByteWriter e2(&ecd2);
+  e2.u16le(1);
+  e2.bytes(descriptor("WM/Year", 3, Bytes{0xD0, 0x07, 0, 0}));
+  auto r2 = parse_header(header_object({file_properties(1000, 1000),
+                                        object(kExtendedContentDescription, ecd2)}));
+  ASSERT_TRUE(r2.ok());
+  EXPECT_EQ(r2->tags.year, "2000");
+  // A descriptor count beyond the object is rejected.
+  store_u16le(ecd2.data(), 2);
+  EXPECT_FALSE(parse_header(header_object({file_properties(1000, 1000),
+                                           object(kExtendedContentDescription, ecd2)}))
+                   .ok());
+}
+
+TEST(AsfHeader, ContentDescriptionOverrunRejected) {
+  Bytes body;
+  ByteWriter w(&body);
+  w.u16le(100);  // title length beyond the object
+  w.u16le(0);
+  w.u16le(0);
+  w.u16le(0);
+  w.u16le(0);
+  w.bytes(utf16("x"));
+  Bytes h = header_object({file_properties(1000, 1000), stream_properties(1, kAudioMedia),
+                           object(kContentDescription, body)});
+  EXPECT_FALSE(parse_header(h).ok());
+}
+
+}  // namespace
+}  // namespace mms::asf
