@@ -1,1 +1,386 @@
-// placeholder
+// Listener implementation: GSocket + GSource plumbing around sans-I/O sessions.
+#include "protocol/io/listener.h"
+
+#include <gio/gio.h>
+
+#include <algorithm>
+#include <map>
+#include <utility>
+#include <vector>
+
+#include "protocol/core/log.h"
+
+namespace mms::io {
+namespace {
+
+constexpr const char* kLog = "io-listener";
+// Bytes read per receive() call.
+constexpr std::size_t kReadChunk = 64 * 1024;
+// Batches written per wake-up before yielding to other connections.
+constexpr int kMaxWritesPerWakeup = 64;
+// Reads per wake-up before yielding (a client flooding us with bytes).
+constexpr int kMaxReadsPerWakeup = 16;
+
+class SessionConnection final : public Connection {
+ public:
+  explicit SessionConnection(std::unique_ptr<mmsh::ServerSession> s) : s_(std::move(s)) {}
+  Result<std::size_t> on_bytes(ByteView in, Instant now) override { return s_->on_bytes(in, now); }
+  void on_eof(Instant now) override { s_->on_eof(now); }
+  void on_timeout(Instant now) override { s_->on_timeout(now); }
+  std::optional<Instant> next_deadline() const override { return s_->next_deadline(); }
+  ByteView next_output(Instant now) override { return s_->next_output(now); }
+  void consume_output(std::size_t n) override { s_->consume_output(n); }
+  bool wants_close() const override { return s_->wants_close(); }
+
+ private:
+  std::unique_ptr<mmsh::ServerSession> s_;
+};
+
+void destroy_source(GSource** src) {
+  if (*src != nullptr) {
+    g_source_destroy(*src);
+    g_source_unref(*src);
+    *src = nullptr;
+  }
+}
+
+bool would_block(const GError* err) {
+  return g_error_matches(err, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK);
+}
+
+}  // namespace
+
+std::unique_ptr<Connection> make_connection(std::unique_ptr<mmsh::ServerSession> session) {
+  return std::make_unique<SessionConnection>(std::move(session));
+}
+
+Instant monotonic_now() { return Instant{g_get_monotonic_time() * 1000}; }
+
+struct Conn {
+  Listener::Impl* owner = nullptr;
+  std::uint64_t id = 0;
+  GSocket* socket = nullptr;
+  std::unique_ptr<Connection> handler;
+  GSource* read_source = nullptr;
+  GSource* write_source = nullptr;
+  GSource* timer_source = nullptr;
+  std::optional<Instant> timer_at;
+  std::vector<std::uint8_t> input;  // bytes the handler has not consumed yet
+  bool closing = false;             // write side shut down, waiting for the client's close
+};
+
+struct Listener::Impl {
+  GMainContext* context = nullptr;
+  GSocket* socket = nullptr;
+  GSource* accept_source = nullptr;
+  std::uint16_t port = 0;
+  ConnectionFactory factory;
+  std::map<std::uint64_t, std::unique_ptr<Conn>> conns;
+  std::uint64_t next_id = 1;
+
+  ~Impl();
+  void accept_all();
+  void destroy(Conn* c);
+  void pump(Conn* c);
+  void read(Conn* c);
+  void begin_close(Conn* c);
+  void arm_timer(Conn* c, std::optional<Instant> at, Instant now);
+  void ensure_write_source(Conn* c);
+};
+
+namespace {
+
+gboolean on_accept(GSocket* /*socket*/, GIOCondition /*cond*/, gpointer data) noexcept {
+  static_cast<Listener::Impl*>(data)->accept_all();
+  return G_SOURCE_CONTINUE;
+}
+
+gboolean on_readable(GSocket* /*socket*/, GIOCondition /*cond*/, gpointer data) noexcept {
+  Conn* c = static_cast<Conn*>(data);
+  c->owner->read(c);  // may destroy c
+  return G_SOURCE_CONTINUE;
+}
+
+gboolean on_writable(GSocket* /*socket*/, GIOCondition /*cond*/, gpointer data) noexcept {
+  Conn* c = static_cast<Conn*>(data);
+  c->owner->pump(c);  // may destroy c
+  return G_SOURCE_CONTINUE;
+}
+
+gboolean on_timer(gpointer data) noexcept {
+  Conn* c = static_cast<Conn*>(data);
+  Listener::Impl* owner = c->owner;
+  // The timer fired: drop it first (pump/arm_timer may create a new one).
+  destroy_source(&c->timer_source);
+  c->timer_at.reset();
+  if (c->closing) {
+    owner->destroy(c);  // linger timeout
+    return G_SOURCE_REMOVE;
+  }
+  c->handler->on_timeout(monotonic_now());
+  owner->pump(c);
+  return G_SOURCE_REMOVE;
+}
+
+}  // namespace
+
+Listener::Impl::~Impl() {
+  while (!conns.empty()) {
+    destroy(conns.begin()->second.get());
+  }
+  destroy_source(&accept_source);
+  if (socket != nullptr) {
+    g_socket_close(socket, nullptr);
+    g_object_unref(socket);
+  }
+}
+
+void Listener::Impl::accept_all() {
+  for (;;) {
+    GError* err = nullptr;
+    GSocket* s = g_socket_accept(socket, nullptr, &err);
+    if (s == nullptr) {
+      if (!would_block(err)) {
+        MMS_LOG(LogLevel::kWarning, kLog, "accept failed: %s", err->message);
+      }
+      g_error_free(err);
+      return;
+    }
+    if (conns.size() >= kMaxConnections) {
+      MMS_LOG(LogLevel::kWarning, kLog, "too many connections (%zu); closing a new one",
+              conns.size());
+      g_socket_close(s, nullptr);
+      g_object_unref(s);
+      continue;
+    }
+    g_socket_set_blocking(s, FALSE);
+    auto c = std::make_unique<Conn>();
+    c->owner = this;
+    c->id = next_id++;
+    c->socket = s;
+    const Instant now = monotonic_now();
+    c->handler = factory(now);
+    if (!c->handler) {
+      g_socket_close(s, nullptr);
+      g_object_unref(s);
+      continue;
+    }
+    c->read_source = g_socket_create_source(
+        s, static_cast<GIOCondition>(G_IO_IN | G_IO_HUP | G_IO_ERR), nullptr);
+    g_source_set_callback(c->read_source, G_SOURCE_FUNC(on_readable), c.get(), nullptr);
+    g_source_attach(c->read_source, context);
+    Conn* raw = c.get();
+    conns.emplace(raw->id, std::move(c));
+    MMS_LOG(LogLevel::kDebug, kLog, "connection %llu accepted",
+            static_cast<unsigned long long>(raw->id));
+    arm_timer(raw, raw->handler->next_deadline(), now);
+  }
+}
+
+void Listener::Impl::destroy(Conn* c) {
+  destroy_source(&c->read_source);
+  destroy_source(&c->write_source);
+  destroy_source(&c->timer_source);
+  g_socket_close(c->socket, nullptr);
+  g_object_unref(c->socket);
+  MMS_LOG(LogLevel::kDebug, kLog, "connection %llu closed", static_cast<unsigned long long>(c->id));
+  conns.erase(c->id);  // deletes c
+}
+
+void Listener::Impl::read(Conn* c) {
+  const std::uint64_t id = c->id;
+  std::uint8_t buf[kReadChunk];
+  for (int i = 0; i < kMaxReadsPerWakeup; ++i) {
+    GError* err = nullptr;
+    const gssize n = g_socket_receive(c->socket, reinterpret_cast<gchar*>(buf), sizeof buf,
+                                      nullptr, &err);
+    if (n < 0) {
+      const bool again = would_block(err);
+      g_error_free(err);
+      if (again) {
+        return;
+      }
+      destroy(c);  // reset by peer
+      return;
+    }
+    if (n == 0) {
+      if (c->closing) {
+        destroy(c);
+        return;
+      }
+      c->handler->on_eof(monotonic_now());
+      if (c->handler->wants_close()) {
+        destroy(c);
+      } else {
+        // The client half-closed but the session still has something to say.
+        destroy_source(&c->read_source);
+        pump(c);
+      }
+      return;
+    }
+    if (c->closing) {
+      continue;  // draining until the client closes
+    }
+    const Instant now = monotonic_now();
+    ByteView in(buf, static_cast<std::size_t>(n));
+    if (!c->input.empty()) {
+      c->input.insert(c->input.end(), buf, buf + n);
+      in = ByteView(c->input);
+    }
+    Result<std::size_t> r = c->handler->on_bytes(in, now);
+    std::size_t consumed = in.size();
+    if (r.ok()) {
+      consumed = std::min(*r, in.size());
+    } else {
+      MMS_LOG(LogLevel::kInfo, kLog, "connection %llu: %s",
+              static_cast<unsigned long long>(c->id), r.status().what());
+    }
+    if (c->input.empty()) {
+      if (consumed < in.size()) {
+        c->input.assign(in.begin() + consumed, in.end());
+      }
+    } else {
+      c->input.erase(c->input.begin(), c->input.begin() + static_cast<std::ptrdiff_t>(consumed));
+    }
+    pump(c);
+    if (conns.find(id) == conns.end()) {
+      return;  // pump closed it
+    }
+  }
+}
+
+void Listener::Impl::ensure_write_source(Conn* c) {
+  if (c->write_source != nullptr) {
+    return;
+  }
+  c->write_source = g_socket_create_source(c->socket, G_IO_OUT, nullptr);
+  g_source_set_callback(c->write_source, G_SOURCE_FUNC(on_writable), c, nullptr);
+  g_source_attach(c->write_source, context);
+}
+
+void Listener::Impl::arm_timer(Conn* c, std::optional<Instant> at, Instant now) {
+  if (at == c->timer_at && (c->timer_source != nullptr || !at)) {
+    return;
+  }
+  destroy_source(&c->timer_source);
+  c->timer_at = at;
+  if (!at) {
+    return;
+  }
+  const Duration wait = std::max<Duration>(0, *at - now);
+  const auto ms = static_cast<guint>((wait + kMillisecond - 1) / kMillisecond);
+  c->timer_source = g_timeout_source_new(ms);
+  g_source_set_callback(c->timer_source, on_timer, c, nullptr);
+  g_source_attach(c->timer_source, context);
+}
+
+void Listener::Impl::pump(Conn* c) {
+  if (c->closing) {
+    return;
+  }
+  Instant now = monotonic_now();
+  bool blocked = false;
+  for (int i = 0; i < kMaxWritesPerWakeup; ++i) {
+    const ByteView out = c->handler->next_output(now);
+    if (out.empty()) {
+      break;
+    }
+    GError* err = nullptr;
+    const gssize n = g_socket_send(c->socket, reinterpret_cast<const gchar*>(out.data()),
+                                   out.size(), nullptr, &err);
+    if (n < 0) {
+      const bool again = would_block(err);
+      g_error_free(err);
+      if (!again) {
+        destroy(c);  // peer gone (EPIPE/ECONNRESET)
+        return;
+      }
+      blocked = true;
+      break;
+    }
+    c->handler->consume_output(static_cast<std::size_t>(n));
+    if (static_cast<std::size_t>(n) < out.size()) {
+      blocked = true;
+      break;
+    }
+    if (i + 1 == kMaxWritesPerWakeup) {
+      blocked = true;  // yield to other connections; the write source resumes us
+    }
+  }
+  if (blocked) {
+    ensure_write_source(c);
+    arm_timer(c, std::nullopt, now);
+    return;
+  }
+  destroy_source(&c->write_source);
+  if (c->handler->wants_close()) {
+    begin_close(c);
+    return;
+  }
+  now = monotonic_now();
+  arm_timer(c, c->handler->next_deadline(), now);
+}
+
+void Listener::Impl::begin_close(Conn* c) {
+  if (c->read_source == nullptr) {
+    destroy(c);  // the client already closed its side
+    return;
+  }
+  g_socket_shutdown(c->socket, FALSE, TRUE, nullptr);
+  c->closing = true;
+  c->input.clear();
+  destroy_source(&c->write_source);
+  const Instant now = monotonic_now();
+  arm_timer(c, now + kLingerTimeout, now);
+}
+
+Result<std::unique_ptr<Listener>> Listener::create(GMainContext* context,
+                                                   const std::string& address, std::uint16_t port,
+                                                   ConnectionFactory factory) {
+  GInetAddress* inet = g_inet_address_new_from_string(address.c_str());
+  if (inet == nullptr) {
+    return Status(Code::kLocalMisuse, "listener: bind address is not a numeric IP address");
+  }
+  GSocketAddress* sa = g_inet_socket_address_new(inet, port);
+  const GSocketFamily family = g_inet_address_get_family(inet);
+  g_object_unref(inet);
+  GError* err = nullptr;
+  GSocket* s = g_socket_new(family, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, &err);
+  if (s == nullptr) {
+    MMS_LOG(LogLevel::kError, kLog, "socket: %s", err->message);
+    g_error_free(err);
+    g_object_unref(sa);
+    return Status(Code::kRefused, "listener: cannot create socket");
+  }
+  g_socket_set_blocking(s, FALSE);
+  const bool bound = g_socket_bind(s, sa, TRUE, &err) && g_socket_listen(s, &err);
+  g_object_unref(sa);
+  if (!bound) {
+    MMS_LOG(LogLevel::kError, kLog, "bind %s:%u: %s", address.c_str(), port, err->message);
+    g_error_free(err);
+    g_object_unref(s);
+    return Status(Code::kRefused, "listener: cannot bind/listen", port);
+  }
+  auto impl = std::make_unique<Impl>();
+  impl->context = context;
+  impl->socket = s;
+  impl->factory = std::move(factory);
+  GSocketAddress* local = g_socket_get_local_address(s, nullptr);
+  if (local != nullptr) {
+    impl->port = g_inet_socket_address_get_port(G_INET_SOCKET_ADDRESS(local));
+    g_object_unref(local);
+  }
+  impl->accept_source = g_socket_create_source(s, G_IO_IN, nullptr);
+  g_source_set_callback(impl->accept_source, G_SOURCE_FUNC(on_accept), impl.get(), nullptr);
+  g_source_attach(impl->accept_source, context);
+  MMS_LOG(LogLevel::kInfo, kLog, "listening on %s port %u", address.c_str(), impl->port);
+  return std::unique_ptr<Listener>(new Listener(std::move(impl)));
+}
+
+Listener::Listener(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Listener::~Listener() = default;
+
+std::uint16_t Listener::port() const { return impl_->port; }
+std::size_t Listener::connection_count() const { return impl_->conns.size(); }
+
+}  // namespace mms::io

@@ -1,0 +1,85 @@
+// Listener: accepts TCP connections on a GMainContext and drives one sans-I/O
+// server session per connection (the reference server's only socket code).
+//
+// Per connection: a non-blocking GSocket, a read source (always on, so a
+// client leaving is noticed while streaming), a write source only while the
+// kernel buffer is full, and one timer for the session's next deadline. Output
+// is written in the session's large batches (one send() per batch). When the
+// session wants to close, the write side is shut down and the socket lingers
+// until the client closes (bounded), so unread request bytes never turn the
+// close into a reset that would destroy data still in flight.
+//
+// Thread confinement: create, use and destroy a Listener on the thread that
+// runs its GMainContext.
+#pragma once
+
+#include <glib.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "protocol/core/bytes.h"
+#include "protocol/core/status.h"
+#include "protocol/core/time.h"
+#include "protocol/mmsh/server_session.h"
+
+namespace mms::io {
+
+// What the listener drives per accepted connection (the ServerSession drain API).
+class Connection {
+ public:
+  virtual ~Connection() = default;
+  virtual Result<std::size_t> on_bytes(ByteView in, Instant now) = 0;
+  virtual void on_eof(Instant now) = 0;
+  virtual void on_timeout(Instant now) = 0;
+  virtual std::optional<Instant> next_deadline() const = 0;
+  virtual ByteView next_output(Instant now) = 0;
+  virtual void consume_output(std::size_t n) = 0;
+  virtual bool wants_close() const = 0;
+};
+
+// Wraps an MMSH server session (takes ownership).
+std::unique_ptr<Connection> make_connection(std::unique_ptr<mmsh::ServerSession> session);
+
+// Called once per accepted connection; returns the handler that owns it.
+using ConnectionFactory = std::function<std::unique_ptr<Connection>(Instant now)>;
+
+// The monotonic clock the I/O layer feeds to the engine.
+Instant monotonic_now();
+
+// Connections served at the same time; more are accepted and closed at once.
+constexpr std::size_t kMaxConnections = 1024;
+// How long a closing connection waits for the client's close after our
+// shutdown(SHUT_WR) before the socket is closed anyway.
+constexpr Duration kLingerTimeout = 5 * kSecond;
+
+class Listener {
+ public:
+  // Binds `address` (numeric IPv4/IPv6) and `port` (0 = any free port) and
+  // listens; sources are attached to `context` (not owned; must outlive the
+  // Listener; nullptr = the global default context). Errors: kRefused when the
+  // address cannot be bound, kLocalMisuse for an address that is not numeric.
+  static Result<std::unique_ptr<Listener>> create(GMainContext* context,
+                                                  const std::string& address, std::uint16_t port,
+                                                  ConnectionFactory factory);
+  // Closes the listening socket and every connection.
+  ~Listener();
+  Listener(const Listener&) = delete;
+  Listener& operator=(const Listener&) = delete;
+
+  // The bound port (the real one when 0 was asked).
+  std::uint16_t port() const;
+  std::size_t connection_count() const;
+
+  struct Impl;
+
+ private:
+  explicit Listener(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace mms::io

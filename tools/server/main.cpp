@@ -1,0 +1,183 @@
+// mms-server: the reference MMSH (MS-WMSP) server.
+//
+//   mms-server --root DIR [--bind ADDR] [--mmsh-port N] [--live NAME=FILE]...
+//              [--fast] [--keep-padding] [--auth USER:PASS] [--redirect NAME=URL]...
+//              [--fault NAME] [--verbose]
+//
+// Prints "mms-server listening mmsh=PORT" once ready; SIGTERM/SIGINT stop it.
+#include <signal.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <string_view>
+
+#include "protocol/core/log.h"
+#include "tools/server/server.h"
+
+namespace {
+
+class StderrSink final : public mms::LogSink {
+ public:
+  bool enabled(mms::LogLevel level) const override { return level <= mms::LogLevel::kDebug; }
+  void write(mms::LogLevel level, const char* component, const char* message) override {
+    const char* tag = "LOG";
+    switch (level) {
+      case mms::LogLevel::kError:
+        tag = "ERROR";
+        break;
+      case mms::LogLevel::kWarning:
+        tag = "WARN";
+        break;
+      case mms::LogLevel::kInfo:
+        tag = "INFO";
+        break;
+      case mms::LogLevel::kDebug:
+        tag = "DEBUG";
+        break;
+      case mms::LogLevel::kLog:
+        break;
+    }
+    std::fprintf(stderr, "%-5s %s: %s\n", tag, component, message);
+  }
+};
+
+void usage(std::FILE* out) {
+  std::fprintf(out,
+               "usage: mms-server --root DIR [--bind ADDR] [--mmsh-port N] [--live NAME=FILE]...\n"
+               "                  [--fast] [--keep-padding] [--auth USER:PASS]\n"
+               "                  [--redirect NAME=URL]... [--fault NAME] [--verbose]\n"
+               "faults: garbage, truncate, huge-length, stall-header, bad-frame\n");
+}
+
+bool split_pair(std::string_view arg, char sep, std::string* a, std::string* b) {
+  const std::size_t at = arg.find(sep);
+  if (at == std::string_view::npos || at == 0) {
+    return false;
+  }
+  *a = std::string(arg.substr(0, at));
+  *b = std::string(arg.substr(at + 1));
+  return true;
+}
+
+int g_signal_pipe[2] = {-1, -1};
+
+void on_signal(int /*sig*/) {
+  const char c = 'q';
+  const ssize_t r = ::write(g_signal_pipe[1], &c, 1);
+  (void)r;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  mms::server::ServerOptions opts;
+  bool have_root = false;
+  bool verbose = false;
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view a = argv[i];
+    auto value = [&](const char* what) -> const char* {
+      if (i + 1 >= argc) {
+        std::fprintf(stderr, "mms-server: %s needs a value\n", what);
+        std::exit(2);
+      }
+      return argv[++i];
+    };
+    std::string k;
+    std::string v;
+    if (a == "--root") {
+      opts.root = value("--root");
+      have_root = true;
+    } else if (a == "--bind") {
+      opts.bind_address = value("--bind");
+    } else if (a == "--mmsh-port") {
+      char* end = nullptr;
+      const char* s = value("--mmsh-port");
+      const long port = std::strtol(s, &end, 10);
+      if (*s == '\0' || *end != '\0' || port < 0 || port > 65535) {
+        std::fprintf(stderr, "mms-server: bad port '%s'\n", s);
+        return 2;
+      }
+      opts.mmsh_port = static_cast<std::uint16_t>(port);
+    } else if (a == "--live") {
+      if (!split_pair(value("--live"), '=', &k, &v)) {
+        std::fprintf(stderr, "mms-server: --live wants NAME=FILE\n");
+        return 2;
+      }
+      opts.live[k] = v;
+    } else if (a == "--redirect") {
+      if (!split_pair(value("--redirect"), '=', &k, &v)) {
+        std::fprintf(stderr, "mms-server: --redirect wants NAME=URL\n");
+        return 2;
+      }
+      opts.redirects[k] = v;
+    } else if (a == "--auth") {
+      if (!split_pair(value("--auth"), ':', &k, &v)) {
+        std::fprintf(stderr, "mms-server: --auth wants USER:PASS\n");
+        return 2;
+      }
+      opts.auth_user = k;
+      opts.auth_password = v;
+    } else if (a == "--fault") {
+      const char* name = value("--fault");
+      auto f = mms::mmsh::fault_from_string(name);
+      if (!f) {
+        std::fprintf(stderr, "mms-server: unknown fault '%s'\n", name);
+        usage(stderr);
+        return 2;
+      }
+      opts.fault = *f;
+    } else if (a == "--fast") {
+      opts.fast = true;
+    } else if (a == "--keep-padding") {
+      opts.keep_padding = true;
+    } else if (a == "--verbose" || a == "-v") {
+      verbose = true;
+    } else if (a == "--help" || a == "-h") {
+      usage(stdout);
+      return 0;
+    } else {
+      std::fprintf(stderr, "mms-server: unknown argument '%s'\n", argv[i]);
+      usage(stderr);
+      return 2;
+    }
+  }
+  if (!have_root) {
+    usage(stderr);
+    return 2;
+  }
+
+  StderrSink sink;
+  if (verbose) {
+    mms::set_log_sink(&sink);
+  }
+  if (::pipe(g_signal_pipe) != 0) {
+    std::perror("pipe");
+    return 1;
+  }
+  struct sigaction sa;
+  std::memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_signal;
+  sigaction(SIGTERM, &sa, nullptr);
+  sigaction(SIGINT, &sa, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  mms::server::Server server;
+  const mms::Status st = server.start(opts);
+  if (!st.ok()) {
+    std::fprintf(stderr, "mms-server: %s (%s)\n", st.what(), mms::to_string(st.code()));
+    return 1;
+  }
+  std::printf("mms-server listening mmsh=%u\n", server.mmsh_port());
+  std::fflush(stdout);
+
+  char c = 0;
+  while (::read(g_signal_pipe[0], &c, 1) < 0 && errno == EINTR) {
+  }
+  server.stop();
+  mms::set_log_sink(nullptr);
+  return 0;
+}

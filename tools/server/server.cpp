@@ -1,0 +1,275 @@
+// Reference server: file-backed ContentSource + io::Listener on a private thread.
+#include "tools/server/server.h"
+
+#include <glib.h>
+
+#include <condition_variable>
+#include <cstdio>
+#include <mutex>
+#include <string_view>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "protocol/core/log.h"
+#include "protocol/io/listener.h"
+
+namespace mms::server {
+namespace {
+
+constexpr const char* kLog = "mms-server";
+// Largest file served (it is held in memory, framed once more for the cache).
+constexpr std::uint64_t kMaxContentBytes = 2ull * 1024 * 1024 * 1024 - 1;
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') {
+    return c - '0';
+  }
+  if (c >= 'a' && c <= 'f') {
+    return c - 'a' + 10;
+  }
+  if (c >= 'A' && c <= 'F') {
+    return c - 'A' + 10;
+  }
+  return -1;
+}
+
+// Percent-decodes a URL path; false on a bad escape or a NUL byte.
+bool url_decode(std::string_view in, std::string* out) {
+  out->clear();
+  for (std::size_t i = 0; i < in.size(); ++i) {
+    char c = in[i];
+    if (c == '%') {
+      if (i + 2 >= in.size()) {
+        return false;
+      }
+      const int hi = hex_value(in[i + 1]);
+      const int lo = hex_value(in[i + 2]);
+      if (hi < 0 || lo < 0) {
+        return false;
+      }
+      c = static_cast<char>(hi * 16 + lo);
+      i += 2;
+    }
+    if (c == '\0') {
+      return false;
+    }
+    out->push_back(c);
+  }
+  return true;
+}
+
+// True for a relative path without "." / ".." components or backslashes.
+bool safe_relative(std::string_view name) {
+  if (name.empty() || name.front() == '/' || name.find('\\') != std::string_view::npos) {
+    return false;
+  }
+  std::size_t start = 0;
+  while (start <= name.size()) {
+    const std::size_t slash = name.find('/', start);
+    const std::string_view part =
+        name.substr(start, slash == std::string_view::npos ? std::string_view::npos : slash - start);
+    if (part.empty() || part == "." || part == "..") {
+      return false;
+    }
+    if (slash == std::string_view::npos) {
+      break;
+    }
+    start = slash + 1;
+  }
+  return true;
+}
+
+Result<std::vector<std::uint8_t>> read_file(const std::string& path) {
+  if (!g_file_test(path.c_str(), G_FILE_TEST_IS_REGULAR)) {
+    return Status(Code::kNotFound, "no such file");
+  }
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (f == nullptr) {
+    return Status(Code::kNotFound, "cannot open file");
+  }
+  std::vector<std::uint8_t> data;
+  if (std::fseek(f, 0, SEEK_END) == 0) {
+    const long size = std::ftell(f);
+    if (size < 0 || static_cast<std::uint64_t>(size) > kMaxContentBytes) {
+      std::fclose(f);
+      return Status(Code::kLimitExceeded, "file too large to serve");
+    }
+    data.resize(static_cast<std::size_t>(size));
+    std::rewind(f);
+    if (!data.empty() && std::fread(data.data(), 1, data.size(), f) != data.size()) {
+      std::fclose(f);
+      return Status(Code::kConnectionLost, "short read");
+    }
+  }
+  std::fclose(f);
+  return data;
+}
+
+class FileContentSource final : public mmsh::ContentSource {
+ public:
+  FileContentSource(std::string root, std::map<std::string, std::string> live)
+      : root_(std::move(root)), live_(std::move(live)) {}
+
+  Result<std::shared_ptr<const mmsh::Content>> open(std::string_view path) override {
+    std::string name;
+    if (!url_decode(path, &name)) {
+      return Status(Code::kNotFound, "bad path");
+    }
+    while (!name.empty() && name.front() == '/') {
+      name.erase(0, 1);
+    }
+    std::lock_guard<std::mutex> lock(mu_);
+    auto cached = cache_.find(name);
+    if (cached != cache_.end()) {
+      return cached->second;
+    }
+    std::string file;
+    bool live = false;
+    auto l = live_.find(name);
+    if (l != live_.end()) {
+      live = true;
+      file = l->second;
+      if (!g_path_is_absolute(file.c_str())) {
+        std::string under_root = root_ + "/" + file;
+        if (g_file_test(under_root.c_str(), G_FILE_TEST_IS_REGULAR)) {
+          file = std::move(under_root);
+        }
+      }
+    } else {
+      if (!safe_relative(name)) {
+        MMS_LOG(LogLevel::kWarning, kLog, "rejected path '%.200s'", name.c_str());
+        return Status(Code::kNotFound, "path outside the content root");
+      }
+      file = root_ + "/" + name;
+    }
+    auto bytes = read_file(file);
+    if (!bytes.ok()) {
+      return bytes.status();
+    }
+    auto content = mmsh::Content::create(name, std::move(*bytes), live);
+    if (!content.ok()) {
+      MMS_LOG(LogLevel::kWarning, kLog, "%s: not servable ASF: %s", file.c_str(),
+              content.status().what());
+      return content.status();
+    }
+    MMS_LOG(LogLevel::kInfo, kLog, "loaded %s%s: %u packets of %u bytes, %u ms", file.c_str(),
+            live ? " (live)" : "", (*content)->packet_count(), (*content)->packet_size(),
+            (*content)->duration_ms());
+    cache_.emplace(name, *content);
+    return content;
+  }
+
+ private:
+  std::string root_;
+  std::map<std::string, std::string> live_;
+  std::mutex mu_;
+  std::map<std::string, std::shared_ptr<const mmsh::Content>> cache_;
+};
+
+gboolean quit_loop(gpointer loop) noexcept {
+  g_main_loop_quit(static_cast<GMainLoop*>(loop));
+  return G_SOURCE_REMOVE;
+}
+
+}  // namespace
+
+struct Server::Impl {
+  ServerOptions options;
+  std::unique_ptr<FileContentSource> source;
+  mmsh::ServerConfig config;
+  std::thread thread;
+  GMainContext* context = nullptr;
+  GMainLoop* loop = nullptr;
+  std::uint16_t port = 0;
+
+  std::mutex mu;
+  std::condition_variable cv;
+  bool ready = false;
+  Status start_status;
+
+  void run();
+};
+
+void Server::Impl::run() {
+  g_main_context_push_thread_default(context);
+  auto listener = io::Listener::create(
+      context, options.bind_address, options.mmsh_port, [this](Instant now) {
+        return io::make_connection(
+            std::make_unique<mmsh::ServerSession>(&config, g_random_int(), now));
+      });
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    if (listener.ok()) {
+      port = (*listener)->port();
+    } else {
+      start_status = listener.status();
+    }
+    ready = true;
+  }
+  cv.notify_all();
+  if (listener.ok()) {
+    g_main_loop_run(loop);
+    listener->reset();  // close every connection on this thread
+  }
+  g_main_context_pop_thread_default(context);
+}
+
+Server::Server() = default;
+Server::~Server() { stop(); }
+
+Status Server::start(const ServerOptions& options) {
+  if (impl_) {
+    return Status(Code::kLocalMisuse, "server already started");
+  }
+  if (!g_file_test(options.root.c_str(), G_FILE_TEST_IS_DIR)) {
+    return Status(Code::kNotFound, "content root is not a directory");
+  }
+  auto impl = std::make_unique<Impl>();
+  impl->options = options;
+  impl->source = std::make_unique<FileContentSource>(options.root, options.live);
+  impl->config.content = impl->source.get();
+  impl->config.fast = options.fast;
+  impl->config.keep_padding = options.keep_padding;
+  impl->config.auth_user = options.auth_user;
+  impl->config.auth_password = options.auth_password;
+  impl->config.redirects = options.redirects;
+  impl->config.fault = options.fault;
+  impl->config.live_epoch = io::monotonic_now();
+  impl->context = g_main_context_new();
+  impl->loop = g_main_loop_new(impl->context, FALSE);
+  Impl* raw = impl.get();
+  impl->thread = std::thread([raw] { raw->run(); });
+  {
+    std::unique_lock<std::mutex> lock(raw->mu);
+    raw->cv.wait(lock, [raw] { return raw->ready; });
+  }
+  impl_ = std::move(impl);
+  if (!impl_->start_status.ok()) {
+    const Status st = impl_->start_status;
+    stop();
+    return st;
+  }
+  return Status::Ok();
+}
+
+std::uint16_t Server::mmsh_port() const { return impl_ ? impl_->port : 0; }
+
+void Server::stop() {
+  if (!impl_) {
+    return;
+  }
+  // Quit from inside the loop, so a stop() right after start() cannot race g_main_loop_run.
+  GSource* quit = g_idle_source_new();
+  g_source_set_callback(quit, quit_loop, impl_->loop, nullptr);
+  g_source_attach(quit, impl_->context);
+  g_source_unref(quit);
+  if (impl_->thread.joinable()) {
+    impl_->thread.join();
+  }
+  g_main_loop_unref(impl_->loop);
+  g_main_context_unref(impl_->context);
+  impl_.reset();
+}
+
+}  // namespace mms::server

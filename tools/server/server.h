@@ -1,0 +1,54 @@
+// mms-server as a library: the reference MMSH server, usable in-process by
+// tests (bind 127.0.0.1 port 0, read the port back) and by the CLI.
+//
+// Content: files under `root` ("/name" -> root/name, ".." rejected), loaded on
+// first request and cached for the server's lifetime; live broadcasts are
+// named files looped in real time on a clock started by start().
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "protocol/core/status.h"
+#include "protocol/mmsh/server_session.h"
+
+namespace mms::server {
+
+struct ServerOptions {
+  std::string root = ".";                      // content directory
+  std::string bind_address = "127.0.0.1";      // numeric IPv4/IPv6
+  std::uint16_t mmsh_port = 0;                 // 0 = any free port
+  std::map<std::string, std::string> live;     // name -> file (absolute, or relative to root/cwd)
+  bool fast = false;                           // on-demand Play as fast as the client reads
+  bool keep_padding = false;                   // send full-size $D payloads
+  std::string auth_user;                       // Basic auth when non-empty
+  std::string auth_password;
+  std::map<std::string, std::string> redirects;  // name -> URL (302)
+  mmsh::Fault fault = mmsh::Fault::kNone;
+};
+
+class Server {
+ public:
+  Server();
+  ~Server();  // stop()
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Starts the listener on its own thread (own GMainContext) and returns once
+  // it listens. Errors: kRefused (bind failed), kLocalMisuse (already started,
+  // bad address), kNotFound (root directory missing).
+  Status start(const ServerOptions& options);
+  // The bound MMSH port (0 before start()).
+  std::uint16_t mmsh_port() const;
+  // Stops the thread and closes every connection. Idempotent.
+  void stop();
+
+  struct Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace mms::server
