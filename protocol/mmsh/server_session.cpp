@@ -130,14 +130,24 @@ std::optional<Fault> fault_from_string(std::string_view name) {
 
 Result<std::shared_ptr<const Content>> Content::create(std::string name,
                                                        std::vector<std::uint8_t> file, bool live) {
-  auto layout_or = asf::scan_file(ByteView(file));
+  auto owner = std::make_shared<const std::vector<std::uint8_t>>(std::move(file));
+  const ByteView view(*owner);
+  return create(std::move(name), view, std::move(owner), live);
+}
+
+Result<std::shared_ptr<const Content>> Content::create(std::string name, ByteView file,
+                                                       std::shared_ptr<const void> owner,
+                                                       bool live, LargeBufferHint hint) {
+  auto layout_or = asf::scan_file(file);
   if (!layout_or.ok()) {
     return layout_or.status();
   }
   std::shared_ptr<Content> c(new Content());
   c->name_ = std::move(name);
   c->live_ = live;
-  c->file_ = std::move(file);
+  c->file_ = file;
+  c->owner_ = std::move(owner);
+  c->hint_ = hint;
   c->layout_ = std::move(*layout_or);
   const asf::HeaderInfo& info = c->layout_.info;
   if (c->layout_.packet_count > UINT32_MAX) {
@@ -221,6 +231,9 @@ void Content::build_framed(bool strip, FramedPackets* out) const {
   const std::uint32_t count = packet_count();
   out->offsets.reserve(std::size_t{count} + 1);
   out->bytes.reserve(std::size_t{count} * (packet_size() + 12u));
+  if (hint_ != nullptr) {
+    hint_(out->bytes.data(), out->bytes.capacity());
+  }
   std::vector<std::uint8_t> stripped;
   for (std::uint32_t i = 0; i < count; ++i) {
     out->offsets.push_back(out->bytes.size());

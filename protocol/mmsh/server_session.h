@@ -55,6 +55,11 @@ struct FramedPackets {
   std::vector<std::size_t> offsets;  // packet_count + 1 entries
 };
 
+// Called once on each big buffer the content allocates (the framed cache), so
+// the embedder can advise the OS (e.g. transparent huge pages: fewer page faults
+// when a 100 MB cache is first written). Must not touch the bytes.
+using LargeBufferHint = void (*)(void* data, std::size_t size);
+
 // One ASF file, parsed once and shared (read-only) by all sessions.
 class Content {
  public:
@@ -63,6 +68,11 @@ class Content {
   // not a usable ASF file (no packets, bad header).
   static Result<std::shared_ptr<const Content>> create(std::string name,
                                                        std::vector<std::uint8_t> file, bool live);
+  // Zero-copy form: `file` stays valid while `owner` lives (e.g. a memory-mapped
+  // file whose deleter unmaps it); the Content keeps `owner`.
+  static Result<std::shared_ptr<const Content>> create(std::string name, ByteView file,
+                                                       std::shared_ptr<const void> owner,
+                                                       bool live, LargeBufferHint hint = nullptr);
 
   const std::string& name() const { return name_; }
   bool live() const { return live_; }
@@ -93,7 +103,9 @@ class Content {
 
   std::string name_;
   bool live_ = false;
-  std::vector<std::uint8_t> file_;
+  ByteView file_;
+  std::shared_ptr<const void> owner_;
+  LargeBufferHint hint_ = nullptr;
   std::vector<std::uint8_t> header_;
   asf::FileLayout layout_;
   std::vector<PacketMeta> packets_;

@@ -1,10 +1,14 @@
 // Reference server: file-backed ContentSource + io::Listener on a private thread.
 #include "tools/server/server.h"
 
+#include <fcntl.h>
 #include <glib.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <condition_variable>
-#include <cstdio>
+#include <cstdint>
 #include <mutex>
 #include <string_view>
 #include <thread>
@@ -80,30 +84,56 @@ bool safe_relative(std::string_view name) {
   return true;
 }
 
-Result<std::vector<std::uint8_t>> read_file(const std::string& path) {
+// A read-only, pre-faulted mapping of a whole file.
+struct MappedFile {
+  void* data = MAP_FAILED;
+  std::size_t size = 0;
+  MappedFile() = default;
+  MappedFile(const MappedFile&) = delete;
+  MappedFile& operator=(const MappedFile&) = delete;
+  ~MappedFile() {
+    if (data != MAP_FAILED) {
+      munmap(data, size);
+    }
+  }
+};
+
+Result<std::shared_ptr<const MappedFile>> map_file(const std::string& path) {
   if (!g_file_test(path.c_str(), G_FILE_TEST_IS_REGULAR)) {
     return Status(Code::kNotFound, "no such file");
   }
-  std::FILE* f = std::fopen(path.c_str(), "rb");
-  if (f == nullptr) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
     return Status(Code::kNotFound, "cannot open file");
   }
-  std::vector<std::uint8_t> data;
-  if (std::fseek(f, 0, SEEK_END) == 0) {
-    const long size = std::ftell(f);
-    if (size < 0 || static_cast<std::uint64_t>(size) > kMaxContentBytes) {
-      std::fclose(f);
-      return Status(Code::kLimitExceeded, "file too large to serve");
-    }
-    data.resize(static_cast<std::size_t>(size));
-    std::rewind(f);
-    if (!data.empty() && std::fread(data.data(), 1, data.size(), f) != data.size()) {
-      std::fclose(f);
-      return Status(Code::kConnectionLost, "short read");
-    }
+  struct stat st;
+  if (fstat(fd, &st) != 0 || st.st_size <= 0) {
+    ::close(fd);
+    return Status(Code::kMalformed, "empty or unreadable file");
   }
-  std::fclose(f);
-  return data;
+  if (static_cast<std::uint64_t>(st.st_size) > kMaxContentBytes) {
+    ::close(fd);
+    return Status(Code::kLimitExceeded, "file too large to serve");
+  }
+  auto m = std::make_shared<MappedFile>();
+  m->size = static_cast<std::size_t>(st.st_size);
+  m->data = mmap(nullptr, m->size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+  ::close(fd);
+  if (m->data == MAP_FAILED) {
+    return Status(Code::kLimitExceeded, "cannot map file");
+  }
+  return std::shared_ptr<const MappedFile>(std::move(m));
+}
+
+// Asks for transparent huge pages on the framed cache: building a 100 MB cache
+// otherwise costs ~25,000 page faults.
+void advise_huge_pages(void* data, std::size_t size) {
+  const auto page = static_cast<std::uintptr_t>(sysconf(_SC_PAGESIZE));
+  const auto begin = (reinterpret_cast<std::uintptr_t>(data) + page - 1) & ~(page - 1);
+  const auto end = (reinterpret_cast<std::uintptr_t>(data) + size) & ~(page - 1);
+  if (end > begin) {
+    madvise(reinterpret_cast<void*>(begin), end - begin, MADV_HUGEPAGE);
+  }
 }
 
 class FileContentSource final : public mmsh::ContentSource {
@@ -143,11 +173,12 @@ class FileContentSource final : public mmsh::ContentSource {
       }
       file = root_ + "/" + name;
     }
-    auto bytes = read_file(file);
-    if (!bytes.ok()) {
-      return bytes.status();
+    auto mapped = map_file(file);
+    if (!mapped.ok()) {
+      return mapped.status();
     }
-    auto content = mmsh::Content::create(name, std::move(*bytes), live);
+    const ByteView view(static_cast<const std::uint8_t*>((*mapped)->data), (*mapped)->size);
+    auto content = mmsh::Content::create(name, view, std::move(*mapped), live, advise_huge_pages);
     if (!content.ok()) {
       MMS_LOG(LogLevel::kWarning, kLog, "%s: not servable ASF: %s", file.c_str(),
               content.status().what());

@@ -1,0 +1,504 @@
+// MMSH server session: requests in, framed responses out, no sockets.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <iterator>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "protocol/asf/header_parser.h"
+#include "protocol/asf/packet.h"
+#include "protocol/mmsh/framing.h"
+#include "protocol/mmsh/http_codec.h"
+#include "protocol/mmsh/server_session.h"
+
+namespace mms::mmsh {
+namespace {
+
+std::vector<std::uint8_t> read_fixture(const char* name) {
+  std::ifstream in(std::string(MMS_SOURCE_ROOT) + "/tests/media/fixtures/" + name,
+                   std::ios::binary);
+  return std::vector<std::uint8_t>((std::istreambuf_iterator<char>(in)),
+                                   std::istreambuf_iterator<char>());
+}
+
+class MemorySource : public ContentSource {
+ public:
+  Result<std::shared_ptr<const Content>> open(std::string_view path) override {
+    auto it = items.find(std::string(path));
+    if (it == items.end()) {
+      return Status(Code::kNotFound, "not found");
+    }
+    return it->second;
+  }
+  std::map<std::string, std::shared_ptr<const Content>> items;
+};
+
+struct Output {
+  HttpResponse head;
+  std::vector<std::uint8_t> body;
+  std::vector<Frame> frames;  // payload views alias `body`
+  bool frames_ok = true;
+  bool closed = false;
+};
+
+constexpr const char* kFfmpegPlay =
+    "GET /small.asf HTTP/1.1\r\n"
+    "Range: bytes=0-\r\n"
+    "Connection: close\r\n"
+    "Icy-MetaData: 1\r\n"
+    "Accept: */*\r\n"
+    "User-Agent: NSPlayer/4.1.0.3856\r\n"
+    "Host: 127.0.0.1:8080\r\n"
+    "Pragma: no-cache,rate=1.000000,request-context=2\r\n"
+    "Pragma: xPlayStrm=1\r\n"
+    "Pragma: xClientGUID={c77e7400-738a-11d2-9add-0020af0a3278}\r\n"
+    "Pragma: stream-switch-count=2\r\n"
+    "Pragma: stream-switch-entry=ffff:1:0 ffff:2:0 \r\n"
+    "Pragma: no-cache,rate=1.000000,stream-time=0Connection: Close\r\n"
+    "\r\n";
+
+std::string request(const std::string& path, const std::vector<std::string>& pragmas,
+                    const std::string& extra = "", const std::string& method = "GET") {
+  std::string r = method + " " + path + " HTTP/1.0\r\nAccept: */*\r\n"
+                  "User-Agent: NSPlayer/7.10.0.3059\r\nHost: 127.0.0.1\r\n";
+  for (const std::string& p : pragmas) {
+    r += "Pragma: " + p + "\r\n";
+  }
+  return r + extra + "Connection: Close\r\n\r\n";
+}
+
+std::string play(const std::string& position = "stream-time=0,stream-offset=0:0",
+                 const std::string& extra_pragma = "") {
+  std::vector<std::string> p = {"no-cache,rate=1.000000," + position + ",request-context=2",
+                                "xPlayStrm=1", "xClientGUID={0xbabac001-0xb05b-0x60ab-0x68e6}"};
+  if (!extra_pragma.empty()) {
+    p.push_back(extra_pragma);
+  }
+  return request("/small.asf", p);
+}
+
+class ServerSessionTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    file_ = read_fixture("small.asf");
+    ASSERT_FALSE(file_.empty());
+    auto c = Content::create("small.asf", file_, false);
+    ASSERT_TRUE(c.ok()) << c.status().what();
+    content_ = *c;
+    source_.items["/small.asf"] = content_;
+    auto live = Content::create("live", file_, true);
+    ASSERT_TRUE(live.ok());
+    source_.items["/live"] = *live;
+    config_.content = &source_;
+    config_.fast = true;
+  }
+
+  // Feeds `req` in pieces of `step` bytes (0 = whole) and drains the output,
+  // advancing the clock to each deadline until the session closes or `until`.
+  Output run(const std::string& req, std::size_t step = 0, Instant until = Instant{kSecond * 60},
+             std::uint32_t client_id = 42) {
+    ServerSession s(&config_, client_id, Instant{0});
+    Output out;
+    Instant now{0};
+    std::string buf;
+    std::size_t fed = 0;
+    const std::size_t chunk = step == 0 ? req.size() : step;
+    while (fed < req.size()) {
+      const std::size_t n = std::min(chunk, req.size() - fed);
+      buf.append(req, fed, n);
+      fed += n;
+      auto r = s.on_bytes(ByteView::of(buf), now);
+      if (r.ok()) {
+        buf.erase(0, *r);
+      } else {
+        buf.clear();
+      }
+    }
+    for (int guard = 0; guard < 1000000; ++guard) {
+      ByteView v = s.next_output(now);
+      if (!v.empty()) {
+        // Write in odd-sized pieces to exercise partial writes.
+        const std::size_t w = std::min<std::size_t>(v.size(), 70001);
+        out.body.insert(out.body.end(), v.begin(), v.begin() + w);
+        s.consume_output(w);
+        continue;
+      }
+      if (s.wants_close()) {
+        out.closed = true;
+        break;
+      }
+      auto d = s.next_deadline();
+      if (!d || *d > until) {
+        break;
+      }
+      now = std::max(now, *d);
+      s.on_timeout(now);
+    }
+    last_start_packet_ = s.start_packet();
+    std::size_t head_len = 0;
+    Status err;
+    if (parse_response_head(ByteView(out.body), &out.head, &head_len, &err) != Decode::kDone) {
+      out.frames_ok = false;
+      return out;
+    }
+    out.body.erase(out.body.begin(), out.body.begin() + static_cast<std::ptrdiff_t>(head_len));
+    ByteView rest(out.body);
+    while (!rest.empty()) {
+      Frame f;
+      const Decode d = decode_frame(rest, &f, &err);
+      if (d != Decode::kDone) {
+        out.frames_ok = false;
+        break;
+      }
+      out.frames.push_back(f);
+      rest = rest.subview(f.wire_size);
+    }
+    return out;
+  }
+
+  std::string pragma_line(const Output& o) {
+    const std::string* p = o.head.headers.find("Pragma");
+    return p == nullptr ? std::string() : *p;
+  }
+  std::vector<const Frame*> frames_of(const Output& o, std::uint8_t type) {
+    std::vector<const Frame*> v;
+    for (const Frame& f : o.frames) {
+      if (f.type == type) {
+        v.push_back(&f);
+      }
+    }
+    return v;
+  }
+  ByteView file_header() const {
+    return ByteView(file_.data(), content_->layout().header_bytes);
+  }
+
+  std::vector<std::uint8_t> file_;
+  std::shared_ptr<const Content> content_;
+  MemorySource source_;
+  ServerConfig config_;
+  std::int64_t last_start_packet_ = -1;
+};
+
+TEST_F(ServerSessionTest, DescribeSendsHeaderWithContentLength) {
+  Output o = run(request("/small.asf", {"no-cache,rate=1.000000,stream-time=0,stream-offset=0:0,"
+                                        "request-context=1,max-duration=0"}));
+  ASSERT_TRUE(o.frames_ok);
+  EXPECT_TRUE(o.closed);
+  EXPECT_EQ(o.head.status, 200);
+  EXPECT_EQ(o.head.reason, "OK");
+  EXPECT_EQ(o.head.version_minor, 0);
+  EXPECT_EQ(*o.head.headers.find("Server"), "Cougar/9.01.01.3814");
+  EXPECT_EQ(*o.head.headers.find("Content-Type"), "application/vnd.ms.wms-hdr.asfv1");
+  EXPECT_EQ(*o.head.headers.find("Content-Length"), std::to_string(o.body.size()));
+  EXPECT_EQ(*o.head.headers.find("Cache-Control"), "no-cache");
+  EXPECT_EQ(pragma_line(o), "no-cache,client-id=42,features=\"seekable\",timeout=60000");
+  ASSERT_EQ(o.frames.size(), 1u);
+  EXPECT_EQ(o.frames[0].type, kFrameHeader);
+  EXPECT_EQ(o.frames[0].af_flags, 0x0C);
+  EXPECT_EQ(o.frames[0].payload.to_vector(), file_header().to_vector());
+}
+
+TEST_F(ServerSessionTest, PlaySendsEveryPacketStrippedThenEnd) {
+  Output o = run(play());
+  ASSERT_TRUE(o.frames_ok);
+  EXPECT_TRUE(o.closed);
+  EXPECT_EQ(o.head.status, 200);
+  EXPECT_EQ(*o.head.headers.find("Content-Type"), "application/x-mms-framed");
+  EXPECT_EQ(o.head.headers.find("Content-Length"), nullptr);
+  ASSERT_GE(o.frames.size(), 3u);
+  EXPECT_EQ(o.frames.front().type, kFrameHeader);
+  EXPECT_EQ(o.frames.front().payload.to_vector(), file_header().to_vector());
+  EXPECT_EQ(o.frames.back().type, kFrameEnd);
+  EXPECT_EQ(o.frames.back().reason, 0u);
+  auto data = frames_of(o, kFrameData);
+  ASSERT_EQ(data.size(), content_->packet_count());
+  bool some_shorter = false;
+  for (std::uint32_t i = 0; i < data.size(); ++i) {
+    EXPECT_EQ(data[i]->location_id, i);
+    EXPECT_EQ(data[i]->af_flags, static_cast<std::uint8_t>(i));
+    std::vector<std::uint8_t> stripped;
+    ASSERT_TRUE(asf::strip_padding(content_->packet(i), content_->packet_size(), &stripped).ok());
+    EXPECT_EQ(data[i]->payload.to_vector(), stripped);
+    some_shorter = some_shorter || data[i]->payload.size() < content_->packet_size();
+    // The client's re-padding restores a packet a demuxer accepts.
+    EXPECT_TRUE(asf::parse_packet(data[i]->payload, content_->packet_size()).ok());
+  }
+  EXPECT_TRUE(some_shorter);
+}
+
+TEST_F(ServerSessionTest, KeepPaddingSendsFullPackets) {
+  config_.keep_padding = true;
+  Output o = run(play());
+  auto data = frames_of(o, kFrameData);
+  ASSERT_EQ(data.size(), content_->packet_count());
+  for (std::uint32_t i = 0; i < data.size(); ++i) {
+    EXPECT_EQ(data[i]->payload.to_vector(), content_->packet(i).to_vector());
+  }
+}
+
+TEST_F(ServerSessionTest, SeekByStreamTimeStartsAtKeyFrameBeforeTarget) {
+  const std::uint32_t t = 1000;
+  Output o = run(play("stream-time=" + std::to_string(t) +
+                      ",stream-offset=4294967295:4294967295,packet-num=4294967295"));
+  auto data = frames_of(o, kFrameData);
+  ASSERT_FALSE(data.empty());
+  const std::uint32_t first = data[0]->location_id;
+  EXPECT_GT(first, 0u);
+  const std::uint64_t target = t + content_->info().preroll_ms;
+  EXPECT_LE(content_->meta(first).send_time_ms, target);
+  EXPECT_TRUE(content_->meta(first).key);
+  // No key-frame packet lies between the start and the target.
+  for (std::uint32_t i = first + 1;
+       i < content_->packet_count() && content_->meta(i).send_time_ms <= target; ++i) {
+    EXPECT_FALSE(content_->meta(i).key) << i;
+  }
+  EXPECT_EQ(data.size(), content_->packet_count() - first);
+  EXPECT_EQ(data[0]->af_flags, 0);  // the $D counter starts at 0 for every Play
+}
+
+TEST_F(ServerSessionTest, PacketNumAndStreamOffsetPositions) {
+  Output o = run(play("stream-time=0,packet-num=7"));
+  auto data = frames_of(o, kFrameData);
+  ASSERT_FALSE(data.empty());
+  EXPECT_EQ(data[0]->location_id, 7u);
+
+  // libmms style (n + 1) x packet_size and spec style header + n x packet_size.
+  const std::size_t ps = content_->packet_size();
+  o = run(play("stream-time=0,stream-offset=0:" + std::to_string(5 * ps)));
+  data = frames_of(o, kFrameData);
+  ASSERT_FALSE(data.empty());
+  EXPECT_EQ(data[0]->location_id, 5u);
+  o = run(play("stream-time=0,stream-offset=0:" +
+               std::to_string(content_->layout().first_packet + 3 * ps)));
+  data = frames_of(o, kFrameData);
+  ASSERT_FALSE(data.empty());
+  EXPECT_EQ(data[0]->location_id, 3u);
+}
+
+TEST_F(ServerSessionTest, PositionBeyondEndSendsImmediateEnd) {
+  for (const char* pos : {"stream-time=0,packet-num=100000", "stream-time=999999"}) {
+    Output o = run(play(pos));
+    ASSERT_EQ(o.frames.size(), 2u) << pos;
+    EXPECT_EQ(o.frames[0].type, kFrameHeader);
+    EXPECT_EQ(o.frames[1].type, kFrameEnd);
+  }
+}
+
+TEST_F(ServerSessionTest, StreamSelectionFiltersPayloads) {
+  Output o = run(play("stream-time=0", "stream-switch-entry=ffff:1:2 ffff:2:0"));
+  auto data = frames_of(o, kFrameData);
+  ASSERT_FALSE(data.empty());
+  EXPECT_LT(data.size(), content_->packet_count() + 1);
+  std::uint32_t prev = 0;
+  for (std::size_t i = 0; i < data.size(); ++i) {
+    auto p = asf::parse_packet(data[i]->payload, content_->packet_size());
+    ASSERT_TRUE(p.ok());
+    for (const asf::PayloadInfo& pl : p->payloads) {
+      EXPECT_EQ(pl.stream, 2);
+    }
+    if (i > 0) {
+      EXPECT_GT(data[i]->location_id, prev);
+    }
+    prev = data[i]->location_id;
+    EXPECT_EQ(data[i]->af_flags, static_cast<std::uint8_t>(i));
+  }
+}
+
+TEST_F(ServerSessionTest, FfmpegMalformedPlayRequestIsAccepted) {
+  Output o = run(kFfmpegPlay);
+  ASSERT_TRUE(o.frames_ok);
+  EXPECT_EQ(o.head.status, 200);
+  EXPECT_EQ(frames_of(o, kFrameData).size(), content_->packet_count());
+}
+
+TEST_F(ServerSessionTest, UnknownPathIs404WithReasonPhrase) {
+  Output o = run(request("/nope.asf", {"no-cache"}));
+  EXPECT_EQ(o.head.status, 404);
+  EXPECT_EQ(o.head.reason, "Not Found");
+  EXPECT_TRUE(o.frames.empty());
+  EXPECT_TRUE(o.closed);
+}
+
+TEST_F(ServerSessionTest, BasicAuthentication) {
+  config_.auth_user = "user";
+  config_.auth_password = "secret";
+  Output o = run(request("/small.asf", {"no-cache"}));
+  EXPECT_EQ(o.head.status, 401);
+  EXPECT_EQ(o.head.reason, "Unauthorized");
+  EXPECT_EQ(*o.head.headers.find("WWW-Authenticate"), "Basic realm=\"mms-server\"");
+  o = run(request("/small.asf", {"no-cache"},
+                  "Authorization: Basic " + base64_encode("user:wrong") + "\r\n"));
+  EXPECT_EQ(o.head.status, 401);
+  o = run(request("/small.asf", {"no-cache"},
+                  "Authorization: Basic " + base64_encode("user:secret") + "\r\n"));
+  EXPECT_EQ(o.head.status, 200);
+  EXPECT_EQ(o.frames.size(), 1u);
+}
+
+TEST_F(ServerSessionTest, RedirectAnswers302) {
+  config_.redirects["old.asf"] = "mmsh://127.0.0.1:1/small.asf";
+  Output o = run(request("/old.asf", {"no-cache"}));
+  EXPECT_EQ(o.head.status, 302);
+  EXPECT_EQ(o.head.reason, "Found");
+  EXPECT_EQ(*o.head.headers.find("Location"), "mmsh://127.0.0.1:1/small.asf");
+}
+
+TEST_F(ServerSessionTest, PostKeepAliveAndLog) {
+  Output o = run(request("/small.asf", {"xKeepAliveInPause=1", "client-id=42", "no-cache"},
+                         "Content-Length: 0\r\n", "POST"));
+  EXPECT_EQ(o.head.status, 200);
+  o = run(request("/small.asf", {"client-id=42", "no-cache", "log-line=a b c"},
+                  "Content-Length: 0\r\n", "POST"));
+  EXPECT_EQ(o.head.status, 204);
+  EXPECT_EQ(o.head.reason, "No Content");
+}
+
+TEST_F(ServerSessionTest, ByteByByteRequestGivesSameOutput) {
+  for (const std::string& req : {play(), std::string(kFfmpegPlay),
+                                 request("/small.asf", {"no-cache"})}) {
+    Output whole = run(req, 0);
+    Output bytes = run(req, 1);
+    Output sevens = run(req, 7);
+    EXPECT_EQ(whole.body, bytes.body);
+    EXPECT_EQ(whole.body, sevens.body);
+    EXPECT_EQ(whole.head.status, 200);
+  }
+}
+
+TEST_F(ServerSessionTest, MalformedRequestGets400) {
+  Output o = run("GARBAGE\r\n\r\n");
+  EXPECT_EQ(o.head.status, 400);
+  EXPECT_TRUE(o.closed);
+}
+
+TEST_F(ServerSessionTest, PacedPlayFollowsSendTimes) {
+  config_.fast = false;
+  ServerSession s(&config_, 1, Instant{0});
+  const std::string req = play();
+  ASSERT_TRUE(s.on_bytes(ByteView::of(req), Instant{0}).ok());
+  std::vector<std::uint8_t> got;
+  auto drain = [&](Instant now) {
+    for (ByteView v = s.next_output(now); !v.empty(); v = s.next_output(now)) {
+      got.insert(got.end(), v.begin(), v.end());
+      s.consume_output(v.size());
+    }
+  };
+  drain(Instant{0});
+  auto deadline = s.next_deadline();
+  ASSERT_TRUE(deadline.has_value());
+  EXPECT_GT(deadline->ns, 0);
+  const std::size_t at_start = got.size();
+  // Halfway through the content only part of the packets may have been sent.
+  drain(Instant{kSecond});
+  EXPECT_GT(got.size(), at_start);
+  EXPECT_FALSE(s.wants_close());
+  drain(Instant{kSecond * 30});
+  EXPECT_TRUE(s.wants_close());
+}
+
+TEST_F(ServerSessionTest, LiveIsBroadcastAndLoops) {
+  config_.live_epoch = Instant{0};
+  const std::string req = request("/live", {"no-cache,rate=1.000000,request-context=2",
+                                            "xPlayStrm=1"});
+  const Instant until{static_cast<std::int64_t>(content_->loop_period_ms()) * kMillisecond +
+                      kSecond / 2};
+  Output o = run(req, 0, until);
+  EXPECT_EQ(o.head.status, 200);
+  EXPECT_NE(pragma_line(o).find("features=\"broadcast\""), std::string::npos);
+  auto headers = frames_of(o, kFrameHeader);
+  ASSERT_EQ(headers.size(), 2u);
+  auto info = asf::parse_header(headers[0]->payload);
+  ASSERT_TRUE(info.ok());
+  EXPECT_TRUE(info->broadcast());
+  // ... $D(last) $E(1) $C(0) $H $D(0) ...
+  std::size_t e = 0;
+  while (e < o.frames.size() && o.frames[e].type != kFrameEnd) {
+    ++e;
+  }
+  ASSERT_LT(e + 3, o.frames.size());
+  EXPECT_EQ(o.frames[e].reason, 1u);
+  EXPECT_EQ(o.frames[e + 1].type, kFrameChange);
+  EXPECT_EQ(o.frames[e + 1].reason, 0u);
+  EXPECT_EQ(o.frames[e + 2].type, kFrameHeader);
+  EXPECT_EQ(o.frames[e + 3].type, kFrameData);
+  EXPECT_EQ(o.frames[e + 3].location_id, 0u);
+  EXPECT_FALSE(o.closed);
+}
+
+TEST_F(ServerSessionTest, LiveJoinsAtCurrentKeyFrame) {
+  const auto half = static_cast<std::int64_t>(content_->loop_period_ms()) * kMillisecond / 2;
+  config_.live_epoch = Instant{-half};  // the broadcast started half a loop ago
+  Output o = run(request("/live", {"xPlayStrm=1", "stream-time=0"}), 0, Instant{kSecond / 10});
+  auto data = frames_of(o, kFrameData);
+  ASSERT_FALSE(data.empty());
+  EXPECT_GT(data[0]->location_id, 0u);
+  EXPECT_TRUE(content_->meta(data[0]->location_id).key);
+}
+
+TEST_F(ServerSessionTest, FaultTruncateClosesInsideFifthDataFrame) {
+  config_.fault = Fault::kTruncate;
+  Output o = run(play());
+  EXPECT_TRUE(o.closed);
+  EXPECT_FALSE(o.frames_ok);  // the 5th $D is cut
+  EXPECT_EQ(frames_of(o, kFrameData).size(), 4u);
+}
+
+TEST_F(ServerSessionTest, FaultHugeLength) {
+  config_.fault = Fault::kHugeLength;
+  Output o = run(request("/small.asf", {"no-cache"}));
+  EXPECT_EQ(*o.head.headers.find("Content-Length"), "2147483648");
+  ASSERT_EQ(o.frames.size(), 1u);
+  const ByteView h = o.frames[0].payload;
+  std::uint64_t size = 0;
+  for (int i = 7; i >= 0; --i) {
+    size = (size << 8) | h[16 + static_cast<std::size_t>(i)];
+  }
+  EXPECT_EQ(size, 2147483648ull);
+}
+
+TEST_F(ServerSessionTest, FaultStallHeaderKeepsConnectionOpen) {
+  config_.fault = Fault::kStallHeader;
+  ServerSession s(&config_, 1, Instant{0});
+  const std::string req = play();
+  ASSERT_TRUE(s.on_bytes(ByteView::of(req), Instant{0}).ok());
+  std::size_t total = 0;
+  for (ByteView v = s.next_output(Instant{0}); !v.empty(); v = s.next_output(Instant{0})) {
+    total += v.size();
+    s.consume_output(v.size());
+  }
+  EXPECT_GT(total, 0u);
+  EXPECT_FALSE(s.wants_close());
+  EXPECT_FALSE(s.next_deadline().has_value());
+  s.on_eof(Instant{kSecond});
+  EXPECT_TRUE(s.wants_close());
+}
+
+TEST_F(ServerSessionTest, FaultBadFrameAndGarbage) {
+  config_.fault = Fault::kBadFrame;
+  Output o = run(play());
+  EXPECT_EQ(o.head.status, 200);
+  EXPECT_FALSE(o.frames_ok);
+  ASSERT_EQ(o.frames.size(), 1u);
+  EXPECT_EQ(o.frames[0].type, kFrameHeader);
+
+  config_.fault = Fault::kGarbage;
+  o = run(play());
+  EXPECT_EQ(o.head.status, 0);
+  EXPECT_TRUE(o.closed);
+  EXPECT_FALSE(o.body.empty());
+}
+
+TEST(MmshFault, NamesRoundTrip) {
+  for (const char* n : {"garbage", "truncate", "huge-length", "stall-header", "bad-frame"}) {
+    auto f = fault_from_string(n);
+    ASSERT_TRUE(f.has_value()) << n;
+    EXPECT_STREQ(to_string(*f), n);
+  }
+  EXPECT_FALSE(fault_from_string("nope").has_value());
+}
+
+}  // namespace
+}  // namespace mms::mmsh
