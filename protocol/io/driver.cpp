@@ -86,6 +86,23 @@ struct Driver::Impl {
   Block block;
   Item pending;  // metadata of `block`
   bool have_pending = false;
+  std::vector<std::unique_ptr<Channel>> graveyard;  // closed, freed from an idle callback
+
+  void schedule_reap() {
+    if (graveyard.size() != 1) {
+      return;  // already scheduled
+    }
+    GSource* idle = g_idle_source_new();
+    g_source_set_callback(
+        idle,
+        [](gpointer p) -> gboolean {
+          static_cast<Impl*>(p)->graveyard.clear();
+          return G_SOURCE_REMOVE;
+        },
+        this, nullptr);
+    g_source_attach(idle, context);
+    g_source_unref(idle);
+  }
 
   ~Impl() {
     for (auto& [id, ch] : channels) {
@@ -165,15 +182,13 @@ struct Driver::Impl {
     if (!session) {
       return;
     }
-    session::IoAction action;
-    while (session->next_io_action(&action)) {
-      run_action(std::move(action));
-    }
+    // Events first: packet views alias a channel's read buffer, which a
+    // queued Close action would free.
     session::Event event;
     while (session->next_event(&event)) {
       handle_event(event);
     }
-    // Actions queued by events (none today) and the timer.
+    session::IoAction action;
     while (session->next_io_action(&action)) {
       run_action(std::move(action));
     }
@@ -192,7 +207,10 @@ struct Driver::Impl {
         auto it = channels.find(action.channel);
         if (it != channels.end()) {
           destroy_channel(it->second.get());
+          // Freed later: the caller may still be inside this channel's read.
+          graveyard.push_back(std::move(it->second));
           channels.erase(it);
+          schedule_reap();
         }
         break;
       }
