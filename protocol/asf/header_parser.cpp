@@ -13,13 +13,13 @@
 namespace mms::asf {
 namespace {
 
-constexpr std::size_t kObjectHeaderSize = 24;        // GUID + QWORD size
-constexpr std::size_t kHeaderObjectFixedSize = 30;   // + count, reserved1, reserved2
+constexpr std::size_t kObjectHeaderSize = 24;       // GUID + QWORD size
+constexpr std::size_t kHeaderObjectFixedSize = 30;  // + count, reserved1, reserved2
 constexpr std::size_t kFilePropertiesSize = 104;
 constexpr std::size_t kStreamPropertiesFixedSize = 78;
 constexpr std::size_t kHeaderExtensionFixedSize = 46;
 constexpr std::size_t kExtStreamPropertiesFixedSize = 88;
-constexpr std::size_t kFilePropertiesFlagsOffset = 88;     // from the object start
+constexpr std::size_t kFilePropertiesFlagsOffset = 88;  // from the object start
 constexpr std::size_t kFilePropertiesMinPacketOffset = 92;
 constexpr std::size_t kFilePropertiesMaxPacketOffset = 96;
 constexpr std::size_t kHeaderObjectCountOffset = 24;
@@ -274,8 +274,7 @@ Status Parser::parse_stream_properties(ByteView body, bool from_extension) {
   std::uint32_t ec_len = 0;
   std::uint16_t flags = 0;
   if (!r.read_view(16, &type) || !r.skip(16) || !r.read_u64le(&time_offset) ||
-      !r.read_u32le(&type_len) || !r.read_u32le(&ec_len) || !r.read_u16le(&flags) ||
-      !r.skip(4)) {
+      !r.read_u32le(&type_len) || !r.read_u32le(&ec_len) || !r.read_u16le(&flags) || !r.skip(4)) {
     return Status(Code::kMalformed, "ASF Stream Properties Object truncated");
   }
   ByteView type_data;
@@ -509,8 +508,7 @@ std::uint64_t HeaderInfo::duration_ns() const {
     return 0;
   }
   constexpr std::uint64_t kMax = std::numeric_limits<std::uint64_t>::max();
-  const std::uint64_t preroll_100ns =
-      preroll_ms > kMax / 10000 ? kMax : preroll_ms * 10000;
+  const std::uint64_t preroll_100ns = preroll_ms > kMax / 10000 ? kMax : preroll_ms * 10000;
   if (play_duration_100ns <= preroll_100ns) {
     return 0;
   }
@@ -552,8 +550,8 @@ Result<unsigned> repair_header(std::vector<std::uint8_t>* header) {
     header->resize(info.header_object_size);
     const std::uint64_t packets = info.broadcast() ? 0 : info.data_packets_count;
     std::uint64_t size = kDataObjectPrefixSize;
-    if (packets != 0 && packets <= (std::numeric_limits<std::uint64_t>::max() - size) /
-                                       info.packet_size) {
+    if (packets != 0 &&
+        packets <= (std::numeric_limits<std::uint64_t>::max() - size) / info.packet_size) {
       size += packets * info.packet_size;
     }
     ByteWriter w(header);

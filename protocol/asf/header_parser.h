@@ -58,6 +58,8 @@ struct HeaderInfo {
   std::uint32_t declared_object_count = 0;  // "Number of Header Objects" field
   std::uint32_t actual_object_count = 0;    // objects really present
   std::vector<StreamInfo> streams;          // sorted by number, unique
+  // From Bitrate Mutual Exclusion (top level) and Advanced Mutual Exclusion (Header
+  // Extension) objects. Group Mutual Exclusion is not recorded.
   std::vector<MutualExclusion> exclusions;
   ContentTags tags;
 

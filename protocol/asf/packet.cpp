@@ -137,8 +137,7 @@ Status parse_fields(ByteView packet, Fields* f) {
   if (f->packet_length_width != 0 && f->packet_length != 0 && f->packet_length < effective) {
     effective = f->packet_length;
   }
-  if (effective < f->payloads_begin ||
-      f->padding > effective - f->payloads_begin) {
+  if (effective < f->payloads_begin || f->padding > effective - f->payloads_begin) {
     return Status(Code::kMalformed, "ASF packet padding exceeds the packet");
   }
   f->data_limit = effective - f->padding;
@@ -328,8 +327,7 @@ Status pad_packet(ByteView in, std::uint32_t packet_size, std::uint8_t* out) {
   return pad_into(in, packet_size, out);
 }
 
-Status strip_padding(ByteView packet, std::uint32_t packet_size,
-                     std::vector<std::uint8_t>* out) {
+Status strip_padding(ByteView packet, std::uint32_t packet_size, std::vector<std::uint8_t>* out) {
   if (packet.size() > packet_size) {
     return Status(Code::kMalformed, "ASF packet longer than the packet size",
                   static_cast<std::uint32_t>(packet.size()));

@@ -49,8 +49,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
   }
   auto layout = scan_file(in);
-  if (layout.ok() && layout->first_packet + layout->packet_count * layout->info.packet_size >
-                         size) {
+  if (layout.ok() &&
+      layout->first_packet + layout->packet_count * layout->info.packet_size > size) {
     std::abort();
   }
   return 0;

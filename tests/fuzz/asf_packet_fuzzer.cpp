@@ -78,8 +78,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   std::vector<std::uint8_t> filtered;
   bool empty = false;
   if (filter_streams(in, packet_size, keep, &filtered, &empty).ok() && !empty) {
-    const bool unchanged = filtered.size() == in.size() &&
-                           std::memcmp(filtered.data(), in.data(), in.size()) == 0;
+    const bool unchanged =
+        filtered.size() == in.size() && std::memcmp(filtered.data(), in.data(), in.size()) == 0;
     if (!unchanged && filtered.size() != packet_size) {
       std::abort();
     }

@@ -1,10 +1,10 @@
-#include <gtest/gtest.h>
-
 #include <cstdint>
 #include <fstream>
 #include <iterator>
 #include <string>
 #include <vector>
+
+#include <gtest/gtest.h>
 
 #include "protocol/asf/guids.h"
 #include "protocol/asf/header_parser.h"
@@ -38,12 +38,12 @@ Bytes file_properties(std::uint32_t min_ps, std::uint32_t max_ps, std::uint64_t 
   for (int i = 0; i < 16; ++i) {
     w.u8(static_cast<std::uint8_t>(i + 1));  // file id
   }
-  w.u64le(0);                  // file size
-  w.u64le(0);                  // creation date
-  w.u64le(packets);            // data packets
-  w.u64le(5'0000'000 + 30000); // play duration (100 ns): 5 s + 3 ms preroll
-  w.u64le(5'0000'000);         // send duration
-  w.u64le(3);                  // preroll ms
+  w.u64le(0);                   // file size
+  w.u64le(0);                   // creation date
+  w.u64le(packets);             // data packets
+  w.u64le(5'0000'000 + 30000);  // play duration (100 ns): 5 s + 3 ms preroll
+  w.u64le(5'0000'000);          // send duration
+  w.u64le(3);                   // preroll ms
   w.u32le(flags);
   w.u32le(min_ps);
   w.u32le(max_ps);
@@ -246,8 +246,8 @@ TEST(AsfHeaderFixture, MbrBitratesAndExclusion) {
 }
 
 TEST(AsfHeaderReal, EveryTruncationFailsCleanly) {
-  for (const char* name : {"real/taglib-silence-1.wma", "real/taglib-real_example.wma",
-                           "fixtures/small.asf"}) {
+  for (const char* name :
+       {"real/taglib-silence-1.wma", "real/taglib-real_example.wma", "fixtures/small.asf"}) {
     Bytes file = read_media(name);
     auto full = parse_header(file);
     ASSERT_TRUE(full.ok());
@@ -468,12 +468,12 @@ TEST(AsfHeader, ExtendedStreamPropertiesWithEmbeddedStream) {
   w.u64le(0);
   w.u32le(250000);  // data bitrate
   w.zeros(24);
-  w.u32le(0);       // flags
-  w.u16le(2);       // stream number
+  w.u32le(0);  // flags
+  w.u16le(2);  // stream number
   w.u16le(0);
   w.u64le(0);
-  w.u16le(1);       // stream names
-  w.u16le(1);       // payload extension systems
+  w.u16le(1);  // stream names
+  w.u16le(1);  // payload extension systems
   w.u16le(0);
   w.u16le(4);
   w.u32le(0x00410041);
@@ -489,8 +489,8 @@ TEST(AsfHeader, ExtendedStreamPropertiesWithEmbeddedStream) {
   m.u16le(1);
   m.u16le(2);
   Bytes ame = object(kAdvancedMutualExclusion, mutex_body);
-  Bytes h = header_object({file_properties(1000, 1000), stream_properties(1, kAudioMedia,
-                                                                          waveformatex(4000)),
+  Bytes h = header_object({file_properties(1000, 1000),
+                           stream_properties(1, kAudioMedia, waveformatex(4000)),
                            header_extension({esp, ame})});
   auto r = parse_header(h);
   ASSERT_TRUE(r.ok()) << r.status().what();
@@ -548,14 +548,17 @@ TEST(AsfHeader, ContentDescriptionTags) {
   e.bytes(descriptor("WM/Genre", 0, utf16("Jazz")));
   e.bytes(descriptor("IsVBR", 2, Bytes{1, 0, 0, 0}));
   e.bytes(descriptor("WM/Year", 0, utf16("1999")));
-  Bytes h = header_object({file_properties(1000, 1000), stream_properties(1, kAudioMedia),
-                           object(kContentDescription, cd), object(kExtendedContentDescription, ecd)});
+  Bytes h =
+      header_object({file_properties(1000, 1000), stream_properties(1, kAudioMedia),
+                     object(kContentDescription, cd), object(kExtendedContentDescription, ecd)});
   auto r = parse_header(h);
   ASSERT_TRUE(r.ok()) << r.status().what();
   EXPECT_EQ(r->tags.title, "Title");
   EXPECT_EQ(r->tags.author, "Author");
   EXPECT_EQ(r->tags.copyright, "(c) Someone");
-  EXPECT_EQ(r->tags.description, "\xF0\x9F\x98\x80\xEF\xBF\xBD" "A");
+  EXPECT_EQ(r->tags.description,
+            "\xF0\x9F\x98\x80\xEF\xBF\xBD"
+            "A");
   EXPECT_EQ(r->tags.rating, "");
   EXPECT_EQ(r->tags.album, "Album");
   EXPECT_EQ(r->tags.genre, "Jazz");
@@ -565,8 +568,8 @@ TEST(AsfHeader, ContentDescriptionTags) {
   ByteWriter e2(&ecd2);
   e2.u16le(1);
   e2.bytes(descriptor("WM/Year", 3, Bytes{0xD0, 0x07, 0, 0}));
-  auto r2 = parse_header(header_object({file_properties(1000, 1000),
-                                        object(kExtendedContentDescription, ecd2)}));
+  auto r2 = parse_header(
+      header_object({file_properties(1000, 1000), object(kExtendedContentDescription, ecd2)}));
   ASSERT_TRUE(r2.ok());
   EXPECT_EQ(r2->tags.year, "2000");
   // A descriptor count beyond the object is rejected.

@@ -1,11 +1,11 @@
-#include <gtest/gtest.h>
-
 #include <cstdint>
 #include <fstream>
 #include <iterator>
 #include <random>
 #include <string>
 #include <vector>
+
+#include <gtest/gtest.h>
 
 #include "protocol/asf/header_parser.h"
 #include "protocol/asf/packet.h"
@@ -298,8 +298,8 @@ TEST(AsfPacketPad, ExplicitPacketLengthSetToPacketSize) {
   w.u16le(0);
   w.u8(0x28);  // packet length BYTE, padding BYTE
   w.u8(kProp);
-  w.u8(0);     // packet length (fixed below)
-  w.u8(0);     // padding
+  w.u8(0);  // packet length (fixed below)
+  w.u8(0);  // padding
   w.u32le(10);
   w.u16le(0);
   put_payload_header(&w, 2, 1, 0, 30, 3000);
@@ -342,13 +342,13 @@ TEST(AsfPacketParse, CompressedPayload) {
   ByteWriter w(&p);
   w.u8(0x82);
   w.u16le(0);
-  w.u8(0x01);   // multiple payloads, no padding field
+  w.u8(0x01);  // multiple payloads, no padding field
   w.u8(kProp);
   w.u32le(77);
   w.u16le(0);
-  w.u8(0x81);   // one payload, BYTE lengths? no: WORD lengths
+  w.u8(0x81);  // one payload, BYTE lengths? no: WORD lengths
   p.back() = 0x81;
-  w.u8(0x82);   // stream 2, key
+  w.u8(0x82);  // stream 2, key
   w.u8(5);
   w.u32le(4100);  // presentation time of the first sub-payload
   w.u8(1);        // compressed

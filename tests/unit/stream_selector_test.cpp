@@ -1,12 +1,13 @@
-#include <gtest/gtest.h>
+#include "protocol/asf/stream_selector.h"
 
 #include <fstream>
 #include <iterator>
 #include <string>
 #include <vector>
 
+#include <gtest/gtest.h>
+
 #include "protocol/asf/header_parser.h"
-#include "protocol/asf/stream_selector.h"
 
 namespace mms::asf {
 namespace {
@@ -75,8 +76,7 @@ TEST(StreamSelector, LanguageGroupTakesFirstStream) {
 }
 
 TEST(StreamSelector, ParsedMbrFixture) {
-  std::ifstream f(std::string(MMS_SOURCE_ROOT) + "/tests/media/fixtures/mbr.asf",
-                  std::ios::binary);
+  std::ifstream f(std::string(MMS_SOURCE_ROOT) + "/tests/media/fixtures/mbr.asf", std::ios::binary);
   std::vector<std::uint8_t> file((std::istreambuf_iterator<char>(f)),
                                  std::istreambuf_iterator<char>());
   auto info = parse_header(file);
