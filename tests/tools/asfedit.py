@@ -27,7 +27,7 @@ HEADER = uuid.UUID('75b22630-668e-11cf-a6d9-00aa0062ce6c')
 DATA = uuid.UUID('75b22636-668e-11cf-a6d9-00aa0062ce6c')
 FILE_PROPERTIES = uuid.UUID('8cabdca1-a947-11cf-8ee4-00c00c205365')
 STREAM_BITRATE_PROPERTIES = uuid.UUID('7bf875ce-468d-11d1-8d82-006097c9a2b2')
-MUTUAL_EXCLUSION = uuid.UUID('d6e229df-35da-11d1-9034-00a0c90349be')
+MUTUAL_EXCLUSION = uuid.UUID('d6e229dc-35da-11d1-9034-00a0c90349be')  # Bitrate Mutual Exclusion Object
 MUTEX_BITRATE = uuid.UUID('d6e22a01-35da-11d1-9034-00a0c90349be')
 
 HEADER_FIXED = 30          # GUID + size + object count + 2 reserved bytes
