@@ -12,6 +12,8 @@
 #                 av-noindex-bcast.asf   the same with the broadcast flag set (like a live header)
 #                 av-badcount.asf        Header object count one too high (as VLC's muxer writes)
 #                 av-asf_stream.mmsh     MMSH-framed body written by ffmpeg's asf_stream muxer
+#                 av-wmv2-wma2-60s.asf   60 s version of the first file (live serving by VLC, which
+#                                        restarts the stream at every loop of the clip)
 #        sample   av-wmv2-wma2-10s.asf only
 #        big      big-640x480-20s.asf    ~100 MB, 640x480 WMV2 (~40 Mbit/s) + WMA2, 8000-byte packets
 #        all      default + big
@@ -57,6 +59,9 @@ gen_default() {
   produce av-noindex-bcast.asf eval '"${ASFEDIT[@]}" broadcast av-noindex.asf "$tmp"'
   produce av-badcount.asf eval '"${ASFEDIT[@]}" bump-count av-wmv2-wma2-10s.asf "$tmp"'
   produce av-asf_stream.mmsh eval '"${FF[@]}" -i av-wmv2-wma2-10s.asf -c copy -f asf_stream "$tmp"'
+  produce av-wmv2-wma2-60s.asf eval \
+    '"${FF[@]}" -f lavfi -i testsrc=size=320x240:rate=25 -f lavfi -i sine=frequency=440:sample_rate=44100 -t 60 \
+       -c:v wmv2 -b:v 300k -g 25 "${A_OPTS[@]}" -f asf "$tmp"'
 }
 
 gen_big() {
