@@ -614,6 +614,30 @@ TEST(MmshClientSession, RepairsVlcHeaderObjectCount) {
   EXPECT_EQ(rig.count(Event::Kind::kPacket), 1u);
 }
 
+// A Play header that differs from the Describe header only in what the repair
+// fixes (here: the VLC object count) is the same header for downstream: it must
+// not be announced again as a changed header (mmssrc would push a second header
+// buffer before the first packet).
+TEST(MmshClientSession, HeaderEqualAfterRepairIsNotReannounced) {
+  const Media& m = small_media();
+  std::vector<std::uint8_t> vlc = m.header;
+  ++vlc[24];  // "Number of Header Objects" one too high (low byte; small.asf has < 255)
+  Rig rig(Rig::config("mmsh://h/x.asf"));
+  rig.play();
+  ChannelId ch = 0;
+  rig.connect(&ch);
+  rig.feed(ch, header_body(ok_head(), vlc));
+  ASSERT_EQ(rig.count(Event::Kind::kHeader), 1u);
+  EXPECT_EQ(*rig.events()[0].header, m.header);
+  rig.expect_action(IoAction::Kind::kClose);
+  ChannelId ch2 = 0;
+  rig.connect(&ch2);
+  rig.clear_log();
+  rig.feed(ch2, play_body(m, 1));  // the correct header this time
+  EXPECT_EQ(rig.count(Event::Kind::kHeader), 0u) << ::testing::PrintToString(rig.log());
+  EXPECT_EQ(rig.count(Event::Kind::kPacket), 1u);
+}
+
 // --- stream selection ----------------------------------------------------------
 
 TEST(MmshClientSession, ConnectionSpeedExcludesTheBiggerMbrStream) {
