@@ -50,6 +50,15 @@ struct HttpRequest {
 };
 
 // kDone: *consumed = bytes of the head including the blank line.
+// kNeedMore: no blank line yet and no limit hit; offer the buffer again, longer.
+// kError: kLimitExceeded for a line above limits::kMaxHttpLine bytes (without its
+// line end), a head above kMaxHttpHead bytes or more than kMaxHttpHeaders header
+// lines (decided as soon as the bytes present prove it); kMalformed for a bad
+// start line ("HTTP/1.<digit> <3 digits>[ <reason>]", reason possibly empty;
+// "<token> <target> HTTP/1.<digit>"), a header line without "token:" or a folded
+// line. Empty lines before the start line are skipped. Header values are stored
+// trimmed, names as received (a "Server: Cougar 4.1.0.3921" is kept verbatim).
+// Cost: one pass over the head per call.
 Decode parse_response_head(ByteView in, HttpResponse* out, std::size_t* consumed, Status* error);
 Decode parse_request_head(ByteView in, HttpRequest* out, std::size_t* consumed, Status* error);
 
@@ -61,12 +70,21 @@ std::string write_response(const HttpResponse& resp);
 // value keeps its spaces. Tokens are split at commas outside quotes. A Pragma
 // value that swallowed a following header line (FFmpeg's missing CRLF) is cut
 // at the "\r"/"Connection:" junk.
+//
+// Details: names and values are trimmed of spaces and tabs (so the trailing space
+// clients put after stream-switch-entry goes); empty tokens are dropped. The
+// spec examples' spelling "switch-stream-entry"/"switch-stream-count" is renamed
+// to "stream-switch-entry"/"stream-switch-count". The glued-header cut happens,
+// outside quotes, at a run of letters and '-' followed by ':' and a space, a tab
+// or the end of the value ("stream-time=0Connection: Close" gives stream-time=0),
+// or at a stray CR/LF. A "log-line=" Pragma is one token holding the rest of
+// its line, commas included. Headers named "Pragma" match case-insensitively.
 struct PragmaToken {
   std::string name;
   std::string value;
 };
 std::vector<PragmaToken> parse_pragmas(const HttpHeaders& headers);
-// Value of the first token with this name (lower-case), or nullptr.
+// Value of the first token with this name (compared case-insensitively), or nullptr.
 const std::string* find_pragma(const std::vector<PragmaToken>& tokens, std::string_view name);
 
 // Decimal u32 with overflow check (Pragma numbers). Returns false if not 1..10 digits or > 2^32-1.
@@ -78,7 +96,11 @@ struct StreamSwitchEntry {
   std::uint16_t stream = 0;
   std::uint8_t thinning = 0;  // 0 on, 1 key frames only, 2 off
 };
-// Parses a stream-switch-entry value; at most limits::kMaxStreamSwitchEntries entries.
+// Parses a stream-switch-entry value; at most limits::kMaxStreamSwitchEntries entries
+// (more: kLimitExceeded). Entries are separated by spaces or tabs; src and dst are
+// 1-4 hex digits, thinning one digit 0..2, anything else is kMalformed. An empty
+// or blank value gives no entries. format_stream_switch writes lower-case hex
+// without leading zeros, entries separated by one space, no trailing space.
 Result<std::vector<StreamSwitchEntry>> parse_stream_switch(std::string_view value);
 std::string format_stream_switch(const std::vector<StreamSwitchEntry>& entries);
 
