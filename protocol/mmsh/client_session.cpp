@@ -237,6 +237,18 @@ std::size_t MmshClientSession::handle_head(ByteView bytes, Instant now) {
   HttpResponse resp;
   std::size_t consumed = 0;
   Status error;
+  // Anything but "HTTP/" is not an MMSH server: say so now rather than wait.
+  static constexpr char kHttp[] = "HTTP/";
+  for (std::size_t i = 0; i < bytes.size() && i < 5; ++i) {
+    char c = static_cast<char>(bytes[i]);
+    if (c >= 'a' && c <= 'z') {
+      c = static_cast<char>(c - 'a' + 'A');
+    }
+    if (c != kHttp[i]) {
+      fail(Status(Code::kMalformed, "server answered with something that is not HTTP"));
+      return 0;
+    }
+  }
   Decode d = parse_response_head(bytes, &resp, &consumed, &error);
   if (d == Decode::kNeedMore) {
     return 0;
