@@ -1,12 +1,12 @@
 // Listener implementation: GSocket + GSource plumbing around sans-I/O sessions.
 #include "protocol/io/listener.h"
 
-#include <gio/gio.h>
-
 #include <algorithm>
 #include <map>
 #include <utility>
 #include <vector>
+
+#include <gio/gio.h>
 
 #include "protocol/core/log.h"
 
@@ -54,7 +54,9 @@ std::unique_ptr<Connection> make_connection(std::unique_ptr<mmsh::ServerSession>
   return std::make_unique<SessionConnection>(std::move(session));
 }
 
-Instant monotonic_now() { return Instant{g_get_monotonic_time() * 1000}; }
+Instant monotonic_now() {
+  return Instant{g_get_monotonic_time() * 1000};
+}
 
 struct Conn {
   Listener::Impl* owner = nullptr;
@@ -192,8 +194,8 @@ void Listener::Impl::read(Conn* c) {
   std::uint8_t buf[kReadChunk];
   for (int i = 0; i < kMaxReadsPerWakeup; ++i) {
     GError* err = nullptr;
-    const gssize n = g_socket_receive(c->socket, reinterpret_cast<gchar*>(buf), sizeof buf,
-                                      nullptr, &err);
+    const gssize n =
+        g_socket_receive(c->socket, reinterpret_cast<gchar*>(buf), sizeof buf, nullptr, &err);
     if (n < 0) {
       const bool again = would_block(err);
       g_error_free(err);
@@ -232,8 +234,8 @@ void Listener::Impl::read(Conn* c) {
     if (r.ok()) {
       consumed = std::min(*r, in.size());
     } else {
-      MMS_LOG(LogLevel::kInfo, kLog, "connection %llu: %s",
-              static_cast<unsigned long long>(c->id), r.status().what());
+      MMS_LOG(LogLevel::kInfo, kLog, "connection %llu: %s", static_cast<unsigned long long>(c->id),
+              r.status().what());
     }
     if (c->input.empty()) {
       if (consumed < in.size()) {
@@ -380,7 +382,11 @@ Result<std::unique_ptr<Listener>> Listener::create(GMainContext* context,
 Listener::Listener(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Listener::~Listener() = default;
 
-std::uint16_t Listener::port() const { return impl_->port; }
-std::size_t Listener::connection_count() const { return impl_->conns.size(); }
+std::uint16_t Listener::port() const {
+  return impl_->port;
+}
+std::size_t Listener::connection_count() const {
+  return impl_->conns.size();
+}
 
 }  // namespace mms::io

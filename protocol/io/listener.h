@@ -63,9 +63,8 @@ class Listener {
   // listens; sources are attached to `context` (not owned; must outlive the
   // Listener; nullptr = the global default context). Errors: kRefused when the
   // address cannot be bound, kLocalMisuse for an address that is not numeric.
-  static Result<std::unique_ptr<Listener>> create(GMainContext* context,
-                                                  const std::string& address, std::uint16_t port,
-                                                  ConnectionFactory factory);
+  static Result<std::unique_ptr<Listener>> create(GMainContext* context, const std::string& address,
+                                                  std::uint16_t port, ConnectionFactory factory);
   // Closes the listening socket and every connection.
   ~Listener();
   Listener(const Listener&) = delete;

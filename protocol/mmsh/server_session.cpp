@@ -136,8 +136,8 @@ Result<std::shared_ptr<const Content>> Content::create(std::string name,
 }
 
 Result<std::shared_ptr<const Content>> Content::create(std::string name, ByteView file,
-                                                       std::shared_ptr<const void> owner,
-                                                       bool live, LargeBufferHint hint) {
+                                                       std::shared_ptr<const void> owner, bool live,
+                                                       LargeBufferHint hint) {
   auto layout_or = asf::scan_file(file);
   if (!layout_or.ok()) {
     return layout_or.status();
@@ -241,8 +241,7 @@ void Content::build_framed(bool strip, FramedPackets* out) const {
     if (strip && asf::strip_padding(payload, packet_size(), &stripped).ok()) {
       payload = ByteView(stripped);
     }
-    encode_data_frame(kFrameData, i, 0, static_cast<std::uint8_t>(i & 0xFFu), payload,
-                      &out->bytes);
+    encode_data_frame(kFrameData, i, 0, static_cast<std::uint8_t>(i & 0xFFu), payload, &out->bytes);
   }
   out->offsets.push_back(out->bytes.size());
 }
@@ -311,8 +310,8 @@ bool ServerSession::authorized(const HttpRequest& req) const {
     return true;
   }
   const std::string* auth = req.headers.find("Authorization");
-  if (auth == nullptr || auth->size() < 6 || !iequals(std::string_view(*auth).substr(0, 6),
-                                                      "Basic ")) {
+  if (auth == nullptr || auth->size() < 6 ||
+      !iequals(std::string_view(*auth).substr(0, 6), "Basic ")) {
     return false;
   }
   std::string_view b64 = std::string_view(*auth).substr(6);
@@ -384,13 +383,12 @@ void ServerSession::handle_request(const HttpRequest& req, Instant now) {
     if (!iequals(token, "NSPlayer") && !iequals(token, "NSServer") &&
         !iequals(token, "WMCacheProxy")) {
       MMS_LOG(LogLevel::kWarning, kLog,
-              "client-id=%u: User-Agent '%.80s' is not a WMSP player (served anyway)",
-              client_id_, ua->c_str());
+              "client-id=%u: User-Agent '%.80s' is not a WMSP player (served anyway)", client_id_,
+              ua->c_str());
     }
   }
   if (!authorized(req)) {
-    MMS_LOG(LogLevel::kInfo, kLog, "client-id=%u: 401 (credentials missing or wrong)",
-            client_id_);
+    MMS_LOG(LogLevel::kInfo, kLog, "client-id=%u: 401 (credentials missing or wrong)", client_id_);
     respond_simple(401, "Unauthorized",
                    {HttpHeader{"WWW-Authenticate", "Basic realm=\"mms-server\""}});
     return;
@@ -403,13 +401,12 @@ void ServerSession::handle_request(const HttpRequest& req, Instant now) {
   if (req.method == "POST") {
     // Non-pipelined KeepAlive, Log, SelectStream (MS-WMSP 2.2.2.3/4/8). Sessions do
     // not outlive their connection here, so they are acknowledged and ignored.
-    const bool log = find_pragma(pragmas, "log-line") != nullptr ||
-                     [&req] {
-                       const std::string* ct = req.headers.find("Content-Type");
-                       return ct != nullptr && ct->find("LogStats") != std::string::npos;
-                     }();
-    MMS_LOG(LogLevel::kDebug, kLog, "client-id=%u: POST %s -> %d", client_id_,
-            req.target.c_str(), log ? 204 : 200);
+    const bool log = find_pragma(pragmas, "log-line") != nullptr || [&req] {
+      const std::string* ct = req.headers.find("Content-Type");
+      return ct != nullptr && ct->find("LogStats") != std::string::npos;
+    }();
+    MMS_LOG(LogLevel::kDebug, kLog, "client-id=%u: POST %s -> %d", client_id_, req.target.c_str(),
+            log ? 204 : 200);
     if (log) {
       respond_simple(204, "No Content", {});
     } else {
@@ -417,8 +414,7 @@ void ServerSession::handle_request(const HttpRequest& req, Instant now) {
     }
     return;
   }
-  respond_simple(405, "Method Not Allowed",
-                 {HttpHeader{"Allow", "GET, POST"}});
+  respond_simple(405, "Method Not Allowed", {HttpHeader{"Allow", "GET, POST"}});
 }
 
 std::vector<std::uint8_t> ServerSession::header_payload() const {
@@ -451,8 +447,7 @@ void ServerSession::handle_get(const HttpRequest& req, const std::vector<PragmaT
   if (redirect != config_->redirects.end()) {
     MMS_LOG(LogLevel::kInfo, kLog, "client-id=%u: %s -> 302 %s", client_id_, req.target.c_str(),
             redirect->second.c_str());
-    respond_simple(302, "Found",
-                   {HttpHeader{"Location", redirect->second}});
+    respond_simple(302, "Found", {HttpHeader{"Location", redirect->second}});
     return;
   }
   if (config_->content == nullptr) {
@@ -536,8 +531,8 @@ std::uint32_t ServerSession::choose_start(const std::vector<PragmaToken>& pragma
       }
     }
     const std::uint32_t start = back_to_key(lo);
-    MMS_LOG(LogLevel::kInfo, kLog, "client-id=%u: stream-time=%u -> packet %u (key %u)",
-            client_id_, *stream_time, lo, start);
+    MMS_LOG(LogLevel::kInfo, kLog, "client-id=%u: stream-time=%u -> packet %u (key %u)", client_id_,
+            *stream_time, lo, start);
     return start;
   }
   const std::optional<std::uint32_t> packet_num = pragma_u32(pragmas, "packet-num");
@@ -605,9 +600,8 @@ void ServerSession::select_streams(const std::vector<PragmaToken>& pragmas) {
   std::vector<StreamSwitchEntry> entries = std::move(*entries_or);
   // Stream numbers are hex per the spec; FFmpeg and libmms print them in decimal.
   // If the hex reading names streams the header lacks, try the decimal reading.
-  const bool hex_ok = std::all_of(entries.begin(), entries.end(), [this](const auto& e) {
-    return content_->has_stream(e.stream);
-  });
+  const bool hex_ok = std::all_of(entries.begin(), entries.end(),
+                                  [this](const auto& e) { return content_->has_stream(e.stream); });
   if (!hex_ok) {
     std::vector<std::uint16_t> decimal;
     std::string_view rest(*entry);
@@ -665,12 +659,12 @@ void ServerSession::start_play(const HttpRequest& req, const std::vector<PragmaT
   response_status_ = 200;
   pending_.clear();
   pending_pos_ = 0;
-  append_str(&pending_,
-             response_head(200, "OK", kPlayType, std::nullopt, content_->live(), {}));
+  append_str(&pending_, response_head(200, "OK", kPlayType, std::nullopt, content_->live(), {}));
   if (config_->fault == Fault::kStallHeader) {
     std::vector<std::uint8_t> h;
     append_header_frames(&h);
-    pending_.insert(pending_.end(), h.begin(), h.begin() + static_cast<std::ptrdiff_t>(h.size() / 2));
+    pending_.insert(pending_.end(), h.begin(),
+                    h.begin() + static_cast<std::ptrdiff_t>(h.size() / 2));
     produced_ += pending_.size();
     state_ = State::kStalled;
     return;
@@ -713,8 +707,7 @@ void ServerSession::start_play(const HttpRequest& req, const std::vector<PragmaT
     next_packet_ = choose_start(pragmas, &beyond_end);
     paced_ = !config_->fast;
     MMS_LOG(LogLevel::kInfo, kLog, "client-id=%u: Play %s from packet %u of %u (%s)", client_id_,
-            req.target.c_str(), next_packet_, content_->packet_count(),
-            paced_ ? "paced" : "fast");
+            req.target.c_str(), next_packet_, content_->packet_count(), paced_ ? "paced" : "fast");
   }
   start_packet_ = next_packet_;
   if (beyond_end) {

@@ -71,8 +71,8 @@ class Content {
   // Zero-copy form: `file` stays valid while `owner` lives (e.g. a memory-mapped
   // file whose deleter unmaps it); the Content keeps `owner`.
   static Result<std::shared_ptr<const Content>> create(std::string name, ByteView file,
-                                                       std::shared_ptr<const void> owner,
-                                                       bool live, LargeBufferHint hint = nullptr);
+                                                       std::shared_ptr<const void> owner, bool live,
+                                                       LargeBufferHint hint = nullptr);
 
   const std::string& name() const { return name_; }
   bool live() const { return live_; }
@@ -243,8 +243,8 @@ class ServerSession {
   const std::uint8_t* zc_base_ = nullptr;
   std::size_t zc_pos_ = 0;
   std::size_t zc_end_ = 0;
-  std::uint64_t produced_ = 0;  // bytes handed out so far (absolute stream offset)
-  std::uint64_t written_ = 0;   // bytes consumed so far
+  std::uint64_t produced_ = 0;         // bytes handed out so far (absolute stream offset)
+  std::uint64_t written_ = 0;          // bytes consumed so far
   std::uint64_t cut_at_ = UINT64_MAX;  // fault truncate: close when written_ reaches this
 
   // Play state.
@@ -255,10 +255,10 @@ class ServerSession {
   std::vector<std::uint8_t> scratch2_;     // stripped packet
   std::uint32_t next_packet_ = 0;
   std::int64_t start_packet_ = -1;
-  std::uint32_t d_count_ = 0;              // $D frames produced (AFFlags = d_count_ mod 256)
-  Instant play_start_;                     // on-demand pacing origin (due time of start packet)
+  std::uint32_t d_count_ = 0;  // $D frames produced (AFFlags = d_count_ mod 256)
+  Instant play_start_;         // on-demand pacing origin (due time of start packet)
   std::uint32_t start_send_ms_ = 0;
-  std::int64_t live_iteration_ = 0;        // live: loop number of next_packet_
+  std::int64_t live_iteration_ = 0;  // live: loop number of next_packet_
   bool paced_ = false;
 };
 

@@ -43,14 +43,14 @@ std::vector<std::uint8_t> make_asf() {
     ByteWriter w(&fp);
     guid(&w, 0x8CABDCA1, 0xA947, 0x11CF, 0x8EE400C00C205365ull);
     w.u64le(104);
-    w.zeros(16);                                     // file id
-    w.u64le(0);                                      // file size
-    w.u64le(0);                                      // creation date
-    w.u64le(kPackets);                               // data packets
+    w.zeros(16);                                                    // file id
+    w.u64le(0);                                                     // file size
+    w.u64le(0);                                                     // creation date
+    w.u64le(kPackets);                                              // data packets
     w.u64le(std::uint64_t{kPackets} * 100 * 10000 + 1000 * 10000);  // play duration (100 ns)
-    w.u64le(std::uint64_t{kPackets} * 100 * 10000);  // send duration
-    w.u64le(1000);                                   // preroll ms
-    w.u32le(2);                                      // seekable
+    w.u64le(std::uint64_t{kPackets} * 100 * 10000);                 // send duration
+    w.u64le(1000);                                                  // preroll ms
+    w.u32le(2);                                                     // seekable
     w.u32le(kPacketSize);
     w.u32le(kPacketSize);
     w.u32le(64000);
@@ -101,7 +101,7 @@ std::vector<std::uint8_t> make_asf() {
     w.u8(padding);
     w.u32le(1000 + i * 100);  // send time
     w.u16le(100);
-    w.u8(0x81);               // key frame, stream 1
+    w.u8(0x81);  // key frame, stream 1
     w.u8(static_cast<std::uint8_t>(i));
     w.u32le(0);
     w.u8(8);

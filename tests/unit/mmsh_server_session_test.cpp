@@ -1,11 +1,11 @@
 // MMSH server session: requests in, framed responses out, no sockets.
-#include <gtest/gtest.h>
-
 #include <fstream>
 #include <iterator>
 #include <map>
 #include <string>
 #include <vector>
+
+#include <gtest/gtest.h>
 
 #include "protocol/asf/header_parser.h"
 #include "protocol/asf/packet.h"
@@ -61,7 +61,8 @@ constexpr const char* kFfmpegPlay =
 
 std::string request(const std::string& path, const std::vector<std::string>& pragmas,
                     const std::string& extra = "", const std::string& method = "GET") {
-  std::string r = method + " " + path + " HTTP/1.0\r\nAccept: */*\r\n"
+  std::string r = method + " " + path +
+                  " HTTP/1.0\r\nAccept: */*\r\n"
                   "User-Agent: NSPlayer/7.10.0.3059\r\nHost: 127.0.0.1\r\n";
   for (const std::string& p : pragmas) {
     r += "Pragma: " + p + "\r\n";
@@ -171,9 +172,7 @@ class ServerSessionTest : public ::testing::Test {
     }
     return v;
   }
-  ByteView file_header() const {
-    return ByteView(file_.data(), content_->layout().header_bytes);
-  }
+  ByteView file_header() const { return ByteView(file_.data(), content_->layout().header_bytes); }
 
   std::vector<std::uint8_t> file_;
   std::shared_ptr<const Content> content_;
@@ -357,8 +356,8 @@ TEST_F(ServerSessionTest, PostKeepAliveAndLog) {
 }
 
 TEST_F(ServerSessionTest, ByteByByteRequestGivesSameOutput) {
-  for (const std::string& req : {play(), std::string(kFfmpegPlay),
-                                 request("/small.asf", {"no-cache"})}) {
+  for (const std::string& req :
+       {play(), std::string(kFfmpegPlay), request("/small.asf", {"no-cache"})}) {
     Output whole = run(req, 0);
     Output bytes = run(req, 1);
     Output sevens = run(req, 7);
@@ -401,8 +400,8 @@ TEST_F(ServerSessionTest, PacedPlayFollowsSendTimes) {
 
 TEST_F(ServerSessionTest, LiveIsBroadcastAndLoops) {
   config_.live_epoch = Instant{0};
-  const std::string req = request("/live", {"no-cache,rate=1.000000,request-context=2",
-                                            "xPlayStrm=1"});
+  const std::string req =
+      request("/live", {"no-cache,rate=1.000000,request-context=2", "xPlayStrm=1"});
   const Instant until{static_cast<std::int64_t>(content_->loop_period_ms()) * kMillisecond +
                       kSecond / 2};
   Output o = run(req, 0, until);

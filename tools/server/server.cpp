@@ -3,8 +3,6 @@
 
 #include <fcntl.h>
 #include <glib.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <condition_variable>
@@ -17,6 +15,9 @@
 
 #include "protocol/core/log.h"
 #include "protocol/io/listener.h"
+
+#include <sys/mman.h>
+#include <sys/stat.h>
 
 namespace mms::server {
 namespace {
@@ -71,8 +72,8 @@ bool safe_relative(std::string_view name) {
   std::size_t start = 0;
   while (start <= name.size()) {
     const std::size_t slash = name.find('/', start);
-    const std::string_view part =
-        name.substr(start, slash == std::string_view::npos ? std::string_view::npos : slash - start);
+    const std::string_view part = name.substr(
+        start, slash == std::string_view::npos ? std::string_view::npos : slash - start);
     if (part.empty() || part == "." || part == "..") {
       return false;
     }
@@ -224,8 +225,8 @@ struct Server::Impl {
 
 void Server::Impl::run() {
   g_main_context_push_thread_default(context);
-  auto listener = io::Listener::create(
-      context, options.bind_address, options.mmsh_port, [this](Instant now) {
+  auto listener =
+      io::Listener::create(context, options.bind_address, options.mmsh_port, [this](Instant now) {
         return io::make_connection(
             std::make_unique<mmsh::ServerSession>(&config, g_random_int(), now));
       });
@@ -247,7 +248,9 @@ void Server::Impl::run() {
 }
 
 Server::Server() = default;
-Server::~Server() { stop(); }
+Server::~Server() {
+  stop();
+}
 
 Status Server::start(const ServerOptions& options) {
   if (impl_) {
@@ -284,7 +287,9 @@ Status Server::start(const ServerOptions& options) {
   return Status::Ok();
 }
 
-std::uint16_t Server::mmsh_port() const { return impl_ ? impl_->port : 0; }
+std::uint16_t Server::mmsh_port() const {
+  return impl_ ? impl_->port : 0;
+}
 
 void Server::stop() {
   if (!impl_) {

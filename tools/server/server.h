@@ -17,13 +17,13 @@
 namespace mms::server {
 
 struct ServerOptions {
-  std::string root = ".";                      // content directory
-  std::string bind_address = "127.0.0.1";      // numeric IPv4/IPv6
-  std::uint16_t mmsh_port = 0;                 // 0 = any free port
-  std::map<std::string, std::string> live;     // name -> file (absolute, or relative to root/cwd)
-  bool fast = false;                           // on-demand Play as fast as the client reads
-  bool keep_padding = false;                   // send full-size $D payloads
-  std::string auth_user;                       // Basic auth when non-empty
+  std::string root = ".";                   // content directory
+  std::string bind_address = "127.0.0.1";   // numeric IPv4/IPv6
+  std::uint16_t mmsh_port = 0;              // 0 = any free port
+  std::map<std::string, std::string> live;  // name -> file (absolute, or relative to root/cwd)
+  bool fast = false;                        // on-demand Play as fast as the client reads
+  bool keep_padding = false;                // send full-size $D payloads
+  std::string auth_user;                    // Basic auth when non-empty
   std::string auth_password;
   std::map<std::string, std::string> redirects;  // name -> URL (302)
   mmsh::Fault fault = mmsh::Fault::kNone;
