@@ -182,6 +182,11 @@ Result<std::shared_ptr<const Content>> Content::create(std::string name, ByteVie
     }
     m.send_time_ms = p->send_time_ms;
     last_send = m.send_time_ms;
+    for (const asf::PayloadInfo& pl : p->payloads) {
+      if (pl.object_offset == 0 && pl.presentation_ms < m.presentation_ms) {
+        m.presentation_ms = pl.presentation_ms;
+      }
+    }
     if (!has_video) {
       m.key = true;
       continue;
@@ -189,6 +194,7 @@ Result<std::shared_ptr<const Content>> Content::create(std::string name, ByteVie
     for (const asf::PayloadInfo& pl : p->payloads) {
       if (pl.stream < 128 && video[pl.stream] && pl.keyframe && pl.object_offset == 0) {
         m.key = true;
+        m.presentation_ms = pl.presentation_ms;
         break;
       }
     }
@@ -520,8 +526,23 @@ std::uint32_t ServerSession::choose_start(const std::vector<PragmaToken>& pragma
       *beyond_end = true;
       return count;
     }
-    // stream-time is presentation time without preroll: last packet sent at or before it.
+    // stream-time is presentation time without preroll (wmsp.md §8). Start at the last
+    // key-frame packet presented at or before it: send times cannot be used directly,
+    // since muxers disagree on whether they include the preroll (FFmpeg's do not).
     const std::uint64_t target = std::uint64_t{*stream_time} + content_->info().preroll_ms;
+    std::optional<std::uint32_t> key;
+    for (std::uint32_t i = 0; i < count; ++i) {
+      const PacketMeta& m = content_->meta(i);
+      if (m.key && m.presentation_ms != PacketMeta::kNoTime && m.presentation_ms <= target) {
+        key = i;
+      }
+    }
+    if (key) {
+      MMS_LOG(LogLevel::kInfo, kLog, "client-id=%u: stream-time=%u -> key-frame packet %u",
+              client_id_, *stream_time, *key);
+      return *key;
+    }
+    // No presentation times: the last packet sent at or before the target.
     std::uint32_t lo = 0;
     for (std::uint32_t i = 0; i < count; ++i) {
       if (content_->meta(i).send_time_ms <= target) {

@@ -44,7 +44,11 @@ namespace mms::mmsh {
 
 // Per-packet facts the server needs for positioning and pacing.
 struct PacketMeta {
-  std::uint32_t send_time_ms = 0;  // ASF Send Time (includes the preroll)
+  static constexpr std::uint32_t kNoTime = UINT32_MAX;
+  std::uint32_t send_time_ms = 0;  // ASF Send Time (muxers differ on whether it includes preroll)
+  // Presentation time (ms, includes the preroll) of the key frame this packet starts
+  // (video), else of the earliest media object starting in it; kNoTime when none.
+  std::uint32_t presentation_ms = kNoTime;
   bool key = false;  // starts a video key frame (audio-only content: every parsable packet)
 };
 
