@@ -296,10 +296,12 @@ std::size_t MmshClientSession::handle_head(ByteView bytes, Instant now) {
       fail(Status(Code::kUnsupported, "redirect to an unsupported scheme"));
       return 0;
     }
-    if (next->user.empty()) {
+    // Credentials from the URL follow a redirect only to the same host.
+    if (next->user.empty() && next->host == current_url_.host) {
       next->user = current_url_.user;
       next->password = current_url_.password;
     }
+    auth_sent_ = false;
     current_url_ = *next;
     session::Event e;
     e.kind = session::Event::Kind::kRedirect;
@@ -446,6 +448,15 @@ void MmshClientSession::handle_complete_header(Instant now) {
     }
     if (*rep != 0) {
       MMS_LOG(LogLevel::kWarning, kLog, "repaired the server's ASF header (fixes 0x%x)", *rep);
+    }
+    if (!new_entry && header_known_ && repaired == *repaired_header_) {
+      // Differs from the known header only in what repair rewrites.
+      raw_header_ = raw;
+      assembler_.reset();
+      if (phase_ == Phase::kDescribe) {
+        start_phase(Phase::kPlay, now);
+      }
+      return;
     }
     Result<asf::HeaderInfo> info = asf::parse_header(repaired);
     if (!info.ok()) {

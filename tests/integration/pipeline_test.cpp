@@ -334,14 +334,16 @@ TEST_F(Pipeline, FlushingSeekLandsWithinOneKeyFrameIntervalAndPlaysToEos) {
   for (const Frame& f : local.pads["video_0"].frames) {
     ref[f.pts] = f.md5;
   }
+  // Frames before the key frame that starts the new position may arrive as
+  // tails only; from the target on everything must decode identically.
   int compared = 0;
   for (const Frame& f : video) {
-    if (ref.count(f.pts)) {
+    if (f.pts >= static_cast<GstClockTime>(target) && ref.count(f.pts)) {
       EXPECT_EQ(ref[f.pts], f.md5) << "frame at " << f.pts;
       ++compared;
     }
   }
-  EXPECT_GE(compared, 100);
+  EXPECT_GE(compared, 100);  // 5 s at 25 fps = 125 frames
 }
 
 TEST_F(Pipeline, PlaybinPlaysMmshToEos) {
