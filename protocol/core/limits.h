@@ -26,5 +26,20 @@ constexpr std::size_t kMaxHttpHeaders = 128;
 constexpr int kMaxRedirects = 10;
 // Stream switch entries a server accepts in one request.
 constexpr std::size_t kMaxStreamSwitchEntries = 128;
+// MMS (MS-MMSP) TCP control packets: messageLength cap. The largest legitimate
+// messages are ~1.5 KiB (Logging: 1536 bytes, TCP packet-pair ReportFunnelInfo:
+// 1056) plus strings or an NTLM token; 64 KiB bounds what a peer makes us buffer.
+constexpr std::uint32_t kMaxMmsMessageLength = 64 * 1024;
+// UTF-16 code units of one MMS string (file name, URL, player info, funnel
+// name). Paths and URLs are < 2 KiB in practice (CLIENT_LOG holds 260 chars).
+constexpr std::size_t kMaxMmsStringUnits = 8192;
+// SecurityChallenge/SecurityResponse pToken and OpenFile tokenData bytes; NTLM
+// messages are a few hundred bytes, BASIC a base64 line.
+constexpr std::size_t kMaxMmsTokenBytes = 16384;
+// LinkViewerToMacLogging CLIENT_LOG cbSize: the structure is 1490 bytes (MS-MMSP
+// 2.2.1); a little slack for clients that round it up.
+constexpr std::uint32_t kMaxClientLogBytes = 2048;
+// RequestPacketListResend wNumPackets (MS-MMSP 2.2.5: 1..32).
+constexpr std::size_t kMaxResendPackets = 32;
 
 }  // namespace mms::limits
