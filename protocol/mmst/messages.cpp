@@ -1,0 +1,1497 @@
+#include "protocol/mmst/messages.h"
+
+#include <cstring>
+
+#include "protocol/core/byte_reader.h"
+#include "protocol/core/byte_writer.h"
+#include "protocol/core/limits.h"
+
+namespace mms::mmst {
+namespace {
+
+constexpr std::uint32_t kReplacementChar = 0xFFFD;
+// Connect: "HOST:"/"VIA:" strings after the client token; more are ignored.
+constexpr std::size_t kMaxSubscriberExtra = 8;
+// Smallest messageLength: 16 header bytes after offset 16 plus one chunkLen+MID.
+constexpr std::uint32_t kMinMessageLength = 16 + kMessagePrefixSize;
+
+Decode fail(Status* error, Code code, const char* what, std::uint32_t detail = 0) {
+  *error = Status(code, what, detail);
+  return Decode::kError;
+}
+
+std::uint64_t bits_of(double d) {
+  std::uint64_t u = 0;
+  std::memcpy(&u, &d, sizeof u);
+  return u;
+}
+double double_of(std::uint64_t u) {
+  double d = 0;
+  std::memcpy(&d, &u, sizeof d);
+  return d;
+}
+bool read_double(ByteReader* r, double* d) {
+  std::uint64_t u = 0;
+  if (!r->read_u64le(&u)) {
+    return false;
+  }
+  *d = double_of(u);
+  return true;
+}
+void write_double(ByteWriter* w, double d) { w->u64le(bits_of(d)); }
+
+void append_utf8(std::uint32_t cp, std::string* out) {
+  if (cp < 0x80) {
+    out->push_back(static_cast<char>(cp));
+  } else if (cp < 0x800) {
+    out->push_back(static_cast<char>(0xC0 | (cp >> 6)));
+    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  } else if (cp < 0x10000) {
+    out->push_back(static_cast<char>(0xE0 | (cp >> 12)));
+    out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  } else {
+    out->push_back(static_cast<char>(0xF0 | (cp >> 18)));
+    out->push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
+    out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  }
+}
+
+// Decodes UTF-16LE code units from `units` (an odd trailing byte is ignored)
+// until the first NUL or the end. *consumed: bytes used including the NUL.
+// kLimitExceeded above kMaxMmsStringUnits code units before the NUL.
+Status read_utf16_z(ByteView units, std::string* out, std::size_t* consumed) {
+  out->clear();
+  const std::size_t n = units.size() / 2;
+  std::size_t i = 0;
+  std::size_t len = 0;
+  while (len < n && load_u16le(units.data() + 2 * len) != 0) {
+    ++len;
+  }
+  if (len > limits::kMaxMmsStringUnits) {
+    return Status(Code::kLimitExceeded, "mmst: string above kMaxMmsStringUnits",
+                  static_cast<std::uint32_t>(len));
+  }
+  *consumed = len < n ? 2 * (len + 1) : 2 * len;
+  while (i < len) {
+    std::uint32_t u = load_u16le(units.data() + 2 * i);
+    ++i;
+    if (u >= 0xD800 && u <= 0xDBFF && i < len) {
+      std::uint32_t lo = load_u16le(units.data() + 2 * i);
+      if (lo >= 0xDC00 && lo <= 0xDFFF) {
+        ++i;
+        append_utf8(0x10000 + ((u - 0xD800) << 10) + (lo - 0xDC00), out);
+        continue;
+      }
+      append_utf8(kReplacementChar, out);
+    } else if (u >= 0xD800 && u <= 0xDFFF) {
+      append_utf8(kReplacementChar, out);
+    } else {
+      append_utf8(u, out);
+    }
+  }
+  return Status::Ok();
+}
+
+// UTF-8 -> code points; invalid sequences give U+FFFD.
+std::vector<std::uint32_t> code_points(const std::string& s) {
+  std::vector<std::uint32_t> cps;
+  std::size_t i = 0;
+  const std::size_t n = s.size();
+  while (i < n) {
+    const std::uint32_t b = static_cast<std::uint8_t>(s[i]);
+    std::size_t len = 0;
+    std::uint32_t cp = 0;
+    std::uint32_t min = 0;
+    if (b < 0x80) {
+      cps.push_back(b);
+      ++i;
+      continue;
+    } else if ((b & 0xE0) == 0xC0) {
+      len = 2;
+      cp = b & 0x1F;
+      min = 0x80;
+    } else if ((b & 0xF0) == 0xE0) {
+      len = 3;
+      cp = b & 0x0F;
+      min = 0x800;
+    } else if ((b & 0xF8) == 0xF0) {
+      len = 4;
+      cp = b & 0x07;
+      min = 0x10000;
+    } else {
+      cps.push_back(kReplacementChar);
+      ++i;
+      continue;
+    }
+    bool ok = i + len <= n;
+    for (std::size_t k = 1; ok && k < len; ++k) {
+      const std::uint32_t c = static_cast<std::uint8_t>(s[i + k]);
+      if ((c & 0xC0) != 0x80) {
+        ok = false;
+      } else {
+        cp = (cp << 6) | (c & 0x3F);
+      }
+    }
+    if (!ok || cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
+      cps.push_back(kReplacementChar);
+      ++i;
+      continue;
+    }
+    cps.push_back(cp);
+    i += len;
+  }
+  return cps;
+}
+
+std::vector<std::uint16_t> utf16_units(const std::string& s) {
+  std::vector<std::uint16_t> u;
+  for (std::uint32_t cp : code_points(s)) {
+    if (cp >= 0x10000) {
+      cp -= 0x10000;
+      u.push_back(static_cast<std::uint16_t>(0xD800 + (cp >> 10)));
+      u.push_back(static_cast<std::uint16_t>(0xDC00 + (cp & 0x3FF)));
+    } else {
+      u.push_back(static_cast<std::uint16_t>(cp));
+    }
+  }
+  return u;
+}
+
+// Checks an outgoing string: within the limit, no embedded NUL.
+Status check_string(const std::vector<std::uint16_t>& u) {
+  if (u.size() > limits::kMaxMmsStringUnits) {
+    return Status(Code::kLocalMisuse, "mmst: string above kMaxMmsStringUnits",
+                  static_cast<std::uint32_t>(u.size()));
+  }
+  for (std::uint16_t c : u) {
+    if (c == 0) {
+      return Status(Code::kLocalMisuse, "mmst: string with an embedded NUL");
+    }
+  }
+  return Status::Ok();
+}
+
+Status write_utf16_z(ByteWriter* w, const std::string& s) {
+  std::vector<std::uint16_t> u = utf16_units(s);
+  MMS_TRY(check_string(u));
+  for (std::uint16_t c : u) {
+    w->u16le(c);
+  }
+  w->u16le(0);
+  return Status::Ok();
+}
+
+bool mid_has_hr(std::uint32_t mid) {
+  return is_mac_to_viewer(mid) && mid != kLinkMacToViewerPing &&
+         mid != kLinkMacToViewerSecurityChallenge && is_known_mid(mid);
+}
+
+// ---- per-message decoders: `m` is the whole message (8*chunkLen bytes) ----
+
+Decode bad(Status* error, const char* what, std::uint32_t detail = 0) {
+  return fail(error, Code::kMalformed, what, detail);
+}
+
+Decode from_status(const Status& s, Status* error) {
+  if (s.ok()) {
+    return Decode::kDone;
+  }
+  *error = s;
+  return Decode::kError;
+}
+
+Decode decode_fields(ByteView m, Message* out, Status* error) {
+  ByteReader r(m.subview(kMessagePrefixSize));
+  const std::size_t len = m.size();
+  switch (out->mid) {
+    case kLinkViewerToMacConnect: {
+      Connect& c = out->connect;
+      r.read_u32le(&c.play_incarnation);
+      r.read_u32le(&c.mac_to_viewer_protocol_revision);
+      r.read_u32le(&c.viewer_to_mac_protocol_revision);
+      ByteView rest = r.rest();
+      std::size_t used = 0;
+      Status s = read_utf16_z(rest, &c.subscriber_name, &used);
+      if (!s.ok()) {
+        return from_status(s, error);
+      }
+      rest = rest.subview(used);
+      c.subscriber_extra.clear();
+      while (rest.size() >= 2 && c.subscriber_extra.size() < kMaxSubscriberExtra) {
+        std::string extra;
+        s = read_utf16_z(rest, &extra, &used);
+        if (!s.ok()) {
+          return from_status(s, error);
+        }
+        if (extra.empty()) {
+          break;
+        }
+        c.subscriber_extra.push_back(std::move(extra));
+        rest = rest.subview(used);
+      }
+      return Decode::kDone;
+    }
+    case kLinkMacToViewerReportConnectedEX: {
+      ReportConnectedEX& c = out->report_connected_ex;
+      std::uint32_t cb[4] = {0, 0, 0, 0};
+      r.read_u32le(&c.hr);
+      r.read_u32le(&c.play_incarnation);
+      r.read_u32le(&c.mac_to_viewer_protocol_revision);
+      r.read_u32le(&c.viewer_to_mac_protocol_revision);
+      read_double(&r, &c.block_group_play_time);
+      r.read_u32le(&c.block_group_blocks);
+      r.read_u32le(&c.n_max_open_files);
+      r.read_u32le(&c.n_block_max_bytes);
+      r.read_u32le(&c.max_bit_rate);
+      for (std::uint32_t& v : cb) {
+        r.read_u32le(&v);
+      }
+      std::uint64_t total = 0;
+      for (std::uint32_t v : cb) {
+        if (v > limits::kMaxMmsStringUnits + 1) {
+          return fail(error, Code::kLimitExceeded,
+                      "mmst: ReportConnectedEX string above kMaxMmsStringUnits", v);
+        }
+        total += 2ull * v;
+      }
+      if (total > r.remaining()) {
+        return bad(error, "mmst: ReportConnectedEX strings beyond chunkLen",
+                   static_cast<std::uint32_t>(total));
+      }
+      std::string* dst[4] = {&c.server_version_info, &c.version_info, &c.version_url,
+                             &c.authen_package};
+      for (int i = 0; i < 4; ++i) {
+        ByteView v;
+        r.read_view(2u * cb[i], &v);
+        std::size_t used = 0;
+        Status s = read_utf16_z(v, dst[i], &used);
+        if (!s.ok()) {
+          return from_status(s, error);
+        }
+      }
+      return Decode::kDone;
+    }
+    case kLinkViewerToMacFunnelInfo:
+      r.read_u32le(&out->funnel_info.play_incarnation);
+      return Decode::kDone;
+    case kLinkMacToViewerReportFunnelInfo: {
+      ReportFunnelInfo& f = out->report_funnel_info;
+      r.read_u32le(&f.hr);
+      r.read_u32le(&f.play_incarnation);
+      r.read_u32le(&f.transport_mask);
+      r.read_u32le(&f.n_block_fragments);
+      r.read_u32le(&f.fragment_bytes);
+      r.read_u32le(&f.n_cubs);
+      r.read_u32le(&f.failed_cubs);
+      r.read_u32le(&f.n_disks);
+      r.read_u32le(&f.decluster);
+      r.read_u32le(&f.cubdd_datagram_size);
+      f.packet_pair_data = r.rest().to_vector();
+      return Decode::kDone;
+    }
+    case kLinkViewerToMacConnectFunnel: {
+      ConnectFunnel& f = out->connect_funnel;
+      r.read_u32le(&f.play_incarnation);
+      r.read_u32le(&f.max_block_bytes);
+      r.read_u32le(&f.max_funnel_bytes);
+      r.read_u32le(&f.max_bit_rate);
+      r.read_u32le(&f.funnel_mode);
+      std::size_t used = 0;
+      return from_status(read_utf16_z(r.rest(), &f.funnel_name, &used), error);
+    }
+    case kLinkMacToViewerReportConnectedFunnel: {
+      ReportConnectedFunnel& f = out->report_connected_funnel;
+      r.read_u32le(&f.hr);
+      r.read_u32le(&f.play_incarnation);
+      r.read_u32le(&f.packet_payload_size);
+      std::size_t used = 0;
+      return from_status(read_utf16_z(r.rest(), &f.funnel_name, &used), error);
+    }
+    case kLinkMacToViewerReportDisconnectedFunnel:
+      r.read_u32le(&out->report_disconnected_funnel.hr);
+      r.read_u32le(&out->report_disconnected_funnel.play_incarnation);
+      return Decode::kDone;
+    case kLinkViewerToMacOpenFile: {
+      OpenFile& o = out->open_file;
+      std::uint32_t token = 0;
+      std::uint32_t cbtoken = 0;
+      r.read_u32le(&o.play_incarnation);
+      r.read_u32le(&o.spare);
+      r.read_u32le(&token);
+      r.read_u32le(&cbtoken);
+      ByteView names = r.rest();
+      o.token_data.clear();
+      if (cbtoken != 0) {
+        if (cbtoken > limits::kMaxMmsTokenBytes) {
+          return fail(error, Code::kLimitExceeded, "mmst: OpenFile tokenData above kMaxMmsTokenBytes",
+                      cbtoken);
+        }
+        if (std::uint64_t{token} + cbtoken > names.size()) {
+          return bad(error, "mmst: OpenFile tokenData beyond chunkLen", token);
+        }
+        o.token_data = names.subview(token, cbtoken).to_vector();
+        if (token != 0) {
+          names = names.subview(0, token);
+        }
+      }
+      std::size_t used = 0;
+      return from_status(read_utf16_z(names, &o.file_name, &used), error);
+    }
+    case kLinkMacToViewerReportOpenFile: {
+      ReportOpenFile& o = out->report_open_file;
+      r.read_u32le(&o.hr);
+      r.read_u32le(&o.play_incarnation);
+      if (len < fixed_message_size(out->mid)) {
+        // A failure reply may be short; nothing else is valid then.
+        return hr_failed(o.hr) ? Decode::kDone : bad(error, "mmst: ReportOpenFile too short");
+      }
+      r.read_u32le(&o.open_file_id);
+      r.read_u32le(&o.padding);
+      r.read_u32le(&o.file_name);
+      r.read_u32le(&o.file_attributes);
+      read_double(&r, &o.file_duration);
+      r.read_u32le(&o.file_blocks);
+      r.skip(16);
+      r.read_u32le(&o.file_packet_size);
+      r.read_u64le(&o.file_packet_count);
+      r.read_u32le(&o.file_bit_rate);
+      r.read_u32le(&o.file_header_size);
+      return Decode::kDone;
+    }
+    case kLinkViewerToMacReadBlock: {
+      ReadBlock& b = out->read_block;
+      r.read_u32le(&b.open_file_id);
+      r.read_u32le(&b.file_block_id);
+      r.read_u32le(&b.offset);
+      r.read_u32le(&b.length);
+      r.read_u32le(&b.flags);
+      r.read_u32le(&b.padding);
+      read_double(&r, &b.t_earliest);
+      read_double(&r, &b.t_deadline);
+      r.read_u32le(&b.play_incarnation);
+      r.read_u32le(&b.play_sequence);
+      return Decode::kDone;
+    }
+    case kLinkMacToViewerReportReadBlock:
+      r.read_u32le(&out->report_read_block.hr);
+      r.read_u32le(&out->report_read_block.play_incarnation);
+      r.read_u32le(&out->report_read_block.play_sequence);
+      return Decode::kDone;
+    case kLinkViewerToMacCancelReadBlock:
+      r.read_u32le(&out->cancel_read_block.play_incarnation);
+      return Decode::kDone;
+    case kLinkViewerToMacStreamSwitch: {
+      std::uint32_t n = 0;
+      r.read_u32le(&n);
+      if (n > limits::kMaxStreamSwitchEntries) {
+        return fail(error, Code::kLimitExceeded,
+                    "mmst: StreamSwitch above kMaxStreamSwitchEntries", n);
+      }
+      if (6ull * n > r.remaining()) {
+        return bad(error, "mmst: StreamSwitch entries beyond chunkLen", n);
+      }
+      auto& v = out->stream_switch.a_stream_entries;
+      v.assign(n, StreamSwitchEntry{});
+      for (StreamSwitchEntry& e : v) {
+        r.read_u16le(&e.w_src_stream_number);
+        r.read_u16le(&e.w_dst_stream_number);
+        r.read_u16le(&e.w_thinning_level);
+      }
+      return Decode::kDone;
+    }
+    case kLinkMacToViewerReportStreamSwitch:
+      r.read_u32le(&out->report_stream_switch.hr);
+      return Decode::kDone;
+    case kLinkViewerToMacStartPlaying: {
+      StartPlaying& p = out->start_playing;
+      r.read_u32le(&p.open_file_id);
+      r.read_u32le(&p.padding);
+      read_double(&r, &p.position);
+      r.read_u32le(&p.asf_offset);
+      r.read_u32le(&p.location_id);
+      r.read_u32le(&p.frame_offset);
+      r.read_u32le(&p.play_incarnation);
+      p.has_accel = r.remaining() >= 12;
+      if (p.has_accel) {
+        r.read_u32le(&p.dw_accel_bandwidth);
+        r.read_u32le(&p.dw_accel_duration);
+        r.read_u32le(&p.dw_link_bandwidth);
+      }
+      return Decode::kDone;
+    }
+    case kLinkMacToViewerReportStartedPlaying: {
+      ReportStartedPlaying& p = out->report_started_playing;
+      r.read_u32le(&p.hr);
+      r.read_u32le(&p.play_incarnation);
+      r.read_u32le(&p.tiger_file_id);
+      r.read_u32le(&p.unused1);
+      return Decode::kDone;
+    }
+    case kLinkViewerToMacStartStriding: {
+      StartStriding& p = out->start_striding;
+      r.read_u32le(&p.open_file_id);
+      r.read_u32le(&p.padding);
+      read_double(&r, &p.position);
+      r.read_u32le(&p.asf_offset);
+      r.read_u32le(&p.location_id);
+      r.read_u32le(&p.frame_offset);
+      r.read_u32le(&p.play_incarnation);
+      read_double(&r, &p.rate);
+      return Decode::kDone;
+    }
+    case kLinkMacToViewerReportStartStriding:
+      r.read_u32le(&out->report_start_striding.hr);
+      r.read_u32le(&out->report_start_striding.play_incarnation);
+      r.read_u32le(&out->report_start_striding.spare);
+      return Decode::kDone;
+    case kLinkViewerToMacStopPlaying:
+      r.read_u32le(&out->stop_playing.open_file_id);
+      r.read_u32le(&out->stop_playing.play_incarnation);
+      return Decode::kDone;
+    case kLinkMacToViewerReportEndOfStream:
+      r.read_u32le(&out->report_end_of_stream.hr);
+      r.read_u32le(&out->report_end_of_stream.play_incarnation);
+      return Decode::kDone;
+    case kLinkViewerToMacLogging: {
+      std::uint32_t cb = 0;
+      ByteView all = r.rest();
+      r.read_u32le(&cb);
+      if (cb > limits::kMaxClientLogBytes) {
+        return fail(error, Code::kLimitExceeded, "mmst: Logging cbSize above kMaxClientLogBytes",
+                    cb);
+      }
+      if (cb < 4 || cb > all.size()) {
+        return bad(error, "mmst: Logging cbSize out of range", cb);
+      }
+      out->logging.log = all.subview(0, cb).to_vector();
+      return Decode::kDone;
+    }
+    case kLinkMacToViewerReportStreamChange: {
+      ReportStreamChange& c = out->report_stream_change;
+      r.read_u32le(&c.hr);
+      r.read_u32le(&c.dw_tcp_hdr_incarnation);
+      r.read_u32le(&c.cb_packet_size);
+      r.read_u32le(&c.cb_header_size);
+      r.read_u32le(&c.dw_bit_rate);
+      r.read_u32le(&c.dw_stream_id);
+      return Decode::kDone;
+    }
+    case kLinkMacToViewerPing:
+    case kLinkViewerToMacPong:
+      r.read_u32le(&out->ping_pong.dw_param1);
+      r.read_u32le(&out->ping_pong.dw_param2);
+      return Decode::kDone;
+    case kLinkViewerToMacCloseFile:
+      r.read_u32le(&out->close_file.play_incarnation);
+      r.read_u32le(&out->close_file.open_file_id);
+      return Decode::kDone;
+    case kLinkMacToViewerReportRedirect: {
+      ReportRedirect& d = out->report_redirect;
+      std::uint16_t cb = 0;
+      r.read_u32le(&d.hr);
+      r.read_u16le(&d.redirect_type);
+      r.read_u16le(&cb);
+      if (cb / 2 > limits::kMaxMmsStringUnits + 1) {
+        return fail(error, Code::kLimitExceeded, "mmst: ReportRedirect above kMaxMmsStringUnits",
+                    cb);
+      }
+      ByteView v;
+      if (!r.read_view(cb, &v)) {
+        return bad(error, "mmst: ReportRedirect cbLocation beyond chunkLen", cb);
+      }
+      std::size_t used = 0;
+      return from_status(read_utf16_z(v, &d.wsz_location, &used), error);
+    }
+    case kLinkMacToViewerSecurityChallenge:
+    case kLinkViewerToMacSecurityResponse: {
+      Security& s = out->security;
+      std::uint32_t cb = 0;
+      r.read_u32le(&s.play_incarnation);
+      r.read_u32le(&s.cookie);
+      r.read_u32le(&cb);
+      if (cb > limits::kMaxMmsTokenBytes) {
+        return fail(error, Code::kLimitExceeded, "mmst: pToken above kMaxMmsTokenBytes", cb);
+      }
+      ByteView v;
+      if (!r.read_view(cb, &v)) {
+        return bad(error, "mmst: cbToken beyond chunkLen", cb);
+      }
+      s.p_token = v.to_vector();
+      return Decode::kDone;
+    }
+    default:
+      return Decode::kDone;  // unknown MID: mid and raw only
+  }
+}
+
+// ---- per-message encoders: fields after chunkLen + MID ----
+
+Status check_token(std::size_t n) {
+  if (n > limits::kMaxMmsTokenBytes) {
+    return Status(Code::kLocalMisuse, "mmst: token above kMaxMmsTokenBytes",
+                  static_cast<std::uint32_t>(n));
+  }
+  return Status::Ok();
+}
+
+Status encode_fields(const Message& m, ByteWriter* w) {
+  switch (m.mid) {
+    case kLinkViewerToMacConnect: {
+      const Connect& c = m.connect;
+      w->u32le(c.play_incarnation);
+      w->u32le(c.mac_to_viewer_protocol_revision);
+      w->u32le(c.viewer_to_mac_protocol_revision);
+      MMS_TRY(write_utf16_z(w, c.subscriber_name));
+      if (c.subscriber_extra.size() > kMaxSubscriberExtra) {
+        return Status(Code::kLocalMisuse, "mmst: too many Connect subscriber strings");
+      }
+      for (const std::string& e : c.subscriber_extra) {
+        if (!e.empty()) {
+          MMS_TRY(write_utf16_z(w, e));
+        }
+      }
+      return Status::Ok();
+    }
+    case kLinkMacToViewerReportConnectedEX: {
+      const ReportConnectedEX& c = m.report_connected_ex;
+      w->u32le(c.hr);
+      w->u32le(c.play_incarnation);
+      w->u32le(c.mac_to_viewer_protocol_revision);
+      w->u32le(c.viewer_to_mac_protocol_revision);
+      write_double(w, c.block_group_play_time);
+      w->u32le(c.block_group_blocks);
+      w->u32le(c.n_max_open_files);
+      w->u32le(c.n_block_max_bytes);
+      w->u32le(c.max_bit_rate);
+      const std::string* src[4] = {&c.server_version_info, &c.version_info, &c.version_url,
+                                   &c.authen_package};
+      std::vector<std::uint16_t> u[4];
+      for (int i = 0; i < 4; ++i) {
+        u[i] = utf16_units(*src[i]);
+        MMS_TRY(check_string(u[i]));
+        w->u32le(u[i].empty() ? 0 : static_cast<std::uint32_t>(u[i].size() + 1));
+      }
+      for (const auto& s : u) {
+        if (!s.empty()) {
+          for (std::uint16_t c16 : s) {
+            w->u16le(c16);
+          }
+          w->u16le(0);
+        }
+      }
+      return Status::Ok();
+    }
+    case kLinkViewerToMacFunnelInfo:
+      w->u32le(m.funnel_info.play_incarnation);
+      w->u32le(0);  // the 12-byte message pads to 16
+      return Status::Ok();
+    case kLinkMacToViewerReportFunnelInfo: {
+      const ReportFunnelInfo& f = m.report_funnel_info;
+      w->u32le(f.hr);
+      w->u32le(f.play_incarnation);
+      w->u32le(f.transport_mask);
+      w->u32le(f.n_block_fragments);
+      w->u32le(f.fragment_bytes);
+      w->u32le(f.n_cubs);
+      w->u32le(f.failed_cubs);
+      w->u32le(f.n_disks);
+      w->u32le(f.decluster);
+      w->u32le(f.cubdd_datagram_size);
+      w->bytes(f.packet_pair_data);
+      return Status::Ok();
+    }
+    case kLinkViewerToMacConnectFunnel: {
+      const ConnectFunnel& f = m.connect_funnel;
+      w->u32le(f.play_incarnation);
+      w->u32le(f.max_block_bytes);
+      w->u32le(f.max_funnel_bytes);
+      w->u32le(f.max_bit_rate);
+      w->u32le(f.funnel_mode);
+      return write_utf16_z(w, f.funnel_name);
+    }
+    case kLinkMacToViewerReportConnectedFunnel: {
+      const ReportConnectedFunnel& f = m.report_connected_funnel;
+      w->u32le(f.hr);
+      w->u32le(f.play_incarnation);
+      w->u32le(f.packet_payload_size);
+      return write_utf16_z(w, f.funnel_name);
+    }
+    case kLinkMacToViewerReportDisconnectedFunnel:
+      w->u32le(m.report_disconnected_funnel.hr);
+      w->u32le(m.report_disconnected_funnel.play_incarnation);
+      return Status::Ok();
+    case kLinkViewerToMacOpenFile: {
+      const OpenFile& o = m.open_file;
+      std::vector<std::uint16_t> u = utf16_units(o.file_name);
+      MMS_TRY(check_string(u));
+      MMS_TRY(check_token(o.token_data.size()));
+      const bool tok = !o.token_data.empty();
+      w->u32le(o.play_incarnation);
+      w->u32le(o.spare);
+      w->u32le(tok ? static_cast<std::uint32_t>(2 * (u.size() + 1)) : 0);
+      w->u32le(static_cast<std::uint32_t>(o.token_data.size()));
+      for (std::uint16_t c : u) {
+        w->u16le(c);
+      }
+      w->u16le(0);
+      w->bytes(o.token_data);
+      return Status::Ok();
+    }
+    case kLinkMacToViewerReportOpenFile: {
+      const ReportOpenFile& o = m.report_open_file;
+      w->u32le(o.hr);
+      w->u32le(o.play_incarnation);
+      w->u32le(o.open_file_id);
+      w->u32le(o.padding);
+      w->u32le(o.file_name);
+      w->u32le(o.file_attributes);
+      write_double(w, o.file_duration);
+      w->u32le(o.file_blocks);
+      w->zeros(16);
+      w->u32le(o.file_packet_size);
+      w->u64le(o.file_packet_count);
+      w->u32le(o.file_bit_rate);
+      w->u32le(o.file_header_size);
+      w->zeros(36);
+      return Status::Ok();
+    }
+    case kLinkViewerToMacReadBlock: {
+      const ReadBlock& b = m.read_block;
+      w->u32le(b.open_file_id);
+      w->u32le(b.file_block_id);
+      w->u32le(b.offset);
+      w->u32le(b.length);
+      w->u32le(b.flags);
+      w->u32le(b.padding);
+      write_double(w, b.t_earliest);
+      write_double(w, b.t_deadline);
+      w->u32le(b.play_incarnation);
+      w->u32le(b.play_sequence);
+      return Status::Ok();
+    }
+    case kLinkMacToViewerReportReadBlock:
+      w->u32le(m.report_read_block.hr);
+      w->u32le(m.report_read_block.play_incarnation);
+      w->u32le(m.report_read_block.play_sequence);
+      return Status::Ok();
+    case kLinkViewerToMacCancelReadBlock:
+      w->u32le(m.cancel_read_block.play_incarnation);
+      return Status::Ok();
+    case kLinkViewerToMacStreamSwitch: {
+      const auto& v = m.stream_switch.a_stream_entries;
+      if (v.size() > limits::kMaxStreamSwitchEntries) {
+        return Status(Code::kLocalMisuse, "mmst: StreamSwitch above kMaxStreamSwitchEntries",
+                      static_cast<std::uint32_t>(v.size()));
+      }
+      w->u32le(static_cast<std::uint32_t>(v.size()));
+      for (const StreamSwitchEntry& e : v) {
+        w->u16le(e.w_src_stream_number);
+        w->u16le(e.w_dst_stream_number);
+        w->u16le(e.w_thinning_level);
+      }
+      return Status::Ok();
+    }
+    case kLinkMacToViewerReportStreamSwitch:
+      w->u32le(m.report_stream_switch.hr);
+      return Status::Ok();
+    case kLinkViewerToMacStartPlaying: {
+      const StartPlaying& p = m.start_playing;
+      w->u32le(p.open_file_id);
+      w->u32le(p.padding);
+      write_double(w, p.position);
+      w->u32le(p.asf_offset);
+      w->u32le(p.location_id);
+      w->u32le(p.frame_offset);
+      w->u32le(p.play_incarnation);
+      if (p.has_accel) {
+        w->u32le(p.dw_accel_bandwidth);
+        w->u32le(p.dw_accel_duration);
+        w->u32le(p.dw_link_bandwidth);
+      }
+      return Status::Ok();
+    }
+    case kLinkMacToViewerReportStartedPlaying: {
+      const ReportStartedPlaying& p = m.report_started_playing;
+      w->u32le(p.hr);
+      w->u32le(p.play_incarnation);
+      w->u32le(p.tiger_file_id);
+      w->u32le(p.unused1);
+      w->zeros(12);
+      return Status::Ok();
+    }
+    case kLinkViewerToMacStartStriding: {
+      const StartStriding& p = m.start_striding;
+      w->u32le(p.open_file_id);
+      w->u32le(p.padding);
+      write_double(w, p.position);
+      w->u32le(p.asf_offset);
+      w->u32le(p.location_id);
+      w->u32le(p.frame_offset);
+      w->u32le(p.play_incarnation);
+      write_double(w, p.rate);
+      return Status::Ok();
+    }
+    case kLinkMacToViewerReportStartStriding:
+      w->u32le(m.report_start_striding.hr);
+      w->u32le(m.report_start_striding.play_incarnation);
+      w->u32le(m.report_start_striding.spare);
+      return Status::Ok();
+    case kLinkViewerToMacStopPlaying:
+      w->u32le(m.stop_playing.open_file_id);
+      w->u32le(m.stop_playing.play_incarnation);
+      return Status::Ok();
+    case kLinkMacToViewerReportEndOfStream:
+      w->u32le(m.report_end_of_stream.hr);
+      w->u32le(m.report_end_of_stream.play_incarnation);
+      return Status::Ok();
+    case kLinkViewerToMacLogging: {
+      const auto& log = m.logging.log;
+      if (log.size() < 4 || log.size() > limits::kMaxClientLogBytes ||
+          load_u32le(log.data()) != log.size()) {
+        return Status(Code::kLocalMisuse, "mmst: Logging cbSize does not match the log",
+                      static_cast<std::uint32_t>(log.size()));
+      }
+      w->bytes(log);
+      return Status::Ok();
+    }
+    case kLinkMacToViewerReportStreamChange: {
+      const ReportStreamChange& c = m.report_stream_change;
+      w->u32le(c.hr);
+      w->u32le(c.dw_tcp_hdr_incarnation);
+      w->u32le(c.cb_packet_size);
+      w->u32le(c.cb_header_size);
+      w->u32le(c.dw_bit_rate);
+      w->u32le(c.dw_stream_id);
+      return Status::Ok();
+    }
+    case kLinkMacToViewerPing:
+    case kLinkViewerToMacPong:
+      w->u32le(m.ping_pong.dw_param1);
+      w->u32le(m.ping_pong.dw_param2);
+      return Status::Ok();
+    case kLinkViewerToMacCloseFile:
+      w->u32le(m.close_file.play_incarnation);
+      w->u32le(m.close_file.open_file_id);
+      return Status::Ok();
+    case kLinkMacToViewerReportRedirect: {
+      const ReportRedirect& d = m.report_redirect;
+      std::vector<std::uint16_t> u = utf16_units(d.wsz_location);
+      MMS_TRY(check_string(u));
+      w->u32le(d.hr);
+      w->u16le(d.redirect_type);
+      w->u16le(static_cast<std::uint16_t>(2 * (u.size() + 1)));
+      for (std::uint16_t c : u) {
+        w->u16le(c);
+      }
+      w->u16le(0);
+      return Status::Ok();
+    }
+    case kLinkMacToViewerSecurityChallenge:
+    case kLinkViewerToMacSecurityResponse: {
+      const Security& s = m.security;
+      MMS_TRY(check_token(s.p_token.size()));
+      w->u32le(s.play_incarnation);
+      w->u32le(s.cookie);
+      w->u32le(static_cast<std::uint32_t>(s.p_token.size()));
+      w->bytes(s.p_token);
+      return Status::Ok();
+    }
+    default:
+      return Status(Code::kLocalMisuse, "mmst: encode of an unknown MID", m.mid);
+  }
+}
+
+const char kBase64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+void put_ansi(std::vector<std::uint8_t>* buf, std::size_t off, std::size_t size,
+              const std::string& s) {
+  const std::string& v = s.empty() ? std::string("-") : s;
+  const std::size_t n = v.size() < size ? v.size() : size - 1;
+  std::memcpy(buf->data() + off, v.data(), n);
+  (*buf)[off + n] = 0;
+}
+
+int leading_int(const std::string& s, std::size_t pos) {
+  int v = -1;
+  while (pos < s.size() && s[pos] >= '0' && s[pos] <= '9' && v < 100000) {
+    v = (v < 0 ? 0 : v * 10) + (s[pos] - '0');
+    ++pos;
+  }
+  return v;
+}
+
+}  // namespace
+
+// ---- names ----
+
+const char* to_string(Mid mid) { return mid_to_string(mid); }
+
+const char* mid_to_string(std::uint32_t mid) {
+  switch (mid) {
+#define MMS_MID_CASE(name) \
+  case name:               \
+    return &#name[1];
+    MMS_MID_CASE(kLinkViewerToMacConnect)
+    MMS_MID_CASE(kLinkViewerToMacConnectFunnel)
+    MMS_MID_CASE(kLinkViewerToMacOpenFile)
+    MMS_MID_CASE(kLinkViewerToMacStartPlaying)
+    MMS_MID_CASE(kLinkViewerToMacStopPlaying)
+    MMS_MID_CASE(kLinkViewerToMacCloseFile)
+    MMS_MID_CASE(kLinkViewerToMacReadBlock)
+    MMS_MID_CASE(kLinkViewerToMacFunnelInfo)
+    MMS_MID_CASE(kLinkViewerToMacSecurityResponse)
+    MMS_MID_CASE(kLinkViewerToMacPong)
+    MMS_MID_CASE(kLinkViewerToMacCancelReadBlock)
+    MMS_MID_CASE(kLinkViewerToMacStartStriding)
+    MMS_MID_CASE(kLinkViewerToMacLogging)
+    MMS_MID_CASE(kLinkViewerToMacStreamSwitch)
+    MMS_MID_CASE(kLinkMacToViewerReportConnectedEX)
+    MMS_MID_CASE(kLinkMacToViewerReportConnectedFunnel)
+    MMS_MID_CASE(kLinkMacToViewerReportDisconnectedFunnel)
+    MMS_MID_CASE(kLinkMacToViewerReportStartedPlaying)
+    MMS_MID_CASE(kLinkMacToViewerReportOpenFile)
+    MMS_MID_CASE(kLinkMacToViewerReportStartStriding)
+    MMS_MID_CASE(kLinkMacToViewerReportReadBlock)
+    MMS_MID_CASE(kLinkMacToViewerReportFunnelInfo)
+    MMS_MID_CASE(kLinkMacToViewerSecurityChallenge)
+    MMS_MID_CASE(kLinkMacToViewerPing)
+    MMS_MID_CASE(kLinkMacToViewerReportEndOfStream)
+    MMS_MID_CASE(kLinkMacToViewerReportStreamChange)
+    MMS_MID_CASE(kLinkMacToViewerReportStreamSwitch)
+    MMS_MID_CASE(kLinkMacToViewerReportRedirect)
+#undef MMS_MID_CASE
+    default:
+      return "unknown";
+  }
+}
+
+bool is_known_mid(std::uint32_t mid) { return fixed_message_size(mid) != 0; }
+
+std::size_t fixed_message_size(std::uint32_t mid) {
+  switch (mid) {
+    case kLinkViewerToMacConnect:
+      return 20;
+    case kLinkViewerToMacConnectFunnel:
+      return 28;
+    case kLinkViewerToMacOpenFile:
+      return 24;
+    case kLinkViewerToMacStartPlaying:
+      return 40;
+    case kLinkViewerToMacStopPlaying:
+    case kLinkViewerToMacCloseFile:
+    case kLinkViewerToMacPong:
+    case kLinkMacToViewerPing:
+    case kLinkMacToViewerReportEndOfStream:
+    case kLinkMacToViewerReportDisconnectedFunnel:
+      return 16;
+    case kLinkViewerToMacReadBlock:
+      return 56;
+    case kLinkViewerToMacFunnelInfo:
+    case kLinkViewerToMacCancelReadBlock:
+    case kLinkViewerToMacStreamSwitch:
+    case kLinkMacToViewerReportStreamSwitch:
+      return 12;
+    case kLinkViewerToMacSecurityResponse:
+    case kLinkMacToViewerSecurityChallenge:
+    case kLinkMacToViewerReportConnectedFunnel:
+    case kLinkMacToViewerReportStartStriding:
+    case kLinkMacToViewerReportReadBlock:
+      return 20;
+    case kLinkViewerToMacStartStriding:
+    case kLinkMacToViewerReportFunnelInfo:
+      return 48;
+    case kLinkViewerToMacLogging:
+      return 12;
+    case kLinkMacToViewerReportConnectedEX:
+      return 64;
+    case kLinkMacToViewerReportStartedPlaying:
+      return 36;
+    case kLinkMacToViewerReportOpenFile:
+      return 116;
+    case kLinkMacToViewerReportStreamChange:
+      return 32;
+    case kLinkMacToViewerReportRedirect:
+      return 16;
+    default:
+      return 0;
+  }
+}
+
+const char* hresult_to_string(std::uint32_t hr) {
+  switch (hr) {
+    case kHrOk:
+      return "S_OK";
+    case kHrFalse:
+      return "S_FALSE";
+    case kHrFail:
+      return "E_FAIL";
+    case kHrUnexpected:
+      return "E_UNEXPECTED";
+    case kHrFileNotFound:
+      return "HRESULT(ERROR_FILE_NOT_FOUND)";
+    case kHrPathNotFound:
+      return "HRESULT(ERROR_PATH_NOT_FOUND)";
+    case kHrAccessDenied:
+      return "E_ACCESSDENIED";
+    case kHrOutOfMemory:
+      return "E_OUTOFMEMORY";
+    case kHrInvalidArg:
+      return "E_INVALIDARG";
+    case kNsENoConnection:
+      return "NS_E_NOCONNECTION";
+    case kNsECannotConnect:
+      return "NS_E_CANNOTCONNECT";
+    case kNsENoFunnel:
+      return "NS_E_NOFUNNEL";
+    case kNsENetworkBusy:
+      return "NS_E_NETWORK_BUSY";
+    case kNsETooManySess:
+      return "NS_E_TOO_MANY_SESS";
+    case kNsEProtocolMismatch:
+      return "NS_E_PROTOCOL_MISMATCH";
+    case kNsETimeout:
+      return "NS_E_TIMEOUT";
+    case kNsENetRead:
+      return "NS_E_NET_READ";
+    case kNsEFileNotFound:
+      return "NS_E_FILE_NOT_FOUND";
+    case kNsEFileOpenFailed:
+      return "NS_E_FILE_OPEN_FAILED";
+    case kNsEFilePlayFailed:
+      return "NS_E_FILE_PLAY_FAILED";
+    case kNsEBusy:
+      return "NS_E_BUSY";
+    case kNsEConnectionFailure:
+      return "NS_E_CONNECTION_FAILURE";
+    case kNsEInvalidRequest:
+      return "NS_E_INVALID_REQUEST";
+    case kNsEInsufficientBandwidth:
+      return "NS_E_INSUFFICIENT_BANDWIDTH";
+    case kNsEFileBandwidthLimit:
+      return "NS_E_FILE_BANDWIDTH_LIMIT";
+    case kNsEOpenFileLimit:
+      return "NS_E_OPEN_FILE_LIMIT";
+    case kNsEBadControlData:
+      return "NS_E_BAD_CONTROL_DATA";
+    case kNsENoStream:
+      return "NS_E_NO_STREAM";
+    case kNsEStreamEnd:
+      return "NS_E_STREAM_END";
+    case kNsEServerNotFound:
+      return "NS_E_SERVER_NOT_FOUND";
+    case kNsEInvalidChannel:
+      return "NS_E_INVALID_CHANNEL";
+    case kNsEInvalidStream:
+      return "NS_E_INVALID_STREAM";
+    case kNsEStrideRefused:
+      return "NS_E_STRIDE_REFUSED";
+    case kNsEMaxBitrate:
+      return "NS_E_MAX_BITRATE";
+    case kNsEMaxClients:
+      return "NS_E_MAX_CLIENTS";
+    default:
+      return "unknown";
+  }
+}
+
+Message make_message(std::uint32_t mid) {
+  Message m;
+  m.mid = mid;
+  return m;
+}
+
+bool message_hr(const Message& m, std::uint32_t* hr) {
+  if (!mid_has_hr(m.mid)) {
+    return false;
+  }
+  switch (m.mid) {
+    case kLinkMacToViewerReportConnectedEX:
+      *hr = m.report_connected_ex.hr;
+      break;
+    case kLinkMacToViewerReportConnectedFunnel:
+      *hr = m.report_connected_funnel.hr;
+      break;
+    case kLinkMacToViewerReportDisconnectedFunnel:
+      *hr = m.report_disconnected_funnel.hr;
+      break;
+    case kLinkMacToViewerReportStartedPlaying:
+      *hr = m.report_started_playing.hr;
+      break;
+    case kLinkMacToViewerReportOpenFile:
+      *hr = m.report_open_file.hr;
+      break;
+    case kLinkMacToViewerReportStartStriding:
+      *hr = m.report_start_striding.hr;
+      break;
+    case kLinkMacToViewerReportReadBlock:
+      *hr = m.report_read_block.hr;
+      break;
+    case kLinkMacToViewerReportFunnelInfo:
+      *hr = m.report_funnel_info.hr;
+      break;
+    case kLinkMacToViewerReportEndOfStream:
+      *hr = m.report_end_of_stream.hr;
+      break;
+    case kLinkMacToViewerReportStreamChange:
+      *hr = m.report_stream_change.hr;
+      break;
+    case kLinkMacToViewerReportStreamSwitch:
+      *hr = m.report_stream_switch.hr;
+      break;
+    case kLinkMacToViewerReportRedirect:
+      *hr = m.report_redirect.hr;
+      break;
+    default:
+      return false;
+  }
+  return true;
+}
+
+// ---- messages ----
+
+Decode decode_body(ByteView body, Message* out, std::size_t* used, Status* error) {
+  if (body.size() < kMessagePrefixSize) {
+    return bad(error, "mmst: message shorter than chunkLen + MID",
+               static_cast<std::uint32_t>(body.size()));
+  }
+  const std::uint32_t chunk_len = load_u32le(body.data());
+  const std::uint32_t mid = load_u32le(body.data() + 4);
+  if (chunk_len == 0) {
+    return bad(error, "mmst: chunkLen 0", mid);
+  }
+  if (8ull * chunk_len > body.size()) {
+    return bad(error, "mmst: chunkLen beyond messageLength", chunk_len);
+  }
+  const std::size_t len = 8u * std::size_t{chunk_len};
+  const std::size_t fixed = fixed_message_size(mid);
+  // ReportOpenFile carrying a failure may be short (checked in decode_fields).
+  const std::size_t need = mid == kLinkMacToViewerReportOpenFile ? 16 : fixed;
+  if (len < need) {
+    return bad(error, "mmst: message shorter than its fixed fields", mid);
+  }
+  TcpMessageHeader header = out->header;
+  *out = Message();
+  out->header = header;
+  out->mid = mid;
+  out->raw = body.subview(0, len);
+  Decode d = decode_fields(out->raw, out, error);
+  if (d != Decode::kDone) {
+    return d;
+  }
+  *used = len;
+  return Decode::kDone;
+}
+
+Decode decode_message(ByteView in, Message* out, Status* error) {
+  if (in.size() < 8) {
+    return Decode::kNeedMore;
+  }
+  if (load_u32le(in.data() + 4) != kSessionId) {
+    return bad(error, "mmst: bad TcpMessageHeader sessionId", load_u32le(in.data() + 4));
+  }
+  if (in.size() < 16) {
+    return Decode::kNeedMore;
+  }
+  const std::uint32_t message_length = load_u32le(in.data() + 8);
+  if (load_u32le(in.data() + 12) != kSeal) {
+    return bad(error, "mmst: bad TcpMessageHeader seal", load_u32le(in.data() + 12));
+  }
+  if (message_length > limits::kMaxMmsMessageLength) {
+    return fail(error, Code::kLimitExceeded, "mmst: messageLength above kMaxMmsMessageLength",
+                message_length);
+  }
+  if (message_length < kMinMessageLength || message_length % 8 != 0) {
+    return bad(error, "mmst: bad messageLength", message_length);
+  }
+  const std::size_t total = 16u + std::size_t{message_length};
+  if (in.size() < total) {
+    return Decode::kNeedMore;
+  }
+  ByteReader r(in.subview(0, kTcpHeaderSize));
+  TcpMessageHeader h;
+  r.read_u8(&h.rep);
+  r.read_u8(&h.version);
+  r.read_u8(&h.version_minor);
+  r.read_u8(&h.padding);
+  r.read_u32le(&h.session_id);
+  r.read_u32le(&h.message_length);
+  r.read_u32le(&h.seal);
+  r.read_u32le(&h.chunk_count);
+  r.read_u16le(&h.seq);
+  r.read_u16le(&h.mbz);
+  r.read_u64le(&h.time_sent);
+  out->header = h;
+  ByteView body = in.subview(kTcpHeaderSize, total - kTcpHeaderSize);
+  std::size_t used = 0;
+  Decode d = decode_body(body, out, &used, error);
+  if (d != Decode::kDone) {
+    return d;
+  }
+  out->extra_messages = body.subview(used);
+  out->wire_size = total;
+  return Decode::kDone;
+}
+
+Status encode_body(const Message& m, std::vector<std::uint8_t>* out) {
+  std::vector<std::uint8_t> body;
+  ByteWriter w(&body);
+  w.u32le(0);  // chunkLen, patched below
+  w.u32le(m.mid);
+  MMS_TRY(encode_fields(m, &w));
+  w.zeros((8 - body.size() % 8) % 8);
+  if (body.size() + 16 > limits::kMaxMmsMessageLength) {
+    return Status(Code::kLocalMisuse, "mmst: message above kMaxMmsMessageLength",
+                  static_cast<std::uint32_t>(body.size()));
+  }
+  store_u32le(body.data(), static_cast<std::uint32_t>(body.size() / 8));
+  out->insert(out->end(), body.begin(), body.end());
+  return Status::Ok();
+}
+
+Status encode_message(const Message& m, std::vector<std::uint8_t>* out) {
+  std::vector<std::uint8_t> body;
+  MMS_TRY(encode_body(m, &body));
+  const auto message_length = static_cast<std::uint32_t>(body.size() + 16);
+  ByteWriter w(out);
+  w.u8(0x01);
+  w.u8(0x00);
+  w.u8(0x00);
+  w.u8(0x00);
+  w.u32le(kSessionId);
+  w.u32le(message_length);
+  w.u32le(kSeal);
+  w.u32le(message_length / 8);
+  w.u16le(m.header.seq);
+  w.u16le(0);
+  w.u64le(m.header.time_sent);
+  w.bytes(body);
+  return Status::Ok();
+}
+
+// ---- data packets ----
+
+Decode decode_data_packet(ByteView in, DataPacket* out, Status* error) {
+  if (in.size() < kDataHeaderSize) {
+    return Decode::kNeedMore;
+  }
+  const std::uint16_t size = load_u16le(in.data() + 6);
+  if (size < kDataHeaderSize) {
+    return bad(error, "mmst: Data PacketSize below 8", size);
+  }
+  if (in.size() < size) {
+    return Decode::kNeedMore;
+  }
+  out->location_id = load_u32le(in.data());
+  out->play_incarnation = in[4];
+  out->af_flags = in[5];
+  out->packet_size = size;
+  out->payload = in.subview(kDataHeaderSize, size - kDataHeaderSize);
+  return Decode::kDone;
+}
+
+Status decode_udp_data_packet(ByteView datagram, DataPacket* out) {
+  Status error;
+  if (datagram.size() < kDataHeaderSize) {
+    return Status(Code::kMalformed, "mmsu: datagram shorter than a Data header",
+                  static_cast<std::uint32_t>(datagram.size()));
+  }
+  if (load_u16le(datagram.data() + 6) != datagram.size()) {
+    return Status(Code::kMalformed, "mmsu: PacketSize differs from the datagram length",
+                  load_u16le(datagram.data() + 6));
+  }
+  if (decode_data_packet(datagram, out, &error) != Decode::kDone) {
+    return error.ok() ? Status(Code::kMalformed, "mmsu: truncated Data packet") : error;
+  }
+  return Status::Ok();
+}
+
+Status encode_data_packet(std::uint32_t location_id, std::uint8_t play_incarnation,
+                          std::uint8_t af_flags, ByteView payload,
+                          std::vector<std::uint8_t>* out) {
+  if (payload.size() > kMaxDataPayload) {
+    return Status(Code::kLocalMisuse, "mmst: Data payload above 65527 bytes",
+                  static_cast<std::uint32_t>(payload.size()));
+  }
+  ByteWriter w(out);
+  w.u32le(location_id);
+  w.u8(play_incarnation);
+  w.u8(af_flags);
+  w.u16le(static_cast<std::uint16_t>(payload.size() + kDataHeaderSize));
+  w.bytes(payload);
+  return Status::Ok();
+}
+
+std::size_t header_packet_count(std::size_t header_size, std::size_t max_payload) {
+  if (max_payload < 1) {
+    max_payload = 1;
+  }
+  if (max_payload > kMaxDataPayload) {
+    max_payload = kMaxDataPayload;
+  }
+  return header_size == 0 ? 1 : (header_size + max_payload - 1) / max_payload;
+}
+
+void encode_header_packets(ByteView header, std::uint8_t play_incarnation,
+                           std::size_t max_payload, std::vector<std::uint8_t>* out) {
+  if (max_payload < 1) {
+    max_payload = 1;
+  }
+  if (max_payload > kMaxDataPayload) {
+    max_payload = kMaxDataPayload;
+  }
+  const std::size_t n = header_packet_count(header.size(), max_payload);
+  for (std::size_t i = 0; i < n; ++i) {
+    ByteView part = header.subview(i * max_payload, max_payload);
+    const std::uint8_t flags = i + 1 == n ? kAfHeaderLast : kAfHeaderMore;
+    // Cannot fail: part.size() <= kMaxDataPayload.
+    (void)encode_data_packet(static_cast<std::uint32_t>(i), play_incarnation, flags, part, out);
+  }
+}
+
+void HeaderAssembler::reset(std::size_t expected_size) {
+  buf_.clear();
+  expected_ = expected_size;
+  next_location_ = 0;
+  complete_ = false;
+}
+
+Result<bool> HeaderAssembler::add(const DataPacket& packet) {
+  if (complete_) {
+    reset(expected_);
+  }
+  const bool first = buf_.empty() && next_location_ == 0;
+  if (!first && packet.location_id + 1 == next_location_) {
+    return false;  // duplicate of the previous fragment
+  }
+  if (!first && packet.location_id != next_location_) {
+    reset(expected_);
+    return Status(Code::kPeerViolation, "mmst: header fragment out of order",
+                  packet.location_id);
+  }
+  if (first && packet.location_id != 0) {
+    reset(expected_);
+    return Status(Code::kPeerViolation, "mmst: first header fragment with LocationId != 0",
+                  packet.location_id);
+  }
+  if (packet.payload.size() > limits::kMaxAsfHeaderBytes - buf_.size()) {
+    reset(expected_);
+    return Status(Code::kLimitExceeded, "mmst: ASF header above kMaxAsfHeaderBytes");
+  }
+  if (expected_ != 0 && buf_.size() + packet.payload.size() > expected_) {
+    reset(expected_);
+    return Status(Code::kPeerViolation, "mmst: ASF header longer than fileHeaderSize");
+  }
+  buf_.insert(buf_.end(), packet.payload.begin(), packet.payload.end());
+  next_location_ = packet.location_id + 1;
+  if ((packet.af_flags & kAfHeaderLastBit) == 0) {
+    return false;
+  }
+  if (expected_ != 0 && buf_.size() != expected_) {
+    const auto got = static_cast<std::uint32_t>(buf_.size());
+    reset(expected_);
+    return Status(Code::kPeerViolation, "mmst: ASF header shorter than fileHeaderSize", got);
+  }
+  complete_ = true;
+  return true;
+}
+
+// ---- TCP demultiplexing ----
+
+Decode decode_tcp_unit(ByteView in, Unit* out, Status* error) {
+  if (in.size() < 8) {
+    return Decode::kNeedMore;
+  }
+  bool command = load_u32le(in.data() + 4) == kSessionId;
+  if (command) {
+    if (in.size() < 16) {
+      return Decode::kNeedMore;
+    }
+    // A Data packet with incarnation 0xCE, AFFlags 0xFA and size 0xB00B looks like
+    // the magic; the seal tells them apart.
+    command = load_u32le(in.data() + 12) == kSeal;
+  }
+  Decode d;
+  if (command) {
+    out->kind = Unit::Kind::kMessage;
+    d = decode_message(in, &out->message, error);
+    out->wire_size = out->message.wire_size;
+  } else {
+    out->kind = Unit::Kind::kData;
+    d = decode_data_packet(in, &out->data, error);
+    out->wire_size = out->data.packet_size;
+  }
+  return d;
+}
+
+// ---- UDP resend ----
+
+Status decode_resend(ByteView datagram, RequestPacketListResend* out) {
+  ByteReader r(datagram);
+  std::uint32_t sig = 0;
+  std::uint16_t n = 0;
+  r.read_u32le(&sig);
+  r.read_u32le(&out->dw_client_id);
+  r.read_u16le(&out->w_source_id);
+  r.read_u16le(&n);
+  if (!r.ok()) {
+    return Status(Code::kMalformed, "mmsu: resend datagram shorter than 12 bytes",
+                  static_cast<std::uint32_t>(datagram.size()));
+  }
+  if (sig != kResendSignature) {
+    return Status(Code::kMalformed, "mmsu: bad RequestPacketListResend signature", sig);
+  }
+  if (n > limits::kMaxResendPackets) {
+    return Status(Code::kLimitExceeded, "mmsu: wNumPackets above kMaxResendPackets", n);
+  }
+  if (n == 0 || datagram.size() != kResendHeaderSize + 4u * n) {
+    return Status(Code::kMalformed, "mmsu: resend datagram length != 12 + 4 * wNumPackets", n);
+  }
+  out->dw_begin_packet_list.assign(n, 0);
+  for (std::uint32_t& v : out->dw_begin_packet_list) {
+    r.read_u32le(&v);
+  }
+  return Status::Ok();
+}
+
+Status encode_resend(const RequestPacketListResend& rq, std::vector<std::uint8_t>* out) {
+  const std::size_t n = rq.dw_begin_packet_list.size();
+  if (n == 0 || n > limits::kMaxResendPackets) {
+    return Status(Code::kLocalMisuse, "mmsu: resend list must hold 1..32 packets",
+                  static_cast<std::uint32_t>(n));
+  }
+  ByteWriter w(out);
+  w.u32le(kResendSignature);
+  w.u32le(rq.dw_client_id);
+  w.u16le(rq.w_source_id);
+  w.u16le(static_cast<std::uint16_t>(n));
+  for (std::uint32_t v : rq.dw_begin_packet_list) {
+    w.u32le(v);
+  }
+  return Status::Ok();
+}
+
+std::uint32_t extend_sequence(std::uint32_t last, std::uint8_t af_flags) {
+  const auto delta = static_cast<std::int8_t>(
+      static_cast<std::uint8_t>(af_flags - static_cast<std::uint8_t>(last & 0xFF)));
+  return last + static_cast<std::uint32_t>(static_cast<std::int32_t>(delta));
+}
+
+// ---- helpers ----
+
+std::string utf16le_to_utf8(ByteView utf16le) {
+  std::string out;
+  const std::size_t n = utf16le.size() / 2;
+  for (std::size_t i = 0; i < n; ++i) {
+    std::uint32_t u = load_u16le(utf16le.data() + 2 * i);
+    if (u >= 0xD800 && u <= 0xDBFF && i + 1 < n) {
+      std::uint32_t lo = load_u16le(utf16le.data() + 2 * (i + 1));
+      if (lo >= 0xDC00 && lo <= 0xDFFF) {
+        ++i;
+        append_utf8(0x10000 + ((u - 0xD800) << 10) + (lo - 0xDC00), &out);
+        continue;
+      }
+    }
+    append_utf8(u >= 0xD800 && u <= 0xDFFF ? kReplacementChar : u, &out);
+  }
+  return out;
+}
+
+std::vector<std::uint8_t> utf8_to_utf16le(const std::string& utf8) {
+  std::vector<std::uint8_t> out;
+  ByteWriter w(&out);
+  for (std::uint16_t c : utf16_units(utf8)) {
+    w.u16le(c);
+  }
+  return out;
+}
+
+std::string make_subscriber_name(const std::string& version, const std::string& guid,
+                                 const std::string& host) {
+  std::string s = "NSPlayer/" + version + "; {" + guid + "}";
+  if (!host.empty()) {
+    s += "; Host: " + host;
+  }
+  return s;
+}
+
+int player_major_version(const std::string& subscriber_name) {
+  static constexpr char kToken[] = "NSPlayer/";
+  const std::size_t pos = subscriber_name.find(kToken);
+  if (pos == std::string::npos) {
+    return -1;
+  }
+  return leading_int(subscriber_name, pos + sizeof(kToken) - 1);
+}
+
+int server_major_version(const std::string& server_version_info) {
+  return leading_int(server_version_info, 0);
+}
+
+std::vector<std::uint8_t> basic_challenge_token(const std::string& realm) {
+  std::vector<std::uint8_t> out = utf8_to_utf16le("realm=\"" + realm + "\"");
+  out.push_back(0);
+  out.push_back(0);
+  return out;
+}
+
+std::vector<std::uint8_t> basic_response_token(const std::string& user,
+                                               const std::string& password) {
+  const std::string in = user + ":" + password;
+  std::vector<std::uint8_t> out;
+  std::size_t i = 0;
+  for (; i + 2 < in.size(); i += 3) {
+    const std::uint32_t v = (std::uint32_t{static_cast<std::uint8_t>(in[i])} << 16) |
+                            (std::uint32_t{static_cast<std::uint8_t>(in[i + 1])} << 8) |
+                            std::uint32_t{static_cast<std::uint8_t>(in[i + 2])};
+    out.push_back(static_cast<std::uint8_t>(kBase64[(v >> 18) & 63]));
+    out.push_back(static_cast<std::uint8_t>(kBase64[(v >> 12) & 63]));
+    out.push_back(static_cast<std::uint8_t>(kBase64[(v >> 6) & 63]));
+    out.push_back(static_cast<std::uint8_t>(kBase64[v & 63]));
+  }
+  const std::size_t rest = in.size() - i;
+  if (rest > 0) {
+    std::uint32_t v = std::uint32_t{static_cast<std::uint8_t>(in[i])} << 16;
+    if (rest == 2) {
+      v |= std::uint32_t{static_cast<std::uint8_t>(in[i + 1])} << 8;
+    }
+    out.push_back(static_cast<std::uint8_t>(kBase64[(v >> 18) & 63]));
+    out.push_back(static_cast<std::uint8_t>(kBase64[(v >> 12) & 63]));
+    out.push_back(rest == 2 ? static_cast<std::uint8_t>(kBase64[(v >> 6) & 63])
+                            : static_cast<std::uint8_t>('='));
+    out.push_back(static_cast<std::uint8_t>('='));
+  }
+  out.push_back(0);
+  return out;
+}
+
+bool is_ntlm_token(ByteView token) { return token.size() >= 2 && token[0] == 0 && token[1] == 0; }
+
+std::vector<std::uint8_t> make_client_log(std::uint32_t source_id, const std::string& url,
+                                          const std::string& transport) {
+  std::vector<std::uint8_t> log(kClientLogSize, 0);
+  constexpr std::size_t kInfo = 4;  // CLIENT_LOG_INFO offset in CLIENT_LOG
+  store_u32le(log.data(), kClientLogSize);
+  store_u32le(log.data() + kInfo, kClientLogInfoSize);
+  put_ansi(&log, kInfo + 4, 260, url);        // szURL
+  put_ansi(&log, kInfo + 264, 260, "");       // szChannelURL
+  put_ansi(&log, kInfo + 524, 64, "");        // szUserAgent
+  put_ansi(&log, kInfo + 588, 260, "");       // szHostingWebPage
+  put_ansi(&log, kInfo + 856, 16, "en-US");   // szLang
+  put_ansi(&log, kInfo + 872, 40, "");        // szUniquePID
+  put_ansi(&log, kInfo + 912, 32, "");        // szHostExe
+  put_ansi(&log, kInfo + 968, 64, "");        // szAudioCodec
+  put_ansi(&log, kInfo + 1032, 64, "");       // szVideoCodec
+  store_u16le(log.data() + kInfo + 1104, 1);  // rate
+  store_u32le(log.data() + 1146, source_id);  // dwSourceId
+  store_u32le(log.data() + 1150, 0xFFFFFFFF); // dwIPAddress
+  put_ansi(&log, 1154, 260, "");              // szComputerDNS
+  put_ansi(&log, 1414, 16, "Linux");          // szOS
+  put_ansi(&log, 1438, 16, "");               // szCPU
+  put_ansi(&log, 1454, 8, "mms");             // szProto
+  put_ansi(&log, 1462, 8, transport);         // szTransport
+  return log;
+}
+
+}  // namespace mms::mmst
