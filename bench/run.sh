@@ -108,7 +108,7 @@ for ((r = 1; r <= RUNS; r++)); do
     # VLC remuxes into a file its user can write; a run only counts when the
     # file holds at least half of the input (cvlc exits 0 even when the
     # input cannot be opened).
-    mkdir -p "$W/vlc" && chmod 777 "$W/vlc" && rm -f "$W/vlc/out.asf"
+    chmod 711 "$W" && mkdir -p "$W/vlc" && chmod 777 "$W/vlc" && rm -f "$W/vlc/out.asf"
     timed vlc "${as_vlc[@]}" cvlc --no-audio --no-video "$URL" \
       --sout "#std{access=file,mux=asf,dst=$W/vlc/out.asf}" vlc://quit || have_vlc=
     got=$(stat -c %s "$W/vlc/out.asf" 2>/dev/null || echo 0)
