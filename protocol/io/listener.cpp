@@ -36,6 +36,25 @@ class SessionConnection final : public Connection {
   std::unique_ptr<mmsh::ServerSession> s_;
 };
 
+class MmsConnection final : public Connection {
+ public:
+  explicit MmsConnection(std::unique_ptr<mmst::ServerSession> s) : s_(std::move(s)) {}
+  Result<std::size_t> on_bytes(ByteView in, Instant now) override { return s_->on_bytes(in, now); }
+  void on_eof(Instant now) override { s_->on_eof(now); }
+  void on_timeout(Instant now) override { s_->on_timeout(now); }
+  std::optional<Instant> next_deadline() const override { return s_->next_deadline(); }
+  ByteView next_output(Instant now) override { return s_->next_output(now); }
+  void consume_output(std::size_t n) override { s_->consume_output(n); }
+  bool wants_close() const override { return s_->wants_close(); }
+  std::uint16_t datagram_port() const override { return s_->udp_port(); }
+  ByteView next_datagram(Instant now) override { return s_->next_datagram(now); }
+  void consume_datagram() override { s_->consume_datagram(); }
+  void on_datagram(ByteView d, Instant now) override { s_->on_datagram(d, now); }
+
+ private:
+  std::unique_ptr<mmst::ServerSession> s_;
+};
+
 void destroy_source(GSource** src) {
   if (*src != nullptr) {
     g_source_destroy(*src);
@@ -54,6 +73,10 @@ std::unique_ptr<Connection> make_connection(std::unique_ptr<mmsh::ServerSession>
   return std::make_unique<SessionConnection>(std::move(session));
 }
 
+std::unique_ptr<Connection> make_connection(std::unique_ptr<mmst::ServerSession> session) {
+  return std::make_unique<MmsConnection>(std::move(session));
+}
+
 Instant monotonic_now() {
   return Instant{g_get_monotonic_time() * 1000};
 }
@@ -67,6 +90,7 @@ struct Conn {
   GSource* write_source = nullptr;
   GSource* timer_source = nullptr;
   std::optional<Instant> timer_at;
+  GInetAddress* peer = nullptr;     // remote address (UDP destination, resend source check)
   std::vector<std::uint8_t> input;  // bytes the handler has not consumed yet
   bool closing = false;             // write side shut down, waiting for the client's close
 };
@@ -77,6 +101,9 @@ struct Listener::Impl {
   GSource* accept_source = nullptr;
   std::uint16_t port = 0;
   ConnectionFactory factory;
+  UdpOptions udp;
+  GSocket* udp_socket = nullptr;
+  GSource* udp_source = nullptr;
   std::map<std::uint64_t, std::unique_ptr<Conn>> conns;
   std::uint64_t next_id = 1;
 
@@ -88,12 +115,19 @@ struct Listener::Impl {
   void begin_close(Conn* c);
   void arm_timer(Conn* c, std::optional<Instant> at, Instant now);
   void ensure_write_source(Conn* c);
+  void send_datagrams(Conn* c, Instant now);
+  void receive_datagrams();
 };
 
 namespace {
 
 gboolean on_accept(GSocket* /*socket*/, GIOCondition /*cond*/, gpointer data) noexcept {
   static_cast<Listener::Impl*>(data)->accept_all();
+  return G_SOURCE_CONTINUE;
+}
+
+gboolean on_udp_readable(GSocket* /*socket*/, GIOCondition /*cond*/, gpointer data) noexcept {
+  static_cast<Listener::Impl*>(data)->receive_datagrams();
   return G_SOURCE_CONTINUE;
 }
 
@@ -131,6 +165,11 @@ Listener::Impl::~Impl() {
     destroy(conns.begin()->second.get());
   }
   destroy_source(&accept_source);
+  destroy_source(&udp_source);
+  if (udp_socket != nullptr) {
+    g_socket_close(udp_socket, nullptr);
+    g_object_unref(udp_socket);
+  }
   if (socket != nullptr) {
     g_socket_close(socket, nullptr);
     g_object_unref(socket);
@@ -160,6 +199,11 @@ void Listener::Impl::accept_all() {
     c->owner = this;
     c->id = next_id++;
     c->socket = s;
+    if (GSocketAddress* remote = g_socket_get_remote_address(s, nullptr)) {
+      c->peer = G_INET_ADDRESS(
+          g_object_ref(g_inet_socket_address_get_address(G_INET_SOCKET_ADDRESS(remote))));
+      g_object_unref(remote);
+    }
     const Instant now = monotonic_now();
     c->handler = factory(now);
     if (!c->handler) {
@@ -185,6 +229,9 @@ void Listener::Impl::destroy(Conn* c) {
   destroy_source(&c->timer_source);
   g_socket_close(c->socket, nullptr);
   g_object_unref(c->socket);
+  if (c->peer != nullptr) {
+    g_object_unref(c->peer);
+  }
   MMS_LOG(LogLevel::kDebug, kLog, "connection %llu closed", static_cast<unsigned long long>(c->id));
   conns.erase(c->id);  // deletes c
 }
@@ -281,6 +328,7 @@ void Listener::Impl::pump(Conn* c) {
     return;
   }
   Instant now = monotonic_now();
+  send_datagrams(c, now);
   bool blocked = false;
   for (int i = 0; i < kMaxWritesPerWakeup; ++i) {
     const ByteView out = c->handler->next_output(now);
@@ -323,6 +371,70 @@ void Listener::Impl::pump(Conn* c) {
   arm_timer(c, c->handler->next_deadline(), now);
 }
 
+void Listener::Impl::send_datagrams(Conn* c, Instant now) {
+  const std::uint16_t to_port = c->handler->datagram_port();
+  if (to_port == 0) {
+    return;
+  }
+  GSocketAddress* to = nullptr;
+  for (int i = 0; i < kMaxDatagramsPerWakeup; ++i) {
+    const ByteView d = c->handler->next_datagram(now);
+    if (d.empty()) {
+      break;
+    }
+    if (udp_socket != nullptr && c->peer != nullptr && !(udp.drop && udp.drop())) {
+      if (to == nullptr) {
+        to = g_inet_socket_address_new(c->peer, to_port);
+      }
+      GError* err = nullptr;
+      if (g_socket_send_to(udp_socket, to, reinterpret_cast<const gchar*>(d.data()), d.size(),
+                           nullptr, &err) < 0) {
+        // A full socket buffer or an ICMP error: the datagram is lost (the
+        // client may ask for it again).
+        MMS_LOG(LogLevel::kDebug, kLog, "connection %llu: UDP send: %s",
+                static_cast<unsigned long long>(c->id), err->message);
+        g_error_free(err);
+      }
+    }
+    c->handler->consume_datagram();
+  }
+  if (to != nullptr) {
+    g_object_unref(to);
+  }
+}
+
+void Listener::Impl::receive_datagrams() {
+  std::uint8_t buf[kMaxDatagramBytes];
+  for (int i = 0; i < kMaxReadsPerWakeup; ++i) {
+    GSocketAddress* from = nullptr;
+    GError* err = nullptr;
+    const gssize n = g_socket_receive_from(udp_socket, &from, reinterpret_cast<gchar*>(buf),
+                                           sizeof buf, nullptr, &err);
+    if (n < 0) {
+      g_error_free(err);
+      return;
+    }
+    GInetAddress* src = g_inet_socket_address_get_address(G_INET_SOCKET_ADDRESS(from));
+    const Instant now = monotonic_now();
+    std::vector<std::uint64_t> ids;
+    for (const auto& [id, c] : conns) {
+      if (!c->closing && c->peer != nullptr && c->handler->datagram_port() != 0 &&
+          g_inet_address_equal(c->peer, src)) {
+        ids.push_back(id);
+      }
+    }
+    for (std::uint64_t id : ids) {
+      auto it = conns.find(id);
+      if (it == conns.end()) {
+        continue;
+      }
+      it->second->handler->on_datagram(ByteView(buf, static_cast<std::size_t>(n)), now);
+      pump(it->second.get());  // may destroy it
+    }
+    g_object_unref(from);
+  }
+}
+
 void Listener::Impl::begin_close(Conn* c) {
   if (c->read_source == nullptr) {
     destroy(c);  // the client already closed its side
@@ -339,6 +451,12 @@ void Listener::Impl::begin_close(Conn* c) {
 Result<std::unique_ptr<Listener>> Listener::create(GMainContext* context,
                                                    const std::string& address, std::uint16_t port,
                                                    ConnectionFactory factory) {
+  return create(context, address, port, std::move(factory), UdpOptions{});
+}
+
+Result<std::unique_ptr<Listener>> Listener::create(GMainContext* context,
+                                                   const std::string& address, std::uint16_t port,
+                                                   ConnectionFactory factory, UdpOptions udp) {
   GInetAddress* inet = g_inet_address_new_from_string(address.c_str());
   if (inet == nullptr) {
     return Status(Code::kLocalMisuse, "listener: bind address is not a numeric IP address");
@@ -371,6 +489,31 @@ Result<std::unique_ptr<Listener>> Listener::create(GMainContext* context,
   if (local != nullptr) {
     impl->port = g_inet_socket_address_get_port(G_INET_SOCKET_ADDRESS(local));
     g_object_unref(local);
+  }
+  impl->udp = std::move(udp);
+  if (impl->udp.enabled) {
+    GInetAddress* uinet = g_inet_address_new_from_string(address.c_str());
+    GSocketAddress* usa = g_inet_socket_address_new(uinet, impl->port);
+    g_object_unref(uinet);
+    GSocket* u = g_socket_new(family, G_SOCKET_TYPE_DATAGRAM, G_SOCKET_PROTOCOL_UDP, &err);
+    const bool ubound = u != nullptr && g_socket_bind(u, usa, TRUE, &err);
+    g_object_unref(usa);
+    if (!ubound) {
+      MMS_LOG(LogLevel::kError, kLog, "bind UDP %s:%u: %s", address.c_str(), impl->port,
+              err != nullptr ? err->message : "?");
+      if (err != nullptr) {
+        g_error_free(err);
+      }
+      if (u != nullptr) {
+        g_object_unref(u);
+      }
+      return Status(Code::kRefused, "listener: cannot bind the UDP port", impl->port);
+    }
+    g_socket_set_blocking(u, FALSE);
+    impl->udp_socket = u;
+    impl->udp_source = g_socket_create_source(u, G_IO_IN, nullptr);
+    g_source_set_callback(impl->udp_source, G_SOURCE_FUNC(on_udp_readable), impl.get(), nullptr);
+    g_source_attach(impl->udp_source, context);
   }
   impl->accept_source = g_socket_create_source(s, G_IO_IN, nullptr);
   g_source_set_callback(impl->accept_source, G_SOURCE_FUNC(on_accept), impl.get(), nullptr);

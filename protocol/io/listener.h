@@ -26,6 +26,7 @@
 #include "protocol/core/status.h"
 #include "protocol/core/time.h"
 #include "protocol/mmsh/server_session.h"
+#include "protocol/mmst/server_session.h"
 
 namespace mms::io {
 
@@ -40,16 +41,40 @@ class Connection {
   virtual ByteView next_output(Instant now) = 0;
   virtual void consume_output(std::size_t n) = 0;
   virtual bool wants_close() const = 0;
+  // UDP data (MMS): the client's UDP port on the TCP peer's address (0 = none),
+  // the next datagram to send there, and datagrams the client sent to the
+  // listener's UDP socket. Connections without UDP keep the defaults.
+  virtual std::uint16_t datagram_port() const { return 0; }
+  virtual ByteView next_datagram(Instant /*now*/) { return ByteView(); }
+  virtual void consume_datagram() {}
+  virtual void on_datagram(ByteView /*datagram*/, Instant /*now*/) {}
 };
 
 // Wraps an MMSH server session (takes ownership).
 std::unique_ptr<Connection> make_connection(std::unique_ptr<mmsh::ServerSession> session);
+// Wraps an MMS server session (takes ownership), UDP data included.
+std::unique_ptr<Connection> make_connection(std::unique_ptr<mmst::ServerSession> session);
 
 // Called once per accepted connection; returns the handler that owns it.
 using ConnectionFactory = std::function<std::unique_ptr<Connection>(Instant now)>;
 
 // The monotonic clock the I/O layer feeds to the engine.
 Instant monotonic_now();
+
+// UDP beside the TCP listener (MMS): a datagram socket bound to the same
+// address and port number, used to send the connections' datagrams and to
+// receive the clients' resend requests.
+struct UdpOptions {
+  bool enabled = false;
+  // Called per outgoing datagram; true = drop it (loss simulation, "refuse
+  // UDP" fault). Runs on the listener's thread.
+  std::function<bool()> drop;
+};
+
+// Datagrams sent per connection per wake-up before yielding.
+constexpr int kMaxDatagramsPerWakeup = 256;
+// Largest datagram received (resend requests are <= 140 bytes).
+constexpr std::size_t kMaxDatagramBytes = 2048;
 
 // Connections served at the same time; more are accepted and closed at once.
 constexpr std::size_t kMaxConnections = 1024;
@@ -65,6 +90,11 @@ class Listener {
   // address cannot be bound, kLocalMisuse for an address that is not numeric.
   static Result<std::unique_ptr<Listener>> create(GMainContext* context, const std::string& address,
                                                   std::uint16_t port, ConnectionFactory factory);
+  // Same, plus a UDP socket on the bound port number when udp.enabled
+  // (kRefused when that UDP port is taken).
+  static Result<std::unique_ptr<Listener>> create(GMainContext* context, const std::string& address,
+                                                  std::uint16_t port, ConnectionFactory factory,
+                                                  UdpOptions udp);
   // Closes the listening socket and every connection.
   ~Listener();
   Listener(const Listener&) = delete;

@@ -1,10 +1,13 @@
-// mms-server: the reference MMSH (MS-WMSP) server.
+// mms-server: the reference MMSH (MS-WMSP) and MMS (MS-MMSP, TCP + UDP data) server.
 //
-//   mms-server --root DIR [--bind ADDR] [--mmsh-port N] [--live NAME=FILE]...
+//   mms-server --root DIR [--bind ADDR] [--mmsh-port N] [--mms-port N]
+//              [--live NAME=FILE]... [--playlist NAME=FILE1,FILE2,...]...
 //              [--fast] [--keep-padding] [--auth USER:PASS] [--redirect NAME=URL]...
-//              [--fault NAME] [--verbose]
+//              [--fault NAME] [--udp-loss PERCENT] [--refuse mms|mmsu|mmsh]...
+//              [--close-after-packets N] [--verbose]
 //
-// Prints "mms-server listening mmsh=PORT" once ready; SIGTERM/SIGINT stop it.
+// Prints "mms-server listening mmsh=PORT mms=PORT" once ready (a refused
+// transport's part is left out); SIGTERM/SIGINT stop it.
 #include <signal.h>
 #include <unistd.h>
 
@@ -14,6 +17,7 @@
 #include <cstring>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "protocol/core/log.h"
 #include "tools/server/server.h"
@@ -47,10 +51,14 @@ class StderrSink final : public mms::LogSink {
 
 void usage(std::FILE* out) {
   std::fprintf(out,
-               "usage: mms-server --root DIR [--bind ADDR] [--mmsh-port N] [--live NAME=FILE]...\n"
+               "usage: mms-server --root DIR [--bind ADDR] [--mmsh-port N] [--mms-port N]\n"
+               "                  [--live NAME=FILE]... [--playlist NAME=FILE1,FILE2,...]...\n"
                "                  [--fast] [--keep-padding] [--auth USER:PASS]\n"
-               "                  [--redirect NAME=URL]... [--fault NAME] [--verbose]\n"
-               "faults: garbage, truncate, huge-length, stall-header, bad-frame\n");
+               "                  [--redirect NAME=URL]... [--fault NAME] [--udp-loss PERCENT]\n"
+               "                  [--refuse mms|mmsu|mmsh]... [--close-after-packets N]\n"
+               "                  [--verbose]\n"
+               "faults (MMSH): garbage, truncate, huge-length, stall-header, bad-frame\n"
+               "playlists are served over MMS only\n");
 }
 
 bool split_pair(std::string_view arg, char sep, std::string* a, std::string* b) {
@@ -60,6 +68,18 @@ bool split_pair(std::string_view arg, char sep, std::string* a, std::string* b) 
   }
   *a = std::string(arg.substr(0, at));
   *b = std::string(arg.substr(at + 1));
+  return true;
+}
+
+// Decimal in [lo, hi]; false on anything else.
+bool parse_number(const char* s, long lo, long hi, long* out) {
+  char* end = nullptr;
+  errno = 0;
+  const long v = std::strtol(s, &end, 10);
+  if (*s == '\0' || *end != '\0' || errno != 0 || v < lo || v > hi) {
+    return false;
+  }
+  *out = v;
   return true;
 }
 
@@ -102,6 +122,59 @@ int main(int argc, char** argv) {
         return 2;
       }
       opts.mmsh_port = static_cast<std::uint16_t>(port);
+    } else if (a == "--mms-port") {
+      const char* s = value("--mms-port");
+      long port = 0;
+      if (!parse_number(s, 0, 65535, &port)) {
+        std::fprintf(stderr, "mms-server: bad port '%s'\n", s);
+        return 2;
+      }
+      opts.mms_port = static_cast<std::uint16_t>(port);
+    } else if (a == "--playlist") {
+      if (!split_pair(value("--playlist"), '=', &k, &v) || v.empty()) {
+        std::fprintf(stderr, "mms-server: --playlist wants NAME=FILE1,FILE2,...\n");
+        return 2;
+      }
+      std::vector<std::string> files;
+      std::size_t start = 0;
+      while (start <= v.size()) {
+        const std::size_t comma = v.find(',', start);
+        const std::string f =
+            v.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+        if (f.empty()) {
+          std::fprintf(stderr, "mms-server: --playlist %s has an empty entry\n", k.c_str());
+          return 2;
+        }
+        files.push_back(f);
+        if (comma == std::string::npos) {
+          break;
+        }
+        start = comma + 1;
+      }
+      opts.playlists[k] = files;
+    } else if (a == "--udp-loss") {
+      const char* s = value("--udp-loss");
+      long pct = 0;
+      if (!parse_number(s, 0, 100, &pct)) {
+        std::fprintf(stderr, "mms-server: --udp-loss wants 0..100, not '%s'\n", s);
+        return 2;
+      }
+      opts.udp_loss_percent = static_cast<std::uint32_t>(pct);
+    } else if (a == "--refuse") {
+      const std::string name = value("--refuse");
+      if (name != "mms" && name != "mmsu" && name != "mmsh") {
+        std::fprintf(stderr, "mms-server: --refuse wants mms, mmsu or mmsh\n");
+        return 2;
+      }
+      opts.refuse.insert(name);
+    } else if (a == "--close-after-packets") {
+      const char* s = value("--close-after-packets");
+      long n = 0;
+      if (!parse_number(s, 0, 0x7FFFFFFF, &n)) {
+        std::fprintf(stderr, "mms-server: bad packet count '%s'\n", s);
+        return 2;
+      }
+      opts.close_after_packets = static_cast<std::uint32_t>(n);
     } else if (a == "--live") {
       if (!split_pair(value("--live"), '=', &k, &v)) {
         std::fprintf(stderr, "mms-server: --live wants NAME=FILE\n");
@@ -171,7 +244,14 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "mms-server: %s (%s)\n", st.what(), mms::to_string(st.code()));
     return 1;
   }
-  std::printf("mms-server listening mmsh=%u\n", server.mmsh_port());
+  std::string ready = "mms-server listening";
+  if (opts.refuse.count("mmsh") == 0) {
+    ready += " mmsh=" + std::to_string(server.mmsh_port());
+  }
+  if (opts.refuse.count("mms") == 0) {
+    ready += " mms=" + std::to_string(server.mms_port());
+  }
+  std::printf("%s\n", ready.c_str());
   std::fflush(stdout);
 
   char c = 0;

@@ -210,6 +210,8 @@ struct Server::Impl {
   ServerOptions options;
   std::unique_ptr<FileContentSource> source;
   mmsh::ServerConfig config;
+  mmst::ServerConfig mms_config;
+  std::uint16_t mms_port = 0;
   std::thread thread;
   GMainContext* context = nullptr;
   GMainLoop* loop = nullptr;
@@ -225,25 +227,59 @@ struct Server::Impl {
 
 void Server::Impl::run() {
   g_main_context_push_thread_default(context);
-  auto listener =
-      io::Listener::create(context, options.bind_address, options.mmsh_port, [this](Instant now) {
-        return io::make_connection(
-            std::make_unique<mmsh::ServerSession>(&config, g_random_int(), now));
-      });
+  std::unique_ptr<io::Listener> listener;
+  std::unique_ptr<io::Listener> mms_listener;
+  Status st;
+  if (options.refuse.count("mmsh") == 0) {
+    auto l =
+        io::Listener::create(context, options.bind_address, options.mmsh_port, [this](Instant now) {
+          return io::make_connection(
+              std::make_unique<mmsh::ServerSession>(&config, g_random_int(), now));
+        });
+    if (l.ok()) {
+      listener = std::move(*l);
+    } else {
+      st = l.status();
+    }
+  }
+  if (st.ok() && options.refuse.count("mms") == 0) {
+    io::UdpOptions udp;
+    udp.enabled = true;
+    const bool silent = options.refuse.count("mmsu") != 0;
+    const std::uint32_t loss = options.udp_loss_percent;
+    if (silent || loss > 0) {
+      udp.drop = [silent, loss] {
+        return silent || static_cast<std::uint32_t>(g_random_int_range(0, 100)) < loss;
+      };
+    }
+    auto l = io::Listener::create(
+        context, options.bind_address, options.mms_port,
+        [this](Instant now) {
+          return io::make_connection(
+              std::make_unique<mmst::ServerSession>(&mms_config, g_random_int(), now));
+        },
+        std::move(udp));
+    if (l.ok()) {
+      mms_listener = std::move(*l);
+    } else {
+      st = l.status();
+    }
+  }
   {
     std::lock_guard<std::mutex> lock(mu);
-    if (listener.ok()) {
-      port = (*listener)->port();
-    } else {
-      start_status = listener.status();
+    start_status = st;
+    if (st.ok()) {
+      port = listener ? listener->port() : 0;
+      mms_port = mms_listener ? mms_listener->port() : 0;
     }
     ready = true;
   }
   cv.notify_all();
-  if (listener.ok()) {
+  if (st.ok()) {
     g_main_loop_run(loop);
-    listener->reset();  // close every connection on this thread
   }
+  listener.reset();  // close every connection on this thread
+  mms_listener.reset();
   g_main_context_pop_thread_default(context);
 }
 
@@ -270,6 +306,15 @@ Status Server::start(const ServerOptions& options) {
   impl->config.redirects = options.redirects;
   impl->config.fault = options.fault;
   impl->config.live_epoch = io::monotonic_now();
+  impl->mms_config.content = impl->source.get();
+  impl->mms_config.fast = options.fast;
+  impl->mms_config.keep_padding = options.keep_padding;
+  impl->mms_config.auth_user = options.auth_user;
+  impl->mms_config.auth_password = options.auth_password;
+  impl->mms_config.redirects = options.redirects;
+  impl->mms_config.playlists = options.playlists;
+  impl->mms_config.close_after_packets = options.close_after_packets;
+  impl->mms_config.live_epoch = impl->config.live_epoch;
   impl->context = g_main_context_new();
   impl->loop = g_main_loop_new(impl->context, FALSE);
   Impl* raw = impl.get();
@@ -289,6 +334,10 @@ Status Server::start(const ServerOptions& options) {
 
 std::uint16_t Server::mmsh_port() const {
   return impl_ ? impl_->port : 0;
+}
+
+std::uint16_t Server::mms_port() const {
+  return impl_ ? impl_->mms_port : 0;
 }
 
 void Server::stop() {

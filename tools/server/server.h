@@ -1,5 +1,6 @@
-// mms-server as a library: the reference MMSH server, usable in-process by
-// tests (bind 127.0.0.1 port 0, read the port back) and by the CLI.
+// mms-server as a library: the reference MMSH and MMS (TCP + UDP data)
+// server, usable in-process by tests (bind 127.0.0.1 port 0, read the ports
+// back) and by the CLI.
 //
 // Content: files under `root` ("/name" -> root/name, ".." rejected), loaded on
 // first request and cached for the server's lifetime; live broadcasts are
@@ -9,7 +10,9 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
+#include <vector>
 
 #include "protocol/core/status.h"
 #include "protocol/mmsh/server_session.h"
@@ -26,7 +29,16 @@ struct ServerOptions {
   std::string auth_user;                    // Basic auth when non-empty
   std::string auth_password;
   std::map<std::string, std::string> redirects;  // name -> URL (302)
-  mmsh::Fault fault = mmsh::Fault::kNone;
+  mmsh::Fault fault = mmsh::Fault::kNone;        // MMSH only
+  // MMS (MS-MMSP) on TCP, plus a UDP socket on the same port number for UDP data.
+  std::uint16_t mms_port = 0;  // 0 = any free port
+  // Server-side playlists (MMS): name -> content names under root, played in order.
+  std::map<std::string, std::vector<std::string>> playlists;
+  std::uint32_t udp_loss_percent = 0;  // MMS UDP data datagrams dropped at random
+  // Transports refused: "mms" (no MMS listener), "mmsu" (UDP data silently
+  // dropped), "mmsh" (no HTTP listener).
+  std::set<std::string> refuse;
+  std::uint32_t close_after_packets = 0;  // MMS: close the connection after N Data packets
 };
 
 class Server {
@@ -40,8 +52,10 @@ class Server {
   // it listens. Errors: kRefused (bind failed), kLocalMisuse (already started,
   // bad address), kNotFound (root directory missing).
   Status start(const ServerOptions& options);
-  // The bound MMSH port (0 before start()).
+  // The bound MMSH port (0 before start() or when refused).
   std::uint16_t mmsh_port() const;
+  // The bound MMS TCP (and UDP) port (0 before start() or when refused).
+  std::uint16_t mms_port() const;
   // Stops the thread and closes every connection. Idempotent.
   void stop();
 

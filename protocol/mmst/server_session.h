@@ -1,0 +1,225 @@
+// MMS (MS-MMSP) server session: one object per accepted TCP control connection,
+// with optional UDP data delivery.
+//
+// Sans-I/O, same shape as mmsh::ServerSession: command bytes and "now" go in;
+// TCP bytes (control messages and, in TCP mode, Data packets), UDP datagrams
+// and the next deadline come out. No sockets, no clock reads, no threads.
+//
+//   on_bytes(buf, now)      -> consumed; unconsumed bytes (an incomplete TCP
+//                              message) are offered again with more appended
+//   next_output(now)        -> TCP bytes to write now
+//   consume_output(n)       -> n bytes of that view were written
+//   next_datagram(now)      -> one UDP datagram for (TCP peer address, udp_port())
+//   consume_datagram()      -> that datagram was sent (or dropped)
+//   on_datagram(buf, now)   -> a datagram the client sent to the server's UDP port
+//                              (RequestPacketListResend); foreign ones are ignored
+//   next_deadline()         -> when to call next_output/on_timeout again
+//   wants_close()           -> everything is written; close the connection
+//
+// Server duties follow protocol-notes/mmsp.md §4.3 with the tolerance list of
+// §8: FunnelInfo optional, funnel IP ignored, openFileId 1 accepted from every
+// client, frameOffset 0x00FFFFFF = no limit, StartPlaying while streaming =
+// restart at the new position (libmms seeks that way), StreamSwitch in either
+// "off" form, a session that never sent StreamSwitch receives every stream,
+// ConnectFunnel before ReportConnectedEX is answered in order.
+//
+// Position conventions: StartPlaying.position is ASF presentation time in
+// seconds *including* the preroll (libmms adds the preroll; 0.0 = start).
+// Time seeks land on the last key-frame packet presented at or before it.
+//
+// Thread confinement: a session is used by one thread.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "protocol/core/bytes.h"
+#include "protocol/core/status.h"
+#include "protocol/core/time.h"
+#include "protocol/mmsh/server_session.h"
+#include "protocol/mmst/messages.h"
+
+namespace mms::mmst {
+
+// Configuration shared by every session of a server.
+struct ServerConfig {
+  mmsh::ContentSource* content = nullptr;  // not owned; outlives the sessions
+  bool fast = false;                       // on-demand data as fast as the client reads
+  bool keep_padding = false;               // send full-size ASF packets
+  std::string auth_user;                   // BASIC challenge when non-empty
+  std::string auth_password;
+  std::map<std::string, std::string> redirects;  // content name -> URL (ReportRedirect)
+  // Server-side playlists: name -> content names played in order.
+  std::map<std::string, std::vector<std::string>> playlists;
+  bool refuse_udp = false;                 // ConnectFunnel for UDP -> ReportDisconnectedFunnel
+  std::uint32_t close_after_packets = 0;   // fault: close after N Data packets (0 = never)
+  Duration keepalive = 30 * kSecond;       // KeepAlive timer (Ping)
+  Duration idle_timeout = 3600 * kSecond;  // Idle-Timeout (INIT/READY)
+  Instant live_epoch;                      // start of the shared broadcast clock (server start)
+};
+
+// Largest TCP control message a client may send (Logging is 1536 bytes; a
+// SecurityResponse or OpenFile with a long path stays far below).
+constexpr std::size_t kMaxCommandBytes = 64 * 1024;
+// Data packets kept for UDP resend requests (MS-MMSP 3.2.5.11.1).
+constexpr std::size_t kResendHistory = 1024;
+// Resent packets per session per second (reflection bound, MS-MMSP 5.1).
+constexpr std::uint32_t kMaxResendsPerSecond = 256;
+// UDP in fast mode: Data packets sent per pacing tick (a loopback socket
+// buffer holds ~200 KB, so a whole file at once would be lost).
+constexpr std::uint32_t kUdpFastBurst = 32;
+constexpr Duration kUdpFastTick = 2 * kMillisecond;
+// Paced mode sends every packet due within this window in one batch.
+constexpr Duration kMmsPacingSlack = 10 * kMillisecond;
+// TCP bytes produced per batch handed to the I/O layer.
+constexpr std::size_t kMmsOutputBatchBytes = 256 * 1024;
+// Authentication rounds before the open is refused with access denied.
+constexpr int kMaxAuthRounds = 3;
+// Largest ASF header fragment per header Data packet (<= packet size).
+constexpr std::size_t kMaxHeaderFragment = 16 * 1024;
+
+class ServerSession {
+ public:
+  // `config` must outlive the session. `client_id` is the random Client-ID
+  // (nCubs). `now` starts the Idle-Timeout.
+  ServerSession(const ServerConfig* config, std::uint32_t client_id, Instant now);
+
+  // TCP bytes from the client. Returns the bytes consumed (whole messages);
+  // offer the rest again with more appended. An error is fatal (malformed
+  // framing, oversized message): the session closes after pending output.
+  Result<std::size_t> on_bytes(ByteView in, Instant now);
+  void on_eof(Instant now);
+  void on_timeout(Instant now);
+  std::optional<Instant> next_deadline() const;
+
+  // TCP bytes to write now; valid until the next call of any method.
+  ByteView next_output(Instant now);
+  void consume_output(std::size_t n);
+  bool wants_close() const;
+
+  // UDP: the client's announced port (0 = TCP data mode).
+  std::uint16_t udp_port() const { return udp_port_; }
+  // The next datagram to send now (empty: none); valid until consume_datagram().
+  ByteView next_datagram(Instant now);
+  void consume_datagram();
+  // A datagram the client sent to the server's UDP port.
+  void on_datagram(ByteView datagram, Instant now);
+
+  // For logs and tests.
+  std::uint32_t client_id() const { return client_id_; }
+  std::int64_t start_packet() const { return start_packet_; }
+  std::uint32_t data_packets_sent() const { return data_sent_; }
+  std::uint32_t packets_resent() const { return resent_; }
+
+ private:
+  enum class State : std::uint8_t {
+    kInit,       // before Connect
+    kConnected,  // after Connect (funnel / open file)
+    kOpened,     // file open, header not fully requested yet
+    kReady,      // header sent (or stopped)
+    kStreaming,  // producing Data packets
+    kChanged,    // TCP playlist change: new header sent, waiting for StartPlaying
+    kDone,       // closing once pending output is written
+  };
+
+  struct Datagram {
+    std::vector<std::uint8_t> bytes;
+    bool header = false;  // an ASF header fragment (dropped by CancelReadBlock)
+  };
+
+  void handle_message(const Message& m, Instant now);
+  void on_connect(const Message& m);
+  void on_funnel_info(const Message& m);
+  void on_connect_funnel(const Message& m);
+  void on_open_file(const Message& m);
+  void on_security_response(const Message& m);
+  void on_read_block(const Message& m);
+  void on_stream_switch(const Message& m);
+  void on_start_playing(const Message& m, Instant now);
+  void on_stop_playing(const Message& m);
+
+  void send(Message* m);
+  void challenge(std::uint32_t inc);
+  void refuse_open(std::uint32_t inc, std::uint32_t hr);
+  void open_resolved(std::uint32_t inc);
+  void fill_open_file(ReportOpenFile* r) const;
+  std::uint32_t total_bitrate() const;
+  bool credentials_ok(ByteView token) const;
+  void send_header(std::uint8_t inc);
+  void emit_data(std::uint32_t location_id, std::uint8_t inc, std::uint8_t af_flags,
+                 ByteView payload, bool media);
+  std::uint32_t choose_start(const StartPlaying& sp, bool* beyond_end) const;
+  std::uint32_t back_to_key(std::uint32_t packet) const;
+  std::uint32_t live_join(Instant now);
+  bool all_selected() const;
+  void produce(Instant now);
+  void end_of_entry();
+  Instant due_time(std::uint32_t packet) const;
+  void send_packet(std::uint32_t packet);
+
+  const ServerConfig* config_;
+  std::uint32_t client_id_;
+  State state_ = State::kInit;
+  bool peer_gone_ = false;
+  std::uint16_t seq_ = 0;  // TcpMessageHeader seq counter
+  Instant session_start_;
+
+  // Timers.
+  std::optional<Instant> ping_at_;  // KeepAlive: started by every message sent
+  std::optional<Instant> idle_at_;  // Idle-Timeout (not while streaming)
+  Instant now_;                     // latest "now" seen
+
+  // Output.
+  std::vector<std::uint8_t> pending_;
+  std::size_t pending_pos_ = 0;
+  std::deque<Datagram> datagrams_;
+
+  // Connection facts.
+  std::uint32_t player_major_ = 0;
+  bool spoon_ = false;  // "Spoooon!" (WMS 4.x server-to-server): all streams, keep padding
+  std::uint16_t udp_port_ = 0;
+
+  // File.
+  std::string requested_;
+  std::vector<std::shared_ptr<const mmsh::Content>> entries_;  // playlist or one file
+  std::size_t entry_ = 0;
+  std::shared_ptr<const mmsh::Content> content_;
+  std::uint32_t open_file_id_ = 1;  // VLC accepts only 1 or 2; FFmpeg hard-codes 1
+  bool playlist_ = false;
+  std::uint32_t auth_cookie_ = 0;
+  int auth_rounds_ = 0;
+  bool authorized_ = false;
+  std::uint8_t header_inc_ = 0;
+
+  // Play.
+  std::vector<bool> keep_;  // stream filter, 128 entries
+  bool stream_switch_seen_ = false;
+  std::uint32_t play_inc_ = 0;
+  std::uint32_t next_packet_ = 0;
+  std::int64_t start_packet_ = -1;
+  std::uint32_t sequence_ = 0;  // AFFlags counter, 32-bit extended
+  std::uint8_t last_af_ = 0;
+  std::optional<std::uint32_t> stop_send_ms_;  // frameOffset limit (send time)
+  Instant play_start_;
+  std::uint32_t start_send_ms_ = 0;
+  std::int64_t live_iteration_ = 0;
+  bool paced_ = false;
+  std::uint32_t data_sent_ = 0;
+  std::vector<std::uint8_t> scratch_;
+  std::vector<std::uint8_t> scratch2_;
+
+  // UDP resend history: (sequence, datagram).
+  std::deque<std::pair<std::uint32_t, std::vector<std::uint8_t>>> history_;
+  std::int64_t resend_window_s_ = -1;
+  std::uint32_t resends_in_window_ = 0;
+  std::uint32_t resent_ = 0;
+};
+
+}  // namespace mms::mmst
