@@ -46,8 +46,11 @@ if [[ "$SANITIZE" == *undefined* ]]; then
   setup_args+=(-Dcpp_args=-fno-sanitize=vptr)
 fi
 if [[ -f "$BUILD_DIR/meson-private/coredata.dat" ]]; then
-  meson setup --reconfigure "$BUILD_DIR" "${setup_args[@]}" ||
-    summary_fail "meson setup --reconfigure failed"
+  # `meson configure` (not `setup --reconfigure`, which in Meson 1.0 does not
+  # update compiler arguments of an existing build directory); ninja then
+  # regenerates the build files.
+  meson configure "$BUILD_DIR" "${setup_args[@]}" >/dev/null ||
+    summary_fail "meson configure failed"
 else
   rm -rf "$BUILD_DIR"
   meson setup "$BUILD_DIR" "${setup_args[@]}" || summary_fail "meson setup failed"
