@@ -1,0 +1,235 @@
+// MMS client (MS-MMSP) as a sans-I/O session: MMS/TCP, and MMS/UDP data when
+// constructed with `udp = true` (control stays on TCP).
+//
+//   Connect -> FunnelInfo -> ConnectFunnel (TCP, or UDP with the bound port)
+//   -> OpenFile [-> SecurityChallenge/Response (BASIC)] [-> Redirect]
+//   -> ReadBlock -> header Data packets (Header event, repaired)
+//   -> StreamSwitch + StartPlaying(position) -> ReportStartedPlaying
+//   -> Data packets (Packet events) ... -> ReportEndOfStream (Eos)
+//
+// Incarnations (mmsp.md §4.1) tag every Data packet with the request it answers,
+// so a seek is simply StartPlaying with the next play incarnation: anything
+// still tagged with an older one is discarded. Pings are answered in every
+// state. A ReportStreamChange (server-side playlist) leads to a new Header
+// event with changed = true.
+//
+// Back-pressure: MMS pings travel on the connection that carries the data, so
+// the caller keeps reading while throttled (keep_reading_when_throttled()).
+// On throttle the session pauses on-demand content with StopPlaying and later
+// resumes it with StartPlaying at the next packet number (locationId, new
+// incarnation; packets before it are dropped); broadcast packets received
+// while throttled are dropped and the next one is flagged discont.
+//
+// UDP (mmsp.md §5): datagrams are sequenced by AFFlags (extended to 32 bits);
+// gaps trigger RequestPacketListResend to the server's MMS port; packets are
+// reordered within kMaxUdpReorderPackets and kUdpLossDeadline, after which the
+// missing ones count as lost and the next packet is flagged discont. No
+// datagram within ClientConfig::udp_timeout fails with kTimedOut ("no UDP data
+// from the server") so rollover can move on.
+//
+// Thread confinement: one thread at a time; never calls back.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "protocol/asf/header_parser.h"
+#include "protocol/asf/stream_selector.h"
+#include "protocol/mmst/messages.h"
+#include "protocol/session/client_session.h"
+
+namespace mms::mmst {
+
+// Player string in Connect: servers gate features on NSPlayer major >= 9.
+constexpr const char* kClientPlayerVersion = "9.0.0.2980";
+// Header timer (UDP, mmsp.md §4.10): wait for the header this long after
+// ReadBlock before CancelReadBlock + a new ReadBlock; retries before failing.
+constexpr Duration kUdpHeaderRetry = 2 * kSecond;
+constexpr int kMaxUdpHeaderRetries = 4;
+// UDP reordering: packets held while waiting for a missing one. At 1 Mbit/s
+// and 1.5 KB packets this is ~3 s of media; bounds memory to 256 packets.
+constexpr std::size_t kMaxUdpReorderPackets = 256;
+// A missing UDP packet is re-requested after kUdpResendRetry and given up
+// (counted lost, next packet discont) after kUdpLossDeadline.
+constexpr Duration kUdpResendRetry = 200 * kMillisecond;
+constexpr Duration kUdpLossDeadline = 1 * kSecond;
+// Header fragments collected over UDP (a 16 MiB header in 1 KiB fragments).
+constexpr std::size_t kMaxUdpHeaderFragments = 16384;
+// SecurityResponse rounds before giving up (mmsp.md §9 item 14).
+constexpr int kMaxAuthRounds = 1;
+// Pongs answered per second before Pings count as a flood (mmsp.md §9 item 14).
+constexpr int kMaxPingsPerSecond = 50;
+// A playlist may pause between entries: the no-data bound is multiplied.
+constexpr int kStreamChangeTimeoutFactor = 4;
+
+// Maps an HRESULT from a Report* message to a Status (code + `what` + detail =
+// hr): file/path not found -> kNotFound, access denied -> kNotAuthorized,
+// others -> `fallback` (kRefused during setup, kPeerViolation mid-stream).
+Status status_for_hresult(std::uint32_t hr, Code fallback);
+
+class MmstClientSession final : public session::ClientSession {
+ public:
+  // `udp`: receive data over UDP (MMS/UDP, "mmsu"); otherwise on the TCP connection.
+  MmstClientSession(session::ClientConfig config, bool udp);
+
+  void on_connected(session::ChannelId ch, Instant now) override;
+  void on_connect_failed(session::ChannelId ch, Status why, Instant now) override;
+  std::size_t on_bytes(session::ChannelId ch, ByteView bytes, Instant now) override;
+  void on_eof(session::ChannelId ch, Instant now) override;
+  void on_timeout(Instant now) override;
+  std::optional<Instant> next_deadline() const override;
+  void on_throttle(bool paused, Instant now) override;
+  bool keep_reading_when_throttled() const override { return true; }
+  void on_udp_bound(session::ChannelId ch, std::uint16_t port, Instant now) override;
+  void on_datagram(session::ChannelId ch, ByteView datagram, Instant now) override;
+  void play(const session::PlayRequest& req, Instant now) override;
+  void close() override;
+  bool next_io_action(session::IoAction* out) override;
+  bool next_event(session::Event* out) override;
+  bool seekable() const override;
+  const char* transport_name() const override { return udp_ ? "mmsu" : "mmst"; }
+
+  // Counters (tests, stats).
+  std::uint32_t client_id() const { return client_id_; }
+  std::uint32_t pongs_sent() const { return pongs_; }
+  std::uint32_t udp_lost() const { return udp_lost_; }
+  std::uint32_t udp_resend_requests() const { return resend_requests_; }
+  std::uint32_t udp_recovered() const { return recovered_; }
+  std::uint8_t play_incarnation() const { return play_inc_; }
+
+ private:
+  // Where the session is (mmsp.md §4.2). One TCP control connection at a time.
+  enum class State : std::uint8_t {
+    kIdle,           // nothing requested yet
+    kBinding,        // UDP: kBindUdp issued, waiting for on_udp_bound
+    kConnecting,     // TCP connect issued
+    kAwaitConnected, // Connect sent, waiting for ReportConnectedEX
+    kAwaitFunnelInfo,  // FunnelInfo sent, waiting for ReportFunnelInfo
+    kAwaitFunnel,    // ConnectFunnel sent, waiting for ReportConnectedFunnel
+    kAwaitOpen,      // OpenFile/SecurityResponse sent, waiting for ReportOpenFile
+    kAwaitHeader,    // ReadBlock sent, header Data packets arriving
+    kAwaitStarted,   // StreamSwitch + StartPlaying sent
+    kStreaming,      // ReportStartedPlaying seen; media flows
+    kPaused,         // StopPlaying sent because the consumer is full (on-demand)
+    kWaitChange,     // EndOfStream hr=1: waiting for ReportStreamChange + header
+    kDone,           // Eos emitted or closed
+    kFailed,         // sticky: Failed emitted, inputs ignored
+  };
+
+  // A UDP data packet held for reordering.
+  struct Held {
+    std::uint32_t location_id = 0;
+    std::vector<std::uint8_t> payload;
+  };
+
+  void connect_tcp(Instant now);
+  void send(Message* m);
+  void send_connect();
+  void send_read_block(Instant now);
+  void send_open_file(Instant now);
+  void send_start(Instant now, std::optional<std::uint32_t> location);
+  void handle_message(const Message& m, Instant now);
+  void handle_data(const DataPacket& p, bool from_udp, Instant now);
+  void handle_header_fragment(const DataPacket& p, bool from_udp, Instant now);
+  void handle_complete_header(const std::vector<std::uint8_t>& raw, Instant now);
+  void handle_media(const DataPacket& p, bool from_udp, Instant now);
+  void handle_udp_media(const DataPacket& p, Instant now);
+  void emit_packet(ByteView payload, std::uint32_t location_id);
+  void release_in_order();
+  void request_resends(Instant now);
+  void skip_lost(Instant now, bool force);
+  void finish_eos(Instant now);
+  void maybe_finish_eos();
+  std::optional<Instant> idle_deadline() const;
+  void reset_udp_window();
+  void follow_redirect(const ReportRedirect& r, Instant now);
+  void fail(Status status, std::string detail = std::string());
+  void close_channels();
+  void touch(Instant now) { last_activity_ = now; }
+  bool live() const;
+
+  session::ClientConfig config_;
+  bool udp_ = false;
+  Url current_url_;
+  State state_ = State::kIdle;
+  session::ChannelId tcp_ = 0;
+  session::ChannelId udp_ch_ = 0;
+  session::ChannelId next_channel_ = 1;
+  std::uint16_t udp_port_ = 0;
+  std::uint16_t seq_ = 0;  // our TcpMessageHeader counter
+  Instant last_activity_;
+  std::uint64_t position_ms_ = 0;
+  int redirects_ = 0;
+  int auth_rounds_ = 0;
+  bool announced_ = false;
+
+  // Server facts.
+  int server_major_ = -1;
+  std::string authen_package_;
+  std::uint32_t client_id_ = 0;
+  std::uint32_t open_file_id_ = 0;
+  std::uint32_t file_attributes_ = 0;
+  std::uint32_t file_header_size_ = 0;
+
+  // Incarnations (mmsp.md §4.1).
+  std::uint8_t header_inc_ = kLastHeaderIncarnation;  // next ReadBlock uses next_header_incarnation
+  std::uint8_t play_inc_ = kFirstPlayIncarnation;     // OpenFile uses 9; Start* the next ones
+  std::uint8_t expected_header_inc_ = 0;              // incarnation of header packets we accept
+  bool header_requested_ = false;
+
+  // Header.
+  HeaderAssembler assembler_;
+  std::map<std::uint32_t, std::vector<std::uint8_t>> udp_fragments_;  // UDP header, by LocationId
+  std::size_t udp_fragment_bytes_ = 0;
+  std::optional<std::uint32_t> udp_last_fragment_;
+  std::optional<Instant> header_retry_at_;
+  int header_retries_ = 0;
+  bool header_known_ = false;
+  bool after_change_ = false;
+  std::vector<std::uint8_t> raw_header_;
+  std::shared_ptr<const std::vector<std::uint8_t>> repaired_header_;
+  asf::HeaderInfo info_;
+  std::vector<asf::StreamChoice> selection_;
+  bool all_selected_ = true;
+  bool switch_needed_ = true;  // StreamSwitch before the next StartPlaying
+
+  // Play.
+  bool discont_pending_ = false;
+  bool stop_sent_ = false;
+  bool throttled_ = false;
+  bool media_seen_ = false;
+  bool eos_pending_ = false;  // EndOfStream seen; waiting for UDP stragglers
+  bool tail_probe_ = false;
+  std::optional<std::uint32_t> last_location_;   // last emitted packet number
+  std::uint32_t resume_floor_ = 0;               // drop packets below this after a resume
+  bool resume_floor_active_ = false;
+
+  // UDP data.
+  std::optional<Instant> udp_wait_since_;  // waiting for the first datagram
+  bool udp_seen_ = false;
+  bool seq_known_ = false;
+  std::uint32_t next_seq_ = 0;   // extended sequence expected next
+  std::uint32_t last_seq_ = 0;   // reference for extend_sequence
+  std::map<std::uint32_t, Held> held_;
+  std::map<std::uint32_t, Instant> missing_;  // seq -> when first noticed
+  std::map<std::uint32_t, Instant> requested_at_;
+  std::vector<std::vector<std::uint8_t>> released_;  // storage of emitted held packets
+  std::uint32_t udp_lost_ = 0;
+  std::uint32_t resend_requests_ = 0;
+  std::uint32_t recovered_ = 0;
+
+  // Pings.
+  std::uint32_t pongs_ = 0;
+  std::int64_t ping_window_s_ = -1;
+  int pings_in_window_ = 0;
+
+  std::deque<session::IoAction> actions_;
+  std::deque<session::Event> events_;
+};
+
+}  // namespace mms::mmst

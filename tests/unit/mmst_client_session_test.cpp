@@ -1,0 +1,964 @@
+// MmstClientSession driven by a fake MMS server built from the role-neutral
+// codecs (protocol/mmst/messages.h): the whole TCP sequence (whole and byte by
+// byte), seeks by incarnation, pings while throttled, end of stream, playlist
+// changes, redirects, BASIC authentication, HRESULT failures, and the UDP data
+// path (loss -> resend request, reordering, discont, silence timeout).
+// Pure and deterministic: no sockets, no clock.
+#include <cstdint>
+#include <fstream>
+#include <iterator>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "protocol/asf/header_parser.h"
+#include "protocol/core/url.h"
+#include "protocol/mmst/client_session.h"
+#include "protocol/mmst/messages.h"
+
+namespace mms::mmst {
+namespace {
+
+using session::ChannelId;
+using session::Event;
+using session::IoAction;
+using Bytes = std::vector<std::uint8_t>;
+
+struct Media {
+  Bytes header;
+  std::vector<Bytes> packets;
+  std::uint32_t packet_size = 0;
+  std::uint64_t preroll_ms = 0;
+};
+
+const Media& media() {
+  static const Media m = [] {
+    Media r;
+    std::ifstream f(std::string(MMS_SOURCE_ROOT) + "/tests/media/fixtures/small.asf",
+                    std::ios::binary);
+    Bytes file((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+    Result<asf::FileLayout> layout = asf::scan_file(ByteView(file.data(), file.size()));
+    EXPECT_TRUE(layout.ok());
+    if (!layout.ok()) {
+      return r;
+    }
+    r.header.assign(file.begin(), file.begin() + static_cast<std::ptrdiff_t>(layout->header_bytes));
+    r.packet_size = layout->info.packet_size;
+    r.preroll_ms = layout->info.preroll_ms;
+    for (std::uint64_t i = 0; i < layout->packet_count; ++i) {
+      auto b = file.begin() + static_cast<std::ptrdiff_t>(layout->first_packet + i * r.packet_size);
+      r.packets.emplace_back(b, b + r.packet_size);
+    }
+    return r;
+  }();
+  return m;
+}
+
+// What the session did, copied out of its views.
+struct Seen {
+  Event::Kind kind;
+  Bytes payload;
+  std::uint32_t packet_number = 0;
+  bool discont = false;
+  bool changed = false;
+  Status status;
+  std::string detail;
+  std::string url;
+};
+
+class Rig {
+ public:
+  Rig(const std::string& url, bool udp, const std::string& user = "",
+      const std::string& password = "")
+      : s_(config(url, user, password), udp) {}
+
+  static session::ClientConfig config(const std::string& url, const std::string& user,
+                                      const std::string& password) {
+    session::ClientConfig c;
+    Result<Url> u = parse_url(url);
+    EXPECT_TRUE(u.ok()) << url;
+    if (u.ok()) {
+      c.url = *u;
+    }
+    c.user = user;
+    c.password = password;
+    c.client_guid = "{2a4e2c8b-5c1d-4f3e-9b7a-0123456789ab}";
+    c.timeout = 10 * kSecond;
+    c.udp_timeout = 5 * kSecond;
+    return c;
+  }
+
+  MmstClientSession& s() { return s_; }
+  Instant now() const { return now_; }
+  void advance(Duration d) { now_ = now_ + d; }
+
+  void drain() {
+    IoAction a;
+    while (s_.next_io_action(&a)) {
+      if (a.kind == IoAction::Kind::kSend) {
+        Bytes b(a.bytes.begin(), a.bytes.end());
+        std::size_t off = 0;
+        while (off < b.size()) {
+          Message m;
+          Status err;
+          ASSERT_EQ(decode_message(ByteView(b.data() + off, b.size() - off), &m, &err),
+                    Decode::kDone)
+              << err.what();
+          off += m.wire_size;
+          sent_.push_back(m);
+        }
+      } else if (a.kind == IoAction::Kind::kSendTo) {
+        datagrams_.push_back(a);
+      }
+      actions_.push_back(a);
+    }
+    Event e;
+    while (s_.next_event(&e)) {
+      if (failed_) {
+        ADD_FAILURE() << "event after Failed";
+      }
+      Seen v;
+      v.kind = e.kind;
+      v.payload.assign(e.payload.begin(), e.payload.end());
+      v.packet_number = e.packet_number;
+      v.discont = e.discont;
+      v.changed = e.changed;
+      v.status = e.status;
+      v.detail = e.detail;
+      v.url = e.url;
+      if (e.kind == Event::Kind::kFailed) {
+        failed_ = true;
+      }
+      events_.push_back(std::move(v));
+    }
+    // Deadlines never move into the past relative to inputs already given.
+  }
+
+  // Feeds server bytes on the TCP channel: whole, or one byte at a time.
+  void feed(const Bytes& bytes, bool byte_by_byte = false) {
+    if (!byte_by_byte) {
+      pending_.insert(pending_.end(), bytes.begin(), bytes.end());
+      offer();
+      return;
+    }
+    for (std::uint8_t b : bytes) {
+      pending_.push_back(b);
+      offer();
+    }
+  }
+  void offer() {
+    std::size_t used = s_.on_bytes(tcp_, ByteView(pending_.data(), pending_.size()), now_);
+    ASSERT_LE(used, pending_.size());
+    // Events alias pending_: drain before erasing.
+    drain();
+    pending_.erase(pending_.begin(), pending_.begin() + static_cast<std::ptrdiff_t>(used));
+  }
+  void datagram(const Bytes& d) {
+    s_.on_datagram(udp_, ByteView(d.data(), d.size()), now_);
+    drain();
+  }
+  void timeout() {
+    s_.on_timeout(now_);
+    drain();
+  }
+
+  // Server messages.
+  Bytes msg(Message m) {
+    m.header.seq = server_seq_++;
+    Bytes out;
+    EXPECT_TRUE(encode_message(m, &out).ok()) << mid_to_string(m.mid);
+    return out;
+  }
+
+  // The messages the client sent since `from`.
+  const std::vector<Message>& sent() const { return sent_; }
+  const Message* last_sent(std::uint32_t mid) const {
+    for (auto it = sent_.rbegin(); it != sent_.rend(); ++it) {
+      if (it->mid == mid) {
+        return &*it;
+      }
+    }
+    return nullptr;
+  }
+  std::size_t count_sent(std::uint32_t mid) const {
+    std::size_t n = 0;
+    for (const Message& m : sent_) {
+      n += m.mid == mid ? 1 : 0;
+    }
+    return n;
+  }
+  std::vector<Seen>& events() { return events_; }
+  std::vector<IoAction>& actions() { return actions_; }
+  std::vector<IoAction>& datagrams() { return datagrams_; }
+  std::vector<Seen> packets() const {
+    std::vector<Seen> out;
+    for (const Seen& e : events_) {
+      if (e.kind == Event::Kind::kPacket) {
+        out.push_back(e);
+      }
+    }
+    return out;
+  }
+  const Seen* find(Event::Kind k) const {
+    for (const Seen& e : events_) {
+      if (e.kind == k) {
+        return &e;
+      }
+    }
+    return nullptr;
+  }
+  void set_tcp(ChannelId ch) { tcp_ = ch; }
+  void set_udp(ChannelId ch) { udp_ = ch; }
+  ChannelId tcp() const { return tcp_; }
+
+ private:
+  MmstClientSession s_;
+  Instant now_{5 * kSecond};
+  Bytes pending_;
+  ChannelId tcp_ = 0;
+  ChannelId udp_ = 0;
+  std::uint16_t server_seq_ = 0;
+  bool failed_ = false;
+  std::vector<Message> sent_;
+  std::vector<IoAction> actions_;
+  std::vector<IoAction> datagrams_;
+  std::vector<Seen> events_;
+};
+
+constexpr std::uint32_t kClientId = 0x1A2B3C4D;
+
+Message connected_ex(const std::string& auth = "") {
+  Message m = make_message(kLinkMacToViewerReportConnectedEX);
+  m.report_connected_ex.server_version_info = "9.01.01.3841";
+  m.report_connected_ex.authen_package = auth;
+  return m;
+}
+
+Message funnel_info() {
+  Message m = make_message(kLinkMacToViewerReportFunnelInfo);
+  m.report_funnel_info.n_cubs = kClientId;
+  return m;
+}
+
+Message open_file_ok(std::uint32_t inc, std::uint32_t attrs = kFileAttributeCanSeek) {
+  Message m = make_message(kLinkMacToViewerReportOpenFile);
+  ReportOpenFile& r = m.report_open_file;
+  r.play_incarnation = inc;
+  r.open_file_id = 1;
+  r.file_attributes = attrs;
+  r.file_packet_size = media().packet_size;
+  r.file_packet_count = media().packets.size();
+  r.file_header_size = static_cast<std::uint32_t>(media().header.size());
+  r.file_bit_rate = 100000;
+  return m;
+}
+
+Message with_hr(std::uint32_t mid, std::uint32_t hr, std::uint32_t inc = 0) {
+  Message m = make_message(mid);
+  switch (mid) {
+    case kLinkMacToViewerReportOpenFile:
+      m.report_open_file.hr = hr;
+      m.report_open_file.play_incarnation = inc;
+      break;
+    case kLinkMacToViewerReportEndOfStream:
+      m.report_end_of_stream.hr = hr;
+      m.report_end_of_stream.play_incarnation = inc;
+      break;
+    case kLinkMacToViewerReportStartedPlaying:
+      m.report_started_playing.hr = hr;
+      m.report_started_playing.play_incarnation = inc;
+      break;
+    case kLinkMacToViewerReportConnectedEX:
+      m = connected_ex();
+      m.report_connected_ex.hr = hr;
+      break;
+    default:
+      break;
+  }
+  return m;
+}
+
+Bytes header_packets(std::uint8_t inc, std::size_t frag = 1000) {
+  Bytes out;
+  encode_header_packets(ByteView(media().header.data(), media().header.size()), inc, frag, &out);
+  return out;
+}
+
+Bytes data_packet(std::uint32_t n, std::uint8_t inc, std::uint8_t af = 0) {
+  Bytes out;
+  const Bytes& p = media().packets[n];
+  EXPECT_TRUE(encode_data_packet(n, inc, af, ByteView(p.data(), p.size()), &out).ok());
+  return out;
+}
+
+void cat(Bytes* a, const Bytes& b) { a->insert(a->end(), b.begin(), b.end()); }
+
+// Runs the handshake up to the Header event and StartPlaying. Returns the
+// StartPlaying incarnation.
+std::uint8_t handshake(Rig* r, bool byte_by_byte = false, const std::string& auth = "") {
+  r->s().play(session::PlayRequest{}, r->now());
+  r->drain();
+  EXPECT_FALSE(r->actions().empty());
+  const IoAction& c = r->actions().back();
+  EXPECT_EQ(c.kind, IoAction::Kind::kConnectTcp);
+  r->set_tcp(c.channel);
+  r->s().on_connected(c.channel, r->now());
+  r->drain();
+  const Message* connect = r->last_sent(kLinkViewerToMacConnect);
+  EXPECT_NE(connect, nullptr);
+  if (connect != nullptr) {
+    EXPECT_EQ(connect->connect.play_incarnation, kMmsDisablePacketPair);
+    EXPECT_EQ(player_major_version(connect->connect.subscriber_name), 9);
+  }
+  r->feed(r->msg(connected_ex(auth)), byte_by_byte);
+  EXPECT_NE(r->last_sent(kLinkViewerToMacFunnelInfo), nullptr);
+  r->feed(r->msg(funnel_info()), byte_by_byte);
+  const Message* cf = r->last_sent(kLinkViewerToMacConnectFunnel);
+  EXPECT_NE(cf, nullptr);
+  r->feed(r->msg(make_message(kLinkMacToViewerReportConnectedFunnel)), byte_by_byte);
+  const Message* of = r->last_sent(kLinkViewerToMacOpenFile);
+  EXPECT_NE(of, nullptr);
+  if (of == nullptr) {
+    return 0;
+  }
+  EXPECT_EQ(of->open_file.play_incarnation, 9u);
+  return 9;
+}
+
+std::uint8_t open_and_header(Rig* r, bool byte_by_byte = false) {
+  r->feed(r->msg(open_file_ok(9)), byte_by_byte);
+  const Message* rb = r->last_sent(kLinkViewerToMacReadBlock);
+  EXPECT_NE(rb, nullptr);
+  if (rb == nullptr) {
+    return 0;
+  }
+  EXPECT_EQ(rb->read_block.open_file_id, 1u);
+  const auto hinc = static_cast<std::uint8_t>(rb->read_block.play_incarnation);
+  EXPECT_TRUE(is_header_incarnation(hinc));
+  Message rrb = make_message(kLinkMacToViewerReportReadBlock);
+  rrb.report_read_block.play_incarnation = hinc;
+  Bytes b = r->msg(rrb);
+  cat(&b, header_packets(hinc));
+  r->feed(b, byte_by_byte);
+  const Message* sp = r->last_sent(kLinkViewerToMacStartPlaying);
+  EXPECT_NE(sp, nullptr);
+  if (sp == nullptr) {
+    return 0;
+  }
+  return static_cast<std::uint8_t>(sp->start_playing.play_incarnation);
+}
+
+void started(Rig* r, std::uint8_t inc) {
+  Message ss = make_message(kLinkMacToViewerReportStreamSwitch);
+  Message st = make_message(kLinkMacToViewerReportStartedPlaying);
+  st.report_started_playing.play_incarnation = inc;
+  Bytes b = r->msg(ss);
+  cat(&b, r->msg(st));
+  r->feed(b);
+}
+
+// --- TCP ---------------------------------------------------------------------
+
+void full_tcp_sequence(bool byte_by_byte) {
+  Rig r("mmst://127.0.0.1/dir/a%20b.wmv", false);
+  handshake(&r, byte_by_byte);
+  const Message* cf = r.last_sent(kLinkViewerToMacConnectFunnel);
+  ASSERT_NE(cf, nullptr);
+  EXPECT_NE(cf->connect_funnel.funnel_name.find("\\TCP\\"), std::string::npos);
+  EXPECT_EQ(r.last_sent(kLinkViewerToMacOpenFile)->open_file.file_name, "dir/a b.wmv");
+  std::uint8_t inc = open_and_header(&r, byte_by_byte);
+  EXPECT_EQ(inc, 10);
+  const Seen* h = r.find(Event::Kind::kHeader);
+  ASSERT_NE(h, nullptr);
+  EXPECT_FALSE(h->changed);
+  const Message* sw = r.last_sent(kLinkViewerToMacStreamSwitch);
+  ASSERT_NE(sw, nullptr);
+  EXPECT_FALSE(sw->stream_switch.a_stream_entries.empty());
+  for (const StreamSwitchEntry& e : sw->stream_switch.a_stream_entries) {
+    EXPECT_EQ(e.w_src_stream_number, kStreamNone);
+    EXPECT_EQ(e.w_thinning_level, kThinningNone);  // every stream by default
+  }
+  const Message* sp = r.last_sent(kLinkViewerToMacStartPlaying);
+  EXPECT_EQ(sp->start_playing.position, 0.0);
+  EXPECT_EQ(sp->start_playing.open_file_id, 1u);
+  EXPECT_EQ(sp->start_playing.frame_offset, 0u);
+  started(&r, inc);
+  Bytes data;
+  for (std::uint32_t i = 0; i < media().packets.size(); ++i) {
+    cat(&data, data_packet(i, inc, static_cast<std::uint8_t>(i)));
+  }
+  Message ping = make_message(kLinkMacToViewerPing);
+  cat(&data, r.msg(ping));
+  Message eos = make_message(kLinkMacToViewerReportEndOfStream);
+  eos.report_end_of_stream.play_incarnation = inc;
+  cat(&data, r.msg(eos));
+  r.feed(data, byte_by_byte);
+  std::vector<Seen> pk = r.packets();
+  ASSERT_EQ(pk.size(), media().packets.size());
+  for (std::size_t i = 0; i < pk.size(); ++i) {
+    EXPECT_EQ(pk[i].payload, media().packets[i]);
+    EXPECT_EQ(pk[i].packet_number, i);
+    EXPECT_FALSE(pk[i].discont);
+  }
+  const Seen* c = r.find(Event::Kind::kConnected);
+  ASSERT_NE(c, nullptr);
+  EXPECT_EQ(c->detail, "mmst");
+  EXPECT_NE(r.find(Event::Kind::kEos), nullptr);
+  EXPECT_EQ(r.count_sent(kLinkViewerToMacPong), 1u);
+  EXPECT_EQ(r.count_sent(kLinkViewerToMacLogging), 1u);
+  EXPECT_EQ(r.find(Event::Kind::kFailed), nullptr);
+  EXPECT_TRUE(r.s().seekable());
+  r.s().close();
+  r.drain();
+  EXPECT_NE(r.last_sent(kLinkViewerToMacCloseFile), nullptr);
+}
+
+TEST(MmstClientSession, FullTcpSequenceWhole) { full_tcp_sequence(false); }
+TEST(MmstClientSession, FullTcpSequenceByteByByte) { full_tcp_sequence(true); }
+
+TEST(MmstClientSession, SeekUsesANewIncarnationAndDropsStaleData) {
+  Rig r("mmst://h/a.wmv", false);
+  handshake(&r);
+  std::uint8_t inc = open_and_header(&r);
+  started(&r, inc);
+  r.feed(data_packet(0, inc));
+  r.s().play(session::PlayRequest{2000}, r.now());
+  r.drain();
+  const Message* sp = r.last_sent(kLinkViewerToMacStartPlaying);
+  ASSERT_NE(sp, nullptr);
+  const auto inc2 = static_cast<std::uint8_t>(sp->start_playing.play_incarnation);
+  EXPECT_EQ(inc2, next_play_incarnation(inc));
+  EXPECT_DOUBLE_EQ(sp->start_playing.position,
+                   static_cast<double>(2000 + media().preroll_ms) / 1000.0);
+  // Old data still in flight, a stale end of stream, then the new play.
+  Bytes b = data_packet(1, inc);
+  Message stale = make_message(kLinkMacToViewerReportEndOfStream);
+  stale.report_end_of_stream.play_incarnation = inc;
+  cat(&b, r.msg(stale));
+  Message st = make_message(kLinkMacToViewerReportStartedPlaying);
+  st.report_started_playing.play_incarnation = inc2;
+  cat(&b, r.msg(st));
+  cat(&b, data_packet(3, inc2));
+  cat(&b, data_packet(4, inc2));
+  r.feed(b);
+  std::vector<Seen> pk = r.packets();
+  ASSERT_EQ(pk.size(), 3u);
+  EXPECT_EQ(pk[0].packet_number, 0u);
+  EXPECT_EQ(pk[1].packet_number, 3u);
+  EXPECT_TRUE(pk[1].discont);
+  EXPECT_FALSE(pk[2].discont);
+  EXPECT_EQ(r.find(Event::Kind::kEos), nullptr);
+}
+
+TEST(MmstClientSession, PingsAnsweredWhileThrottledAndResumeAtNextPacket) {
+  Rig r("mmst://h/a.wmv", false);
+  handshake(&r);
+  std::uint8_t inc = open_and_header(&r);
+  started(&r, inc);
+  EXPECT_TRUE(r.s().keep_reading_when_throttled());
+  r.feed(data_packet(0, inc));
+  r.feed(data_packet(1, inc));
+  r.s().on_throttle(true, r.now());
+  r.drain();
+  const Message* stop = r.last_sent(kLinkViewerToMacStopPlaying);
+  ASSERT_NE(stop, nullptr);
+  EXPECT_EQ(stop->stop_playing.play_incarnation, inc);
+  EXPECT_EQ(r.s().next_deadline(), std::nullopt);  // paused: no no-data timer
+  // In flight: more data, the Stop acknowledgement, then minutes of pings.
+  Bytes b = data_packet(2, inc);
+  Message ack = make_message(kLinkMacToViewerReportEndOfStream);
+  ack.report_end_of_stream.play_incarnation = inc;
+  cat(&b, r.msg(ack));
+  r.feed(b);
+  for (int i = 0; i < 10; ++i) {
+    r.advance(30 * kSecond);
+    r.feed(r.msg(make_message(kLinkMacToViewerPing)));
+  }
+  EXPECT_EQ(r.count_sent(kLinkViewerToMacPong), 10u);
+  EXPECT_EQ(r.packets().size(), 2u);
+  EXPECT_EQ(r.find(Event::Kind::kEos), nullptr);
+  EXPECT_EQ(r.find(Event::Kind::kFailed), nullptr);
+  r.s().on_throttle(false, r.now());
+  r.drain();
+  const Message* sp = r.last_sent(kLinkViewerToMacStartPlaying);
+  ASSERT_NE(sp, nullptr);
+  const auto inc2 = static_cast<std::uint8_t>(sp->start_playing.play_incarnation);
+  EXPECT_EQ(inc2, next_play_incarnation(inc));
+  EXPECT_EQ(sp->start_playing.location_id, 2u);
+  EXPECT_EQ(sp->start_playing.position, kPositionUseOffsets);
+  // A server that backs up to a key frame: packets already delivered are dropped.
+  Bytes c = data_packet(1, inc2);
+  cat(&c, data_packet(2, inc2));
+  cat(&c, data_packet(3, inc2));
+  r.feed(c);
+  std::vector<Seen> pk = r.packets();
+  ASSERT_EQ(pk.size(), 4u);
+  EXPECT_EQ(pk[2].packet_number, 2u);
+  EXPECT_FALSE(pk[2].discont);
+  EXPECT_EQ(pk[3].packet_number, 3u);
+}
+
+TEST(MmstClientSession, BroadcastDropsWhileThrottledWithDiscont) {
+  Rig r("mmst://h/live", false);
+  handshake(&r);
+  r.feed(r.msg(open_file_ok(9, kFileAttributeBroadcast)));
+  const Message* rb = r.last_sent(kLinkViewerToMacReadBlock);
+  ASSERT_NE(rb, nullptr);
+  r.feed(header_packets(static_cast<std::uint8_t>(rb->read_block.play_incarnation)));
+  auto inc = static_cast<std::uint8_t>(r.last_sent(kLinkViewerToMacStartPlaying)->start_playing.play_incarnation);
+  started(&r, inc);
+  EXPECT_FALSE(r.s().seekable());
+  r.feed(data_packet(0, inc));
+  r.s().on_throttle(true, r.now());
+  r.drain();
+  EXPECT_EQ(r.last_sent(kLinkViewerToMacStopPlaying), nullptr);
+  r.feed(data_packet(1, inc));
+  r.feed(r.msg(make_message(kLinkMacToViewerPing)));
+  r.s().on_throttle(false, r.now());
+  r.drain();
+  r.feed(data_packet(2, inc));
+  std::vector<Seen> pk = r.packets();
+  ASSERT_EQ(pk.size(), 2u);
+  EXPECT_EQ(pk[1].packet_number, 2u);
+  EXPECT_TRUE(pk[1].discont);
+  EXPECT_EQ(r.count_sent(kLinkViewerToMacPong), 1u);
+}
+
+TEST(MmstClientSession, StreamChangeGivesANewHeader) {
+  Rig r("mmst://h/list", false);
+  handshake(&r);
+  std::uint8_t inc = open_and_header(&r);
+  started(&r, inc);
+  r.feed(data_packet(0, inc));
+  Message eos = make_message(kLinkMacToViewerReportEndOfStream);
+  eos.report_end_of_stream.hr = kHrFalse;
+  eos.report_end_of_stream.play_incarnation = inc;
+  Message ch = make_message(kLinkMacToViewerReportStreamChange);
+  ch.report_stream_change.cb_packet_size = media().packet_size;
+  ch.report_stream_change.cb_header_size = static_cast<std::uint32_t>(media().header.size());
+  Bytes b = r.msg(eos);
+  cat(&b, r.msg(ch));
+  cat(&b, header_packets(kPacketPairIncarnation));
+  cat(&b, data_packet(0, kPacketPairIncarnation, 7));  // new entry's data before our Start
+  r.feed(b);
+  EXPECT_EQ(r.find(Event::Kind::kEos), nullptr);
+  int headers = 0;
+  bool changed = false;
+  for (const Seen& e : r.events()) {
+    if (e.kind == Event::Kind::kHeader) {
+      ++headers;
+      changed = e.changed;
+    }
+  }
+  EXPECT_EQ(headers, 2);
+  EXPECT_TRUE(changed);
+  const Message* sp = r.last_sent(kLinkViewerToMacStartPlaying);
+  auto inc2 = static_cast<std::uint8_t>(sp->start_playing.play_incarnation);
+  EXPECT_EQ(inc2, next_play_incarnation(inc));
+  EXPECT_EQ(r.count_sent(kLinkViewerToMacStreamSwitch), 2u);
+  started(&r, inc2);
+  r.feed(data_packet(0, inc2));
+  EXPECT_EQ(r.packets().size(), 2u);
+}
+
+TEST(MmstClientSession, FollowsRedirectsOnANewConnection) {
+  Rig r("mmst://h/a.wmv", false);
+  handshake(&r);
+  Message rd = make_message(kLinkMacToViewerReportRedirect);
+  rd.report_redirect.wsz_location = "mms://h2:1756/b.wmv";
+  r.feed(r.msg(rd));
+  const Seen* e = r.find(Event::Kind::kRedirect);
+  ASSERT_NE(e, nullptr);
+  EXPECT_EQ(e->url, "mms://h2:1756/b.wmv");
+  const IoAction& a = r.actions().back();
+  ASSERT_EQ(a.kind, IoAction::Kind::kConnectTcp);
+  EXPECT_EQ(a.host, "h2");
+  EXPECT_EQ(a.port, 1756);
+  EXPECT_NE(a.channel, r.tcp());
+  bool closed = false;
+  for (const IoAction& x : r.actions()) {
+    closed = closed || (x.kind == IoAction::Kind::kClose && x.channel == r.tcp());
+  }
+  EXPECT_TRUE(closed);
+  // Bytes on the old channel are ignored; the new one works.
+  r.set_tcp(a.channel);
+  r.s().on_connected(a.channel, r.now());
+  r.drain();
+  r.feed(r.msg(connected_ex()));
+  r.feed(r.msg(funnel_info()));
+  r.feed(r.msg(make_message(kLinkMacToViewerReportConnectedFunnel)));
+  EXPECT_EQ(r.last_sent(kLinkViewerToMacOpenFile)->open_file.file_name, "b.wmv");
+  // A redirect to an unsupported scheme fails.
+  rd.report_redirect.wsz_location = "http://h3/c";
+  r.feed(r.msg(rd));
+  const Seen* f = r.find(Event::Kind::kFailed);
+  ASSERT_NE(f, nullptr);
+  EXPECT_EQ(f->status.code(), Code::kUnsupported);
+}
+
+TEST(MmstClientSession, RedirectLoopIsBounded) {
+  Rig r("mmst://h/a.wmv", false);
+  handshake(&r);
+  for (int i = 0; i < 20 && r.find(Event::Kind::kFailed) == nullptr; ++i) {
+    Message rd = make_message(kLinkMacToViewerReportRedirect);
+    rd.report_redirect.wsz_location = "mmst://h/a.wmv";
+    r.feed(r.msg(rd));
+    r.set_tcp(r.actions().back().channel);
+  }
+  const Seen* f = r.find(Event::Kind::kFailed);
+  ASSERT_NE(f, nullptr);
+  EXPECT_EQ(f->status.code(), Code::kLimitExceeded);
+}
+
+Message challenge(std::uint32_t inc, std::vector<std::uint8_t> token) {
+  Message m = make_message(kLinkMacToViewerSecurityChallenge);
+  m.security.play_incarnation = inc;
+  m.security.cookie = 77;
+  m.security.p_token = std::move(token);
+  return m;
+}
+
+TEST(MmstClientSession, BasicAuthentication) {
+  Rig r("mmst://h/a.wmv", false, "user", "pass");
+  handshake(&r, false, "BASIC");
+  r.feed(r.msg(challenge(9, basic_challenge_token("MMS"))));
+  const Message* resp = r.last_sent(kLinkViewerToMacSecurityResponse);
+  ASSERT_NE(resp, nullptr);
+  EXPECT_EQ(resp->security.cookie, 77u);
+  EXPECT_EQ(resp->security.play_incarnation, 9u);
+  EXPECT_EQ(resp->security.p_token, basic_response_token("user", "pass"));
+  std::uint8_t inc = open_and_header(&r);
+  EXPECT_NE(inc, 0);
+  EXPECT_NE(r.find(Event::Kind::kHeader), nullptr);
+}
+
+TEST(MmstClientSession, AuthenticationFailures) {
+  struct Row {
+    const char* user;
+    std::vector<std::uint8_t> token;
+    int rounds;
+    const char* what;
+  };
+  const std::vector<std::uint8_t> ntlm = {0, 0, 1, 2};
+  const Row rows[] = {
+      {"", basic_challenge_token("MMS"), 1, "server requires authentication"},
+      {"u", basic_challenge_token("MMS"), 2, "server rejected the credentials"},
+      {"u", ntlm, 1, "server requires NTLM authentication, which mmssrc does not support"},
+  };
+  for (const Row& row : rows) {
+    Rig r("mmst://h/a.wmv", false, row.user, "pw");
+    handshake(&r, false, "BASIC");
+    for (int i = 0; i < row.rounds; ++i) {
+      r.feed(r.msg(challenge(9, row.token)));
+    }
+    const Seen* f = r.find(Event::Kind::kFailed);
+    ASSERT_NE(f, nullptr) << row.what;
+    EXPECT_EQ(f->status.code(), Code::kNotAuthorized);
+    EXPECT_STREQ(f->status.what(), row.what);
+  }
+}
+
+TEST(MmstClientSession, HresultsMapToCodes) {
+  struct Row {
+    std::uint32_t hr;
+    Code code;
+  };
+  const Row rows[] = {
+      {kHrFileNotFound, Code::kNotFound},  {kNsEFileNotFound, Code::kNotFound},
+      {kHrPathNotFound, Code::kNotFound},  {kHrAccessDenied, Code::kNotAuthorized},
+      {kNsETooManySess, Code::kRefused},   {kHrFail, Code::kRefused},
+      {kNsEProtocolMismatch, Code::kRefused},
+  };
+  for (const Row& row : rows) {
+    Rig r("mmst://h/a.wmv", false);
+    handshake(&r);
+    r.feed(r.msg(with_hr(kLinkMacToViewerReportOpenFile, row.hr, 9)));
+    const Seen* f = r.find(Event::Kind::kFailed);
+    ASSERT_NE(f, nullptr);
+    EXPECT_EQ(f->status.code(), row.code) << std::hex << row.hr;
+    EXPECT_EQ(f->status.detail(), row.hr);
+    EXPECT_NE(f->detail.find("HRESULT"), std::string::npos);
+  }
+  // Connect refused by HRESULT.
+  Rig c("mmst://h/a.wmv", false);
+  c.s().play(session::PlayRequest{}, c.now());
+  c.drain();
+  c.set_tcp(c.actions().back().channel);
+  c.s().on_connected(c.tcp(), c.now());
+  c.feed(c.msg(with_hr(kLinkMacToViewerReportConnectedEX, kNsEProtocolMismatch)));
+  ASSERT_NE(c.find(Event::Kind::kFailed), nullptr);
+  EXPECT_EQ(c.find(Event::Kind::kFailed)->status.code(), Code::kRefused);
+  // A streaming error.
+  Rig s("mmst://h/a.wmv", false);
+  handshake(&s);
+  std::uint8_t inc = open_and_header(&s);
+  started(&s, inc);
+  s.feed(s.msg(with_hr(kLinkMacToViewerReportEndOfStream, kNsEFilePlayFailed, inc)));
+  ASSERT_NE(s.find(Event::Kind::kFailed), nullptr);
+  EXPECT_EQ(s.find(Event::Kind::kFailed)->status.code(), Code::kPeerViolation);
+  EXPECT_EQ(s.find(Event::Kind::kFailed)->status.detail(), kNsEFilePlayFailed);
+}
+
+TEST(MmstClientSession, FunnelRefusedIsRefused) {
+  Rig r("mmst://h/a.wmv", false);
+  r.s().play(session::PlayRequest{}, r.now());
+  r.drain();
+  r.set_tcp(r.actions().back().channel);
+  r.s().on_connected(r.tcp(), r.now());
+  r.feed(r.msg(connected_ex()));
+  r.feed(r.msg(funnel_info()));
+  Message d = make_message(kLinkMacToViewerReportDisconnectedFunnel);
+  d.report_disconnected_funnel.hr = kNsENoFunnel;
+  r.feed(r.msg(d));
+  const Seen* f = r.find(Event::Kind::kFailed);
+  ASSERT_NE(f, nullptr);
+  EXPECT_EQ(f->status.code(), Code::kRefused);
+  EXPECT_EQ(f->status.detail(), kNsENoFunnel);
+}
+
+TEST(MmstClientSession, LostConnectionTimeoutsAndGarbage) {
+  {
+    Rig r("mmst://h/a.wmv", false);
+    handshake(&r);
+    std::uint8_t inc = open_and_header(&r);
+    started(&r, inc);
+    r.s().on_eof(r.tcp(), r.now());
+    r.drain();
+    ASSERT_NE(r.find(Event::Kind::kFailed), nullptr);
+    EXPECT_EQ(r.find(Event::Kind::kFailed)->status.code(), Code::kConnectionLost);
+  }
+  {
+    Rig r("mmst://h/a.wmv", false);
+    handshake(&r);
+    std::optional<Instant> d = r.s().next_deadline();
+    ASSERT_TRUE(d.has_value());
+    r.advance(*d - r.now());
+    r.timeout();
+    ASSERT_NE(r.find(Event::Kind::kFailed), nullptr);
+    EXPECT_EQ(r.find(Event::Kind::kFailed)->status.code(), Code::kTimedOut);
+  }
+  {
+    Rig r("mmst://h/a.wmv", false);
+    r.s().play(session::PlayRequest{}, r.now());
+    r.drain();
+    r.set_tcp(r.actions().back().channel);
+    r.s().on_connected(r.tcp(), r.now());
+    const std::string http = "HTTP/1.0 200 OK\r\n\r\n";
+    r.feed(Bytes(http.begin(), http.end()));
+    ASSERT_NE(r.find(Event::Kind::kFailed), nullptr);
+    EXPECT_EQ(r.find(Event::Kind::kFailed)->status.code(), Code::kMalformed);
+  }
+}
+
+TEST(MmstClientSession, OversizedDataPacketFails) {
+  Rig r("mmst://h/a.wmv", false);
+  handshake(&r);
+  std::uint8_t inc = open_and_header(&r);
+  started(&r, inc);
+  Bytes big(media().packet_size + 1, 0);
+  Bytes out;
+  ASSERT_TRUE(encode_data_packet(0, inc, 0, ByteView(big.data(), big.size()), &out).ok());
+  r.feed(out);
+  ASSERT_NE(r.find(Event::Kind::kFailed), nullptr);
+  EXPECT_EQ(r.find(Event::Kind::kFailed)->status.code(), Code::kMalformed);
+}
+
+// --- UDP -----------------------------------------------------------------------
+
+Bytes udp_packet(std::uint32_t n, std::uint8_t inc, std::uint8_t seq) { return data_packet(n, inc, seq); }
+
+// Handshake in UDP mode up to StartPlaying; returns its incarnation.
+std::uint8_t udp_setup(Rig* r) {
+  r->s().play(session::PlayRequest{}, r->now());
+  r->drain();
+  EXPECT_EQ(r->actions().back().kind, IoAction::Kind::kBindUdp);
+  r->set_udp(r->actions().back().channel);
+  r->s().on_udp_bound(r->actions().back().channel, 7000, r->now());
+  r->drain();
+  EXPECT_EQ(r->actions().back().kind, IoAction::Kind::kConnectTcp);
+  r->set_tcp(r->actions().back().channel);
+  r->s().on_connected(r->tcp(), r->now());
+  r->feed(r->msg(connected_ex()));
+  r->feed(r->msg(funnel_info()));
+  const Message* cf = r->last_sent(kLinkViewerToMacConnectFunnel);
+  EXPECT_NE(cf, nullptr);
+  if (cf != nullptr) {
+    EXPECT_NE(cf->connect_funnel.funnel_name.find("\\UDP\\7000"), std::string::npos);
+  }
+  r->feed(r->msg(make_message(kLinkMacToViewerReportConnectedFunnel)));
+  r->feed(r->msg(open_file_ok(9)));
+  const Message* rb = r->last_sent(kLinkViewerToMacReadBlock);
+  EXPECT_NE(rb, nullptr);
+  if (rb == nullptr) {
+    return 0;
+  }
+  auto hinc = static_cast<std::uint8_t>(rb->read_block.play_incarnation);
+  // Header fragments over UDP, last one first.
+  Bytes all = header_packets(hinc, 1000);
+  std::vector<Bytes> frags;
+  std::size_t off = 0;
+  while (off < all.size()) {
+    DataPacket p;
+    Status err;
+    EXPECT_EQ(decode_data_packet(ByteView(all.data() + off, all.size() - off), &p, &err),
+              Decode::kDone);
+    frags.emplace_back(all.begin() + static_cast<std::ptrdiff_t>(off),
+                       all.begin() + static_cast<std::ptrdiff_t>(off + p.packet_size));
+    off += p.packet_size;
+  }
+  EXPECT_GE(frags.size(), 2u);
+  r->datagram(frags.back());
+  for (std::size_t i = 0; i + 1 < frags.size(); ++i) {
+    r->datagram(frags[i]);
+  }
+  EXPECT_NE(r->find(Event::Kind::kHeader), nullptr);
+  const Message* sp = r->last_sent(kLinkViewerToMacStartPlaying);
+  EXPECT_NE(sp, nullptr);
+  if (sp == nullptr) {
+    return 0;
+  }
+  auto inc = static_cast<std::uint8_t>(sp->start_playing.play_incarnation);
+  Message st = make_message(kLinkMacToViewerReportStartedPlaying);
+  st.report_started_playing.play_incarnation = inc;
+  r->feed(r->msg(st));
+  return inc;
+}
+
+TEST(MmstClientSession, UdpLossTriggersResendRequest) {
+  Rig r("mmsu://127.0.0.1:1755/a.wmv", true);
+  std::uint8_t inc = udp_setup(&r);
+  ASSERT_NE(inc, 0);
+  r.datagram(udp_packet(0, inc, 0));
+  r.datagram(udp_packet(1, inc, 1));
+  r.datagram(udp_packet(3, inc, 3));
+  r.datagram(udp_packet(4, inc, 4));
+  EXPECT_EQ(r.packets().size(), 2u);
+  ASSERT_EQ(r.datagrams().size(), 1u);
+  const IoAction& rq = r.datagrams()[0];
+  EXPECT_EQ(rq.host, "127.0.0.1");
+  EXPECT_EQ(rq.port, 1755);
+  RequestPacketListResend req;
+  Bytes b(rq.bytes.begin(), rq.bytes.end());
+  ASSERT_TRUE(decode_resend(ByteView(b.data(), b.size()), &req).ok());
+  EXPECT_EQ(req.dw_client_id, kClientId);
+  EXPECT_EQ(req.w_source_id, 1);
+  ASSERT_EQ(req.dw_begin_packet_list.size(), 1u);
+  EXPECT_EQ(req.dw_begin_packet_list[0], 2u);
+  r.datagram(udp_packet(2, inc, 2));  // the resent copy
+  std::vector<Seen> pk = r.packets();
+  ASSERT_EQ(pk.size(), 5u);
+  for (std::uint32_t i = 0; i < 5; ++i) {
+    EXPECT_EQ(pk[i].packet_number, i);
+    EXPECT_EQ(pk[i].payload, media().packets[i]);
+    EXPECT_FALSE(pk[i].discont);
+  }
+  EXPECT_EQ(r.s().udp_recovered(), 1u);
+  EXPECT_EQ(r.s().udp_lost(), 0u);
+  EXPECT_EQ(r.find(Event::Kind::kConnected)->detail, "mmsu");
+}
+
+TEST(MmstClientSession, UdpReorderAndDuplicates) {
+  Rig r("mmsu://h/a.wmv", true);
+  std::uint8_t inc = udp_setup(&r);
+  for (std::uint8_t s : {0, 2, 1, 1, 3, 0}) {
+    r.datagram(udp_packet(s, inc, s));
+  }
+  std::vector<Seen> pk = r.packets();
+  ASSERT_EQ(pk.size(), 4u);
+  for (std::uint32_t i = 0; i < 4; ++i) {
+    EXPECT_EQ(pk[i].packet_number, i);
+    EXPECT_FALSE(pk[i].discont);
+  }
+}
+
+TEST(MmstClientSession, UdpUnrecoveredLossIsDiscont) {
+  Rig r("mmsu://h/a.wmv", true);
+  std::uint8_t inc = udp_setup(&r);
+  r.datagram(udp_packet(0, inc, 0));
+  r.datagram(udp_packet(2, inc, 2));
+  EXPECT_EQ(r.packets().size(), 1u);
+  // Re-requested after the retry interval, then given up.
+  r.advance(kUdpResendRetry);
+  r.timeout();
+  EXPECT_EQ(r.datagrams().size(), 2u);
+  std::optional<Instant> d = r.s().next_deadline();
+  ASSERT_TRUE(d.has_value());
+  r.advance(kUdpLossDeadline);
+  r.timeout();
+  std::vector<Seen> pk = r.packets();
+  ASSERT_EQ(pk.size(), 2u);
+  EXPECT_EQ(pk[1].packet_number, 2u);
+  EXPECT_TRUE(pk[1].discont);
+  EXPECT_EQ(r.s().udp_lost(), 1u);
+  r.datagram(udp_packet(1, inc, 1));  // too late: dropped
+  EXPECT_EQ(r.packets().size(), 2u);
+}
+
+TEST(MmstClientSession, UdpTailLossIsProbedBeforeEos) {
+  Rig r("mmsu://h/a.wmv", true);
+  std::uint8_t inc = udp_setup(&r);
+  const auto n = static_cast<std::uint32_t>(media().packets.size());
+  ASSERT_GE(n, 3u);
+  for (std::uint32_t i = 0; i + 1 < n; ++i) {
+    r.datagram(udp_packet(i, inc, static_cast<std::uint8_t>(i)));
+  }
+  Message eos = make_message(kLinkMacToViewerReportEndOfStream);
+  eos.report_end_of_stream.play_incarnation = inc;
+  r.feed(r.msg(eos));
+  EXPECT_EQ(r.find(Event::Kind::kEos), nullptr);  // waits for the last packet
+  ASSERT_FALSE(r.datagrams().empty());
+  r.datagram(udp_packet(n - 1, inc, static_cast<std::uint8_t>(n - 1)));
+  EXPECT_EQ(r.packets().size(), n);
+  EXPECT_NE(r.find(Event::Kind::kEos), nullptr);
+}
+
+TEST(MmstClientSession, UdpSilenceTimesOut) {
+  Rig r("mmsu://h/a.wmv", true);
+  r.s().play(session::PlayRequest{}, r.now());
+  r.drain();
+  r.set_udp(r.actions().back().channel);
+  r.s().on_udp_bound(r.actions().back().channel, 7000, r.now());
+  r.drain();
+  r.set_tcp(r.actions().back().channel);
+  r.s().on_connected(r.tcp(), r.now());
+  r.feed(r.msg(connected_ex()));
+  r.feed(r.msg(funnel_info()));
+  r.feed(r.msg(make_message(kLinkMacToViewerReportConnectedFunnel)));
+  r.feed(r.msg(open_file_ok(9)));
+  Message rrb = make_message(kLinkMacToViewerReportReadBlock);
+  rrb.report_read_block.play_incarnation = 1;
+  r.feed(r.msg(rrb));
+  for (int i = 0; i < 100 && r.find(Event::Kind::kFailed) == nullptr; ++i) {
+    std::optional<Instant> d = r.s().next_deadline();
+    ASSERT_TRUE(d.has_value());
+    r.advance(*d - r.now());
+    r.timeout();
+  }
+  const Seen* f = r.find(Event::Kind::kFailed);
+  ASSERT_NE(f, nullptr);
+  EXPECT_EQ(f->status.code(), Code::kTimedOut);
+  EXPECT_STREQ(f->status.what(), "no UDP data from the server");
+}
+
+TEST(MmstClientSession, UdpBindFailureFails) {
+  Rig r("mmsu://h/a.wmv", true);
+  r.s().play(session::PlayRequest{}, r.now());
+  r.drain();
+  r.s().on_connect_failed(r.actions().back().channel,
+                          Status(Code::kRefused, "no free port in range"), r.now());
+  r.drain();
+  ASSERT_NE(r.find(Event::Kind::kFailed), nullptr);
+  EXPECT_EQ(r.find(Event::Kind::kFailed)->status.code(), Code::kRefused);
+}
+
+TEST(MmstClientSession, HresultMapping) {
+  EXPECT_EQ(status_for_hresult(kHrFileNotFound, Code::kRefused).code(), Code::kNotFound);
+  EXPECT_EQ(status_for_hresult(kHrAccessDenied, Code::kRefused).code(), Code::kNotAuthorized);
+  EXPECT_EQ(status_for_hresult(kNsEBusy, Code::kRefused).code(), Code::kRefused);
+  EXPECT_EQ(status_for_hresult(kNsEBusy, Code::kPeerViolation).code(), Code::kPeerViolation);
+  EXPECT_EQ(status_for_hresult(kNsEBusy, Code::kRefused).detail(), kNsEBusy);
+}
+
+}  // namespace
+}  // namespace mms::mmst
