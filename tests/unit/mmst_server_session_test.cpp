@@ -1,0 +1,647 @@
+// MMS server session: client commands encoded with the mmst codecs go in,
+// what the session sends (TCP units and UDP datagrams) is decoded back.
+#include <fstream>
+#include <iterator>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "protocol/asf/packet.h"
+#include "protocol/mmst/messages.h"
+#include "protocol/mmst/server_session.h"
+
+namespace mms::mmst {
+namespace {
+
+constexpr std::uint32_t kClientId = 0x1A2B3C4D;
+
+std::vector<std::uint8_t> read_fixture(const char* name) {
+  std::ifstream in(std::string(MMS_SOURCE_ROOT) + "/tests/media/fixtures/" + name,
+                   std::ios::binary);
+  return std::vector<std::uint8_t>((std::istreambuf_iterator<char>(in)),
+                                   std::istreambuf_iterator<char>());
+}
+
+class MemorySource : public mmsh::ContentSource {
+ public:
+  MemorySource() {
+    for (const char* name : {"small.asf", "mbr.asf"}) {
+      auto c = mmsh::Content::create(name, read_fixture(name), false);
+      EXPECT_TRUE(c.ok()) << name;
+      if (c.ok()) {
+        items[std::string("/") + name] = *c;
+      }
+    }
+  }
+  Result<std::shared_ptr<const mmsh::Content>> open(std::string_view path) override {
+    auto it = items.find(std::string(path));
+    if (it == items.end()) {
+      return Status(Code::kNotFound, "not found");
+    }
+    return it->second;
+  }
+  std::map<std::string, std::shared_ptr<const mmsh::Content>> items;
+};
+
+// A decoded TCP unit with owned bytes.
+struct Got {
+  bool data = false;
+  std::uint32_t mid = 0;
+  Message msg;  // views not used after decoding
+  std::uint32_t location_id = 0;
+  std::uint8_t inc = 0;
+  std::uint8_t af = 0;
+  std::vector<std::uint8_t> payload;
+};
+
+std::vector<std::uint8_t> encode(Message m) {
+  std::vector<std::uint8_t> out;
+  EXPECT_TRUE(encode_message(m, &out).ok());
+  return out;
+}
+
+Message connect_msg() {
+  Message m = make_message(kLinkViewerToMacConnect);
+  m.connect.subscriber_name =
+      "NSPlayer/7.0.0.1956; {7E667F5D-A661-495E-A512-F55686DDA178}; Host: 127.0.0.1";
+  return m;
+}
+Message funnel_msg(const std::string& name) {
+  Message m = make_message(kLinkViewerToMacConnectFunnel);
+  m.connect_funnel.funnel_name = name;
+  return m;
+}
+Message open_msg(const std::string& file, std::uint32_t inc = 1) {
+  Message m = make_message(kLinkViewerToMacOpenFile);
+  m.open_file.play_incarnation = inc;
+  m.open_file.file_name = file;
+  return m;
+}
+Message read_block_msg(std::uint32_t inc = 2) {
+  Message m = make_message(kLinkViewerToMacReadBlock);
+  m.read_block.open_file_id = 1;
+  m.read_block.play_incarnation = inc;
+  return m;
+}
+Message switch_msg(const std::vector<std::pair<std::uint16_t, bool>>& streams) {
+  Message m = make_message(kLinkViewerToMacStreamSwitch);
+  for (const auto& [n, on] : streams) {
+    m.stream_switch.a_stream_entries.push_back(
+        {kStreamNone, n, on ? kThinningNone : kThinningNothing});
+  }
+  return m;
+}
+Message start_msg(std::uint32_t inc, double position = 0.0,
+                  std::uint32_t location = kOffsetUnused) {
+  Message m = make_message(kLinkViewerToMacStartPlaying);
+  m.start_playing.open_file_id = 1;
+  m.start_playing.position = position;
+  m.start_playing.location_id = location;
+  m.start_playing.frame_offset = kFrameOffsetForeignNoLimit;  // what FFmpeg/libmms send
+  m.start_playing.play_incarnation = inc;
+  return m;
+}
+
+class Client {
+ public:
+  explicit Client(const ServerConfig* config) : s_(config, kClientId, now_) {}
+
+  ServerSession& session() { return s_; }
+  Instant& now() { return now_; }
+
+  // Feeds `bytes` (whole or in `chunk`-sized pieces) and drains the output.
+  void feed(const std::vector<std::uint8_t>& bytes, std::size_t chunk = SIZE_MAX) {
+    for (std::size_t i = 0; i < bytes.size(); i += std::min(chunk, bytes.size() - i)) {
+      const std::size_t n = std::min(chunk, bytes.size() - i);
+      buf_.insert(buf_.end(), bytes.begin() + static_cast<std::ptrdiff_t>(i),
+                  bytes.begin() + static_cast<std::ptrdiff_t>(i + n));
+      auto r = s_.on_bytes(ByteView(buf_), now_);
+      ASSERT_TRUE(r.ok()) << r.status().what();
+      buf_.erase(buf_.begin(), buf_.begin() + static_cast<std::ptrdiff_t>(*r));
+      drain();
+    }
+  }
+  void send(Message m, std::size_t chunk = SIZE_MAX) { feed(encode(std::move(m)), chunk); }
+
+  void drain() {
+    for (int i = 0; i < 100000; ++i) {
+      const ByteView out = s_.next_output(now_);
+      if (out.empty()) {
+        break;
+      }
+      wire.insert(wire.end(), out.begin(), out.end());
+      s_.consume_output(out.size());
+    }
+    for (int i = 0; i < 100000; ++i) {
+      const ByteView d = s_.next_datagram(now_);
+      if (d.empty()) {
+        break;
+      }
+      datagrams.push_back(d.to_vector());
+      s_.consume_datagram();
+    }
+  }
+  // Runs the timers until `until` (paced play, keepalive).
+  void run_until(Instant until) {
+    drain();
+    for (int i = 0; i < 100000; ++i) {
+      auto at = s_.next_deadline();
+      if (!at || *at > until) {
+        break;
+      }
+      now_ = std::max(now_, *at);
+      s_.on_timeout(now_);
+      drain();
+    }
+    now_ = until;
+  }
+
+  std::vector<Got> units() const {
+    std::vector<Got> out;
+    ByteView in(wire);
+    while (!in.empty()) {
+      Unit u;
+      Status err;
+      const Decode d = decode_tcp_unit(in, &u, &err);
+      EXPECT_EQ(d, Decode::kDone) << err.what();
+      if (d != Decode::kDone) {
+        break;
+      }
+      Got g;
+      if (u.kind == Unit::Kind::kData) {
+        g.data = true;
+        g.location_id = u.data.location_id;
+        g.inc = u.data.play_incarnation;
+        g.af = u.data.af_flags;
+        g.payload = u.data.payload.to_vector();
+      } else {
+        g.mid = u.message.mid;
+        g.msg = u.message;
+      }
+      out.push_back(std::move(g));
+      in = in.subview(u.wire_size);
+    }
+    return out;
+  }
+  std::vector<std::uint32_t> mids() const {
+    std::vector<std::uint32_t> m;
+    for (const Got& g : units()) {
+      if (!g.data) {
+        m.push_back(g.mid);
+      }
+    }
+    return m;
+  }
+
+  std::vector<std::uint8_t> wire;
+  std::vector<std::vector<std::uint8_t>> datagrams;
+
+ private:
+  Instant now_{1000 * kSecond};
+  ServerSession s_;
+  std::vector<std::uint8_t> buf_;
+};
+
+class MmstServerTest : public ::testing::Test {
+ protected:
+  MmstServerTest() {
+    config.content = &source;
+    config.fast = true;
+  }
+  const mmsh::Content& content(const char* name) { return *source.items[std::string("/") + name]; }
+  // Connect .. ReadBlock for `file`.
+  void setup(Client* c, const std::string& file,
+             const std::string& funnel = "\\\\192.168.0.129\\TCP\\1037",
+             std::size_t chunk = SIZE_MAX) {
+    c->send(connect_msg(), chunk);
+    c->send(make_message(kLinkViewerToMacFunnelInfo), chunk);
+    c->send(funnel_msg(funnel), chunk);
+    c->send(open_msg(file), chunk);
+    c->send(read_block_msg(), chunk);
+  }
+
+  MemorySource source;
+  ServerConfig config;
+};
+
+std::vector<std::uint8_t> reassemble(const std::vector<Got>& units, std::uint8_t inc) {
+  std::vector<std::uint8_t> h;
+  for (const Got& g : units) {
+    if (g.data && g.inc == inc) {
+      h.insert(h.end(), g.payload.begin(), g.payload.end());
+      if ((g.af & kAfHeaderLastBit) != 0) {
+        break;
+      }
+    }
+  }
+  return h;
+}
+
+TEST_F(MmstServerTest, FullOnDemandSequence) {
+  Client c(&config);
+  setup(&c, "small.asf");
+  c.send(switch_msg({{1, true}, {2, true}}));
+  c.send(start_msg(4));
+  const auto units = c.units();
+  const std::vector<std::uint32_t> want_mids = {
+      kLinkMacToViewerReportConnectedEX,     kLinkMacToViewerReportFunnelInfo,
+      kLinkMacToViewerReportConnectedFunnel, kLinkMacToViewerReportOpenFile,
+      kLinkMacToViewerReportReadBlock,       kLinkMacToViewerReportStreamSwitch,
+      kLinkMacToViewerReportStartedPlaying,  kLinkMacToViewerReportEndOfStream};
+  EXPECT_EQ(c.mids(), want_mids);
+  const mmsh::Content& small = content("small.asf");
+  for (const Got& g : units) {
+    if (g.mid == kLinkMacToViewerReportFunnelInfo) {
+      EXPECT_EQ(g.msg.report_funnel_info.n_cubs, kClientId);
+    }
+    if (g.mid == kLinkMacToViewerReportOpenFile) {
+      const ReportOpenFile& r = g.msg.report_open_file;
+      EXPECT_EQ(r.hr, kHrOk);
+      EXPECT_EQ(r.play_incarnation, 1u);
+      EXPECT_EQ(r.open_file_id, 1u);
+      EXPECT_EQ(r.file_attributes & kFileAttributeCanSeek, kFileAttributeCanSeek);
+      EXPECT_EQ(r.file_attributes & kFileAttributeBroadcast, 0u);
+      EXPECT_EQ(r.file_packet_size, 1000u);
+      EXPECT_EQ(r.file_packet_count, 20u);
+      EXPECT_EQ(r.file_header_size, small.header().size());
+    }
+    if (g.mid == kLinkMacToViewerReportStartedPlaying) {
+      EXPECT_EQ(g.msg.report_started_playing.play_incarnation, 4u);
+    }
+    if (g.mid == kLinkMacToViewerReportEndOfStream) {
+      EXPECT_EQ(g.msg.report_end_of_stream.hr, kHrOk);
+      EXPECT_EQ(g.msg.report_end_of_stream.play_incarnation, 4u);
+    }
+  }
+  // Header bytes equal the file's (Header Object + 50-byte Data Object prefix).
+  const std::vector<std::uint8_t> header = reassemble(units, 2);
+  EXPECT_EQ(header, small.header().to_vector());
+  // One data packet per file packet, LocationId = packet number, AFFlags counting.
+  std::uint32_t n = 0;
+  for (const Got& g : units) {
+    if (g.data && g.inc == 4) {
+      EXPECT_EQ(g.location_id, n);
+      EXPECT_EQ(g.af, static_cast<std::uint8_t>(n));
+      ASSERT_LE(g.payload.size(), 1000u);
+      std::vector<std::uint8_t> padded(1000);
+      ASSERT_TRUE(asf::pad_packet(ByteView(g.payload), 1000, padded.data()).ok());
+      auto p = asf::parse_packet(ByteView(padded), 1000);
+      auto want = asf::parse_packet(small.packet(n), 1000);
+      ASSERT_TRUE(p.ok() && want.ok());
+      ASSERT_EQ(p->payloads.size(), want->payloads.size());
+      for (std::size_t i = 0; i < p->payloads.size(); ++i) {
+        const auto& a = p->payloads[i];
+        const auto& b = want->payloads[i];
+        EXPECT_EQ(ByteView(padded).subview(a.data_begin, a.data_end - a.data_begin).to_vector(),
+                  small.packet(n).subview(b.data_begin, b.data_end - b.data_begin).to_vector());
+      }
+      ++n;
+    }
+  }
+  EXPECT_EQ(n, 20u);
+  EXPECT_EQ(c.session().data_packets_sent(), 20u);
+  // Header packets come before ReportStreamSwitch; ReportReadBlock before the header.
+  std::size_t rrb = 0, first_header = 0;
+  for (std::size_t i = 0; i < units.size(); ++i) {
+    if (!units[i].data && units[i].mid == kLinkMacToViewerReportReadBlock) {
+      rrb = i;
+    }
+    if (units[i].data && units[i].inc == 2 && first_header == 0) {
+      first_header = i;
+    }
+  }
+  EXPECT_LT(rrb, first_header);
+  // CloseFile closes.
+  Message close = make_message(kLinkViewerToMacCloseFile);
+  close.close_file.open_file_id = 1;
+  c.send(close);
+  EXPECT_TRUE(c.session().wants_close());
+}
+
+TEST_F(MmstServerTest, ByteByByteGivesTheSameOutput) {
+  Client a(&config);
+  setup(&a, "small.asf");
+  a.send(switch_msg({{1, true}, {2, true}}));
+  a.send(start_msg(4));
+  Client b(&config);
+  setup(&b, "small.asf", "\\\\192.168.0.129\\TCP\\1037", 1);
+  b.send(switch_msg({{1, true}, {2, true}}), 1);
+  b.send(start_msg(4), 1);
+  EXPECT_EQ(a.wire, b.wire);
+  // And a client that sends ConnectFunnel before the ReportConnectedEX arrived
+  // (two commands in one write) is answered in order.
+  Client c(&config);
+  std::vector<std::uint8_t> both = encode(connect_msg());
+  const std::vector<std::uint8_t> f = encode(funnel_msg("\\\\1.2.3.4\\TCP\\1"));
+  both.insert(both.end(), f.begin(), f.end());
+  c.feed(both);
+  EXPECT_EQ(c.mids(), (std::vector<std::uint32_t>{kLinkMacToViewerReportConnectedEX,
+                                                  kLinkMacToViewerReportConnectedFunnel}));
+}
+
+TEST_F(MmstServerTest, SeekLandsOnTheRightPacketWithANewIncarnation) {
+  Client c(&config);
+  setup(&c, "small.asf");
+  c.send(switch_msg({{1, true}, {2, true}}));
+  c.send(start_msg(4));
+  const std::size_t before = c.units().size();
+  // Time seek, libmms style (no StopPlaying; position includes the 3.1 s preroll).
+  const mmsh::Content& small = content("small.asf");
+  const double position = 4.6;
+  std::uint32_t want = 0;
+  for (std::uint32_t i = 0; i < small.packet_count(); ++i) {
+    const auto& m = small.meta(i);
+    if (m.key && m.presentation_ms != mmsh::PacketMeta::kNoTime && m.presentation_ms <= 4600) {
+      want = i;
+    }
+  }
+  ASSERT_GT(want, 0u);
+  c.send(start_msg(5, position));
+  auto units = c.units();
+  std::vector<Got> after(units.begin() + static_cast<std::ptrdiff_t>(before), units.end());
+  ASSERT_FALSE(after.empty());
+  EXPECT_EQ(after[0].mid, kLinkMacToViewerReportStartedPlaying);
+  EXPECT_EQ(after[0].msg.report_started_playing.play_incarnation, 5u);
+  ASSERT_GT(after.size(), 1u);
+  EXPECT_TRUE(after[1].data);
+  EXPECT_EQ(after[1].inc, 5);
+  EXPECT_EQ(after[1].location_id, want);
+  EXPECT_EQ(c.session().start_packet(), want);
+  // Packet seek with StopPlaying first (spec / VLC style).
+  Message stop = make_message(kLinkViewerToMacStopPlaying);
+  stop.stop_playing.open_file_id = 1;
+  stop.stop_playing.play_incarnation = 5;
+  c.send(stop);
+  const std::size_t mark = c.units().size();
+  c.send(start_msg(6, kPositionUseOffsets, 7));
+  units = c.units();
+  after.assign(units.begin() + static_cast<std::ptrdiff_t>(mark), units.end());
+  ASSERT_GT(after.size(), 1u);
+  EXPECT_EQ(after[0].mid, kLinkMacToViewerReportStartedPlaying);
+  EXPECT_TRUE(after[1].data);
+  EXPECT_EQ(after[1].location_id, 7u);
+  EXPECT_EQ(after[1].inc, 6);
+  // Every EndOfStream so far echoes an incarnation that was asked for.
+  for (const Got& g : units) {
+    if (!g.data && g.mid == kLinkMacToViewerReportEndOfStream) {
+      EXPECT_TRUE(g.msg.report_end_of_stream.play_incarnation >= 4 &&
+                  g.msg.report_end_of_stream.play_incarnation <= 6);
+    }
+  }
+}
+
+TEST_F(MmstServerTest, StreamSwitchFilters) {
+  Client c(&config);
+  setup(&c, "mbr.asf");
+  c.send(switch_msg({{1, false}, {2, false}, {3, true}}));
+  c.send(start_msg(4));
+  std::size_t packets = 0;
+  for (const Got& g : c.units()) {
+    if (!g.data || g.inc != 4) {
+      continue;
+    }
+    ++packets;
+    std::vector<std::uint8_t> padded(3200);
+    ASSERT_TRUE(asf::pad_packet(ByteView(g.payload), 3200, padded.data()).ok());
+    auto p = asf::parse_packet(ByteView(padded), 3200);
+    ASSERT_TRUE(p.ok());
+    for (const auto& pl : p->payloads) {
+      EXPECT_EQ(pl.stream, 3);
+    }
+  }
+  EXPECT_GT(packets, 0u);
+}
+
+TEST_F(MmstServerTest, BasicAuthChallenge) {
+  config.auth_user = "user";
+  config.auth_password = "pass";
+  Client c(&config);
+  c.send(connect_msg());
+  c.send(funnel_msg("\\\\1.2.3.4\\TCP\\1"));
+  c.send(open_msg("small.asf", 9));
+  auto units = c.units();
+  ASSERT_EQ(units.size(), 3u);
+  EXPECT_EQ(units[0].msg.report_connected_ex.authen_package, "BASIC");
+  ASSERT_EQ(units[2].mid, kLinkMacToViewerSecurityChallenge);
+  EXPECT_EQ(units[2].msg.security.play_incarnation, 9u);
+  Message r = make_message(kLinkViewerToMacSecurityResponse);
+  r.security.play_incarnation = 9;
+  r.security.cookie = units[2].msg.security.cookie;
+  r.security.p_token = basic_response_token("user", "pass");
+  c.send(r);
+  units = c.units();
+  ASSERT_EQ(units.back().mid, kLinkMacToViewerReportOpenFile);
+  EXPECT_EQ(units.back().msg.report_open_file.hr, kHrOk);
+
+  // Wrong password: access denied.
+  Client bad(&config);
+  bad.send(connect_msg());
+  bad.send(open_msg("small.asf", 9));
+  const std::uint32_t cookie = bad.units().back().msg.security.cookie;
+  r.security.cookie = cookie;
+  r.security.p_token = basic_response_token("user", "wrong");
+  bad.send(r);
+  EXPECT_EQ(bad.units().back().mid, kLinkMacToViewerReportOpenFile);
+  EXPECT_EQ(bad.units().back().msg.report_open_file.hr, kHrAccessDenied);
+
+  // An NTLM-only client is refused.
+  Client ntlm(&config);
+  ntlm.send(connect_msg());
+  ntlm.send(open_msg("small.asf", 9));
+  r.security.cookie = ntlm.units().back().msg.security.cookie;
+  r.security.p_token = {0, 0, 'N', 'T', 'L', 'M', 'S', 'S', 'P', 0};
+  ntlm.send(r);
+  EXPECT_EQ(ntlm.units().back().msg.report_open_file.hr, kHrAccessDenied);
+
+  // Pre-emptive credentials in OpenFile.
+  Client pre(&config);
+  pre.send(connect_msg());
+  Message o = open_msg("small.asf", 9);
+  o.open_file.token_data = basic_response_token("user", "pass");
+  pre.send(o);
+  EXPECT_EQ(pre.units().back().mid, kLinkMacToViewerReportOpenFile);
+  EXPECT_EQ(pre.units().back().msg.report_open_file.hr, kHrOk);
+}
+
+TEST_F(MmstServerTest, FileNotFoundHresult) {
+  Client c(&config);
+  c.send(connect_msg());
+  c.send(open_msg("missing.asf"));
+  ASSERT_EQ(c.units().back().mid, kLinkMacToViewerReportOpenFile);
+  EXPECT_EQ(c.units().back().msg.report_open_file.hr, kHrFileNotFound);
+  EXPECT_FALSE(c.session().wants_close());
+  // A ReadBlock without an open file is refused, not served.
+  c.send(read_block_msg());
+  EXPECT_EQ(c.units().back().msg.report_read_block.hr, kNsEInvalidRequest);
+}
+
+TEST_F(MmstServerTest, RedirectThenClose) {
+  config.redirects["old.asf"] = "mms://127.0.0.1:1755/small.asf";
+  Client c(&config);
+  c.send(connect_msg());
+  c.send(open_msg("old.asf"));
+  ASSERT_EQ(c.units().back().mid, kLinkMacToViewerReportRedirect);
+  EXPECT_EQ(c.units().back().msg.report_redirect.wsz_location, "mms://127.0.0.1:1755/small.asf");
+  EXPECT_TRUE(c.session().wants_close());
+}
+
+TEST_F(MmstServerTest, UdpModeDatagramsAndResend) {
+  Client c(&config);
+  setup(&c, "small.asf", "\\\\127.0.0.1\\UDP\\7000");
+  EXPECT_EQ(c.session().udp_port(), 7000);
+  // ReportReadBlock on TCP, the header in datagrams.
+  auto units = c.units();
+  for (const Got& g : units) {
+    EXPECT_FALSE(g.data);
+  }
+  EXPECT_EQ(units.back().mid, kLinkMacToViewerReportReadBlock);
+  std::vector<std::uint8_t> header;
+  for (const auto& d : c.datagrams) {
+    DataPacket p;
+    ASSERT_TRUE(decode_udp_data_packet(ByteView(d), &p).ok());
+    EXPECT_EQ(p.play_incarnation, 2);
+    header.insert(header.end(), p.payload.begin(), p.payload.end());
+  }
+  EXPECT_EQ(header, content("small.asf").header().to_vector());
+  c.datagrams.clear();
+  c.send(switch_msg({{1, true}, {2, true}}));
+  c.send(start_msg(4));
+  c.run_until(c.now() + 10 * kSecond);
+  ASSERT_EQ(c.datagrams.size(), 20u);
+  EXPECT_EQ(c.mids().back(), kLinkMacToViewerReportEndOfStream);
+  for (std::size_t i = 0; i < c.datagrams.size(); ++i) {
+    DataPacket p;
+    ASSERT_TRUE(decode_udp_data_packet(ByteView(c.datagrams[i]), &p).ok());
+    EXPECT_EQ(p.af_flags, i);
+    EXPECT_EQ(p.play_incarnation, 4);
+  }
+  const auto sent = c.datagrams;
+  c.datagrams.clear();
+  RequestPacketListResend req;
+  req.dw_client_id = kClientId;
+  req.w_source_id = 1;
+  req.dw_begin_packet_list = {3, 5};
+  std::vector<std::uint8_t> dg;
+  ASSERT_TRUE(encode_resend(req, &dg).ok());
+  c.session().on_datagram(ByteView(dg), c.now());
+  c.drain();
+  ASSERT_EQ(c.datagrams.size(), 2u);
+  EXPECT_EQ(c.datagrams[0], sent[3]);
+  EXPECT_EQ(c.datagrams[1], sent[5]);
+  EXPECT_EQ(c.session().packets_resent(), 2u);
+  // Someone else's Client-ID: ignored.
+  c.datagrams.clear();
+  req.dw_client_id = kClientId + 1;
+  dg.clear();
+  ASSERT_TRUE(encode_resend(req, &dg).ok());
+  c.session().on_datagram(ByteView(dg), c.now());
+  c.drain();
+  EXPECT_TRUE(c.datagrams.empty());
+}
+
+TEST_F(MmstServerTest, UdpRefusedGivesDisconnectedFunnel) {
+  config.refuse_udp = true;
+  Client c(&config);
+  c.send(connect_msg());
+  c.send(funnel_msg("\\\\127.0.0.1\\UDP\\7000"));
+  EXPECT_EQ(c.mids().back(), kLinkMacToViewerReportDisconnectedFunnel);
+  EXPECT_EQ(c.session().udp_port(), 0);
+}
+
+TEST_F(MmstServerTest, PlaylistStreamChange) {
+  config.playlists["pl"] = {"small.asf", "mbr.asf"};
+  Client c(&config);
+  setup(&c, "pl");
+  c.send(switch_msg({{1, true}, {2, true}}));
+  c.send(start_msg(4));
+  auto units = c.units();
+  ReportOpenFile rof;
+  for (const Got& g : units) {
+    if (g.mid == kLinkMacToViewerReportOpenFile) {
+      rof = g.msg.report_open_file;
+    }
+  }
+  EXPECT_NE(rof.file_attributes & kFileAttributePlaylist, 0u);
+  std::vector<std::uint32_t> tail;
+  for (const Got& g : units) {
+    if (!g.data) {
+      tail.push_back(g.mid);
+    }
+  }
+  ASSERT_GE(tail.size(), 2u);
+  EXPECT_EQ(tail[tail.size() - 2], kLinkMacToViewerReportEndOfStream);
+  EXPECT_EQ(tail.back(), kLinkMacToViewerReportStreamChange);
+  const mmsh::Content& mbr = content("mbr.asf");
+  for (const Got& g : units) {
+    if (g.mid == kLinkMacToViewerReportEndOfStream) {
+      EXPECT_EQ(g.msg.report_end_of_stream.hr, kHrFalse);
+    }
+    if (g.mid == kLinkMacToViewerReportStreamChange) {
+      EXPECT_EQ(g.msg.report_stream_change.cb_packet_size, 3200u);
+      EXPECT_EQ(g.msg.report_stream_change.cb_header_size, mbr.header().size());
+    }
+  }
+  EXPECT_EQ(reassemble(units, kPacketPairIncarnation), mbr.header().to_vector());
+  // The client selects the new entry's streams and plays on.
+  const std::size_t mark = units.size();
+  c.send(switch_msg({{1, true}, {2, true}, {3, true}}));
+  c.send(start_msg(5));
+  units = c.units();
+  std::size_t data = 0;
+  for (std::size_t i = mark; i < units.size(); ++i) {
+    if (units[i].data) {
+      EXPECT_EQ(units[i].inc, 5);
+      ++data;
+    }
+  }
+  EXPECT_EQ(data, mbr.packet_count());
+  EXPECT_EQ(units.back().mid, kLinkMacToViewerReportEndOfStream);
+  EXPECT_EQ(units.back().msg.report_end_of_stream.hr, kHrOk);
+}
+
+TEST_F(MmstServerTest, PacedPlayAndKeepAlivePing) {
+  config.fast = false;
+  Client c(&config);
+  setup(&c, "small.asf");
+  c.send(switch_msg({{1, true}, {2, true}}));
+  c.send(start_msg(4));
+  std::size_t first = 0;
+  for (const Got& g : c.units()) {
+    first += (g.data && g.inc == 4) ? 1 : 0;
+  }
+  EXPECT_LT(first, 20u);  // paced: not everything at once
+  c.run_until(c.now() + 10 * kSecond);
+  EXPECT_EQ(c.mids().back(), kLinkMacToViewerReportEndOfStream);
+  // Silence from the client: a Ping after the KeepAlive time, Pong is accepted.
+  c.run_until(c.now() + config.keepalive + kSecond);
+  EXPECT_EQ(c.mids().back(), kLinkMacToViewerPing);
+  Message pong = make_message(kLinkViewerToMacPong);
+  c.send(pong);
+  EXPECT_FALSE(c.session().wants_close());
+  // Idle-Timeout closes a session that is not streaming.
+  c.run_until(c.now() + config.idle_timeout + kSecond);
+  EXPECT_TRUE(c.session().wants_close());
+}
+
+TEST_F(MmstServerTest, CloseAfterPacketsFault) {
+  config.close_after_packets = 5;
+  Client c(&config);
+  setup(&c, "small.asf");
+  c.send(switch_msg({{1, true}, {2, true}}));
+  c.send(start_msg(4));
+  EXPECT_EQ(c.session().data_packets_sent(), 5u);
+  EXPECT_TRUE(c.session().wants_close());
+}
+
+TEST_F(MmstServerTest, GarbageIsAnError) {
+  Client c(&config);
+  std::vector<std::uint8_t> junk(64, 0x42);
+  auto r = c.session().on_bytes(ByteView(junk), c.now());
+  EXPECT_FALSE(r.ok());
+  EXPECT_TRUE(c.session().wants_close());
+}
+
+}  // namespace
+}  // namespace mms::mmst
