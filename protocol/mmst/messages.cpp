@@ -38,7 +38,9 @@ bool read_double(ByteReader* r, double* d) {
   *d = double_of(u);
   return true;
 }
-void write_double(ByteWriter* w, double d) { w->u64le(bits_of(d)); }
+void write_double(ByteWriter* w, double d) {
+  w->u64le(bits_of(d));
+}
 
 void append_utf8(std::uint32_t cp, std::string* out) {
   if (cp < 0x80) {
@@ -325,8 +327,8 @@ Decode decode_fields(ByteView m, Message* out, Status* error) {
       o.token_data.clear();
       if (cbtoken != 0) {
         if (cbtoken > limits::kMaxMmsTokenBytes) {
-          return fail(error, Code::kLimitExceeded, "mmst: OpenFile tokenData above kMaxMmsTokenBytes",
-                      cbtoken);
+          return fail(error, Code::kLimitExceeded,
+                      "mmst: OpenFile tokenData above kMaxMmsTokenBytes", cbtoken);
         }
         if (std::uint64_t{token} + cbtoken > names.size()) {
           return bad(error, "mmst: OpenFile tokenData beyond chunkLen", token);
@@ -386,8 +388,8 @@ Decode decode_fields(ByteView m, Message* out, Status* error) {
       std::uint32_t n = 0;
       r.read_u32le(&n);
       if (n > limits::kMaxStreamSwitchEntries) {
-        return fail(error, Code::kLimitExceeded,
-                    "mmst: StreamSwitch above kMaxStreamSwitchEntries", n);
+        return fail(error, Code::kLimitExceeded, "mmst: StreamSwitch above kMaxStreamSwitchEntries",
+                    n);
       }
       if (6ull * n > r.remaining()) {
         return bad(error, "mmst: StreamSwitch entries beyond chunkLen", n);
@@ -826,7 +828,9 @@ int leading_int(const std::string& s, std::size_t pos) {
 
 // ---- names ----
 
-const char* to_string(Mid mid) { return mid_to_string(mid); }
+const char* to_string(Mid mid) {
+  return mid_to_string(mid);
+}
 
 const char* mid_to_string(std::uint32_t mid) {
   switch (mid) {
@@ -867,7 +871,9 @@ const char* mid_to_string(std::uint32_t mid) {
   }
 }
 
-bool is_known_mid(std::uint32_t mid) { return fixed_message_size(mid) != 0; }
+bool is_known_mid(std::uint32_t mid) {
+  return fixed_message_size(mid) != 0;
+}
 
 std::size_t fixed_message_size(std::uint32_t mid) {
   switch (mid) {
@@ -1208,8 +1214,7 @@ Status decode_udp_data_packet(ByteView datagram, DataPacket* out) {
 }
 
 Status encode_data_packet(std::uint32_t location_id, std::uint8_t play_incarnation,
-                          std::uint8_t af_flags, ByteView payload,
-                          std::vector<std::uint8_t>* out) {
+                          std::uint8_t af_flags, ByteView payload, std::vector<std::uint8_t>* out) {
   if (payload.size() > kMaxDataPayload) {
     return Status(Code::kLocalMisuse, "mmst: Data payload above 65527 bytes",
                   static_cast<std::uint32_t>(payload.size()));
@@ -1233,8 +1238,8 @@ std::size_t header_packet_count(std::size_t header_size, std::size_t max_payload
   return header_size == 0 ? 1 : (header_size + max_payload - 1) / max_payload;
 }
 
-void encode_header_packets(ByteView header, std::uint8_t play_incarnation,
-                           std::size_t max_payload, std::vector<std::uint8_t>* out) {
+void encode_header_packets(ByteView header, std::uint8_t play_incarnation, std::size_t max_payload,
+                           std::vector<std::uint8_t>* out) {
   if (max_payload < 1) {
     max_payload = 1;
   }
@@ -1267,8 +1272,7 @@ Result<bool> HeaderAssembler::add(const DataPacket& packet) {
   }
   if (!first && packet.location_id != next_location_) {
     reset(expected_);
-    return Status(Code::kPeerViolation, "mmst: header fragment out of order",
-                  packet.location_id);
+    return Status(Code::kPeerViolation, "mmst: header fragment out of order", packet.location_id);
   }
   if (first && packet.location_id != 0) {
     reset(expected_);
@@ -1466,7 +1470,9 @@ std::vector<std::uint8_t> basic_response_token(const std::string& user,
   return out;
 }
 
-bool is_ntlm_token(ByteView token) { return token.size() >= 2 && token[0] == 0 && token[1] == 0; }
+bool is_ntlm_token(ByteView token) {
+  return token.size() >= 2 && token[0] == 0 && token[1] == 0;
+}
 
 std::vector<std::uint8_t> make_client_log(std::uint32_t source_id, const std::string& url,
                                           const std::string& transport) {
@@ -1474,23 +1480,23 @@ std::vector<std::uint8_t> make_client_log(std::uint32_t source_id, const std::st
   constexpr std::size_t kInfo = 4;  // CLIENT_LOG_INFO offset in CLIENT_LOG
   store_u32le(log.data(), kClientLogSize);
   store_u32le(log.data() + kInfo, kClientLogInfoSize);
-  put_ansi(&log, kInfo + 4, 260, url);        // szURL
-  put_ansi(&log, kInfo + 264, 260, "");       // szChannelURL
-  put_ansi(&log, kInfo + 524, 64, "");        // szUserAgent
-  put_ansi(&log, kInfo + 588, 260, "");       // szHostingWebPage
-  put_ansi(&log, kInfo + 856, 16, "en-US");   // szLang
-  put_ansi(&log, kInfo + 872, 40, "");        // szUniquePID
-  put_ansi(&log, kInfo + 912, 32, "");        // szHostExe
-  put_ansi(&log, kInfo + 968, 64, "");        // szAudioCodec
-  put_ansi(&log, kInfo + 1032, 64, "");       // szVideoCodec
-  store_u16le(log.data() + kInfo + 1104, 1);  // rate
-  store_u32le(log.data() + 1146, source_id);  // dwSourceId
-  store_u32le(log.data() + 1150, 0xFFFFFFFF); // dwIPAddress
-  put_ansi(&log, 1154, 260, "");              // szComputerDNS
-  put_ansi(&log, 1414, 16, "Linux");          // szOS
-  put_ansi(&log, 1438, 16, "");               // szCPU
-  put_ansi(&log, 1454, 8, "mms");             // szProto
-  put_ansi(&log, 1462, 8, transport);         // szTransport
+  put_ansi(&log, kInfo + 4, 260, url);         // szURL
+  put_ansi(&log, kInfo + 264, 260, "");        // szChannelURL
+  put_ansi(&log, kInfo + 524, 64, "");         // szUserAgent
+  put_ansi(&log, kInfo + 588, 260, "");        // szHostingWebPage
+  put_ansi(&log, kInfo + 856, 16, "en-US");    // szLang
+  put_ansi(&log, kInfo + 872, 40, "");         // szUniquePID
+  put_ansi(&log, kInfo + 912, 32, "");         // szHostExe
+  put_ansi(&log, kInfo + 968, 64, "");         // szAudioCodec
+  put_ansi(&log, kInfo + 1032, 64, "");        // szVideoCodec
+  store_u16le(log.data() + kInfo + 1104, 1);   // rate
+  store_u32le(log.data() + 1146, source_id);   // dwSourceId
+  store_u32le(log.data() + 1150, 0xFFFFFFFF);  // dwIPAddress
+  put_ansi(&log, 1154, 260, "");               // szComputerDNS
+  put_ansi(&log, 1414, 16, "Linux");           // szOS
+  put_ansi(&log, 1438, 16, "");                // szCPU
+  put_ansi(&log, 1454, 8, "mms");              // szProto
+  put_ansi(&log, 1462, 8, transport);          // szTransport
   return log;
 }
 

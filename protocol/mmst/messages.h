@@ -85,8 +85,12 @@ enum Mid : std::uint32_t {
 const char* to_string(Mid mid);
 const char* mid_to_string(std::uint32_t mid);
 bool is_known_mid(std::uint32_t mid);
-constexpr bool is_viewer_to_mac(std::uint32_t mid) { return (mid >> 16) == 0x0003; }
-constexpr bool is_mac_to_viewer(std::uint32_t mid) { return (mid >> 16) == 0x0004; }
+constexpr bool is_viewer_to_mac(std::uint32_t mid) {
+  return (mid >> 16) == 0x0003;
+}
+constexpr bool is_mac_to_viewer(std::uint32_t mid) {
+  return (mid >> 16) == 0x0004;
+}
 // Fixed size in bytes (chunkLen and MID included, before padding) of a known
 // MID; 0 for unknown MIDs. A message shorter than this is kMalformed.
 std::size_t fixed_message_size(std::uint32_t mid);
@@ -127,9 +131,9 @@ constexpr std::uint32_t kFrameOffsetRelative = 0x80000000;
 
 // STREAM_SWITCH_ENTRY.
 constexpr std::uint16_t kStreamNone = 0xFFFF;
-constexpr std::uint16_t kThinningNone = 0;      // all objects
-constexpr std::uint16_t kThinningKeyOnly = 1;   // key-frame objects only
-constexpr std::uint16_t kThinningNothing = 2;   // deselected (VLC/libmms off form)
+constexpr std::uint16_t kThinningNone = 0;     // all objects
+constexpr std::uint16_t kThinningKeyOnly = 1;  // key-frame objects only
+constexpr std::uint16_t kThinningNothing = 2;  // deselected (VLC/libmms off form)
 
 // ReportStreamChange.dwTcpHdrIncarnation.
 constexpr std::uint32_t kTcpStreamChangeIncarnation = 0x000000FF;
@@ -144,15 +148,15 @@ constexpr std::uint32_t kClientLogInfoSize = 1142;
 
 // ---- HRESULTs (mmsp.md §4.11) -----------------------------------------------
 
-constexpr std::uint32_t kHrOk = 0x00000000;                     // S_OK
-constexpr std::uint32_t kHrFalse = 0x00000001;                  // S_FALSE (EOS: more entries)
-constexpr std::uint32_t kHrFail = 0x80004005;                   // E_FAIL
-constexpr std::uint32_t kHrUnexpected = 0x8000FFFF;             // E_UNEXPECTED
-constexpr std::uint32_t kHrFileNotFound = 0x80070002;           // HRESULT(ERROR_FILE_NOT_FOUND)
-constexpr std::uint32_t kHrPathNotFound = 0x80070003;           // HRESULT(ERROR_PATH_NOT_FOUND)
-constexpr std::uint32_t kHrAccessDenied = 0x80070005;           // E_ACCESSDENIED
-constexpr std::uint32_t kHrOutOfMemory = 0x8007000E;            // E_OUTOFMEMORY
-constexpr std::uint32_t kHrInvalidArg = 0x80070057;             // E_INVALIDARG
+constexpr std::uint32_t kHrOk = 0x00000000;            // S_OK
+constexpr std::uint32_t kHrFalse = 0x00000001;         // S_FALSE (EOS: more entries)
+constexpr std::uint32_t kHrFail = 0x80004005;          // E_FAIL
+constexpr std::uint32_t kHrUnexpected = 0x8000FFFF;    // E_UNEXPECTED
+constexpr std::uint32_t kHrFileNotFound = 0x80070002;  // HRESULT(ERROR_FILE_NOT_FOUND)
+constexpr std::uint32_t kHrPathNotFound = 0x80070003;  // HRESULT(ERROR_PATH_NOT_FOUND)
+constexpr std::uint32_t kHrAccessDenied = 0x80070005;  // E_ACCESSDENIED
+constexpr std::uint32_t kHrOutOfMemory = 0x8007000E;   // E_OUTOFMEMORY
+constexpr std::uint32_t kHrInvalidArg = 0x80070057;    // E_INVALIDARG
 constexpr std::uint32_t kNsENoConnection = 0xC00D0005;
 constexpr std::uint32_t kNsECannotConnect = 0xC00D0006;
 constexpr std::uint32_t kNsENoFunnel = 0xC00D000C;
@@ -180,7 +184,9 @@ constexpr std::uint32_t kNsEStrideRefused = 0xC00D0045;
 constexpr std::uint32_t kNsEMaxBitrate = 0xC00D0047;
 constexpr std::uint32_t kNsEMaxClients = 0xC00D0049;
 
-constexpr bool hr_failed(std::uint32_t hr) { return (hr & 0x80000000u) != 0; }
+constexpr bool hr_failed(std::uint32_t hr) {
+  return (hr & 0x80000000u) != 0;
+}
 // Symbol ("NS_E_FILE_NOT_FOUND") of a code above, or "unknown".
 const char* hresult_to_string(std::uint32_t hr);
 
@@ -435,37 +441,37 @@ struct Message {
   std::uint32_t mid = 0;
   TcpMessageHeader header;  // decode: as received; encode: seq and time_sent used
 
-  Connect connect;                                        // kLinkViewerToMacConnect
-  ReportConnectedEX report_connected_ex;                  // kLinkMacToViewerReportConnectedEX
-  FunnelInfo funnel_info;                                 // kLinkViewerToMacFunnelInfo
-  ReportFunnelInfo report_funnel_info;                    // kLinkMacToViewerReportFunnelInfo
-  ConnectFunnel connect_funnel;                           // kLinkViewerToMacConnectFunnel
-  ReportConnectedFunnel report_connected_funnel;          // ...ReportConnectedFunnel
-  ReportDisconnectedFunnel report_disconnected_funnel;    // ...ReportDisconnectedFunnel
-  OpenFile open_file;                                     // kLinkViewerToMacOpenFile
-  ReportOpenFile report_open_file;                        // kLinkMacToViewerReportOpenFile
-  ReadBlock read_block;                                   // kLinkViewerToMacReadBlock
-  ReportReadBlock report_read_block;                      // kLinkMacToViewerReportReadBlock
-  CancelReadBlock cancel_read_block;                      // kLinkViewerToMacCancelReadBlock
-  StreamSwitch stream_switch;                             // kLinkViewerToMacStreamSwitch
-  ReportStreamSwitch report_stream_switch;                // kLinkMacToViewerReportStreamSwitch
-  StartPlaying start_playing;                             // kLinkViewerToMacStartPlaying
-  ReportStartedPlaying report_started_playing;            // ...ReportStartedPlaying
-  StartStriding start_striding;                           // kLinkViewerToMacStartStriding
-  ReportStartStriding report_start_striding;              // ...ReportStartStriding
-  StopPlaying stop_playing;                               // kLinkViewerToMacStopPlaying
-  ReportEndOfStream report_end_of_stream;                 // kLinkMacToViewerReportEndOfStream
-  Logging logging;                                        // kLinkViewerToMacLogging
-  ReportStreamChange report_stream_change;                // kLinkMacToViewerReportStreamChange
-  PingPong ping_pong;                                     // kLinkMacToViewerPing / ...Pong
-  CloseFile close_file;                                   // kLinkViewerToMacCloseFile
-  ReportRedirect report_redirect;                         // kLinkMacToViewerReportRedirect
+  Connect connect;                                      // kLinkViewerToMacConnect
+  ReportConnectedEX report_connected_ex;                // kLinkMacToViewerReportConnectedEX
+  FunnelInfo funnel_info;                               // kLinkViewerToMacFunnelInfo
+  ReportFunnelInfo report_funnel_info;                  // kLinkMacToViewerReportFunnelInfo
+  ConnectFunnel connect_funnel;                         // kLinkViewerToMacConnectFunnel
+  ReportConnectedFunnel report_connected_funnel;        // ...ReportConnectedFunnel
+  ReportDisconnectedFunnel report_disconnected_funnel;  // ...ReportDisconnectedFunnel
+  OpenFile open_file;                                   // kLinkViewerToMacOpenFile
+  ReportOpenFile report_open_file;                      // kLinkMacToViewerReportOpenFile
+  ReadBlock read_block;                                 // kLinkViewerToMacReadBlock
+  ReportReadBlock report_read_block;                    // kLinkMacToViewerReportReadBlock
+  CancelReadBlock cancel_read_block;                    // kLinkViewerToMacCancelReadBlock
+  StreamSwitch stream_switch;                           // kLinkViewerToMacStreamSwitch
+  ReportStreamSwitch report_stream_switch;              // kLinkMacToViewerReportStreamSwitch
+  StartPlaying start_playing;                           // kLinkViewerToMacStartPlaying
+  ReportStartedPlaying report_started_playing;          // ...ReportStartedPlaying
+  StartStriding start_striding;                         // kLinkViewerToMacStartStriding
+  ReportStartStriding report_start_striding;            // ...ReportStartStriding
+  StopPlaying stop_playing;                             // kLinkViewerToMacStopPlaying
+  ReportEndOfStream report_end_of_stream;               // kLinkMacToViewerReportEndOfStream
+  Logging logging;                                      // kLinkViewerToMacLogging
+  ReportStreamChange report_stream_change;              // kLinkMacToViewerReportStreamChange
+  PingPong ping_pong;                                   // kLinkMacToViewerPing / ...Pong
+  CloseFile close_file;                                 // kLinkViewerToMacCloseFile
+  ReportRedirect report_redirect;                       // kLinkMacToViewerReportRedirect
   Security security;  // kLinkMacToViewerSecurityChallenge / kLinkViewerToMacSecurityResponse
 
   // Decode only; alias the input.
-  ByteView raw;              // this message's 8*chunkLen bytes (chunkLen, MID, fields, padding)
-  ByteView extra_messages;   // further messages in the same TCP packet (decode with decode_body)
-  std::size_t wire_size = 0; // bytes consumed from the input (whole TCP packet)
+  ByteView raw;               // this message's 8*chunkLen bytes (chunkLen, MID, fields, padding)
+  ByteView extra_messages;    // further messages in the same TCP packet (decode with decode_body)
+  std::size_t wire_size = 0;  // bytes consumed from the input (whole TCP packet)
 };
 
 // Convenience constructor: a Message with `mid` set and defaults elsewhere.
@@ -490,7 +496,9 @@ bool message_hr(const Message& m, std::uint32_t* hr);
 Decode decode_message(ByteView in, Message* out, Status* error);
 
 // Decodes one message (chunkLen, MID, fields) from the front of `body`, e.g. the
-// extra_messages of a packet. *used = 8*chunkLen. The header member is untouched.
+// extra_messages of a packet. *used = 8*chunkLen. The header member is kept.
+// `body` holds complete messages: a short body is kError (kMalformed), never
+// kNeedMore.
 Decode decode_body(ByteView body, Message* out, std::size_t* used, Status* error);
 
 // Appends the TcpMessageHeader + message to *out (lengths, chunkLen, chunkCount =
@@ -509,7 +517,7 @@ constexpr std::size_t kMaxDataPayload = 65535 - kDataHeaderSize;  // PacketSize 
 
 // AFFlags of header packets; packet-pair values.
 constexpr std::uint8_t kAfHeaderMore = 0x04;
-constexpr std::uint8_t kAfHeaderLast = 0x0C;   // receivers accept any value with 0x08 set
+constexpr std::uint8_t kAfHeaderLast = 0x0C;  // receivers accept any value with 0x08 set
 constexpr std::uint8_t kAfHeaderLastBit = 0x08;
 constexpr std::uint8_t kAfPacketPair = 0x10;
 constexpr std::uint8_t kPacketPairIncarnation = 0xFF;  // also TCP stream-change data
@@ -539,8 +547,8 @@ Status encode_data_packet(std::uint32_t location_id, std::uint8_t play_incarnati
 // last; payloads of at most max_payload bytes (clamped to 1..kMaxDataPayload).
 // Appends the packets back to back; each is decodable with decode_data_packet.
 // An empty header gives one packet flagged 0x0C without payload.
-void encode_header_packets(ByteView header, std::uint8_t play_incarnation,
-                           std::size_t max_payload, std::vector<std::uint8_t>* out);
+void encode_header_packets(ByteView header, std::uint8_t play_incarnation, std::size_t max_payload,
+                           std::vector<std::uint8_t>* out);
 // Number of packets encode_header_packets produces.
 std::size_t header_packet_count(std::size_t header_size, std::size_t max_payload);
 
@@ -584,8 +592,8 @@ constexpr std::uint32_t kResendSignature = 0xBEEFF00D;
 constexpr std::size_t kResendHeaderSize = 12;
 
 struct RequestPacketListResend {
-  std::uint32_t dw_client_id = 0;  // nCubs
-  std::uint16_t w_source_id = 0;   // openFileId & 0xFFFF
+  std::uint32_t dw_client_id = 0;                   // nCubs
+  std::uint16_t w_source_id = 0;                    // openFileId & 0xFFFF
   std::vector<std::uint32_t> dw_begin_packet_list;  // 32-bit sequence numbers, 1..32
 };
 // Whole datagram; kMalformed for a bad signature or size != 12 + 4n, n == 0;
@@ -598,7 +606,7 @@ Status encode_resend(const RequestPacketListResend& r, std::vector<std::uint8_t>
 
 constexpr std::uint8_t kFirstHeaderIncarnation = 0x01;  // 1..8
 constexpr std::uint8_t kLastHeaderIncarnation = 0x08;
-constexpr std::uint8_t kFirstPlayIncarnation = 0x09;    // 9..0xFE
+constexpr std::uint8_t kFirstPlayIncarnation = 0x09;  // 9..0xFE
 constexpr std::uint8_t kLastPlayIncarnation = 0xFE;
 
 constexpr std::uint8_t next_header_incarnation(std::uint8_t inc) {

@@ -20,7 +20,8 @@ void check(bool ok) {
 }
 
 bool inside(mms::ByteView v, mms::ByteView outer) {
-  return v.empty() || (v.data() >= outer.data() && v.data() + v.size() <= outer.data() + outer.size());
+  return v.empty() ||
+         (v.data() >= outer.data() && v.data() + v.size() <= outer.data() + outer.size());
 }
 
 void check_reencode(const mms::mmst::Message& m) {

@@ -63,7 +63,8 @@ inline std::string describe_fields(const Message& m) {
     }
     case kLinkViewerToMacConnectFunnel: {
       const ConnectFunnel& f = m.connect_funnel;
-      appendf(&s, " inc=0x%08x max_block=0x%08x max_funnel=%u max_bitrate=0x%08x mode=%u name=\"%s\"",
+      appendf(&s,
+              " inc=0x%08x max_block=0x%08x max_funnel=%u max_bitrate=0x%08x mode=%u name=\"%s\"",
               f.play_incarnation, f.max_block_bytes, f.max_funnel_bytes, f.max_bit_rate,
               f.funnel_mode, f.funnel_name.c_str());
       break;
@@ -114,8 +115,7 @@ inline std::string describe_fields(const Message& m) {
     case kLinkViewerToMacStreamSwitch: {
       appendf(&s, " entries=%zu", m.stream_switch.a_stream_entries.size());
       for (const StreamSwitchEntry& e : m.stream_switch.a_stream_entries) {
-        appendf(&s, " %x/%x/%u", e.w_src_stream_number, e.w_dst_stream_number,
-                e.w_thinning_level);
+        appendf(&s, " %x/%x/%u", e.w_src_stream_number, e.w_dst_stream_number, e.w_thinning_level);
       }
       break;
     }
@@ -167,8 +167,7 @@ inline std::string describe_fields(const Message& m) {
       break;
     case kLinkMacToViewerReportStreamChange: {
       const ReportStreamChange& c = m.report_stream_change;
-      appendf(&s,
-              " hr=0x%08x inc=0x%08x packet_size=%u header_size=%u bitrate=%u stream_id=%u",
+      appendf(&s, " hr=0x%08x inc=0x%08x packet_size=%u header_size=%u bitrate=%u stream_id=%u",
               c.hr, c.dw_tcp_hdr_incarnation, c.cb_packet_size, c.cb_header_size, c.dw_bit_rate,
               c.dw_stream_id);
       break;

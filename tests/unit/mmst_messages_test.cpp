@@ -1,10 +1,10 @@
 // MMS (MS-MMSP) message codec: round trips of every message kind, limits at the
 // limit and one past it, truncation at every length, corrupt framing, Data
 // packets, header reassembly, UDP resend datagrams and the small helpers.
-#include <gtest/gtest.h>
-
 #include <string>
 #include <vector>
+
+#include <gtest/gtest.h>
 
 #include "protocol/core/byte_reader.h"
 #include "protocol/core/limits.h"
@@ -25,7 +25,8 @@ std::vector<Message> samples() {
     return v.back();
   };
   Message& c = add(kLinkViewerToMacConnect);
-  c.connect.subscriber_name = make_subscriber_name("9.0.0.2980", "3300AD50-2C39-46C0-AE0A-0123456789AB", "h:1755");
+  c.connect.subscriber_name =
+      make_subscriber_name("9.0.0.2980", "3300AD50-2C39-46C0-AE0A-0123456789AB", "h:1755");
   c.connect.subscriber_extra = {"HOST: h", "VIA: 1.1 proxy"};
   Message& rc = add(kLinkMacToViewerReportConnectedEX);
   rc.report_connected_ex.server_version_info = "9.01.01.3841";
@@ -96,9 +97,9 @@ TEST(MmstMessages, RoundTripEveryKind) {
     std::vector<std::uint8_t> wire;
     ASSERT_TRUE(encode_message(m, &wire).ok());
     ASSERT_EQ(wire.size() % 8, 0u);
-    EXPECT_EQ(load_u32le(wire.data() + 8), wire.size() - 16);          // messageLength
-    EXPECT_EQ(load_u32le(wire.data() + 16), (wire.size() - 16) / 8);   // chunkCount
-    EXPECT_EQ(load_u32le(wire.data() + 32), (wire.size() - 32) / 8);   // chunkLen
+    EXPECT_EQ(load_u32le(wire.data() + 8), wire.size() - 16);         // messageLength
+    EXPECT_EQ(load_u32le(wire.data() + 16), (wire.size() - 16) / 8);  // chunkCount
+    EXPECT_EQ(load_u32le(wire.data() + 32), (wire.size() - 32) / 8);  // chunkLen
     EXPECT_GE(wire.size() - 32, fixed_message_size(m.mid));
     Message d;
     Status err;
@@ -206,7 +207,8 @@ std::vector<std::uint8_t> raw_connect(std::size_t units) {
     body.push_back(0);
   }
   store_u32le(body.data(), static_cast<std::uint32_t>(body.size() / 8));
-  std::vector<std::uint8_t> w = {1, 0, 0, 0, 0xce, 0xfa, 0x0b, 0xb0, 0, 0, 0, 0, 'M', 'M', 'S', ' '};
+  std::vector<std::uint8_t> w = {1, 0, 0, 0, 0xce, 0xfa, 0x0b, 0xb0,
+                                 0, 0, 0, 0, 'M',  'M',  'S',  ' '};
   w.resize(32, 0);
   store_u32le(w.data() + 8, static_cast<std::uint32_t>(body.size() + 16));
   w.insert(w.end(), body.begin(), body.end());
@@ -377,8 +379,9 @@ TEST(MmstData, HeaderPacketsReassemble) {
 }
 
 TEST(MmstResend, SpecVectorAndLimits) {
-  const std::vector<std::uint8_t> spec = {0x0d, 0xf0, 0xef, 0xbe, 0x4d, 0x3c, 0x2b, 0x1a, 0x01, 0x00,
-                                          0x02, 0x00, 0x05, 0x01, 0x00, 0x00, 0x07, 0x01, 0x00, 0x00};
+  const std::vector<std::uint8_t> spec = {0x0d, 0xf0, 0xef, 0xbe, 0x4d, 0x3c, 0x2b,
+                                          0x1a, 0x01, 0x00, 0x02, 0x00, 0x05, 0x01,
+                                          0x00, 0x00, 0x07, 0x01, 0x00, 0x00};
   RequestPacketListResend r;
   ASSERT_TRUE(decode_resend(spec, &r).ok());
   EXPECT_EQ(r.dw_client_id, 0x1A2B3C4Du);
@@ -444,7 +447,9 @@ TEST(MmstHelpers, StringsAndTokens) {
   EXPECT_TRUE(is_ntlm_token(ByteView(std::vector<std::uint8_t>{0, 0, 1})));
   // Unpaired surrogates become U+FFFD; pairs survive.
   const std::vector<std::uint8_t> lone = {0x00, 0xd8, 0x41, 0x00};
-  EXPECT_EQ(utf16le_to_utf8(lone), "\xef\xbf\xbd" "A");
+  EXPECT_EQ(utf16le_to_utf8(lone),
+            "\xef\xbf\xbd"
+            "A");
   EXPECT_EQ(utf16le_to_utf8(utf8_to_utf16le("\xf0\x9f\x8e\xb5")), "\xf0\x9f\x8e\xb5");
   EXPECT_EQ(utf8_to_utf16le("\xff").size(), 2u);
   EXPECT_EQ(player_major_version("NSPlayer/9.0.0.2980; {x}"), 9);
