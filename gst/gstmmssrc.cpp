@@ -5,18 +5,31 @@
  * Reads a Windows Media stream from a Microsoft Media Server and outputs the
  * ASF stream (`video/x-ms-asf`) for `asfdemux`.
  *
- * URL forms: `mmsh://host[:port]/path` (MMS over HTTP, MS-WMSP) and
- * `mms://host[:port]/path` (currently served over MMSH, default port 80).
+ * URL forms: `mmsh://host[:port]/path` (MMS over HTTP, MS-WMSP, default port
+ * 80), `mmst://host[:port]/path` (MMS over TCP, MS-MMSP, default port 1755),
+ * `mmsu://host[:port]/path` (MMS control over TCP, data over UDP) and
+ * `mms://host[:port]/path`, which rolls over: MMS/UDP, then MMS/TCP, then
+ * MMSH (Windows Media Player's order; RTSP will come first once supported).
+ * #GstMmsSrc:protocols narrows and reorders that list; mmst://, mmsu:// and
+ * mmsh:// pin one transport. An explicit port in an mms:// URL is used for
+ * every transport (a server that serves MMS and MMSH on different ports needs
+ * a pinned scheme or #GstMmsSrc:protocols); without one each transport uses
+ * its default port. Rollover happens only before the first media packet;
+ * "not found" and "not authorized" stop it at once. UDP is given up when no
+ * datagram arrives within #GstMmsSrc:udp-timeout.
  * Credentials may be given in the URL or with #GstMmsSrc:user-id and
- * #GstMmsSrc:user-pw (HTTP Basic authentication).
+ * #GstMmsSrc:user-pw (HTTP Basic or MMS BASIC authentication; NTLM is not
+ * supported).
  *
  * Seeking: on-demand content answers the SEEKING query in TIME and accepts
  * flushing TIME seeks (as sent by asfdemux, playbin and gst-play-1.0); the
  * stream restarts at the new position, with BYTES segments that keep
  * asfdemux's packet accounting right. Broadcasts are not seekable.
  *
- * Messages: a `progress` message when connecting, an element message
- * `mms-transport` (fields `transport`, `uri`) when the stream is established,
+ * Messages: a `progress` message per connection attempt (START, CONTINUE when
+ * an attempt fails and the next transport is tried, COMPLETE), an element
+ * message `mms-transport` (fields `transport`, `uri`) naming the transport the
+ * stream is established on,
  * and `mms-redirect` (field `new-location`) when the server redirects.
  * Errors carry a details structure with `uri`, `mms-transport`, `mms-code`,
  * `mms-detail` (HTTP status or HRESULT) and `mms-attempts`.
@@ -26,11 +39,14 @@
  * gst-launch-1.0 mmssrc location=mmsh://127.0.0.1:8080/clip.wmv ! asfdemux ! fakesink
  * gst-play-1.0 mmsh://127.0.0.1:8080/clip.wmv
  * gst-launch-1.0 mmssrc location=mms://server/live ! filesink location=dump.asf
+ * gst-launch-1.0 mmssrc location=mms://server/clip.wmv protocols=mmst,mmsh ! asfdemux ! fakesink
+ * gst-launch-1.0 mmssrc location=mmsu://server/clip.wmv port-range=5000-5010 ! asfdemux ! fakesink
  * ]|
  */
 #include "gst/gstmmssrc.h"
 
 #include <atomic>
+#include <cstdio>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -38,6 +54,7 @@
 #include "gst/error_map.h"
 #include "protocol/core/url.h"
 #include "protocol/io/driver.h"
+#include "protocol/session/rollover.h"
 
 GST_DEBUG_CATEGORY(gst_mms_src_debug);
 #define GST_CAT_DEFAULT gst_mms_src_debug
@@ -46,6 +63,8 @@ namespace {
 
 constexpr guint kDefaultTimeout = 15;
 constexpr const char* kDefaultUserAgent = "NSPlayer/7.10.0.3059";
+constexpr const char* kDefaultProtocols = "mmsu,mmst,mmsh";
+constexpr guint64 kDefaultUdpTimeoutUs = 5000000;  // rtspsrc's `timeout` default
 
 enum {
   PROP_0,
@@ -59,6 +78,9 @@ enum {
   PROP_PROXY_ID,
   PROP_PROXY_PW,
   PROP_IS_LIVE,
+  PROP_PROTOCOLS,
+  PROP_UDP_TIMEOUT,
+  PROP_PORT_RANGE,
 };
 
 struct Settings {
@@ -72,7 +94,33 @@ struct Settings {
   std::string proxy_id;
   std::string proxy_pw;
   bool is_live = false;
+  std::string protocols = kDefaultProtocols;
+  guint64 udp_timeout_us = kDefaultUdpTimeoutUs;
+  std::string port_range;  // "min-max", empty = any port
 };
+
+// Parses "5000-5010" or "5000"; empty = any port (0-0).
+bool parse_port_range(const std::string& text, std::uint16_t* lo, std::uint16_t* hi) {
+  *lo = *hi = 0;
+  if (text.empty()) {
+    return true;
+  }
+  unsigned a = 0;
+  unsigned b = 0;
+  char extra = 0;
+  int n = std::sscanf(text.c_str(), "%u-%u%c", &a, &b, &extra);
+  if (n == 1) {
+    b = a;
+  } else if (n != 2) {
+    return false;
+  }
+  if (a > 65535 || b > 65535 || b < a) {
+    return false;
+  }
+  *lo = static_cast<std::uint16_t>(a);
+  *hi = static_cast<std::uint16_t>(b);
+  return true;
+}
 
 }  // namespace
 
@@ -118,9 +166,11 @@ bool check_location(const char* uri, GError** error) {
                 "Invalid MMS URI '%s': %s", uri != nullptr ? uri : "", url.status().what());
     return false;
   }
-  if (url->scheme != "mms" && url->scheme != "mmsh") {
+  if (url->scheme != "mms" && url->scheme != "mmsh" && url->scheme != "mmst" &&
+      url->scheme != "mmsu") {
     g_set_error(error, GST_URI_ERROR, GST_URI_ERROR_UNSUPPORTED_PROTOCOL,
-                "Unsupported protocol in '%s' (mmssrc handles mms:// and mmsh://)",
+                "Unsupported protocol in '%s' (mmssrc handles mms://, mmsh://, mmst:// and "
+                "mmsu://)",
                 url->redacted().c_str());
     return false;
   }
@@ -151,9 +201,21 @@ void post_notice(GstMmsSrc* self, const mms::io::Notice& n) {
   GstElement* el = GST_ELEMENT(self);
   switch (n.kind) {
     case mms::io::Notice::Kind::kConnecting: {
+      GST_INFO_OBJECT(self, "connecting to %s over %s", n.url.c_str(), n.transport.c_str());
       gchar* text = g_strdup_printf("Connecting to %s over %s", n.url.c_str(), n.transport.c_str());
       gst_element_post_message(
           el, gst_message_new_progress(GST_OBJECT(self), GST_PROGRESS_TYPE_START, "connect", text));
+      g_free(text);
+      break;
+    }
+    case mms::io::Notice::Kind::kAttemptFailed: {
+      GST_INFO_OBJECT(self, "%s failed (%s); trying the next transport", n.transport.c_str(),
+                      n.text.c_str());
+      gchar* text = g_strdup_printf("%s failed (%s), trying the next transport",
+                                    n.transport.c_str(), n.text.c_str());
+      gst_element_post_message(el, gst_message_new_progress(GST_OBJECT(self),
+                                                            GST_PROGRESS_TYPE_CONTINUE, "connect",
+                                                            text));
       g_free(text);
       break;
     }
@@ -253,6 +315,33 @@ static void gst_mms_src_set_property(GObject* object, guint prop_id, const GValu
       s.is_live = g_value_get_boolean(value) != FALSE;
       gst_base_src_set_live(GST_BASE_SRC(self), s.is_live);
       break;
+    case PROP_PROTOCOLS: {
+      std::string v = str();
+      if (v.empty()) {
+        v = kDefaultProtocols;
+      }
+      if (!mms::session::parse_protocols(v).ok()) {
+        GST_WARNING_OBJECT(self, "invalid protocols list '%s' (use e.g. \"mmsu,mmst,mmsh\")",
+                           v.c_str());
+        break;
+      }
+      s.protocols = v;
+      break;
+    }
+    case PROP_UDP_TIMEOUT:
+      s.udp_timeout_us = g_value_get_uint64(value);
+      break;
+    case PROP_PORT_RANGE: {
+      std::uint16_t lo = 0;
+      std::uint16_t hi = 0;
+      if (!parse_port_range(str(), &lo, &hi)) {
+        GST_WARNING_OBJECT(self, "invalid port range '%s' (use e.g. \"5000-5010\")",
+                           str().c_str());
+        break;
+      }
+      s.port_range = str();
+      break;
+    }
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
       break;
@@ -298,6 +387,15 @@ static void gst_mms_src_get_property(GObject* object, guint prop_id, GValue* val
     case PROP_IS_LIVE:
       g_value_set_boolean(value, s.is_live);
       break;
+    case PROP_PROTOCOLS:
+      str(s.protocols);
+      break;
+    case PROP_UDP_TIMEOUT:
+      g_value_set_uint64(value, s.udp_timeout_us);
+      break;
+    case PROP_PORT_RANGE:
+      str(s.port_range);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
       break;
@@ -330,6 +428,21 @@ static gboolean gst_mms_src_start(GstBaseSrc* src) noexcept {
       s.connection_speed > G_MAXUINT32 ? G_MAXUINT32 : static_cast<std::uint32_t>(s.connection_speed);
   ds.client.timeout = static_cast<mms::Duration>(s.timeout) * mms::kSecond;
   ds.client.client_guid = mms::io::make_client_guid();
+  ds.client.udp_timeout = static_cast<mms::Duration>(s.udp_timeout_us) * 1000;
+  (void)parse_port_range(s.port_range, &ds.client.udp_port_min, &ds.client.udp_port_max);
+  if (mms::Result<std::vector<mms::session::Transport>> protocols =
+          mms::session::parse_protocols(s.protocols);
+      protocols.ok()) {
+    ds.protocols = *protocols;
+  }
+  if (mms::Result<std::vector<mms::session::Transport>> candidates =
+          mms::session::candidates_for(*url, ds.protocols);
+      !candidates.ok()) {
+    GST_ELEMENT_ERROR(self, RESOURCE, OPEN_READ, ("No transport allowed for this URL."),
+                      ("%s: %s (protocols=%s)", url->redacted().c_str(),
+                       candidates.status().what(), s.protocols.c_str()));
+    return FALSE;
+  }
   if (!s.proxy.empty()) {
     std::string proxy = s.proxy.find("://") == std::string::npos ? "http://" + s.proxy : s.proxy;
     mms::Result<mms::Url> purl = mms::parse_url(proxy);
@@ -345,8 +458,8 @@ static gboolean gst_mms_src_start(GstBaseSrc* src) noexcept {
   }
   p->error_ctx = mms::gst::ErrorContext();
   p->error_ctx.uri = url->redacted();
-  p->error_ctx.transport = "mmsh";
-  p->error_ctx.attempts = {"mmsh"};
+  p->error_ctx.transport.clear();
+  p->error_ctx.attempts.clear();
   p->header_pushed = false;
   p->tags_posted = false;
   p->discont_next = false;
@@ -459,6 +572,8 @@ static GstFlowReturn gst_mms_src_create(GstPushSrc* psrc, GstBuffer** outbuf) no
         return GST_FLOW_EOS;
       case mms::io::Item::Kind::kError:
         p->error_ctx.detail = item.detail;
+        p->error_ctx.attempts = driver->attempts();
+        p->error_ctx.transport = driver->transport();
         return mms::gst::post_error(GST_ELEMENT(self), item.status, p->error_ctx);
     }
   }
@@ -632,12 +747,12 @@ static void gst_mms_src_class_init(GstMmsSrcClass* klass) {
                                            GST_PARAM_MUTABLE_READY);
   /**
    * GstMmsSrc:location:
-   * The URL to play: mms://host/path or mmsh://host[:port]/path.
+   * The URL to play: mms://, mmst://, mmsu:// or mmsh://host[:port]/path.
    * Since: 0.1
    */
   g_object_class_install_property(
       gobject_class, PROP_LOCATION,
-      g_param_spec_string("location", "Location", "URL of the MMS stream (mms://, mmsh://)",
+      g_param_spec_string("location", "Location", "URL of the MMS stream (mms://, mmst://, mmsu://, mmsh://)",
                           nullptr, rw));
   /**
    * GstMmsSrc:connection-speed:
@@ -720,10 +835,46 @@ static void gst_mms_src_class_init(GstMmsSrcClass* klass) {
       gobject_class, PROP_IS_LIVE,
       g_param_spec_boolean("is-live", "Is live", "Act as a live source", FALSE, rw));
 
+  /**
+   * GstMmsSrc:protocols:
+   * Transports to try for mms:// URLs, in order: a comma-separated list of
+   * "mmsu" (MMS, data over UDP), "mmst" (MMS over TCP) and "mmsh" (MMS over
+   * HTTP). For mmst://, mmsu:// and mmsh:// URLs it only has to include the
+   * URL's transport.
+   * Since: 0.2
+   */
+  g_object_class_install_property(
+      gobject_class, PROP_PROTOCOLS,
+      g_param_spec_string("protocols", "Protocols",
+                          "Allowed transports in rollover order (mmsu,mmst,mmsh)",
+                          kDefaultProtocols, rw));
+  /**
+   * GstMmsSrc:udp-timeout:
+   * Microseconds to wait for the first UDP datagram before giving up on MMS/UDP
+   * and rolling over to the next transport (0 = wait forever).
+   * Since: 0.2
+   */
+  g_object_class_install_property(
+      gobject_class, PROP_UDP_TIMEOUT,
+      g_param_spec_uint64("udp-timeout", "UDP timeout",
+                          "Fail over to the next transport after this many microseconds "
+                          "without UDP data (0 = disabled)",
+                          0, G_MAXUINT64, kDefaultUdpTimeoutUs, rw));
+  /**
+   * GstMmsSrc:port-range:
+   * Local UDP ports for MMS/UDP data, as "min-max" (e.g. "5000-5010"); unset = any port.
+   * Since: 0.2
+   */
+  g_object_class_install_property(
+      gobject_class, PROP_PORT_RANGE,
+      g_param_spec_string("port-range", "Port range",
+                          "Client UDP port range for MMS/UDP data (e.g. 5000-5010; unset = any)",
+                          nullptr, rw));
+
   gst_element_class_add_static_pad_template(element_class, &src_template);
   gst_element_class_set_static_metadata(
       element_class, "MMS stream source", "Source/Network",
-      "Receive Windows Media streams from Microsoft Media Servers (MMS over HTTP)",
+      "Receive Windows Media streams from Microsoft Media Servers (MMS over UDP, TCP and HTTP)",
       "gst-mms developers");
 
   basesrc_class->start = gst_mms_src_start;
@@ -748,7 +899,7 @@ static void gst_mms_src_init(GstMmsSrc* self) {
 static GstURIType gst_mms_src_uri_get_type(GType) noexcept { return GST_URI_SRC; }
 
 static const gchar* const* gst_mms_src_uri_get_protocols(GType) noexcept {
-  static const gchar* protocols[] = {"mms", "mmsh", nullptr};
+  static const gchar* protocols[] = {"mms", "mmsh", "mmst", "mmsu", nullptr};
   return protocols;
 }
 

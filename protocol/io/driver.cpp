@@ -1,6 +1,7 @@
 #include "protocol/io/driver.h"
 
 #include <gio/gio.h>
+#include <sys/socket.h>
 
 #include <cstdio>
 #include <cstring>
@@ -10,6 +11,7 @@
 #include "protocol/asf/packet.h"
 #include "protocol/core/log.h"
 #include "protocol/mmsh/client_session.h"
+#include "protocol/mmst/client_session.h"
 
 namespace mms::io {
 namespace {
@@ -17,6 +19,10 @@ namespace {
 constexpr const char* kLog = "io-driver";
 // Packets per output block: big buffers keep per-buffer costs in GStreamer low.
 constexpr std::size_t kBlockBytes = 256u * 1024;
+// Largest UDP datagram (an MMS Data packet is at most 65535 bytes).
+constexpr std::size_t kMaxDatagram = 65536;
+// Datagrams read per wake-up before yielding to commands and timers.
+constexpr int kDatagramsPerWakeup = 64;
 
 Instant now_instant() { return Instant{g_get_monotonic_time() * 1000}; }
 
@@ -68,6 +74,9 @@ struct Driver::Impl {
     std::size_t in_begin = 0;
     std::size_t in_end = 0;
     bool closed = false;
+    std::uint64_t attempt = 0;  // which attempt (session) opened it
+    bool udp = false;  // a bound datagram socket (socket owned through `udp_socket`)
+    GSocket* udp_socket = nullptr;
   };
 
   Driver* owner = nullptr;
@@ -76,6 +85,11 @@ struct Driver::Impl {
   GCancellable* cancel_all = nullptr;
   DriverSettings settings;
   std::unique_ptr<session::ClientSession> session;
+  std::optional<session::RolloverController> rollover;
+  std::optional<session::Decision> next_attempt;  // started after the current pump
+  bool media_started = false;
+  std::uint64_t attempt_no = 0;  // channel ids restart with every session
+  std::map<std::string, GSocketAddress*> resolved;  // "host:port" -> address (UDP sends)
   std::map<session::ChannelId, std::unique_ptr<Channel>> channels;
   GSource* timer = nullptr;
   std::optional<Instant> timer_at;
@@ -88,15 +102,20 @@ struct Driver::Impl {
   bool have_pending = false;
   std::vector<std::unique_ptr<Channel>> graveyard;  // closed, freed from an idle callback
 
+  bool graveyard_scheduled = false;
+
   void schedule_reap() {
-    if (graveyard.size() != 1) {
+    if (graveyard_scheduled) {
       return;  // already scheduled
     }
+    graveyard_scheduled = true;
     GSource* idle = g_idle_source_new();
     g_source_set_callback(
         idle,
         [](gpointer p) -> gboolean {
-          static_cast<Impl*>(p)->graveyard.clear();
+          auto* self = static_cast<Impl*>(p);
+          self->graveyard.clear();
+          self->graveyard_scheduled = false;
           return G_SOURCE_REMOVE;
         },
         this, nullptr);
@@ -112,6 +131,9 @@ struct Driver::Impl {
     if (timer != nullptr) {
       g_source_destroy(timer);
       g_source_unref(timer);
+    }
+    for (auto& [key, addr] : resolved) {
+      g_object_unref(addr);
     }
     g_clear_object(&cancel_all);
     if (loop != nullptr) {
@@ -136,6 +158,10 @@ struct Driver::Impl {
       g_io_stream_close(G_IO_STREAM(ch->connection), nullptr, nullptr);
       g_clear_object(&ch->connection);
     }
+    if (ch->udp_socket != nullptr) {
+      g_socket_close(ch->udp_socket, nullptr);
+      g_clear_object(&ch->udp_socket);
+    }
     ch->socket = nullptr;
     ch->closed = true;
   }
@@ -143,12 +169,57 @@ struct Driver::Impl {
   // --- session plumbing ---------------------------------------------------
 
   void start() {
+    Result<session::RolloverController> rc =
+        session::RolloverController::create(settings.client.url, settings.protocols);
+    if (!rc.ok()) {
+      Item item;
+      item.kind = Item::Kind::kError;
+      item.epoch = epoch;
+      item.status = rc.status();
+      finished = true;
+      push(std::move(item));
+      return;
+    }
+    rollover.emplace(std::move(*rc));
+    start_attempt(rollover->start(now_instant()));
+  }
+
+  // Starts one attempt: a fresh session on the decision's transport.
+  void start_attempt(const session::Decision& d) {
+    for (auto& [id, ch] : channels) {
+      destroy_channel(ch.get());
+      graveyard.push_back(std::move(ch));
+    }
+    channels.clear();
+    if (!graveyard.empty()) {
+      graveyard_scheduled = false;
+      schedule_reap();
+    }
+    if (throttled) {
+      throttled = false;  // nothing of the new attempt is queued yet
+    }
+    ++attempt_no;
     session::ClientConfig cfg = settings.client;
-    session = std::make_unique<mmsh::MmshClientSession>(std::move(cfg));
+    cfg.url = d.url;
+    switch (d.transport) {
+      case session::Transport::kMmsTcp:
+        session = std::make_unique<mmst::MmstClientSession>(std::move(cfg), false);
+        break;
+      case session::Transport::kMmsUdp:
+        session = std::make_unique<mmst::MmstClientSession>(std::move(cfg), true);
+        break;
+      default:
+        session = std::make_unique<mmsh::MmshClientSession>(std::move(cfg));
+        break;
+    }
+    {
+      std::lock_guard<std::mutex> lock(owner->attempts_mu_);
+      owner->attempts_ = rollover->attempt_names();
+    }
     Notice n;
     n.kind = Notice::Kind::kConnecting;
     n.transport = session->transport_name();
-    n.url = settings.client.url.redacted();
+    n.url = d.url.redacted();
     if (owner->notify_) {
       owner->notify_(n);
     }
@@ -157,6 +228,32 @@ struct Driver::Impl {
     session->play(req, now_instant());
     pump();
   }
+
+  // A session failed: ask the rollover controller what next. Returns true when
+  // another attempt will start (the failure is not reported).
+  bool on_attempt_failed(const session::Event& e) {
+    if (!rollover) {
+      return false;
+    }
+    session::Decision d = rollover->on_outcome(session::outcome_for(e.status), now_instant(),
+                                               e.status);
+    if (d.kind != session::Decision::Kind::kTryNext &&
+        d.kind != session::Decision::Kind::kFollowRedirect) {
+      return false;
+    }
+    Notice n;
+    n.kind = Notice::Kind::kAttemptFailed;
+    n.transport = session->transport_name();
+    n.url = settings.client.url.redacted();
+    n.text = e.status.what();
+    if (owner->notify_) {
+      owner->notify_(n);
+    }
+    next_attempt = d;
+    return true;
+  }
+
+  bool keep_reading() const { return session && session->keep_reading_when_throttled(); }
 
   void seek(std::uint64_t new_epoch, std::uint64_t position_ms) {
     if (new_epoch != owner->epoch_.load()) {
@@ -192,6 +289,12 @@ struct Driver::Impl {
     while (session->next_io_action(&action)) {
       run_action(std::move(action));
     }
+    if (next_attempt) {
+      session::Decision d = std::move(*next_attempt);
+      next_attempt.reset();
+      start_attempt(d);  // pumps the new session
+      return;
+    }
     reschedule_timer();
   }
 
@@ -202,6 +305,12 @@ struct Driver::Impl {
         break;
       case session::IoAction::Kind::kSend:
         send(action.channel, action.bytes);
+        break;
+      case session::IoAction::Kind::kBindUdp:
+        bind_udp(action.channel, action.host, action.port, action.port_max);
+        break;
+      case session::IoAction::Kind::kSendTo:
+        send_to(action.channel, action.host, action.port, action.bytes);
         break;
       case session::IoAction::Kind::kClose: {
         auto it = channels.find(action.channel);
@@ -220,6 +329,9 @@ struct Driver::Impl {
   void handle_event(const session::Event& e) {
     switch (e.kind) {
       case session::Event::Kind::kConnected: {
+        if (rollover) {
+          (void)rollover->on_outcome(session::Outcome::kEstablished, now_instant());
+        }
         Notice n;
         n.kind = Notice::Kind::kConnected;
         n.transport = e.detail;
@@ -253,6 +365,12 @@ struct Driver::Impl {
         break;
       }
       case session::Event::Kind::kPacket:
+        if (!media_started) {
+          media_started = true;
+          if (rollover) {
+            (void)rollover->on_outcome(session::Outcome::kFirstMediaPacket, now_instant());
+          }
+        }
         add_packet(e);
         break;
       case session::Event::Kind::kEos: {
@@ -265,6 +383,9 @@ struct Driver::Impl {
         break;
       }
       case session::Event::Kind::kFailed: {
+        if (next_attempt || (!media_started && on_attempt_failed(e))) {
+          break;  // rolling over to the next transport
+        }
         flush_block();
         finished = true;
         Item item;
@@ -329,6 +450,9 @@ struct Driver::Impl {
     if (session) {
       session->on_throttle(on, now_instant());
     }
+    if (keep_reading()) {
+      return;  // the session holds its data back itself; pings keep flowing
+    }
     for (auto& [id, ch] : channels) {
       if (on) {
         if (ch->read_source != nullptr) {
@@ -389,6 +513,7 @@ struct Driver::Impl {
   struct ConnectData {
     Impl* self;
     session::ChannelId id;
+    std::uint64_t attempt;
   };
 
   void connect(session::ChannelId id, const std::string& host, std::uint16_t port) {
@@ -401,7 +526,8 @@ struct Driver::Impl {
     g_socket_client_set_timeout(client,
                                 t > 0 ? static_cast<guint>((t + kSecond - 1) / kSecond) : 0);
     GSocketConnectable* addr = g_network_address_new(host.c_str(), port);
-    auto* cd = new ConnectData{this, id};
+    auto* cd = new ConnectData{this, id, attempt_no};
+    ch->attempt = attempt_no;
     g_socket_client_connect_async(client, addr, ch->cancellable, &Impl::on_connect_done, cd);
     g_object_unref(addr);
     g_object_unref(client);
@@ -412,12 +538,13 @@ struct Driver::Impl {
     auto* cd = static_cast<ConnectData*>(data);
     Impl* self = cd->self;
     session::ChannelId id = cd->id;
+    const std::uint64_t attempt = cd->attempt;
     delete cd;
     GError* error = nullptr;
     GSocketConnection* conn =
         g_socket_client_connect_finish(G_SOCKET_CLIENT(source), res, &error);
     auto it = self->channels.find(id);
-    if (it == self->channels.end() || it->second->closed) {
+    if (it == self->channels.end() || it->second->closed || it->second->attempt != attempt) {
       // Channel closed meanwhile (seek, close): drop the result.
       if (conn != nullptr) {
         g_object_unref(conn);
@@ -440,7 +567,7 @@ struct Driver::Impl {
     ch->socket = g_socket_connection_get_socket(conn);
     g_socket_set_blocking(ch->socket, FALSE);
     ch->in.resize(self->settings.read_size * 2);
-    if (!self->throttled) {
+    if (!self->throttled || self->keep_reading()) {
       self->watch(ch);
     }
     self->session->on_connected(id, now_instant());
@@ -500,10 +627,16 @@ struct Driver::Impl {
   // Reads what is available (bounded per wake-up), feeds the session and
   // handles its output. Returns false when the watch must go.
   bool read_some(session::ChannelId id) {
+    {
+      auto it = channels.find(id);
+      if (it != channels.end() && it->second->udp) {
+        return read_datagrams(id);
+      }
+    }
     // Bound the work per wake-up so commands (seek, close) stay responsive.
     for (int round = 0; round < 16; ++round) {
       auto it = channels.find(id);
-      if (it == channels.end() || throttled) {
+      if (it == channels.end() || (throttled && !keep_reading())) {
         return false;
       }
       Channel* ch = it->second.get();
@@ -564,6 +697,133 @@ struct Driver::Impl {
     return true;
   }
 
+  // --- UDP ------------------------------------------------------------------
+
+  void bind_udp(session::ChannelId id, const std::string& host, std::uint16_t port_min,
+                std::uint16_t port_max) {
+    GInetAddress* probe = g_inet_address_new_from_string(host.c_str());
+    const GSocketFamily family = probe != nullptr && g_inet_address_get_family(probe) ==
+                                                         G_SOCKET_FAMILY_IPV6
+                                     ? G_SOCKET_FAMILY_IPV6
+                                     : G_SOCKET_FAMILY_IPV4;
+    g_clear_object(&probe);
+    GError* error = nullptr;
+    GSocket* sock = g_socket_new(family, G_SOCKET_TYPE_DATAGRAM, G_SOCKET_PROTOCOL_UDP, &error);
+    if (sock == nullptr) {
+      g_clear_error(&error);
+      session->on_connect_failed(id, Status(Code::kRefused, "could not create a UDP socket"),
+                                 now_instant());
+      return;
+    }
+    if (port_max < port_min) {
+      port_max = port_min;
+    }
+    GInetAddress* any = g_inet_address_new_any(family);
+    bool bound = false;
+    for (std::uint32_t p = port_min; p <= port_max && !bound; ++p) {
+      GSocketAddress* addr = g_inet_socket_address_new(any, static_cast<guint16>(p));
+      bound = g_socket_bind(sock, addr, FALSE, &error) != FALSE;
+      g_clear_error(&error);
+      g_object_unref(addr);
+      if (p == 0) {
+        break;
+      }
+    }
+    g_object_unref(any);
+    if (!bound) {
+      g_object_unref(sock);
+      session->on_connect_failed(id, Status(Code::kRefused, "no free UDP port in the range"),
+                                 now_instant());
+      return;
+    }
+    std::uint16_t local_port = 0;
+    if (GSocketAddress* local = g_socket_get_local_address(sock, nullptr)) {
+      local_port = g_inet_socket_address_get_port(G_INET_SOCKET_ADDRESS(local));
+      g_object_unref(local);
+    }
+    g_socket_set_blocking(sock, FALSE);
+    // A roomy receive buffer: the server bursts on loopback.
+    g_socket_set_option(sock, SOL_SOCKET, SO_RCVBUF, 4 * 1024 * 1024, nullptr);
+    auto ch = std::make_unique<Channel>();
+    ch->id = id;
+    ch->udp = true;
+    ch->udp_socket = sock;
+    ch->socket = sock;
+    ch->cancellable = g_cancellable_new();
+    ch->in.resize(kMaxDatagram);
+    Channel* raw = ch.get();
+    channels[id] = std::move(ch);
+    watch(raw);
+    MMS_LOG(LogLevel::kDebug, kLog, "UDP channel %u bound to port %u", id, local_port);
+    session->on_udp_bound(id, local_port, now_instant());
+  }
+
+  GSocketAddress* resolve(const std::string& host, std::uint16_t port) {
+    const std::string key = host + ":" + std::to_string(port);
+    auto it = resolved.find(key);
+    if (it != resolved.end()) {
+      return it->second;
+    }
+    GInetAddress* ip = g_inet_address_new_from_string(host.c_str());
+    if (ip == nullptr) {
+      GResolver* r = g_resolver_get_default();
+      GList* list = g_resolver_lookup_by_name(r, host.c_str(), cancel_all, nullptr);
+      g_object_unref(r);
+      if (list == nullptr) {
+        return nullptr;
+      }
+      ip = G_INET_ADDRESS(g_object_ref(list->data));
+      g_resolver_free_addresses(list);
+    }
+    GSocketAddress* addr = g_inet_socket_address_new(ip, port);
+    g_object_unref(ip);
+    resolved[key] = addr;
+    return addr;
+  }
+
+  void send_to(session::ChannelId id, const std::string& host, std::uint16_t port,
+               const std::string& bytes) {
+    auto it = channels.find(id);
+    if (it == channels.end() || !it->second->udp) {
+      return;
+    }
+    GSocketAddress* addr = resolve(host, port);
+    if (addr == nullptr) {
+      return;  // best effort: a resend request that cannot be sent is a lost packet
+    }
+    GError* error = nullptr;
+    if (g_socket_send_to(it->second->udp_socket, addr, bytes.data(), bytes.size(), nullptr,
+                         &error) < 0) {
+      MMS_LOG(LogLevel::kDebug, kLog, "UDP send failed: %s", error->message);
+      g_clear_error(&error);
+    }
+  }
+
+  bool read_datagrams(session::ChannelId id) {
+    for (int i = 0; i < kDatagramsPerWakeup; ++i) {
+      auto it = channels.find(id);
+      if (it == channels.end()) {
+        return false;
+      }
+      Channel* ch = it->second.get();
+      GError* error = nullptr;
+      gssize n = g_socket_receive_from(ch->udp_socket, nullptr,
+                                       reinterpret_cast<gchar*>(ch->in.data()), ch->in.size(),
+                                       nullptr, &error);
+      if (n < 0) {
+        const bool would_block = g_error_matches(error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK);
+        g_clear_error(&error);
+        (void)would_block;  // ICMP errors on UDP are not fatal either
+        return true;
+      }
+      session->on_datagram(id, ByteView(ch->in.data(), static_cast<std::size_t>(n)),
+                           now_instant());
+      pump();  // events alias ch->in: handle them before the next receive
+      flush_block();
+    }
+    return true;
+  }
+
   static GSource* release_source(GSource* s) {
     // Called from inside the source's own callback: returning FALSE destroys
     // it; we only drop our reference.
@@ -575,6 +835,16 @@ struct Driver::Impl {
 };
 
 Driver::Driver(std::function<void(const Notice&)> notify) : notify_(std::move(notify)) {}
+
+std::vector<std::string> Driver::attempts() const {
+  std::lock_guard<std::mutex> lock(attempts_mu_);
+  return attempts_;
+}
+
+std::string Driver::transport() const {
+  std::lock_guard<std::mutex> lock(attempts_mu_);
+  return attempts_.empty() ? std::string() : attempts_.back();
+}
 
 Driver::~Driver() { close(); }
 

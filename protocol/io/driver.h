@@ -11,25 +11,34 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "protocol/io/output_queue.h"
 #include "protocol/session/client_session.h"
+#include "protocol/session/rollover.h"
 
 namespace mms::io {
 
 // Something worth telling the user about (progress/element messages).
 struct Notice {
-  enum class Kind : std::uint8_t { kConnecting, kConnected, kRedirect };
+  // kConnecting: an attempt starts (one per rollover step); kAttemptFailed: it
+  // failed and the next transport is tried (`text` says why); kConnected: media
+  // flows on `transport` (the winner); kRedirect: following a redirect.
+  enum class Kind : std::uint8_t { kConnecting, kConnected, kRedirect, kAttemptFailed };
   Kind kind = Kind::kConnecting;
-  std::string transport;  // "mmsh"
+  std::string transport;  // "mmsu", "mmst", "mmsh"
   std::string url;        // redacted
+  std::string text;       // kAttemptFailed: the failure
 };
 
 struct DriverSettings {
   session::ClientConfig client;
+  // Transports to try, in order (empty = the default list of the URL scheme);
+  // see session::RolloverController.
+  std::vector<session::Transport> protocols;
   std::uint64_t start_position_ms = 0;
   std::size_t queue_high_bytes = 4u * 1024 * 1024;  // stop reading above this
   std::size_t queue_low_bytes = 1u * 1024 * 1024;   // resume below this
@@ -54,6 +63,9 @@ class Driver {
 
   OutputQueue& queue() { return *queue_; }
   bool seekable() const { return seekable_.load(); }
+  // Transports tried so far, in order, and the current one (any thread).
+  std::vector<std::string> attempts() const;
+  std::string transport() const;
 
  private:
   struct Impl;
@@ -63,6 +75,8 @@ class Driver {
   std::atomic<std::uint64_t> epoch_{0};
   std::function<void(const Notice&)> notify_;
   std::thread thread_;
+  mutable std::mutex attempts_mu_;
+  std::vector<std::string> attempts_;  // guarded by attempts_mu_
 };
 
 // A random "{xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx}" client GUID.

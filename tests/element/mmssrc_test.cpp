@@ -348,7 +348,7 @@ TEST_F(MmsSrcTest, UriHandlerProtocols) {
   for (const gchar* const* p = protocols; *p != nullptr; ++p) {
     got.emplace_back(*p);
   }
-  EXPECT_EQ(got, (std::vector<std::string>{"mms", "mmsh"}));
+  EXPECT_EQ(got, (std::vector<std::string>{"mms", "mmsh", "mmst", "mmsu"}));
 }
 
 TEST_F(MmsSrcTest, UriRoundTrip) {
