@@ -19,6 +19,9 @@ namespace {
 constexpr const char* kLog = "io-driver";
 // Packets per output block: big buffers keep per-buffer costs in GStreamer low.
 constexpr std::size_t kBlockBytes = 256u * 1024;
+// Bound for the first answer of a server when rollover can still try another
+// transport: a server of another protocol on the port may never answer.
+constexpr Duration kFirstReplyTimeout = 3 * kSecond;
 // Largest UDP datagram (an MMS Data packet is at most 65535 bytes).
 constexpr std::size_t kMaxDatagram = 65536;
 // Datagrams read per wake-up before yielding to commands and timers.
@@ -201,6 +204,10 @@ struct Driver::Impl {
     ++attempt_no;
     session::ClientConfig cfg = settings.client;
     cfg.url = d.url;
+    if (rollover->attempts().size() < rollover->candidates().size()) {
+      // Another transport can still be tried: do not wait long for a first answer.
+      cfg.first_reply_timeout = kFirstReplyTimeout;
+    }
     switch (d.transport) {
       case session::Transport::kMmsTcp:
         session = std::make_unique<mmst::MmstClientSession>(std::move(cfg), false);

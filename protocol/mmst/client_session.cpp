@@ -1076,6 +1076,10 @@ std::optional<Instant> MmstClientSession::idle_deadline() const {
   if (throttled_ || config_.timeout <= 0) {
     return std::nullopt;
   }
+  if (state_ == State::kAwaitConnected && config_.first_reply_timeout > 0 &&
+      config_.first_reply_timeout < config_.timeout) {
+    return last_activity_ + config_.first_reply_timeout;
+  }
   switch (state_) {
     case State::kBinding:
     case State::kConnecting:

@@ -79,6 +79,9 @@ struct ClientConfig {
   std::uint16_t udp_port_min = 0;
   std::uint16_t udp_port_max = 0;
   Duration udp_timeout = 5 * kSecond;
+  // Bound for the server's first answer when rollover has another transport to
+  // try (a server of another protocol on this port may never answer); 0 = `timeout`.
+  Duration first_reply_timeout = 0;
 };
 
 struct PlayRequest {

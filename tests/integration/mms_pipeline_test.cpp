@@ -1,0 +1,440 @@
+// End-to-end over MMS (MS-MMSP): the real mmssrc against the in-process
+// mms-server on 127.0.0.1 over MMS/TCP and MMS/UDP, protocol rollover for
+// mms:// URLs, seeks, errors and UDP loss recovery. Correctness is decoded
+// content: per-pad frame checksums over the network equal those of the file.
+// (The pipeline helpers are those of pipeline_test.cpp.)
+#include <gst/gst.h>
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "tools/server/server.h"
+
+namespace {
+
+std::string media_dir() { return std::string(MMS_BUILD_ROOT) + "/test-media"; }
+
+struct Frame {
+  GstClockTime pts;
+  std::string md5;
+  bool operator==(const Frame& o) const { return pts == o.pts && md5 == o.md5; }
+};
+
+struct PadLog {
+  std::string caps;
+  std::vector<Frame> frames;
+};
+
+struct RunResult {
+  std::map<std::string, PadLog> pads;  // asfdemux pad name -> decoded frames
+  bool eos = false;
+  GError* error = nullptr;
+  GstStructure* error_details = nullptr;
+  bool seek_ok = false;
+  bool seekable = false;
+  gint64 duration = -1;
+  std::vector<std::string> element_messages;
+  std::vector<std::string> transports;  // `transport` of each mms-transport message
+  ~RunResult() {
+    g_clear_error(&error);
+    if (error_details != nullptr) {
+      gst_structure_free(error_details);
+    }
+  }
+};
+
+struct Ctx {
+  std::mutex mu;
+  RunResult* result;
+  GstElement* pipeline;
+  bool decode;
+};
+
+GstPadProbeReturn on_buffer(GstPad* pad, GstPadProbeInfo* info, gpointer data) {
+  auto* ctx = static_cast<Ctx*>(data);
+  GstBuffer* buf = GST_PAD_PROBE_INFO_BUFFER(info);
+  GstMapInfo map;
+  if (!gst_buffer_map(buf, &map, GST_MAP_READ)) {
+    return GST_PAD_PROBE_OK;
+  }
+  gchar* sum = g_compute_checksum_for_data(G_CHECKSUM_MD5, map.data, map.size);
+  gst_buffer_unmap(buf, &map);
+  const char* name = static_cast<const char*>(g_object_get_data(G_OBJECT(pad), "demux-pad"));
+  std::lock_guard<std::mutex> lock(ctx->mu);
+  ctx->result->pads[name].frames.push_back(Frame{GST_BUFFER_PTS(buf), sum});
+  g_free(sum);
+  return GST_PAD_PROBE_OK;
+}
+
+void on_decoded_pad(GstElement*, GstPad* pad, gpointer data) {
+  auto* ctx = static_cast<Ctx*>(data);
+  GstElement* sink = gst_element_factory_make("fakesink", nullptr);
+  g_object_set(sink, "sync", FALSE, nullptr);
+  gst_bin_add(GST_BIN(ctx->pipeline), sink);
+  gst_element_sync_state_with_parent(sink);
+  GstPad* sinkpad = gst_element_get_static_pad(sink, "sink");
+  g_object_set_data_full(G_OBJECT(sinkpad), "demux-pad",
+                         g_strdup(static_cast<const char*>(g_object_get_data(G_OBJECT(pad), "demux-pad"))),
+                         g_free);
+  gst_pad_link(pad, sinkpad);
+  gst_pad_add_probe(sinkpad, GST_PAD_PROBE_TYPE_BUFFER, on_buffer, ctx, nullptr);
+  gst_object_unref(sinkpad);
+}
+
+void on_demux_pad(GstElement*, GstPad* pad, gpointer data) {
+  auto* ctx = static_cast<Ctx*>(data);
+  gchar* name = gst_pad_get_name(pad);
+  {
+    std::lock_guard<std::mutex> lock(ctx->mu);
+    ctx->result->pads[name];
+  }
+  GstElement* queue = gst_element_factory_make("queue", nullptr);
+  g_object_set(queue, "max-size-buffers", 0, "max-size-time", G_GUINT64_CONSTANT(0),
+               "max-size-bytes", 0, nullptr);
+  GstElement* dec = gst_element_factory_make("decodebin", nullptr);
+  gst_bin_add_many(GST_BIN(ctx->pipeline), queue, dec, nullptr);
+  g_signal_connect(dec, "pad-added", G_CALLBACK(+[](GstElement* d, GstPad* p, gpointer c) {
+                     g_object_set_data_full(G_OBJECT(p), "demux-pad",
+                                            g_strdup(static_cast<const char*>(
+                                                g_object_get_data(G_OBJECT(d), "demux-pad"))),
+                                            g_free);
+                     on_decoded_pad(d, p, c);
+                   }),
+                   ctx);
+  g_object_set_data_full(G_OBJECT(dec), "demux-pad", g_strdup(name), g_free);
+  gst_element_sync_state_with_parent(queue);
+  gst_element_sync_state_with_parent(dec);
+  GstPad* qsink = gst_element_get_static_pad(queue, "sink");
+  gst_pad_link(pad, qsink);
+  gst_object_unref(qsink);
+  gst_element_link(queue, dec);
+  g_free(name);
+}
+
+// Runs `SRC ! asfdemux` and decodes every pad. `seek_ns` >= 0: once the
+// pipeline has played `after_buffers` video frames, a flushing key-unit TIME
+// seek is sent; frames collected before the seek are dropped.
+void run_pipeline(const std::string& src_desc, RunResult* result, gint64 seek_ns = -1,
+                  int timeout_s = 60) {
+  GError* perr = nullptr;
+  std::string desc = src_desc + " ! asfdemux name=d";
+  GstElement* pipeline = gst_parse_launch(desc.c_str(), &perr);
+  ASSERT_NE(pipeline, nullptr) << (perr ? perr->message : "");
+  Ctx ctx{{}, result, pipeline, true};
+  GstElement* demux = gst_bin_get_by_name(GST_BIN(pipeline), "d");
+  g_signal_connect(demux, "pad-added", G_CALLBACK(on_demux_pad), &ctx);
+  GstBus* bus = gst_element_get_bus(pipeline);
+  gst_element_set_state(pipeline, seek_ns >= 0 ? GST_STATE_PAUSED : GST_STATE_PLAYING);
+  bool seek_pending = seek_ns >= 0;
+  gint64 deadline = g_get_monotonic_time() + gint64{timeout_s} * G_USEC_PER_SEC;
+  while (g_get_monotonic_time() < deadline) {
+    GstMessage* msg = gst_bus_timed_pop(bus, 100 * GST_MSECOND);
+    if (msg == nullptr) {
+      continue;
+    }
+    bool done = false;
+    switch (GST_MESSAGE_TYPE(msg)) {
+      case GST_MESSAGE_ERROR: {
+        gchar* dbg = nullptr;
+        gst_message_parse_error(msg, &result->error, &dbg);
+        const GstStructure* details = nullptr;
+        gst_message_parse_error_details(msg, &details);
+        if (details != nullptr && result->error_details == nullptr) {
+          result->error_details = gst_structure_copy(details);
+        }
+        g_free(dbg);
+        done = true;
+        break;
+      }
+      case GST_MESSAGE_EOS:
+        result->eos = true;
+        done = true;
+        break;
+      case GST_MESSAGE_ELEMENT: {
+        const GstStructure* s = gst_message_get_structure(msg);
+        if (s != nullptr) {
+          result->element_messages.push_back(gst_structure_get_name(s));
+          if (gst_structure_has_name(s, "mms-transport")) {
+            const char* t = gst_structure_get_string(s, "transport");
+            result->transports.push_back(t != nullptr ? t : "");
+          }
+        }
+        break;
+      }
+      case GST_MESSAGE_ASYNC_DONE:
+        if (seek_pending) {
+          seek_pending = false;
+          GstQuery* q = gst_query_new_seeking(GST_FORMAT_TIME);
+          if (gst_element_query(pipeline, q)) {
+            gboolean seekable = FALSE;
+            gst_query_parse_seeking(q, nullptr, &seekable, nullptr, nullptr);
+            result->seekable = seekable != FALSE;
+          }
+          gst_query_unref(q);
+          gst_element_query_duration(pipeline, GST_FORMAT_TIME, &result->duration);
+          result->seek_ok =
+              gst_element_seek_simple(pipeline, GST_FORMAT_TIME,
+                                      static_cast<GstSeekFlags>(GST_SEEK_FLAG_FLUSH |
+                                                                GST_SEEK_FLAG_KEY_UNIT),
+                                      seek_ns) != FALSE;
+          {
+            std::lock_guard<std::mutex> lock(ctx.mu);
+            for (auto& [name, log] : result->pads) {
+              log.frames.clear();
+            }
+          }
+          gst_element_set_state(pipeline, GST_STATE_PLAYING);
+        }
+        break;
+      default:
+        break;
+    }
+    gst_message_unref(msg);
+    if (done) {
+      break;
+    }
+  }
+  gst_element_set_state(pipeline, GST_STATE_NULL);
+  gst_object_unref(bus);
+  gst_object_unref(demux);
+  gst_object_unref(pipeline);
+}
+
+class MmsPipeline : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    std::string cmd = "bash '" + std::string(MMS_SOURCE_ROOT) +
+                      "/tests/media/make-test-media.sh' '" + media_dir() + "' default >/dev/null";
+    ASSERT_EQ(std::system(cmd.c_str()), 0) << "could not generate test media";
+  }
+
+  void start_server(mms::server::ServerOptions opts = {}) {
+    if (opts.root == ".") {
+      opts.root = media_dir();
+    }
+    opts.bind_address = "127.0.0.1";
+    opts.fast = true;
+    opts.mmsh_port = 0;
+    opts.mms_port = 0;
+    server_ = std::make_unique<mms::server::Server>();
+    mms::Status st = server_->start(opts);
+    ASSERT_TRUE(st.ok()) << st.what();
+  }
+  // MMS URLs use the MMS port; mmsh:// the MMSH port.
+  std::string url(const std::string& name, const char* scheme = "mmst") const {
+    const bool http = std::string(scheme) == "mmsh";
+    return std::string(scheme) + "://127.0.0.1:" +
+           std::to_string(http ? server_->mmsh_port() : server_->mms_port()) + "/" + name;
+  }
+  static std::string mmssrc(const std::string& u, const std::string& props = "") {
+    return "mmssrc location=" + u + " timeout=10 " + props;
+  }
+  static std::string filesrc(const std::string& path) {
+    return "filesrc location=" + path + " ! queue";
+  }
+  void expect_same_content(const std::string& net_src, const std::string& local_src,
+                           RunResult* net_out = nullptr) {
+    RunResult own;
+    RunResult* net = net_out != nullptr ? net_out : &own;
+    RunResult local;
+    run_pipeline(net_src, net);
+    run_pipeline(local_src, &local);
+    ASSERT_EQ(net->error, nullptr) << net->error->message;
+    ASSERT_EQ(local.error, nullptr) << local.error->message;
+    EXPECT_TRUE(net->eos);
+    ASSERT_FALSE(local.pads.empty());
+    ASSERT_EQ(net->pads.size(), local.pads.size());
+    for (const auto& [name, log] : local.pads) {
+      ASSERT_TRUE(net->pads.count(name)) << name;
+      EXPECT_FALSE(log.frames.empty()) << name;
+      EXPECT_EQ(net->pads[name].frames.size(), log.frames.size()) << name;
+      EXPECT_TRUE(net->pads[name].frames == log.frames) << name << ": decoded frames differ";
+    }
+  }
+
+  std::unique_ptr<mms::server::Server> server_;
+};
+
+std::vector<std::string> attempts_of(const GstStructure* details) {
+  std::vector<std::string> out;
+  const GValue* v = gst_structure_get_value(details, "mms-attempts");
+  if (v == nullptr || !GST_VALUE_HOLDS_ARRAY(v)) {
+    return out;
+  }
+  for (guint i = 0; i < gst_value_array_get_size(v); ++i) {
+    out.emplace_back(g_value_get_string(gst_value_array_get_value(v, i)));
+  }
+  return out;
+}
+
+TEST_F(MmsPipeline, MmstFramesMatchTheFile) {
+  start_server();
+  RunResult net;
+  expect_same_content(mmssrc(url("av-wmv2-wma2-10s.asf", "mmst")),
+                      filesrc(media_dir() + "/av-wmv2-wma2-10s.asf"), &net);
+  EXPECT_EQ(net.transports, (std::vector<std::string>{"mmst"}));
+}
+
+TEST_F(MmsPipeline, MmsuFramesMatchTheFile) {
+  start_server();
+  RunResult net;
+  expect_same_content(mmssrc(url("av-wmv2-wma2-10s.asf", "mmsu")),
+                      filesrc(media_dir() + "/av-wmv2-wma2-10s.asf"), &net);
+  EXPECT_EQ(net.transports, (std::vector<std::string>{"mmsu"}));
+}
+
+TEST_F(MmsPipeline, MmsuWithinAPortRange) {
+  start_server();
+  expect_same_content(mmssrc(url("audio-wma2-10s.wma", "mmsu"), "port-range=0-0"),
+                      filesrc(media_dir() + "/audio-wma2-10s.wma"));
+}
+
+TEST_F(MmsPipeline, UdpLossIsRecovered) {
+  mms::server::ServerOptions o;
+  o.udp_loss_percent = 5;
+  start_server(o);
+  expect_same_content(mmssrc(url("av-wmv2-wma2-10s.asf", "mmsu")),
+                      filesrc(media_dir() + "/av-wmv2-wma2-10s.asf"));
+}
+
+TEST_F(MmsPipeline, SeekOverMmstPlaysTheFileFromTheTarget) {
+  start_server();
+  RunResult net;
+  RunResult local;
+  const gint64 target = 5 * GST_SECOND;
+  run_pipeline(mmssrc(url("av-wmv2-wma2-10s.asf", "mmst")), &net, target);
+  run_pipeline(filesrc(media_dir() + "/av-wmv2-wma2-10s.asf"), &local);
+  ASSERT_EQ(net.error, nullptr) << net.error->message;
+  EXPECT_TRUE(net.seekable);
+  EXPECT_TRUE(net.seek_ok);
+  EXPECT_TRUE(net.eos);
+  EXPECT_GT(net.duration, 9 * GST_SECOND);
+  const auto& video = net.pads["video_0"].frames;
+  ASSERT_FALSE(video.empty());
+  GstClockTime first = GST_CLOCK_TIME_NONE;
+  for (const Frame& f : video) {
+    if (GST_CLOCK_TIME_IS_VALID(f.pts)) {
+      first = f.pts;
+      break;
+    }
+  }
+  ASSERT_TRUE(GST_CLOCK_TIME_IS_VALID(first));
+  EXPECT_LE(first, static_cast<GstClockTime>(target) + 100 * GST_MSECOND);
+  EXPECT_GE(first + GST_SECOND + 100 * GST_MSECOND, static_cast<GstClockTime>(target));
+  std::map<GstClockTime, std::string> ref;
+  for (const Frame& f : local.pads["video_0"].frames) {
+    ref[f.pts] = f.md5;
+  }
+  int compared = 0;
+  for (const Frame& f : video) {
+    if (f.pts >= static_cast<GstClockTime>(target) && ref.count(f.pts)) {
+      EXPECT_EQ(ref[f.pts], f.md5) << "frame at " << f.pts;
+      ++compared;
+    }
+  }
+  EXPECT_GE(compared, 100);
+}
+
+TEST_F(MmsPipeline, MmsRollsOverToMmshWhenMmsIsRefused) {
+  mms::server::ServerOptions o;
+  o.refuse = {"mms"};
+  start_server(o);
+  // No MMS listener: the mms:// URL names the MMSH port, where MMS/UDP and
+  // MMS/TCP fail at once (not an MMS server), and MMSH wins.
+  std::string u = "mms://127.0.0.1:" + std::to_string(server_->mmsh_port()) + "/audio-wma2-10s.wma";
+  RunResult net;
+  expect_same_content(mmssrc(u), filesrc(media_dir() + "/audio-wma2-10s.wma"), &net);
+  EXPECT_EQ(net.transports, (std::vector<std::string>{"mmsh"}));
+}
+
+TEST_F(MmsPipeline, MmsRollsOverToMmstWhenUdpIsSilent) {
+  mms::server::ServerOptions o;
+  o.refuse = {"mmsu"};
+  start_server(o);
+  RunResult net;
+  const gint64 t0 = g_get_monotonic_time();
+  expect_same_content(mmssrc(url("audio-wma2-10s.wma", "mms"), "udp-timeout=1000000"),
+                      filesrc(media_dir() + "/audio-wma2-10s.wma"), &net);
+  EXPECT_EQ(net.transports, (std::vector<std::string>{"mmst"}));
+  EXPECT_LT(g_get_monotonic_time() - t0, 20 * G_USEC_PER_SEC);
+}
+
+TEST_F(MmsPipeline, ProtocolsListOrdersTheAttempts) {
+  start_server();
+  RunResult net;
+  expect_same_content(mmssrc(url("audio-wma2-10s.wma", "mms"), "protocols=mmst,mmsh"),
+                      filesrc(media_dir() + "/audio-wma2-10s.wma"), &net);
+  EXPECT_EQ(net.transports, (std::vector<std::string>{"mmst"}));
+}
+
+void expect_error(const std::string& src, gint code, const char* mms_code,
+                  std::vector<std::string> attempts) {
+  RunResult r;
+  run_pipeline(src, &r, -1, 30);
+  ASSERT_NE(r.error, nullptr) << "expected an error, got " << (r.eos ? "EOS" : "nothing");
+  EXPECT_EQ(r.error->domain, GST_RESOURCE_ERROR) << r.error->message;
+  EXPECT_EQ(r.error->code, code) << r.error->message;
+  EXPECT_FALSE(r.eos);
+  ASSERT_NE(r.error_details, nullptr);
+  EXPECT_STREQ(gst_structure_get_string(r.error_details, "mms-code"), mms_code);
+  EXPECT_EQ(attempts_of(r.error_details), attempts);
+}
+
+TEST_F(MmsPipeline, MissingFileIsNotFoundWithTheHresult) {
+  start_server();
+  RunResult r;
+  run_pipeline(mmssrc(url("nope.asf", "mmst")), &r, -1, 30);
+  ASSERT_NE(r.error, nullptr);
+  EXPECT_EQ(r.error->code, GST_RESOURCE_ERROR_NOT_FOUND) << r.error->message;
+  ASSERT_NE(r.error_details, nullptr);
+  guint detail = 0;
+  EXPECT_TRUE(gst_structure_get_uint(r.error_details, "mms-detail", &detail));
+  EXPECT_TRUE((detail & 0x80000000u) != 0) << std::hex << detail;  // an HRESULT
+  EXPECT_STREQ(gst_structure_get_string(r.error_details, "mms-transport"), "mmst");
+  // Over mms:// the walk stops at once: another transport will not find it.
+  expect_error(mmssrc(url("nope.asf", "mms")), GST_RESOURCE_ERROR_NOT_FOUND, "not-found",
+               {"mmsu"});
+}
+
+TEST_F(MmsPipeline, AuthenticationOverMms) {
+  mms::server::ServerOptions o;
+  o.auth_user = "alice";
+  o.auth_password = "s3cret";
+  start_server(o);
+  expect_error(mmssrc(url("audio-wma2-10s.wma", "mmst")), GST_RESOURCE_ERROR_NOT_AUTHORIZED,
+               "not-authorized", {"mmst"});
+  expect_error(mmssrc(url("audio-wma2-10s.wma", "mmst"), "user-id=alice user-pw=wrong"),
+               GST_RESOURCE_ERROR_NOT_AUTHORIZED, "not-authorized", {"mmst"});
+  expect_same_content(mmssrc(url("audio-wma2-10s.wma", "mmst"), "user-id=alice user-pw=s3cret"),
+                      filesrc(media_dir() + "/audio-wma2-10s.wma"));
+}
+
+TEST_F(MmsPipeline, AllTransportsFailingListsTheAttempts) {
+  start_server();
+  std::uint16_t port = server_->mms_port();
+  server_->stop();
+  expect_error("mmssrc timeout=3 udp-timeout=500000 location=mms://127.0.0.1:" +
+                   std::to_string(port) + "/x.asf",
+               GST_RESOURCE_ERROR_OPEN_READ, "refused", {"mmsu", "mmst", "mmsh"});
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  gst_init(&argc, &argv);
+  std::string plugin = std::string(MMS_BUILD_ROOT) + "/gst/libgstmms.so";
+  GError* err = nullptr;
+  GstPlugin* p = gst_plugin_load_file(plugin.c_str(), &err);
+  if (p == nullptr) {
+    g_printerr("cannot load %s: %s\n", plugin.c_str(), err ? err->message : "?");
+    return 1;
+  }
+  gst_object_unref(p);
+  ::testing::InitGoogleTest(&argc, argv);
+  return RUN_ALL_TESTS();
+}
