@@ -384,4 +384,9 @@ Status filter_streams(ByteView packet, std::uint32_t packet_size, const std::vec
   return pad_into(ByteView(tmp), packet_size, out->data());
 }
 
+bool padding_strippable(ByteView packet, std::uint32_t packet_size) {
+  Result<PacketInfo> p = parse_packet(packet, packet_size);
+  return p.ok() && (p->packet_length_width != 0 || p->multiple_payloads);
+}
+
 }  // namespace mms::asf

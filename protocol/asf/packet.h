@@ -51,6 +51,12 @@ Result<PacketInfo> parse_packet(ByteView packet, std::uint32_t packet_size);
 // copied unchanged. An input whose fields cannot be fixed is zero-appended only.
 Status pad_packet(ByteView in, std::uint32_t packet_size, std::uint8_t* out);
 
+// Whether stripping the padding of this packet is safe for every client:
+// true when it has an explicit Packet Length or multiple payloads (each with a
+// length). A single payload without Packet Length would make clients that only
+// zero-append (FFmpeg, VLC) read the zeros as media data.
+bool padding_strippable(ByteView packet, std::uint32_t packet_size);
+
 // Server side: writes the packet without its padding into `out` (replacing
 // its contents), with Padding Length set to 0 (field width kept) and an
 // explicit Packet Length, if present, set to the new length.

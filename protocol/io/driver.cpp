@@ -750,7 +750,11 @@ struct Driver::Impl {
     }
     g_socket_set_blocking(sock, FALSE);
     // A roomy receive buffer: the server bursts on loopback.
-    g_socket_set_option(sock, SOL_SOCKET, SO_RCVBUF, 4 * 1024 * 1024, nullptr);
+    // SO_RCVBUF is capped by net.core.rmem_max; SO_RCVBUFFORCE (privileged) is not.
+    constexpr gint kUdpReceiveBuffer = 4 * 1024 * 1024;
+    if (!g_socket_set_option(sock, SOL_SOCKET, SO_RCVBUFFORCE, kUdpReceiveBuffer, nullptr)) {
+      g_socket_set_option(sock, SOL_SOCKET, SO_RCVBUF, kUdpReceiveBuffer, nullptr);
+    }
     auto ch = std::make_unique<Channel>();
     ch->id = id;
     ch->udp = true;

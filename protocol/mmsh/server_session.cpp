@@ -244,7 +244,8 @@ void Content::build_framed(bool strip, FramedPackets* out) const {
   for (std::uint32_t i = 0; i < count; ++i) {
     out->offsets.push_back(out->bytes.size());
     ByteView payload = packet(i);
-    if (strip && asf::strip_padding(payload, packet_size(), &stripped).ok()) {
+    if (strip && asf::padding_strippable(payload, packet_size()) &&
+        asf::strip_padding(payload, packet_size(), &stripped).ok()) {
       payload = ByteView(stripped);
     }
     encode_data_frame(kFrameData, i, 0, static_cast<std::uint8_t>(i & 0xFFu), payload, &out->bytes);
@@ -773,7 +774,7 @@ void ServerSession::append_packet_frame(std::uint32_t packet) {
       }
       src = ByteView(scratch_);
     }
-    if (!config_->keep_padding &&
+    if (!config_->keep_padding && asf::padding_strippable(src, content_->packet_size()) &&
         asf::strip_padding(src, content_->packet_size(), &scratch2_).ok()) {
       src = ByteView(scratch2_);
     }

@@ -822,7 +822,7 @@ void MmstClientSession::handle_udp_media(const DataPacket& p, Instant now) {
   if (diff == 0 && held_.empty()) {
     ++next_seq_;
     emit_packet(p.payload, p.location_id);  // in order: no copy
-    maybe_finish_eos();
+    maybe_finish_eos(now);
     return;
   }
   if (static_cast<std::size_t>(diff) >= kMaxUdpReorderPackets) {
@@ -858,7 +858,7 @@ void MmstClientSession::handle_udp_media(const DataPacket& p, Instant now) {
     skip_lost(now, true);
   }
   request_resends(now);
-  maybe_finish_eos();
+  maybe_finish_eos(now);
 }
 
 void MmstClientSession::release_in_order() {
@@ -947,38 +947,63 @@ void MmstClientSession::request_resends(Instant now) {
 }
 
 void MmstClientSession::finish_eos(Instant now) {
+  eos_pending_ = true;
+  tail_probe_ = false;
+  tail_next_set_ = false;
   if (udp_ && !live() && all_selected_ && header_known_ && seq_known_) {
     // Lost packets at the very end leave no gap to notice: ask for the packets
     // that should still come (every stream is selected, so packet numbers are
-    // consecutive) before ending.
-    std::uint32_t last = last_location_ ? *last_location_ : 0;
-    std::uint32_t next = next_seq_;
-    if (!held_.empty()) {
-      last = held_.rbegin()->second.location_id;
-      next = held_.rbegin()->first + 1;
-    }
-    const std::uint64_t count = info_.data_packets_count;
-    if ((last_location_ || !held_.empty()) && count > std::uint64_t{last} + 1) {
-      std::uint64_t want = count - last - 1;
-      if (want > limits::kMaxResendPackets) {
-        want = limits::kMaxResendPackets;
-      }
-      for (std::uint32_t i = 0; i < static_cast<std::uint32_t>(want); ++i) {
-        if (missing_.count(next + i) == 0) {
-          missing_[next + i] = now;
-        }
-      }
-      tail_probe_ = true;
-      request_resends(now);
-    }
+    // consecutive) before ending, a bounded batch at a time.
+    tail_probe_ = true;
   }
-  eos_pending_ = true;
-  maybe_finish_eos();
+  maybe_finish_eos(now);
 }
 
-void MmstClientSession::maybe_finish_eos() {
+bool MmstClientSession::probe_tail(Instant now) {
+  std::uint32_t last = last_location_ ? *last_location_ : 0;
+  std::uint32_t next = next_seq_;
+  if (!held_.empty()) {
+    last = held_.rbegin()->second.location_id;
+    next = held_.rbegin()->first + 1;
+  }
+  const std::uint64_t count = info_.data_packets_count;
+  if (!(last_location_ || !held_.empty()) || count <= std::uint64_t{last} + 1) {
+    return false;
+  }
+  std::uint64_t want = count - last - 1;
+  if (want > limits::kMaxResendPackets) {
+    want = limits::kMaxResendPackets;
+  }
+  // Never ask twice for the same tail packet: a given-up one stays given up.
+  if (tail_next_set_ && static_cast<std::int32_t>(tail_next_ - next) > 0) {
+    const std::uint32_t skip = tail_next_ - next;
+    if (skip >= want) {
+      return false;
+    }
+    want -= skip;
+    next = tail_next_;
+  }
+  bool added = false;
+  for (std::uint32_t i = 0; i < static_cast<std::uint32_t>(want); ++i) {
+    if (missing_.count(next + i) == 0) {
+      missing_[next + i] = now;
+      added = true;
+    }
+  }
+  tail_next_ = next + static_cast<std::uint32_t>(want);
+  tail_next_set_ = true;
+  if (added) {
+    request_resends(now);
+  }
+  return added;
+}
+
+void MmstClientSession::maybe_finish_eos(Instant now) {
   if (!eos_pending_ || !missing_.empty() || !held_.empty()) {
     return;
+  }
+  if (tail_probe_ && probe_tail(now)) {
+    return;  // the next batch of the tail is on its way (or given up in time)
   }
   eos_pending_ = false;
   tail_probe_ = false;
@@ -1059,7 +1084,7 @@ void MmstClientSession::on_timeout(Instant now) {
   if (!missing_.empty()) {
     skip_lost(now, false);
     request_resends(now);
-    maybe_finish_eos();
+    maybe_finish_eos(now);
   }
   if (state_ == State::kFailed || state_ == State::kDone) {
     return;

@@ -144,7 +144,8 @@ class MmstClientSession final : public session::ClientSession {
   void request_resends(Instant now);
   void skip_lost(Instant now, bool force);
   void finish_eos(Instant now);
-  void maybe_finish_eos();
+  void maybe_finish_eos(Instant now);
+  bool probe_tail(Instant now);
   std::optional<Instant> idle_deadline() const;
   void reset_udp_window();
   void follow_redirect(const ReportRedirect& r, Instant now);
@@ -205,6 +206,8 @@ class MmstClientSession final : public session::ClientSession {
   bool media_seen_ = false;
   bool eos_pending_ = false;  // EndOfStream seen; waiting for UDP stragglers
   bool tail_probe_ = false;
+  std::uint32_t tail_next_ = 0;  // first tail packet not yet asked for
+  bool tail_next_set_ = false;
   std::optional<std::uint32_t> last_location_;   // last emitted packet number
   std::uint32_t resume_floor_ = 0;               // drop packets below this after a resume
   bool resume_floor_active_ = false;

@@ -80,14 +80,6 @@ std::string content_name(std::string path) {
   return path;
 }
 
-// Padding may be stripped only when the packet still parses after the client
-// zero-pads it back (what FFmpeg, libmms and VLC do, without fixing fields): an
-// explicit Packet Length, or multiple payloads that each carry a length. A
-// single payload without Packet Length would swallow the zeros as media data.
-bool strip_is_safe(ByteView packet, std::uint32_t packet_size) {
-  auto p = asf::parse_packet(packet, packet_size);
-  return p.ok() && (p->packet_length_width != 0 || p->multiple_payloads);
-}
 
 }  // namespace
 
@@ -842,7 +834,7 @@ void ServerSession::send_packet(std::uint32_t packet) {
       src = ByteView(scratch_);
     }
   }
-  if (!config_->keep_padding && !spoon_ && strip_is_safe(src, content_->packet_size()) &&
+  if (!config_->keep_padding && !spoon_ && asf::padding_strippable(src, content_->packet_size()) &&
       asf::strip_padding(src, content_->packet_size(), &scratch2_).ok()) {
     src = ByteView(scratch2_);
   }
