@@ -42,4 +42,25 @@ constexpr std::uint32_t kMaxClientLogBytes = 2048;
 // RequestPacketListResend wNumPackets (MS-MMSP 2.2.5: 1..32).
 constexpr std::size_t kMaxResendPackets = 32;
 
+// RTSP (RFC 2326 / MS-RTSP): one start or header line, the whole head and the
+// header count. WMS heads are < 1 KiB with < 25 lines; same bounds as HTTP.
+constexpr std::size_t kMaxRtspLine = 8192;
+constexpr std::size_t kMaxRtspHead = 64 * 1024;
+constexpr std::size_t kMaxRtspHeaders = 128;
+// RTSP message body (Content-Length). The biggest body is a DESCRIBE/ANNOUNCE
+// SDP carrying the ASF header as base64 (4/3 of the header) plus < 4 KiB of
+// lines; 8 MiB holds a 6 MiB header, far above real ones (a few hundred KiB).
+constexpr std::size_t kMaxRtspBody = 8u * 1024 * 1024;
+// SDP: lines and media descriptions. A WMS SDP has ~15 session lines and ~8
+// lines per stream; ASF allows 127 streams plus the RTX description.
+constexpr std::size_t kMaxSdpLines = 4096;
+constexpr std::size_t kMaxSdpMedia = 256;
+// Challenges in one WWW-Authenticate value and auth-params per challenge
+// (real servers send 1-3 challenges with < 8 parameters).
+constexpr std::size_t kMaxAuthChallenges = 16;
+constexpr std::size_t kMaxAuthParams = 32;
+// Entries of one RTP-Info / Transport value: one per stream (127 ASF streams
+// plus RTX).
+constexpr std::size_t kMaxRtspListEntries = 256;
+
 }  // namespace mms::limits
