@@ -4,7 +4,8 @@
 //              [--live NAME=FILE]... [--playlist NAME=FILE1,FILE2,...]...
 //              [--fast] [--keep-padding] [--auth USER:PASS] [--redirect NAME=URL]...
 //              [--fault NAME] [--udp-loss PERCENT] [--refuse mms|mmsu|mmsh]...
-//              [--close-after-packets N] [--verbose]
+//              [--close-after-packets N] [--keepalive MS] [--idle-timeout MS]
+//              [--verbose]
 //
 // Prints "mms-server listening mmsh=PORT mms=PORT" once ready (a refused
 // transport's part is left out); SIGTERM/SIGINT stop it.
@@ -56,7 +57,7 @@ void usage(std::FILE* out) {
                "                  [--fast] [--keep-padding] [--auth USER:PASS]\n"
                "                  [--redirect NAME=URL]... [--fault NAME] [--udp-loss PERCENT]\n"
                "                  [--refuse mms|mmsu|mmsh]... [--close-after-packets N]\n"
-               "                  [--verbose]\n"
+               "                  [--keepalive MS] [--idle-timeout MS] [--verbose]\n"
                "faults (MMSH): garbage, truncate, huge-length, stall-header, bad-frame\n"
                "playlists are served over MMS only\n");
 }
@@ -175,6 +176,16 @@ int main(int argc, char** argv) {
         return 2;
       }
       opts.close_after_packets = static_cast<std::uint32_t>(n);
+    } else if (a == "--keepalive" || a == "--idle-timeout") {
+      // MMS session timers in milliseconds (defaults: 30 s and 3600 s).
+      const char* s = value(a == "--keepalive" ? "--keepalive" : "--idle-timeout");
+      long ms = 0;
+      if (!parse_number(s, 1, 0x7FFFFFFF, &ms)) {
+        std::fprintf(stderr, "mms-server: bad duration in milliseconds '%s'\n", s);
+        return 2;
+      }
+      (a == "--keepalive" ? opts.mms_keepalive_ms : opts.mms_idle_timeout_ms) =
+          static_cast<std::uint32_t>(ms);
     } else if (a == "--live") {
       if (!split_pair(value("--live"), '=', &k, &v)) {
         std::fprintf(stderr, "mms-server: --live wants NAME=FILE\n");

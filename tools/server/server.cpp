@@ -314,6 +314,12 @@ Status Server::start(const ServerOptions& options) {
   impl->mms_config.redirects = options.redirects;
   impl->mms_config.playlists = options.playlists;
   impl->mms_config.close_after_packets = options.close_after_packets;
+  if (options.mms_keepalive_ms != 0) {
+    impl->mms_config.keepalive = options.mms_keepalive_ms * kMillisecond;
+  }
+  if (options.mms_idle_timeout_ms != 0) {
+    impl->mms_config.idle_timeout = options.mms_idle_timeout_ms * kMillisecond;
+  }
   impl->mms_config.live_epoch = impl->config.live_epoch;
   impl->context = g_main_context_new();
   impl->loop = g_main_loop_new(impl->context, FALSE);

@@ -39,6 +39,11 @@ struct ServerOptions {
   // dropped), "mmsh" (no HTTP listener).
   std::set<std::string> refuse;
   std::uint32_t close_after_packets = 0;  // MMS: close the connection after N Data packets
+  // MMS session timers (MS-MMSP 3.2.2); 0 keeps the protocol defaults (KeepAlive
+  // 30 s: Ping after that long without a client packet; Idle-Timeout 3600 s:
+  // close a session that is not streaming).
+  std::uint32_t mms_keepalive_ms = 0;
+  std::uint32_t mms_idle_timeout_ms = 0;
 };
 
 class Server {
