@@ -152,7 +152,8 @@ first_pts_seconds() {
 # GStreamer helpers ------------------------------------------------------
 # gst_env: make gst-launch-1.0 find our plugin (private registry per test).
 # When the plugin is built with AddressSanitizer, the sanitizer runtimes must
-# be loaded first into the (unsanitized) GStreamer tools.
+# be loaded first into the (unsanitized) GStreamer tools: run them as
+#   run SECS "${GST_RUN[@]}" gst-launch-1.0 ...
 gst_env() {
   [[ -f "$PLUGIN_DIR/libgstmms.so" ]] || fail "plugin not built: $PLUGIN_DIR/libgstmms.so"
   export GST_PLUGIN_PATH="$PLUGIN_DIR"
@@ -166,13 +167,15 @@ gst_env() {
       pre+=("$(sed -n "s/.*lib$rt\.so[^ ]* => \([^ ]*\) .*/\1/p" <<<"$libs" | head -n1)")
     fi
   done
+  # GST_RUN prefixes every GStreamer tool invocation.  The preload is not
+  # exported: other programs (curl, VLC) misbehave with ASan preloaded.
+  GST_RUN=(env)
   if ((${#pre[@]})); then
-    export LD_PRELOAD="${pre[*]}${LD_PRELOAD:+ $LD_PRELOAD}"
     # Leaks in GStreamer's own tools are not ours to report.
-    export ASAN_OPTIONS="detect_leaks=0:${ASAN_OPTIONS:-}"
-    log "sanitized plugin: preloading ${pre[*]}"
+    GST_RUN=(env LD_PRELOAD="${pre[*]}" ASAN_OPTIONS="detect_leaks=0:${ASAN_OPTIONS:-}")
+    log "sanitized plugin: preloading ${pre[*]} into GStreamer tools"
   fi
-  run "$CMD_TIMEOUT" gst-inspect-1.0 mmssrc >/dev/null 2>"$T/gst-inspect.log" ||
+  run "$CMD_TIMEOUT" "${GST_RUN[@]}" gst-inspect-1.0 mmssrc >/dev/null 2>"$T/gst-inspect.log" ||
     fail "gst-inspect-1.0 cannot load mmssrc from $PLUGIN_DIR"
 }
 

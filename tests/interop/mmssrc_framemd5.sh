@@ -16,7 +16,7 @@ start_server --fast
 
 record() {  # record FILE OUT [mmssrc properties...]
   local f=$1 out=$2; shift 2
-  run "$CMD_TIMEOUT" gst-launch-1.0 -q mmssrc location="mmsh://127.0.0.1:$SERVER_PORT/$f" "$@" ! \
+  run "$CMD_TIMEOUT" "${GST_RUN[@]}" gst-launch-1.0 -q mmssrc location="mmsh://127.0.0.1:$SERVER_PORT/$f" "$@" ! \
     filesink location="$out" >"$T/gst-$(basename "$out").log" 2>&1 ||
     fail "$f: gst-launch-1.0 mmssrc failed"
   log "$f: mmssrc wrote $(stat -c %s "$out") bytes (file on the server: $(stat -c %s "$MEDIA/$f"))"

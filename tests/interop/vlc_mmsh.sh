@@ -33,7 +33,8 @@ PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0));
   --sout "#std{access=mmsh,mux=asfh,dst=127.0.0.1:$PORT}" --sout-keep >"$T/vlc.log" 2>&1 &
 _pids+=($!)
 ready=
-for ((i = 0; i < 100; i++)); do
+deadline=$((SECONDS + 30))
+while ((SECONDS < deadline)); do
   if run 5 curl -s -o /dev/null --max-time 3 "http://127.0.0.1:$PORT/"; then ready=1; break; fi
   kill -0 "${_pids[-1]}" 2>/dev/null || fail "VLC exited before it was ready"
   sleep 0.2
@@ -44,7 +45,7 @@ log "VLC live MMSH server on 127.0.0.1:$PORT"
 # Ending the input (rather than one decoded branch) makes the whole pipeline
 # drain and stop; asfdemux stalls the other branch when one pad returns EOS.
 BUFFERS=100
-run "$CMD_TIMEOUT" gst-launch-1.0 -q mmssrc location="mmsh://127.0.0.1:$PORT/" ! \
+run "$CMD_TIMEOUT" "${GST_RUN[@]}" gst-launch-1.0 -q mmssrc location="mmsh://127.0.0.1:$PORT/" ! \
     identity eos-after=$BUFFERS ! asfdemux name=d \
   d.video_0 ! queue ! avdec_wmv2 ! videoconvert ! video/x-raw,format=I420 ! \
     filesink sync=false location="$T/video.raw" \
