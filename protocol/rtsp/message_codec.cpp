@@ -244,6 +244,17 @@ bool parse_hex_u32(std::string_view s, std::uint32_t* out) {
   return true;
 }
 
+// A Transport parameter value written back unquoted: token characters plus
+// what addresses use (':' '[' ']').
+bool is_param_value(std::string_view s) {
+  for (char c : s) {
+    if (!is_token_char(c) && c != ':' && c != '[' && c != ']') {
+      return false;
+    }
+  }
+  return true;
+}
+
 std::string unquote(std::string_view s) {
   s = trim(s);
   if (s.size() >= 2 && s.front() == '"' && s.back() == '"') {
@@ -288,14 +299,24 @@ bool parse_npt_time(std::string_view s, std::uint64_t* ms) {
     const std::string_view part = s.substr(begin, colon == std::string_view::npos
                                                         ? std::string_view::npos
                                                         : colon - begin);
-    std::uint32_t v = 0;
-    if (!parse_u32(part, &v)) {
+    // Up to 15 digits: a u64 of milliseconds holds any such time.
+    if (part.empty() || part.size() > 15) {
       return false;
+    }
+    std::uint64_t v = 0;
+    for (char c : part) {
+      if (!is_digit(c)) {
+        return false;
+      }
+      v = v * 10 + static_cast<std::uint64_t>(c - '0');
     }
     if (fields > 0 && v > 59) {
       return false;
     }
     seconds = seconds * 60 + v;
+    if (seconds >= 1000000000000000u) {  // keeps format_npt_time within 15 digits
+      return false;
+    }
     ++fields;
     if (colon == std::string_view::npos) {
       break;
@@ -618,6 +639,10 @@ Result<std::vector<Transport>> parse_transports(std::string_view value) {
         t.lower.push_back(to_upper(c));
       }
     }
+    if (!is_token(proto.substr(0, s1)) || !is_token(proto.substr(s1 + 1, s2 - s1 - 1)) ||
+        (s2 != std::string_view::npos && !is_token(t.lower))) {
+      return Status(Code::kMalformed, "rtsp: bad Transport protocol");
+    }
     for (std::size_t i = 1; i < params.size(); ++i) {
       const std::string_view p = trim(params[i]);
       const std::size_t eq = p.find('=');
@@ -641,12 +666,13 @@ Result<std::vector<Transport>> parse_transports(std::string_view value) {
           return Status(Code::kMalformed, "rtsp: bad Transport ssrc");
         }
         t.ssrc = ssrc;
-      } else if (name == "mode") {
-        t.mode = unquote(v);
-      } else if (name == "destination") {
-        t.destination = unquote(v);
-      } else if (name == "source") {
-        t.source = unquote(v);
+      } else if (name == "mode" || name == "destination" || name == "source") {
+        std::string text = unquote(v);
+        if (!is_param_value(text)) {
+          return Status(Code::kMalformed, "rtsp: bad Transport parameter value");
+        }
+        (name == "mode" ? t.mode : name == "destination" ? t.destination : t.source) =
+            std::move(text);
       }
     }
     out.push_back(std::move(t));

@@ -315,12 +315,17 @@ Result<std::string> write_wms_sdp(ByteView asf_header, const SdpWriteOptions& op
   if (!options.control.empty()) {
     s += "a=control:" + options.control + "\r\n";
   }
+  // npt times parse back up to 10^15 s; absurd header values get no a=range.
+  constexpr std::uint64_t kMaxNptMs = 1000000000000000000u - 1;
   NptRange range;
   range.start_ms = info->preroll_ms;
-  if (!info->broadcast() && info->play_duration_100ns / 10000 > info->preroll_ms) {
-    range.end_ms = info->play_duration_100ns / 10000;
+  const std::uint64_t end_ms = info->play_duration_100ns / 10000;
+  if (!info->broadcast() && end_ms > info->preroll_ms && end_ms <= kMaxNptMs) {
+    range.end_ms = end_ms;
   }
-  s += "a=range:" + format_range(range) + "\r\n";
+  if (info->preroll_ms <= kMaxNptMs) {
+    s += "a=range:" + format_range(range) + "\r\n";
+  }
   s += "a=recvonly\r\n";
   s += std::string("a=") + std::string(kHeaderUrl) + base64_encode(header) + "\r\n";
   for (const asf::StreamInfo& st : info->streams) {

@@ -219,6 +219,13 @@ TEST(RtspValues, TransportTcpInterleavedQuotedModeAndList) {
   EXPECT_FALSE(parse_transports("RTP/AVP;client_port=70000").ok());
   EXPECT_FALSE(parse_transports("RTP/AVP;ssrc=xyz").ok());
   EXPECT_FALSE(parse_transports("").ok());
+  // Values that would not survive format_transport() are refused.
+  EXPECT_FALSE(parse_transports("RTP/AVP/U\"DP;unicast").ok());
+  EXPECT_FALSE(parse_transports("2101 \"End-of/x").ok());
+  EXPECT_FALSE(parse_transports("RTP/AVP;mode=\"PL;AY\"").ok());
+  auto v6 = parse_transports("RTP/AVP;unicast;destination=[::1];mode=PLAY");
+  ASSERT_TRUE(v6.ok());
+  EXPECT_EQ((*v6)[0].destination, "[::1]");
 }
 
 TEST(RtspValues, RangeNpt) {
@@ -247,6 +254,10 @@ TEST(RtspValues, RangeNpt) {
   EXPECT_FALSE(parse_range("npt=1:99:00-").ok());
   EXPECT_FALSE(parse_range("npt=-").ok());
   EXPECT_FALSE(parse_range("npt=abc-").ok());
+  // Times stay below 10^15 s so that format_range() output parses back.
+  EXPECT_TRUE(parse_range("npt=999999999999999-").ok());
+  EXPECT_FALSE(parse_range("npt=1000000000000000-").ok());
+  EXPECT_FALSE(parse_range("npt=999999999999999:00:00-").ok());
   EXPECT_EQ(format_npt_time(0), "0.000");
   EXPECT_EQ(format_npt_time(170803), "170.803");
 }
