@@ -61,20 +61,20 @@ bool parse_asf_pf_header(ByteView in, AsfPfHeader* out);
 // asf::pad_packet to the a=maxps size before an ASF demuxer sees it).
 struct DepayPacket {
   std::vector<std::uint8_t> data;
-  bool keyframe = false;  // S flag
-  bool discont = false;   // data was lost or dropped before this packet
+  bool keyframe = false;            // S flag
+  bool discont = false;             // data was lost or dropped before this packet
   std::uint32_t rtp_timestamp = 0;  // of the RTP packet that completed it
   std::uint16_t seq = 0;            // of the RTP packet that completed it
 };
 
 struct DepayStats {
-  std::uint64_t rtp_packets = 0;      // accepted RTP packets
-  std::uint64_t asf_packets = 0;      // packets output
-  std::uint64_t lost = 0;             // RTP packets missing (sequence gaps)
-  std::uint64_t late = 0;             // RTP packets older than expected, dropped
-  std::uint64_t dropped_partial = 0;  // partial ASF packets thrown away
-  std::uint64_t malformed = 0;        // payloads (or their tails) that did not parse
-  std::uint64_t oversized = 0;        // ASF packets above the packet size, dropped
+  std::uint64_t rtp_packets = 0;            // accepted RTP packets
+  std::uint64_t asf_packets = 0;            // packets output
+  std::uint64_t lost = 0;                   // RTP packets missing (sequence gaps)
+  std::uint64_t late = 0;                   // RTP packets older than expected, dropped
+  std::uint64_t dropped_partial = 0;        // partial ASF packets thrown away
+  std::uint64_t malformed = 0;              // payloads (or their tails) that did not parse
+  std::uint64_t oversized = 0;              // ASF packets above the packet size, dropped
   std::uint64_t length_with_header = 0;     // L=1 lengths read the WMS/FFmpeg way
   std::uint64_t length_without_header = 0;  // L=1 lengths read the spec/GStreamer way
 };

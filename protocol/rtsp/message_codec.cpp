@@ -296,9 +296,8 @@ bool parse_npt_time(std::string_view s, std::uint64_t* ms) {
   std::size_t begin = 0;
   while (true) {
     const std::size_t colon = s.find(':', begin);
-    const std::string_view part = s.substr(begin, colon == std::string_view::npos
-                                                        ? std::string_view::npos
-                                                        : colon - begin);
+    const std::string_view part =
+        s.substr(begin, colon == std::string_view::npos ? std::string_view::npos : colon - begin);
     // Up to 15 digits: a u64 of milliseconds holds any such time.
     if (part.empty() || part.size() > 15) {
       return false;
@@ -495,8 +494,8 @@ Decode decode_unit(ByteView in, Unit* unit, Status* error) {
 }
 
 std::string write_request(const Request& req) {
-  std::string out = req.method + " " + req.uri + " RTSP/1." + std::to_string(req.version_minor) +
-                    "\r\n";
+  std::string out =
+      req.method + " " + req.uri + " RTSP/1." + std::to_string(req.version_minor) + "\r\n";
   write_headers(req.headers, req.body, &out);
   return out;
 }
@@ -515,34 +514,62 @@ std::string write_response(const Response& resp) {
 
 const char* reason_phrase(int status) {
   switch (status) {
-    case 200: return "OK";
-    case 201: return "Created";
-    case 301: return "Moved Permanently";
-    case 302: return "Moved Temporarily";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 406: return "Not Acceptable";
-    case 407: return "Proxy Authentication Required";
-    case 408: return "Request Time-out";
-    case 415: return "Unsupported Media Type";
-    case 451: return "Parameter Not Understood";
-    case 453: return "Not Enough Bandwidth";
-    case 454: return "Session Not Found";
-    case 455: return "Method Not Valid in This State";
-    case 456: return "Header Field Not Valid for Resource";
-    case 457: return "Invalid Range";
-    case 459: return "Aggregate operation not allowed";
-    case 460: return "Only aggregate operation allowed";
-    case 461: return "Unsupported transport";
-    case 500: return "Internal Server Error";
-    case 501: return "Not Implemented";
-    case 503: return "Service Unavailable";
-    case 505: return "RTSP Version not supported";
-    case 551: return "Option not supported";
-    default: return "";
+    case 200:
+      return "OK";
+    case 201:
+      return "Created";
+    case 301:
+      return "Moved Permanently";
+    case 302:
+      return "Moved Temporarily";
+    case 400:
+      return "Bad Request";
+    case 401:
+      return "Unauthorized";
+    case 403:
+      return "Forbidden";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 406:
+      return "Not Acceptable";
+    case 407:
+      return "Proxy Authentication Required";
+    case 408:
+      return "Request Time-out";
+    case 415:
+      return "Unsupported Media Type";
+    case 451:
+      return "Parameter Not Understood";
+    case 453:
+      return "Not Enough Bandwidth";
+    case 454:
+      return "Session Not Found";
+    case 455:
+      return "Method Not Valid in This State";
+    case 456:
+      return "Header Field Not Valid for Resource";
+    case 457:
+      return "Invalid Range";
+    case 459:
+      return "Aggregate operation not allowed";
+    case 460:
+      return "Only aggregate operation allowed";
+    case 461:
+      return "Unsupported transport";
+    case 500:
+      return "Internal Server Error";
+    case 501:
+      return "Not Implemented";
+    case 503:
+      return "Service Unavailable";
+    case 505:
+      return "RTSP Version not supported";
+    case 551:
+      return "Option not supported";
+    default:
+      return "";
   }
 }
 
@@ -658,8 +685,9 @@ Result<std::vector<Transport>> parse_transports(std::string_view value) {
         if (!parse_port_pair(v, &pp)) {
           return Status(Code::kMalformed, "rtsp: bad Transport port or channel");
         }
-        (name == "client_port" ? t.client_port
-                               : name == "server_port" ? t.server_port : t.interleaved) = pp;
+        (name == "client_port"   ? t.client_port
+         : name == "server_port" ? t.server_port
+                                 : t.interleaved) = pp;
       } else if (name == "ssrc") {
         std::uint32_t ssrc = 0;
         if (!parse_hex_u32(unquote(v), &ssrc)) {
@@ -671,8 +699,9 @@ Result<std::vector<Transport>> parse_transports(std::string_view value) {
         if (!is_param_value(text)) {
           return Status(Code::kMalformed, "rtsp: bad Transport parameter value");
         }
-        (name == "mode" ? t.mode : name == "destination" ? t.destination : t.source) =
-            std::move(text);
+        (name == "mode"          ? t.mode
+         : name == "destination" ? t.destination
+                                 : t.source) = std::move(text);
       }
     }
     out.push_back(std::move(t));
@@ -899,8 +928,7 @@ Result<std::vector<AuthChallenge>> parse_auth(std::string_view value) {
         ++k;
       }
       const bool is_param = !tok.empty() && k < value.size() && value[k] == '=' &&
-                            !(k + 1 >= value.size() || value[k + 1] == '=' ||
-                              value[k + 1] == ',');
+                            !(k + 1 >= value.size() || value[k + 1] == '=' || value[k + 1] == ',');
       pos = save;
       if (!is_param && save < value.size() && value[save] != ',') {
         std::size_t e = value.find(',', save);

@@ -71,9 +71,9 @@ enum class UnitKind : std::uint8_t { kRequest, kResponse, kInterleaved };
 
 struct Unit {
   UnitKind kind = UnitKind::kResponse;
-  Request request;           // kRequest
-  Response response;         // kResponse
-  InterleavedFrame frame;    // kInterleaved
+  Request request;            // kRequest
+  Response response;          // kResponse
+  InterleavedFrame frame;     // kInterleaved
   std::size_t wire_size = 0;  // bytes consumed, including skipped empty lines
 };
 

@@ -32,12 +32,12 @@ constexpr std::uint32_t kFirstRtxStream = 65536;
 constexpr std::uint32_t kLastRtxStream = 131070;
 
 struct SdpMedia {
-  std::string media;           // "audio", "video", "application", ...
+  std::string media;  // "audio", "video", "application", ...
   std::uint8_t payload_type = 0;
-  std::string encoding;        // rtpmap encoding name, lower-cased ("x-asf-pf", "x-wms-rtx")
+  std::string encoding;  // rtpmap encoding name, lower-cased ("x-asf-pf", "x-wms-rtx")
   std::uint32_t clock_rate = 0;
-  std::string control;         // a=control, as written (relative or absolute)
-  std::uint32_t stream = 0;    // a=stream; 0 when absent
+  std::string control;             // a=control, as written (relative or absolute)
+  std::uint32_t stream = 0;        // a=stream; 0 when absent
   std::uint32_t bitrate_kbps = 0;  // b=AS
   // True for x-asf-pf media carrying the whole ASF mux (gst-rtsp-server form,
   // no a=stream): every ASF stream arrives on it.
@@ -81,10 +81,10 @@ std::string aggregate_url(std::string_view base, std::string_view session_contro
 
 // What write_wms_sdp needs besides the ASF header.
 struct SdpWriteOptions {
-  std::string control;        // session a=control, e.g. "rtsp://host/path/file.asf/"
-  std::string origin_id = "0";  // o= session id and version (digits)
+  std::string control;                // session a=control, e.g. "rtsp://host/path/file.asf/"
+  std::string origin_id = "0";        // o= session id and version (digits)
   std::string address = "127.0.0.1";  // o= address (IPv4 or IPv6 literal)
-  bool include_rtx = false;   // add the x-wms-rtx media (a=control:rtx, a=stream:65536)
+  bool include_rtx = false;           // add the x-wms-rtx media (a=control:rtx, a=stream:65536)
   std::uint32_t max_packet_size = 0;  // 0: the header's packet size
 };
 

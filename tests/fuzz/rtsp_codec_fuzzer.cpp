@@ -33,8 +33,8 @@ void exercise_values(const Headers& h) {
       check(t->size() <= mms::limits::kMaxRtspListEntries);
       for (const Transport& tr : *t) {
         auto again = parse_transports(format_transport(tr));
-        check(again.ok() && again->size() == 1 && format_transport((*again)[0]) ==
-                                                      format_transport(tr));
+        check(again.ok() && again->size() == 1 &&
+              format_transport((*again)[0]) == format_transport(tr));
       }
     }
     if (auto r = parse_range(v); r.ok()) {
@@ -94,6 +94,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     check(decoded.size() <= size / 4 * 3 + 3);
   }
   std::vector<std::uint8_t> round;
-  check(base64_decode(base64_encode(in), &round) && round == std::vector<std::uint8_t>(in.begin(), in.end()));
+  check(base64_decode(base64_encode(in), &round) &&
+        round == std::vector<std::uint8_t>(in.begin(), in.end()));
   return 0;
 }

@@ -28,7 +28,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   auto sdp = mms::rtsp::parse_wms_sdp(in.as_string_view());
   if (sdp.ok()) {
     check(sdp->media.size() <= mms::limits::kMaxSdpMedia);
-    check(sdp->asf_header.size() >= 30 && sdp->asf_header.size() <= mms::limits::kMaxAsfHeaderBytes);
+    check(sdp->asf_header.size() >= 30 &&
+          sdp->asf_header.size() <= mms::limits::kMaxAsfHeaderBytes);
     for (const mms::rtsp::SdpMedia& m : sdp->media) {
       (void)mms::rtsp::resolve_control("rtsp://h/f.asf", sdp->control, m.control);
       (void)sdp->find_stream(m.stream);

@@ -1,6 +1,8 @@
 // x-asf-pf: RTP header codec, payload -> depayload round trips over every
 // packet of the test media (whole, fragmented at small MTUs, grouped), both
 // readings of the length field, loss -> discont, reorder, re-padding.
+#include "protocol/rtsp/asf_rtp.h"
+
 #include <fstream>
 #include <iterator>
 #include <string>
@@ -10,7 +12,6 @@
 
 #include "protocol/asf/header_parser.h"
 #include "protocol/asf/packet.h"
-#include "protocol/rtsp/asf_rtp.h"
 
 namespace mms::rtsp {
 namespace {
@@ -34,8 +35,8 @@ Media load(const std::string& rel) {
   }
   m.packet_size = layout->info.packet_size;
   for (std::uint64_t i = 0; i < layout->packet_count; ++i) {
-    const ByteView p = ByteView(file).subview(layout->first_packet + i * m.packet_size,
-                                              m.packet_size);
+    const ByteView p =
+        ByteView(file).subview(layout->first_packet + i * m.packet_size, m.packet_size);
     Bytes out;
     if (asf::padding_strippable(p, m.packet_size) &&
         asf::strip_padding(p, m.packet_size, &out).ok()) {
@@ -47,8 +48,8 @@ Media load(const std::string& rel) {
   return m;
 }
 
-const char* const kMedia[] = {"fixtures/small.asf", "fixtures/mbr.asf",
-                              "real/taglib-silence-1.wma", "real/taglib-lossless.wma"};
+const char* const kMedia[] = {"fixtures/small.asf", "fixtures/mbr.asf", "real/taglib-silence-1.wma",
+                              "real/taglib-lossless.wma"};
 
 RtpPackets payload_all(const Media& m, PayloaderConfig cfg) {
   AsfPayloader pay(cfg);
@@ -90,8 +91,8 @@ TEST(Rtp, HeaderRoundTripAndExtensions) {
   EXPECT_EQ(p->seq, 0x1234);
   EXPECT_EQ(p->payload.size(), 1u);
   // CSRC count 1, extension of one word, 2 bytes of padding.
-  Bytes x = {0xb1, 0x60, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 9, 9, 9, 9, 0xbe, 0xde, 0, 1,
-             7, 7, 7, 7, 0x55, 0, 2};
+  Bytes x = {0xb1, 0x60, 0,    1,    0, 0, 0, 0, 0, 0, 0,    0, 9, 9,
+             9,    9,    0xbe, 0xde, 0, 1, 7, 7, 7, 7, 0x55, 0, 2};
   auto q = parse_rtp(x);
   ASSERT_TRUE(q.ok()) << q.status().what();
   ASSERT_EQ(q->payload.size(), 1u);
@@ -124,8 +125,7 @@ TEST(AsfRtp, RoundTripEveryPacketAtSeveralMtus) {
     ASSERT_FALSE(m.packets.empty()) << name;
     for (std::size_t mtu : {64u, 200u, 577u, 1400u, 9000u, 65535u}) {
       for (bool group : {false, true}) {
-        SCOPED_TRACE(std::string(name) + " mtu " + std::to_string(mtu) +
-                     (group ? " grouped" : ""));
+        SCOPED_TRACE(std::string(name) + " mtu " + std::to_string(mtu) + (group ? " grouped" : ""));
         PayloaderConfig cfg;
         cfg.mtu = mtu;
         cfg.group = group;
@@ -303,10 +303,10 @@ TEST(AsfRtp, ResetAndExpectSeq) {
 TEST(AsfRtp, BadPayloadsAreCountedNotFatal) {
   AsfDepayloader d(8);
   std::vector<DepayPacket> out;
-  EXPECT_FALSE(d.push(Bytes{1, 2, 3}, &out).ok());  // not RTP
-  ASSERT_TRUE(d.push(rtp_packet(1, true, Bytes{0x40, 0}), &out).ok());  // short header
+  EXPECT_FALSE(d.push(Bytes{1, 2, 3}, &out).ok());                               // not RTP
+  ASSERT_TRUE(d.push(rtp_packet(1, true, Bytes{0x40, 0}), &out).ok());           // short header
   ASSERT_TRUE(d.push(rtp_packet(2, true, Bytes{0x00, 0, 0, 4, 1}), &out).ok());  // offset 4 first
-  ASSERT_TRUE(d.push(rtp_packet(3, true, Bytes(20, 0x40)), &out).ok());  // unit > maxps
+  ASSERT_TRUE(d.push(rtp_packet(3, true, Bytes(20, 0x40)), &out).ok());          // unit > maxps
   EXPECT_TRUE(out.empty());
   ASSERT_TRUE(d.push(rtp_packet(4, true, Bytes{0x40, 0, 0, 5, 0xaa}), &out).ok());
   ASSERT_EQ(out.size(), 1u);

@@ -12,7 +12,8 @@
 //     <hex bytes> [# comment]         whitespace-separated hex
 //     fill <count> <hex byte>         <count> copies of one byte
 //     text: <text>                    the text after "text: " then CR LF (no '#' comments)
-//     raw: <text>                     the text after "raw: " with \\r \\n \\t \\\\ escapes, no line end
+//     raw: <text>                     the text after "raw: " with \\r \\n \\t \\\\ escapes, no line
+//     end
 //   expect:                         indented event lines until the next "##", one of
 //     request method=<m> uri=<u> cseq=<n|-> headers=<n> body=<n>
 //     response status=<n> cseq=<n|-> headers=<n> body=<n>
@@ -156,8 +157,7 @@ std::vector<VectorCase> load_file(const std::filesystem::path& path) {
     if (line.empty() || cases.empty()) {
       continue;
     }
-    if (section == Section::kInput &&
-        (line.rfind("text:", 0) == 0 || line.rfind("raw:", 0) == 0)) {
+    if (section == Section::kInput && (line.rfind("text:", 0) == 0 || line.rfind("raw:", 0) == 0)) {
       parse_input_line(raw, line, &cases.back().input);
       continue;
     }
@@ -343,8 +343,7 @@ class Runner {
       std::vector<DepayPacket> out;
       Status st = d->push(u.frame.payload, &out);
       if (!st.ok()) {
-        log_.push_back("rtp-error channel=" + std::to_string(ch) +
-                       " code=" + to_string(st.code()));
+        log_.push_back("rtp-error channel=" + std::to_string(ch) + " code=" + to_string(st.code()));
       }
       for (const DepayPacket& p : out) {
         log_.push_back("asf channel=" + std::to_string(ch) + " len=" +

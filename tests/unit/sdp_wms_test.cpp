@@ -1,5 +1,7 @@
 // WMS SDP: parser on the WMS layout and gst-rtsp-server's form, writer ->
 // parser round trips over the test media, control URL resolution.
+#include "protocol/rtsp/sdp_wms.h"
+
 #include <fstream>
 #include <iterator>
 #include <string>
@@ -9,7 +11,6 @@
 
 #include "protocol/asf/header_parser.h"
 #include "protocol/core/limits.h"
-#include "protocol/rtsp/sdp_wms.h"
 
 namespace mms::rtsp {
 namespace {
