@@ -573,6 +573,9 @@ struct Driver::Impl {
     ch->connection = conn;
     ch->socket = g_socket_connection_get_socket(conn);
     g_socket_set_blocking(ch->socket, FALSE);
+    // GSocketClient copies its connect timeout onto the socket, which would make
+    // the read source fire with G_IO_ERROR_TIMED_OUT: the session owns timeouts.
+    g_socket_set_timeout(ch->socket, 0);
     ch->in.resize(self->settings.read_size * 2);
     if (!self->throttled || self->keep_reading()) {
       self->watch(ch);

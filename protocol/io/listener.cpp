@@ -111,6 +111,8 @@ struct Listener::Impl {
   void accept_all();
   void destroy(Conn* c);
   void pump(Conn* c);
+  // Writes pending TCP output; false when the connection was destroyed.
+  bool write_tcp(Conn* c, Instant now, bool* blocked);
   void read(Conn* c);
   void begin_close(Conn* c);
   void arm_timer(Conn* c, std::optional<Instant> at, Instant now);
@@ -328,33 +330,17 @@ void Listener::Impl::pump(Conn* c) {
     return;
   }
   Instant now = monotonic_now();
-  send_datagrams(c, now);
+  // TCP answers first, then the datagrams they announce (a ReportReadBlock must
+  // not be overtaken by the header datagrams: VLC reads in arrival order),
+  // then whatever TCP output sending the datagrams made ready.
   bool blocked = false;
-  for (int i = 0; i < kMaxWritesPerWakeup; ++i) {
-    const ByteView out = c->handler->next_output(now);
-    if (out.empty()) {
-      break;
-    }
-    GError* err = nullptr;
-    const gssize n = g_socket_send(c->socket, reinterpret_cast<const gchar*>(out.data()),
-                                   out.size(), nullptr, &err);
-    if (n < 0) {
-      const bool again = would_block(err);
-      g_error_free(err);
-      if (!again) {
-        destroy(c);  // peer gone (EPIPE/ECONNRESET)
-        return;
-      }
-      blocked = true;
-      break;
-    }
-    c->handler->consume_output(static_cast<std::size_t>(n));
-    if (static_cast<std::size_t>(n) < out.size()) {
-      blocked = true;
-      break;
-    }
-    if (i + 1 == kMaxWritesPerWakeup) {
-      blocked = true;  // yield to other connections; the write source resumes us
+  if (!write_tcp(c, now, &blocked)) {
+    return;  // connection destroyed
+  }
+  if (!blocked) {
+    send_datagrams(c, now);
+    if (!write_tcp(c, now, &blocked)) {
+      return;
     }
   }
   if (blocked) {
@@ -369,6 +355,37 @@ void Listener::Impl::pump(Conn* c) {
   }
   now = monotonic_now();
   arm_timer(c, c->handler->next_deadline(), now);
+}
+
+bool Listener::Impl::write_tcp(Conn* c, Instant now, bool* blocked) {
+  for (int i = 0; i < kMaxWritesPerWakeup; ++i) {
+    const ByteView out = c->handler->next_output(now);
+    if (out.empty()) {
+      break;
+    }
+    GError* err = nullptr;
+    const gssize n = g_socket_send(c->socket, reinterpret_cast<const gchar*>(out.data()),
+                                   out.size(), nullptr, &err);
+    if (n < 0) {
+      const bool again = would_block(err);
+      g_error_free(err);
+      if (!again) {
+        destroy(c);  // peer gone (EPIPE/ECONNRESET)
+        return false;
+      }
+      *blocked = true;
+      break;
+    }
+    c->handler->consume_output(static_cast<std::size_t>(n));
+    if (static_cast<std::size_t>(n) < out.size()) {
+      *blocked = true;
+      break;
+    }
+    if (i + 1 == kMaxWritesPerWakeup) {
+      *blocked = true;  // yield to other connections; the write source resumes us
+    }
+  }
+  return true;
 }
 
 void Listener::Impl::send_datagrams(Conn* c, Instant now) {

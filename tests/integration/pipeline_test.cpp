@@ -368,7 +368,7 @@ TEST_F(Pipeline, LiveBroadcastIsNotSeekableAndStreams) {
   mms::server::ServerOptions o;
   o.live["live"] = media_dir() + "/av-noindex.asf";
   start_server(o);
-  std::string desc = "mmssrc location=" + url("live") + " timeout=10 ! asfdemux name=d d.video_0 ! "
+  std::string desc = "mmssrc name=src location=" + url("live") + " timeout=10 ! asfdemux name=d d.video_0 ! "
                      "queue ! fakesink name=v sync=false";
   GstElement* pipeline = gst_parse_launch(desc.c_str(), nullptr);
   ASSERT_NE(pipeline, nullptr);
@@ -382,7 +382,8 @@ TEST_F(Pipeline, LiveBroadcastIsNotSeekableAndStreams) {
   }
   gst_query_unref(q);
   EXPECT_FALSE(seekable);
-  GstElement* src = gst_bin_get_by_name(GST_BIN(pipeline), "mmssrc0");
+  GstElement* src = gst_bin_get_by_name(GST_BIN(pipeline), "src");
+  ASSERT_NE(src, nullptr);
   EXPECT_FALSE(gst_element_seek_simple(src, GST_FORMAT_TIME, GST_SEEK_FLAG_FLUSH, GST_SECOND));
   gst_object_unref(src);
   gst_element_set_state(pipeline, GST_STATE_NULL);

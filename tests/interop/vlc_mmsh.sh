@@ -35,7 +35,10 @@ _pids+=($!)
 ready=
 deadline=$((SECONDS + 30))
 while ((SECONDS < deadline)); do
-  if run 5 curl -s -o /dev/null --max-time 3 "http://127.0.0.1:$PORT/"; then ready=1; break; fi
+  # Ready once a describe returns the ASF header ($H): before its muxer has
+  # produced one, VLC answers 200 with an empty body.
+  run 5 curl -s -o "$T/describe.bin" --max-time 3 "http://127.0.0.1:$PORT/" || true
+  if [[ -s "$T/describe.bin" && $(head -c 2 "$T/describe.bin") == '$H' ]]; then ready=1; break; fi
   kill -0 "${_pids[-1]}" 2>/dev/null || fail "VLC exited before it was ready"
   sleep 0.2
 done
