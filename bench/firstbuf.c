@@ -1,6 +1,8 @@
 /* firstbuf: time from starting a `mmssrc location=URL ! fakesink` pipeline
  * (set to PLAYING) to the first buffer reaching the sink, in milliseconds,
- * then to end of stream.  Used by bench/run.sh.
+ * then to end of stream, and the process CPU time (user + system) spent
+ * between the two, so throughput and CPU per byte exclude process start-up
+ * and plugin loading.  Used by bench/run.sh.
  *
  * usage: firstbuf URL [RUNS]     prints one line per run:
  *        "first_buffer_ms=X total_ms=Y bytes=Z"
@@ -9,6 +11,7 @@
 #include <gst/gst.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 
 typedef struct {
   gint64 start, first;
@@ -46,17 +49,22 @@ int main(int argc, char **argv)
     g_object_set(src, "location", argv[1], NULL);
     Probe p = {0, 0, 0};
     g_signal_connect(sink, "handoff", G_CALLBACK(on_handoff), &p);
+    struct rusage ru0, ru1;
+    getrusage(RUSAGE_SELF, &ru0);
     p.start = g_get_monotonic_time();
     gst_element_set_state(pipe, GST_STATE_PLAYING);
     GstBus *bus = gst_element_get_bus(pipe);
     GstMessage *msg = gst_bus_timed_pop_filtered(bus, 60 * GST_SECOND, GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
     gint64 end = g_get_monotonic_time();
+    getrusage(RUSAGE_SELF, &ru1);
+    double cpu = (ru1.ru_utime.tv_sec - ru0.ru_utime.tv_sec) + (ru1.ru_stime.tv_sec - ru0.ru_stime.tv_sec) +
+                 ((ru1.ru_utime.tv_usec - ru0.ru_utime.tv_usec) + (ru1.ru_stime.tv_usec - ru0.ru_stime.tv_usec)) / 1e6;
     if (!msg || GST_MESSAGE_TYPE(msg) == GST_MESSAGE_ERROR) {
       fprintf(stderr, "firstbuf: run %d: %s\n", i, msg ? "error message" : "timed out");
       rc = 1;
     } else {
-      printf("first_buffer_ms=%.2f total_ms=%.2f bytes=%llu\n", (p.first - p.start) / 1000.0,
-             (end - p.start) / 1000.0, (unsigned long long)p.bytes);
+      printf("first_buffer_ms=%.2f total_ms=%.2f bytes=%llu cpu_s=%.4f\n", (p.first - p.start) / 1000.0,
+             (end - p.start) / 1000.0, (unsigned long long)p.bytes, cpu);
     }
     if (msg)
       gst_message_unref(msg);

@@ -150,6 +150,20 @@ try:
         fb.append(float(kv['first_buffer_ms']))
 except OSError:
     pass
+runs_in = []
+try:
+    for l in open(f'{w}/firstbuf.out'):
+        kv = dict(x.split('=') for x in l.split())
+        if 'cpu_s' in kv and int(kv['bytes']) > 0:
+            runs_in.append((float(kv['total_ms']) / 1000.0, float(kv['cpu_s']), int(kv['bytes'])))
+except OSError:
+    pass
+if runs_in:
+    wall = statistics.median(r[0] for r in runs_in)
+    cpu = statistics.median(r[1] for r in runs_in)
+    rate = runs_in[0][2] / 1e6 / wall
+    print(f'| mmssrc (in-process, PLAYING to EOS, median of {len(runs_in)}) | {wall:.2f} | {rate:.0f} | '
+          f'{cpu * 100 / (runs_in[0][2] / 1e6):.2f} | {rate / raw_rate:.2f}x |')
 print()
 if fb:
     print(f'mmssrc time to first buffer (PLAYING to first buffer at fakesink, {len(fb)} runs): '
