@@ -50,7 +50,7 @@ FILE=big-640x480-20s.asf
 SIZE=$(stat -c %s "$MEDIA/$FILE")
 echo "bench: $FILE, $SIZE bytes"
 
-"$SERVER" --root "$MEDIA" --bind 127.0.0.1 --mmsh-port 0 --fast >"$W/server.out" 2>"$W/server.log" &
+"$SERVER" --root "$MEDIA" --bind 127.0.0.1 --mmsh-port 0 --mms-port 0 --fast >"$W/server.out" 2>"$W/server.log" &
 pids+=($!)
 PORT=
 for ((i = 0; i < 200; i++)); do
@@ -60,6 +60,10 @@ for ((i = 0; i < 200; i++)); do
 done
 [[ -n "$PORT" ]] || die "mms-server did not become ready"
 URL="mmsh://127.0.0.1:$PORT/$FILE"
+MMS_PORT=$(sed -n 's/^mms-server listening .* mms=\([0-9][0-9]*\).*/\1/p' "$W/server.out" | head -n1)
+[[ -n "$MMS_PORT" ]] || die "mms-server did not report its MMS port"
+URL_MMST="mmst://127.0.0.1:$MMS_PORT/$FILE"
+URL_MMSU="mmsu://127.0.0.1:$MMS_PORT/$FILE"
 
 VLC_USER=${MMS_TEST_USER:-mmstest}
 as_vlc=()
@@ -94,7 +98,12 @@ declare -A CMDLINE=(
   [ffmpeg]="ffmpeg -i $URL -map 0 -c copy -f null -"
   [mmssrc]="gst-launch-1.0 -q mmssrc location=$URL ! fakesink"
   [vlc]="cvlc -q --no-audio --no-video $URL --sout '#std{access=file,mux=asf,dst=OUT.asf}' vlc://quit"
+  [libmms_mmst]="mmsclient $URL_MMST /dev/null"
+  [ffmpeg_mmst]="ffmpeg -i $URL_MMST -map 0 -c copy -f null -"
+  [mmssrc_mmst]="gst-launch-1.0 -q mmssrc location=$URL_MMST ! fakesink"
+  [mmssrc_mmsu]="gst-launch-1.0 -q mmssrc location=$URL_MMSU ! fakesink"
 )
+mms_clients=(libmms_mmst ffmpeg_mmst mmssrc_mmst mmssrc_mmsu)
 clients=(raw libmms ffmpeg mmssrc)
 [[ -n "$have_vlc" ]] && clients+=(vlc)
 
@@ -104,6 +113,10 @@ for ((r = 1; r <= RUNS; r++)); do
   timed libmms "$W/mmsclient" "$URL" /dev/null
   timed ffmpeg ffmpeg -nostdin -hide_banner -loglevel error -i "$URL" -map 0 -c copy -f null -
   timed mmssrc gst-launch-1.0 -q mmssrc location="$URL" ! fakesink
+  timed libmms_mmst "$W/mmsclient" "$URL_MMST" /dev/null || true
+  timed ffmpeg_mmst ffmpeg -nostdin -hide_banner -loglevel error -i "$URL_MMST" -map 0 -c copy -f null - || true
+  timed mmssrc_mmst gst-launch-1.0 -q mmssrc location="$URL_MMST" ! fakesink || true
+  timed mmssrc_mmsu gst-launch-1.0 -q mmssrc location="$URL_MMSU" ! fakesink || true
   if [[ -n "$have_vlc" ]]; then
     # VLC remuxes into a file its user can write; a run only counts when the
     # file holds at least half of the input (cvlc exits 0 even when the
@@ -124,6 +137,7 @@ done
 
 timeout 300 "$W/firstbuf" "$URL" 5 >"$W/firstbuf.out" 2>"$W/firstbuf.err" || true
 
+for c in "${mms_clients[@]}"; do if [[ -s "$W/$c.times" ]]; then clients+=("$c"); fi; done
 python3 - "$W" "$SIZE" "$RUNS" "${clients[@]}" >"$W/table.md" <<'PY'
 import statistics, sys
 w, size, runs, clients = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4:]
@@ -136,7 +150,9 @@ for c in clients:
     rows[c] = (max(wall, 0.005), cpu)
 raw_rate = mb / rows['raw'][0]
 names = {'raw': 'raw TCP (baseline)', 'libmms': 'libmms 0.6.4', 'ffmpeg': 'FFmpeg',
-         'mmssrc': 'mmssrc (gst-launch)', 'vlc': 'VLC'}
+         'mmssrc': 'mmssrc (gst-launch)', 'vlc': 'VLC',
+         'libmms_mmst': 'libmms, MMS/TCP', 'ffmpeg_mmst': 'FFmpeg, MMS/TCP',
+         'mmssrc_mmst': 'mmssrc, MMS/TCP (gst-launch)', 'mmssrc_mmsu': 'mmssrc, MMS/UDP (gst-launch)'}
 print('| client | wall s (median of %d) | MB/s | CPU s per 100 MB | vs raw TCP |' % runs)
 print('| --- | ---: | ---: | ---: | ---: |')
 for c in clients:
