@@ -38,7 +38,7 @@ grep -q "Capturing on" "$T/tshark-capture.log" || fail "tshark did not start cap
 log "tshark capturing on lo, tcp port $MMS_PORT"
 
 f=av-wmv2-wma2-10s.asf
-run "$CMD_TIMEOUT" gst-launch-1.0 -q mmssrc location="mmst://127.0.0.1:$MMS_PORT/$f" ! fakesink \
+run "$CMD_TIMEOUT" "${GST_RUN[@]}" gst-launch-1.0 -q mmssrc location="mmst://127.0.0.1:$MMS_PORT/$f" ! fakesink \
   >"$T/gst.log" 2>&1 || fail "gst-launch-1.0 failed (exit $?)"
 log "mmssrc played mmst://127.0.0.1:$MMS_PORT/$f"
 
