@@ -198,6 +198,9 @@ PY
   echo "(640x480 WMV2 + WMA2, 8000-byte packets), served by \`mms-server --fast\` (no pacing) on"
   echo "127.0.0.1. Every client reads the whole file once per run; CPU is the client's user + system"
   echo "time from \`/usr/bin/time\` (the server's is not included). MB = 10^6 bytes."
+  echo "Process-level rows include each program's start-up (for gst-launch about 0.1 s of plugin"
+  echo "loading); the in-process mmssrc row times PLAYING to EOS inside one process with CPU from"
+  echo "getrusage, so it shows the streaming path alone and is not comparable 1:1 with the raw TCP row."
   echo
   cat "$W/table.md"
   echo
