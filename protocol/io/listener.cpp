@@ -117,7 +117,8 @@ struct Listener::Impl {
   void begin_close(Conn* c);
   void arm_timer(Conn* c, std::optional<Instant> at, Instant now);
   void ensure_write_source(Conn* c);
-  void send_datagrams(Conn* c, Instant now);
+  // Sends due datagrams; true when the UDP socket buffer was full (retry soon).
+  bool send_datagrams(Conn* c, Instant now);
   void receive_datagrams();
 };
 
@@ -337,8 +338,9 @@ void Listener::Impl::pump(Conn* c) {
   if (!write_tcp(c, now, &blocked)) {
     return;  // connection destroyed
   }
+  bool udp_full = false;
   if (!blocked) {
-    send_datagrams(c, now);
+    udp_full = send_datagrams(c, now);
     if (!write_tcp(c, now, &blocked)) {
       return;
     }
@@ -354,6 +356,10 @@ void Listener::Impl::pump(Conn* c) {
     return;
   }
   now = monotonic_now();
+  if (udp_full) {
+    arm_timer(c, now + 2 * kMillisecond, now);  // the UDP buffer drains quickly
+    return;
+  }
   arm_timer(c, c->handler->next_deadline(), now);
 }
 
@@ -388,11 +394,12 @@ bool Listener::Impl::write_tcp(Conn* c, Instant now, bool* blocked) {
   return true;
 }
 
-void Listener::Impl::send_datagrams(Conn* c, Instant now) {
+bool Listener::Impl::send_datagrams(Conn* c, Instant now) {
   const std::uint16_t to_port = c->handler->datagram_port();
   if (to_port == 0) {
-    return;
+    return false;
   }
+  bool full = false;
   GSocketAddress* to = nullptr;
   for (int i = 0; i < kMaxDatagramsPerWakeup; ++i) {
     const ByteView d = c->handler->next_datagram(now);
@@ -406,8 +413,14 @@ void Listener::Impl::send_datagrams(Conn* c, Instant now) {
       GError* err = nullptr;
       if (g_socket_send_to(udp_socket, to, reinterpret_cast<const gchar*>(d.data()), d.size(),
                            nullptr, &err) < 0) {
-        // A full socket buffer or an ICMP error: the datagram is lost (the
-        // client may ask for it again).
+        if (would_block(err)) {
+          // Socket buffer full: keep the datagram and retry shortly rather than
+          // lose it (fast mode would otherwise drop most of a large file).
+          g_error_free(err);
+          full = true;
+          break;
+        }
+        // An ICMP error: the datagram is lost (the client may ask for it again).
         MMS_LOG(LogLevel::kDebug, kLog, "connection %llu: UDP send: %s",
                 static_cast<unsigned long long>(c->id), err->message);
         g_error_free(err);
@@ -418,6 +431,7 @@ void Listener::Impl::send_datagrams(Conn* c, Instant now) {
   if (to != nullptr) {
     g_object_unref(to);
   }
+  return full;
 }
 
 void Listener::Impl::receive_datagrams() {

@@ -974,6 +974,12 @@ bool MmstClientSession::probe_tail(Instant now) {
   if (want > limits::kMaxResendPackets) {
     want = limits::kMaxResendPackets;
   }
+  // A whole batch given up with nothing recovered: the server no longer has
+  // those packets (its resend history is bounded); end instead of probing on.
+  if (tail_next_set_ && recovered_ == tail_recovered_mark_) {
+    return false;
+  }
+  tail_recovered_mark_ = recovered_;
   // Never ask twice for the same tail packet: a given-up one stays given up.
   if (tail_next_set_ && static_cast<std::int32_t>(tail_next_ - next) > 0) {
     const std::uint32_t skip = tail_next_ - next;

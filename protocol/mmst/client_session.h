@@ -208,6 +208,7 @@ class MmstClientSession final : public session::ClientSession {
   bool tail_probe_ = false;
   std::uint32_t tail_next_ = 0;  // first tail packet not yet asked for
   bool tail_next_set_ = false;
+  std::uint32_t tail_recovered_mark_ = 0;  // recovered_ when the last tail batch was asked for
   std::optional<std::uint32_t> last_location_;   // last emitted packet number
   std::uint32_t resume_floor_ = 0;               // drop packets below this after a resume
   bool resume_floor_active_ = false;
