@@ -5,199 +5,16 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
-#include <map>
 #include <memory>
-#include <mutex>
 #include <string>
-#include <vector>
 
+#include "tests/integration/harness.h"
 #include "tools/server/server.h"
 
+namespace mms_test {
 namespace {
 
-std::string media_dir() { return std::string(MMS_BUILD_ROOT) + "/test-media"; }
 std::string real_dir() { return std::string(MMS_SOURCE_ROOT) + "/tests/media/real"; }
-
-struct Frame {
-  GstClockTime pts;
-  std::string md5;
-  bool operator==(const Frame& o) const { return pts == o.pts && md5 == o.md5; }
-};
-
-struct PadLog {
-  std::string caps;
-  std::vector<Frame> frames;
-};
-
-struct RunResult {
-  std::map<std::string, PadLog> pads;  // asfdemux pad name -> decoded frames
-  bool eos = false;
-  GError* error = nullptr;
-  GstStructure* error_details = nullptr;
-  bool seek_ok = false;
-  bool seekable = false;
-  gint64 duration = -1;
-  std::vector<std::string> element_messages;
-  ~RunResult() {
-    g_clear_error(&error);
-    if (error_details != nullptr) {
-      gst_structure_free(error_details);
-    }
-  }
-};
-
-struct Ctx {
-  std::mutex mu;
-  RunResult* result;
-  GstElement* pipeline;
-  bool decode;
-};
-
-GstPadProbeReturn on_buffer(GstPad* pad, GstPadProbeInfo* info, gpointer data) {
-  auto* ctx = static_cast<Ctx*>(data);
-  GstBuffer* buf = GST_PAD_PROBE_INFO_BUFFER(info);
-  GstMapInfo map;
-  if (!gst_buffer_map(buf, &map, GST_MAP_READ)) {
-    return GST_PAD_PROBE_OK;
-  }
-  gchar* sum = g_compute_checksum_for_data(G_CHECKSUM_MD5, map.data, map.size);
-  gst_buffer_unmap(buf, &map);
-  const char* name = static_cast<const char*>(g_object_get_data(G_OBJECT(pad), "demux-pad"));
-  std::lock_guard<std::mutex> lock(ctx->mu);
-  ctx->result->pads[name].frames.push_back(Frame{GST_BUFFER_PTS(buf), sum});
-  g_free(sum);
-  return GST_PAD_PROBE_OK;
-}
-
-void on_decoded_pad(GstElement*, GstPad* pad, gpointer data) {
-  auto* ctx = static_cast<Ctx*>(data);
-  GstElement* sink = gst_element_factory_make("fakesink", nullptr);
-  g_object_set(sink, "sync", FALSE, nullptr);
-  gst_bin_add(GST_BIN(ctx->pipeline), sink);
-  gst_element_sync_state_with_parent(sink);
-  GstPad* sinkpad = gst_element_get_static_pad(sink, "sink");
-  g_object_set_data_full(G_OBJECT(sinkpad), "demux-pad",
-                         g_strdup(static_cast<const char*>(g_object_get_data(G_OBJECT(pad), "demux-pad"))),
-                         g_free);
-  gst_pad_link(pad, sinkpad);
-  gst_pad_add_probe(sinkpad, GST_PAD_PROBE_TYPE_BUFFER, on_buffer, ctx, nullptr);
-  gst_object_unref(sinkpad);
-}
-
-void on_demux_pad(GstElement*, GstPad* pad, gpointer data) {
-  auto* ctx = static_cast<Ctx*>(data);
-  gchar* name = gst_pad_get_name(pad);
-  {
-    std::lock_guard<std::mutex> lock(ctx->mu);
-    ctx->result->pads[name];
-  }
-  GstElement* queue = gst_element_factory_make("queue", nullptr);
-  g_object_set(queue, "max-size-buffers", 0, "max-size-time", G_GUINT64_CONSTANT(0),
-               "max-size-bytes", 0, nullptr);
-  GstElement* dec = gst_element_factory_make("decodebin", nullptr);
-  gst_bin_add_many(GST_BIN(ctx->pipeline), queue, dec, nullptr);
-  g_signal_connect(dec, "pad-added", G_CALLBACK(+[](GstElement* d, GstPad* p, gpointer c) {
-                     g_object_set_data_full(G_OBJECT(p), "demux-pad",
-                                            g_strdup(static_cast<const char*>(
-                                                g_object_get_data(G_OBJECT(d), "demux-pad"))),
-                                            g_free);
-                     on_decoded_pad(d, p, c);
-                   }),
-                   ctx);
-  g_object_set_data_full(G_OBJECT(dec), "demux-pad", g_strdup(name), g_free);
-  gst_element_sync_state_with_parent(queue);
-  gst_element_sync_state_with_parent(dec);
-  GstPad* qsink = gst_element_get_static_pad(queue, "sink");
-  gst_pad_link(pad, qsink);
-  gst_object_unref(qsink);
-  gst_element_link(queue, dec);
-  g_free(name);
-}
-
-// Runs `SRC ! asfdemux` and decodes every pad. `seek_ns` >= 0: once the
-// pipeline has played `after_buffers` video frames, a flushing key-unit TIME
-// seek is sent; frames collected before the seek are dropped.
-void run_pipeline(const std::string& src_desc, RunResult* result, gint64 seek_ns = -1,
-                  int timeout_s = 60) {
-  GError* perr = nullptr;
-  std::string desc = src_desc + " ! asfdemux name=d";
-  GstElement* pipeline = gst_parse_launch(desc.c_str(), &perr);
-  ASSERT_NE(pipeline, nullptr) << (perr ? perr->message : "");
-  Ctx ctx{{}, result, pipeline, true};
-  GstElement* demux = gst_bin_get_by_name(GST_BIN(pipeline), "d");
-  g_signal_connect(demux, "pad-added", G_CALLBACK(on_demux_pad), &ctx);
-  GstBus* bus = gst_element_get_bus(pipeline);
-  gst_element_set_state(pipeline, seek_ns >= 0 ? GST_STATE_PAUSED : GST_STATE_PLAYING);
-  bool seek_pending = seek_ns >= 0;
-  gint64 deadline = g_get_monotonic_time() + gint64{timeout_s} * G_USEC_PER_SEC;
-  while (g_get_monotonic_time() < deadline) {
-    GstMessage* msg = gst_bus_timed_pop(bus, 100 * GST_MSECOND);
-    if (msg == nullptr) {
-      continue;
-    }
-    bool done = false;
-    switch (GST_MESSAGE_TYPE(msg)) {
-      case GST_MESSAGE_ERROR: {
-        gchar* dbg = nullptr;
-        gst_message_parse_error(msg, &result->error, &dbg);
-        const GstStructure* details = nullptr;
-        gst_message_parse_error_details(msg, &details);
-        if (details != nullptr && result->error_details == nullptr) {
-          result->error_details = gst_structure_copy(details);
-        }
-        g_free(dbg);
-        done = true;
-        break;
-      }
-      case GST_MESSAGE_EOS:
-        result->eos = true;
-        done = true;
-        break;
-      case GST_MESSAGE_ELEMENT: {
-        const GstStructure* s = gst_message_get_structure(msg);
-        if (s != nullptr) {
-          result->element_messages.push_back(gst_structure_get_name(s));
-        }
-        break;
-      }
-      case GST_MESSAGE_ASYNC_DONE:
-        if (seek_pending) {
-          seek_pending = false;
-          GstQuery* q = gst_query_new_seeking(GST_FORMAT_TIME);
-          if (gst_element_query(pipeline, q)) {
-            gboolean seekable = FALSE;
-            gst_query_parse_seeking(q, nullptr, &seekable, nullptr, nullptr);
-            result->seekable = seekable != FALSE;
-          }
-          gst_query_unref(q);
-          gst_element_query_duration(pipeline, GST_FORMAT_TIME, &result->duration);
-          result->seek_ok =
-              gst_element_seek_simple(pipeline, GST_FORMAT_TIME,
-                                      static_cast<GstSeekFlags>(GST_SEEK_FLAG_FLUSH |
-                                                                GST_SEEK_FLAG_KEY_UNIT),
-                                      seek_ns) != FALSE;
-          {
-            std::lock_guard<std::mutex> lock(ctx.mu);
-            for (auto& [name, log] : result->pads) {
-              log.frames.clear();
-            }
-          }
-          gst_element_set_state(pipeline, GST_STATE_PLAYING);
-        }
-        break;
-      default:
-        break;
-    }
-    gst_message_unref(msg);
-    if (done) {
-      break;
-    }
-  }
-  gst_element_set_state(pipeline, GST_STATE_NULL);
-  gst_object_unref(bus);
-  gst_object_unref(demux);
-  gst_object_unref(pipeline);
-}
 
 class Pipeline : public ::testing::Test {
  protected:
@@ -472,10 +289,10 @@ INSTANTIATE_TEST_SUITE_P(
                       FaultCase{mms::mmsh::Fault::kHugeLength, "limit-exceeded"},
                       FaultCase{mms::mmsh::Fault::kStallHeader, "timed-out"},
                       FaultCase{mms::mmsh::Fault::kBadFrame, "malformed"}),
-    [](const ::testing::TestParamInfo<FaultCase>& info) {
-      return std::string(mms::mmsh::to_string(info.param.fault)) == "stall-header"
+    [](const ::testing::TestParamInfo<FaultCase>& case_info) {
+      return std::string(mms::mmsh::to_string(case_info.param.fault)) == "stall-header"
                  ? std::string("StallHeader")
-                 : std::to_string(info.index);
+                 : std::to_string(case_info.index);
     });
 
 TEST_F(Pipeline, RefusedConnectionIsOpenRead) {
@@ -487,17 +304,4 @@ TEST_F(Pipeline, RefusedConnectionIsOpenRead) {
 }
 
 }  // namespace
-
-int main(int argc, char** argv) {
-  gst_init(&argc, &argv);
-  std::string plugin = std::string(MMS_BUILD_ROOT) + "/gst/libgstmms.so";
-  GError* err = nullptr;
-  GstPlugin* p = gst_plugin_load_file(plugin.c_str(), &err);
-  if (p == nullptr) {
-    g_printerr("cannot load %s: %s\n", plugin.c_str(), err ? err->message : "?");
-    return 1;
-  }
-  gst_object_unref(p);
-  ::testing::InitGoogleTest(&argc, argv);
-  return RUN_ALL_TESTS();
-}
+}  // namespace mms_test
