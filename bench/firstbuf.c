@@ -4,13 +4,15 @@
  * between the two, so throughput and CPU per byte exclude process start-up
  * and plugin loading.  Used by bench/run.sh.
  *
- * usage: firstbuf URL [RUNS]     prints one line per run:
- *        "first_buffer_ms=X total_ms=Y bytes=Z"
+ * usage: firstbuf URL [RUNS [PROPERTY=VALUE...]]   prints one line per run:
+ *        "first_buffer_ms=X total_ms=Y bytes=Z cpu_s=C transport=T"
+ *        (PROPERTY=VALUE pairs are set on mmssrc, e.g. udp-timeout=1000000)
  * Build: cc -O2 -Wall -o firstbuf firstbuf.c $(pkg-config --cflags --libs gstreamer-1.0)
  */
 #include <gst/gst.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/resource.h>
 
 typedef struct {
@@ -47,6 +49,14 @@ int main(int argc, char **argv)
     GstElement *src = gst_bin_get_by_name(GST_BIN(pipe), "src");
     GstElement *sink = gst_bin_get_by_name(GST_BIN(pipe), "sink");
     g_object_set(src, "location", argv[1], NULL);
+    for (int a = 3; a < argc; a++) {
+      char *eq = strchr(argv[a], '=');
+      if (eq) {
+        *eq = '\0';
+        gst_util_set_object_arg(G_OBJECT(src), argv[a], eq + 1);
+        *eq = '=';
+      }
+    }
     Probe p = {0, 0, 0};
     g_signal_connect(sink, "handoff", G_CALLBACK(on_handoff), &p);
     struct rusage ru0, ru1;
@@ -63,8 +73,12 @@ int main(int argc, char **argv)
       fprintf(stderr, "firstbuf: run %d: %s\n", i, msg ? "error message" : "timed out");
       rc = 1;
     } else {
-      printf("first_buffer_ms=%.2f total_ms=%.2f bytes=%llu cpu_s=%.4f\n", (p.first - p.start) / 1000.0,
-             (end - p.start) / 1000.0, (unsigned long long)p.bytes, cpu);
+      gchar *transport = NULL;
+      if (g_object_class_find_property(G_OBJECT_GET_CLASS(src), "transport"))
+        g_object_get(src, "transport", &transport, NULL);
+      printf("first_buffer_ms=%.2f total_ms=%.2f bytes=%llu cpu_s=%.4f transport=%s\n", (p.first - p.start) / 1000.0,
+             (end - p.start) / 1000.0, (unsigned long long)p.bytes, cpu, transport ? transport : "-");
+      g_free(transport);
     }
     if (msg)
       gst_message_unref(msg);

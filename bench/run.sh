@@ -46,11 +46,12 @@ cc -O2 -Wall -o "$W/firstbuf" "$ROOT/bench/firstbuf.c" $(pkg-config --cflags --l
 
 MEDIA="$BUILD/bench-media"
 timeout 900 "$ROOT/tests/media/make-test-media.sh" "$MEDIA" big
+timeout 900 "$ROOT/tests/media/make-test-media.sh" "$BUILD/bench-small" default >/dev/null
 FILE=big-640x480-20s.asf
 SIZE=$(stat -c %s "$MEDIA/$FILE")
 echo "bench: $FILE, $SIZE bytes"
 
-"$SERVER" --root "$MEDIA" --bind 127.0.0.1 --mmsh-port 0 --mms-port 0 --fast >"$W/server.out" 2>"$W/server.log" &
+"$SERVER" --root "$MEDIA" --bind 127.0.0.1 --mmsh-port 0 --mms-port 0 --rtsp-port 0 --fast >"$W/server.out" 2>"$W/server.log" &
 pids+=($!)
 PORT=
 for ((i = 0; i < 200; i++)); do
@@ -64,6 +65,11 @@ MMS_PORT=$(sed -n 's/^mms-server listening .* mms=\([0-9][0-9]*\).*/\1/p' "$W/se
 [[ -n "$MMS_PORT" ]] || die "mms-server did not report its MMS port"
 URL_MMST="mmst://127.0.0.1:$MMS_PORT/$FILE"
 URL_MMSU="mmsu://127.0.0.1:$MMS_PORT/$FILE"
+RTSP_PORT=$(sed -n 's/^mms-server listening .* rtsp=\([0-9][0-9]*\).*/\1/p' "$W/server.out" | head -n1)
+[[ -n "$RTSP_PORT" ]] || die "mms-server did not report its RTSP port"
+URL_RTSPT="rtspt://127.0.0.1:$RTSP_PORT/$FILE"
+URL_RTSPU="rtspu://127.0.0.1:$RTSP_PORT/$FILE"
+URL_RTSP="rtsp://127.0.0.1:$RTSP_PORT/$FILE"
 
 VLC_USER=${MMS_TEST_USER:-mmstest}
 as_vlc=()
@@ -102,8 +108,11 @@ declare -A CMDLINE=(
   [ffmpeg_mmst]="ffmpeg -i $URL_MMST -map 0 -c copy -f null -"
   [mmssrc_mmst]="gst-launch-1.0 -q mmssrc location=$URL_MMST ! fakesink"
   [mmssrc_mmsu]="gst-launch-1.0 -q mmssrc location=$URL_MMSU ! fakesink"
+  [ffmpeg_rtspt]="ffmpeg -rtsp_transport tcp -i $URL_RTSP -map 0 -c copy -f null -"
+  [mmssrc_rtspt]="gst-launch-1.0 -q mmssrc location=$URL_RTSPT ! fakesink"
+  [mmssrc_rtspu]="gst-launch-1.0 -q mmssrc location=$URL_RTSPU ! fakesink"
 )
-mms_clients=(libmms_mmst ffmpeg_mmst mmssrc_mmst mmssrc_mmsu)
+mms_clients=(libmms_mmst ffmpeg_mmst mmssrc_mmst mmssrc_mmsu ffmpeg_rtspt mmssrc_rtspt mmssrc_rtspu)
 clients=(raw libmms ffmpeg mmssrc)
 [[ -n "$have_vlc" ]] && clients+=(vlc)
 
@@ -117,6 +126,9 @@ for ((r = 1; r <= RUNS; r++)); do
   timed ffmpeg_mmst ffmpeg -nostdin -hide_banner -loglevel error -i "$URL_MMST" -map 0 -c copy -f null - || true
   timed mmssrc_mmst gst-launch-1.0 -q mmssrc location="$URL_MMST" ! fakesink || true
   timed mmssrc_mmsu gst-launch-1.0 -q mmssrc location="$URL_MMSU" ! fakesink || true
+  timed ffmpeg_rtspt ffmpeg -nostdin -hide_banner -loglevel error -rtsp_transport tcp -i "$URL_RTSP" -map 0 -c copy -f null - || true
+  timed mmssrc_rtspt gst-launch-1.0 -q mmssrc location="$URL_RTSPT" ! fakesink || true
+  timed mmssrc_rtspu gst-launch-1.0 -q mmssrc location="$URL_RTSPU" ! fakesink || true
   if [[ -n "$have_vlc" ]]; then
     # VLC remuxes into a file its user can write; a run only counts when the
     # file holds at least half of the input (cvlc exits 0 even when the
@@ -138,6 +150,10 @@ done
 timeout 300 "$W/firstbuf" "$URL" 5 >"$W/firstbuf.out" 2>"$W/firstbuf.err" || true
 
 for c in "${mms_clients[@]}"; do if [[ -s "$W/$c.times" ]]; then clients+=("$c"); fi; done
+# Rollover: time to first buffer per scenario (a small file; the walk matters, not the size).
+bash "$ROOT/bench/rollover.sh" "$BUILD" "$W/firstbuf" "$ROOT/build-release/bench-small" \
+  av-wmv2-wma2-10s.asf 5 >"$W/rollover.md" 2>"$W/rollover.err" ||
+  echo "(rollover benchmark failed: $(tail -n 2 "$W/rollover.err" | tr '\n' ' '))" >"$W/rollover.md"
 python3 - "$W" "$SIZE" "$RUNS" "${clients[@]}" >"$W/table.md" <<'PY'
 import statistics, sys
 w, size, runs, clients = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4:]
@@ -152,7 +168,9 @@ raw_rate = mb / rows['raw'][0]
 names = {'raw': 'raw TCP (baseline)', 'libmms': 'libmms 0.6.4', 'ffmpeg': 'FFmpeg',
          'mmssrc': 'mmssrc (gst-launch)', 'vlc': 'VLC',
          'libmms_mmst': 'libmms, MMS/TCP', 'ffmpeg_mmst': 'FFmpeg, MMS/TCP',
-         'mmssrc_mmst': 'mmssrc, MMS/TCP (gst-launch)', 'mmssrc_mmsu': 'mmssrc, MMS/UDP (gst-launch)'}
+         'mmssrc_mmst': 'mmssrc, MMS/TCP (gst-launch)', 'mmssrc_mmsu': 'mmssrc, MMS/UDP (gst-launch)',
+         'ffmpeg_rtspt': 'FFmpeg, RTSP/TCP', 'mmssrc_rtspt': 'mmssrc, RTSP/TCP (gst-launch)',
+         'mmssrc_rtspu': 'mmssrc, RTSP/UDP (gst-launch)'}
 print('| client | wall s (median of %d) | MB/s | CPU s per 100 MB | vs raw TCP |' % runs)
 print('| --- | ---: | ---: | ---: | ---: |')
 for c in clients:
@@ -210,8 +228,19 @@ PY
   echo "- time to first buffer: \`bench/firstbuf URL 5\` (mmssrc ! fakesink signal-handoffs=true)"
   if [[ -n "$vlc_note" ]]; then echo; echo "$vlc_note"; fi
   echo
+  echo "## Rollover"
+  echo
+  echo "Time from PLAYING to the first buffer for \`mms://127.0.0.1:PORT/av-wmv2-wma2-10s.asf\`"
+  echo "against \`mms-server --port PORT --fast\` (RTSP, MMS and MMSH on one port, UDP on the same"
+  echo "number) with transports refused (\`--refuse\`: rtsp = connections closed once recognised,"
+  echo "rtspu/mmsu = UDP data silently dropped), mmssrc udp-timeout=1 s, 5 runs each"
+  echo "(\`bench/rollover.sh\`)."
+  echo
+  cat "$W/rollover.md"
+  echo
   echo "Versions: $(ffmpeg -version | head -n1 | cut -d' ' -f1-3), $(gst-launch-1.0 --version | sed -n 2p),"
   echo "libmms $(pkg-config --modversion libmms)$( [[ -n "$have_vlc" ]] && echo ", $(cvlc --version 2>/dev/null | head -n1)")."
 } >"$OUT_MD"
 cat "$W/table.md"
+cat "$W/rollover.md"
 echo "bench: wrote $OUT_MD"

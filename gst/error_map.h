@@ -14,7 +14,8 @@ struct ErrorContext {
   std::string uri;        // redacted
   std::string transport;  // "mmsh"
   std::string detail;     // server status text, if any
-  std::vector<std::string> attempts;
+  std::vector<std::string> attempts;        // transport names, in order
+  std::vector<std::string> attempt_errors;  // "transport: why" per failed attempt
 };
 
 // Posts the element error for `status` (nothing for kCancelled) and returns the

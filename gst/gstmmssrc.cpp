@@ -63,7 +63,7 @@ namespace {
 
 constexpr guint kDefaultTimeout = 15;
 constexpr const char* kDefaultUserAgent = "NSPlayer/7.10.0.3059";
-constexpr const char* kDefaultProtocols = "mmsu,mmst,mmsh";
+constexpr const char* kDefaultProtocols = "rtspu,rtspt,mmsu,mmst,mmsh";
 constexpr guint64 kDefaultUdpTimeoutUs = 5000000;  // rtspsrc's `timeout` default
 
 enum {
@@ -81,6 +81,7 @@ enum {
   PROP_PROTOCOLS,
   PROP_UDP_TIMEOUT,
   PROP_PORT_RANGE,
+  PROP_TRANSPORT,
 };
 
 struct Settings {
@@ -166,11 +167,14 @@ bool check_location(const char* uri, GError** error) {
                 "Invalid MMS URI '%s': %s", uri != nullptr ? uri : "", url.status().what());
     return false;
   }
+  // rtsp://, rtspu:// and rtspt:// are accepted by the location property only:
+  // the URI handler does not claim them, so playbin keeps rtspsrc for rtsp://.
   if (url->scheme != "mms" && url->scheme != "mmsh" && url->scheme != "mmst" &&
-      url->scheme != "mmsu") {
+      url->scheme != "mmsu" && url->scheme != "rtsp" && url->scheme != "rtspu" &&
+      url->scheme != "rtspt") {
     g_set_error(error, GST_URI_ERROR, GST_URI_ERROR_UNSUPPORTED_PROTOCOL,
-                "Unsupported protocol in '%s' (mmssrc handles mms://, mmsh://, mmst:// and "
-                "mmsu://)",
+                "Unsupported protocol in '%s' (mmssrc handles mms://, mmsh://, mmst://, "
+                "mmsu://, and rtsp://, rtspu://, rtspt:// in its location property)",
                 url->redacted().c_str());
     return false;
   }
@@ -202,25 +206,23 @@ void post_notice(GstMmsSrc* self, const mms::io::Notice& n) {
   switch (n.kind) {
     case mms::io::Notice::Kind::kConnecting: {
       GST_INFO_OBJECT(self, "connecting to %s over %s", n.url.c_str(), n.transport.c_str());
-      gchar* text = g_strdup_printf("Connecting to %s over %s", n.url.c_str(), n.transport.c_str());
+      gchar* text = g_strdup_printf("%s: connecting to %s", n.transport.c_str(), n.url.c_str());
       gst_element_post_message(
           el, gst_message_new_progress(GST_OBJECT(self), GST_PROGRESS_TYPE_START, "connect", text));
       g_free(text);
       break;
     }
     case mms::io::Notice::Kind::kAttemptFailed: {
-      GST_INFO_OBJECT(self, "%s failed (%s); trying the next transport", n.transport.c_str(),
-                      n.text.c_str());
-      gchar* text = g_strdup_printf("%s failed (%s), trying the next transport",
-                                    n.transport.c_str(), n.text.c_str());
-      gst_element_post_message(el, gst_message_new_progress(GST_OBJECT(self),
-                                                            GST_PROGRESS_TYPE_CONTINUE, "connect",
-                                                            text));
+      GST_INFO_OBJECT(self, "%s failed (%s)%s", n.transport.c_str(), n.text.c_str(),
+                      n.final ? "" : "; trying the next transport");
+      gchar* text = g_strdup_printf("%s: failed: %s", n.transport.c_str(), n.text.c_str());
+      gst_element_post_message(
+          el, gst_message_new_progress(GST_OBJECT(self), GST_PROGRESS_TYPE_ERROR, "connect", text));
       g_free(text);
       break;
     }
     case mms::io::Notice::Kind::kConnected: {
-      gchar* text = g_strdup_printf("Connected over %s", n.transport.c_str());
+      gchar* text = g_strdup_printf("%s: connected", n.transport.c_str());
       gst_element_post_message(el, gst_message_new_progress(GST_OBJECT(self),
                                                             GST_PROGRESS_TYPE_COMPLETE, "connect",
                                                             text));
@@ -396,6 +398,11 @@ static void gst_mms_src_get_property(GObject* object, guint prop_id, GValue* val
     case PROP_PORT_RANGE:
       str(s.port_range);
       break;
+    case PROP_TRANSPORT: {
+      mms::io::Driver* d = self->priv->driver.get();
+      str(d != nullptr ? d->established_transport() : std::string());
+      break;
+    }
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
       break;
@@ -574,6 +581,7 @@ static GstFlowReturn gst_mms_src_create(GstPushSrc* psrc, GstBuffer** outbuf) no
         p->error_ctx.detail = item.detail;
         p->error_ctx.attempts = driver->attempts();
         p->error_ctx.transport = driver->transport();
+        p->error_ctx.attempt_errors = driver->attempt_errors();
         return mms::gst::post_error(GST_ELEMENT(self), item.status, p->error_ctx);
     }
   }
@@ -870,6 +878,19 @@ static void gst_mms_src_class_init(GstMmsSrcClass* klass) {
       g_param_spec_string("port-range", "Port range",
                           "Client UDP port range for MMS/UDP data (e.g. 5000-5010; unset = any)",
                           nullptr, rw));
+
+  /**
+   * GstMmsSrc:transport:
+   * The transport the stream is established on ("rtspu", "rtspt", "mmsu",
+   * "mmst" or "mmsh", the names of #GstMmsSrc:protocols); NULL before that.
+   * Since: 0.3
+   */
+  g_object_class_install_property(
+      gobject_class, PROP_TRANSPORT,
+      g_param_spec_string("transport", "Transport",
+                          "Transport the stream is established on (rtspu, rtspt, mmsu, mmst, mmsh)",
+                          nullptr,
+                          static_cast<GParamFlags>(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
 
   gst_element_class_add_static_pad_template(element_class, &src_template);
   gst_element_class_set_static_metadata(

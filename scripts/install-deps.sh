@@ -30,6 +30,8 @@ PACKAGES=(
   clang-14 libclang-rt-14-dev
   # interoperability peers and media generation
   ffmpeg libmms-dev vlc-bin vlc-plugin-base
+  # gst-rtsp-server (an independent RTSP/ASF server, driven from Python)
+  python3-gi gir1.2-gst-rtsp-server-1.0 gir1.2-gst-plugins-base-1.0
 )
 TEST_USER=${MMS_TEST_USER:-mmstest}
 

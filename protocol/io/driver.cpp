@@ -12,6 +12,7 @@
 #include "protocol/core/log.h"
 #include "protocol/mmsh/client_session.h"
 #include "protocol/mmst/client_session.h"
+#include "protocol/rtsp/client_session.h"
 
 namespace mms::io {
 namespace {
@@ -92,6 +93,7 @@ struct Driver::Impl {
   std::optional<session::Decision> next_attempt;  // started after the current pump
   bool media_started = false;
   std::uint64_t attempt_no = 0;  // channel ids restart with every session
+  bool attempt_connected = false;  // a TCP connection of the current attempt opened
   std::map<std::string, GSocketAddress*> resolved;  // "host:port" -> address (UDP sends)
   std::map<session::ChannelId, std::unique_ptr<Channel>> channels;
   GSource* timer = nullptr;
@@ -208,7 +210,14 @@ struct Driver::Impl {
       // Another transport can still be tried: do not wait long for a first answer.
       cfg.first_reply_timeout = kFirstReplyTimeout;
     }
+    attempt_connected = false;
     switch (d.transport) {
+      case session::Transport::kRtspUdp:
+        session = std::make_unique<rtsp::RtspClientSession>(std::move(cfg), true);
+        break;
+      case session::Transport::kRtspTcp:
+        session = std::make_unique<rtsp::RtspClientSession>(std::move(cfg), false);
+        break;
       case session::Transport::kMmsTcp:
         session = std::make_unique<mmst::MmstClientSession>(std::move(cfg), false);
         break;
@@ -242,19 +251,30 @@ struct Driver::Impl {
     if (!rollover) {
       return false;
     }
-    session::Decision d = rollover->on_outcome(session::outcome_for(e.status), now_instant(),
-                                               e.status);
-    if (d.kind != session::Decision::Kind::kTryNext &&
-        d.kind != session::Decision::Kind::kFollowRedirect) {
-      return false;
+    session::Outcome outcome = session::outcome_for(e.status);
+    if (!attempt_connected && (outcome == session::Outcome::kRefused ||
+                               outcome == session::Outcome::kNoDataTimeout ||
+                               outcome == session::Outcome::kFailed)) {
+      outcome = session::Outcome::kConnectFailed;  // no TCP connection was ever opened
+    }
+    session::Decision d = rollover->on_outcome(outcome, now_instant(), e.status);
+    {
+      std::lock_guard<std::mutex> lock(owner->attempts_mu_);
+      owner->attempt_errors_.push_back(std::string(session->transport_name()) + ": " +
+                                       e.status.what());
     }
     Notice n;
     n.kind = Notice::Kind::kAttemptFailed;
     n.transport = session->transport_name();
     n.url = settings.client.url.redacted();
     n.text = e.status.what();
+    n.final = d.kind != session::Decision::Kind::kTryNext &&
+              d.kind != session::Decision::Kind::kFollowRedirect;
     if (owner->notify_) {
       owner->notify_(n);
+    }
+    if (n.final) {
+      return false;
     }
     next_attempt = d;
     return true;
@@ -338,6 +358,10 @@ struct Driver::Impl {
       case session::Event::Kind::kConnected: {
         if (rollover) {
           (void)rollover->on_outcome(session::Outcome::kEstablished, now_instant());
+        }
+        {
+          std::lock_guard<std::mutex> lock(owner->attempts_mu_);
+          owner->established_ = e.detail;
         }
         Notice n;
         n.kind = Notice::Kind::kConnected;
@@ -580,6 +604,7 @@ struct Driver::Impl {
     if (!self->throttled || self->keep_reading()) {
       self->watch(ch);
     }
+    self->attempt_connected = true;
     self->session->on_connected(id, now_instant());
     self->pump();
   }
@@ -853,6 +878,16 @@ Driver::Driver(std::function<void(const Notice&)> notify) : notify_(std::move(no
 std::vector<std::string> Driver::attempts() const {
   std::lock_guard<std::mutex> lock(attempts_mu_);
   return attempts_;
+}
+
+std::string Driver::established_transport() const {
+  std::lock_guard<std::mutex> lock(attempts_mu_);
+  return established_;
+}
+
+std::vector<std::string> Driver::attempt_errors() const {
+  std::lock_guard<std::mutex> lock(attempts_mu_);
+  return attempt_errors_;
 }
 
 std::string Driver::transport() const {

@@ -25,13 +25,15 @@ namespace mms::io {
 // Something worth telling the user about (progress/element messages).
 struct Notice {
   // kConnecting: an attempt starts (one per rollover step); kAttemptFailed: it
-  // failed and the next transport is tried (`text` says why); kConnected: media
-  // flows on `transport` (the winner); kRedirect: following a redirect.
+  // failed (`text` says why) and the next transport is tried unless `final`;
+  // kConnected: `transport` is established (the winner); kRedirect: following a
+  // redirect.
   enum class Kind : std::uint8_t { kConnecting, kConnected, kRedirect, kAttemptFailed };
   Kind kind = Kind::kConnecting;
   std::string transport;  // "mmsu", "mmst", "mmsh"
   std::string url;        // redacted
   std::string text;       // kAttemptFailed: the failure
+  bool final = false;     // kAttemptFailed: no other transport is tried (an error follows)
 };
 
 struct DriverSettings {
@@ -66,6 +68,10 @@ class Driver {
   // Transports tried so far, in order, and the current one (any thread).
   std::vector<std::string> attempts() const;
   std::string transport() const;
+  // The transport the stream is established on ("" before that; any thread).
+  std::string established_transport() const;
+  // "transport: why" for every failed attempt, in order (any thread).
+  std::vector<std::string> attempt_errors() const;
 
  private:
   struct Impl;
@@ -76,7 +82,9 @@ class Driver {
   std::function<void(const Notice&)> notify_;
   std::thread thread_;
   mutable std::mutex attempts_mu_;
-  std::vector<std::string> attempts_;  // guarded by attempts_mu_
+  std::vector<std::string> attempts_;        // guarded by attempts_mu_
+  std::vector<std::string> attempt_errors_;  // guarded by attempts_mu_
+  std::string established_;                  // guarded by attempts_mu_
 };
 
 // A random "{xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx}" client GUID.

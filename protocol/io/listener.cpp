@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <map>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -31,6 +32,7 @@ class SessionConnection final : public Connection {
   ByteView next_output(Instant now) override { return s_->next_output(now); }
   void consume_output(std::size_t n) override { s_->consume_output(n); }
   bool wants_close() const override { return s_->wants_close(); }
+  const char* protocol() const override { return "mmsh"; }
 
  private:
   std::unique_ptr<mmsh::ServerSession> s_;
@@ -50,9 +52,162 @@ class MmsConnection final : public Connection {
   ByteView next_datagram(Instant now) override { return s_->next_datagram(now); }
   void consume_datagram() override { s_->consume_datagram(); }
   void on_datagram(ByteView d, Instant now) override { s_->on_datagram(d, now); }
+  const char* protocol() const override { return "mms"; }
 
  private:
   std::unique_ptr<mmst::ServerSession> s_;
+};
+
+class RtspConnection final : public Connection {
+ public:
+  explicit RtspConnection(std::unique_ptr<rtsp::ServerSession> s) : s_(std::move(s)) {}
+  Result<std::size_t> on_bytes(ByteView in, Instant now) override { return s_->on_bytes(in, now); }
+  void on_eof(Instant now) override { s_->on_eof(now); }
+  void on_timeout(Instant now) override { s_->on_timeout(now); }
+  std::optional<Instant> next_deadline() const override { return s_->next_deadline(); }
+  ByteView next_output(Instant now) override { return s_->next_output(now); }
+  void consume_output(std::size_t n) override { s_->consume_output(n); }
+  bool wants_close() const override { return s_->wants_close(); }
+  std::uint16_t datagram_port() const override { return s_->udp_port(); }
+  ByteView next_datagram(Instant now) override { return s_->next_datagram(now); }
+  void consume_datagram() override { s_->consume_datagram(); }
+  void on_datagram(ByteView d, Instant now) override { s_->on_datagram(d, now); }
+  const char* protocol() const override { return "rtsp"; }
+
+ private:
+  std::unique_ptr<rtsp::ServerSession> s_;
+};
+
+bool ends_with_version(std::string_view line, std::string_view proto) {
+  // "<method> <uri> PROTO/1.<d>" (a trailing CR already removed)
+  if (line.size() < proto.size() + 5) {
+    return false;
+  }
+  const std::string_view tail = line.substr(line.size() - proto.size() - 5);
+  return tail.substr(0, 1) == " " && tail.substr(1, proto.size()) == proto &&
+         tail.substr(1 + proto.size(), 3) == "/1." && tail[4 + proto.size()] >= '0' &&
+         tail[4 + proto.size()] <= '9';
+}
+
+// Recognises the protocol from the first bytes, then forwards to the session.
+class DemuxConnection final : public Connection {
+ public:
+  DemuxConnection(const ProtocolFactories* f, Instant now)
+      : factories_(f), deadline_(now + kSniffTimeout) {}
+
+  Result<std::size_t> on_bytes(ByteView in, Instant now) override {
+    if (inner_) {
+      return inner_->on_bytes(in, now);
+    }
+    if (closed_) {
+      return in.size();
+    }
+    const ConnectionFactory* chosen = nullptr;
+    const char* name = nullptr;
+    static constexpr std::uint8_t kMmsSignature[4] = {0xCE, 0xFA, 0x0B, 0xB0};
+    if (in.size() >= 8 && std::equal(kMmsSignature, kMmsSignature + 4, in.data() + 4)) {
+      chosen = &factories_->mms;
+      name = "mms";
+    } else if (!in.empty() && in[0] == '$') {
+      chosen = &factories_->rtsp;
+      name = "rtsp";
+    } else {
+      const auto* begin = reinterpret_cast<const char*>(in.data());
+      const std::string_view text(begin, in.size());
+      // Skip empty lines before the request line, as both codecs do.
+      std::size_t start = text.find_first_not_of("\r\n");
+      if (start == std::string_view::npos) {
+        start = text.size();
+      }
+      const std::size_t eol = text.find('\n', start);
+      if (eol == std::string_view::npos) {
+        if (in.size() >= kMaxSniffBytes) {
+          return fail("no request line in the first bytes");
+        }
+        return std::size_t{0};  // wait for more
+      }
+      std::string_view line = text.substr(start, eol - start);
+      if (!line.empty() && line.back() == '\r') {
+        line.remove_suffix(1);
+      }
+      if (ends_with_version(line, "RTSP")) {
+        chosen = &factories_->rtsp;
+        name = "rtsp";
+      } else if (ends_with_version(line, "HTTP")) {
+        chosen = &factories_->mmsh;
+        name = "mmsh";
+      } else {
+        return fail("unknown protocol");
+      }
+    }
+    if (!*chosen) {
+      MMS_LOG(LogLevel::kInfo, kLog, "%s connection refused (protocol disabled)", name);
+      return fail("protocol refused");
+    }
+    inner_ = (*chosen)(now);
+    if (!inner_) {
+      return fail("protocol refused");
+    }
+    return inner_->on_bytes(in, now);
+  }
+  void on_eof(Instant now) override {
+    if (inner_) {
+      inner_->on_eof(now);
+    } else {
+      closed_ = true;
+    }
+  }
+  void on_timeout(Instant now) override {
+    if (inner_) {
+      inner_->on_timeout(now);
+    } else if (now >= deadline_) {
+      closed_ = true;
+    }
+  }
+  std::optional<Instant> next_deadline() const override {
+    if (inner_) {
+      return inner_->next_deadline();
+    }
+    if (closed_) {
+      return std::nullopt;
+    }
+    return deadline_;
+  }
+  ByteView next_output(Instant now) override {
+    return inner_ ? inner_->next_output(now) : ByteView();
+  }
+  void consume_output(std::size_t n) override {
+    if (inner_) {
+      inner_->consume_output(n);
+    }
+  }
+  bool wants_close() const override { return inner_ ? inner_->wants_close() : closed_; }
+  std::uint16_t datagram_port() const override { return inner_ ? inner_->datagram_port() : 0; }
+  ByteView next_datagram(Instant now) override {
+    return inner_ ? inner_->next_datagram(now) : ByteView();
+  }
+  void consume_datagram() override {
+    if (inner_) {
+      inner_->consume_datagram();
+    }
+  }
+  void on_datagram(ByteView d, Instant now) override {
+    if (inner_) {
+      inner_->on_datagram(d, now);
+    }
+  }
+  const char* protocol() const override { return inner_ ? inner_->protocol() : ""; }
+
+ private:
+  Result<std::size_t> fail(const char* why) {
+    closed_ = true;
+    return Status(Code::kRefused, why);
+  }
+
+  const ProtocolFactories* factories_;
+  Instant deadline_;
+  std::unique_ptr<Connection> inner_;
+  bool closed_ = false;
 };
 
 void destroy_source(GSource** src) {
@@ -75,6 +230,15 @@ std::unique_ptr<Connection> make_connection(std::unique_ptr<mmsh::ServerSession>
 
 std::unique_ptr<Connection> make_connection(std::unique_ptr<mmst::ServerSession> session) {
   return std::make_unique<MmsConnection>(std::move(session));
+}
+
+std::unique_ptr<Connection> make_connection(std::unique_ptr<rtsp::ServerSession> session) {
+  return std::make_unique<RtspConnection>(std::move(session));
+}
+
+std::unique_ptr<Connection> make_demux_connection(const ProtocolFactories* factories,
+                                                  Instant now) {
+  return std::make_unique<DemuxConnection>(factories, now);
 }
 
 Instant monotonic_now() {
@@ -406,7 +570,7 @@ bool Listener::Impl::send_datagrams(Conn* c, Instant now) {
     if (d.empty()) {
       break;
     }
-    if (udp_socket != nullptr && c->peer != nullptr && !(udp.drop && udp.drop())) {
+    if (udp_socket != nullptr && c->peer != nullptr && !(udp.drop && udp.drop(*c->handler))) {
       if (to == nullptr) {
         to = g_inet_socket_address_new(c->peer, to_port);
       }

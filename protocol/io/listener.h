@@ -27,6 +27,7 @@
 #include "protocol/core/time.h"
 #include "protocol/mmsh/server_session.h"
 #include "protocol/mmst/server_session.h"
+#include "protocol/rtsp/server_session.h"
 
 namespace mms::io {
 
@@ -48,15 +49,40 @@ class Connection {
   virtual ByteView next_datagram(Instant /*now*/) { return ByteView(); }
   virtual void consume_datagram() {}
   virtual void on_datagram(ByteView /*datagram*/, Instant /*now*/) {}
+  // "mmsh", "mms" or "rtsp" ("" while a demultiplexing connection has not
+  // recognised its protocol yet).
+  virtual const char* protocol() const = 0;
 };
 
 // Wraps an MMSH server session (takes ownership).
 std::unique_ptr<Connection> make_connection(std::unique_ptr<mmsh::ServerSession> session);
 // Wraps an MMS server session (takes ownership), UDP data included.
 std::unique_ptr<Connection> make_connection(std::unique_ptr<mmst::ServerSession> session);
+// Wraps an RTSP server session (takes ownership), RTP over UDP included.
+std::unique_ptr<Connection> make_connection(std::unique_ptr<rtsp::ServerSession> session);
 
 // Called once per accepted connection; returns the handler that owns it.
 using ConnectionFactory = std::function<std::unique_ptr<Connection>(Instant now)>;
+
+// One TCP port for every protocol: the factories of the protocols served
+// (empty = refused: such a connection is closed once recognised).
+struct ProtocolFactories {
+  ConnectionFactory mmsh;
+  ConnectionFactory mms;
+  ConnectionFactory rtsp;
+};
+// Bytes a demultiplexing connection reads before it must have recognised the
+// protocol (an RTSP or HTTP request line, or the 8-byte MMS TCP header).
+constexpr std::size_t kMaxSniffBytes = 8 * 1024;
+// How long it waits for those bytes.
+constexpr Duration kSniffTimeout = 30 * kSecond;
+// A connection that recognises its protocol from its first bytes and then
+// hands everything to a session made by the matching factory: an MMS TCP
+// header (bytes 4-7 CE FA 0B B0) is MMS, a first line ending in "RTSP/1.x"
+// (or an interleaved '$' frame) is RTSP, one ending in "HTTP/1.x" is MMSH.
+// Anything else, or a refused protocol, is closed. `factories` is not owned
+// and must outlive the connection.
+std::unique_ptr<Connection> make_demux_connection(const ProtocolFactories* factories, Instant now);
 
 // The monotonic clock the I/O layer feeds to the engine.
 Instant monotonic_now();
@@ -66,9 +92,9 @@ Instant monotonic_now();
 // receive the clients' resend requests.
 struct UdpOptions {
   bool enabled = false;
-  // Called per outgoing datagram; true = drop it (loss simulation, "refuse
-  // UDP" fault). Runs on the listener's thread.
-  std::function<bool()> drop;
+  // Called per outgoing datagram of `from`; true = drop it (loss simulation,
+  // "refuse UDP" fault). Runs on the listener's thread.
+  std::function<bool(const Connection& from)> drop;
 };
 
 // Datagrams sent per connection per wake-up before yielding.

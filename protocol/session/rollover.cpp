@@ -80,7 +80,8 @@ bool parse_transport(std::string_view name, Transport* out) {
 }
 
 bool transport_implemented(Transport t) {
-  return t == Transport::kMmsUdp || t == Transport::kMmsTcp || t == Transport::kMmsh;
+  (void)t;
+  return true;  // every transport has a session
 }
 
 Result<std::vector<Transport>> parse_protocols(std::string_view list) {
@@ -319,6 +320,19 @@ Decision RolloverController::on_outcome(Outcome outcome, Instant now, const Stat
     return d;
   }
   last_failure_ = failure;
+  // Both RTSP variants share the control connection: when it could not even be
+  // opened, RTSP over TCP would fail the same way (MS-RTSP rollover table).
+  if (outcome == Outcome::kConnectFailed && current.transport == Transport::kRtspUdp &&
+      next_ < candidates_.size() && candidates_[next_] == Transport::kRtspTcp) {
+    MMS_LOG(LogLevel::kInfo, kLog, "skipping rtspt: the RTSP control connection failed");
+    Attempt skipped;
+    skipped.transport = Transport::kRtspTcp;
+    skipped.outcome = Outcome::kConnectFailed;
+    skipped.finished = true;
+    skipped.skipped = true;
+    attempts_.push_back(skipped);
+    ++next_;
+  }
   if (next_ >= candidates_.size()) {
     return give_up(failure);
   }

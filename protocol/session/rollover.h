@@ -6,9 +6,10 @@
 // time is an input, like everywhere in the engine.
 //
 // Rules:
-//  * mms://  walks the transports in Windows Media Player order, restricted to
-//    those implemented: MMS/UDP -> MMS/TCP -> MMSH (RTSP/UDP and RTSP/TCP come
-//    first once they exist). `protocols` narrows and reorders that list.
+//  * mms://  walks the transports in Windows Media Player order: RTSP/UDP ->
+//    RTSP/TCP -> MMS/UDP -> MMS/TCP -> MMSH. `protocols` narrows and reorders
+//    that list. When the RTSP control connection cannot be opened at all, the
+//    RTSP/TCP step right after RTSP/UDP is skipped (it needs the same connection).
 //  * mmsu://, mmst://, mmsh://, rtspu://, rtspt:// pin one transport (rtsp://
 //    pins RTSP with its own UDP -> TCP order); `protocols` may only narrow it.
 //  * Ports: an explicit URL port is used for every candidate (our server, like
@@ -35,8 +36,8 @@ namespace mms::session {
 
 // Every transport the element knows, in Windows Media Player 9/10 order.
 enum class Transport : std::uint8_t {
-  kRtspUdp,  // RTSP control, RTP over UDP (not implemented yet)
-  kRtspTcp,  // RTSP with interleaved RTP (not implemented yet)
+  kRtspUdp,  // RTSP control, RTP over UDP ("rtspu")
+  kRtspTcp,  // RTSP with interleaved RTP ("rtspt")
   kMmsUdp,   // MMS control over TCP, data over UDP ("mmsu")
   kMmsTcp,   // MMS over one TCP connection ("mmst")
   kMmsh,     // MMS over HTTP (MS-WMSP)
@@ -93,6 +94,7 @@ struct Attempt {
   Transport transport = Transport::kMmsTcp;
   Outcome outcome = Outcome::kEstablished;  // kEstablished while running
   bool finished = false;
+  bool skipped = false;  // not run: an earlier attempt proved it would fail the same way
 };
 
 class RolloverController {

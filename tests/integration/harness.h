@@ -35,6 +35,11 @@ struct RunResult {
   gint64 duration = -1;
   std::vector<std::string> element_messages;
   std::vector<std::string> transports;  // `transport` of each mms-transport message
+  // mmssrc's `transport` property, read when the mms-transport message arrives.
+  std::string transport_property;
+  // Progress messages of code "connect": "<type>:<transport>", e.g.
+  // "start:rtspu", "error:rtspu", "complete:rtspt".
+  std::vector<std::string> progress;
   ~RunResult() {
     g_clear_error(&error);
     if (error_details != nullptr) {
@@ -157,8 +162,32 @@ inline void run_pipeline(const std::string& src_desc, RunResult* result, gint64 
           if (gst_structure_has_name(s, "mms-transport")) {
             const char* t = gst_structure_get_string(s, "transport");
             result->transports.push_back(t != nullptr ? t : "");
+            gchar* prop = nullptr;
+            if (g_object_class_find_property(G_OBJECT_GET_CLASS(GST_MESSAGE_SRC(msg)),
+                                             "transport") != nullptr) {
+              g_object_get(GST_MESSAGE_SRC(msg), "transport", &prop, nullptr);
+            }
+            result->transport_property = prop != nullptr ? prop : "";
+            g_free(prop);
           }
         }
+        break;
+      }
+      case GST_MESSAGE_PROGRESS: {
+        GstProgressType type = GST_PROGRESS_TYPE_START;
+        gchar* code = nullptr;
+        gchar* text = nullptr;
+        gst_message_parse_progress(msg, &type, &code, &text);
+        if (code != nullptr && text != nullptr && std::string(code) == "connect") {
+          const char* kind = type == GST_PROGRESS_TYPE_START      ? "start"
+                             : type == GST_PROGRESS_TYPE_COMPLETE ? "complete"
+                             : type == GST_PROGRESS_TYPE_ERROR    ? "error"
+                                                                  : "other";
+          const std::string t(text);
+          result->progress.push_back(std::string(kind) + ":" + t.substr(0, t.find(':')));
+        }
+        g_free(code);
+        g_free(text);
         break;
       }
       case GST_MESSAGE_ASYNC_DONE:

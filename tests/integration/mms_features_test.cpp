@@ -253,10 +253,11 @@ class MmsFeatures : public ::testing::Test {
     return o;
   }
   std::string url(const std::string& name, const char* scheme = "mmst") const {
-    const bool http = std::string(scheme) == "mmsh";
-    return std::string(scheme) +
-           "://127.0.0.1:" + std::to_string(http ? server_->mmsh_port() : server_->mms_port()) +
-           "/" + name;
+    const std::string sch(scheme);
+    const std::uint16_t port = sch == "mmsh"                ? server_->mmsh_port()
+                               : sch.compare(0, 4, "rtsp") == 0 ? server_->rtsp_port()
+                                                                : server_->mms_port();
+    return sch + "://127.0.0.1:" + std::to_string(port) + "/" + name;
   }
   static std::string mmssrc(const std::string& u, const std::string& props = "") {
     return "mmssrc location=" + u + " timeout=10 " + props;
@@ -333,6 +334,15 @@ TEST_F(MmsFeatures, MmstPlaylistPlaysEveryEntry) {
 
 TEST_F(MmsFeatures, MmsuPlaylistPlaysEveryEntry) {
   expect_playlist_plays_both("mmsu", "audio-wma2-10s.wma", "av-wmv2-wma2-10s.asf");
+}
+
+TEST_F(MmsFeatures, RtsptPlaylistPlaysEveryEntry) {
+  // RTSP: End-Of-Playlist-Entry, ANNOUNCE with the next entry's SDP, PLAY.
+  expect_playlist_plays_both("rtspt", "audio-wma2-10s.wma", "av-wmv2-wma2-10s.asf");
+}
+
+TEST_F(MmsFeatures, RtspuPlaylistPlaysEveryEntry) {
+  expect_playlist_plays_both("rtspu", "audio-wma2-10s.wma", "av-wmv2-wma2-10s.asf");
 }
 
 TEST_F(MmsFeatures, MmstPlaylistOfTheSameFileTwice) {

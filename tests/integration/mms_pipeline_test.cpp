@@ -208,8 +208,9 @@ TEST_F(MmsPipeline, MissingFileIsNotFoundWithTheHresult) {
   EXPECT_TRUE((detail & 0x80000000u) != 0) << std::hex << detail;  // an HRESULT
   EXPECT_STREQ(gst_structure_get_string(r.error_details, "mms-transport"), "mmst");
   // Over mms:// the walk stops at once: another transport will not find it.
+  // (RTSP on the MMS port fails fast first: the MMS server does not speak it.)
   expect_error(mmssrc(url("nope.asf", "mms")), GST_RESOURCE_ERROR_NOT_FOUND, "not-found",
-               {"mmsu"});
+               {"rtspu", "rtspt", "mmsu"});
 }
 
 TEST_F(MmsPipeline, AuthenticationOverMms) {
@@ -231,7 +232,7 @@ TEST_F(MmsPipeline, AllTransportsFailingListsTheAttempts) {
   server_->stop();
   expect_error("mmssrc timeout=3 udp-timeout=500000 location=mms://127.0.0.1:" +
                    std::to_string(port) + "/x.asf",
-               GST_RESOURCE_ERROR_OPEN_READ, "refused", {"mmsu", "mmst", "mmsh"});
+               GST_RESOURCE_ERROR_OPEN_READ, "refused", {"rtspu", "rtspt", "mmsu", "mmst", "mmsh"});
 }
 
 }  // namespace

@@ -16,6 +16,10 @@ PLUGIN_DIR="$BUILD/gst"
 MEDIA="$BUILD/test-media"
 T=$(mktemp -d "${TMPDIR:-/tmp}/mms-interop-$TEST_NAME.XXXXXX")
 CMD_TIMEOUT=${MMS_INTEROP_TIMEOUT:-60}
+# Debian's Python (its GObject introspection modules), not a python3 that a
+# version manager may have put first in PATH.
+SYS_PYTHON=/usr/bin/python3
+[[ -x "$SYS_PYTHON" ]] || SYS_PYTHON=python3
 
 _pids=()
 _cleanup() {

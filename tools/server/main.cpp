@@ -1,14 +1,18 @@
-// mms-server: the reference MMSH (MS-WMSP) and MMS (MS-MMSP, TCP + UDP data) server.
+// mms-server: the reference MMSH (MS-WMSP), MMS (MS-MMSP, TCP + UDP data) and
+// RTSP (MS-RTSP, RTP over UDP or interleaved) server.
 //
-//   mms-server --root DIR [--bind ADDR] [--mmsh-port N] [--mms-port N]
+//   mms-server --root DIR [--bind ADDR] [--mmsh-port N] [--mms-port N] [--rtsp-port N]
+//              [--port N]
 //              [--live NAME=FILE]... [--playlist NAME=FILE1,FILE2,...]...
 //              [--fast] [--keep-padding] [--auth USER:PASS] [--redirect NAME=URL]...
-//              [--fault NAME] [--udp-loss PERCENT] [--refuse mms|mmsu|mmsh]...
+//              [--fault NAME] [--udp-loss PERCENT] [--refuse mms|mmsu|mmsh|rtsp|rtspu]...
 //              [--close-after-packets N] [--keepalive MS] [--idle-timeout MS]
 //              [--verbose]
 //
-// Prints "mms-server listening mmsh=PORT mms=PORT" once ready (a refused
-// transport's part is left out); SIGTERM/SIGINT stop it.
+// Prints "mms-server listening mmsh=PORT mms=PORT rtsp=PORT" once ready (a
+// refused transport's part is left out); SIGTERM/SIGINT stop it. --port N
+// serves all three on one TCP port (recognised by the first bytes of each
+// connection) with UDP data on the same number.
 #include <signal.h>
 #include <unistd.h>
 
@@ -53,13 +57,14 @@ class StderrSink final : public mms::LogSink {
 void usage(std::FILE* out) {
   std::fprintf(out,
                "usage: mms-server --root DIR [--bind ADDR] [--mmsh-port N] [--mms-port N]\n"
+               "                  [--rtsp-port N] [--port N]\n"
                "                  [--live NAME=FILE]... [--playlist NAME=FILE1,FILE2,...]...\n"
                "                  [--fast] [--keep-padding] [--auth USER:PASS]\n"
                "                  [--redirect NAME=URL]... [--fault NAME] [--udp-loss PERCENT]\n"
-               "                  [--refuse mms|mmsu|mmsh]... [--close-after-packets N]\n"
+               "                  [--refuse mms|mmsu|mmsh|rtsp|rtspu]... [--close-after-packets N]\n"
                "                  [--keepalive MS] [--idle-timeout MS] [--verbose]\n"
                "faults (MMSH): garbage, truncate, huge-length, stall-header, bad-frame\n"
-               "playlists are served over MMS only\n");
+               "playlists are served over MMS and RTSP\n");
 }
 
 bool split_pair(std::string_view arg, char sep, std::string* a, std::string* b) {
@@ -131,6 +136,20 @@ int main(int argc, char** argv) {
         return 2;
       }
       opts.mms_port = static_cast<std::uint16_t>(port);
+    } else if (a == "--rtsp-port" || a == "--port") {
+      const std::string flag(a);
+      const char* s = value(flag.c_str());
+      long port = 0;
+      if (!parse_number(s, 0, 65535, &port)) {
+        std::fprintf(stderr, "mms-server: bad port '%s'\n", s);
+        return 2;
+      }
+      if (flag == "--port") {
+        opts.single_port = true;
+        opts.port = static_cast<std::uint16_t>(port);
+      } else {
+        opts.rtsp_port = static_cast<std::uint16_t>(port);
+      }
     } else if (a == "--playlist") {
       if (!split_pair(value("--playlist"), '=', &k, &v) || v.empty()) {
         std::fprintf(stderr, "mms-server: --playlist wants NAME=FILE1,FILE2,...\n");
@@ -163,8 +182,9 @@ int main(int argc, char** argv) {
       opts.udp_loss_percent = static_cast<std::uint32_t>(pct);
     } else if (a == "--refuse") {
       const std::string name = value("--refuse");
-      if (name != "mms" && name != "mmsu" && name != "mmsh") {
-        std::fprintf(stderr, "mms-server: --refuse wants mms, mmsu or mmsh\n");
+      if (name != "mms" && name != "mmsu" && name != "mmsh" && name != "rtsp" &&
+          name != "rtspu") {
+        std::fprintf(stderr, "mms-server: --refuse wants mms, mmsu, mmsh, rtsp or rtspu\n");
         return 2;
       }
       opts.refuse.insert(name);
@@ -261,6 +281,9 @@ int main(int argc, char** argv) {
   }
   if (opts.refuse.count("mms") == 0) {
     ready += " mms=" + std::to_string(server.mms_port());
+  }
+  if (opts.refuse.count("rtsp") == 0) {
+    ready += " rtsp=" + std::to_string(server.rtsp_port());
   }
   std::printf("%s\n", ready.c_str());
   std::fflush(stdout);

@@ -211,7 +211,10 @@ struct Server::Impl {
   std::unique_ptr<FileContentSource> source;
   mmsh::ServerConfig config;
   mmst::ServerConfig mms_config;
+  rtsp::ServerConfig rtsp_config;
+  io::ProtocolFactories factories;
   std::uint16_t mms_port = 0;
+  std::uint16_t rtsp_port = 0;
   std::thread thread;
   GMainContext* context = nullptr;
   GMainLoop* loop = nullptr;
@@ -227,50 +230,94 @@ struct Server::Impl {
 
 void Server::Impl::run() {
   g_main_context_push_thread_default(context);
-  std::unique_ptr<io::Listener> listener;
-  std::unique_ptr<io::Listener> mms_listener;
+  std::vector<std::unique_ptr<io::Listener>> listeners;
   Status st;
-  if (options.refuse.count("mmsh") == 0) {
-    auto l =
-        io::Listener::create(context, options.bind_address, options.mmsh_port, [this](Instant now) {
-          return io::make_connection(
-              std::make_unique<mmsh::ServerSession>(&config, g_random_int(), now));
-        });
-    if (l.ok()) {
-      listener = std::move(*l);
-    } else {
-      st = l.status();
-    }
-  }
-  if (st.ok() && options.refuse.count("mms") == 0) {
-    io::UdpOptions udp;
-    udp.enabled = true;
-    const bool silent = options.refuse.count("mmsu") != 0;
+  const auto refused = [this](const char* name) { return options.refuse.count(name) != 0; };
+  const io::ConnectionFactory mmsh_factory = [this](Instant now) {
+    return io::make_connection(std::make_unique<mmsh::ServerSession>(&config, g_random_int(), now));
+  };
+  const io::ConnectionFactory mms_factory = [this](Instant now) {
+    return io::make_connection(
+        std::make_unique<mmst::ServerSession>(&mms_config, g_random_int(), now));
+  };
+  const io::ConnectionFactory rtsp_factory = [this](Instant now) {
+    return io::make_connection(
+        std::make_unique<rtsp::ServerSession>(&rtsp_config, g_random_int(), now));
+  };
+  // UDP data: loss simulation and the silent "refuse" faults, per protocol.
+  io::UdpOptions udp;
+  udp.enabled = true;
+  {
+    const bool silent_mms = refused("mmsu");
+    const bool silent_rtsp = refused("rtspu");
     const std::uint32_t loss = options.udp_loss_percent;
-    if (silent || loss > 0) {
-      udp.drop = [silent, loss] {
-        return silent || static_cast<std::uint32_t>(g_random_int_range(0, 100)) < loss;
+    if (silent_mms || silent_rtsp || loss > 0) {
+      udp.drop = [silent_mms, silent_rtsp, loss](const io::Connection& from) {
+        const std::string_view proto = from.protocol();
+        if ((silent_mms && proto == "mms") || (silent_rtsp && proto == "rtsp")) {
+          return true;
+        }
+        return loss > 0 && static_cast<std::uint32_t>(g_random_int_range(0, 100)) < loss;
       };
     }
-    auto l = io::Listener::create(
-        context, options.bind_address, options.mms_port,
-        [this](Instant now) {
-          return io::make_connection(
-              std::make_unique<mmst::ServerSession>(&mms_config, g_random_int(), now));
-        },
-        std::move(udp));
-    if (l.ok()) {
-      mms_listener = std::move(*l);
-    } else {
-      st = l.status();
+  }
+  const auto listen = [&](std::uint16_t port, io::ConnectionFactory factory, bool with_udp,
+                          std::uint16_t* bound) {
+    if (!st.ok()) {
+      return;
     }
+    auto l = with_udp ? io::Listener::create(context, options.bind_address, port,
+                                             std::move(factory), udp)
+                      : io::Listener::create(context, options.bind_address, port,
+                                             std::move(factory));
+    if (!l.ok()) {
+      st = l.status();
+      return;
+    }
+    *bound = (*l)->port();
+    listeners.push_back(std::move(*l));
+  };
+  std::uint16_t mmsh_bound = 0;
+  std::uint16_t mms_bound = 0;
+  std::uint16_t rtsp_bound = 0;
+  if (options.single_port) {
+    if (!refused("mmsh")) {
+      factories.mmsh = mmsh_factory;
+    }
+    if (!refused("mms")) {
+      factories.mms = mms_factory;
+    }
+    if (!refused("rtsp")) {
+      factories.rtsp = rtsp_factory;
+    }
+    std::uint16_t bound = 0;
+    listen(
+        options.port,
+        [this](Instant now) { return io::make_demux_connection(&factories, now); }, true,
+        &bound);
+    mmsh_bound = factories.mmsh ? bound : 0;
+    mms_bound = factories.mms ? bound : 0;
+    rtsp_bound = factories.rtsp ? bound : 0;
+    rtsp_config.udp_port = bound;
+  } else {
+    if (!refused("mmsh")) {
+      listen(options.mmsh_port, mmsh_factory, false, &mmsh_bound);
+    }
+    if (!refused("mms")) {
+      listen(options.mms_port, mms_factory, true, &mms_bound);
+    }
+    if (!refused("rtsp")) {
+      listen(options.rtsp_port, rtsp_factory, true, &rtsp_bound);
+    }
+    rtsp_config.udp_port = rtsp_bound;
   }
   {
     std::lock_guard<std::mutex> lock(mu);
     start_status = st;
     if (st.ok()) {
-      port = listener ? listener->port() : 0;
-      mms_port = mms_listener ? mms_listener->port() : 0;
+      port = mmsh_bound;
+      mms_port = mms_bound;
+      rtsp_port = rtsp_bound;
     }
     ready = true;
   }
@@ -278,8 +325,7 @@ void Server::Impl::run() {
   if (st.ok()) {
     g_main_loop_run(loop);
   }
-  listener.reset();  // close every connection on this thread
-  mms_listener.reset();
+  listeners.clear();  // close every connection on this thread
   g_main_context_pop_thread_default(context);
 }
 
@@ -321,6 +367,15 @@ Status Server::start(const ServerOptions& options) {
     impl->mms_config.idle_timeout = options.mms_idle_timeout_ms * kMillisecond;
   }
   impl->mms_config.live_epoch = impl->config.live_epoch;
+  impl->rtsp_config.content = impl->source.get();
+  impl->rtsp_config.fast = options.fast;
+  impl->rtsp_config.keep_padding = options.keep_padding;
+  impl->rtsp_config.auth_user = options.auth_user;
+  impl->rtsp_config.auth_password = options.auth_password;
+  impl->rtsp_config.redirects = options.redirects;
+  impl->rtsp_config.playlists = options.playlists;
+  impl->rtsp_config.close_after_packets = options.close_after_packets;
+  impl->rtsp_config.live_epoch = impl->config.live_epoch;
   impl->context = g_main_context_new();
   impl->loop = g_main_loop_new(impl->context, FALSE);
   Impl* raw = impl.get();
@@ -344,6 +399,10 @@ std::uint16_t Server::mmsh_port() const {
 
 std::uint16_t Server::mms_port() const {
   return impl_ ? impl_->mms_port : 0;
+}
+
+std::uint16_t Server::rtsp_port() const {
+  return impl_ ? impl_->rtsp_port : 0;
 }
 
 void Server::stop() {

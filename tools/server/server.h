@@ -35,8 +35,18 @@ struct ServerOptions {
   // Server-side playlists (MMS): name -> content names under root, played in order.
   std::map<std::string, std::vector<std::string>> playlists;
   std::uint32_t udp_loss_percent = 0;  // MMS UDP data datagrams dropped at random
-  // Transports refused: "mms" (no MMS listener), "mmsu" (UDP data silently
-  // dropped), "mmsh" (no HTTP listener).
+  // RTSP (MS-RTSP) on TCP, plus a UDP socket on the same port number for RTP.
+  std::uint16_t rtsp_port = 0;  // 0 = any free port
+  // One port for everything: RTSP, MMS and MMSH on one TCP port (each
+  // connection recognised by its first bytes), RTP and MMS UDP data on the
+  // same UDP port number. `port` 0 = any free port. The per-protocol ports
+  // are then ignored.
+  bool single_port = false;
+  std::uint16_t port = 0;
+  // Transports refused: "mms" (no MMS listener), "mmsu" (MMS UDP data silently
+  // dropped), "mmsh" (no HTTP listener), "rtsp" (no RTSP listener), "rtspu"
+  // (RTP over UDP silently dropped). With single_port a refused protocol's
+  // connections are closed once recognised.
   std::set<std::string> refuse;
   std::uint32_t close_after_packets = 0;  // MMS: close the connection after N Data packets
   // MMS session timers (MS-MMSP 3.2.2); 0 keeps the protocol defaults (KeepAlive
@@ -61,6 +71,8 @@ class Server {
   std::uint16_t mmsh_port() const;
   // The bound MMS TCP (and UDP) port (0 before start() or when refused).
   std::uint16_t mms_port() const;
+  // The bound RTSP TCP (and UDP) port (0 before start() or when refused).
+  std::uint16_t rtsp_port() const;
   // Stops the thread and closes every connection. Idempotent.
   void stop();
 
