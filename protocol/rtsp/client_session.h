@@ -1,0 +1,255 @@
+// Windows Media RTSP client (MS-RTSP) as a sans-I/O session: RTSP control on
+// TCP, RTP data over UDP ("rtspu") or interleaved on the RTSP connection
+// ("rtspt"). The wire behaviour follows the RTSP contract shared with
+// rtsp::ServerSession (rtsp-wms.md §2, §3, §7, §8):
+//
+//   [UDP: bind RTX port P and media port Q] -> TCP connect
+//   -> OPTIONS -> DESCRIBE [-> 401 -> DESCRIBE with Digest/Basic] [-> 3xx: reconnect]
+//   -> Header event (from the SDP's a=pgmpu or fmtp config)
+//   -> SETUP rtx (UDP only, when the SDP has one) -> SETUP each selected stream
+//   -> PLAY Range: npt=<position + preroll>- -> RTP-Info -> Connected event
+//   -> RTP (datagrams on Q, or "$" frames) -> Packet events
+//   -> SET_PARAMETER "EOF: true" from the server -> 200 -> Eos event
+//
+// Streams: one AsfDepayloader per set-up m= line (demuxed by SSRC over UDP,
+// by interleaved channel over TCP). The server splits the ASF mux per stream,
+// so the client receives more ASF packets than the file has: the header given
+// to the caller has its packet counts multiplied by the number of streams set
+// up, and packets are numbered by a running counter (restarted after a seek
+// at position/duration of that count).
+//
+// A play() while playing is a seek: PLAY with the new Range; RTP received
+// before its reply is held (bounded) and then filtered by the RTP-Info seq;
+// the next packet is flagged discont. A server-side playlist announces the
+// next entry (ANNOUNCE): new Header event with changed = true, then PLAY with
+// the new X-Playlist-Gen-Id. Over UDP a GET_PARAMETER keepalive goes out every
+// session timeout / 2.
+//
+// Failures (rollover reads them via session::outcome_for): connect failure,
+// an answer that is not RTSP, EOF before the first reply, 461 and other
+// 4xx/5xx -> kRefused; 404/410 -> kNotFound; 401/403 after the credentials
+// were sent -> kNotAuthorized; an SDP without ASF header -> kUnsupported; no
+// RTP within udp_timeout after the PLAY reply (UDP) -> kTimedOut after a
+// TEARDOWN; nothing for `timeout` -> kTimedOut; connection lost once the PLAY
+// was answered -> kConnectionLost.
+//
+// Thread confinement: one thread at a time; never calls back.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "protocol/asf/header_parser.h"
+#include "protocol/asf/stream_selector.h"
+#include "protocol/rtsp/asf_rtp.h"
+#include "protocol/rtsp/message_codec.h"
+#include "protocol/rtsp/sdp_wms.h"
+#include "protocol/session/client_session.h"
+
+namespace mms::rtsp {
+
+// Player token sent when the configured user agent is the MMS default.
+constexpr const char* kWmpUserAgent = "WMPlayer/9.0.0.2980";
+// The features the client announces (and handles) on DESCRIBE.
+constexpr const char* kClientSupported =
+    "com.microsoft.wm.srvppair, com.microsoft.wm.sswitch, com.microsoft.wm.eosmsg, "
+    "com.microsoft.wm.predstrm";
+// After the EndOfStream request over UDP, wait at most this long for the last
+// RTP packets of every stream before reporting the end.
+constexpr Duration kEosDrainWait = 1 * kSecond;
+// Session timeout assumed when the server names none (RFC 2326 12.37).
+constexpr std::uint32_t kDefaultSessionTimeoutS = 60;
+// Keepalive floor, so a hostile "timeout=1" cannot make us flood the server.
+constexpr Duration kMinKeepaliveInterval = 5 * kSecond;
+// RTP packets held while a PLAY is unanswered (a seek's old flow, or new
+// packets that overtook the reply). At 1.4 KB this is < 1 MiB.
+constexpr std::size_t kMaxHeldRtpPackets = 512;
+// Requests sent and not yet answered (keepalives, seeks): older ones are forgotten.
+constexpr std::size_t kMaxOutstandingRequests = 16;
+// Credentials are sent once; a second 401 fails.
+constexpr int kMaxAuthRounds = 1;
+// A playlist may pause between entries: the no-data bound is multiplied.
+constexpr int kEntryChangeTimeoutFactor = 4;
+
+class RtspClientSession final : public session::ClientSession {
+ public:
+  // `udp`: RTP over UDP ("rtspu"); otherwise interleaved on the RTSP connection.
+  RtspClientSession(session::ClientConfig config, bool udp);
+
+  void on_connected(session::ChannelId ch, Instant now) override;
+  void on_connect_failed(session::ChannelId ch, Status why, Instant now) override;
+  std::size_t on_bytes(session::ChannelId ch, ByteView bytes, Instant now) override;
+  void on_eof(session::ChannelId ch, Instant now) override;
+  void on_timeout(Instant now) override;
+  std::optional<Instant> next_deadline() const override;
+  void on_throttle(bool paused, Instant now) override;
+  void on_udp_bound(session::ChannelId ch, std::uint16_t port, Instant now) override;
+  void on_datagram(session::ChannelId ch, ByteView datagram, Instant now) override;
+  void play(const session::PlayRequest& req, Instant now) override;
+  void close() override;
+  bool next_io_action(session::IoAction* out) override;
+  bool next_event(session::Event* out) override;
+  bool seekable() const override;
+  const char* transport_name() const override { return udp_ ? "rtspu" : "rtspt"; }
+
+  // Counters and facts (tests, stats).
+  std::uint32_t keepalives_sent() const { return keepalives_; }
+  std::size_t streams_set_up() const { return streams_.size(); }
+  const std::string& session_id() const { return session_id_; }
+
+ private:
+  enum class State : std::uint8_t {
+    kIdle,        // nothing requested yet
+    kBinding,     // UDP: kBindUdp issued for the RTX and media ports
+    kConnecting,  // TCP connect issued
+    kOptions,     // OPTIONS sent (the first reply decides whether this is RTSP)
+    kDescribe,    // DESCRIBE sent
+    kSetup,       // SETUPs in progress
+    kPlayWait,    // PLAY sent, reply pending
+    kPlaying,     // media flows
+    kWaitEntry,   // end of a playlist entry: waiting for ANNOUNCE
+    kDone,        // Eos emitted or closed
+    kFailed,      // sticky: Failed emitted, inputs ignored
+  };
+
+  // What an outstanding request was, to route its response.
+  enum class Sent : std::uint8_t { kOptions, kDescribe, kSetupRtx, kSetup, kPlay, kKeepalive,
+                                   kOther };
+  struct Outstanding {
+    Sent what = Sent::kOther;
+    std::size_t stream = 0;  // kSetup: index into streams_
+    Request request;         // for a retry with credentials
+  };
+
+  struct Stream {
+    std::uint16_t number = 0;  // ASF stream number; 0 for the whole mux
+    std::string url;           // SETUP URL (RTP-Info matching)
+    std::optional<std::uint32_t> ssrc;
+    std::uint8_t channel = 0;  // TCP: RTP interleaved channel
+    AsfDepayloader depay;
+    // This play: RTP-Info seq, and the last RTP seq seen.
+    std::optional<std::uint16_t> play_seq;
+    std::optional<std::uint16_t> last_seq;
+    std::optional<std::uint16_t> eos_seq;  // EndOfStream RTP-Info seq (next seq)
+  };
+
+  struct HeldRtp {
+    std::size_t stream = 0;
+    std::vector<std::uint8_t> bytes;
+  };
+
+  void connect_tcp(Instant now);
+  void send_request(Request req, Sent what, std::size_t stream, Instant now);
+  Request make_request(const char* method, const std::string& uri) const;
+  void send_options(Instant now);
+  void send_describe(Instant now);
+  void send_next_setup(Instant now);
+  void send_play(bool with_range, Instant now);
+  void send_keepalive(Instant now);
+  void send_teardown();
+  void send_response(int status, const std::string& cseq);
+  void add_auth(Request* req) const;
+
+  void handle_unit(const Unit& unit, Instant now);
+  void handle_response(const Response& resp, Instant now);
+  bool handle_auth(const Response& resp, const Outstanding& o, Instant now);
+  bool handle_redirect(const Response& resp, Instant now);
+  void fail_for_status(const Response& resp, const char* during);
+  void handle_describe(const Response& resp, Instant now);
+  void handle_setup(const Response& resp, const Outstanding& o, Instant now);
+  void handle_play(const Response& resp, Instant now);
+  void handle_server_request(const Request& req, Instant now);
+  void handle_end_of_stream(const Request& req, Instant now);
+  void handle_announce(const Request& req, Instant now);
+  bool take_sdp(const std::string& body, bool announce, Instant now);
+  bool take_header(const std::vector<std::uint8_t>& raw, bool changed);
+  void plan_streams();
+
+  void handle_rtp(std::size_t stream, ByteView packet, Instant now);
+  void depayload(std::size_t stream, ByteView packet, Instant now);
+  void release_held(Instant now);
+  std::optional<std::size_t> stream_for_ssrc(ByteView datagram);
+  void emit_packet(std::vector<std::uint8_t> data, bool discont);
+  void maybe_finish_eos(Instant now, bool force);
+  void finish_eos();
+
+  std::optional<Instant> idle_deadline() const;
+  void fail(Status status, std::string detail = std::string());
+  void close_channels();
+  void touch(Instant now) { last_activity_ = now; }
+  bool live() const { return header_known_ && info_.broadcast(); }
+  std::string user() const;
+  std::string password() const;
+
+  session::ClientConfig config_;
+  bool udp_ = false;
+  Url current_url_;
+  State state_ = State::kIdle;
+  session::ChannelId tcp_ = 0;
+  session::ChannelId rtx_ch_ = 0;    // UDP port P (RTX; nothing is read from it)
+  session::ChannelId media_ch_ = 0;  // UDP port Q (every media stream)
+  session::ChannelId next_channel_ = 1;
+  std::uint16_t rtx_port_ = 0;
+  std::uint16_t media_port_ = 0;
+  bool rtx_bound_ = false;
+  bool media_bound_ = false;
+  Instant last_activity_;
+  std::uint64_t position_ms_ = 0;
+  int redirects_ = 0;
+  bool first_reply_seen_ = false;
+  bool announced_ = false;
+  bool throttled_ = false;
+
+  // Requests.
+  std::uint32_t cseq_ = 0;
+  std::map<std::uint32_t, Outstanding> outstanding_;
+  std::uint32_t play_cseq_ = 0;  // the PLAY whose reply counts
+  std::string request_url_;      // rtsp:// form of current_url_
+  std::string base_url_;         // Content-Base, else the DESCRIBE URL
+  std::string aggregate_;        // PLAY / TEARDOWN / GET_PARAMETER URI
+  std::string session_id_;
+  std::uint32_t session_timeout_s_ = kDefaultSessionTimeoutS;
+  std::string gen_id_;           // X-Playlist-Gen-Id
+  std::optional<Instant> keepalive_at_;
+  std::uint32_t keepalives_ = 0;
+
+  // Authentication.
+  int auth_rounds_ = 0;
+  std::optional<AuthChallenge> challenge_;  // answered on every later request
+  bool basic_ = false;
+  std::uint32_t cnonce_counter_ = 0;
+
+  // Content.
+  WmsSdp sdp_;
+  bool header_known_ = false;
+  std::vector<std::uint8_t> raw_header_;
+  std::shared_ptr<const std::vector<std::uint8_t>> header_;  // inflated, given to the caller
+  asf::HeaderInfo info_;           // of the repaired (not inflated) header
+  std::uint64_t inflated_count_ = 0;
+  std::vector<Stream> streams_;
+  bool setup_rtx_ = false;  // the RTX SETUP is still to be sent
+  std::size_t next_setup_ = 0;
+
+  // Play.
+  bool discont_pending_ = false;
+  bool play_with_range_ = false;
+  bool rtp_seen_ = false;  // some RTP since the PLAY reply (UDP silence check)
+  std::optional<Instant> udp_wait_since_;
+  std::deque<HeldRtp> held_;
+  std::uint32_t packet_number_ = 0;
+  bool eos_pending_ = false;
+  std::optional<Instant> eos_deadline_;
+  bool entry_ended_ = false;  // EOF with End-Of-Playlist-Entry: ANNOUNCE follows
+
+  // Storage of the emitted packets; cleared at every input.
+  std::vector<std::vector<std::uint8_t>> released_;
+  std::deque<session::IoAction> actions_;
+  std::deque<session::Event> events_;
+};
+
+}  // namespace mms::rtsp

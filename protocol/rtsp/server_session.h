@@ -1,0 +1,246 @@
+// RTSP (MS-RTSP, Windows Media Services style) server session: one object per
+// accepted TCP control connection, RTP over UDP or interleaved in the TCP
+// connection.
+//
+// Sans-I/O, same shape as mmst::ServerSession: request bytes and "now" go in;
+// TCP bytes (RTSP messages and, in TCP mode, "$" frames), UDP datagrams and the
+// next deadline come out. No sockets, no clock reads, no threads.
+//
+//   on_bytes(buf, now)      -> consumed; unconsumed bytes (an incomplete
+//                              request) are offered again with more appended
+//   next_output(now)        -> TCP bytes to write now
+//   consume_output(n)       -> n bytes of that view were written
+//   udp_port()              -> where the next datagram goes (on the TCP peer's
+//                              address); read it before each next_datagram()
+//   next_datagram(now)      -> one RTP datagram (empty: none now)
+//   consume_datagram()      -> that datagram was sent (or dropped)
+//   on_datagram(buf, now)   -> a datagram from the client (RTCP): ignored
+//   next_deadline()         -> when to call next_output/on_timeout again
+//   wants_close()           -> everything is written; close the connection
+//
+// Wire behaviour: lead/rtsp-contract.md (server side) and
+// protocol-notes/rtsp-wms.md. OPTIONS answers with Server: WMServer/9.0.0.3372
+// (FFmpeg and GStreamer's rtspwms switch to WMS mode on it); DESCRIBE gives the
+// WMS SDP (rtsp::write_wms_sdp) whose session control is the request URL with
+// a trailing '/'; SETUP per stream ("<control>/stream=<n>", "<control>/rtx")
+// over UDP (client_port "Q" or "Q-R") or TCP (interleaved); PLAY with Range
+// (npt includes the preroll), PLAY while playing = seek, PLAY without Range
+// resumes; PAUSE; GET_PARAMETER / SET_PARAMETER keepalives; TEARDOWN. The end
+// of content is a server SET_PARAMETER (X-Notice 2101, RTP-Info with the next
+// seq, body "EOF: true"); server-side playlists and the live loop add
+// "End-Of-Playlist-Entry: true" and an ANNOUNCE with the next entry's SDP.
+//
+// Media: each set-up stream has its own SSRC, sequence counter and
+// AsfPayloader; every file packet is split per stream (asf::filter_streams)
+// and sent in file order, paced on the send times unless config.fast.
+//
+// UDP destinations: FFmpeg and the gst-mms client give every media stream the
+// same port Q; rtspsrc gives each stream its own pair. udp_port() is the port
+// of the datagram next_datagram() returns next; next_datagram() returns empty
+// (and next_deadline() says "now") when the queued datagram is for another
+// port than the last udp_port() answer, so an I/O layer that reads the port
+// once per batch still sends every datagram to the right port.
+//
+// Thread confinement: a session is used by one thread.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "protocol/core/bytes.h"
+#include "protocol/core/status.h"
+#include "protocol/core/time.h"
+#include "protocol/mmsh/server_session.h"
+#include "protocol/rtsp/asf_rtp.h"
+#include "protocol/rtsp/message_codec.h"
+
+namespace mms::rtsp {
+
+// Configuration shared by every session of a server.
+struct ServerConfig {
+  mmsh::ContentSource* content = nullptr;  // not owned; outlives the sessions
+  bool fast = false;                       // on-demand data as fast as the client reads
+  bool keep_padding = false;               // send full-size ASF packets
+  std::string auth_user;                   // Basic + Digest challenge when non-empty
+  std::string auth_password;
+  std::map<std::string, std::string> redirects;  // content name -> URL (302)
+  // Server-side playlists: name -> content names played in order.
+  std::map<std::string, std::vector<std::string>> playlists;
+  std::uint16_t udp_port = 0;              // the server's UDP port number (server_port=)
+  bool refuse_udp = false;                 // SETUP for UDP -> 461
+  std::uint32_t close_after_packets = 0;   // fault: close after N file packets (0 = never)
+  Instant live_epoch;                      // start of the shared broadcast clock (server start)
+};
+
+// Session timeout advertised in "Session: <id>;timeout=60"; a session without
+// any request for this long is closed (not while RTP flows over TCP).
+constexpr std::uint32_t kRtspSessionTimeoutS = 60;
+// Largest request body the server accepts (SET_PARAMETER statistics, packet
+// pair); bigger requests get 400 and the connection closes.
+constexpr std::size_t kMaxRtspRequestBody = 64 * 1024;
+// RTP packet size limits: UDP stays below the Ethernet MTU; interleaved frames
+// hold up to 65535 bytes, so ASF packets are never fragmented over TCP.
+constexpr std::size_t kRtspUdpMtu = 1400;
+constexpr std::size_t kRtspTcpMtu = 65535;
+// UDP in fast mode: file packets sent per pacing tick (a loopback socket buffer
+// holds ~200 KB, so a whole file at once would be lost).
+constexpr std::uint32_t kRtspUdpFastBurst = 32;
+constexpr Duration kRtspUdpFastTick = 2 * kMillisecond;
+// Datagrams queued at most per production round (paced catch-up).
+constexpr std::size_t kRtspMaxQueuedDatagrams = 1024;
+// Paced mode sends every packet due within this window in one batch.
+constexpr Duration kRtspPacingSlack = 10 * kMillisecond;
+// TCP bytes produced per batch handed to the I/O layer.
+constexpr std::size_t kRtspOutputBatchBytes = 256 * 1024;
+// Wrong credentials accepted before the connection is closed.
+constexpr int kRtspMaxAuthFailures = 5;
+
+class ServerSession {
+ public:
+  // `config` must outlive the session. `seed` makes the session id, nonce and
+  // SSRCs (the caller owns the random source). `now` starts the session timer.
+  ServerSession(const ServerConfig* config, std::uint32_t seed, Instant now);
+
+  // TCP bytes from the client. Returns the bytes consumed (whole messages and
+  // interleaved frames); offer the rest again with more appended. An error is
+  // fatal (garbage, oversized request): a 400 has been queued; keep draining
+  // next_output() until wants_close().
+  Result<std::size_t> on_bytes(ByteView in, Instant now);
+  void on_eof(Instant now);
+  void on_timeout(Instant now);
+  std::optional<Instant> next_deadline() const;
+
+  // TCP bytes to write now; valid until the next call of any method.
+  ByteView next_output(Instant now);
+  void consume_output(std::size_t n);
+  bool wants_close() const;
+
+  // UDP: the client port the next datagram goes to (0 = TCP interleaved or no
+  // UDP stream set up).
+  std::uint16_t udp_port() const;
+  // The next datagram to send now (empty: none); valid until consume_datagram().
+  ByteView next_datagram(Instant now);
+  void consume_datagram();
+  // A datagram the client sent to the server's UDP port (RTCP, NAT punch): ignored.
+  void on_datagram(ByteView datagram, Instant now);
+
+  // For logs and tests.
+  const std::string& session_id() const { return session_id_; }
+  std::int64_t start_packet() const { return start_packet_; }
+  std::uint32_t packets_sent() const { return data_sent_; }
+
+ private:
+  enum class State : std::uint8_t {
+    kInit,       // no stream set up yet
+    kReady,      // streams set up, not playing (or at the end)
+    kPlaying,    // producing RTP
+    kPaused,     // PAUSE
+    kAnnounced,  // playlist entry changed: ANNOUNCE sent, waiting for PLAY
+    kDone,       // closing once pending output is written
+  };
+
+  // One set-up media stream.
+  struct Slot {
+    std::uint16_t number = 0;  // ASF stream number the client set up
+    std::uint16_t source = 0;  // stream of the current entry sent on it (0 = none)
+    std::string url;           // SETUP request URI (RTP-Info url=)
+    std::uint32_t ssrc = 0;
+    std::uint16_t client_port = 0;  // UDP
+    std::uint8_t channel = 0;       // TCP interleaved RTP channel
+    std::unique_ptr<AsfPayloader> payloader;
+    std::vector<bool> keep;  // filter for `source`, 128 entries
+  };
+
+  struct Datagram {
+    std::vector<std::uint8_t> bytes;
+    std::uint16_t port = 0;
+  };
+
+  void handle_request(const Request& req, Instant now);
+  void on_options(const Request& req, Response* resp);
+  void on_describe(const Request& req, Response* resp);
+  void on_setup(const Request& req, Response* resp);
+  void on_play(const Request& req, Response* resp, Instant now);
+  void on_pause(const Request& req, Response* resp);
+  void reply(const Request& req, Response* resp);
+  void reply_error(int status);
+  bool authorized(const Request& req);
+  void challenge(Response* resp);
+  // Opens `name` (playlist, redirect, file). On failure fills resp and returns false.
+  bool open_content(const std::string& name, Response* resp,
+                    std::vector<std::shared_ptr<const mmsh::Content>>* entries);
+  Result<std::string> sdp_for(const mmsh::Content& content) const;
+  bool session_matches(const Request& req, Response* resp) const;
+  bool has_session() const { return !slots_.empty() || rtx_set_up_; }
+  std::uint32_t new_ssrc();
+  void set_source(Slot* slot, std::uint16_t source);
+  void remap_streams();
+
+  std::uint32_t choose_start(std::uint64_t target_ms) const;
+  std::uint32_t back_to_key(std::uint32_t packet) const;
+  std::uint32_t live_join(Instant now);
+  void start_flow(std::uint32_t packet, Instant now);
+  Instant due_time(std::uint32_t packet) const;
+  void produce(Instant now);
+  void send_packet(std::uint32_t packet);
+  void end_of_entry();
+  std::string rtp_info(bool with_rtptime, std::uint32_t packet) const;
+  void queue_request(Request* req);
+
+  const ServerConfig* config_;
+  std::uint32_t seed_;
+  State state_ = State::kInit;
+  bool peer_gone_ = false;
+  Instant now_;
+  Instant last_request_;  // session timer
+
+  // Identity.
+  std::string session_id_;
+  std::string nonce_;
+  std::uint32_t ssrc_counter_ = 0;
+  std::uint32_t server_cseq_ = 0;
+  int auth_failures_ = 0;
+  bool authorized_ = false;
+
+  // Output.
+  std::vector<std::uint8_t> pending_;
+  std::size_t pending_pos_ = 0;
+  bool datagram_gate_ = false;  // UDP: a PLAY reply must be written before RTP
+  std::deque<Datagram> datagrams_;
+  mutable std::uint16_t announced_port_ = 0;  // last udp_port() answer
+
+  // Content.
+  std::string base_url_;  // aggregate URL without the trailing '/'
+  std::vector<std::shared_ptr<const mmsh::Content>> entries_;
+  std::size_t entry_ = 0;
+  std::shared_ptr<const mmsh::Content> content_;
+  bool playlist_ = false;
+  std::uint32_t gen_id_ = 1;
+
+  // Transport.
+  std::vector<Slot> slots_;
+  bool udp_ = false;
+  bool rtx_set_up_ = false;
+  std::uint32_t rtx_ssrc_ = 0;
+
+  // Play.
+  std::uint32_t next_packet_ = 0;
+  std::int64_t start_packet_ = -1;
+  Instant play_start_;
+  std::uint32_t start_send_ms_ = 0;
+  std::int64_t live_iteration_ = 0;
+  bool paced_ = false;
+  bool played_ = false;  // a PLAY has started a flow (live: later Ranges are seeks)
+  std::uint32_t data_sent_ = 0;
+  std::vector<std::uint8_t> scratch_;
+  std::vector<std::uint8_t> scratch2_;
+  std::vector<std::vector<std::uint8_t>> rtp_out_;
+};
+
+}  // namespace mms::rtsp
