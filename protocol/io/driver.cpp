@@ -94,6 +94,8 @@ struct Driver::Impl {
   bool media_started = false;
   std::uint64_t attempt_no = 0;  // channel ids restart with every session
   bool attempt_connected = false;  // a TCP connection of the current attempt opened
+  std::string connected_detail;    // transport established, announced with the first packet
+  bool connected_announced = false;
   std::map<std::string, GSocketAddress*> resolved;  // "host:port" -> address (UDP sends)
   std::map<session::ChannelId, std::unique_ptr<Channel>> channels;
   GSource* timer = nullptr;
@@ -211,6 +213,7 @@ struct Driver::Impl {
       cfg.first_reply_timeout = kFirstReplyTimeout;
     }
     attempt_connected = false;
+    connected_detail.clear();
     switch (d.transport) {
       case session::Transport::kRtspUdp:
         session = std::make_unique<rtsp::RtspClientSession>(std::move(cfg), true);
@@ -353,22 +356,37 @@ struct Driver::Impl {
     }
   }
 
+  // Posts the kConnected notice once per attempt, when media flows.
+  void announce_connected() {
+    if (connected_detail.empty() || connected_announced) {
+      return;
+    }
+    connected_announced = true;
+    {
+      std::lock_guard<std::mutex> lock(owner->attempts_mu_);
+      owner->established_ = connected_detail;
+    }
+    Notice n;
+    n.kind = Notice::Kind::kConnected;
+    n.transport = connected_detail;
+    n.url = settings.client.url.redacted();
+    connected_detail.clear();
+    if (owner->notify_) {
+      owner->notify_(n);
+    }
+  }
+
   void handle_event(const session::Event& e) {
     switch (e.kind) {
       case session::Event::Kind::kConnected: {
         if (rollover) {
           (void)rollover->on_outcome(session::Outcome::kEstablished, now_instant());
         }
-        {
-          std::lock_guard<std::mutex> lock(owner->attempts_mu_);
-          owner->established_ = e.detail;
-        }
-        Notice n;
-        n.kind = Notice::Kind::kConnected;
-        n.transport = e.detail;
-        n.url = settings.client.url.redacted();
-        if (owner->notify_) {
-          owner->notify_(n);
+        // Announced with the first media packet (or the end of an empty
+        // stream): a UDP transport may still fail for want of data.
+        connected_detail = e.detail;
+        if (media_started) {
+          announce_connected();
         }
         break;
       }
@@ -402,9 +420,11 @@ struct Driver::Impl {
             (void)rollover->on_outcome(session::Outcome::kFirstMediaPacket, now_instant());
           }
         }
+        announce_connected();
         add_packet(e);
         break;
       case session::Event::Kind::kEos: {
+        announce_connected();
         flush_block();
         finished = true;
         Item item;

@@ -261,14 +261,14 @@ void Server::Impl::run() {
       };
     }
   }
-  const auto listen = [&](std::uint16_t port, io::ConnectionFactory factory, bool with_udp,
+  const auto listen = [&](std::uint16_t at, io::ConnectionFactory factory, bool with_udp,
                           std::uint16_t* bound) {
     if (!st.ok()) {
       return;
     }
-    auto l = with_udp ? io::Listener::create(context, options.bind_address, port,
+    auto l = with_udp ? io::Listener::create(context, options.bind_address, at,
                                              std::move(factory), udp)
-                      : io::Listener::create(context, options.bind_address, port,
+                      : io::Listener::create(context, options.bind_address, at,
                                              std::move(factory));
     if (!l.ok()) {
       st = l.status();
