@@ -900,14 +900,14 @@ void ServerSession::send_packet(std::uint32_t packet) {
       continue;  // nothing of this stream in the packet
     }
     ByteView src(scratch_);
-    if (!config_->keep_padding && asf::padding_strippable(src, size) &&
-        asf::strip_padding(src, size, &scratch2_).ok()) {
+    // No padding over RTP (MS-RTSP 2.2.1.4), and every packet says its own
+    // length: FFmpeg's RTP path skips a packet's padding, or the rest of an
+    // implicit packet_size, at the start of the next RTP packet.
+    if (!config_->keep_padding && asf::strip_padding_with_length(src, size, &scratch2_).ok()) {
       src = ByteView(scratch2_);
     }
-    bool key = false;
-    if (Result<asf::PacketInfo> info = asf::parse_packet(src, size); info.ok()) {
-      key = info->any_keyframe;
-    }
+    Result<asf::PacketInfo> info = asf::parse_packet(src, size);
+    const bool key = info.ok() && info->any_keyframe;
     rtp_out_.clear();
     if (!slot.payloader->push(src, send_time, key, &rtp_out_).ok()) {
       continue;

@@ -329,11 +329,48 @@ TEST_F(MmsSrcTest, LocationIsMutableInReadyOnly) {
 
 TEST_F(MmsSrcTest, InvalidLocationPropertyIsIgnored) {
   GstElement* src = make("mmsh://example.com/good.asf");
-  g_object_set(src, "location", "rtsp://example.com/x", nullptr);
+  g_object_set(src, "location", "http://example.com/x", nullptr);
   gchar* location = nullptr;
   g_object_get(src, "location", &location, nullptr);
   EXPECT_STREQ(location, "mmsh://example.com/good.asf");
   g_free(location);
+}
+
+TEST_F(MmsSrcTest, RtspLocationsAreAcceptedByThePropertyButNotClaimedAsUris) {
+  // rtsp://, rtspu:// and rtspt:// pin RTSP through the location property, but
+  // the URI handler leaves them to rtspsrc (playbin keeps choosing it).
+  GstElement* src = make("mmsh://example.com/good.asf");
+  for (const char* u : {"rtsp://example.com/x.wmv", "rtspu://example.com/x.wmv",
+                        "rtspt://example.com/x.wmv"}) {
+    g_object_set(src, "location", u, nullptr);
+    gchar* location = nullptr;
+    g_object_get(src, "location", &location, nullptr);
+    EXPECT_STREQ(location, u);
+    g_free(location);
+    GError* err = nullptr;
+    EXPECT_FALSE(gst_uri_handler_set_uri(GST_URI_HANDLER(src), u, &err)) << u;
+    g_clear_error(&err);
+  }
+  const gchar* const* protocols = gst_uri_handler_get_protocols(GST_URI_HANDLER(src));
+  for (const gchar* const* p = protocols; *p != nullptr; ++p) {
+    EXPECT_EQ(g_str_has_prefix(*p, "rtsp"), FALSE) << *p;
+  }
+}
+
+TEST_F(MmsSrcTest, TransportPropertyIsReadOnlyAndEmptyBeforeStart) {
+  GstElement* src = make("mms://example.com/x.wmv");
+  GParamSpec* spec = g_object_class_find_property(G_OBJECT_GET_CLASS(src), "transport");
+  ASSERT_NE(spec, nullptr);
+  EXPECT_TRUE((spec->flags & G_PARAM_READABLE) != 0);
+  EXPECT_FALSE((spec->flags & G_PARAM_WRITABLE) != 0);
+  gchar* transport = nullptr;
+  g_object_get(src, "transport", &transport, nullptr);
+  EXPECT_EQ(transport, nullptr);
+  g_free(transport);
+  gchar* protocols = nullptr;
+  g_object_get(src, "protocols", &protocols, nullptr);
+  EXPECT_STREQ(protocols, "rtspu,rtspt,mmsu,mmst,mmsh");
+  g_free(protocols);
 }
 
 // --- URI handler ------------------------------------------------------------------
