@@ -459,7 +459,7 @@ std::size_t RtspClientSession::on_bytes(session::ChannelId ch, ByteView bytes, I
       break;
     }
     if (d == Decode::kError) {
-      if (!first_reply_seen_) {
+      if (!first_reply_seen_ && error.code() != Code::kLimitExceeded) {
         fail(Status(Code::kRefused, "server answered with something that is not RTSP"));
       } else {
         fail(Status(error.code() == Code::kLimitExceeded ? Code::kLimitExceeded : Code::kMalformed,
