@@ -135,8 +135,11 @@ void RtspClientSession::play(const session::PlayRequest& req, Instant now) {
         a.kind = session::IoAction::Kind::kBindUdp;
         a.channel = *ch;
         a.host = current_url_.host;
-        a.port = config_.udp_port_min;
-        a.port_max = config_.udp_port_max;
+        if (ch == &media_ch_) {
+          // The configured range is for the port data arrives on; nothing comes to RTX.
+          a.port = config_.udp_port_min;
+          a.port_max = config_.udp_port_max;
+        }
         actions_.push_back(std::move(a));
       }
     } else {
