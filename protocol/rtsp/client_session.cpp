@@ -961,10 +961,11 @@ void RtspClientSession::handle_play(const Response& resp, Instant now) {
   if (play_with_range_) {
     const std::uint64_t duration_ms = info_.duration_ns() / 1000000;
     std::uint64_t n = 0;
-    if (duration_ms > 0) {
-      n = static_cast<std::uint64_t>(static_cast<double>(position_ms_) /
-                                     static_cast<double>(duration_ms) *
-                                     static_cast<double>(inflated_count_));
+    if (duration_ms > 0 && inflated_count_ > 0) {
+      const double v = static_cast<double>(position_ms_) / static_cast<double>(duration_ms) *
+                       static_cast<double>(inflated_count_);
+      // Past the end (or beyond what a u64 holds): the last packet number.
+      n = v >= 0.0 && v < 1.8e19 ? static_cast<std::uint64_t>(v) : inflated_count_ - 1;
     }
     if (inflated_count_ > 0 && n >= inflated_count_) {
       n = inflated_count_ - 1;
