@@ -2,6 +2,7 @@
 
 #include <utility>
 
+#include "protocol/core/byte_reader.h"
 #include "protocol/core/limits.h"
 #include "protocol/core/log.h"
 
@@ -284,19 +285,25 @@ std::size_t MmstClientSession::on_bytes(session::ChannelId ch, ByteView bytes, I
   if (ch != tcp_ || tcp_ == 0 || state_ == State::kFailed) {
     return bytes.size();  // stale channel: discard
   }
-  touch(now);
   if (state_ == State::kAwaitConnected && bytes.size() >= 8 &&
       (bytes[4] != 0xCE || bytes[5] != 0xFA || bytes[6] != 0x0B || bytes[7] != 0xB0)) {
     // The first answer must be a command: this is not an MMS server (say so now).
     fail(Status(Code::kMalformed, "server answered with something that is not MMS"));
     return bytes.size();
   }
+  // Only progress restarts the no-data timer: a server that keeps pinging but
+  // sends nothing else is stalled all the same. Every complete unit but a Ping
+  // counts, and so does part of a Data packet (a large packet trickling in).
   std::size_t consumed = 0;
   while (consumed < bytes.size()) {
     Unit unit;
     Status error;
     Decode d = decode_tcp_unit(bytes.subview(consumed), &unit, &error);
     if (d == Decode::kNeedMore) {
+      const ByteView rest = bytes.subview(consumed);
+      if (rest.size() >= 8 && load_u32le(rest.data() + 4) != kSessionId) {
+        touch(now);
+      }
       break;
     }
     if (d == Decode::kError) {
@@ -305,6 +312,10 @@ std::size_t MmstClientSession::on_bytes(session::ChannelId ch, ByteView bytes, I
       return bytes.size();
     }
     consumed += unit.wire_size;
+    if (unit.kind == Unit::Kind::kData || unit.message.mid != kLinkMacToViewerPing ||
+        !unit.message.extra_messages.empty()) {
+      touch(now);
+    }
     if (unit.kind == Unit::Kind::kData) {
       handle_data(unit.data, false, now);
     } else {

@@ -135,8 +135,11 @@ void RtspClientSession::play(const session::PlayRequest& req, Instant now) {
         a.kind = session::IoAction::Kind::kBindUdp;
         a.channel = *ch;
         a.host = current_url_.host;
-        a.port = config_.udp_port_min;
-        a.port_max = config_.udp_port_max;
+        if (ch == &media_ch_) {
+          // The configured range is for the port data arrives on; nothing comes to RTX.
+          a.port = config_.udp_port_min;
+          a.port_max = config_.udp_port_max;
+        }
         actions_.push_back(std::move(a));
       }
     } else {
@@ -459,7 +462,7 @@ std::size_t RtspClientSession::on_bytes(session::ChannelId ch, ByteView bytes, I
       break;
     }
     if (d == Decode::kError) {
-      if (!first_reply_seen_) {
+      if (!first_reply_seen_ && error.code() != Code::kLimitExceeded) {
         fail(Status(Code::kRefused, "server answered with something that is not RTSP"));
       } else {
         fail(Status(error.code() == Code::kLimitExceeded ? Code::kLimitExceeded : Code::kMalformed,
@@ -958,10 +961,11 @@ void RtspClientSession::handle_play(const Response& resp, Instant now) {
   if (play_with_range_) {
     const std::uint64_t duration_ms = info_.duration_ns() / 1000000;
     std::uint64_t n = 0;
-    if (duration_ms > 0) {
-      n = static_cast<std::uint64_t>(static_cast<double>(position_ms_) /
-                                     static_cast<double>(duration_ms) *
-                                     static_cast<double>(inflated_count_));
+    if (duration_ms > 0 && inflated_count_ > 0) {
+      const double v = static_cast<double>(position_ms_) / static_cast<double>(duration_ms) *
+                       static_cast<double>(inflated_count_);
+      // Past the end (or beyond what a u64 holds): the last packet number.
+      n = v >= 0.0 && v < 1.8e19 ? static_cast<std::uint64_t>(v) : inflated_count_ - 1;
     }
     if (inflated_count_ > 0 && n >= inflated_count_) {
       n = inflated_count_ - 1;

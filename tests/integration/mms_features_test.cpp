@@ -48,6 +48,7 @@ struct RunResult {
   std::vector<std::string> redirects;   // new-location of each mms-redirect message
   std::vector<std::string> transports;  // transport of each mms-transport message
   bool paused = false;                  // the pause scenario ran
+  std::string stuck;                    // why the run hit its bound (states), if it did
   ~RunResult() {
     g_clear_error(&error);
     if (error_details != nullptr) {
@@ -69,6 +70,12 @@ struct RunOptions {
   // queues keep their default bounds, so PAUSED stalls the whole pipeline
   // back to the server. After `pause_after_frames` decoded frames the
   // pipeline goes PAUSED for `pause_ms`, then PLAYING again.
+  // The sinks are async=false: they still block in PAUSED, but the state
+  // change does not wait for their preroll. With async sinks, a pause landing
+  // while one branch is starved (its next data sits behind a full 1 s queue
+  // of the other branch, whose sink is prerolled) never completes, and the
+  // PLAYING asked for later waits for it: the plain per-branch queues after
+  // asfdemux deadlock (playbin's multiqueue would grow instead).
   int pause_after_frames = -1;
   int pause_ms = 0;
 };
@@ -101,6 +108,9 @@ void on_decoded_pad(GstElement* dec, GstPad* pad, gpointer data) {
   const char* demux_pad = static_cast<const char*>(g_object_get_data(G_OBJECT(dec), "demux-pad"));
   GstElement* sink = gst_element_factory_make("fakesink", nullptr);
   g_object_set(sink, "sync", ctx->sync ? TRUE : FALSE, nullptr);
+  if (ctx->sync) {
+    g_object_set(sink, "async", FALSE, nullptr);  // see RunOptions
+  }
   gst_bin_add(GST_BIN(ctx->pipeline), sink);
   gst_element_sync_state_with_parent(sink);
   GstPad* sinkpad = gst_element_get_static_pad(sink, "sink");
@@ -133,6 +143,33 @@ void on_demux_pad(GstElement*, GstPad* pad, gpointer data) {
   gst_object_unref(qsink);
   gst_element_link(queue, dec);
   g_free(name);
+}
+
+// "name=STATE[->PENDING]" for the pipeline and every element in it: a run
+// that reaches its bound says which element did not get to its state.
+std::string describe_states(GstElement* pipeline) {
+  auto one = [](GstElement* e) {
+    GstState cur = GST_STATE_VOID_PENDING;
+    GstState pending = GST_STATE_VOID_PENDING;
+    gst_element_get_state(e, &cur, &pending, 0);
+    gchar* name = gst_element_get_name(e);
+    std::string out = std::string(name) + "=" + gst_element_state_get_name(cur);
+    if (pending != GST_STATE_VOID_PENDING) {
+      out += std::string("->") + gst_element_state_get_name(pending);
+    }
+    g_free(name);
+    return out;
+  };
+  std::string out = one(pipeline);
+  GstIterator* it = gst_bin_iterate_recurse(GST_BIN(pipeline));
+  GValue v = G_VALUE_INIT;
+  while (gst_iterator_next(it, &v) == GST_ITERATOR_OK) {
+    out += " " + one(GST_ELEMENT(g_value_get_object(&v)));
+    g_value_reset(&v);
+  }
+  g_value_unset(&v);
+  gst_iterator_free(it);
+  return out;
 }
 
 // Runs `SRC ! asfdemux` and decodes every pad (see RunOptions).
@@ -208,6 +245,9 @@ void run_pipeline(const std::string& src_desc, RunResult* result, const RunOptio
     if (done) {
       break;
     }
+  }
+  if (!result->eos && result->error == nullptr) {
+    result->stuck = describe_states(pipeline);  // bound reached: where it stopped
   }
   gst_element_set_state(pipeline, GST_STATE_NULL);
   gst_object_unref(bus);
@@ -366,7 +406,7 @@ void expect_pause_survives(MmsFeatures* t, const std::string& net_src, const std
   ASSERT_EQ(local.error, nullptr) << local.error->message;
   ASSERT_EQ(net.error, nullptr) << net.error->message;
   EXPECT_TRUE(net.paused);
-  EXPECT_TRUE(net.eos);
+  EXPECT_TRUE(net.eos) << net.stuck;
   ASSERT_FALSE(local.pads.empty());
   ASSERT_EQ(net.pads.size(), local.pads.size());
   for (const auto& [name, frames] : local.pads) {

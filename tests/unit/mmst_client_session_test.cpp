@@ -4,9 +4,11 @@
 // changes, redirects, BASIC authentication, HRESULT failures, and the UDP data
 // path (loss -> resend request, reordering, discont, silence timeout).
 // Pure and deterministic: no sockets, no clock.
+#include <algorithm>
 #include <cstdint>
 #include <fstream>
 #include <iterator>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -749,6 +751,60 @@ TEST(MmstClientSession, LostConnectionTimeoutsAndGarbage) {
     ASSERT_NE(r.find(Event::Kind::kFailed), nullptr);
     EXPECT_EQ(r.find(Event::Kind::kFailed)->status.code(), Code::kMalformed);
   }
+}
+
+// A server that stops sending data but keeps pinging is stalled: Pings are
+// answered but do not restart the no-data timer, so the session fails instead
+// of waiting forever with the consumer starved.
+void pings_do_not_hide_a_stall(bool byte_by_byte) {
+  Rig r("mmst://h/a.wmv", false);
+  handshake(&r);
+  std::uint8_t inc = open_and_header(&r);
+  started(&r, inc);
+  r.feed(data_packet(0, inc), byte_by_byte);
+  const Instant last_data = r.now();
+  for (int i = 0; i < 5 && r.find(Event::Kind::kFailed) == nullptr; ++i) {
+    r.advance(3 * kSecond);
+    r.feed(r.msg(make_message(kLinkMacToViewerPing)), byte_by_byte);
+    std::optional<Instant> d = r.s().next_deadline();
+    ASSERT_TRUE(d.has_value());
+    EXPECT_EQ(d->ns, (last_data + 10 * kSecond).ns);  // the Ping did not move it
+    if (r.now() >= *d) {
+      r.timeout();
+    }
+  }
+  const Seen* f = r.find(Event::Kind::kFailed);
+  ASSERT_NE(f, nullptr);
+  EXPECT_EQ(f->status.code(), Code::kTimedOut);
+  EXPECT_EQ(r.count_sent(kLinkViewerToMacPong), 4u);  // answered until the timeout
+  EXPECT_EQ(r.packets().size(), 1u);
+}
+
+TEST(MmstClientSession, PingsDoNotHideAStalledStreamWhole) { pings_do_not_hide_a_stall(false); }
+TEST(MmstClientSession, PingsDoNotHideAStalledStreamByteByByte) {
+  pings_do_not_hide_a_stall(true);
+}
+
+TEST(MmstClientSession, APacketTricklingInIsProgress) {
+  // A Data packet arriving in pieces slower than the timeout as a whole
+  // (a slow link) keeps the session alive, with a Ping after it.
+  Rig r("mmst://h/a.wmv", false);
+  handshake(&r);
+  std::uint8_t inc = open_and_header(&r);
+  started(&r, inc);
+  Bytes b = data_packet(0, inc);
+  cat(&b, r.msg(make_message(kLinkMacToViewerPing)));
+  const std::size_t step = b.size() / 4 + 1;
+  for (std::size_t off = 0; off < b.size(); off += step) {
+    r.advance(4 * kSecond);
+    r.timeout();
+    const std::size_t n = std::min(step, b.size() - off);
+    r.feed(Bytes(b.begin() + static_cast<std::ptrdiff_t>(off),
+                 b.begin() + static_cast<std::ptrdiff_t>(off + n)));
+  }
+  EXPECT_EQ(r.find(Event::Kind::kFailed), nullptr);
+  EXPECT_EQ(r.packets().size(), 1u);
+  EXPECT_EQ(r.count_sent(kLinkViewerToMacPong), 1u);
 }
 
 TEST(MmstClientSession, OversizedDataPacketFails) {

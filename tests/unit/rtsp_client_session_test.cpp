@@ -1,0 +1,1157 @@
+// RtspClientSession driven by a scripted RTSP server built from the
+// role-neutral codecs (message_codec, sdp_wms, asf_rtp): the whole UDP and TCP
+// sequences (whole, split, byte by byte), the server's per-stream split of the
+// ASF mux, seeks, end of stream, playlist ANNOUNCE, Digest/Basic
+// authentication, redirects, the failure mapping, keepalives and bad input.
+// Pure and deterministic: no sockets, no clock.
+#include <cstdint>
+#include <fstream>
+#include <iterator>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "protocol/asf/header_parser.h"
+#include "protocol/asf/packet.h"
+#include "protocol/core/url.h"
+#include "protocol/rtsp/asf_rtp.h"
+#include "protocol/rtsp/client_session.h"
+#include "protocol/rtsp/message_codec.h"
+#include "protocol/rtsp/sdp_wms.h"
+
+namespace mms::rtsp {
+namespace {
+
+using session::ChannelId;
+using session::Event;
+using session::IoAction;
+using Bytes = std::vector<std::uint8_t>;
+
+constexpr const char* kControl = "rtsp://127.0.0.1/a.asf/";
+constexpr std::uint16_t kRtxPort = 7000;
+constexpr std::uint16_t kMediaPort = 7002;
+
+struct Media {
+  Bytes header;  // Header Object + Data Object prefix
+  std::vector<Bytes> packets;
+  std::uint32_t packet_size = 0;
+  std::uint64_t preroll_ms = 0;
+  std::uint64_t duration_ms = 0;
+  std::vector<std::uint16_t> streams;
+};
+
+Media load(const char* name) {
+  Media r;
+  std::ifstream f(std::string(MMS_SOURCE_ROOT) + "/tests/media/fixtures/" + name, std::ios::binary);
+  Bytes file((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  Result<asf::FileLayout> layout = asf::scan_file(ByteView(file.data(), file.size()));
+  EXPECT_TRUE(layout.ok()) << name;
+  if (!layout.ok()) {
+    return r;
+  }
+  r.header.assign(file.begin(), file.begin() + static_cast<std::ptrdiff_t>(layout->header_bytes));
+  r.packet_size = layout->info.packet_size;
+  r.preroll_ms = layout->info.preroll_ms;
+  r.duration_ms = layout->info.duration_ns() / 1000000;
+  for (const asf::StreamInfo& s : layout->info.streams) {
+    r.streams.push_back(s.number);
+  }
+  for (std::uint64_t i = 0; i < layout->packet_count; ++i) {
+    auto b = file.begin() + static_cast<std::ptrdiff_t>(layout->first_packet + i * r.packet_size);
+    r.packets.emplace_back(b, b + r.packet_size);
+  }
+  return r;
+}
+
+const Media& small() {
+  static const Media m = load("small.asf");
+  return m;
+}
+const Media& mbr() {
+  static const Media m = load("mbr.asf");
+  return m;
+}
+
+std::string wms_sdp(const Media& m, bool rtx = true) {
+  SdpWriteOptions o;
+  o.control = kControl;
+  o.include_rtx = rtx;
+  Result<std::string> s = write_wms_sdp(ByteView(m.header.data(), m.header.size()), o);
+  EXPECT_TRUE(s.ok());
+  return s.ok() ? *s : std::string();
+}
+
+// One RTP packet the server sends: which SETUP-ordered stream, and its bytes.
+struct Rtp {
+  std::size_t stream = 0;
+  Bytes bytes;
+};
+
+// The server's split of the mux: per stream, the file packets filtered to its
+// payloads, payloaded with one AsfPayloader per stream (seq continue).
+class Splitter {
+ public:
+  Splitter(const Media& m, std::vector<std::uint16_t> streams, std::size_t mtu,
+           std::uint16_t first_seq = 1000)
+      : m_(m), streams_(std::move(streams)) {
+    for (std::size_t k = 0; k < streams_.size(); ++k) {
+      PayloaderConfig c;
+      c.ssrc = ssrc(k);
+      c.first_seq = static_cast<std::uint16_t>(first_seq + 1000 * k);
+      c.mtu = mtu;
+      pay_.emplace_back(c);
+    }
+  }
+  static std::uint32_t ssrc(std::size_t k) { return 0x11110000u + static_cast<std::uint32_t>(k); }
+  std::uint16_t next_seq(std::size_t k) const { return pay_[k].next_seq(); }
+
+  // Packets [from, to) of the file; `expected` gets the ASF packets in order.
+  std::vector<Rtp> flow(std::size_t from, std::size_t to, std::vector<Bytes>* expected) {
+    std::vector<Rtp> out;
+    for (std::size_t i = from; i < to && i < m_.packets.size(); ++i) {
+      for (std::size_t k = 0; k < streams_.size(); ++k) {
+        Bytes filtered;
+        if (streams_[k] == 0) {
+          filtered = m_.packets[i];
+        } else {
+          std::vector<bool> keep(128, false);
+          keep[streams_[k]] = true;
+          bool empty = false;
+          EXPECT_TRUE(asf::filter_streams(m_.packets[i], m_.packet_size, keep, &filtered, &empty)
+                          .ok());
+          if (empty) {
+            continue;
+          }
+        }
+        std::vector<std::vector<std::uint8_t>> rtp;
+        EXPECT_TRUE(pay_[k].push_parsed(filtered, m_.packet_size, &rtp).ok());
+        for (auto& r : rtp) {
+          out.push_back(Rtp{k, std::move(r)});
+        }
+        if (expected != nullptr) {
+          expected->push_back(filtered);
+        }
+      }
+    }
+    return out;
+  }
+
+ private:
+  const Media& m_;
+  std::vector<std::uint16_t> streams_;
+  std::vector<AsfPayloader> pay_;
+};
+
+struct Seen {
+  Event::Kind kind;
+  Bytes payload;
+  std::uint32_t packet_number = 0;
+  bool discont = false;
+  bool changed = false;
+  Status status;
+  std::string detail;
+  std::string url;
+  std::shared_ptr<const std::vector<std::uint8_t>> header;
+  std::shared_ptr<const asf::HeaderInfo> info;
+};
+
+class Rig {
+ public:
+  explicit Rig(bool udp, const std::string& url = "mms://127.0.0.1/a.asf",
+               const std::string& user = "", const std::string& password = "",
+               std::uint32_t speed = 0)
+      : s_(config(url, user, password, speed), udp), udp_(udp) {}
+
+  static session::ClientConfig config(const std::string& url, const std::string& user,
+                                      const std::string& password, std::uint32_t speed) {
+    session::ClientConfig c;
+    Result<Url> u = parse_url(url);
+    EXPECT_TRUE(u.ok()) << url;
+    if (u.ok()) {
+      c.url = *u;
+    }
+    c.user = user;
+    c.password = password;
+    c.client_guid = "{2a4e2c8b-5c1d-4f3e-9b7a-0123456789ab}";
+    c.timeout = 10 * kSecond;
+    c.udp_timeout = 5 * kSecond;
+    c.connection_speed_kbps = speed;
+    return c;
+  }
+
+  RtspClientSession& s() { return s_; }
+  Instant now() const { return now_; }
+  void advance(Duration d) { now_ = now_ + d; }
+
+  void drain() {
+    IoAction a;
+    while (s_.next_io_action(&a)) {
+      switch (a.kind) {
+        case IoAction::Kind::kBindUdp:
+          binds_.push_back(a.channel);
+          break;
+        case IoAction::Kind::kConnectTcp:
+          tcp_ = a.channel;
+          connects_.push_back(a);
+          break;
+        case IoAction::Kind::kSend: {
+          EXPECT_EQ(a.channel, tcp_);
+          out_.insert(out_.end(), a.bytes.begin(), a.bytes.end());
+          for (;;) {
+            Unit u;
+            Status err;
+            Decode d = decode_unit(ByteView(out_.data(), out_.size()), &u, &err);
+            if (d != Decode::kDone) {
+              EXPECT_NE(d, Decode::kError) << err.what();
+              break;
+            }
+            if (u.kind == UnitKind::kRequest) {
+              requests_.push_back(u.request);
+            } else if (u.kind == UnitKind::kResponse) {
+              responses_.push_back(u.response);
+            }
+            out_.erase(out_.begin(), out_.begin() + static_cast<std::ptrdiff_t>(u.wire_size));
+          }
+          break;
+        }
+        case IoAction::Kind::kClose:
+          closed_.push_back(a.channel);
+          break;
+        default:
+          break;
+      }
+    }
+    Event e;
+    while (s_.next_event(&e)) {
+      if (failed_) {
+        ADD_FAILURE() << "event after Failed";
+      }
+      Seen v;
+      v.kind = e.kind;
+      v.payload.assign(e.payload.begin(), e.payload.end());
+      v.packet_number = e.packet_number;
+      v.discont = e.discont;
+      v.changed = e.changed;
+      v.status = e.status;
+      v.detail = e.detail;
+      v.url = e.url;
+      v.header = e.header;
+      v.info = e.info;
+      failed_ = failed_ || e.kind == Event::Kind::kFailed;
+      events_.push_back(std::move(v));
+    }
+  }
+
+  // play() and answer the binds and the TCP connect.
+  void start(std::uint64_t position_ms = 0) {
+    s_.play(session::PlayRequest{position_ms}, now_);
+    drain();
+    if (udp_) {
+      ASSERT_EQ(binds_.size(), 2u);
+      s_.on_udp_bound(binds_[0], kRtxPort, now_);
+      drain();
+      s_.on_udp_bound(binds_[1], kMediaPort, now_);
+      drain();
+    }
+    ASSERT_NE(tcp_, 0u);
+    s_.on_connected(tcp_, now_);
+    drain();
+  }
+
+  void feed(const std::string& bytes, bool byte_by_byte = false) {
+    feed(Bytes(bytes.begin(), bytes.end()), byte_by_byte);
+  }
+  void feed(const Bytes& bytes, bool byte_by_byte = false) {
+    if (!byte_by_byte) {
+      pending_.insert(pending_.end(), bytes.begin(), bytes.end());
+      offer();
+      return;
+    }
+    for (std::uint8_t b : bytes) {
+      pending_.push_back(b);
+      offer();
+    }
+  }
+  void offer() {
+    std::size_t used = s_.on_bytes(tcp_, ByteView(pending_.data(), pending_.size()), now_);
+    ASSERT_LE(used, pending_.size());
+    drain();  // events alias pending_
+    pending_.erase(pending_.begin(), pending_.begin() + static_cast<std::ptrdiff_t>(used));
+  }
+  void datagram(const Bytes& d) {
+    s_.on_datagram(binds_.size() > 1 ? binds_[1] : 0, ByteView(d.data(), d.size()), now_);
+    drain();
+  }
+  void timeout() {
+    s_.on_timeout(now_);
+    drain();
+  }
+  // Sends every RTP packet the way the transport carries it.
+  void send_rtp(const std::vector<Rtp>& rtp, const std::vector<std::uint8_t>& channels = {}) {
+    for (const Rtp& r : rtp) {
+      if (udp_) {
+        datagram(r.bytes);
+      } else {
+        Bytes frame;
+        const std::uint8_t ch =
+            channels.empty() ? static_cast<std::uint8_t>(2 * r.stream) : channels[r.stream];
+        ASSERT_TRUE(write_interleaved(ch, ByteView(r.bytes.data(), r.bytes.size()), &frame).ok());
+        feed(frame);
+      }
+    }
+  }
+
+  // Scripted replies to the last request.
+  const Request& last() const { return requests_.back(); }
+  std::string reply(int status, const std::vector<std::pair<std::string, std::string>>& headers = {},
+                    const std::string& body = std::string()) const {
+    Response r;
+    r.status = status;
+    r.reason = reason_phrase(status);
+    const std::string* cseq = last().headers.find("CSeq");
+    r.headers.add("CSeq", cseq != nullptr ? *cseq : "0");
+    r.headers.add("Server", "WMServer/9.0.0.3372");
+    for (const auto& [n, v] : headers) {
+      r.headers.add(n, v);
+    }
+    r.body = body;
+    return write_response(r);
+  }
+  void answer(int status, const std::vector<std::pair<std::string, std::string>>& headers = {},
+              const std::string& body = std::string(), bool byte_by_byte = false) {
+    feed(reply(status, headers, body), byte_by_byte);
+  }
+
+  // OPTIONS, DESCRIBE with `sdp`, then every SETUP (ssrc per stream) and PLAY
+  // answered with RTP-Info seq from `split`.
+  void setup_and_play(const std::string& sdp, Splitter* split, bool byte_by_byte = false) {
+    ASSERT_FALSE(requests_.empty());
+    ASSERT_EQ(last().method, "OPTIONS");
+    answer(200, {{"Public", "DESCRIBE, SETUP, PLAY, PAUSE, TEARDOWN, GET_PARAMETER"}});
+    ASSERT_EQ(last().method, "DESCRIBE");
+    answer(200,
+           {{"Content-Type", "application/sdp"},
+            {"Content-Base", "rtsp://127.0.0.1/a.asf/"},
+            {"X-Playlist-Gen-Id", "7"},
+            {"X-Broadcast-Id", "0"}},
+           sdp, byte_by_byte);
+    std::size_t k = 0;
+    while (!failed_ && last().method == "SETUP") {
+      const std::string* tr = last().headers.find("Transport");
+      EXPECT_NE(tr, nullptr);
+      std::string t = tr != nullptr ? *tr : "";
+      if (last().uri.find("/rtx") != std::string::npos) {
+        t += ";server_port=5004-5005;ssrc=0000ABCD";
+      } else if (udp_) {
+        char ssrc[64];
+        std::snprintf(ssrc, sizeof ssrc, ";server_port=5004-5005;ssrc=%08X", Splitter::ssrc(k++));
+        t += ssrc;
+      }
+      answer(200, {{"Transport", t}, {"Session", "12345678;timeout=60"}});
+    }
+    ASSERT_EQ(last().method, "PLAY");
+    answer_play(split);
+  }
+  void answer_play(Splitter* split) {
+    std::string info;
+    for (std::size_t k = 0; split != nullptr && k < s_.streams_set_up(); ++k) {
+      if (!info.empty()) {
+        info += ",";
+      }
+      info += "url=" + setup_urls()[k] + ";seq=" + std::to_string(split->next_seq(k)) +
+              ";rtptime=0";
+    }
+    std::vector<std::pair<std::string, std::string>> h = {{"Session", "12345678"},
+                                                          {"Range", "npt=0.000-"}};
+    if (!info.empty()) {
+      h.emplace_back("RTP-Info", info);
+    }
+    answer(200, h);
+  }
+  std::vector<std::string> setup_urls() const {
+    std::vector<std::string> out;
+    for (const Request& r : requests_) {
+      if (r.method == "SETUP" && r.uri.find("/rtx") == std::string::npos) {
+        out.push_back(r.uri);
+      }
+    }
+    return out;
+  }
+  // A request from the server.
+  std::string server_request(const std::string& method,
+                             const std::vector<std::pair<std::string, std::string>>& headers,
+                             const std::string& body) {
+    Request r;
+    r.method = method;
+    r.uri = kControl;
+    r.headers.add("CSeq", std::to_string(server_cseq_++));
+    r.headers.add("Session", "12345678");
+    for (const auto& [n, v] : headers) {
+      r.headers.add(n, v);
+    }
+    r.body = body;
+    return write_request(r);
+  }
+  std::string eof_request(Splitter* split, bool entry_end = false) {
+    std::string info;
+    for (std::size_t k = 0; k < s_.streams_set_up(); ++k) {
+      if (!info.empty()) {
+        info += ",";
+      }
+      info += "url=" + setup_urls()[k] + ";seq=" + std::to_string(split->next_seq(k));
+    }
+    std::string body = "Session: 12345678\r\nEOF: true\r\n";
+    if (entry_end) {
+      body += "End-Of-Playlist-Entry: true\r\n";
+    }
+    return server_request("SET_PARAMETER",
+                          {{"X-Notice", "2101 \"End-of-Stream Reached\""},
+                           {"RTP-Info", info},
+                           {"Content-Type", "application/x-wms-extension-cmd"}},
+                          body);
+  }
+
+  std::vector<Seen>& events() { return events_; }
+  std::vector<Request>& requests() { return requests_; }
+  std::vector<Response>& responses() { return responses_; }
+  std::vector<ChannelId>& closed() { return closed_; }
+  std::vector<IoAction>& connects() { return connects_; }
+  ChannelId tcp() const { return tcp_; }
+  std::vector<Seen> packets() const {
+    std::vector<Seen> out;
+    for (const Seen& e : events_) {
+      if (e.kind == Event::Kind::kPacket) {
+        out.push_back(e);
+      }
+    }
+    return out;
+  }
+  std::size_t count(Event::Kind k) const {
+    std::size_t n = 0;
+    for (const Seen& e : events_) {
+      n += e.kind == k ? 1 : 0;
+    }
+    return n;
+  }
+  const Seen* find(Event::Kind k) const {
+    for (const Seen& e : events_) {
+      if (e.kind == k) {
+        return &e;
+      }
+    }
+    return nullptr;
+  }
+  std::size_t count_method(const std::string& m) const {
+    std::size_t n = 0;
+    for (const Request& r : requests_) {
+      n += r.method == m ? 1 : 0;
+    }
+    return n;
+  }
+  bool failed() const { return failed_; }
+  Status failure() const {
+    const Seen* f = find(Event::Kind::kFailed);
+    return f != nullptr ? f->status : Status();
+  }
+
+ private:
+  RtspClientSession s_;
+  bool udp_;
+  Instant now_{1000 * kSecond};
+  ChannelId tcp_ = 0;
+  std::vector<ChannelId> binds_;
+  std::vector<ChannelId> closed_;
+  std::vector<IoAction> connects_;
+  Bytes pending_;
+  Bytes out_;
+  std::vector<Request> requests_;
+  std::vector<Response> responses_;
+  std::vector<Seen> events_;
+  std::uint32_t server_cseq_ = 1;
+  bool failed_ = false;
+};
+
+std::vector<Bytes> payloads(const std::vector<Seen>& packets) {
+  std::vector<Bytes> out;
+  for (const Seen& p : packets) {
+    out.push_back(p.payload);
+  }
+  return out;
+}
+
+// --- happy paths -------------------------------------------------------------------
+
+TEST(RtspClientSession, UdpFlowToEndOfStream) {
+  const Media& m = small();
+  Rig rig(true);
+  rig.start();
+  ASSERT_EQ(rig.requests().size(), 1u);
+  const Request& options = rig.requests()[0];
+  EXPECT_EQ(options.method, "OPTIONS");
+  EXPECT_EQ(options.uri, "rtsp://127.0.0.1/a.asf");  // mms:// rewritten
+  ASSERT_EQ(rig.connects().size(), 1u);
+  EXPECT_EQ(rig.connects()[0].port, 554);
+  const std::string* ua = options.headers.find("User-Agent");
+  ASSERT_NE(ua, nullptr);
+  EXPECT_EQ(*ua, "WMPlayer/9.0.0.2980 guid/2a4e2c8b-5c1d-4f3e-9b7a-0123456789ab");
+
+  Splitter split(m, m.streams, 1400);
+  rig.setup_and_play(wms_sdp(m), &split);
+  ASSERT_FALSE(rig.failed()) << rig.failure().what();
+
+  // DESCRIBE headers.
+  const Request& describe = rig.requests()[1];
+  EXPECT_EQ(describe.method, "DESCRIBE");
+  ASSERT_NE(describe.headers.find("Accept"), nullptr);
+  EXPECT_EQ(*describe.headers.find("Accept"), "application/sdp");
+  ASSERT_NE(describe.headers.find("Supported"), nullptr);
+  EXPECT_NE(describe.headers.find("Supported")->find("com.microsoft.wm.eosmsg"), std::string::npos);
+  // RTX first, on P-(P+1); then every stream on Q-(Q+1).
+  const Request& rtx = rig.requests()[2];
+  EXPECT_EQ(rtx.uri, "rtsp://127.0.0.1/a.asf/rtx");
+  EXPECT_EQ(*rtx.headers.find("Transport"), "RTP/AVP/UDP;unicast;client_port=7000-7001;mode=PLAY");
+  const Request& s1 = rig.requests()[3];
+  EXPECT_EQ(s1.uri, "rtsp://127.0.0.1/a.asf/stream=1");
+  EXPECT_EQ(*s1.headers.find("Transport"), "RTP/AVP/UDP;unicast;client_port=7002-7003;mode=PLAY");
+  EXPECT_EQ(*s1.headers.find("X-Playlist-Gen-Id"), "7");
+  EXPECT_EQ(*s1.headers.find("Session"), "12345678");
+  EXPECT_EQ(rig.requests()[4].uri, "rtsp://127.0.0.1/a.asf/stream=2");
+  const Request& play = rig.requests()[5];
+  EXPECT_EQ(play.method, "PLAY");
+  EXPECT_EQ(play.uri, kControl);
+  EXPECT_EQ(*play.headers.find("Range"), "npt=" + format_npt_time(m.preroll_ms) + "-");
+  EXPECT_EQ(*play.headers.find("X-Playlist-Gen-Id"), "7");
+  EXPECT_EQ(*play.headers.find("Session"), "12345678");
+
+  // Header: inflated by the number of streams set up.
+  const Seen* h = rig.find(Event::Kind::kHeader);
+  ASSERT_NE(h, nullptr);
+  EXPECT_FALSE(h->changed);
+  ASSERT_NE(h->info, nullptr);
+  EXPECT_EQ(h->info->data_packets_count, m.packets.size() * 2);
+  const std::uint64_t count = h->info->data_packets_count;
+  const Seen* c = rig.find(Event::Kind::kConnected);
+  ASSERT_NE(c, nullptr);
+  EXPECT_EQ(c->detail, "rtspu");
+  EXPECT_TRUE(rig.s().seekable());
+
+  std::vector<Bytes> expected;
+  rig.send_rtp(split.flow(0, m.packets.size(), &expected));
+  std::vector<Seen> got = rig.packets();
+  ASSERT_EQ(got.size(), expected.size());
+  EXPECT_EQ(payloads(got), expected);
+  for (std::size_t i = 0; i < got.size(); ++i) {
+    EXPECT_EQ(got[i].packet_number, i);
+    EXPECT_LT(got[i].packet_number, count);
+  }
+
+  rig.feed(rig.eof_request(&split));
+  ASSERT_FALSE(rig.responses().empty());
+  const Response& ok = rig.responses().back();
+  EXPECT_EQ(ok.status, 200);
+  EXPECT_EQ(*ok.headers.find("CSeq"), "1");
+  EXPECT_EQ(*ok.headers.find("Session"), "12345678");
+  EXPECT_EQ(rig.count(Event::Kind::kEos), 1u);  // every last seq arrived already
+  EXPECT_FALSE(rig.failed());
+
+  rig.s().close();
+  rig.drain();
+  EXPECT_EQ(rig.requests().back().method, "TEARDOWN");
+}
+
+TEST(RtspClientSession, UdpEosWaitsForStragglersAtMostOneSecond) {
+  const Media& m = small();
+  Rig rig(true);
+  rig.start();
+  Splitter split(m, m.streams, 1400);
+  rig.setup_and_play(wms_sdp(m), &split);
+  std::vector<Bytes> expected;
+  std::vector<Rtp> rtp = split.flow(0, m.packets.size(), &expected);
+  const Rtp tail = rtp.back();
+  rtp.pop_back();
+  rig.send_rtp(rtp);
+  rig.feed(rig.eof_request(&split));
+  EXPECT_EQ(rig.count(Event::Kind::kEos), 0u);
+  rig.datagram(tail.bytes);  // the straggler completes the end
+  EXPECT_EQ(rig.count(Event::Kind::kEos), 1u);
+  EXPECT_EQ(payloads(rig.packets()), expected);
+
+  Rig lost(true);
+  lost.start();
+  Splitter split2(m, m.streams, 1400);
+  lost.setup_and_play(wms_sdp(m), &split2);
+  std::vector<Rtp> rtp2 = split2.flow(0, m.packets.size(), nullptr);
+  rtp2.pop_back();
+  lost.send_rtp(rtp2);
+  lost.feed(lost.eof_request(&split2));
+  ASSERT_TRUE(lost.s().next_deadline().has_value());
+  EXPECT_LE(*lost.s().next_deadline(), lost.now() + kEosDrainWait);
+  lost.advance(kEosDrainWait);
+  lost.timeout();
+  EXPECT_EQ(lost.count(Event::Kind::kEos), 1u);
+}
+
+void tcp_flow(bool byte_by_byte) {
+  const Media& m = small();
+  Rig rig(false, "rtspt://127.0.0.1:8554/a.asf");
+  rig.start();
+  EXPECT_EQ(rig.connects()[0].port, 8554);
+  EXPECT_EQ(rig.requests()[0].uri, "rtsp://127.0.0.1:8554/a.asf");
+  Splitter split(m, m.streams, 65000);
+  rig.setup_and_play(wms_sdp(m), &split, byte_by_byte);
+  ASSERT_FALSE(rig.failed()) << rig.failure().what();
+  // No RTX over TCP; interleaved 0-1 then 2-3.
+  ASSERT_EQ(rig.count_method("SETUP"), 2u);
+  EXPECT_EQ(*rig.requests()[2].headers.find("Transport"),
+            "RTP/AVP/TCP;unicast;interleaved=0-1;mode=PLAY");
+  EXPECT_EQ(*rig.requests()[3].headers.find("Transport"),
+            "RTP/AVP/TCP;unicast;interleaved=2-3;mode=PLAY");
+  EXPECT_EQ(rig.find(Event::Kind::kConnected)->detail, "rtspt");
+
+  std::vector<Bytes> expected;
+  std::vector<Rtp> rtp = split.flow(0, m.packets.size(), &expected);
+  // Everything the server writes, as one byte stream: frames, an RTCP frame, a
+  // frame on an unknown channel, a server OPTIONS between them, then the EOF.
+  Bytes wire;
+  for (std::size_t i = 0; i < rtp.size(); ++i) {
+    ASSERT_TRUE(write_interleaved(static_cast<std::uint8_t>(2 * rtp[i].stream),
+                                  ByteView(rtp[i].bytes.data(), rtp[i].bytes.size()), &wire)
+                    .ok());
+    if (i == 3) {
+      const Bytes junk = {0x80, 0xC8, 0, 1, 0, 0, 0, 0};
+      ASSERT_TRUE(write_interleaved(1, ByteView(junk.data(), junk.size()), &wire).ok());
+      ASSERT_TRUE(write_interleaved(9, ByteView(junk.data(), junk.size()), &wire).ok());
+      std::string opt = rig.server_request("OPTIONS", {}, "");
+      wire.insert(wire.end(), opt.begin(), opt.end());
+    }
+  }
+  std::string eof = rig.eof_request(&split);
+  wire.insert(wire.end(), eof.begin(), eof.end());
+  if (byte_by_byte) {
+    rig.feed(wire, true);
+  } else {
+    // Split in two reads in the middle of a frame header.
+    const std::size_t cut = 3 + 4 + rtp[0].bytes.size() + 2;
+    rig.feed(Bytes(wire.begin(), wire.begin() + static_cast<std::ptrdiff_t>(cut)));
+    rig.feed(Bytes(wire.begin() + static_cast<std::ptrdiff_t>(cut), wire.end()));
+  }
+  ASSERT_FALSE(rig.failed()) << rig.failure().what();
+  EXPECT_EQ(payloads(rig.packets()), expected);
+  ASSERT_EQ(rig.responses().size(), 2u);  // OPTIONS and SET_PARAMETER answered
+  EXPECT_EQ(rig.responses()[0].status, 200);
+  EXPECT_EQ(rig.responses()[1].status, 200);
+  EXPECT_EQ(rig.count(Event::Kind::kEos), 1u);
+  // No keepalive over TCP.
+  EXPECT_FALSE(rig.s().next_deadline().has_value());
+}
+
+TEST(RtspClientSession, TcpInterleavedFlow) { tcp_flow(false); }
+TEST(RtspClientSession, TcpInterleavedFlowByteByByte) { tcp_flow(true); }
+
+TEST(RtspClientSession, GstRtspServerWholeMux) {
+  const Media& m = small();
+  // Header without the Data Object prefix: the client synthesizes it.
+  Result<asf::HeaderInfo> info = asf::parse_header(m.header);
+  ASSERT_TRUE(info.ok());
+  Bytes bare(m.header.begin(),
+             m.header.begin() + static_cast<std::ptrdiff_t>(info->header_object_size));
+  std::string sdp =
+      "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=Session streamed with GStreamer\r\n"
+      "c=IN IP4 0.0.0.0\r\nt=0 0\r\na=tool:GStreamer\r\na=type:broadcast\r\n"
+      "a=control:*\r\na=range:npt=0-2\r\n"
+      "m=application 0 RTP/AVP 96\r\na=rtpmap:96 X-ASF-PF/1000\r\n"
+      "a=fmtp:96 maxps=" + std::to_string(m.packet_size) + ";config=" +
+      base64_encode(ByteView(bare.data(), bare.size())) + "\r\na=control:stream=0\r\n";
+  Rig rig(false, "rtsp://127.0.0.1/a.asf");
+  rig.start();
+  Splitter split(m, {0}, 65000);
+  rig.setup_and_play(sdp, &split);
+  ASSERT_FALSE(rig.failed()) << rig.failure().what();
+  EXPECT_EQ(rig.count_method("SETUP"), 1u);
+  EXPECT_EQ(rig.requests()[2].uri, "rtsp://127.0.0.1/a.asf/stream=0");
+  EXPECT_EQ(rig.requests().back().uri, "rtsp://127.0.0.1/a.asf/");  // aggregate = base
+  const Seen* h = rig.find(Event::Kind::kHeader);
+  ASSERT_NE(h, nullptr);
+  EXPECT_EQ(h->header->size(), info->header_object_size + asf::kDataObjectPrefixSize);
+  EXPECT_EQ(h->info->data_packets_count, m.packets.size());  // one stream: not inflated
+  std::vector<Bytes> expected;
+  rig.send_rtp(split.flow(0, m.packets.size(), &expected));
+  EXPECT_EQ(payloads(rig.packets()), expected);
+  EXPECT_EQ(expected.size(), m.packets.size());
+}
+
+TEST(RtspClientSession, MbrSetsUpOnlyTheChosenStreams) {
+  const Media& m = mbr();
+  // 100 kbps: stream 2 (100 kbps video) + stream 3 (64 kbps audio) do not fit
+  // both; the selector picks per exclusion group. Whatever it picks, only the
+  // selected streams are set up.
+  Rig rig(true, "rtsp://127.0.0.1/a.asf", "", "", 200);
+  rig.start();
+  Result<asf::HeaderInfo> info = asf::parse_header(m.header);
+  ASSERT_TRUE(info.ok());
+  std::vector<asf::StreamChoice> choice = asf::select_streams(*info, 200);
+  std::vector<std::uint16_t> chosen;
+  for (const auto& c : choice) {
+    if (c.selected) {
+      chosen.push_back(c.number);
+    }
+  }
+  ASSERT_LT(chosen.size(), m.streams.size());
+  Splitter split(m, chosen, 1400);  // 3200-byte packets: fragmented over UDP
+  rig.setup_and_play(wms_sdp(m), &split);
+  ASSERT_FALSE(rig.failed()) << rig.failure().what();
+  std::vector<std::string> urls = rig.setup_urls();
+  ASSERT_EQ(urls.size(), chosen.size());
+  for (std::size_t k = 0; k < chosen.size(); ++k) {
+    EXPECT_EQ(urls[k], "rtsp://127.0.0.1/a.asf/stream=" + std::to_string(chosen[k]));
+  }
+  EXPECT_EQ(rig.find(Event::Kind::kHeader)->info->data_packets_count,
+            m.packets.size() * chosen.size());
+  std::vector<Bytes> expected;
+  rig.send_rtp(split.flow(0, m.packets.size(), &expected));
+  EXPECT_EQ(payloads(rig.packets()), expected);
+}
+
+// --- seek, playlist, keepalive ---------------------------------------------------------
+
+TEST(RtspClientSession, SeekSendsPlayWithRangeAndDropsOlderPackets) {
+  const Media& m = small();
+  Rig rig(true);
+  rig.start();
+  Splitter split(m, m.streams, 1400);
+  rig.setup_and_play(wms_sdp(m), &split);
+  std::vector<Bytes> first;
+  std::vector<Rtp> old = split.flow(0, 10, &first);
+  rig.send_rtp(std::vector<Rtp>(old.begin(), old.begin() + 4));
+  const std::size_t before = rig.packets().size();
+
+  rig.s().play(session::PlayRequest{1000}, rig.now());
+  rig.drain();
+  ASSERT_EQ(rig.last().method, "PLAY");
+  EXPECT_EQ(rig.count_method("PAUSE"), 0u);
+  EXPECT_EQ(*rig.last().headers.find("Range"), "npt=" + format_npt_time(1000 + m.preroll_ms) + "-");
+  // The old flow keeps coming before the reply: held, then dropped as older.
+  rig.send_rtp(std::vector<Rtp>(old.begin() + 4, old.end()));
+  EXPECT_EQ(rig.packets().size(), before);
+  rig.answer_play(&split);
+  std::vector<Bytes> second;
+  rig.send_rtp(split.flow(10, m.packets.size(), &second));
+  std::vector<Seen> got = rig.packets();
+  ASSERT_EQ(got.size(), before + second.size());
+  std::vector<Seen> after(got.begin() + static_cast<std::ptrdiff_t>(before), got.end());
+  EXPECT_EQ(payloads(after), second);
+  EXPECT_TRUE(after.front().discont);
+  EXPECT_FALSE(after[1].discont);
+  const std::uint64_t count = m.packets.size() * 2;
+  const std::uint32_t expected_first =
+      static_cast<std::uint32_t>(1000.0 / static_cast<double>(m.duration_ms) * count);
+  EXPECT_EQ(after.front().packet_number, expected_first);
+  for (const Seen& p : after) {
+    EXPECT_LT(p.packet_number, count);
+  }
+}
+
+TEST(RtspClientSession, AnnounceGivesChangedHeaderAndPlaysNewEntry) {
+  const Media& m = small();
+  Rig rig(false);
+  rig.start();
+  Splitter split(m, m.streams, 65000);
+  rig.setup_and_play(wms_sdp(m), &split);
+  rig.send_rtp(split.flow(0, m.packets.size(), nullptr));
+  rig.feed(rig.eof_request(&split, true));
+  EXPECT_EQ(rig.count(Event::Kind::kEos), 0u);
+  const std::size_t plays = rig.count_method("PLAY");
+  const Media& next = mbr();
+  rig.feed(rig.server_request("ANNOUNCE",
+                              {{"Content-Type", "application/sdp"}, {"X-Playlist-Gen-Id", "8"}},
+                              wms_sdp(next)));
+  ASSERT_FALSE(rig.failed()) << rig.failure().what();
+  EXPECT_EQ(rig.responses().back().status, 200);
+  ASSERT_EQ(rig.count(Event::Kind::kHeader), 2u);
+  const Seen* hp = nullptr;
+  for (const Seen& e : rig.events()) {
+    if (e.kind == Event::Kind::kHeader) {
+      hp = &e;
+    }
+  }
+  ASSERT_NE(hp, nullptr);
+  const Seen& h = *hp;
+  EXPECT_TRUE(h.changed);
+  EXPECT_EQ(h.info->packet_size, next.packet_size);
+  ASSERT_EQ(rig.count_method("PLAY"), plays + 1);
+  EXPECT_EQ(*rig.last().headers.find("X-Playlist-Gen-Id"), "8");
+  EXPECT_EQ(rig.last().headers.find("Range"), nullptr);
+  // The next entry on the same channels (its streams 1 and 2).
+  Splitter nsplit(next, {1, 2}, 65000, 5000);
+  rig.answer_play(&nsplit);
+  const std::size_t before = rig.packets().size();
+  std::vector<Bytes> expected;
+  rig.send_rtp(nsplit.flow(0, next.packets.size(), &expected));
+  std::vector<Seen> got = rig.packets();
+  std::vector<Seen> after(got.begin() + static_cast<std::ptrdiff_t>(before), got.end());
+  EXPECT_EQ(payloads(after), expected);
+  EXPECT_EQ(after.front().packet_number, 0u);
+  rig.feed(rig.eof_request(&nsplit));
+  EXPECT_EQ(rig.count(Event::Kind::kEos), 1u);
+}
+
+TEST(RtspClientSession, KeepaliveEveryHalfSessionTimeoutOverUdp) {
+  const Media& m = small();
+  Rig rig(true);
+  rig.start();
+  Splitter split(m, m.streams, 1400);
+  rig.setup_and_play(wms_sdp(m), &split);
+  std::vector<Rtp> rtp = split.flow(0, m.packets.size(), nullptr);
+  rig.datagram(rtp[0].bytes);
+  std::size_t i = 1;
+  // Data keeps flowing; after 30 s (timeout=60 / 2) a GET_PARAMETER goes out.
+  for (int s = 0; s < 29; ++s) {
+    rig.advance(kSecond);
+    rig.datagram(rtp[i++ % rtp.size()].bytes);
+    if (auto d = rig.s().next_deadline(); d && rig.now() >= *d) {
+      rig.timeout();
+    }
+  }
+  EXPECT_EQ(rig.s().keepalives_sent(), 0u);
+  rig.advance(kSecond);
+  ASSERT_TRUE(rig.s().next_deadline().has_value());
+  EXPECT_LE(*rig.s().next_deadline(), rig.now());
+  rig.timeout();
+  EXPECT_EQ(rig.s().keepalives_sent(), 1u);
+  EXPECT_EQ(rig.last().method, "GET_PARAMETER");
+  EXPECT_EQ(rig.last().uri, kControl);
+  EXPECT_EQ(*rig.last().headers.find("Session"), "12345678");
+  EXPECT_TRUE(rig.last().body.empty());
+  rig.answer(200, {{"Session", "12345678"}});
+  EXPECT_FALSE(rig.failed());
+  EXPECT_EQ(*rig.s().next_deadline(), rig.now() + 10 * kSecond);  // next: data timeout first
+}
+
+// --- authentication, redirect ---------------------------------------------------------
+
+TEST(RtspClientSession, DigestRetryThenSuccess) {
+  const Media& m = small();
+  Rig rig(false, "rtsp://127.0.0.1/a.asf", "alice", "secret");
+  rig.start();
+  rig.answer(200);
+  ASSERT_EQ(rig.last().method, "DESCRIBE");
+  EXPECT_EQ(rig.last().headers.find("Authorization"), nullptr);
+  Response r;
+  r.status = 401;
+  r.reason = "Unauthorized";
+  r.headers.add("CSeq", *rig.last().headers.find("CSeq"));
+  r.headers.add("WWW-Authenticate", "Digest realm=\"mms-server\", nonce=\"abc123\"");
+  r.headers.add("WWW-Authenticate", "Basic realm=\"mms-server\"");
+  rig.feed(write_response(r));
+  ASSERT_EQ(rig.last().method, "DESCRIBE");
+  const std::string* auth = rig.last().headers.find("Authorization");
+  ASSERT_NE(auth, nullptr);
+  Result<std::vector<AuthChallenge>> cred = parse_auth(*auth);
+  ASSERT_TRUE(cred.ok());
+  ASSERT_EQ(cred->size(), 1u);
+  EXPECT_TRUE((*cred)[0].is("Digest"));
+  EXPECT_TRUE(digest_verify((*cred)[0], "DESCRIBE", "secret"));
+  Splitter split(m, m.streams, 65000);
+  rig.answer(200, {{"Content-Type", "application/sdp"}, {"X-Playlist-Gen-Id", "7"}}, wms_sdp(m));
+  while (!rig.failed() && rig.last().method == "SETUP") {
+    const std::string* a = rig.last().headers.find("Authorization");
+    ASSERT_NE(a, nullptr);
+    Result<std::vector<AuthChallenge>> c = parse_auth(*a);
+    ASSERT_TRUE(c.ok());
+    EXPECT_TRUE(digest_verify((*c)[0], "SETUP", "secret"));
+    EXPECT_NE(c->front().param("uri"), nullptr);
+    EXPECT_EQ(*c->front().param("uri"), rig.last().uri);
+    rig.answer(200, {{"Transport", *rig.last().headers.find("Transport")},
+                     {"Session", "12345678;timeout=60"}});
+  }
+  ASSERT_EQ(rig.last().method, "PLAY");
+  ASSERT_NE(rig.last().headers.find("Authorization"), nullptr);
+  rig.answer_play(&split);
+  EXPECT_FALSE(rig.failed());
+  EXPECT_EQ(rig.count(Event::Kind::kConnected), 1u);
+}
+
+TEST(RtspClientSession, BasicWhenOnlyBasicOffered) {
+  Rig rig(false, "rtsp://bob:pw@127.0.0.1/a.asf");
+  rig.start();
+  rig.answer(200);
+  rig.answer(401, {{"WWW-Authenticate", "Basic realm=\"x\""}});
+  ASSERT_EQ(rig.last().method, "DESCRIBE");
+  ASSERT_NE(rig.last().headers.find("Authorization"), nullptr);
+  EXPECT_EQ(*rig.last().headers.find("Authorization"), basic_authorization("bob", "pw"));
+}
+
+TEST(RtspClientSession, TwoUnauthorizedFail) {
+  Rig rig(false, "rtsp://127.0.0.1/a.asf", "alice", "wrong");
+  rig.start();
+  rig.answer(200);
+  rig.answer(401, {{"WWW-Authenticate", "Digest realm=\"r\", nonce=\"n\""}});
+  EXPECT_FALSE(rig.failed());
+  rig.answer(401, {{"WWW-Authenticate", "Digest realm=\"r\", nonce=\"n2\""}});
+  ASSERT_TRUE(rig.failed());
+  EXPECT_EQ(rig.failure().code(), Code::kNotAuthorized);
+
+  Rig none(false);
+  none.start();
+  none.answer(200);
+  none.answer(401, {{"WWW-Authenticate", "Basic realm=\"r\""}});
+  ASSERT_TRUE(none.failed());
+  EXPECT_EQ(none.failure().code(), Code::kNotAuthorized);
+}
+
+TEST(RtspClientSession, RedirectReconnects) {
+  const Media& m = small();
+  Rig rig(false, "rtsp://127.0.0.1/a.asf");
+  rig.start();
+  rig.answer(200);
+  rig.answer(302, {{"Location", "rtsp://10.0.0.2:5554/b.asf"}});
+  ASSERT_FALSE(rig.failed());
+  const Seen* r = rig.find(Event::Kind::kRedirect);
+  ASSERT_NE(r, nullptr);
+  EXPECT_EQ(r->url, "rtsp://10.0.0.2:5554/b.asf");
+  ASSERT_EQ(rig.connects().size(), 2u);
+  EXPECT_EQ(rig.connects()[1].host, "10.0.0.2");
+  EXPECT_EQ(rig.connects()[1].port, 5554);
+  ASSERT_EQ(rig.closed().size(), 1u);
+  rig.s().on_connected(rig.tcp(), rig.now());
+  rig.drain();
+  EXPECT_EQ(rig.last().method, "OPTIONS");
+  EXPECT_EQ(rig.last().uri, "rtsp://10.0.0.2:5554/b.asf");
+  Splitter split(m, m.streams, 65000);
+  rig.setup_and_play(wms_sdp(m), &split);
+  EXPECT_FALSE(rig.failed());
+}
+
+// --- failures --------------------------------------------------------------------------
+
+TEST(RtspClientSession, UnsupportedTransportIsRefused) {
+  const Media& m = small();
+  Rig rig(true);
+  rig.start();
+  rig.answer(200);
+  rig.answer(200, {{"Content-Type", "application/sdp"}}, wms_sdp(m));
+  ASSERT_EQ(rig.last().method, "SETUP");
+  rig.answer(461);
+  ASSERT_TRUE(rig.failed());
+  EXPECT_EQ(rig.failure().code(), Code::kRefused);
+  EXPECT_EQ(rig.failure().detail(), 461u);
+}
+
+TEST(RtspClientSession, NotFoundAndOtherErrors) {
+  for (int status : {404, 410}) {
+    Rig rig(false);
+    rig.start();
+    rig.answer(200);
+    rig.answer(status);
+    ASSERT_TRUE(rig.failed());
+    EXPECT_EQ(rig.failure().code(), Code::kNotFound) << status;
+  }
+  for (int status : {400, 500, 503, 405}) {
+    Rig rig(false);
+    rig.start();
+    rig.answer(200);
+    rig.answer(status);
+    ASSERT_TRUE(rig.failed());
+    EXPECT_EQ(rig.failure().code(), Code::kRefused) << status;
+  }
+  Rig forbidden(false);
+  forbidden.start();
+  forbidden.answer(200);
+  forbidden.answer(403);
+  EXPECT_EQ(forbidden.failure().code(), Code::kNotAuthorized);
+}
+
+TEST(RtspClientSession, HttpOrGarbageReplyIsRefused) {
+  for (bool byte_by_byte : {false, true}) {
+    Rig rig(false);
+    rig.start();
+    rig.feed("HTTP/1.0 200 OK\r\nServer: Cougar/9.01.01.3814\r\n\r\n", byte_by_byte);
+    ASSERT_TRUE(rig.failed());
+    EXPECT_EQ(rig.failure().code(), Code::kRefused);
+  }
+  Rig binary(false);
+  binary.start();
+  binary.feed(Bytes{0x01, 0x00, 0x00, 0x00, 0xCE, 0xFA, 0x0B, 0xB0});
+  EXPECT_EQ(binary.failure().code(), Code::kRefused);
+
+  Rig eof(false);
+  eof.start();
+  eof.s().on_eof(eof.tcp(), eof.now());
+  eof.drain();
+  EXPECT_EQ(eof.failure().code(), Code::kRefused);
+
+  Rig connect(false);
+  connect.s().play(session::PlayRequest{}, connect.now());
+  connect.drain();
+  connect.s().on_connect_failed(connect.tcp(), Status(Code::kRefused, "refused"), connect.now());
+  connect.drain();
+  EXPECT_EQ(connect.failure().code(), Code::kRefused);
+}
+
+TEST(RtspClientSession, SdpWithoutAsfHeaderIsUnsupported) {
+  Rig rig(false);
+  rig.start();
+  rig.answer(200);
+  rig.answer(200, {{"Content-Type", "application/sdp"}},
+             "v=0\r\no=- 1 1 IN IP4 1.2.3.4\r\ns=x\r\nt=0 0\r\nm=video 0 RTP/AVP 96\r\n"
+             "a=rtpmap:96 H264/90000\r\n");
+  ASSERT_TRUE(rig.failed());
+  EXPECT_EQ(rig.failure().code(), Code::kUnsupported);
+}
+
+TEST(RtspClientSession, UdpSilenceTimesOutAfterTeardown) {
+  const Media& m = small();
+  Rig rig(true);
+  rig.start();
+  Splitter split(m, m.streams, 1400);
+  rig.setup_and_play(wms_sdp(m), &split);
+  ASSERT_TRUE(rig.s().next_deadline().has_value());
+  EXPECT_EQ(*rig.s().next_deadline(), rig.now() + 5 * kSecond);
+  rig.advance(5 * kSecond - 1);
+  rig.timeout();
+  EXPECT_FALSE(rig.failed());
+  rig.advance(1);
+  rig.timeout();
+  ASSERT_TRUE(rig.failed());
+  EXPECT_EQ(rig.failure().code(), Code::kTimedOut);
+  EXPECT_STREQ(rig.failure().what(), "no RTP over UDP");
+  EXPECT_EQ(rig.last().method, "TEARDOWN");
+}
+
+TEST(RtspClientSession, FirstReplyTimeoutAndNoDataTimeout) {
+  session::ClientConfig c = Rig::config("rtsp://127.0.0.1/a.asf", "", "", 0);
+  c.first_reply_timeout = 2 * kSecond;
+  RtspClientSession s(c, false);
+  Instant t{kSecond};
+  s.play(session::PlayRequest{}, t);
+  IoAction a;
+  ChannelId tcp = 0;
+  while (s.next_io_action(&a)) {
+    tcp = a.channel;
+  }
+  s.on_connected(tcp, t);
+  while (s.next_io_action(&a)) {
+  }
+  ASSERT_TRUE(s.next_deadline().has_value());
+  EXPECT_EQ(*s.next_deadline(), t + 2 * kSecond);
+  s.on_timeout(t + 2 * kSecond);
+  Event e;
+  bool failed = false;
+  while (s.next_event(&e)) {
+    if (e.kind == Event::Kind::kFailed) {
+      failed = true;
+      EXPECT_EQ(e.status.code(), Code::kTimedOut);
+    }
+  }
+  EXPECT_TRUE(failed);
+
+  // Mid-stream over TCP: nothing for `timeout` -> kTimedOut; EOF -> kConnectionLost.
+  const Media& m = small();
+  Rig rig(false);
+  rig.start();
+  Splitter split(m, m.streams, 65000);
+  rig.setup_and_play(wms_sdp(m), &split);
+  rig.advance(10 * kSecond);
+  rig.timeout();
+  EXPECT_EQ(rig.failure().code(), Code::kTimedOut);
+
+  Rig lost(false);
+  lost.start();
+  Splitter split2(m, m.streams, 65000);
+  lost.setup_and_play(wms_sdp(m), &split2);
+  lost.send_rtp(split2.flow(0, 3, nullptr));
+  lost.s().on_eof(lost.tcp(), lost.now());
+  lost.drain();
+  EXPECT_EQ(lost.failure().code(), Code::kConnectionLost);
+}
+
+TEST(RtspClientSession, BadInputFailsClearly) {
+  {
+    Rig rig(false);
+    rig.start();
+    rig.feed("RTSP/1.0 200 OK\r\nCSeq: 1\r\nContent-Length: 4000000000\r\n\r\n");
+    ASSERT_TRUE(rig.failed());
+    EXPECT_EQ(rig.failure().code(), Code::kLimitExceeded);
+  }
+  {
+    Rig rig(false);
+    rig.start();
+    rig.answer(200);
+    rig.feed("RTSP/1.0 200 OK\r\nCSeq: 2\r\nContent-Length: 9000000\r\n\r\n");
+    ASSERT_TRUE(rig.failed());
+    EXPECT_EQ(rig.failure().code(), Code::kLimitExceeded);
+  }
+  {
+    Rig rig(false);
+    rig.start();
+    rig.answer(200);
+    rig.feed("RTSP/1.0 200 OK\r\n\x01\x02garbage\r\n\r\n");
+    ASSERT_TRUE(rig.failed());
+    EXPECT_EQ(rig.failure().code(), Code::kMalformed);
+  }
+  {
+    // A huge interleaved frame (65535 bytes of noise) on a known channel, split
+    // across reads, then trailing data: dropped without harm.
+    const Media& m = small();
+    Rig rig(false);
+    rig.start();
+    Splitter split(m, m.streams, 65000);
+    rig.setup_and_play(wms_sdp(m), &split);
+    Bytes noise(65535, 0xAB);
+    noise[0] = 0x80;
+    noise[1] = 96;
+    Bytes frame;
+    ASSERT_TRUE(write_interleaved(0, ByteView(noise.data(), noise.size()), &frame).ok());
+    rig.feed(Bytes(frame.begin(), frame.begin() + 30000));
+    rig.feed(Bytes(frame.begin() + 30000, frame.end()));
+    EXPECT_FALSE(rig.failed());
+    EXPECT_EQ(rig.packets().size(), 0u);
+    std::vector<Bytes> expected;
+    rig.send_rtp(split.flow(0, m.packets.size(), &expected));
+    EXPECT_EQ(payloads(rig.packets()), expected);
+    // Garbage where a message should start.
+    rig.feed("\x7f\x7f\x7f\x7f\r\n\r\n");
+    ASSERT_TRUE(rig.failed());
+    EXPECT_EQ(rig.failure().code(), Code::kMalformed);
+  }
+  {
+    // Malformed SDP body.
+    Rig rig(false);
+    rig.start();
+    rig.answer(200);
+    rig.answer(200, {}, "v=0\r\na=pgmpu:data:application/vnd.ms.wms-hdr.asfv1;base64,!!!!\r\n");
+    ASSERT_TRUE(rig.failed());
+    EXPECT_EQ(rig.failure().code(), Code::kMalformed);
+  }
+}
+
+TEST(RtspClientSession, UnknownSsrcBindsToStreamWithoutOne) {
+  const Media& m = small();
+  Rig rig(true);
+  rig.start();
+  rig.answer(200);
+  rig.answer(200, {{"Content-Type", "application/sdp"}, {"Content-Base", kControl}},
+             wms_sdp(m, false));
+  ASSERT_EQ(rig.last().method, "SETUP");  // no RTX media: straight to the stream
+  EXPECT_EQ(rig.last().uri, "rtsp://127.0.0.1/a.asf/stream=1");
+  Splitter split(m, {1}, 1400);
+  // Stream 1 gets its ssrc, stream 2 none.
+  char t[128];
+  std::snprintf(t, sizeof t, "%s;ssrc=%08X", rig.last().headers.find("Transport")->c_str(),
+                Splitter::ssrc(0));
+  rig.answer(200, {{"Transport", t}, {"Session", "1"}});
+  rig.answer(200, {{"Transport", *rig.last().headers.find("Transport")}, {"Session", "1"}});
+  ASSERT_EQ(rig.last().method, "PLAY");
+  rig.answer(200, {{"Session", "1"}});
+  Splitter both(m, m.streams, 1400);
+  std::vector<Bytes> expected;
+  std::vector<Rtp> rtp = both.flow(0, m.packets.size(), &expected);
+  // Stream 2's datagrams carry ssrc(1), unknown: bound to stream 2.
+  rig.send_rtp(rtp);
+  EXPECT_EQ(payloads(rig.packets()), expected);
+  (void)split;
+}
+
+}  // namespace
+}  // namespace mms::rtsp
