@@ -559,16 +559,30 @@ bool Listener::Impl::write_tcp(Conn* c, Instant now, bool* blocked) {
 }
 
 bool Listener::Impl::send_datagrams(Conn* c, Instant now) {
-  const std::uint16_t to_port = c->handler->datagram_port();
+  std::uint16_t to_port = c->handler->datagram_port();
   if (to_port == 0) {
     return false;
   }
   bool full = false;
   GSocketAddress* to = nullptr;
   for (int i = 0; i < kMaxDatagramsPerWakeup; ++i) {
-    const ByteView d = c->handler->next_datagram(now);
+    ByteView d = c->handler->next_datagram(now);
     if (d.empty()) {
-      break;
+      // A session with several destination ports (RTP per stream, RTCP)
+      // stops at a port change: carry on with the new port.
+      const std::uint16_t next_port = c->handler->datagram_port();
+      if (next_port == 0 || next_port == to_port) {
+        break;
+      }
+      to_port = next_port;
+      if (to != nullptr) {
+        g_object_unref(to);
+        to = nullptr;
+      }
+      d = c->handler->next_datagram(now);
+      if (d.empty()) {
+        break;
+      }
     }
     if (udp_socket != nullptr && c->peer != nullptr && !(udp.drop && udp.drop(*c->handler))) {
       if (to == nullptr) {

@@ -42,9 +42,11 @@ class Connection {
   virtual ByteView next_output(Instant now) = 0;
   virtual void consume_output(std::size_t n) = 0;
   virtual bool wants_close() const = 0;
-  // UDP data (MMS): the client's UDP port on the TCP peer's address (0 = none),
-  // the next datagram to send there, and datagrams the client sent to the
-  // listener's UDP socket. Connections without UDP keep the defaults.
+  // UDP data (MMS, RTP): the client's UDP port on the TCP peer's address (0 =
+  // none), the next datagram to send there, and datagrams the client sent to
+  // the listener's UDP socket. Connections without UDP keep the defaults. A
+  // connection with several destination ports returns an empty datagram at a
+  // port change; datagram_port() then names the next one.
   virtual std::uint16_t datagram_port() const { return 0; }
   virtual ByteView next_datagram(Instant /*now*/) { return ByteView(); }
   virtual void consume_datagram() {}
