@@ -5,20 +5,21 @@
  * Reads a Windows Media stream from a Microsoft Media Server and outputs the
  * ASF stream (`video/x-ms-asf`) for `asfdemux`.
  *
- * URL forms: `mmsh://host[:port]/path` (MMS over HTTP, MS-WMSP, default port
- * 80), `mmst://host[:port]/path` (MMS over TCP, MS-MMSP, default port 1755),
- * `mmsu://host[:port]/path` (MMS control over TCP, data over UDP) and
- * `mms://host[:port]/path`, which rolls over: MMS/UDP, then MMS/TCP, then
- * MMSH (Windows Media Player's order; RTSP will come first once supported).
- * #GstMmsSrc:protocols narrows and reorders that list; mmst://, mmsu:// and
- * mmsh:// pin one transport. An explicit port in an mms:// URL is used for
- * every transport (a server that serves MMS and MMSH on different ports needs
- * a pinned scheme or #GstMmsSrc:protocols); without one each transport uses
- * its default port. Rollover happens only before the first media packet;
- * "not found" and "not authorized" stop it at once. UDP is given up when no
- * datagram arrives within #GstMmsSrc:udp-timeout.
+ * URL forms: `mms://host[:port]/path` rolls over like Windows Media Player
+ * 9/10: RTSP with RTP over UDP, RTSP with interleaved RTP, MMS control over
+ * TCP with data over UDP, MMS over TCP, then MMS over HTTP. `mmsh://` (MS-WMSP,
+ * default port 80), `mmst://` and `mmsu://` (MS-MMSP, default port 1755) pin one
+ * transport; so do `rtspu://` and `rtspt://` (MS-RTSP, default port 554), and
+ * `rtsp://` tries RTSP over UDP then TCP — those three only through the
+ * location property: the URI handler leaves rtsp:// to rtspsrc.
+ * #GstMmsSrc:protocols narrows and reorders the list. An explicit port in an
+ * mms:// URL is used for every transport (a step that meets another protocol
+ * there fails fast); without one each transport uses its default port.
+ * Rollover happens only before the first media packet; "not found" and "not
+ * authorized" stop it at once. UDP transports are given up when no datagram
+ * arrives within #GstMmsSrc:udp-timeout after the play request.
  * Credentials may be given in the URL or with #GstMmsSrc:user-id and
- * #GstMmsSrc:user-pw (HTTP Basic or MMS BASIC authentication; NTLM is not
+ * #GstMmsSrc:user-pw (HTTP Basic, MMS BASIC, RTSP Digest or Basic; NTLM is not
  * supported).
  *
  * Seeking: on-demand content answers the SEEKING query in TIME and accepts
@@ -26,13 +27,14 @@
  * stream restarts at the new position, with BYTES segments that keep
  * asfdemux's packet accounting right. Broadcasts are not seekable.
  *
- * Messages: a `progress` message per connection attempt (START, CONTINUE when
- * an attempt fails and the next transport is tried, COMPLETE), an element
- * message `mms-transport` (fields `transport`, `uri`) naming the transport the
- * stream is established on,
- * and `mms-redirect` (field `new-location`) when the server redirects.
+ * Messages: `progress` messages with code "connect" per attempt: START when it
+ * begins, ERROR when it fails, COMPLETE when media flows (texts start with the
+ * transport name); an element message `mms-transport` (fields `transport`,
+ * `uri`) naming the winner, also readable from #GstMmsSrc:transport; and
+ * `mms-redirect` (field `new-location`) when the server redirects.
  * Errors carry a details structure with `uri`, `mms-transport`, `mms-code`,
- * `mms-detail` (HTTP status or HRESULT) and `mms-attempts`.
+ * `mms-detail` (HTTP/RTSP status or HRESULT), `mms-attempts` and
+ * `mms-attempt-errors`.
  *
  * ## Example launch lines
  * |[
@@ -40,6 +42,7 @@
  * gst-play-1.0 mmsh://127.0.0.1:8080/clip.wmv
  * gst-launch-1.0 mmssrc location=mms://server/live ! filesink location=dump.asf
  * gst-launch-1.0 mmssrc location=mms://server/clip.wmv protocols=mmst,mmsh ! asfdemux ! fakesink
+ * gst-launch-1.0 mmssrc location=rtspt://server/clip.wmv ! asfdemux ! fakesink
  * gst-launch-1.0 mmssrc location=mmsu://server/clip.wmv port-range=5000-5010 ! asfdemux ! fakesink
  * ]|
  */
@@ -846,19 +849,19 @@ static void gst_mms_src_class_init(GstMmsSrcClass* klass) {
   /**
    * GstMmsSrc:protocols:
    * Transports to try for mms:// URLs, in order: a comma-separated list of
-   * "mmsu" (MMS, data over UDP), "mmst" (MMS over TCP) and "mmsh" (MMS over
-   * HTTP). For mmst://, mmsu:// and mmsh:// URLs it only has to include the
-   * URL's transport.
+   * "rtspu" (RTSP, RTP over UDP), "rtspt" (RTSP, interleaved RTP), "mmsu"
+   * (MMS, data over UDP), "mmst" (MMS over TCP) and "mmsh" (MMS over HTTP).
+   * For the pinned schemes it only has to include the URL's transport.
    * Since: 0.2
    */
   g_object_class_install_property(
       gobject_class, PROP_PROTOCOLS,
       g_param_spec_string("protocols", "Protocols",
-                          "Allowed transports in rollover order (mmsu,mmst,mmsh)",
+                          "Allowed transports in rollover order (rtspu,rtspt,mmsu,mmst,mmsh)",
                           kDefaultProtocols, rw));
   /**
    * GstMmsSrc:udp-timeout:
-   * Microseconds to wait for the first UDP datagram before giving up on MMS/UDP
+   * Microseconds to wait for the first UDP datagram before giving up on RTSP/UDP or MMS/UDP
    * and rolling over to the next transport (0 = wait forever).
    * Since: 0.2
    */
@@ -895,7 +898,7 @@ static void gst_mms_src_class_init(GstMmsSrcClass* klass) {
   gst_element_class_add_static_pad_template(element_class, &src_template);
   gst_element_class_set_static_metadata(
       element_class, "MMS stream source", "Source/Network",
-      "Receive Windows Media streams from Microsoft Media Servers (MMS over UDP, TCP and HTTP)",
+      "Receive Windows Media streams from Microsoft Media Servers (RTSP, MMS over UDP/TCP, MMSH)",
       "gst-mms developers");
 
   basesrc_class->start = gst_mms_src_start;
