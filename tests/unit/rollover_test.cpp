@@ -39,8 +39,12 @@ struct CandidateRow {
 
 TEST(Rollover, CandidateTable) {
   const CandidateRow rows[] = {
-      {"mms://h/a.wmv", "", "mmsu,mmst,mmsh"},
-      {"mms://h:1755/a.wmv", "", "mmsu,mmst,mmsh"},
+      {"mms://h/a.wmv", "", "rtspu,rtspt,mmsu,mmst,mmsh"},
+      {"mms://h:1755/a.wmv", "", "rtspu,rtspt,mmsu,mmst,mmsh"},
+      {"rtspu://h/a.wmv", "", "rtspu"},
+      {"rtspt://h/a.wmv", "", "rtspt"},
+      {"rtsp://h/a.wmv", "rtspt", "rtspt"},
+      {"rtsp://h/a.wmv", "mmst", "error:local-misuse"},
       {"mmsu://h/a.wmv", "", "mmsu"},
       {"mmst://h/a.wmv", "", "mmst"},
       {"mmsh://h/a.wmv", "", "mmsh"},
@@ -51,9 +55,9 @@ TEST(Rollover, CandidateTable) {
       {"mmst://h/a.wmv", "mmsu,mmst,mmsh", "mmst"},
       {"mmsh://h/a.wmv", "mmsu,mmst,mmsh", "mmsh"},
       {"mmsh://h/a.wmv", "mmst", "error:local-misuse"},
-      {"mms://h/a.wmv", "rtspu,rtspt", "error:local-misuse"},  // RTSP not built yet
-      {"mms://h/a.wmv", "rtspt,mmst", "mmst"},
-      {"rtsp://h/a.wmv", "", "error:local-misuse"},
+      {"mms://h/a.wmv", "rtspu,rtspt", "rtspu,rtspt"},
+      {"mms://h/a.wmv", "rtspt,mmst", "rtspt,mmst"},
+      {"rtsp://h/a.wmv", "", "rtspu,rtspt"},
       {"http://h/a.wmv", "", "error:unsupported"},
   };
   for (const CandidateRow& row : rows) {
@@ -140,31 +144,55 @@ Status status_for(Outcome o) {
 
 TEST(Rollover, WalkTable) {
   const WalkRow rows[] = {
-      {"udp silent rolls to tcp", "mms://h/a", "", "mmsu",
+      {"full walk: rtsp refused twice, udp silent", "mms://h/a", "", "rtspu",
+       {{Outcome::kRefused, "try-next:rtspt"},
+        {Outcome::kRefused, "try-next:mmsu"},
+        {Outcome::kNoDataTimeout, "try-next:mmst"},
+        {Outcome::kFirstMediaPacket, "continue"}},
+       "rtspu,rtspt,mmsu,mmst"},
+      {"rtsp control connection failing skips rtspt", "mms://h/a", "", "rtspu",
+       {{Outcome::kConnectFailed, "try-next:mmsu"},
+        {Outcome::kFirstMediaPacket, "continue"}},
+       "rtspu,rtspt,mmsu"},
+      {"rtp over udp silent rolls to rtspt", "mms://h/a", "", "rtspu",
+       {{Outcome::kNoDataTimeout, "try-next:rtspt"},
+        {Outcome::kEstablished, "continue"},
+        {Outcome::kFirstMediaPacket, "continue"}},
+       "rtspu,rtspt"},
+      {"rtsp:// with no server gives up after the skip", "rtsp://h/a", "", "rtspu",
+       {{Outcome::kConnectFailed, "give-up:refused"}},
+       "rtspu,rtspt"},
+      {"not found over rtsp stops the walk", "mms://h/a", "", "rtspu",
+       {{Outcome::kNotFound, "give-up:not-found"}},
+       "rtspu"},
+      {"connect failure of rtspt alone does not skip mms", "mms://h/a", "rtspt,mmsu", "rtspt",
+       {{Outcome::kConnectFailed, "try-next:mmsu"}},
+       "rtspt,mmsu"},
+      {"udp silent rolls to tcp", "mms://h/a", "mmsu,mmst,mmsh", "mmsu",
        {{Outcome::kNoDataTimeout, "try-next:mmst"},
         {Outcome::kEstablished, "continue"},
         {Outcome::kFirstMediaPacket, "continue"}},
        "mmsu,mmst"},
-      {"mms refused rolls to mmsh", "mms://h/a", "", "mmsu",
+      {"mms refused rolls to mmsh", "mms://h/a", "mmsu,mmst,mmsh", "mmsu",
        {{Outcome::kRefused, "try-next:mmst"},
         {Outcome::kConnectFailed, "try-next:mmsh"},
         {Outcome::kFirstMediaPacket, "continue"}},
        "mmsu,mmst,mmsh"},
-      {"all fail gives up with the last failure", "mms://h/a", "", "mmsu",
+      {"all fail gives up with the last failure", "mms://h/a", "mmsu,mmst,mmsh", "mmsu",
        {{Outcome::kNoDataTimeout, "try-next:mmst"},
         {Outcome::kRefused, "try-next:mmsh"},
         {Outcome::kConnectFailed, "give-up:refused"}},
        "mmsu,mmst,mmsh"},
-      {"not found stops the walk", "mms://h/a", "", "mmsu",
+      {"not found stops the walk", "mms://h/a", "mmsu,mmst,mmsh", "mmsu",
        {{Outcome::kNotFound, "give-up:not-found"}},
        "mmsu"},
-      {"not authorized stops the walk", "mms://h/a", "", "mmsu",
+      {"not authorized stops the walk", "mms://h/a", "mmsu,mmst,mmsh", "mmsu",
        {{Outcome::kRefused, "try-next:mmst"}, {Outcome::kNotAuthorized, "give-up:not-authorized"}},
        "mmsu,mmst"},
-      {"no rollover after media", "mms://h/a", "", "mmsu",
+      {"no rollover after media", "mms://h/a", "mmsu,mmst,mmsh", "mmsu",
        {{Outcome::kFirstMediaPacket, "continue"}, {Outcome::kLost, "give-up:connection-lost"}},
        "mmsu"},
-      {"lost before media rolls over", "mms://h/a", "", "mmsu",
+      {"lost before media rolls over", "mms://h/a", "mmsu,mmst,mmsh", "mmsu",
        {{Outcome::kEstablished, "continue"}, {Outcome::kLost, "try-next:mmst"}},
        "mmsu,mmst"},
       {"pinned transport gives up at once", "mmst://h/a", "", "mmst",
@@ -173,21 +201,21 @@ TEST(Rollover, WalkTable) {
       {"protocols order", "mms://h/a", "mmsh,mmst", "mmsh",
        {{Outcome::kFailed, "try-next:mmst"}, {Outcome::kFailed, "give-up:malformed"}},
        "mmsh,mmst"},
-      {"redirect restarts with the new scheme", "mms://h/a", "", "mmsu",
+      {"redirect restarts with the new scheme", "mms://h/a", "mmsu,mmst,mmsh", "mmsu",
        {{Outcome::kRedirect, "follow-redirect:mmsh", "mmsh://h2/b"},
         {Outcome::kRefused, "give-up:refused"}},
        "mmsu,mmsh"},
       {"redirect to mms walks again", "mmst://h/a", "", "mmst",
-       {{Outcome::kRedirect, "follow-redirect:mmsu", "mms://h2/b"},
-        {Outcome::kNoDataTimeout, "try-next:mmst"}},
-       "mmst,mmsu,mmst"},
-      {"redirect without a URL", "mms://h/a", "", "mmsu",
+       {{Outcome::kRedirect, "follow-redirect:rtspu", "mms://h2/b"},
+        {Outcome::kNoDataTimeout, "try-next:rtspt"}},
+       "mmst,rtspu,rtspt"},
+      {"redirect without a URL", "mms://h/a", "mmsu,mmst,mmsh", "mmsu",
        {{Outcome::kRedirect, "give-up:peer-violation"}},
        "mmsu"},
-      {"redirect to an unknown scheme", "mms://h/a", "", "mmsu",
+      {"redirect to an unknown scheme", "mms://h/a", "mmsu,mmst,mmsh", "mmsu",
        {{Outcome::kRedirect, "give-up:unsupported", "http://h2/b"}},
        "mmsu"},
-      {"total time bound", "mms://h/a", "", "mmsu",
+      {"total time bound", "mms://h/a", "mmsu,mmst,mmsh", "mmsu",
        {{Outcome::kNoDataTimeout, "give-up:timed-out", nullptr, 120}},
        "mmsu"},
   };
@@ -230,20 +258,24 @@ TEST(Rollover, AttemptUrlsKeepHostPortPathAndCredentials) {
   Result<RolloverController> rc = RolloverController::create(url("mms://u:p@h:8554/dir/a.wmv?x=1"), {});
   ASSERT_TRUE(rc.ok());
   Decision d = rc->start(Instant{0});
-  EXPECT_EQ(d.url.scheme, "mmsu");
+  EXPECT_EQ(d.url.scheme, "rtspu");
   EXPECT_EQ(d.url.host, "h");
   EXPECT_EQ(d.url.port, 8554);  // an explicit port applies to every transport
   EXPECT_EQ(d.url.path, "/dir/a.wmv?x=1");
   EXPECT_EQ(d.url.user, "u");
   d = rc->on_outcome(Outcome::kNoDataTimeout, Instant{1}, Status(Code::kTimedOut, "t"));
+  EXPECT_EQ(d.url.scheme, "rtspt");
   d = rc->on_outcome(Outcome::kRefused, Instant{2}, Status(Code::kRefused, "r"));
+  EXPECT_EQ(d.url.scheme, "mmsu");
+  d = rc->on_outcome(Outcome::kNoDataTimeout, Instant{3}, Status(Code::kTimedOut, "t"));
+  d = rc->on_outcome(Outcome::kRefused, Instant{4}, Status(Code::kRefused, "r"));
   ASSERT_EQ(d.kind, Decision::Kind::kTryNext);
   EXPECT_EQ(d.url.scheme, "mmsh");
   EXPECT_EQ(d.url.port, 8554);
   Result<RolloverController> rc2 = RolloverController::create(url("mms://h/a.wmv"), {});
   Decision d2 = rc2->start(Instant{0});
   EXPECT_EQ(d2.url.port, 0);  // default port of each transport
-  EXPECT_EQ(d2.url.effective_port(), 1755);
+  EXPECT_EQ(d2.url.effective_port(), 554);
 }
 
 TEST(Rollover, AttemptsAreBounded) {
