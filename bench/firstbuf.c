@@ -5,7 +5,8 @@
  * and plugin loading.  Used by bench/run.sh.
  *
  * usage: firstbuf URL [RUNS [PROPERTY=VALUE...]]   prints one line per run:
- *        "first_buffer_ms=X total_ms=Y bytes=Z cpu_s=C transport=T"
+ *        "first_buffer_ms=X first_media_ms=M total_ms=Y bytes=Z cpu_s=C transport=T"
+ *        (first buffer = the ASF header; first media = the first data packets)
  *        (PROPERTY=VALUE pairs are set on mmssrc, e.g. udp-timeout=1000000)
  * Build: cc -O2 -Wall -o firstbuf firstbuf.c $(pkg-config --cflags --libs gstreamer-1.0)
  */
@@ -16,7 +17,7 @@
 #include <sys/resource.h>
 
 typedef struct {
-  gint64 start, first;
+  gint64 start, first, first_media;
   guint64 bytes;
 } Probe;
 
@@ -27,6 +28,9 @@ static void on_handoff(GstElement *sink, GstBuffer *buf, GstPad *pad, gpointer d
   Probe *p = data;
   if (p->first == 0)
     p->first = g_get_monotonic_time();
+  /* The ASF header is buffer offset 0; data packets follow it. */
+  if (p->first_media == 0 && GST_BUFFER_OFFSET(buf) != 0 && GST_BUFFER_OFFSET_IS_VALID(buf))
+    p->first_media = g_get_monotonic_time();
   p->bytes += gst_buffer_get_size(buf);
 }
 
@@ -57,7 +61,7 @@ int main(int argc, char **argv)
         *eq = '=';
       }
     }
-    Probe p = {0, 0, 0};
+    Probe p = {0, 0, 0, 0};
     g_signal_connect(sink, "handoff", G_CALLBACK(on_handoff), &p);
     struct rusage ru0, ru1;
     getrusage(RUSAGE_SELF, &ru0);
@@ -76,7 +80,8 @@ int main(int argc, char **argv)
       gchar *transport = NULL;
       if (g_object_class_find_property(G_OBJECT_GET_CLASS(src), "transport"))
         g_object_get(src, "transport", &transport, NULL);
-      printf("first_buffer_ms=%.2f total_ms=%.2f bytes=%llu cpu_s=%.4f transport=%s\n", (p.first - p.start) / 1000.0,
+      printf("first_buffer_ms=%.2f first_media_ms=%.2f total_ms=%.2f bytes=%llu cpu_s=%.4f transport=%s\n",
+             (p.first - p.start) / 1000.0, p.first_media ? (p.first_media - p.start) / 1000.0 : -1.0,
              (end - p.start) / 1000.0, (unsigned long long)p.bytes, cpu, transport ? transport : "-");
       g_free(transport);
     }

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Rollover benchmark: time from PLAYING to the first buffer out of mmssrc for
+# Rollover benchmark: time from PLAYING to the first media buffer (the first
+# data packets, after the ASF header) out of mmssrc for
 # an mms:// URL, per rollover scenario, against one mms-server port serving
 # RTSP, MMS and MMSH (UDP data on the same number). Not part of the tests.
 #
@@ -11,6 +12,7 @@ set -euo pipefail
 
 BUILD=$1 FIRSTBUF=$2 MEDIA=$3 FILE=$4 RUNS=${5:-5}
 SERVER="$BUILD/tools/server/mms-server"
+[[ -x "$SERVER" ]] || SERVER="$BUILD/tools/mms-server"
 UDP_TIMEOUT_US=1000000
 W=$(mktemp -d "${TMPDIR:-/tmp}/mms-rollover.XXXXXX")
 pid=
@@ -43,14 +45,14 @@ runs = [dict(x.split('=', 1) for x in l.split()) for l in open(path) if l.strip(
 if not runs:
     print(f'| {name} | {refused or "-"} | failed | | | {bound} |')
     sys.exit(0)
-fb = [float(r['first_buffer_ms']) for r in runs]
+fb = [float(r['first_media_ms']) for r in runs]
 transports = sorted(set(r.get('transport', '-') for r in runs))
 print(f'| {name} | {refused or "-"} | {",".join(transports)} | {statistics.median(fb):.1f} | '
       f'{max(fb):.1f} | {bound} |')
 PY
 }
 
-echo "| scenario | refused by the server | winner | first buffer ms (median) | max ms | bound |"
+echo "| scenario | refused by the server | winner | first media ms (median) | max ms | bound |"
 echo "| --- | --- | --- | ---: | ---: | --- |"
 scenario "all open" "-"
 scenario "RTSP closed" "-" rtsp

@@ -181,7 +181,7 @@ fb = []
 try:
     for l in open(f'{w}/firstbuf.out'):
         kv = dict(x.split('=') for x in l.split())
-        fb.append(float(kv['first_buffer_ms']))
+        fb.append(float(kv.get('first_media_ms', kv['first_buffer_ms'])))
 except OSError:
     pass
 runs_in = []
@@ -200,7 +200,7 @@ if runs_in:
           f'{cpu * 100 / (runs_in[0][2] / 1e6):.2f} | {rate / raw_rate:.2f}x |')
 print()
 if fb:
-    print(f'mmssrc time to first buffer (PLAYING to first buffer at fakesink, {len(fb)} runs): '
+    print(f'mmssrc time to first media (PLAYING to the first data buffer at fakesink, {len(fb)} runs): '
           f'median {statistics.median(fb):.1f} ms, min {min(fb):.1f} ms, max {max(fb):.1f} ms')
 else:
     print('mmssrc time to first buffer: not measured (firstbuf failed)')
@@ -230,7 +230,7 @@ PY
   echo
   echo "## Rollover"
   echo
-  echo "Time from PLAYING to the first buffer for \`mms://127.0.0.1:PORT/av-wmv2-wma2-10s.asf\`"
+  echo "Time from PLAYING to the first media buffer for \`mms://127.0.0.1:PORT/av-wmv2-wma2-10s.asf\`"
   echo "against \`mms-server --port PORT --fast\` (RTSP, MMS and MMSH on one port, UDP on the same"
   echo "number) with transports refused (\`--refuse\`: rtsp = connections closed once recognised,"
   echo "rtspu/mmsu = UDP data silently dropped), mmssrc udp-timeout=1 s, 5 runs each"
