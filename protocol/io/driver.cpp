@@ -254,6 +254,23 @@ struct Driver::Impl {
     if (!rollover) {
       return false;
     }
+    if (e.redirect_to) {
+      session::Decision d =
+          rollover->on_outcome(session::Outcome::kRedirect, now_instant(), e.status,
+                               &*e.redirect_to);
+      if (d.kind != session::Decision::Kind::kFollowRedirect) {
+        return false;
+      }
+      Notice n;
+      n.kind = Notice::Kind::kRedirect;
+      n.transport = session->transport_name();
+      n.url = e.redirect_to->redacted();
+      if (owner->notify_) {
+        owner->notify_(n);
+      }
+      next_attempt = d;
+      return true;
+    }
     session::Outcome outcome = session::outcome_for(e.status);
     if (!attempt_connected && (outcome == session::Outcome::kRefused ||
                                outcome == session::Outcome::kNoDataTimeout ||
@@ -734,9 +751,12 @@ struct Driver::Impl {
       std::size_t used = session->on_bytes(
           id, ByteView(ch->in.data() + ch->in_begin, ch->in_end - ch->in_begin), now);
       // Events alias the read buffer: handle them before touching it again.
+      Channel* const reading = ch;
       pump();
       it = channels.find(id);
-      if (it == channels.end()) {
+      // Gone, or replaced by a channel of a new attempt (rollover, redirect:
+      // channel ids restart with every session) that this watch must not read.
+      if (it == channels.end() || it->second.get() != reading) {
         return false;
       }
       ch = it->second.get();
@@ -859,12 +879,16 @@ struct Driver::Impl {
   }
 
   bool read_datagrams(session::ChannelId id) {
+    Channel* reading = nullptr;
     for (int i = 0; i < kDatagramsPerWakeup; ++i) {
       auto it = channels.find(id);
-      if (it == channels.end()) {
+      // Gone, or replaced by a channel of a new attempt with the same id.
+      if (it == channels.end() || (reading != nullptr && it->second.get() != reading) ||
+          !it->second->udp) {
         return false;
       }
       Channel* ch = it->second.get();
+      reading = ch;
       GError* error = nullptr;
       gssize n = g_socket_receive_from(ch->udp_socket, nullptr,
                                        reinterpret_cast<gchar*>(ch->in.data()), ch->in.size(),

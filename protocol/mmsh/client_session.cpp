@@ -293,7 +293,18 @@ std::size_t MmshClientSession::handle_head(ByteView bytes, Instant now) {
       return 0;
     }
     if (next->scheme != "mmsh" && next->scheme != "mms") {
-      fail(Status(Code::kUnsupported, "redirect to an unsupported scheme"));
+      // Another transport family (mmst://, rtsp://...): the rollover follows it.
+      if (next->user.empty() && next->host == current_url_.host) {
+        next->user = current_url_.user;
+        next->password = current_url_.password;
+      }
+      close_channel();
+      state_ = State::kFailed;
+      session::Event e;
+      e.kind = session::Event::Kind::kFailed;
+      e.status = Status(Code::kRefused, "redirected to another transport");
+      e.redirect_to = *next;
+      events_.push_back(std::move(e));
       return 0;
     }
     // Credentials from the URL follow a redirect only to the same host.

@@ -611,7 +611,17 @@ void MmstClientSession::follow_redirect(const ReportRedirect& r, Instant now) {
     return;
   }
   if (next->scheme != "mms" && next->scheme != "mmst" && next->scheme != "mmsu") {
-    fail(Status(Code::kUnsupported, "redirect to an unsupported scheme"));
+    // Another transport family (mmsh://, rtsp://): the rollover follows it.
+    if (next->user.empty() && next->host == current_url_.host) {
+      next->user = current_url_.user;
+      next->password = current_url_.password;
+    }
+    session::Event e = failed_event(
+        Status(Code::kRefused, "redirected to another transport"), std::string());
+    e.redirect_to = *next;
+    close_channels();
+    state_ = State::kFailed;
+    events_.push_back(std::move(e));
     return;
   }
   // Credentials from the URL follow a redirect only to the same host.

@@ -61,6 +61,9 @@ struct Event {
   bool changed = false;
   Status status;       // kFailed
   std::string url;     // kRedirect (redacted)
+  // kFailed: the server redirected to a URL this session's transport cannot
+  // follow (another transport family); the caller's rollover follows it.
+  std::optional<Url> redirect_to;
   std::string detail;  // kConnected: transport name; kFailed: server status text
 };
 

@@ -242,6 +242,10 @@ class Harness {
           it->second.closed = true;
           break;
         }
+        case IoAction::Kind::kBindUdp:
+        case IoAction::Kind::kSendTo:
+          CHECK_INVARIANT(false);  // MMSH never uses UDP
+          break;
       }
     }
     Event e;

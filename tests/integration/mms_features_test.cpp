@@ -523,6 +523,45 @@ TEST_F(MmsFeatures, RedirectIsFollowed) {
   EXPECT_EQ(r.redirects, (std::vector<std::string>{missing}));
 }
 
+TEST_F(MmsFeatures, RedirectToAnotherTransportIsFollowedByTheRollover) {
+  // An MMS ReportRedirect to an mmsh:// URL and an MMSH 302 to an mmst:// URL:
+  // the session cannot follow another transport family, so the rollover starts
+  // over at the new URL with its scheme's transports.
+  mms::server::Server second;
+  mms::server::ServerOptions o2 = fast();
+  o2.root = media_dir();
+  ASSERT_TRUE(second.start(o2).ok());
+  const std::string over_http =
+      "mmsh://127.0.0.1:" + std::to_string(second.mmsh_port()) + "/audio-wma2-10s.wma";
+  const std::string over_tcp =
+      "mmst://127.0.0.1:" + std::to_string(second.mms_port()) + "/audio-wma2-10s.wma";
+  mms::server::ServerOptions o = fast();
+  o.redirects["to-http.wma"] = over_http;
+  o.redirects["to-tcp.wma"] = over_tcp;
+  start_server(o);
+  RunResult local;
+  run_pipeline(filesrc(media_dir() + "/audio-wma2-10s.wma"), &local);
+  struct Case {
+    std::string src;
+    std::string target;
+    const char* transport;
+  };
+  const Case cases[] = {{mmssrc(url("to-http.wma", "mmst")), over_http, "mmsh"},
+                        {mmssrc(url("to-tcp.wma", "mmsh")), over_tcp, "mmst"}};
+  for (const Case& c : cases) {
+    RunResult net;
+    run_pipeline(c.src, &net);
+    ASSERT_EQ(net.error, nullptr) << c.src << ": " << net.error->message;
+    EXPECT_TRUE(net.eos) << c.src;
+    EXPECT_EQ(net.redirects, (std::vector<std::string>{c.target})) << c.src;
+    EXPECT_EQ(net.transports, (std::vector<std::string>{c.transport})) << c.src;
+    ASSERT_EQ(net.pads.size(), local.pads.size()) << c.src;
+    for (const auto& [name, frames] : local.pads) {
+      EXPECT_TRUE(net.pads[name] == frames) << c.src << " " << name << ": decoded frames differ";
+    }
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
