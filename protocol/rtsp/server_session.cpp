@@ -695,14 +695,21 @@ std::uint32_t ServerSession::back_to_key(std::uint32_t packet) const {
 std::uint32_t ServerSession::choose_start(std::uint64_t target) const {
   const std::uint32_t count = content_->packet_count();
   std::optional<std::uint32_t> key;
+  bool timed_keys = false;
   for (std::uint32_t i = 0; i < count; ++i) {
     const mmsh::PacketMeta& pm = content_->meta(i);
-    if (pm.key && pm.presentation_ms != mmsh::PacketMeta::kNoTime && pm.presentation_ms <= target) {
-      key = i;
+    if (pm.key && pm.presentation_ms != mmsh::PacketMeta::kNoTime) {
+      timed_keys = true;
+      if (pm.presentation_ms <= target) {
+        key = i;
+      }
     }
   }
   if (key) {
     return *key;
+  }
+  if (timed_keys) {
+    return 0;  // before the first key frame (e.g. npt=<preroll> when it starts a bit later)
   }
   std::uint32_t lo = 0;
   for (std::uint32_t i = 0; i < count; ++i) {
