@@ -235,12 +235,9 @@ Packets expected_stream(const mmsh::Content& c, std::uint16_t n, std::uint32_t f
     if (empty) {
       continue;
     }
-    if (asf::padding_strippable(ByteView(f), c.packet_size())) {
-      std::vector<std::uint8_t> s;
-      EXPECT_TRUE(asf::strip_padding(ByteView(f), c.packet_size(), &s).ok());
-      f = s;
-    }
-    out.push_back(f);
+    std::vector<std::uint8_t> r;
+    EXPECT_TRUE(rtp_asf_packet(ByteView(f), c.packet_size(), &r).ok());
+    out.push_back(r);
   }
   return out;
 }
@@ -341,9 +338,10 @@ TEST_F(RtspServerTest, PipelinedRequestsAndTrailingBytes) {
 }
 
 // Depayloads datagrams (by SSRC) or interleaved frames (by channel).
+// `gaps`: the streams share one sequence space (per-SSRC gaps are expected).
 std::map<std::uint32_t, Packets> depayload(const std::vector<std::vector<std::uint8_t>>& rtp,
                                            const std::map<std::uint32_t, std::uint16_t>& first_seq,
-                                           std::uint32_t max_packet) {
+                                           std::uint32_t max_packet, bool gaps = false) {
   std::map<std::uint32_t, AsfDepayloader> depay;
   std::map<std::uint32_t, Packets> out;
   for (const auto& [ssrc, seq] : first_seq) {
@@ -369,84 +367,109 @@ std::map<std::uint32_t, Packets> depayload(const std::vector<std::vector<std::ui
     }
   }
   for (auto& [ssrc, d] : depay) {
-    EXPECT_EQ(d.stats().lost, 0u);
+    if (!gaps) {
+      EXPECT_EQ(d.stats().lost, 0u);
+    }
+    EXPECT_EQ(d.stats().dropped_partial, 0u);
     EXPECT_EQ(d.stats().malformed, 0u);
   }
   return out;
 }
 
-TEST_F(RtspServerTest, UdpFlowFfmpegStyle) {
-  Client c(&config);
-  const mmsh::Content& small = content("small.asf");
-  ASSERT_EQ(c.request("DESCRIBE", kUrl).status, 200);
-  const std::string base = std::string(kUrl) + "/";
-  Response rtx = c.request("SETUP", base + "rtx",
-                           {{"Transport", "RTP/AVP/UDP;unicast;client_port=7000-7001;mode=PLAY"}});
-  ASSERT_EQ(rtx.status, 200);
-  const std::string session = session_of(rtx);
-  EXPECT_EQ(session, c.session().session_id());
-  EXPECT_NE(header_value(rtx, "Session").find(";timeout=60"), std::string::npos);
-  EXPECT_NE(header_value(rtx, "Transport").find("server_port=5544-5545"), std::string::npos);
-  Response s1 = c.request("SETUP", base + "stream=1",
-                          {{"Transport", "RTP/AVP/UDP;unicast;client_port=7002;mode=play"},
-                           {"Session", session}});
-  ASSERT_EQ(s1.status, 200);
-  Response s2 = c.request("SETUP", base + "stream=2",
-                          {{"Transport", "RTP/AVP/UDP;unicast;client_port=7002;mode=play"},
-                           {"Session", session}});
-  ASSERT_EQ(s2.status, 200);
-  const std::uint32_t ssrc1 = ssrc_of(s1);
-  const std::uint32_t ssrc2 = ssrc_of(s2);
-  EXPECT_NE(ssrc1, ssrc2);
-  EXPECT_NE(ssrc_of(rtx), ssrc1);
-  EXPECT_EQ(c.session().udp_port(), 7002);
-  EXPECT_TRUE(c.datagrams.empty());
+// FFmpeg: RTX first, then every media stream on one port without an RTCP port
+// (shared sequence space); the gst-mms client: the same port pair for every
+// media stream (one sequence per stream).
+TEST_F(RtspServerTest, UdpFlowFfmpegAndPairForms) {
+  for (const bool ffmpeg : {true, false}) {
+    SCOPED_TRACE(ffmpeg ? "ffmpeg form" : "pair form");
+    const std::string media_transport = ffmpeg
+                                            ? "RTP/AVP/UDP;unicast;client_port=7002;mode=play"
+                                            : "RTP/AVP/UDP;unicast;client_port=7002-7003;mode=PLAY";
+    Client c(&config);
+    const mmsh::Content& small = content("small.asf");
+    ASSERT_EQ(c.request("DESCRIBE", kUrl).status, 200);
+    const std::string base = std::string(kUrl) + "/";
+    Response rtx =
+        c.request("SETUP", base + "rtx",
+                  {{"Transport", "RTP/AVP/UDP;unicast;client_port=7000-7001;mode=PLAY"}});
+    ASSERT_EQ(rtx.status, 200);
+    const std::string session = session_of(rtx);
+    EXPECT_EQ(session, c.session().session_id());
+    EXPECT_NE(header_value(rtx, "Session").find(";timeout=60"), std::string::npos);
+    EXPECT_NE(header_value(rtx, "Transport").find("server_port=5544-5545"), std::string::npos);
+    Response s1 = c.request("SETUP", base + "stream=1",
+                            {{"Transport", media_transport}, {"Session", session}});
+    ASSERT_EQ(s1.status, 200);
+    Response s2 = c.request("SETUP", base + "stream=2",
+                            {{"Transport", media_transport}, {"Session", session}});
+    ASSERT_EQ(s2.status, 200);
+    const std::uint32_t ssrc1 = ssrc_of(s1);
+    const std::uint32_t ssrc2 = ssrc_of(s2);
+    EXPECT_NE(ssrc1, ssrc2);
+    EXPECT_NE(ssrc_of(rtx), ssrc1);
+    EXPECT_EQ(c.session().udp_port(), 7002);
+    EXPECT_TRUE(c.datagrams.empty());
 
-  const std::string npt = format_npt_time(small.info().preroll_ms) + "-";
-  const std::uint32_t play_cseq =
-      c.send("PLAY", base, {{"Range", "npt=" + npt}, {"Session", session}});
-  Response play = c.response(play_cseq);
-  ASSERT_EQ(play.status, 200);
-  auto seqs = rtp_info_seqs(header_value(play, "RTP-Info"));
-  ASSERT_EQ(seqs.size(), 2u);
-  c.run_for(5 * kSecond);
-  ASSERT_FALSE(c.datagrams.empty());
-  std::vector<std::vector<std::uint8_t>> rtp;
-  for (const Dgram& d : c.datagrams) {
-    EXPECT_EQ(d.port, 7002);
-    EXPECT_LE(d.bytes.size(), kRtspUdpMtu);
-    rtp.push_back(d.bytes);
+    const std::string npt = format_npt_time(small.info().preroll_ms) + "-";
+    const std::uint32_t play_cseq =
+        c.send("PLAY", base, {{"Range", "npt=" + npt}, {"Session", session}});
+    Response play = c.response(play_cseq);
+    ASSERT_EQ(play.status, 200);
+    auto seqs = rtp_info_seqs(header_value(play, "RTP-Info"));
+    ASSERT_EQ(seqs.size(), 2u);
+    c.run_for(5 * kSecond);
+    ASSERT_FALSE(c.datagrams.empty());
+    std::vector<std::vector<std::uint8_t>> rtp;
+    for (const Dgram& d : c.datagrams) {
+      EXPECT_EQ(d.port, 7002);
+      EXPECT_LE(d.bytes.size(), kRtspUdpMtu);
+      rtp.push_back(d.bytes);
+    }
+    auto got = depayload(rtp, {{ssrc1, seqs[base + "stream=1"]}, {ssrc2, seqs[base + "stream=2"]}},
+                         small.packet_size(), ffmpeg);
+    if (ffmpeg) {
+      // One gapless sequence over both SSRCs, starting at the RTP-Info seq.
+      EXPECT_EQ(seqs[base + "stream=1"], seqs[base + "stream=2"]);
+      std::uint16_t want = seqs[base + "stream=1"];
+      for (const auto& p : rtp) {
+        EXPECT_EQ(parse_rtp(ByteView(p))->seq, want++);
+      }
+    }
+    EXPECT_EQ(got[ssrc1], expected_stream(small, 1));
+    EXPECT_EQ(got[ssrc2], expected_stream(small, 2));
+
+    // End of stream: SET_PARAMETER with the next seq of each stream.
+    auto reqs = c.server_requests();
+    ASSERT_EQ(reqs.size(), 1u);
+    const Request& eos = reqs[0];
+    EXPECT_EQ(eos.method, "SET_PARAMETER");
+    EXPECT_EQ(eos.uri, base);
+    EXPECT_EQ(header_value(Response{0, 0, "", eos.headers, ""}, "CSeq"), "1");
+    EXPECT_EQ(*eos.headers.find("Content-Type"), "application/x-wms-extension-cmd");
+    EXPECT_NE(eos.headers.find("X-Notice")->find("2101"), std::string::npos);
+    EXPECT_EQ(eos.body, "Session: " + session + "\r\nEOF: true\r\n");
+    std::map<std::uint32_t, std::uint16_t> last;
+    for (const auto& p : rtp) {
+      auto h = parse_rtp(ByteView(p));
+      last[h->ssrc] = h->seq;
+    }
+    auto next = rtp_info_seqs(*eos.headers.find("RTP-Info"));
+    if (ffmpeg) {
+      const auto final_seq = static_cast<std::uint16_t>(parse_rtp(ByteView(rtp.back()))->seq + 1);
+      EXPECT_EQ(next[base + "stream=1"], final_seq);
+      EXPECT_EQ(next[base + "stream=2"], final_seq);
+    } else {
+      EXPECT_EQ(next[base + "stream=1"], static_cast<std::uint16_t>(last[ssrc1] + 1));
+      EXPECT_EQ(next[base + "stream=2"], static_cast<std::uint16_t>(last[ssrc2] + 1));
+    }
+
+    // The client's answer is accepted; keepalive and teardown.
+    EXPECT_TRUE(c.feed("RTSP/1.0 200 OK\r\nCSeq: 1\r\nSession: " + session + "\r\n\r\n"));
+    EXPECT_EQ(c.request("GET_PARAMETER", base, {{"Session", session}}).status, 200);
+    EXPECT_FALSE(c.session().wants_close());
+    EXPECT_EQ(c.request("TEARDOWN", base, {{"Session", session}}).status, 200);
+    EXPECT_TRUE(c.session().wants_close());
   }
-  auto got = depayload(rtp, {{ssrc1, seqs[base + "stream=1"]}, {ssrc2, seqs[base + "stream=2"]}},
-                       small.packet_size());
-  EXPECT_EQ(got[ssrc1], expected_stream(small, 1));
-  EXPECT_EQ(got[ssrc2], expected_stream(small, 2));
-
-  // End of stream: SET_PARAMETER with the next seq of each stream.
-  auto reqs = c.server_requests();
-  ASSERT_EQ(reqs.size(), 1u);
-  const Request& eos = reqs[0];
-  EXPECT_EQ(eos.method, "SET_PARAMETER");
-  EXPECT_EQ(eos.uri, base);
-  EXPECT_EQ(header_value(Response{0, 0, "", eos.headers, ""}, "CSeq"), "1");
-  EXPECT_EQ(*eos.headers.find("Content-Type"), "application/x-wms-extension-cmd");
-  EXPECT_NE(eos.headers.find("X-Notice")->find("2101"), std::string::npos);
-  EXPECT_EQ(eos.body, "Session: " + session + "\r\nEOF: true\r\n");
-  std::map<std::uint32_t, std::uint16_t> last;
-  for (const auto& p : rtp) {
-    auto h = parse_rtp(ByteView(p));
-    last[h->ssrc] = h->seq;
-  }
-  auto next = rtp_info_seqs(*eos.headers.find("RTP-Info"));
-  EXPECT_EQ(next[base + "stream=1"], static_cast<std::uint16_t>(last[ssrc1] + 1));
-  EXPECT_EQ(next[base + "stream=2"], static_cast<std::uint16_t>(last[ssrc2] + 1));
-
-  // The client's answer is accepted; keepalive and teardown.
-  EXPECT_TRUE(c.feed("RTSP/1.0 200 OK\r\nCSeq: 1\r\nSession: " + session + "\r\n\r\n"));
-  EXPECT_EQ(c.request("GET_PARAMETER", base, {{"Session", session}}).status, 200);
-  EXPECT_FALSE(c.session().wants_close());
-  EXPECT_EQ(c.request("TEARDOWN", base, {{"Session", session}}).status, 200);
-  EXPECT_TRUE(c.session().wants_close());
 }
 
 TEST_F(RtspServerTest, UdpPerStreamPortsRtspsrcStyle) {
@@ -521,15 +544,16 @@ TEST_F(RtspServerTest, TcpInterleavedFlowByteByByte) {
     const mmsh::Content& small = content("small.asf");
     const std::string base = std::string(kUrl) + "/";
     ASSERT_EQ(c.request("DESCRIBE", kUrl, {}, chunk).status, 200);
-    Response s1 = c.request("SETUP", base + "stream=1",
-                            {{"Transport", "RTP/AVP/TCP;unicast;interleaved=0-1;mode=PLAY"}}, chunk);
+    Response s1 =
+        c.request("SETUP", base + "stream=1",
+                  {{"Transport", "RTP/AVP/TCP;unicast;interleaved=0-1;mode=PLAY"}}, chunk);
     ASSERT_EQ(s1.status, 200);
     EXPECT_NE(header_value(s1, "Transport").find("interleaved=0-1"), std::string::npos);
     const std::string session = session_of(s1);
-    Response s2 = c.request("SETUP", base + "stream=2",
-                            {{"Transport", "RTP/AVP/TCP;unicast;interleaved=2-3;mode=PLAY"},
-                             {"Session", session}},
-                            chunk);
+    Response s2 = c.request(
+        "SETUP", base + "stream=2",
+        {{"Transport", "RTP/AVP/TCP;unicast;interleaved=2-3;mode=PLAY"}, {"Session", session}},
+        chunk);
     ASSERT_EQ(s2.status, 200);
     EXPECT_EQ(c.session().udp_port(), 0);
     const std::uint32_t cseq =
@@ -575,8 +599,8 @@ TEST_F(RtspServerTest, SeekWhilePlayingAndPause) {
   Client c(&config);
   const mmsh::Content& small = content("small.asf");
   const std::string base = std::string(kUrl) + "/";
-  Response s1 = c.request("SETUP", base + "stream=1",
-                          {{"Transport", "RTP/AVP/TCP;unicast;interleaved=0-1"}});
+  Response s1 =
+      c.request("SETUP", base + "stream=1", {{"Transport", "RTP/AVP/TCP;unicast;interleaved=0-1"}});
   const std::string session = session_of(s1);
   ASSERT_EQ(c.request("SETUP", base + "stream=2",
                       {{"Transport", "RTP/AVP/TCP;unicast;interleaved=2-3"}, {"Session", session}})
@@ -630,14 +654,15 @@ TEST_F(RtspServerTest, SeekWhilePlayingAndPause) {
   EXPECT_TRUE(checked);
   (void)wire_before;
   auto got = depayload(
-      rtp, {{ssrc_of(s1), seqs[base + "stream=1"]}, {ssrc_of(c.response(2)), seqs[base + "stream=2"]}},
+      rtp,
+      {{ssrc_of(s1), seqs[base + "stream=1"]}, {ssrc_of(c.response(2)), seqs[base + "stream=2"]}},
       small.packet_size());
   EXPECT_EQ(got[ssrc_of(s1)], expected_stream(small, 1, start));
 
   // PAUSE stops output; PLAY without Range resumes with the sequence going on.
   Client p(&config);
-  Response q1 = p.request("SETUP", base + "stream=1",
-                          {{"Transport", "RTP/AVP/TCP;unicast;interleaved=0-1"}});
+  Response q1 =
+      p.request("SETUP", base + "stream=1", {{"Transport", "RTP/AVP/TCP;unicast;interleaved=0-1"}});
   const std::string sid = session_of(q1);
   ASSERT_EQ(p.request("PLAY", base, {{"Session", sid}}).status, 200);
   p.run_for(400 * kMillisecond);
@@ -658,8 +683,8 @@ TEST_F(RtspServerTest, SeekWhilePlayingAndPause) {
     }
   }
   // Every stream-1 packet exactly once across the pause.
-  auto whole = depayload(all, {{ssrc_of(q1), parse_rtp(ByteView(all.front()))->seq}},
-                         small.packet_size());
+  auto whole =
+      depayload(all, {{ssrc_of(q1), parse_rtp(ByteView(all.front()))->seq}}, small.packet_size());
   EXPECT_EQ(whole[ssrc_of(q1)], expected_stream(small, 1));
   EXPECT_NE(rs[base + "stream=1"], 0u);
 }
@@ -693,9 +718,9 @@ TEST_F(RtspServerTest, DigestAndBasicAuth) {
   }
   {
     Client c(&config);
-    EXPECT_EQ(c.request("DESCRIBE", kUrl, {{"Authorization", basic_authorization("user", "no")}})
-                  .status,
-              401);
+    EXPECT_EQ(
+        c.request("DESCRIBE", kUrl, {{"Authorization", basic_authorization("user", "no")}}).status,
+        401);
     EXPECT_EQ(
         c.request("DESCRIBE", kUrl, {{"Authorization", basic_authorization("user", "secret")}})
             .status,
@@ -755,15 +780,15 @@ TEST_F(RtspServerTest, StateErrors) {
   EXPECT_EQ(c.request("PLAY", base, {{"Range", "npt=0-"}}).status, 455);
   EXPECT_EQ(c.request("FROBNICATE", base).status, 501);
   EXPECT_EQ(c.request("RECORD", base).status, 405);
-  Response s1 = c.request("SETUP", base + "stream=1",
-                          {{"Transport", "RTP/AVP/TCP;unicast;interleaved=0-1"}});
+  Response s1 =
+      c.request("SETUP", base + "stream=1", {{"Transport", "RTP/AVP/TCP;unicast;interleaved=0-1"}});
   ASSERT_EQ(s1.status, 200);
   EXPECT_EQ(c.request("PLAY", base, {{"Session", "999"}}).status, 454);
   EXPECT_EQ(c.request("SET_PARAMETER", base, {{"Session", session_of(s1)}}).status, 200);
   // Mixing UDP into a TCP session is refused.
   EXPECT_EQ(c.request("SETUP", base + "stream=2",
-                      {{"Transport", "RTP/AVP/UDP;unicast;client_port=7002"}, {"Session",
-                                                                               session_of(s1)}})
+                      {{"Transport", "RTP/AVP/UDP;unicast;client_port=7002"},
+                       {"Session", session_of(s1)}})
                 .status,
             461);
   EXPECT_EQ(c.request("PLAY", base, {{"Range", "npt=9999-"}, {"Session", session_of(s1)}}).status,
@@ -785,14 +810,15 @@ TEST_F(RtspServerTest, PlaylistAnnouncesNextEntry) {
   ASSERT_TRUE(sdp.ok());
   EXPECT_EQ(sdp->asf_header, small.header().to_vector());
   const std::string gen = header_value(d, "X-Playlist-Gen-Id");
-  Response s1 = c.request("SETUP", base + "stream=1",
-                          {{"Transport", "RTP/AVP/TCP;unicast;interleaved=0-1"}});
+  Response s1 =
+      c.request("SETUP", base + "stream=1", {{"Transport", "RTP/AVP/TCP;unicast;interleaved=0-1"}});
   const std::string session = session_of(s1);
-  Response s2 = c.request("SETUP", base + "stream=2",
-                          {{"Transport", "RTP/AVP/TCP;unicast;interleaved=2-3"}, {"Session", session}});
+  Response s2 =
+      c.request("SETUP", base + "stream=2",
+                {{"Transport", "RTP/AVP/TCP;unicast;interleaved=2-3"}, {"Session", session}});
   ASSERT_EQ(s2.status, 200);
-  Response play = c.request("PLAY", base,
-                            {{"Range", "npt=0-"}, {"Session", session}, {"X-Playlist-Gen-Id", gen}});
+  Response play = c.request(
+      "PLAY", base, {{"Range", "npt=0-"}, {"Session", session}, {"X-Playlist-Gen-Id", gen}});
   ASSERT_EQ(play.status, 200);
   auto seqs = rtp_info_seqs(header_value(play, "RTP-Info"));
   c.run_for(10 * kSecond);
@@ -835,17 +861,17 @@ TEST_F(RtspServerTest, PlaylistAnnouncesNextEntry) {
       (second_part ? second : first).push_back(g.payload);
     }
   }
-  auto a = depayload(first, {{ssrc_of(s1), seqs[base + "stream=1"]},
-                             {ssrc_of(s2), seqs[base + "stream=2"]}},
-                     small.packet_size());
+  auto a = depayload(
+      first, {{ssrc_of(s1), seqs[base + "stream=1"]}, {ssrc_of(s2), seqs[base + "stream=2"]}},
+      small.packet_size());
   EXPECT_EQ(a[ssrc_of(s1)], expected_stream(small, 1));
   EXPECT_EQ(a[ssrc_of(s2)], expected_stream(small, 2));
   // Sequence numbers continue across entries.
   EXPECT_EQ(seqs2[base + "stream=1"],
             static_cast<std::uint16_t>(seqs[base + "stream=1"] + a[ssrc_of(s1)].size()));
-  auto b = depayload(second, {{ssrc_of(s1), seqs2[base + "stream=1"]},
-                              {ssrc_of(s2), seqs2[base + "stream=2"]}},
-                     mbr.packet_size());
+  auto b = depayload(
+      second, {{ssrc_of(s1), seqs2[base + "stream=1"]}, {ssrc_of(s2), seqs2[base + "stream=2"]}},
+      mbr.packet_size());
   EXPECT_EQ(b[ssrc_of(s1)], expected_stream(mbr, 1));
   EXPECT_EQ(b[ssrc_of(s2)], expected_stream(mbr, 2));
 }
@@ -861,8 +887,8 @@ TEST_F(RtspServerTest, LiveJoinsTheSharedClockAndRefusesSeeks) {
   ASSERT_TRUE(sdp.ok());
   ASSERT_TRUE(sdp->range.has_value());
   EXPECT_FALSE(sdp->range->end_ms.has_value());
-  Response s1 = c.request("SETUP", base + "stream=1",
-                          {{"Transport", "RTP/AVP/TCP;unicast;interleaved=0-1"}});
+  Response s1 =
+      c.request("SETUP", base + "stream=1", {{"Transport", "RTP/AVP/TCP;unicast;interleaved=0-1"}});
   const std::string session = session_of(s1);
   Response play = c.request("PLAY", base, {{"Range", "npt=0-"}, {"Session", session}});
   ASSERT_EQ(play.status, 200);
@@ -896,8 +922,8 @@ TEST_F(RtspServerTest, UdpSessionTimeout) {
   // TCP interleaved streaming is not timed out.
   config.fast = false;
   Client t(&config);
-  Response q = t.request("SETUP", base + "stream=1",
-                         {{"Transport", "RTP/AVP/TCP;unicast;interleaved=0-1"}});
+  Response q =
+      t.request("SETUP", base + "stream=1", {{"Transport", "RTP/AVP/TCP;unicast;interleaved=0-1"}});
   ASSERT_EQ(t.request("PLAY", base, {{"Session", session_of(q)}}).status, 200);
   ASSERT_EQ(t.request("PAUSE", base, {{"Session", session_of(q)}}).status, 200);
   t.run_for(30 * kSecond);
