@@ -218,7 +218,7 @@ std::optional<Instant> ServerSession::next_deadline() const {
   if (state_ == State::kPlaying && pending_pos_ >= pending_.size() && datagrams_.empty() &&
       content_) {
     if (next_packet_ >= content_->packet_count()) {
-      earliest(now_);  // end of entry to report
+      earliest(eos_at_ ? *eos_at_ : now_);  // end of entry to report
     } else if (paced_) {
       earliest(due_time(next_packet_) + (-kRtspPacingSlack));
     } else if (udp_) {
@@ -796,6 +796,7 @@ std::string ServerSession::rtp_info(bool with_rtptime, std::uint32_t packet) con
 
 void ServerSession::start_flow(std::uint32_t packet, Instant now) {
   datagrams_.clear();  // a seek drops what the old flow had queued
+  eos_at_.reset();
   next_packet_ = packet;
   start_packet_ = packet;
   play_start_ = now;
@@ -1048,6 +1049,13 @@ void ServerSession::produce(Instant now) {
       if (udp_ && !datagrams_.empty()) {
         return;  // the end-of-stream request follows the last datagram
       }
+      if (udp_ && !eos_at_) {
+        eos_at_ = now + kRtspUdpEosDelay;  // let the last datagrams land first
+      }
+      if (eos_at_ && now < *eos_at_) {
+        return;
+      }
+      eos_at_.reset();
       end_of_entry();
       return;
     }

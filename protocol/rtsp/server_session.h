@@ -98,6 +98,9 @@ constexpr std::uint32_t kRtspUdpFastBurst = 32;
 constexpr Duration kRtspUdpFastTick = 2 * kMillisecond;
 // Datagrams queued at most per production round (paced catch-up).
 constexpr std::size_t kRtspMaxQueuedDatagrams = 1024;
+// UDP: the end-of-stream SET_PARAMETER (TCP) follows the last datagram after
+// this delay, so a client that stops at it (rtspsrc) has read the datagrams.
+constexpr Duration kRtspUdpEosDelay = 200 * kMillisecond;
 // Paced mode sends every packet due within this window in one batch.
 constexpr Duration kRtspPacingSlack = 10 * kMillisecond;
 // TCP bytes produced per batch handed to the I/O layer.
@@ -256,7 +259,8 @@ class ServerSession {
   std::uint32_t start_send_ms_ = 0;
   std::int64_t live_iteration_ = 0;
   bool paced_ = false;
-  bool played_ = false;  // a PLAY has started a flow (live: later Ranges are seeks)
+  bool played_ = false;
+  std::optional<Instant> eos_at_;  // UDP: when the end-of-stream request may go  // a PLAY has started a flow (live: later Ranges are seeks)
   std::uint32_t data_sent_ = 0;
   std::vector<std::uint8_t> scratch_;
   std::vector<std::uint8_t> scratch2_;
