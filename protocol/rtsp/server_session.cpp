@@ -93,6 +93,31 @@ void append(std::vector<std::uint8_t>* out, const std::string& s) {
 
 }  // namespace
 
+Status rtp_asf_packet(ByteView packet, std::uint32_t packet_size, std::vector<std::uint8_t>* out) {
+  MMS_TRY(asf::strip_padding(packet, packet_size, out));
+  Result<asf::PacketInfo> info = asf::parse_packet(ByteView(*out), packet_size);
+  if (!info.ok()) {
+    return info.status();
+  }
+  if (info->packet_length_width != 0) {
+    if (info->packet_length != out->size()) {
+      out->assign(packet.begin(), packet.end());  // a BYTE field cannot say the length
+    }
+    return Status::Ok();
+  }
+  const std::size_t lt = info->length_type_offset;
+  const std::size_t total = out->size() + 2;
+  if (total > packet_size || lt + 2 > out->size()) {
+    out->assign(packet.begin(), packet.end());
+    return Status::Ok();
+  }
+  (*out)[lt] = static_cast<std::uint8_t>(((*out)[lt] & 0x9Fu) | 0x40u);  // Packet Length: WORD
+  const std::uint8_t field[2] = {static_cast<std::uint8_t>(total & 0xFFu),
+                                 static_cast<std::uint8_t>(total >> 8)};
+  out->insert(out->begin() + static_cast<std::ptrdiff_t>(lt + 2), field, field + 2);
+  return Status::Ok();
+}
+
 ServerSession::ServerSession(const ServerConfig* config, std::uint32_t seed, Instant now)
     : config_(config), seed_(seed), now_(now), last_request_(now) {
   const std::uint64_t id = splitmix(seed) % 10000000000000000000ull;
@@ -166,8 +191,8 @@ void ServerSession::on_timeout(Instant now) {
   }
   const bool tcp_streaming = state_ == State::kPlaying && !udp_;
   if (!tcp_streaming && now - last_request_ >= Duration{kRtspSessionTimeoutS} * kSecond) {
-    MMS_LOG(LogLevel::kInfo, kLog, "session %s: no request for %u s: closing",
-            session_id_.c_str(), kRtspSessionTimeoutS);
+    MMS_LOG(LogLevel::kInfo, kLog, "session %s: no request for %u s: closing", session_id_.c_str(),
+            kRtspSessionTimeoutS);
     state_ = State::kDone;
     datagrams_.clear();
   }
@@ -193,7 +218,7 @@ std::optional<Instant> ServerSession::next_deadline() const {
   if (state_ == State::kPlaying && pending_pos_ >= pending_.size() && datagrams_.empty() &&
       content_) {
     if (next_packet_ >= content_->packet_count()) {
-      earliest(now_);  // end of entry to report
+      earliest(eos_at_ ? *eos_at_ : now_);  // end of entry to report
     } else if (paced_) {
       earliest(due_time(next_packet_) + (-kRtspPacingSlack));
     } else if (udp_) {
@@ -219,8 +244,8 @@ ByteView ServerSession::next_output(Instant now) {
     datagram_gate_ = false;
     if (!udp_) {
       produce(now);
-    } else if (state_ == State::kPlaying && content_ &&
-               next_packet_ >= content_->packet_count() && datagrams_.empty()) {
+    } else if (state_ == State::kPlaying && content_ && next_packet_ >= content_->packet_count() &&
+               datagrams_.empty()) {
       produce(now);  // UDP: the end-of-stream request travels on TCP
     }
   }
@@ -646,7 +671,8 @@ void ServerSession::on_setup(const Request& req, Response* resp) {
       s.ssrc = new_ssrc();
       PayloaderConfig pc;
       pc.ssrc = s.ssrc;
-      pc.first_seq = static_cast<std::uint16_t>(splitmix(seed_ ^ (std::uint64_t{n} << 40)) & 0x7FFF);
+      pc.first_seq =
+          static_cast<std::uint16_t>(splitmix(seed_ ^ (std::uint64_t{n} << 40)) & 0x7FFF);
       pc.mtu = tcp ? kRtspTcpMtu : kRtspUdpMtu;
       s.payloader = std::make_unique<AsfPayloader>(pc);
       set_source(&s, n);
@@ -669,6 +695,10 @@ void ServerSession::on_setup(const Request& req, Response* resp) {
       slot->channel = channel;
     } else {
       slot->client_port = chosen->client_port->first;
+      slot->shared_seq = !chosen->client_port->second;
+      if (slot->shared_seq && port_seq_.count(slot->client_port) == 0) {
+        port_seq_[slot->client_port] = slot->payloader->next_seq();
+      }
     }
     answer.ssrc = slot->ssrc;
   }
@@ -709,7 +739,7 @@ std::uint32_t ServerSession::choose_start(std::uint64_t target) const {
     return *key;
   }
   if (timed_keys) {
-    return 0;  // before the first key frame: from the start
+    return 0;  // before the first key frame (e.g. npt=<preroll> when it starts a bit later)
   }
   std::uint32_t lo = 0;
   for (std::uint32_t i = 0; i < count; ++i) {
@@ -740,12 +770,22 @@ std::uint32_t ServerSession::live_join(Instant now) {
   return back_to_key(at);
 }
 
+std::uint16_t ServerSession::next_seq(const Slot& slot) const {
+  if (slot.shared_seq) {
+    const auto it = port_seq_.find(slot.client_port);
+    if (it != port_seq_.end()) {
+      return it->second;
+    }
+  }
+  return slot.payloader->next_seq();
+}
+
 std::string ServerSession::rtp_info(bool with_rtptime, std::uint32_t packet) const {
   std::vector<RtpInfo> entries;
   for (const Slot& s : slots_) {
     RtpInfo e;
     e.url = s.url;
-    e.seq = s.payloader->next_seq();
+    e.seq = next_seq(s);
     if (with_rtptime && packet < content_->packet_count()) {
       e.rtptime = s.payloader->rtp_timestamp(content_->meta(packet).send_time_ms);
     }
@@ -756,6 +796,7 @@ std::string ServerSession::rtp_info(bool with_rtptime, std::uint32_t packet) con
 
 void ServerSession::start_flow(std::uint32_t packet, Instant now) {
   datagrams_.clear();  // a seek drops what the old flow had queued
+  eos_at_.reset();
   next_packet_ = packet;
   start_packet_ = packet;
   play_start_ = now;
@@ -900,19 +941,24 @@ void ServerSession::send_packet(std::uint32_t packet) {
       continue;  // nothing of this stream in the packet
     }
     ByteView src(scratch_);
-    // No padding over RTP (MS-RTSP 2.2.1.4), and every packet says its own
-    // length: FFmpeg's RTP path skips a packet's padding, or the rest of an
-    // implicit packet_size, at the start of the next RTP packet.
-    if (!config_->keep_padding && asf::strip_padding_with_length(src, size, &scratch2_).ok()) {
+    if (!config_->keep_padding && rtp_asf_packet(src, size, &scratch2_).ok()) {
       src = ByteView(scratch2_);
     }
-    Result<asf::PacketInfo> info = asf::parse_packet(src, size);
-    const bool key = info.ok() && info->any_keyframe;
+    bool key = false;
+    if (Result<asf::PacketInfo> info = asf::parse_packet(src, size); info.ok()) {
+      key = info->any_keyframe;
+    }
     rtp_out_.clear();
     if (!slot.payloader->push(src, send_time, key, &rtp_out_).ok()) {
       continue;
     }
     for (std::vector<std::uint8_t>& rtp : rtp_out_) {
+      if (udp_ && slot.shared_seq && rtp.size() >= kRtpHeaderSize) {
+        std::uint16_t& seq = port_seq_[slot.client_port];
+        rtp[2] = static_cast<std::uint8_t>(seq >> 8);
+        rtp[3] = static_cast<std::uint8_t>(seq & 0xFFu);
+        ++seq;
+      }
       if (udp_) {
         Datagram d;
         d.bytes = std::move(rtp);
@@ -1003,6 +1049,13 @@ void ServerSession::produce(Instant now) {
       if (udp_ && !datagrams_.empty()) {
         return;  // the end-of-stream request follows the last datagram
       }
+      if (udp_ && !eos_at_) {
+        eos_at_ = now + kRtspUdpEosDelay;  // let the last datagrams land first
+      }
+      if (eos_at_ && now < *eos_at_) {
+        return;
+      }
+      eos_at_.reset();
       end_of_entry();
       return;
     }

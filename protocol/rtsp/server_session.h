@@ -35,7 +35,11 @@
 // and sent in file order, paced on the send times unless config.fast.
 //
 // UDP destinations: FFmpeg and the gst-mms client give every media stream the
-// same port Q; rtspsrc gives each stream its own pair. udp_port() is the port
+// same port Q; rtspsrc gives each stream its own pair. FFmpeg names Q alone
+// ("client_port=Q", no RTCP port) and reads all of them with one RTP receiver:
+// streams set up that way share one sequence counter per port (each keeps its
+// SSRC), so that receiver sees no gaps; with a port pair every stream has its
+// own sequence (the contract's form). udp_port() is the port
 // of the datagram next_datagram() returns next; next_datagram() returns empty
 // (and next_deadline() says "now") when the queued datagram is for another
 // port than the last udp_port() answer, so an I/O layer that reads the port
@@ -72,10 +76,10 @@ struct ServerConfig {
   std::map<std::string, std::string> redirects;  // content name -> URL (302)
   // Server-side playlists: name -> content names played in order.
   std::map<std::string, std::vector<std::string>> playlists;
-  std::uint16_t udp_port = 0;              // the server's UDP port number (server_port=)
-  bool refuse_udp = false;                 // SETUP for UDP -> 461
-  std::uint32_t close_after_packets = 0;   // fault: close after N file packets (0 = never)
-  Instant live_epoch;                      // start of the shared broadcast clock (server start)
+  std::uint16_t udp_port = 0;             // the server's UDP port number (server_port=)
+  bool refuse_udp = false;                // SETUP for UDP -> 461
+  std::uint32_t close_after_packets = 0;  // fault: close after N file packets (0 = never)
+  Instant live_epoch;                     // start of the shared broadcast clock (server start)
 };
 
 // Session timeout advertised in "Session: <id>;timeout=60"; a session without
@@ -94,12 +98,25 @@ constexpr std::uint32_t kRtspUdpFastBurst = 32;
 constexpr Duration kRtspUdpFastTick = 2 * kMillisecond;
 // Datagrams queued at most per production round (paced catch-up).
 constexpr std::size_t kRtspMaxQueuedDatagrams = 1024;
+// UDP: the end-of-stream SET_PARAMETER (TCP) follows the last datagram after
+// this delay, so a client that stops at it (rtspsrc) has read the datagrams.
+constexpr Duration kRtspUdpEosDelay = 200 * kMillisecond;
 // Paced mode sends every packet due within this window in one batch.
 constexpr Duration kRtspPacingSlack = 10 * kMillisecond;
 // TCP bytes produced per batch handed to the I/O layer.
 constexpr std::size_t kRtspOutputBatchBytes = 256 * 1024;
 // Wrong credentials accepted before the connection is closed.
 constexpr int kRtspMaxAuthFailures = 5;
+
+// An ASF data packet as it travels in RTP (what WMS sends): padding removed,
+// Padding Length 0 and an explicit Packet Length holding the real length (a
+// WORD field is inserted when the packet has none). FFmpeg's ASF-over-RTP
+// demuxer needs that form: a missing Packet Length means the full packet
+// size to it, and a non-zero remainder (length or padding) is skipped again at
+// the start of the next RTP packet. Falls back to `packet` itself (*out =
+// packet) when the field cannot be added without growing past packet_size or
+// a one-byte field is too small; kMalformed when the packet does not parse.
+Status rtp_asf_packet(ByteView packet, std::uint32_t packet_size, std::vector<std::uint8_t>* out);
 
 class ServerSession {
  public:
@@ -152,7 +169,11 @@ class ServerSession {
     std::string url;           // SETUP request URI (RTP-Info url=)
     std::uint32_t ssrc = 0;
     std::uint16_t client_port = 0;  // UDP
-    std::uint8_t channel = 0;       // TCP interleaved RTP channel
+    // UDP with a single client port (no RTCP port; FFmpeg's WMS form): the
+    // streams on that port share one RTP sequence space (port_seq_), since
+    // such a client runs one RTP receiver per port.
+    bool shared_seq = false;
+    std::uint8_t channel = 0;  // TCP interleaved RTP channel
     std::unique_ptr<AsfPayloader> payloader;
     std::vector<bool> keep;  // filter for `source`, 128 entries
   };
@@ -191,6 +212,7 @@ class ServerSession {
   void send_packet(std::uint32_t packet);
   void end_of_entry();
   std::string rtp_info(bool with_rtptime, std::uint32_t packet) const;
+  std::uint16_t next_seq(const Slot& slot) const;
   void queue_request(Request* req);
 
   const ServerConfig* config_;
@@ -227,6 +249,7 @@ class ServerSession {
   std::vector<Slot> slots_;
   bool udp_ = false;
   bool rtx_set_up_ = false;
+  std::map<std::uint16_t, std::uint16_t> port_seq_;  // next seq per shared UDP port
   std::uint32_t rtx_ssrc_ = 0;
 
   // Play.
@@ -236,7 +259,8 @@ class ServerSession {
   std::uint32_t start_send_ms_ = 0;
   std::int64_t live_iteration_ = 0;
   bool paced_ = false;
-  bool played_ = false;  // a PLAY has started a flow (live: later Ranges are seeks)
+  bool played_ = false;
+  std::optional<Instant> eos_at_;  // UDP: when the end-of-stream request may go  // a PLAY has started a flow (live: later Ranges are seeks)
   std::uint32_t data_sent_ = 0;
   std::vector<std::uint8_t> scratch_;
   std::vector<std::uint8_t> scratch2_;
