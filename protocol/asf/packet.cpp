@@ -343,38 +343,6 @@ Status strip_padding(ByteView packet, std::uint32_t packet_size, std::vector<std
   return Status::Ok();
 }
 
-Status strip_padding_with_length(ByteView packet, std::uint32_t packet_size,
-                                 std::vector<std::uint8_t>* out) {
-  if (packet.size() > packet_size) {
-    return Status(Code::kMalformed, "ASF packet longer than the packet size",
-                  static_cast<std::uint32_t>(packet.size()));
-  }
-  Fields f;
-  MMS_TRY(parse_fields(packet, &f));
-  if (f.packet_length_width != 0) {
-    return strip_padding(packet, packet_size, out);
-  }
-  constexpr std::size_t kLengthField = 2;  // WORD
-  const std::size_t padding_present = packet.size() - f.data_limit;
-  const std::size_t length = f.data_limit + kLengthField;
-  if (f.padding_width == 0 || padding_present < kLengthField || length > 0xFFFF) {
-    out->assign(packet.begin(), packet.end());
-    return Status::Ok();
-  }
-  out->clear();
-  out->reserve(length);
-  out->insert(out->end(), packet.begin(), packet.begin() + f.length_type_offset);
-  out->push_back(static_cast<std::uint8_t>(f.length_type | 0x40u));  // Packet Length: WORD
-  out->insert(out->end(), packet.begin() + f.length_type_offset + 1,
-              packet.begin() + f.packet_length_offset);
-  out->push_back(static_cast<std::uint8_t>(length & 0xFFu));
-  out->push_back(static_cast<std::uint8_t>(length >> 8));
-  out->insert(out->end(), packet.begin() + f.packet_length_offset,
-              packet.begin() + f.data_limit);
-  store_var(out->data() + f.padding_offset + kLengthField, f.padding_width, 0);
-  return Status::Ok();
-}
-
 Status filter_streams(ByteView packet, std::uint32_t packet_size, const std::vector<bool>& keep,
                       std::vector<std::uint8_t>* out, bool* empty) {
   auto info_or = parse_packet(packet, packet_size);

@@ -62,14 +62,6 @@ bool padding_strippable(ByteView packet, std::uint32_t packet_size);
 // explicit Packet Length, if present, set to the new length.
 Status strip_padding(ByteView packet, std::uint32_t packet_size, std::vector<std::uint8_t>* out);
 
-// Server side, RTP (MS-RTSP 2.2.1.4: no padding over RTP): like
-// strip_padding, but a packet without a Packet Length field gets one (WORD)
-// so that it still says where it ends; FFmpeg's RTP path reads a packet
-// without Packet Length as packet_size long. A packet with fewer than 2
-// padding bytes (or without a Padding Length field) is copied unchanged.
-Status strip_padding_with_length(ByteView packet, std::uint32_t packet_size,
-                                 std::vector<std::uint8_t>* out);
-
 // Server side: writes a packet holding only the payloads whose stream is in
 // `keep` (keep[n] true for stream n, size 128) into `out`, padded back to
 // packet_size with correct fields. *empty = true when no payload remains (the
