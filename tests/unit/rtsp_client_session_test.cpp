@@ -190,6 +190,7 @@ class Rig {
       switch (a.kind) {
         case IoAction::Kind::kBindUdp:
           binds_.push_back(a.channel);
+          bind_ports_.push_back(a.port);
           break;
         case IoAction::Kind::kConnectTcp:
           tcp_ = a.channel;
@@ -252,6 +253,11 @@ class Rig {
       s_.on_udp_bound(binds_[0], kRtxPort, now_);
       drain();
       s_.on_udp_bound(binds_[1], kMediaPort, now_);
+      drain();
+      // Then the RTCP port next to the media port.
+      ASSERT_EQ(binds_.size(), 3u);
+      ASSERT_EQ(bind_ports_[2], kMediaPort + 1);
+      s_.on_udp_bound(binds_[2], kMediaPort + 1, now_);
       drain();
     }
     ASSERT_NE(tcp_, 0u);
@@ -461,6 +467,7 @@ class Rig {
   Instant now_{1000 * kSecond};
   ChannelId tcp_ = 0;
   std::vector<ChannelId> binds_;
+  std::vector<std::uint16_t> bind_ports_;
   std::vector<ChannelId> closed_;
   std::vector<IoAction> connects_;
   Bytes pending_;
