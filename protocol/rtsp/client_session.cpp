@@ -1168,6 +1168,7 @@ void RtspClientSession::handle_end_of_stream(const Request& req, Instant now) {
     return;
   }
   eos_pending_ = true;
+  eos_by_bye_ = false;  // the RTP-Info seqs say more than a BYE did
   eos_deadline_ = now + kEosDrainWait;
   maybe_finish_eos(now, !udp_);
 }

@@ -891,6 +891,30 @@ TEST(RtspClientSession, UdpByeMultiplexedOnTheMediaPort) {
   EXPECT_EQ(payloads(rig.packets()), expected);
 }
 
+TEST(RtspClientSession, UdpEndOfStreamRequestAfterByeWaitsForTheLastSeqs) {
+  const Media& m = small();
+  Rig rig(true);
+  rig.start();
+  Splitter split(m, m.streams, 1400);
+  rig.setup_and_play(wms_sdp(m), &split);
+  std::vector<Bytes> expected;
+  std::vector<Rtp> rtp = split.flow(0, m.packets.size(), &expected);
+  const Rtp last = rtp.back();
+  rtp.pop_back();
+  rig.send_rtp(rtp);
+  Bytes both = rtcp_compound(Splitter::ssrc(0));
+  const Bytes bye1 = rtcp_compound(Splitter::ssrc(1));
+  both.insert(both.end(), bye1.begin(), bye1.end());
+  rig.rtcp_datagram(both);
+  rig.feed(rig.eof_request(&split));
+  rig.advance(kByeQuietWait);
+  rig.timeout();
+  EXPECT_EQ(rig.count(Event::Kind::kEos), 0u);  // a seq is still missing
+  rig.datagram(last.bytes);
+  EXPECT_EQ(rig.count(Event::Kind::kEos), 1u);
+  EXPECT_EQ(payloads(rig.packets()), expected);
+}
+
 // Q+1 taken: another Q is bound (the first one held meanwhile so the system
 // cannot hand it back), a few times, then the client goes on without RTCP.
 struct BindScript {
