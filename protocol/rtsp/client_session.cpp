@@ -104,6 +104,39 @@ bool has_line(const std::string& body, std::string_view name) {
   return false;
 }
 
+// RTCP packet type BYE (RFC 3550 6.6).
+constexpr std::uint8_t kRtcpBye = 203;
+
+// Walks a compound RTCP packet (RFC 3550 6.1) and calls on_bye(ssrc) for every
+// source a BYE packet names. Stops at the first packet that is not RTCP
+// version 2 or whose length runs past the input; returns whether a BYE was seen.
+template <typename OnBye>
+bool for_each_bye(ByteView packet, OnBye on_bye) {
+  bool seen = false;
+  std::size_t pos = 0;
+  while (packet.size() - pos >= 4) {
+    const std::uint8_t* p = packet.data() + pos;
+    if ((p[0] >> 6) != 2) {
+      break;
+    }
+    const std::size_t len = (std::size_t{p[2]} << 8 | p[3]) * 4 + 4;
+    if (len > packet.size() - pos) {
+      break;
+    }
+    if (p[1] == kRtcpBye) {
+      seen = true;
+      const std::size_t count = p[0] & 0x1fu;
+      for (std::size_t i = 0; i < count && 8 + 4 * i <= len; ++i) {
+        const std::uint8_t* q = p + 4 + 4 * i;
+        on_bye(static_cast<std::uint32_t>(q[0]) << 24 | static_cast<std::uint32_t>(q[1]) << 16 |
+               static_cast<std::uint32_t>(q[2]) << 8 | q[3]);
+      }
+    }
+    pos += len;
+  }
+  return seen;
+}
+
 }  // namespace
 
 RtspClientSession::RtspClientSession(session::ClientConfig config, bool udp)
@@ -129,19 +162,14 @@ void RtspClientSession::play(const session::PlayRequest& req, Instant now) {
     touch(now);
     if (udp_) {
       state_ = State::kBinding;
-      for (session::ChannelId* ch : {&rtx_ch_, &media_ch_}) {
-        *ch = next_channel_++;
-        session::IoAction a;
-        a.kind = session::IoAction::Kind::kBindUdp;
-        a.channel = *ch;
-        a.host = current_url_.host;
-        if (ch == &media_ch_) {
-          // The configured range is for the port data arrives on; nothing comes to RTX.
-          a.port = config_.udp_port_min;
-          a.port_max = config_.udp_port_max;
-        }
-        actions_.push_back(std::move(a));
-      }
+      rtx_ch_ = next_channel_++;
+      session::IoAction a;
+      a.kind = session::IoAction::Kind::kBindUdp;
+      a.channel = rtx_ch_;
+      a.host = current_url_.host;
+      actions_.push_back(std::move(a));
+      // The configured range is for the port data arrives on; nothing comes to RTX.
+      bind_media(config_.udp_port_min, config_.udp_port_max);
     } else {
       connect_tcp(now);
     }
@@ -169,7 +197,7 @@ void RtspClientSession::close() {
 }
 
 void RtspClientSession::close_channels() {
-  for (session::ChannelId* ch : {&tcp_, &rtx_ch_, &media_ch_}) {
+  for (session::ChannelId* ch : {&tcp_, &rtx_ch_, &media_ch_, &rtcp_ch_, &old_media_ch_}) {
     if (*ch != 0) {
       session::IoAction a;
       a.kind = session::IoAction::Kind::kClose;
@@ -178,6 +206,28 @@ void RtspClientSession::close_channels() {
       *ch = 0;
     }
   }
+}
+
+void RtspClientSession::bind_media(std::uint16_t port_min, std::uint16_t port_max) {
+  media_ch_ = next_channel_++;
+  media_bound_ = false;
+  session::IoAction a;
+  a.kind = session::IoAction::Kind::kBindUdp;
+  a.channel = media_ch_;
+  a.host = current_url_.host;
+  a.port = port_min;
+  a.port_max = port_max;
+  actions_.push_back(std::move(a));
+}
+
+// UDP: connects once RTX, media and (if it could be had) RTCP are bound.
+void RtspClientSession::udp_bind_done(Instant now) {
+  if (!rtx_bound_ || !media_bound_ || !rtcp_done_ || state_ != State::kBinding) {
+    return;
+  }
+  MMS_LOG(LogLevel::kDebug, kLog, "UDP ports: rtx %u, media %u, rtcp %s", rtx_port_, media_port_,
+          rtcp_ch_ != 0 ? "media + 1" : "none");
+  connect_tcp(now);
 }
 
 void RtspClientSession::connect_tcp(Instant now) {
@@ -337,11 +387,22 @@ void RtspClientSession::send_next_setup(Instant now) {
   send_request(std::move(r), Sent::kSetup, k, now);
 }
 
+// Where npt 0 of the content lies: WMS counts the preroll in npt (rtsp-wms.md:
+// its a=range starts at the preroll); a whole-mux SDP (gst-rtsp-server) gives
+// media time, starting at its a=range start.
+std::uint64_t RtspClientSession::npt_origin_ms() const {
+  if (whole_mux()) {
+    return sdp_.range && sdp_.range->start_ms ? *sdp_.range->start_ms : 0;
+  }
+  return info_.preroll_ms;
+}
+
 void RtspClientSession::send_play(bool with_range, Instant now) {
   Request r = make_request("PLAY", aggregate_);
   if (with_range) {
     NptRange range;
-    range.start_ms = position_ms_ + info_.preroll_ms;
+    const std::uint64_t origin = npt_origin_ms();
+    range.start_ms = position_ms_ > UINT64_MAX - origin ? UINT64_MAX : position_ms_ + origin;
     r.headers.add("Range", format_range(range));
   }
   if (!gen_id_.empty()) {
@@ -352,6 +413,7 @@ void RtspClientSession::send_play(bool with_range, Instant now) {
   play_with_range_ = with_range;
   eos_pending_ = false;
   eos_deadline_.reset();
+  eos_by_bye_ = false;
   entry_ended_ = false;
   held_.clear();
   send_request(std::move(r), Sent::kPlay, 0, now);
@@ -395,19 +457,42 @@ void RtspClientSession::on_udp_bound(session::ChannelId ch, std::uint16_t port, 
   if (state_ != State::kBinding) {
     return;
   }
+  if (ch == 0) {
+    return;
+  }
   if (ch == rtx_ch_) {
     rtx_port_ = port;
     rtx_bound_ = true;
   } else if (ch == media_ch_) {
     media_port_ = port;
     media_bound_ = true;
+    if (old_media_ch_ != 0) {
+      // A new Q while the previous one is still held: the previous one goes now.
+      session::IoAction a;
+      a.kind = session::IoAction::Kind::kClose;
+      a.channel = old_media_ch_;
+      actions_.push_back(std::move(a));
+      old_media_ch_ = 0;
+    }
+    if (port != 0 && port < 65535) {
+      // The server sends its RTCP (BYE at the end) to Q+1.
+      rtcp_ch_ = next_channel_++;
+      session::IoAction a;
+      a.kind = session::IoAction::Kind::kBindUdp;
+      a.channel = rtcp_ch_;
+      a.host = current_url_.host;
+      a.port = static_cast<std::uint16_t>(port + 1);
+      a.port_max = a.port;
+      actions_.push_back(std::move(a));
+      return;
+    }
+    rtcp_done_ = true;
+  } else if (ch == rtcp_ch_) {
+    rtcp_done_ = true;
   } else {
     return;
   }
-  if (rtx_bound_ && media_bound_) {
-    MMS_LOG(LogLevel::kDebug, kLog, "UDP ports: rtx %u, media %u", rtx_port_, media_port_);
-    connect_tcp(now);
-  }
+  udp_bind_done(now);
 }
 
 void RtspClientSession::on_connected(session::ChannelId ch, Instant now) {
@@ -419,7 +504,7 @@ void RtspClientSession::on_connected(session::ChannelId ch, Instant now) {
   send_options(now);
 }
 
-void RtspClientSession::on_connect_failed(session::ChannelId ch, Status why, Instant) {
+void RtspClientSession::on_connect_failed(session::ChannelId ch, Status why, Instant now) {
   released_.clear();
   if (state_ == State::kFailed || ch == 0) {
     return;
@@ -427,6 +512,32 @@ void RtspClientSession::on_connect_failed(session::ChannelId ch, Status why, Ins
   if (ch == tcp_) {
     tcp_ = 0;
     fail(Status(Code::kRefused, "RTSP connect failed", why.detail()));
+  } else if (ch == rtcp_ch_ && state_ == State::kBinding) {
+    // Q+1 is taken: another Q (holding this one meanwhile), or no RTCP.
+    rtcp_ch_ = 0;
+    const bool ranged = config_.udp_port_min != 0;
+    const std::uint32_t next_min = std::uint32_t{media_port_} + 2;
+    const std::uint32_t max = std::max(config_.udp_port_max, config_.udp_port_min);
+    if (++pair_attempts_ < kMaxRtcpPairAttempts && old_media_ch_ == 0 &&
+        (!ranged || next_min <= max)) {
+      old_media_ch_ = media_ch_;
+      old_media_port_ = media_port_;
+      bind_media(ranged ? static_cast<std::uint16_t>(next_min) : 0,
+                 ranged ? static_cast<std::uint16_t>(max) : 0);
+      return;
+    }
+    MMS_LOG(LogLevel::kInfo, kLog, "UDP port %u is taken: no RTCP from the server",
+            media_port_ + 1);
+    rtcp_done_ = true;
+    udp_bind_done(now);
+  } else if (ch == media_ch_ && old_media_ch_ != 0) {
+    // No other Q: back to the one held, without RTCP.
+    media_ch_ = old_media_ch_;
+    media_port_ = old_media_port_;
+    old_media_ch_ = 0;
+    media_bound_ = true;
+    rtcp_done_ = true;
+    udp_bind_done(now);
   } else if (ch == rtx_ch_ || ch == media_ch_) {
     (ch == rtx_ch_ ? rtx_ch_ : media_ch_) = 0;
     fail(why.ok() ? Status(Code::kRefused, "could not bind a UDP port") : why);
@@ -481,10 +592,15 @@ std::size_t RtspClientSession::on_bytes(session::ChannelId ch, ByteView bytes, I
 
 void RtspClientSession::on_datagram(session::ChannelId ch, ByteView datagram, Instant now) {
   released_.clear();
-  if (ch == 0 || ch != media_ch_ || state_ == State::kFailed || state_ == State::kDone) {
+  if (ch == 0 || (ch != media_ch_ && ch != rtcp_ch_) || state_ == State::kFailed ||
+      state_ == State::kDone) {
     return;  // RTX port, stale channel: ignored
   }
   if (is_rtcp(datagram)) {
+    handle_rtcp(std::nullopt, datagram, now);  // on Q+1, or multiplexed on Q
+    return;
+  }
+  if (ch != media_ch_) {
     return;
   }
   std::optional<std::size_t> k = stream_for_ssrc(datagram);
@@ -523,12 +639,19 @@ void RtspClientSession::on_eof(session::ChannelId ch, Instant) {
 void RtspClientSession::handle_unit(const Unit& unit, Instant now) {
   switch (unit.kind) {
     case UnitKind::kInterleaved: {
-      if (udp_ || (unit.frame.channel & 1u) != 0) {
-        return;  // RTCP, or frames on a UDP session: ignored
+      if (udp_) {
+        return;  // frames on a UDP session: ignored
       }
+      const bool rtcp = (unit.frame.channel & 1u) != 0;
+      const std::uint8_t rtp_channel = rtcp ? static_cast<std::uint8_t>(unit.frame.channel - 1)
+                                            : unit.frame.channel;
       for (std::size_t k = 0; k < streams_.size(); ++k) {
-        if (streams_[k].channel == unit.frame.channel) {
-          handle_rtp(k, unit.frame.payload, now);
+        if (streams_[k].channel == rtp_channel) {
+          if (rtcp) {
+            handle_rtcp(k, unit.frame.payload, now);
+          } else {
+            handle_rtp(k, unit.frame.payload, now);
+          }
           return;
         }
       }
@@ -931,6 +1054,7 @@ void RtspClientSession::handle_play(const Response& resp, Instant now) {
     s.play_seq.reset();
     s.last_seq.reset();
     s.eos_seq.reset();
+    s.bye = false;
   }
   if (const std::string* info = resp.headers.find("RTP-Info")) {
     Result<std::vector<RtpInfo>> entries = parse_rtp_info(*info);
@@ -1044,6 +1168,7 @@ void RtspClientSession::handle_end_of_stream(const Request& req, Instant now) {
     return;
   }
   eos_pending_ = true;
+  eos_by_bye_ = false;  // the RTP-Info seqs say more than a BYE did
   eos_deadline_ = now + kEosDrainWait;
   maybe_finish_eos(now, !udp_);
 }
@@ -1068,6 +1193,55 @@ void RtspClientSession::handle_announce(const Request& req, Instant now) {
 }
 
 // --- RTP ------------------------------------------------------------------------
+
+// RTCP from the server: only BYE matters. `stream`: the stream whose
+// interleaved RTCP channel carried it (TCP); over UDP the BYE's SSRCs say.
+void RtspClientSession::handle_rtcp(std::optional<std::size_t> stream, ByteView packet,
+                                    Instant now) {
+  if (state_ != State::kPlaying) {
+    return;  // a BYE before a PLAY's reply belongs to the flow that PLAY replaces
+  }
+  std::vector<std::size_t> ended;
+  const bool bye = for_each_bye(packet, [&](std::uint32_t ssrc) {
+    for (std::size_t k = 0; k < streams_.size() && !stream; ++k) {
+      if (streams_[k].ssrc && *streams_[k].ssrc == ssrc &&
+          std::find(ended.begin(), ended.end(), k) == ended.end()) {
+        ended.push_back(k);
+      }
+    }
+  });
+  if (stream && bye && *stream < streams_.size()) {
+    ended.push_back(*stream);
+  }
+  for (std::size_t k : ended) {
+    MMS_LOG(LogLevel::kDebug, kLog, "%s <- RTCP BYE for stream %zu", transport_name(), k);
+    stream_bye(k, now);
+    if (state_ != State::kPlaying) {
+      return;
+    }
+  }
+}
+
+// The server ended stream `stream` (RTCP BYE); the play ends with the last one.
+void RtspClientSession::stream_bye(std::size_t stream, Instant now) {
+  streams_[stream].bye = true;
+  for (const Stream& s : streams_) {
+    if (!s.bye) {
+      return;
+    }
+  }
+  if (eos_pending_) {
+    return;  // the EndOfStream request came first and decides
+  }
+  if (!udp_) {
+    finish_eos();  // the BYE follows the last RTP on the connection
+    return;
+  }
+  eos_pending_ = true;
+  eos_by_bye_ = true;
+  bye_at_ = now;
+  eos_deadline_ = now + kByeQuietWait;
+}
 
 std::optional<std::size_t> RtspClientSession::stream_for_ssrc(ByteView datagram) {
   Result<RtpHeader> h = parse_rtp(datagram);
@@ -1149,6 +1323,10 @@ void RtspClientSession::depayload(std::size_t stream, ByteView packet, Instant n
     emit_packet(std::move(p.data), p.discont);
   }
   if (eos_pending_) {
+    if (eos_by_bye_) {
+      // RTP still coming after the BYE: wait for quiet, within the bound.
+      eos_deadline_ = std::min(now + kByeQuietWait, bye_at_ + kEosDrainWait);
+    }
     maybe_finish_eos(now, false);
   }
 }
@@ -1172,6 +1350,14 @@ void RtspClientSession::maybe_finish_eos(Instant now, bool force) {
   if (!eos_pending_) {
     return;
   }
+  // While throttled nothing is read: the deadline waits for the reading to resume.
+  const bool deadline_passed = eos_deadline_ && now >= *eos_deadline_ && !throttled_;
+  if (eos_by_bye_) {
+    if (force || deadline_passed) {
+      finish_eos();
+    }
+    return;
+  }
   bool all = true;
   for (const Stream& s : streams_) {
     if (!s.eos_seq) {
@@ -1184,13 +1370,14 @@ void RtspClientSession::maybe_finish_eos(Instant now, bool force) {
       all = all && s.play_seq && *s.play_seq == *s.eos_seq;  // nothing was to come
     }
   }
-  if (force || all || (eos_deadline_ && now >= *eos_deadline_)) {
+  if (force || all || deadline_passed) {
     finish_eos();
   }
 }
 
 void RtspClientSession::finish_eos() {
   eos_pending_ = false;
+  eos_by_bye_ = false;
   eos_deadline_.reset();
   keepalive_at_.reset();
   udp_wait_since_.reset();
@@ -1219,6 +1406,9 @@ void RtspClientSession::on_throttle(bool paused, Instant now) {
     touch(now);
     if (udp_wait_since_) {
       udp_wait_since_ = now;
+    }
+    if (eos_pending_ && eos_deadline_ && *eos_deadline_ < now + kByeQuietWait) {
+      eos_deadline_ = now + kByeQuietWait;  // what queued up meanwhile is read first
     }
   }
 }
@@ -1290,7 +1480,7 @@ std::optional<Instant> RtspClientSession::next_deadline() const {
   if (udp_ && udp_wait_since_ && !rtp_seen_ && !throttled_ && config_.udp_timeout > 0) {
     consider(*udp_wait_since_ + config_.udp_timeout);
   }
-  if (eos_pending_ && eos_deadline_) {
+  if (eos_pending_ && eos_deadline_ && !throttled_) {
     consider(*eos_deadline_);
   }
   if (keepalive_at_) {

@@ -10,9 +10,20 @@
 //   -> PLAY Range: npt=<position + preroll>- -> RTP-Info -> Connected event
 //   -> RTP (datagrams on Q, or "$" frames) -> Packet events
 //   -> SET_PARAMETER "EOF: true" from the server -> 200 -> Eos event
+//      (or, from servers without that extension, RTCP BYE for every stream)
 //
 // Streams: one AsfDepayloader per set-up m= line (demuxed by SSRC over UDP,
-// by interleaved channel over TCP). The server splits the ASF mux per stream,
+// by interleaved channel over TCP). An SDP whose one m= line carries the whole
+// mux (gst-rtsp-server's rtpasfpay: fmtp config=, no a=stream) is one stream;
+// its npt is media time (no preroll), the a=range start is its origin.
+//
+// End without the EndOfStream request (gst-rtsp-server): the server's RTCP
+// BYE for every set-up stream ends the play. RTCP comes on the odd interleaved
+// channel (TCP) or on the media port + 1 (UDP: the client binds Q+1 next to Q,
+// trying a few other Q when Q+1 is taken, and goes without RTCP otherwise).
+// Over TCP the BYE follows the last RTP in order: Eos at once. Over UDP the
+// last RTP may still be queued on the other socket: Eos once no RTP came for
+// kByeQuietWait, at most kEosDrainWait after the BYE. The server splits the ASF mux per stream,
 // so the client receives more ASF packets than the file has: the header given
 // to the caller has its packet counts multiplied by the number of streams set
 // up, and packets are numbered by a running counter (restarted after a seek
@@ -62,6 +73,11 @@ constexpr const char* kClientSupported =
 // After the EndOfStream request over UDP, wait at most this long for the last
 // RTP packets of every stream before reporting the end.
 constexpr Duration kEosDrainWait = 1 * kSecond;
+// After the last RTCP BYE over UDP, the end is reported once no RTP came for
+// this long (bounded by kEosDrainWait after the BYE).
+constexpr Duration kByeQuietWait = 250 * kMillisecond;
+// UDP: attempts at binding a media port Q whose Q+1 (RTCP) is free as well.
+constexpr int kMaxRtcpPairAttempts = 4;
 // Session timeout assumed when the server names none (RFC 2326 12.37).
 constexpr std::uint32_t kDefaultSessionTimeoutS = 60;
 // Keepalive floor, so a hostile "timeout=1" cannot make us flood the server.
@@ -136,6 +152,7 @@ class RtspClientSession final : public session::ClientSession {
     std::optional<std::uint16_t> play_seq;
     std::optional<std::uint16_t> last_seq;
     std::optional<std::uint16_t> eos_seq;  // EndOfStream RTP-Info seq (next seq)
+    bool bye = false;                      // RTCP BYE from the server in this play
   };
 
   struct HeldRtp {
@@ -170,6 +187,13 @@ class RtspClientSession final : public session::ClientSession {
   bool take_header(const std::vector<std::uint8_t>& raw, bool changed);
   void plan_streams();
 
+  void bind_media(std::uint16_t port_min, std::uint16_t port_max);
+  void udp_bind_done(Instant now);
+  std::uint64_t npt_origin_ms() const;
+  bool whole_mux() const { return streams_.size() == 1 && streams_[0].number == 0; }
+
+  void handle_rtcp(std::optional<std::size_t> stream, ByteView packet, Instant now);
+  void stream_bye(std::size_t stream, Instant now);
   void handle_rtp(std::size_t stream, ByteView packet, Instant now);
   void depayload(std::size_t stream, ByteView packet, Instant now);
   void release_held(Instant now);
@@ -193,6 +217,11 @@ class RtspClientSession final : public session::ClientSession {
   session::ChannelId tcp_ = 0;
   session::ChannelId rtx_ch_ = 0;    // UDP port P (RTX; nothing is read from it)
   session::ChannelId media_ch_ = 0;  // UDP port Q (every media stream)
+  session::ChannelId rtcp_ch_ = 0;   // UDP port Q+1 (the server's RTCP: BYE)
+  session::ChannelId old_media_ch_ = 0;  // a Q whose Q+1 was taken, kept while rebinding
+  std::uint16_t old_media_port_ = 0;
+  int pair_attempts_ = 0;
+  bool rtcp_done_ = false;  // Q+1 bound, or given up
   session::ChannelId next_channel_ = 1;
   std::uint16_t rtx_port_ = 0;
   std::uint16_t media_port_ = 0;
@@ -244,6 +273,8 @@ class RtspClientSession final : public session::ClientSession {
   std::uint32_t packet_number_ = 0;
   bool eos_pending_ = false;
   std::optional<Instant> eos_deadline_;
+  bool eos_by_bye_ = false;  // the pending end comes from RTCP BYE (UDP)
+  Instant bye_at_;
   bool entry_ended_ = false;  // EOF with End-Of-Playlist-Entry: ANNOUNCE follows
 
   // Storage of the emitted packets; cleared at every input.

@@ -190,6 +190,7 @@ class Rig {
       switch (a.kind) {
         case IoAction::Kind::kBindUdp:
           binds_.push_back(a.channel);
+          bind_ports_.push_back(a.port);
           break;
         case IoAction::Kind::kConnectTcp:
           tcp_ = a.channel;
@@ -253,6 +254,11 @@ class Rig {
       drain();
       s_.on_udp_bound(binds_[1], kMediaPort, now_);
       drain();
+      // Then the RTCP port next to the media port.
+      ASSERT_EQ(binds_.size(), 3u);
+      ASSERT_EQ(bind_ports_[2], kMediaPort + 1);
+      s_.on_udp_bound(binds_[2], kMediaPort + 1, now_);
+      drain();
     }
     ASSERT_NE(tcp_, 0u);
     s_.on_connected(tcp_, now_);
@@ -281,6 +287,11 @@ class Rig {
   }
   void datagram(const Bytes& d) {
     s_.on_datagram(binds_.size() > 1 ? binds_[1] : 0, ByteView(d.data(), d.size()), now_);
+    drain();
+  }
+  // A datagram on the RTCP port (media port + 1).
+  void rtcp_datagram(const Bytes& d) {
+    s_.on_datagram(binds_.size() > 2 ? binds_[2] : 0, ByteView(d.data(), d.size()), now_);
     drain();
   }
   void timeout() {
@@ -416,6 +427,8 @@ class Rig {
   std::vector<Request>& requests() { return requests_; }
   std::vector<Response>& responses() { return responses_; }
   std::vector<ChannelId>& closed() { return closed_; }
+  std::vector<ChannelId>& binds() { return binds_; }
+  std::vector<std::uint16_t>& bind_ports() { return bind_ports_; }
   std::vector<IoAction>& connects() { return connects_; }
   ChannelId tcp() const { return tcp_; }
   std::vector<Seen> packets() const {
@@ -461,6 +474,7 @@ class Rig {
   Instant now_{1000 * kSecond};
   ChannelId tcp_ = 0;
   std::vector<ChannelId> binds_;
+  std::vector<std::uint16_t> bind_ports_;
   std::vector<ChannelId> closed_;
   std::vector<IoAction> connects_;
   Bytes pending_;
@@ -478,6 +492,45 @@ std::vector<Bytes> payloads(const std::vector<Seen>& packets) {
     out.push_back(p.payload);
   }
   return out;
+}
+
+// A compound RTCP packet as gst-rtsp-server ends a stream with: SR, SDES
+// (CNAME), BYE naming `ssrc` (no BYE when `bye` is false).
+Bytes rtcp_compound(std::uint32_t ssrc, bool bye = true) {
+  auto be32 = [](Bytes* b, std::uint32_t v) {
+    for (int i = 3; i >= 0; --i) {
+      b->push_back(static_cast<std::uint8_t>(v >> (8 * i)));
+    }
+  };
+  Bytes b = {0x80, 200, 0, 6};  // SR, no report blocks
+  be32(&b, ssrc);
+  for (int i = 0; i < 5; ++i) {
+    be32(&b, 0x01020304u);  // NTP (2), RTP time, packet and octet counts
+  }
+  b.insert(b.end(), {0x81, 202, 0, 3});  // SDES, one chunk: CNAME "user", end
+  be32(&b, ssrc);
+  b.insert(b.end(), {1, 4, 'u', 's', 'e', 'r', 0, 0});
+  if (bye) {
+    b.insert(b.end(), {0x81, 203, 0, 1});
+    be32(&b, ssrc);
+  }
+  return b;
+}
+
+// gst-rtsp-server's SDP for an ASF file: one m= line with the whole mux, the
+// header (without Data Object prefix) in fmtp config, a=range:npt=0- (no end).
+std::string gst_sdp(const Media& m, const std::string& range = "npt=0-") {
+  Result<asf::HeaderInfo> info = asf::parse_header(m.header);
+  EXPECT_TRUE(info.ok());
+  Bytes bare(m.header.begin(),
+             m.header.begin() + static_cast<std::ptrdiff_t>(info.ok() ? info->header_object_size
+                                                                      : m.header.size()));
+  return "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=Session streamed with GStreamer\r\n"
+         "c=IN IP4 0.0.0.0\r\nt=0 0\r\na=tool:GStreamer\r\na=type:broadcast\r\n"
+         "a=control:*\r\na=range:" + range + "\r\n"
+         "m=application 0 RTP/AVP 96\r\na=rtpmap:96 X-ASF-PF/1000\r\n"
+         "a=fmtp:96 maxps=" + std::to_string(m.packet_size) + ";config=" +
+         base64_encode(ByteView(bare.data(), bare.size())) + "\r\na=control:stream=0\r\n";
 }
 
 // --- happy paths -------------------------------------------------------------------
@@ -679,6 +732,312 @@ TEST(RtspClientSession, GstRtspServerWholeMux) {
   rig.send_rtp(split.flow(0, m.packets.size(), &expected));
   EXPECT_EQ(payloads(rig.packets()), expected);
   EXPECT_EQ(expected.size(), m.packets.size());
+}
+
+// --- gst-rtsp-server: whole mux, media-time npt, RTCP BYE as the end ------------------
+
+// TCP: the BYE arrives on the stream's odd channel after its last RTP; an SR
+// without BYE does nothing. Fed whole, byte by byte, and with a server request
+// after the BYE in the same read.
+void gst_tcp_bye(bool byte_by_byte) {
+  const Media& m = small();
+  Rig rig(false, "rtsp://127.0.0.1/a.asf");
+  rig.start();
+  Splitter split(m, {0}, 1400);  // rtpasfpay fragments at its MTU over TCP too
+  rig.setup_and_play(gst_sdp(m), &split, byte_by_byte);
+  ASSERT_FALSE(rig.failed()) << rig.failure().what();
+  ASSERT_EQ(rig.count_method("SETUP"), 1u);
+  EXPECT_EQ(*rig.requests()[2].headers.find("Transport"),
+            "RTP/AVP/TCP;unicast;interleaved=0-1;mode=PLAY");
+  // npt is media time here: position 0 is npt 0, not the preroll.
+  EXPECT_EQ(*rig.last().headers.find("Range"), "npt=0.000-");
+  // a=range:npt=0- gives no duration; the ASF header does (not a broadcast).
+  EXPECT_TRUE(rig.s().seekable());
+
+  std::vector<Bytes> expected;
+  std::vector<Rtp> rtp = split.flow(0, m.packets.size(), &expected);
+  Bytes wire;
+  const Bytes sr = rtcp_compound(Splitter::ssrc(0), false);
+  const Bytes bye = rtcp_compound(Splitter::ssrc(0));
+  for (std::size_t i = 0; i < rtp.size(); ++i) {
+    ASSERT_TRUE(write_interleaved(0, ByteView(rtp[i].bytes.data(), rtp[i].bytes.size()), &wire)
+                    .ok());
+    if (i == 2) {
+      ASSERT_TRUE(write_interleaved(1, ByteView(sr.data(), sr.size()), &wire).ok());
+    }
+  }
+  rig.feed(wire, byte_by_byte);
+  EXPECT_EQ(rig.count(Event::Kind::kEos), 0u);
+  EXPECT_EQ(payloads(rig.packets()), expected);
+  Bytes tail;
+  ASSERT_TRUE(write_interleaved(1, ByteView(bye.data(), bye.size()), &tail).ok());
+  const std::string trailing = rig.server_request("GET_PARAMETER", {}, "");
+  tail.insert(tail.end(), trailing.begin(), trailing.end());
+  rig.feed(tail, byte_by_byte);
+  EXPECT_FALSE(rig.failed()) << rig.failure().what();
+  EXPECT_EQ(rig.count(Event::Kind::kEos), 1u);
+  EXPECT_EQ(payloads(rig.packets()), expected);
+  EXPECT_FALSE(rig.s().next_deadline().has_value());
+}
+
+TEST(RtspClientSession, GstRtspServerTcpByeEndsThePlay) { gst_tcp_bye(false); }
+TEST(RtspClientSession, GstRtspServerTcpByeEndsThePlayByteByByte) { gst_tcp_bye(true); }
+
+TEST(RtspClientSession, GstRtspServerNptStartsAtTheRangeStart) {
+  const Media& m = small();
+  Rig rig(false, "rtsp://127.0.0.1/a.asf");
+  rig.start();
+  Splitter split(m, {0}, 65000);
+  rig.setup_and_play(gst_sdp(m, "npt=2.5-"), &split);
+  ASSERT_FALSE(rig.failed()) << rig.failure().what();
+  EXPECT_EQ(*rig.last().headers.find("Range"), "npt=2.500-");
+  rig.s().play(session::PlayRequest{1000}, rig.now());
+  rig.drain();
+  ASSERT_EQ(rig.last().method, "PLAY");
+  EXPECT_EQ(*rig.last().headers.find("Range"), "npt=3.500-");
+}
+
+TEST(RtspClientSession, TcpByeNeedsEveryStreamAndIgnoresTheReplacedFlow) {
+  const Media& m = small();
+  Rig rig(false);
+  rig.start();
+  Splitter split(m, m.streams, 65000);
+  rig.setup_and_play(wms_sdp(m), &split);
+  ASSERT_EQ(rig.s().streams_set_up(), 2u);
+  rig.send_rtp(split.flow(0, 4, nullptr));
+  // A seek: a BYE of the old flow before the PLAY reply does not count.
+  rig.s().play(session::PlayRequest{0}, rig.now());
+  rig.drain();
+  const Bytes bye0 = rtcp_compound(Splitter::ssrc(0));
+  const Bytes bye1 = rtcp_compound(Splitter::ssrc(1));
+  Bytes frame;
+  ASSERT_TRUE(write_interleaved(1, ByteView(bye0.data(), bye0.size()), &frame).ok());
+  ASSERT_TRUE(write_interleaved(3, ByteView(bye1.data(), bye1.size()), &frame).ok());
+  rig.feed(frame);
+  rig.answer_play(&split);
+  EXPECT_EQ(rig.count(Event::Kind::kEos), 0u);
+  rig.send_rtp(split.flow(4, m.packets.size(), nullptr));
+  // Stream 0's BYE alone: not the end; an unknown channel's: ignored.
+  frame.clear();
+  ASSERT_TRUE(write_interleaved(1, ByteView(bye0.data(), bye0.size()), &frame).ok());
+  ASSERT_TRUE(write_interleaved(9, ByteView(bye1.data(), bye1.size()), &frame).ok());
+  rig.feed(frame);
+  EXPECT_EQ(rig.count(Event::Kind::kEos), 0u);
+  frame.clear();
+  ASSERT_TRUE(write_interleaved(3, ByteView(bye1.data(), bye1.size()), &frame).ok());
+  rig.feed(frame);
+  EXPECT_EQ(rig.count(Event::Kind::kEos), 1u);
+  EXPECT_FALSE(rig.failed());
+}
+
+// UDP: the BYE comes on Q+1 and may overtake the last RTP on Q: the end waits
+// for kByeQuietWait without RTP, never while reading is throttled.
+TEST(RtspClientSession, UdpByeOnTheRtcpPortEndsOnceRtpIsQuiet) {
+  const Media& m = small();
+  Rig rig(true, "rtspu://127.0.0.1/a.asf");
+  rig.start();
+  Splitter split(m, {0}, 1400);
+  rig.setup_and_play(gst_sdp(m), &split);
+  ASSERT_FALSE(rig.failed()) << rig.failure().what();
+  EXPECT_EQ(*rig.requests()[2].headers.find("Transport"),
+            "RTP/AVP/UDP;unicast;client_port=7002-7003;mode=PLAY");
+  std::vector<Bytes> expected;
+  std::vector<Rtp> rtp = split.flow(0, m.packets.size(), &expected);
+  const Rtp last = rtp.back();
+  rtp.pop_back();
+  rig.send_rtp(rtp);
+  rig.rtcp_datagram(rtcp_compound(Splitter::ssrc(0), false));  // SR only
+  rig.rtcp_datagram(rtcp_compound(0xDEADBEEF));                 // someone else's BYE
+  rig.rtcp_datagram(Bytes{0x81, 203, 0, 9, 0x11, 0x11});        // truncated BYE
+  rig.advance(kByeQuietWait);
+  rig.timeout();
+  EXPECT_EQ(rig.count(Event::Kind::kEos), 0u);
+
+  rig.rtcp_datagram(rtcp_compound(Splitter::ssrc(0)));
+  EXPECT_EQ(rig.count(Event::Kind::kEos), 0u);
+  ASSERT_TRUE(rig.s().next_deadline().has_value());
+  EXPECT_EQ(*rig.s().next_deadline(), rig.now() + kByeQuietWait);
+  rig.advance(kByeQuietWait / 2);
+  rig.datagram(last.bytes);  // the straggler: still taken, and the quiet restarts
+  EXPECT_EQ(payloads(rig.packets()), expected);
+  rig.advance(kByeQuietWait / 2);
+  rig.timeout();
+  EXPECT_EQ(rig.count(Event::Kind::kEos), 0u);
+  rig.s().on_throttle(true, rig.now());
+  rig.advance(2 * kEosDrainWait);
+  rig.timeout();
+  EXPECT_EQ(rig.count(Event::Kind::kEos), 0u);  // nothing read meanwhile
+  rig.s().on_throttle(false, rig.now());
+  ASSERT_TRUE(rig.s().next_deadline().has_value());
+  EXPECT_EQ(*rig.s().next_deadline(), rig.now() + kByeQuietWait);
+  rig.advance(kByeQuietWait);
+  rig.timeout();
+  EXPECT_EQ(rig.count(Event::Kind::kEos), 1u);
+  EXPECT_FALSE(rig.failed());
+}
+
+TEST(RtspClientSession, UdpByeMultiplexedOnTheMediaPort) {
+  const Media& m = small();
+  Rig rig(true, "rtspu://127.0.0.1/a.asf");
+  rig.start();
+  Splitter split(m, {0}, 1400);
+  rig.setup_and_play(gst_sdp(m), &split);
+  std::vector<Bytes> expected;
+  rig.send_rtp(split.flow(0, m.packets.size(), &expected));
+  rig.datagram(rtcp_compound(Splitter::ssrc(0)));
+  rig.advance(kByeQuietWait);
+  rig.timeout();
+  EXPECT_EQ(rig.count(Event::Kind::kEos), 1u);
+  EXPECT_EQ(payloads(rig.packets()), expected);
+}
+
+TEST(RtspClientSession, UdpEndOfStreamRequestAfterByeWaitsForTheLastSeqs) {
+  const Media& m = small();
+  Rig rig(true);
+  rig.start();
+  Splitter split(m, m.streams, 1400);
+  rig.setup_and_play(wms_sdp(m), &split);
+  std::vector<Bytes> expected;
+  std::vector<Rtp> rtp = split.flow(0, m.packets.size(), &expected);
+  const Rtp last = rtp.back();
+  rtp.pop_back();
+  rig.send_rtp(rtp);
+  Bytes both = rtcp_compound(Splitter::ssrc(0));
+  const Bytes bye1 = rtcp_compound(Splitter::ssrc(1));
+  both.insert(both.end(), bye1.begin(), bye1.end());
+  rig.rtcp_datagram(both);
+  rig.feed(rig.eof_request(&split));
+  rig.advance(kByeQuietWait);
+  rig.timeout();
+  EXPECT_EQ(rig.count(Event::Kind::kEos), 0u);  // a seq is still missing
+  rig.datagram(last.bytes);
+  EXPECT_EQ(rig.count(Event::Kind::kEos), 1u);
+  EXPECT_EQ(payloads(rig.packets()), expected);
+}
+
+// Q+1 taken: another Q is bound (the first one held meanwhile so the system
+// cannot hand it back), a few times, then the client goes on without RTCP.
+struct BindScript {
+  RtspClientSession s;
+  std::vector<IoAction> binds;
+  std::vector<ChannelId> closed;
+  ChannelId tcp = 0;
+  explicit BindScript(std::uint16_t min = 0, std::uint16_t max = 0)
+      : s(config(min, max), true) {}
+  static session::ClientConfig config(std::uint16_t min, std::uint16_t max) {
+    session::ClientConfig c = Rig::config("rtspu://127.0.0.1/a.asf", "", "", 0);
+    c.udp_port_min = min;
+    c.udp_port_max = max;
+    return c;
+  }
+  void drain() {
+    IoAction a;
+    while (s.next_io_action(&a)) {
+      if (a.kind == IoAction::Kind::kBindUdp) {
+        binds.push_back(a);
+      } else if (a.kind == IoAction::Kind::kClose) {
+        closed.push_back(a.channel);
+      } else if (a.kind == IoAction::Kind::kConnectTcp) {
+        tcp = a.channel;
+      }
+    }
+  }
+};
+
+TEST(RtspClientSession, RtcpPortTakenRebindsTheMediaPort) {
+  Instant now{1000 * kSecond};
+  BindScript b;
+  b.s.play(session::PlayRequest{0}, now);
+  b.drain();
+  ASSERT_EQ(b.binds.size(), 2u);
+  b.s.on_udp_bound(b.binds[0].channel, 7000, now);
+  b.s.on_udp_bound(b.binds[1].channel, 7002, now);
+  b.drain();
+  ASSERT_EQ(b.binds.size(), 3u);
+  EXPECT_EQ(b.binds[2].port, 7003);
+  EXPECT_EQ(b.binds[2].port_max, 7003);
+  b.s.on_connect_failed(b.binds[2].channel, Status(Code::kRefused, "taken"), now);
+  b.drain();
+  ASSERT_EQ(b.binds.size(), 4u);  // a new media port, any
+  EXPECT_EQ(b.binds[3].port, 0);
+  EXPECT_TRUE(b.closed.empty());  // 7002 held until the new one is bound
+  EXPECT_EQ(b.tcp, 0u);
+  b.s.on_udp_bound(b.binds[3].channel, 7010, now);
+  b.drain();
+  ASSERT_EQ(b.closed.size(), 1u);
+  EXPECT_EQ(b.closed[0], b.binds[1].channel);
+  ASSERT_EQ(b.binds.size(), 5u);
+  EXPECT_EQ(b.binds[4].port, 7011);
+  b.s.on_udp_bound(b.binds[4].channel, 7011, now);
+  b.drain();
+  ASSERT_NE(b.tcp, 0u);
+  b.s.on_connected(b.tcp, now);
+  b.drain();
+
+  // Every Q+1 taken: kMaxRtcpPairAttempts tries, then on without RTCP.
+  BindScript all;
+  all.s.play(session::PlayRequest{0}, now);
+  all.drain();
+  all.s.on_udp_bound(all.binds[0].channel, 7000, now);
+  std::uint16_t q = 7002;
+  for (int i = 0; i < kMaxRtcpPairAttempts; ++i) {
+    all.s.on_udp_bound(all.binds.back().channel, q, now);
+    all.drain();
+    ASSERT_EQ(all.binds.back().port, q + 1);
+    all.s.on_connect_failed(all.binds.back().channel, Status(Code::kRefused, "taken"), now);
+    all.drain();
+    q = static_cast<std::uint16_t>(q + 10);
+  }
+  EXPECT_NE(all.tcp, 0u);
+  EXPECT_EQ(all.binds.size(), 1u + 2u * kMaxRtcpPairAttempts);
+  session::Event e;
+  while (all.s.next_event(&e)) {
+    EXPECT_NE(e.kind, Event::Kind::kFailed);
+  }
+}
+
+TEST(RtspClientSession, RtcpPortTakenInAConfiguredRange) {
+  Instant now{1000 * kSecond};
+  // 7002-7004: Q=7002 (7003 taken) -> Q from 7004 (7005 taken) -> no room: on with 7004.
+  BindScript b(7002, 7004);
+  b.s.play(session::PlayRequest{0}, now);
+  b.drain();
+  ASSERT_EQ(b.binds.size(), 2u);
+  EXPECT_EQ(b.binds[1].port, 7002);
+  EXPECT_EQ(b.binds[1].port_max, 7004);
+  b.s.on_udp_bound(b.binds[0].channel, 7000, now);
+  b.s.on_udp_bound(b.binds[1].channel, 7002, now);
+  b.drain();
+  b.s.on_connect_failed(b.binds[2].channel, Status(Code::kRefused, "taken"), now);
+  b.drain();
+  ASSERT_EQ(b.binds.size(), 4u);
+  EXPECT_EQ(b.binds[3].port, 7004);
+  EXPECT_EQ(b.binds[3].port_max, 7004);
+  b.s.on_udp_bound(b.binds[3].channel, 7004, now);
+  b.drain();
+  b.s.on_connect_failed(b.binds[4].channel, Status(Code::kRefused, "taken"), now);
+  b.drain();
+  EXPECT_EQ(b.binds.size(), 5u);
+  EXPECT_NE(b.tcp, 0u);
+
+  // The second Q cannot be bound: back to the first one, without RTCP.
+  BindScript c(7002, 7010);
+  c.s.play(session::PlayRequest{0}, now);
+  c.drain();
+  c.s.on_udp_bound(c.binds[0].channel, 7000, now);
+  c.s.on_udp_bound(c.binds[1].channel, 7002, now);
+  c.drain();
+  c.s.on_connect_failed(c.binds[2].channel, Status(Code::kRefused, "taken"), now);
+  c.drain();
+  ASSERT_EQ(c.binds.size(), 4u);
+  c.s.on_connect_failed(c.binds[3].channel, Status(Code::kRefused, "no port"), now);
+  c.drain();
+  EXPECT_NE(c.tcp, 0u);
+  EXPECT_TRUE(c.closed.empty());
+  session::Event e;
+  while (c.s.next_event(&e)) {
+    EXPECT_NE(e.kind, Event::Kind::kFailed);
+  }
 }
 
 TEST(RtspClientSession, MbrSetsUpOnlyTheChosenStreams) {
