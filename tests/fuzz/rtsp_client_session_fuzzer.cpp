@@ -10,6 +10,7 @@
 // Invariants: consumed <= offered; no event after Failed; packets only after a
 // header and never larger than its packet size; Send/SendTo/Close only on
 // channels the session opened and has not closed; channel ids never reused.
+#include <algorithm>
 #include <cstdint>
 #include <cstdlib>
 #include <set>
@@ -74,7 +75,7 @@ struct Driver {
   mms::rtsp::RtspClientSession* s;
   std::set<ChannelId> open;
   ChannelId tcp = 0;
-  ChannelId udp = 0;  // the last bound: the media port
+  std::vector<ChannelId> udp;  // bound UDP channels: RTX, media, RTCP (in bind order)
   bool failed = false;
   bool header = false;
   std::uint32_t packet_size = 0;
@@ -91,8 +92,9 @@ struct Driver {
           break;
         case IoAction::Kind::kBindUdp:
           check(open.insert(a.channel).second);
-          udp = a.channel;
-          s->on_udp_bound(a.channel, static_cast<std::uint16_t>(7000 + 2 * open.size()), now);
+          udp.push_back(a.channel);
+          // Consecutive ports, so the media port's RTCP neighbour is free.
+          s->on_udp_bound(a.channel, static_cast<std::uint16_t>(7000 + udp.size()), now);
           break;
         case IoAction::Kind::kSend:
         case IoAction::Kind::kSendTo:
@@ -148,9 +150,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   for (int op = 0; op < 100000 && p.remaining() > 0 && !d.failed; ++op) {
     switch (p.integral(0, 7)) {
       case 4: {
+        // Mostly the media port (the second bound), sometimes another one.
+        const auto pick = static_cast<std::size_t>(p.integral(0, 7));
         ByteView v = p.front(p.integral(1, 2048));
-        if (d.udp != 0) {
-          session.on_datagram(d.udp, v, d.now);
+        if (!d.udp.empty()) {
+          const std::size_t i = pick < 6 ? std::min<std::size_t>(1, d.udp.size() - 1)
+                                         : (pick - 6) % d.udp.size();
+          session.on_datagram(d.udp[i], v, d.now);
           d.drain();
         }
         break;
