@@ -973,18 +973,29 @@ void ServerSession::send_packet(std::uint32_t packet) {
 }
 
 void ServerSession::remap_streams() {
-  bool any = false;
-  for (Slot& s : slots_) {
-    const bool has = content_->has_stream(s.number);
-    set_source(&s, has ? s.number : 0);
-    any = any || has;
+  // A new playlist entry: each set-up stream number carries the new entry's
+  // stream of that number; the entry's other streams (a playlist may go from
+  // audio only to audio + video) ride along on the first slot, so that the
+  // client receives the whole entry without a new SETUP.
+  if (slots_.empty()) {
+    return;
   }
-  if (!any) {
-    std::size_t i = 0;
-    for (const asf::StreamInfo& st : content_->info().streams) {
-      if (i < slots_.size()) {
-        set_source(&slots_[i++], st.number);
-      }
+  for (Slot& s : slots_) {
+    set_source(&s, content_->has_stream(s.number) ? s.number : 0);
+  }
+  for (const asf::StreamInfo& st : content_->info().streams) {
+    bool carried = false;
+    for (const Slot& s : slots_) {
+      carried = carried || s.source == st.number;
+    }
+    if (carried || st.number == 0 || st.number >= kStreamSlots) {
+      continue;
+    }
+    Slot& first = slots_.front();
+    if (first.source == 0) {
+      set_source(&first, st.number);
+    } else {
+      first.keep[st.number] = true;
     }
   }
 }
