@@ -67,6 +67,7 @@ struct Seen {
   Status status;
   std::string detail;
   std::string url;
+  std::string redirect_to;  // kFailed: a redirect for the rollover to follow
 };
 
 class Rig {
@@ -129,6 +130,9 @@ class Rig {
       v.status = e.status;
       v.detail = e.detail;
       v.url = e.url;
+      if (e.redirect_to) {
+        v.redirect_to = e.redirect_to->scheme + "://" + e.redirect_to->host + e.redirect_to->path;
+      }
       if (e.kind == Event::Kind::kFailed) {
         failed_ = true;
       }
@@ -591,12 +595,14 @@ TEST(MmstClientSession, FollowsRedirectsOnANewConnection) {
   r.feed(r.msg(funnel_info()));
   r.feed(r.msg(make_message(kLinkMacToViewerReportConnectedFunnel)));
   EXPECT_EQ(r.last_sent(kLinkViewerToMacOpenFile)->open_file.file_name, "b.wmv");
-  // A redirect to an unsupported scheme fails.
-  rd.report_redirect.wsz_location = "http://h3/c";
+  // A redirect to another transport family ends the session and hands the
+  // URL to the rollover (which refuses schemes mmssrc cannot play).
+  rd.report_redirect.wsz_location = "mmsh://h3/c";
   r.feed(r.msg(rd));
   const Seen* f = r.find(Event::Kind::kFailed);
   ASSERT_NE(f, nullptr);
-  EXPECT_EQ(f->status.code(), Code::kUnsupported);
+  EXPECT_EQ(f->status.code(), Code::kRefused);
+  EXPECT_EQ(f->redirect_to, "mmsh://h3/c");
 }
 
 TEST(MmstClientSession, RedirectLoopIsBounded) {
