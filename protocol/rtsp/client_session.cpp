@@ -802,7 +802,15 @@ bool RtspClientSession::handle_redirect(const Response& resp, Instant now) {
   }
   if (next->scheme != "rtsp" && next->scheme != "rtspu" && next->scheme != "rtspt" &&
       next->scheme != "mms") {
-    fail(Status(Code::kUnsupported, "redirect to an unsupported scheme", status));
+    // Another transport family (mmsh://, mmst://...): the rollover follows it.
+    if (next->user.empty() && next->host == current_url_.host) {
+      next->user = current_url_.user;
+      next->password = current_url_.password;
+    }
+    fail(Status(Code::kRefused, "redirected to another transport", status));
+    if (!events_.empty() && events_.back().kind == session::Event::Kind::kFailed) {
+      events_.back().redirect_to = *next;
+    }
     return false;
   }
   // Credentials from the URL follow a redirect only to the same host.

@@ -154,6 +154,7 @@ struct Seen {
   std::string url;
   std::shared_ptr<const std::vector<std::uint8_t>> header;
   std::shared_ptr<const asf::HeaderInfo> info;
+  std::string redirect_to;  // kFailed: a redirect for the rollover to follow
 };
 
 class Rig {
@@ -237,6 +238,9 @@ class Rig {
       v.status = e.status;
       v.detail = e.detail;
       v.url = e.url;
+      if (e.redirect_to) {
+        v.redirect_to = e.redirect_to->scheme + "://" + e.redirect_to->host + e.redirect_to->path;
+      }
       v.header = e.header;
       v.info = e.info;
       failed_ = failed_ || e.kind == Event::Kind::kFailed;
@@ -1280,6 +1284,18 @@ TEST(RtspClientSession, RedirectReconnects) {
   Splitter split(m, m.streams, 65000);
   rig.setup_and_play(wms_sdp(m), &split);
   EXPECT_FALSE(rig.failed());
+}
+
+TEST(RtspClientSession, RedirectToAnotherTransportGoesToTheRollover) {
+  Rig rig(false, "rtsp://127.0.0.1/a.asf");
+  rig.start();
+  rig.answer(200);
+  rig.answer(302, {{"Location", "mmsh://10.0.0.2/b.asf"}});
+  ASSERT_TRUE(rig.failed());
+  const Seen* f = rig.find(Event::Kind::kFailed);
+  ASSERT_NE(f, nullptr);
+  EXPECT_EQ(f->status.code(), Code::kRefused);
+  EXPECT_EQ(f->redirect_to, "mmsh://10.0.0.2/b.asf");
 }
 
 // --- failures --------------------------------------------------------------------------
