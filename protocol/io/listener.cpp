@@ -38,9 +38,12 @@ class SessionConnection final : public Connection {
   std::unique_ptr<mmsh::ServerSession> s_;
 };
 
-class MmsConnection final : public Connection {
+// MMS and RTSP sessions: TCP plus UDP datagrams to the client.
+template <typename Session>
+class DatagramConnection final : public Connection {
  public:
-  explicit MmsConnection(std::unique_ptr<mmst::ServerSession> s) : s_(std::move(s)) {}
+  DatagramConnection(std::unique_ptr<Session> s, const char* protocol)
+      : s_(std::move(s)), protocol_(protocol) {}
   Result<std::size_t> on_bytes(ByteView in, Instant now) override { return s_->on_bytes(in, now); }
   void on_eof(Instant now) override { s_->on_eof(now); }
   void on_timeout(Instant now) override { s_->on_timeout(now); }
@@ -52,30 +55,11 @@ class MmsConnection final : public Connection {
   ByteView next_datagram(Instant now) override { return s_->next_datagram(now); }
   void consume_datagram() override { s_->consume_datagram(); }
   void on_datagram(ByteView d, Instant now) override { s_->on_datagram(d, now); }
-  const char* protocol() const override { return "mms"; }
+  const char* protocol() const override { return protocol_; }
 
  private:
-  std::unique_ptr<mmst::ServerSession> s_;
-};
-
-class RtspConnection final : public Connection {
- public:
-  explicit RtspConnection(std::unique_ptr<rtsp::ServerSession> s) : s_(std::move(s)) {}
-  Result<std::size_t> on_bytes(ByteView in, Instant now) override { return s_->on_bytes(in, now); }
-  void on_eof(Instant now) override { s_->on_eof(now); }
-  void on_timeout(Instant now) override { s_->on_timeout(now); }
-  std::optional<Instant> next_deadline() const override { return s_->next_deadline(); }
-  ByteView next_output(Instant now) override { return s_->next_output(now); }
-  void consume_output(std::size_t n) override { s_->consume_output(n); }
-  bool wants_close() const override { return s_->wants_close(); }
-  std::uint16_t datagram_port() const override { return s_->udp_port(); }
-  ByteView next_datagram(Instant now) override { return s_->next_datagram(now); }
-  void consume_datagram() override { s_->consume_datagram(); }
-  void on_datagram(ByteView d, Instant now) override { s_->on_datagram(d, now); }
-  const char* protocol() const override { return "rtsp"; }
-
- private:
-  std::unique_ptr<rtsp::ServerSession> s_;
+  std::unique_ptr<Session> s_;
+  const char* protocol_;
 };
 
 bool ends_with_version(std::string_view line, std::string_view proto) {
@@ -229,11 +213,11 @@ std::unique_ptr<Connection> make_connection(std::unique_ptr<mmsh::ServerSession>
 }
 
 std::unique_ptr<Connection> make_connection(std::unique_ptr<mmst::ServerSession> session) {
-  return std::make_unique<MmsConnection>(std::move(session));
+  return std::make_unique<DatagramConnection<mmst::ServerSession>>(std::move(session), "mms");
 }
 
 std::unique_ptr<Connection> make_connection(std::unique_ptr<rtsp::ServerSession> session) {
-  return std::make_unique<RtspConnection>(std::move(session));
+  return std::make_unique<DatagramConnection<rtsp::ServerSession>>(std::move(session), "rtsp");
 }
 
 std::unique_ptr<Connection> make_demux_connection(const ProtocolFactories* factories,

@@ -227,6 +227,54 @@ bool Content::has_stream(std::uint16_t number) const {
   return layout_.info.find_stream(number) != nullptr;
 }
 
+std::uint32_t Content::key_at_or_before(std::uint32_t packet) const {
+  if (packets_.empty()) {
+    return 0;
+  }
+  const std::uint32_t last = static_cast<std::uint32_t>(packets_.size() - 1);
+  for (std::uint32_t p = packet < last ? packet : last;; --p) {
+    if (packets_[p].key) {
+      return p;
+    }
+    if (p == 0) {
+      return packet;  // no key frame at or before: start where asked
+    }
+  }
+}
+
+std::uint32_t Content::key_at_send_time(std::uint64_t send_ms) const {
+  std::uint32_t at = 0;
+  for (std::uint32_t i = 0; i < packet_count(); ++i) {
+    if (packets_[i].send_time_ms <= send_ms) {
+      at = i;
+    } else {
+      break;
+    }
+  }
+  return key_at_or_before(at);
+}
+
+std::uint32_t Content::start_for_presentation(std::uint64_t presentation_ms) const {
+  std::optional<std::uint32_t> key;
+  bool timed_keys = false;
+  for (std::uint32_t i = 0; i < packet_count(); ++i) {
+    const PacketMeta& m = packets_[i];
+    if (m.key && m.presentation_ms != PacketMeta::kNoTime) {
+      timed_keys = true;
+      if (m.presentation_ms <= presentation_ms) {
+        key = i;
+      }
+    }
+  }
+  if (key) {
+    return *key;
+  }
+  if (timed_keys) {
+    return 0;  // before the first key frame: from the start
+  }
+  return key_at_send_time(presentation_ms);
+}
+
 const FramedPackets& Content::framed(bool strip) const {
   const std::size_t k = strip ? 1 : 0;
   std::call_once(framed_once_[k], [this, strip, k] { build_framed(strip, &framed_[k]); });
@@ -502,14 +550,7 @@ void ServerSession::handle_get(const HttpRequest& req, const std::vector<PragmaT
 }
 
 std::uint32_t ServerSession::back_to_key(std::uint32_t packet) const {
-  for (std::uint32_t p = packet;; --p) {
-    if (content_->meta(p).key) {
-      return p;
-    }
-    if (p == 0) {
-      return packet;  // no key frame at or before: start where asked
-    }
-  }
+  return content_->key_at_or_before(packet);
 }
 
 std::uint32_t ServerSession::choose_start(const std::vector<PragmaToken>& pragmas,

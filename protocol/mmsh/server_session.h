@@ -97,6 +97,18 @@ class Content {
   // Streams declared by the header, stream number -> true.
   bool has_stream(std::uint16_t number) const;
 
+  // Where a server starts, shared by every protocol's server session.
+  // The last key-frame packet at or before `packet` (`packet` itself when none).
+  std::uint32_t key_at_or_before(std::uint32_t packet) const;
+  // For an ASF presentation time (including the preroll): the last key-frame
+  // packet presented at or before it; packet 0 when it is before the first key
+  // frame; without timed key frames, the key packet at or before the last
+  // packet sent by then. Callers check the time against the duration first.
+  std::uint32_t start_for_presentation(std::uint64_t presentation_ms) const;
+  // The last packet sent at or before `send_ms`, moved back to a key frame
+  // (joining a broadcast loop).
+  std::uint32_t key_at_send_time(std::uint64_t send_ms) const;
+
   // The $D frames of all streams (padding stripped when `strip`), built on first
   // use (thread-safe) and kept for the lifetime of the Content.
   const FramedPackets& framed(bool strip) const;

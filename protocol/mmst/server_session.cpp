@@ -653,14 +653,7 @@ bool ServerSession::all_selected() const {
 }
 
 std::uint32_t ServerSession::back_to_key(std::uint32_t packet) const {
-  for (std::uint32_t p = packet;; --p) {
-    if (content_->meta(p).key) {
-      return p;
-    }
-    if (p == 0) {
-      return packet;
-    }
-  }
+  return content_->key_at_or_before(packet);
 }
 
 std::uint32_t ServerSession::choose_start(const StartPlaying& sp, bool* beyond_end) const {
@@ -698,33 +691,7 @@ std::uint32_t ServerSession::choose_start(const StartPlaying& sp, bool* beyond_e
     *beyond_end = true;
     return count;
   }
-  const auto target = static_cast<std::uint64_t>(ms);
-  std::optional<std::uint32_t> key;
-  bool timed_keys = false;
-  for (std::uint32_t i = 0; i < count; ++i) {
-    const mmsh::PacketMeta& pm = content_->meta(i);
-    if (pm.key && pm.presentation_ms != mmsh::PacketMeta::kNoTime) {
-      timed_keys = true;
-      if (pm.presentation_ms <= target) {
-        key = i;
-      }
-    }
-  }
-  if (key) {
-    return *key;
-  }
-  if (timed_keys) {
-    return 0;  // before the first key frame: from the start
-  }
-  std::uint32_t lo = 0;
-  for (std::uint32_t i = 0; i < count; ++i) {
-    if (content_->meta(i).send_time_ms <= target) {
-      lo = i;
-    } else {
-      break;
-    }
-  }
-  return back_to_key(lo);
+  return content_->start_for_presentation(static_cast<std::uint64_t>(ms));
 }
 
 void ServerSession::on_start_playing(const Message& m, Instant now) {
@@ -795,15 +762,7 @@ std::uint32_t ServerSession::live_join(Instant now) {
   live_iteration_ = elapsed / period;
   const std::uint64_t target =
       first + static_cast<std::uint64_t>((elapsed % period) / kMillisecond);
-  std::uint32_t at = 0;
-  for (std::uint32_t i = 0; i < content_->packet_count(); ++i) {
-    if (content_->meta(i).send_time_ms <= target) {
-      at = i;
-    } else {
-      break;
-    }
-  }
-  return back_to_key(at);
+  return content_->key_at_send_time(target);
 }
 
 void ServerSession::on_stop_playing(const Message& m) {

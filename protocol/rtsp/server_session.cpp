@@ -712,44 +712,11 @@ void ServerSession::on_setup(const Request& req, Response* resp) {
 }
 
 std::uint32_t ServerSession::back_to_key(std::uint32_t packet) const {
-  for (std::uint32_t p = packet;; --p) {
-    if (content_->meta(p).key) {
-      return p;
-    }
-    if (p == 0) {
-      return packet;
-    }
-  }
+  return content_->key_at_or_before(packet);
 }
 
 std::uint32_t ServerSession::choose_start(std::uint64_t target) const {
-  const std::uint32_t count = content_->packet_count();
-  std::optional<std::uint32_t> key;
-  bool timed_keys = false;
-  for (std::uint32_t i = 0; i < count; ++i) {
-    const mmsh::PacketMeta& pm = content_->meta(i);
-    if (pm.key && pm.presentation_ms != mmsh::PacketMeta::kNoTime) {
-      timed_keys = true;
-      if (pm.presentation_ms <= target) {
-        key = i;
-      }
-    }
-  }
-  if (key) {
-    return *key;
-  }
-  if (timed_keys) {
-    return 0;  // before the first key frame (e.g. npt=<preroll> when it starts a bit later)
-  }
-  std::uint32_t lo = 0;
-  for (std::uint32_t i = 0; i < count; ++i) {
-    if (content_->meta(i).send_time_ms <= target) {
-      lo = i;
-    } else {
-      break;
-    }
-  }
-  return back_to_key(lo);
+  return content_->start_for_presentation(target);
 }
 
 std::uint32_t ServerSession::live_join(Instant now) {
@@ -759,15 +726,7 @@ std::uint32_t ServerSession::live_join(Instant now) {
   live_iteration_ = elapsed / period;
   const std::uint64_t target =
       first + static_cast<std::uint64_t>((elapsed % period) / kMillisecond);
-  std::uint32_t at = 0;
-  for (std::uint32_t i = 0; i < content_->packet_count(); ++i) {
-    if (content_->meta(i).send_time_ms <= target) {
-      at = i;
-    } else {
-      break;
-    }
-  }
-  return back_to_key(at);
+  return content_->key_at_send_time(target);
 }
 
 std::uint16_t ServerSession::next_seq(const Slot& slot) const {

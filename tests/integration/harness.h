@@ -4,6 +4,7 @@
 #pragma once
 
 #include <gst/gst.h>
+#include <gtest/gtest.h>
 
 #include <map>
 #include <mutex>
@@ -227,6 +228,50 @@ inline void run_pipeline(const std::string& src_desc, RunResult* result, gint64 
   gst_object_unref(bus);
   gst_object_unref(demux);
   gst_object_unref(pipeline);
+}
+
+// Runs `net_src` with a flushing key-unit seek to `target` ns and `local_src`
+// unseeked, and checks the seek: the AV test file (GOP 1 s, 10 s long) is
+// seekable, plays to EOS, its first video frame after the seek is at most one
+// key-frame interval before the target and never after it, and every decoded
+// video frame from the target on equals the file's frame at the same time.
+inline void expect_seek_lands(const std::string& net_src, const std::string& local_src,
+                              gint64 target) {
+  RunResult net;
+  RunResult local;
+  run_pipeline(net_src, &net, target);
+  run_pipeline(local_src, &local);
+  ASSERT_EQ(net.error, nullptr) << net.error->message;
+  EXPECT_TRUE(net.seekable);
+  EXPECT_TRUE(net.seek_ok);
+  EXPECT_TRUE(net.eos);
+  EXPECT_GT(net.duration, 9 * GST_SECOND);
+  const auto& video = net.pads["video_0"].frames;
+  ASSERT_FALSE(video.empty());
+  GstClockTime first = GST_CLOCK_TIME_NONE;
+  for (const Frame& f : video) {
+    if (GST_CLOCK_TIME_IS_VALID(f.pts)) {
+      first = f.pts;
+      break;
+    }
+  }
+  ASSERT_TRUE(GST_CLOCK_TIME_IS_VALID(first));
+  EXPECT_LE(first, static_cast<GstClockTime>(target) + 100 * GST_MSECOND);
+  EXPECT_GE(first + GST_SECOND + 100 * GST_MSECOND, static_cast<GstClockTime>(target));
+  std::map<GstClockTime, std::string> ref;
+  for (const Frame& f : local.pads["video_0"].frames) {
+    ref[f.pts] = f.md5;
+  }
+  // Frames before the key frame that starts the new position may arrive as
+  // tails only; from the target on everything must decode identically.
+  int compared = 0;
+  for (const Frame& f : video) {
+    if (f.pts >= static_cast<GstClockTime>(target) && ref.count(f.pts)) {
+      EXPECT_EQ(ref[f.pts], f.md5) << "frame at " << f.pts;
+      ++compared;
+    }
+  }
+  EXPECT_GE(compared, 100);  // 5 s at 25 fps = 125 frames
 }
 
 }  // namespace mms_test
