@@ -61,7 +61,9 @@ if [[ -z "$URL" ]]; then
   timeout 300 "$ROOT/tests/media/make-test-media.sh" "$WORK/media" sample ||
     die "could not generate the sample clip"
   mv "$WORK/media/av-wmv2-wma2-10s.asf" "$WORK/media/sample.asf"
-  "$SERVER" --root "$WORK/media" --bind 127.0.0.1 --mmsh-port 0 --fast >"$WORK/server.out" 2>"$WORK/server.log" &
+  # One port for RTSP, MMS and MMSH (UDP on the same number): the mms:// URL
+  # rolls over like Windows Media Player and starts with RTSP over UDP.
+  "$SERVER" --root "$WORK/media" --bind 127.0.0.1 --port 0 --fast >"$WORK/server.out" 2>"$WORK/server.log" &
   SERVER_PID=$!
   port=
   for ((i = 0; i < 200; i++)); do
@@ -72,8 +74,8 @@ if [[ -z "$URL" ]]; then
   done
   [[ -n "$port" ]] || die "mms-server did not become ready"
   echo "transcode.sh: serving a generated sample clip on 127.0.0.1:$port"
-  # mms:// lets the element choose the transport; the bundled server speaks
-  # MMSH, so fall back to an explicit mmsh:// URL if that fails.
+  # mms:// lets the element choose the transport; should the walk fail, an
+  # explicit mmsh:// URL is tried too.
   URLS=("mms://127.0.0.1:$port/sample.asf" "mmsh://127.0.0.1:$port/sample.asf")
 else
   URLS=("$URL")
