@@ -23,8 +23,19 @@ for case in av-wmv2-wma2-10s.asf:tcp av-wmv2-wma2-10s.asf:udp audio-wma2-10s.wma
   run "$CMD_TIMEOUT" "$SYS_PYTHON" "$INTEROP_DIR/gst_frames.py" "file://$MEDIA/$f" >"$T/want.txt" \
     2>"$T/local.log" || fail "$f: cannot decode the local file"
   {
-    run "$CMD_TIMEOUT" "$SYS_PYTHON" "$INTEROP_DIR/gst_frames.py" "rtsp://127.0.0.1:$RTSP_PORT/$f" \
-      "$proto" >"$T/got.txt" 2>"$T/rtspsrc-$proto.log" ||
+    # rtspsrc now and then keeps its end of stream in the jitter buffer and never
+    # finishes (a GStreamer quirk, seen about once in a few dozen runs): one more
+    # try before failing. Every frame is still compared.
+    ok=
+    for try in 1 2; do
+      if run 45 "$SYS_PYTHON" "$INTEROP_DIR/gst_frames.py" "rtsp://127.0.0.1:$RTSP_PORT/$f" \
+        "$proto" >"$T/got.txt" 2>"$T/rtspsrc-$proto.log"; then
+        ok=1
+        break
+      fi
+      log "$f: rtspsrc over $proto did not finish (try $try)"
+    done
+    [[ -n "$ok" ]] ||
       fail "$f: rtspsrc over $proto failed ($(tail -n 3 "$T/rtspsrc-$proto.log" | tr '\n' ' '))"
     compare_lines "$f via rtspsrc ($proto) vs local file" "$T/want.txt" "$T/got.txt"
   }
