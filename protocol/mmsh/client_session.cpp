@@ -294,17 +294,9 @@ std::size_t MmshClientSession::handle_head(ByteView bytes, Instant now) {
     }
     if (next->scheme != "mmsh" && next->scheme != "mms") {
       // Another transport family (mmst://, rtsp://...): the rollover follows it.
-      if (next->user.empty() && next->host == current_url_.host) {
-        next->user = current_url_.user;
-        next->password = current_url_.password;
-      }
       close_channel();
       state_ = State::kFailed;
-      session::Event e;
-      e.kind = session::Event::Kind::kFailed;
-      e.status = Status(Code::kRefused, "redirected to another transport");
-      e.redirect_to = *next;
-      events_.push_back(std::move(e));
+      events_.push_back(session::redirected_elsewhere(*next, current_url_));
       return 0;
     }
     // Credentials from the URL follow a redirect only to the same host.
@@ -574,21 +566,11 @@ void MmshClientSession::fail(Status status, std::string detail) {
 }
 
 bool MmshClientSession::next_io_action(session::IoAction* out) {
-  if (actions_.empty()) {
-    return false;
-  }
-  *out = std::move(actions_.front());
-  actions_.pop_front();
-  return true;
+  return session::pop_front(&actions_, out);
 }
 
 bool MmshClientSession::next_event(session::Event* out) {
-  if (events_.empty()) {
-    return false;
-  }
-  *out = std::move(events_.front());
-  events_.pop_front();
-  return true;
+  return session::pop_front(&events_, out);
 }
 
 }  // namespace mms::mmsh

@@ -13,14 +13,6 @@ constexpr const char* kLog = "mmst-client";
 // ConnectFunnel's TCP port is meaningless (mmsp.md §2.5); any number will do.
 constexpr std::uint16_t kFakeTcpFunnelPort = 1037;
 
-session::Event failed_event(Status status, std::string detail) {
-  session::Event e;
-  e.kind = session::Event::Kind::kFailed;
-  e.status = status;
-  e.detail = std::move(detail);
-  return e;
-}
-
 std::string hr_text(std::uint32_t hr) {
   char buf[64];
   std::snprintf(buf, sizeof buf, "HRESULT 0x%08X %s", hr, hresult_to_string(hr));
@@ -612,16 +604,9 @@ void MmstClientSession::follow_redirect(const ReportRedirect& r, Instant now) {
   }
   if (next->scheme != "mms" && next->scheme != "mmst" && next->scheme != "mmsu") {
     // Another transport family (mmsh://, rtsp://): the rollover follows it.
-    if (next->user.empty() && next->host == current_url_.host) {
-      next->user = current_url_.user;
-      next->password = current_url_.password;
-    }
-    session::Event e = failed_event(
-        Status(Code::kRefused, "redirected to another transport"), std::string());
-    e.redirect_to = *next;
     close_channels();
     state_ = State::kFailed;
-    events_.push_back(std::move(e));
+    events_.push_back(session::redirected_elsewhere(*next, current_url_));
     return;
   }
   // Credentials from the URL follow a redirect only to the same host.
@@ -1185,25 +1170,15 @@ void MmstClientSession::fail(Status status, std::string detail) {
           status.what(), to_string(status.code()), status.detail());
   close_channels();
   state_ = State::kFailed;
-  events_.push_back(failed_event(status, std::move(detail)));
+  events_.push_back(session::failed_event(status, std::move(detail)));
 }
 
 bool MmstClientSession::next_io_action(session::IoAction* out) {
-  if (actions_.empty()) {
-    return false;
-  }
-  *out = std::move(actions_.front());
-  actions_.pop_front();
-  return true;
+  return session::pop_front(&actions_, out);
 }
 
 bool MmstClientSession::next_event(session::Event* out) {
-  if (events_.empty()) {
-    return false;
-  }
-  *out = std::move(events_.front());
-  events_.pop_front();
-  return true;
+  return session::pop_front(&events_, out);
 }
 
 }  // namespace mms::mmst

@@ -14,14 +14,6 @@ namespace {
 constexpr const char* kLog = "rtsp-client";
 constexpr std::uint16_t kDefaultRtspPort = 554;
 
-session::Event failed_event(Status status, std::string detail) {
-  session::Event e;
-  e.kind = session::Event::Kind::kFailed;
-  e.status = status;
-  e.detail = std::move(detail);
-  return e;
-}
-
 std::uint64_t read_le64(const std::uint8_t* p) {
   std::uint64_t v = 0;
   for (int i = 7; i >= 0; --i) {
@@ -803,14 +795,10 @@ bool RtspClientSession::handle_redirect(const Response& resp, Instant now) {
   if (next->scheme != "rtsp" && next->scheme != "rtspu" && next->scheme != "rtspt" &&
       next->scheme != "mms") {
     // Another transport family (mmsh://, mmst://...): the rollover follows it.
-    if (next->user.empty() && next->host == current_url_.host) {
-      next->user = current_url_.user;
-      next->password = current_url_.password;
-    }
-    fail(Status(Code::kRefused, "redirected to another transport", status));
-    if (!events_.empty() && events_.back().kind == session::Event::Kind::kFailed) {
-      events_.back().redirect_to = *next;
-    }
+    close_channels();
+    state_ = State::kFailed;
+    held_.clear();
+    events_.push_back(session::redirected_elsewhere(*next, current_url_));
     return false;
   }
   // Credentials from the URL follow a redirect only to the same host.
@@ -1508,25 +1496,15 @@ void RtspClientSession::fail(Status status, std::string detail) {
   close_channels();
   state_ = State::kFailed;
   held_.clear();
-  events_.push_back(failed_event(status, std::move(detail)));
+  events_.push_back(session::failed_event(status, std::move(detail)));
 }
 
 bool RtspClientSession::next_io_action(session::IoAction* out) {
-  if (actions_.empty()) {
-    return false;
-  }
-  *out = std::move(actions_.front());
-  actions_.pop_front();
-  return true;
+  return session::pop_front(&actions_, out);
 }
 
 bool RtspClientSession::next_event(session::Event* out) {
-  if (events_.empty()) {
-    return false;
-  }
-  *out = std::move(events_.front());
-  events_.pop_front();
-  return true;
+  return session::pop_front(&events_, out);
 }
 
 }  // namespace mms::rtsp

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <optional>
 #include <string>
@@ -90,6 +91,36 @@ struct ClientConfig {
 struct PlayRequest {
   std::uint64_t position_ms = 0;  // content time, without preroll
 };
+
+// Helpers shared by the sessions of every transport.
+inline Event failed_event(Status status, std::string detail = std::string()) {
+  Event e;
+  e.kind = Event::Kind::kFailed;
+  e.status = status;
+  e.detail = std::move(detail);
+  return e;
+}
+// The failure that hands a redirect to another transport family to the
+// caller's rollover; URL credentials follow only to the same host.
+inline Event redirected_elsewhere(Url next, const Url& current) {
+  if (next.user.empty() && next.host == current.host) {
+    next.user = current.user;
+    next.password = current.password;
+  }
+  Event e = failed_event(Status(Code::kRefused, "redirected to another transport"));
+  e.redirect_to = std::move(next);
+  return e;
+}
+// The drains' common shape: move the oldest item out, false when none.
+template <typename T>
+bool pop_front(std::deque<T>* queue, T* out) {
+  if (queue->empty()) {
+    return false;
+  }
+  *out = std::move(queue->front());
+  queue->pop_front();
+  return true;
+}
 
 class ClientSession {
  public:
