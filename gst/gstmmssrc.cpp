@@ -68,6 +68,8 @@ constexpr guint kDefaultTimeout = 15;
 constexpr const char* kDefaultUserAgent = "NSPlayer/7.10.0.3059";
 constexpr const char* kDefaultProtocols = "rtspu,rtspt,mmsu,mmst,mmsh";
 constexpr guint64 kDefaultUdpTimeoutUs = 5000000;  // rtspsrc's `timeout` default
+constexpr gint kDefaultRetries = 3;         // souphttpsrc's `retries` default
+constexpr guint kDefaultRetryDelayMax = 10;  // seconds
 
 enum {
   PROP_0,
@@ -85,6 +87,8 @@ enum {
   PROP_UDP_TIMEOUT,
   PROP_PORT_RANGE,
   PROP_TRANSPORT,
+  PROP_RETRIES,
+  PROP_RETRY_DELAY_MAX,
 };
 
 struct Settings {
@@ -101,6 +105,8 @@ struct Settings {
   std::string protocols = kDefaultProtocols;
   guint64 udp_timeout_us = kDefaultUdpTimeoutUs;
   std::string port_range;  // "min-max", empty = any port
+  gint retries = kDefaultRetries;
+  guint retry_delay_max = kDefaultRetryDelayMax;
 };
 
 // Parses "5000-5010" or "5000"; empty = any port (0-0).
@@ -238,6 +244,40 @@ void post_notice(GstMmsSrc* self, const mms::io::Notice& n) {
                                     nullptr)));
       break;
     }
+    case mms::io::Notice::Kind::kReconnecting: {
+      gchar* text =
+          n.max_attempts < 0
+              ? g_strdup_printf("%s: reconnecting to %s (attempt %d) after: %s",
+                                n.transport.c_str(), n.url.c_str(), n.attempt, n.text.c_str())
+              : g_strdup_printf("%s: reconnecting to %s (attempt %d of %d) after: %s",
+                                n.transport.c_str(), n.url.c_str(), n.attempt, n.max_attempts,
+                                n.text.c_str());
+      GST_WARNING_OBJECT(self, "%s", text);
+      gst_element_post_message(el, gst_message_new_progress(GST_OBJECT(self),
+                                                            GST_PROGRESS_TYPE_START, "reconnect",
+                                                            text));
+      g_free(text);
+      break;
+    }
+    case mms::io::Notice::Kind::kReconnectFailed: {
+      gchar* text = g_strdup_printf("%s: reconnect failed: %s", n.transport.c_str(),
+                                    n.text.c_str());
+      GST_INFO_OBJECT(self, "%s", text);
+      gst_element_post_message(
+          el, gst_message_new_progress(GST_OBJECT(self), GST_PROGRESS_TYPE_ERROR, "reconnect",
+                                       text));
+      g_free(text);
+      break;
+    }
+    case mms::io::Notice::Kind::kReconnected: {
+      gchar* text = g_strdup_printf("%s: reconnected", n.transport.c_str());
+      GST_INFO_OBJECT(self, "%s", text);
+      gst_element_post_message(
+          el, gst_message_new_progress(GST_OBJECT(self), GST_PROGRESS_TYPE_COMPLETE, "reconnect",
+                                       text));
+      g_free(text);
+      break;
+    }
     case mms::io::Notice::Kind::kRedirect:
       gst_element_post_message(
           el, gst_message_new_element(GST_OBJECT(self),
@@ -336,6 +376,12 @@ static void gst_mms_src_set_property(GObject* object, guint prop_id, const GValu
     case PROP_UDP_TIMEOUT:
       s.udp_timeout_us = g_value_get_uint64(value);
       break;
+    case PROP_RETRIES:
+      s.retries = g_value_get_int(value);
+      break;
+    case PROP_RETRY_DELAY_MAX:
+      s.retry_delay_max = g_value_get_uint(value);
+      break;
     case PROP_PORT_RANGE: {
       std::uint16_t lo = 0;
       std::uint16_t hi = 0;
@@ -398,6 +444,12 @@ static void gst_mms_src_get_property(GObject* object, guint prop_id, GValue* val
     case PROP_UDP_TIMEOUT:
       g_value_set_uint64(value, s.udp_timeout_us);
       break;
+    case PROP_RETRIES:
+      g_value_set_int(value, s.retries);
+      break;
+    case PROP_RETRY_DELAY_MAX:
+      g_value_set_uint(value, s.retry_delay_max);
+      break;
     case PROP_PORT_RANGE:
       str(s.port_range);
       break;
@@ -439,6 +491,8 @@ static gboolean gst_mms_src_start(GstBaseSrc* src) noexcept {
   ds.client.timeout = static_cast<mms::Duration>(s.timeout) * mms::kSecond;
   ds.client.client_guid = mms::io::make_client_guid();
   ds.client.udp_timeout = static_cast<mms::Duration>(s.udp_timeout_us) * 1000;
+  ds.retries = s.retries;
+  ds.retry_delay_max = static_cast<mms::Duration>(s.retry_delay_max) * mms::kSecond;
   (void)parse_port_range(s.port_range, &ds.client.udp_port_min, &ds.client.udp_port_max);
   if (mms::Result<std::vector<mms::session::Transport>> protocols =
           mms::session::parse_protocols(s.protocols);
@@ -871,6 +925,31 @@ static void gst_mms_src_class_init(GstMmsSrcClass* klass) {
                           "Fail over to the next transport after this many microseconds "
                           "without UDP data (0 = disabled)",
                           0, G_MAXUINT64, kDefaultUdpTimeoutUs, rw));
+  /**
+   * GstMmsSrc:retries:
+   * Reconnect attempts after the stream has started, when the connection
+   * drops, ends without end-of-stream or brings no data for `timeout` seconds
+   * (-1 = forever, 0 = never). On-demand content resumes at the next packet not
+   * yet delivered; broadcasts rejoin (DISCONT). A reconnect that delivers data
+   * resets the count. Each attempt posts a `progress` message with code
+   * "reconnect".
+   * Since: 0.3
+   */
+  g_object_class_install_property(
+      gobject_class, PROP_RETRIES,
+      g_param_spec_int("retries", "Retries",
+                       "Reconnect attempts after a failure mid-stream (-1 = forever, 0 = never)",
+                       -1, G_MAXINT, kDefaultRetries, rw));
+  /**
+   * GstMmsSrc:retry-delay-max:
+   * Upper bound in seconds of the reconnect backoff (0.25 s, doubling per attempt).
+   * Since: 0.3
+   */
+  g_object_class_install_property(
+      gobject_class, PROP_RETRY_DELAY_MAX,
+      g_param_spec_uint("retry-delay-max", "Retry delay max",
+                        "Longest wait in seconds between two reconnect attempts", 0, 3600,
+                        kDefaultRetryDelayMax, rw));
   /**
    * GstMmsSrc:port-range:
    * Local UDP ports for MMS/UDP data, as "min-max" (e.g. "5000-5010"); unset = any port.

@@ -29,7 +29,9 @@ PACKAGES=(
   # fuzzing (clang + libFuzzer runtime)
   clang-14 libclang-rt-14-dev
   # interoperability peers and media generation
-  ffmpeg libmms-dev vlc-bin vlc-plugin-base
+  ffmpeg libmms-dev vlc-bin vlc-plugin-base tshark
+  # network namespaces, veth pairs and traffic shaping for the field-network tests
+  iproute2
   # gst-rtsp-server (an independent RTSP/ASF server, driven from Python)
   python3-gi gir1.2-gst-rtsp-server-1.0 gir1.2-gst-plugins-base-1.0
 )

@@ -91,7 +91,8 @@ struct Fields {
   std::size_t data_limit = 0;      // end of payload bytes: effective length - padding
 };
 
-Status parse_fields(ByteView packet, Fields* f) {
+// The error correction data and payload parsing information, up to Duration.
+Status parse_parsing_info(ByteView packet, Fields* f) {
   ByteReader r(packet);
   std::uint8_t first = 0;
   if (!r.read_u8(&first)) {
@@ -132,6 +133,11 @@ Status parse_fields(ByteView packet, Fields* f) {
     return Status(Code::kMalformed, "ASF packet parsing information truncated");
   }
   f->payloads_begin = r.offset();
+  return Status::Ok();
+}
+
+Status parse_fields(ByteView packet, Fields* f) {
+  MMS_TRY(parse_parsing_info(packet, f));
   std::size_t effective = packet.size();
   // A zero Packet Length is read as "not given", as asfdemux does.
   if (f->packet_length_width != 0 && f->packet_length != 0 && f->packet_length < effective) {
@@ -266,6 +272,12 @@ Status pad_into(ByteView in, std::uint32_t packet_size, std::uint8_t* out) {
 }
 
 }  // namespace
+
+Result<std::uint32_t> packet_send_time(ByteView packet) {
+  Fields f;
+  MMS_TRY(parse_parsing_info(packet, &f));
+  return f.send_time;
+}
 
 Result<PacketInfo> parse_packet(ByteView packet, std::uint32_t packet_size) {
   if (packet.size() > packet_size) {

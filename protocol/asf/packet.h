@@ -44,6 +44,10 @@ struct PacketInfo {
 // strip padding) but not longer. Errors: kMalformed with the reason.
 Result<PacketInfo> parse_packet(ByteView packet, std::uint32_t packet_size);
 
+// The Send Time of a data packet (milliseconds), read from its parsing
+// information only. Errors: kMalformed.
+Result<std::uint32_t> packet_send_time(ByteView packet);
+
 // Client side: writes `in` re-padded to exactly `packet_size` bytes into `out`
 // (which must have room for packet_size bytes), fixing the Padding Length /
 // Packet Length fields so a demuxer sees a valid fixed-size packet. `in` must

@@ -10,9 +10,7 @@
 
 #include "protocol/asf/packet.h"
 #include "protocol/core/log.h"
-#include "protocol/mmsh/client_session.h"
-#include "protocol/mmst/client_session.h"
-#include "protocol/rtsp/client_session.h"
+#include "protocol/session/session_factory.h"
 
 namespace mms::io {
 namespace {
@@ -20,9 +18,6 @@ namespace {
 constexpr const char* kLog = "io-driver";
 // Packets per output block: big buffers keep per-buffer costs in GStreamer low.
 constexpr std::size_t kBlockBytes = 256u * 1024;
-// Bound for the first answer of a server when rollover can still try another
-// transport: a server of another protocol on the port may never answer.
-constexpr Duration kFirstReplyTimeout = 3 * kSecond;
 // Largest UDP datagram (an MMS Data packet is at most 65535 bytes).
 constexpr std::size_t kMaxDatagram = 65536;
 // Datagrams read per wake-up before yielding to commands and timers.
@@ -78,9 +73,15 @@ struct Driver::Impl {
     std::size_t in_begin = 0;
     std::size_t in_end = 0;
     bool closed = false;
-    std::uint64_t attempt = 0;  // which attempt (session) opened it
     bool udp = false;  // a bound datagram socket (socket owned through `udp_socket`)
     GSocket* udp_socket = nullptr;
+    // Requests not yet written (sent when the socket is writable, never blocking).
+    std::string out;
+    std::size_t out_begin = 0;
+    GSource* write_source = nullptr;
+    // TCP: the peer's address, once connected. UDP: the only source accepted.
+    GInetAddress* peer = nullptr;
+    std::string host;  // TCP: the host name the session asked for
   };
 
   Driver* owner = nullptr;
@@ -88,14 +89,11 @@ struct Driver::Impl {
   GMainLoop* loop = nullptr;
   GCancellable* cancel_all = nullptr;
   DriverSettings settings;
-  std::unique_ptr<session::ClientSession> session;
-  std::optional<session::RolloverController> rollover;
-  std::optional<session::Decision> next_attempt;  // started after the current pump
-  bool media_started = false;
-  std::uint64_t attempt_no = 0;  // channel ids restart with every session
-  bool attempt_connected = false;  // a TCP connection of the current attempt opened
-  std::string connected_detail;    // transport established, announced with the first packet
-  bool connected_announced = false;
+  // The stream: rollover, reconnects and every transport session live in the engine.
+  std::unique_ptr<session::RolloverSession> session;
+  // Numeric addresses of the hosts this stream's TCP connections reached:
+  // UDP sends go there without a (blocking) name lookup.
+  std::map<std::string, GInetAddress*> host_ips;
   std::map<std::string, GSocketAddress*> resolved;  // "host:port" -> address (UDP sends)
   std::map<session::ChannelId, std::unique_ptr<Channel>> channels;
   GSource* timer = nullptr;
@@ -110,6 +108,7 @@ struct Driver::Impl {
   std::vector<std::unique_ptr<Channel>> graveyard;  // closed, freed from an idle callback
 
   bool graveyard_scheduled = false;
+  std::uint64_t foreign_datagrams = 0;  // UDP datagrams not from the server, dropped
 
   void schedule_reap() {
     if (graveyard_scheduled) {
@@ -142,6 +141,9 @@ struct Driver::Impl {
     for (auto& [key, addr] : resolved) {
       g_object_unref(addr);
     }
+    for (auto& [key, ip] : host_ips) {
+      g_object_unref(ip);
+    }
     g_clear_object(&cancel_all);
     if (loop != nullptr) {
       g_main_loop_unref(loop);
@@ -152,10 +154,12 @@ struct Driver::Impl {
   }
 
   static void destroy_channel(Channel* ch) {
-    if (ch->read_source != nullptr) {
-      g_source_destroy(ch->read_source);
-      g_source_unref(ch->read_source);
-      ch->read_source = nullptr;
+    for (GSource** s : {&ch->read_source, &ch->write_source}) {
+      if (*s != nullptr) {
+        g_source_destroy(*s);
+        g_source_unref(*s);
+        *s = nullptr;
+      }
     }
     if (ch->cancellable != nullptr) {
       g_cancellable_cancel(ch->cancellable);
@@ -169,6 +173,7 @@ struct Driver::Impl {
       g_socket_close(ch->udp_socket, nullptr);
       g_clear_object(&ch->udp_socket);
     }
+    g_clear_object(&ch->peer);
     ch->socket = nullptr;
     ch->closed = true;
   }
@@ -176,128 +181,29 @@ struct Driver::Impl {
   // --- session plumbing ---------------------------------------------------
 
   void start() {
-    Result<session::RolloverController> rc =
-        session::RolloverController::create(settings.client.url, settings.protocols);
-    if (!rc.ok()) {
+    session::RolloverOptions options;
+    options.protocols = settings.protocols;
+    options.retries = settings.retries;
+    options.retry_delay_max = settings.retry_delay_max;
+    if (options.first_retry_delay > options.retry_delay_max) {
+      options.first_retry_delay = options.retry_delay_max;
+    }
+    Result<std::unique_ptr<session::RolloverSession>> rs = session::RolloverSession::create(
+        settings.client, std::move(options), session::transport_session_factory());
+    if (!rs.ok()) {
       Item item;
       item.kind = Item::Kind::kError;
       item.epoch = epoch;
-      item.status = rc.status();
+      item.status = rs.status();
       finished = true;
       push(std::move(item));
       return;
     }
-    rollover.emplace(std::move(*rc));
-    start_attempt(rollover->start(now_instant()));
-  }
-
-  // Starts one attempt: a fresh session on the decision's transport.
-  void start_attempt(const session::Decision& d) {
-    for (auto& [id, ch] : channels) {
-      destroy_channel(ch.get());
-      graveyard.push_back(std::move(ch));
-    }
-    channels.clear();
-    if (!graveyard.empty()) {
-      graveyard_scheduled = false;
-      schedule_reap();
-    }
-    if (throttled) {
-      throttled = false;  // nothing of the new attempt is queued yet
-    }
-    ++attempt_no;
-    session::ClientConfig cfg = settings.client;
-    cfg.url = d.url;
-    if (rollover->attempts().size() < rollover->candidates().size()) {
-      // Another transport can still be tried: do not wait long for a first answer.
-      cfg.first_reply_timeout = kFirstReplyTimeout;
-    }
-    attempt_connected = false;
-    connected_detail.clear();
-    switch (d.transport) {
-      case session::Transport::kRtspUdp:
-        session = std::make_unique<rtsp::RtspClientSession>(std::move(cfg), true);
-        break;
-      case session::Transport::kRtspTcp:
-        session = std::make_unique<rtsp::RtspClientSession>(std::move(cfg), false);
-        break;
-      case session::Transport::kMmsTcp:
-        session = std::make_unique<mmst::MmstClientSession>(std::move(cfg), false);
-        break;
-      case session::Transport::kMmsUdp:
-        session = std::make_unique<mmst::MmstClientSession>(std::move(cfg), true);
-        break;
-      default:
-        session = std::make_unique<mmsh::MmshClientSession>(std::move(cfg));
-        break;
-    }
-    {
-      std::lock_guard<std::mutex> lock(owner->attempts_mu_);
-      owner->attempts_ = rollover->attempt_names();
-    }
-    Notice n;
-    n.kind = Notice::Kind::kConnecting;
-    n.transport = session->transport_name();
-    n.url = d.url.redacted();
-    if (owner->notify_) {
-      owner->notify_(n);
-    }
+    session = std::move(*rs);
     session::PlayRequest req;
     req.position_ms = settings.start_position_ms;
     session->play(req, now_instant());
     pump();
-  }
-
-  // A session failed: ask the rollover controller what next. Returns true when
-  // another attempt will start (the failure is not reported).
-  bool on_attempt_failed(const session::Event& e) {
-    if (!rollover) {
-      return false;
-    }
-    if (e.redirect_to) {
-      session::Decision d =
-          rollover->on_outcome(session::Outcome::kRedirect, now_instant(), e.status,
-                               &*e.redirect_to);
-      if (d.kind != session::Decision::Kind::kFollowRedirect) {
-        return false;
-      }
-      Notice n;
-      n.kind = Notice::Kind::kRedirect;
-      n.transport = session->transport_name();
-      n.url = e.redirect_to->redacted();
-      if (owner->notify_) {
-        owner->notify_(n);
-      }
-      next_attempt = d;
-      return true;
-    }
-    session::Outcome outcome = session::outcome_for(e.status);
-    if (!attempt_connected && (outcome == session::Outcome::kRefused ||
-                               outcome == session::Outcome::kNoDataTimeout ||
-                               outcome == session::Outcome::kFailed)) {
-      outcome = session::Outcome::kConnectFailed;  // no TCP connection was ever opened
-    }
-    session::Decision d = rollover->on_outcome(outcome, now_instant(), e.status);
-    {
-      std::lock_guard<std::mutex> lock(owner->attempts_mu_);
-      owner->attempt_errors_.push_back(std::string(session->transport_name()) + ": " +
-                                       e.status.what());
-    }
-    Notice n;
-    n.kind = Notice::Kind::kAttemptFailed;
-    n.transport = session->transport_name();
-    n.url = settings.client.url.redacted();
-    n.text = e.status.what();
-    n.final = d.kind != session::Decision::Kind::kTryNext &&
-              d.kind != session::Decision::Kind::kFollowRedirect;
-    if (owner->notify_) {
-      owner->notify_(n);
-    }
-    if (n.final) {
-      return false;
-    }
-    next_attempt = d;
-    return true;
   }
 
   bool keep_reading() const { return session && session->keep_reading_when_throttled(); }
@@ -322,12 +228,32 @@ struct Driver::Impl {
     pump();
   }
 
+  // Copies the attempt lists for other threads (progress, error details).
+  void sync_attempts() {
+    std::lock_guard<std::mutex> lock(owner->attempts_mu_);
+    owner->attempts_ = session->attempt_names();
+    owner->attempt_errors_ = session->attempt_errors();
+    owner->established_ = session->established();
+  }
+
   void pump() {
     if (!session) {
       return;
     }
-    // Events first: packet views alias a channel's read buffer, which a
-    // queued Close action would free.
+    // Notices first (they tell what led to the events: an error item must not
+    // overtake the progress message of its attempt), then events: packet
+    // views alias a channel's read buffer, which a queued Close action would free.
+    session::Notice notice;
+    bool any = false;
+    while (session->next_notice(&notice)) {
+      if (!any) {
+        any = true;
+        sync_attempts();
+      }
+      if (owner->notify_) {
+        owner->notify_(notice);
+      }
+    }
     session::Event event;
     while (session->next_event(&event)) {
       handle_event(event);
@@ -335,12 +261,6 @@ struct Driver::Impl {
     session::IoAction action;
     while (session->next_io_action(&action)) {
       run_action(std::move(action));
-    }
-    if (next_attempt) {
-      session::Decision d = std::move(*next_attempt);
-      next_attempt.reset();
-      start_attempt(d);  // pumps the new session
-      return;
     }
     reschedule_timer();
   }
@@ -373,50 +293,11 @@ struct Driver::Impl {
     }
   }
 
-  // Posts the kConnected notice once per attempt, when media flows.
-  void announce_connected() {
-    if (connected_detail.empty() || connected_announced) {
-      return;
-    }
-    connected_announced = true;
-    {
-      std::lock_guard<std::mutex> lock(owner->attempts_mu_);
-      owner->established_ = connected_detail;
-    }
-    Notice n;
-    n.kind = Notice::Kind::kConnected;
-    n.transport = connected_detail;
-    n.url = settings.client.url.redacted();
-    connected_detail.clear();
-    if (owner->notify_) {
-      owner->notify_(n);
-    }
-  }
-
   void handle_event(const session::Event& e) {
     switch (e.kind) {
-      case session::Event::Kind::kConnected: {
-        if (rollover) {
-          (void)rollover->on_outcome(session::Outcome::kEstablished, now_instant());
-        }
-        // Announced with the first media packet (or the end of an empty
-        // stream): a UDP transport may still fail for want of data.
-        connected_detail = e.detail;
-        if (media_started) {
-          announce_connected();
-        }
-        break;
-      }
-      case session::Event::Kind::kRedirect: {
-        Notice n;
-        n.kind = Notice::Kind::kRedirect;
-        n.transport = session->transport_name();
-        n.url = e.url;
-        if (owner->notify_) {
-          owner->notify_(n);
-        }
-        break;
-      }
+      case session::Event::Kind::kConnected:
+      case session::Event::Kind::kRedirect:
+        break;  // the rollover session turns these into notices
       case session::Event::Kind::kHeader: {
         flush_block();
         info = e.info;
@@ -431,17 +312,9 @@ struct Driver::Impl {
         break;
       }
       case session::Event::Kind::kPacket:
-        if (!media_started) {
-          media_started = true;
-          if (rollover) {
-            (void)rollover->on_outcome(session::Outcome::kFirstMediaPacket, now_instant());
-          }
-        }
-        announce_connected();
         add_packet(e);
         break;
       case session::Event::Kind::kEos: {
-        announce_connected();
         flush_block();
         finished = true;
         Item item;
@@ -451,9 +324,7 @@ struct Driver::Impl {
         break;
       }
       case session::Event::Kind::kFailed: {
-        if (next_attempt || (!media_started && on_attempt_failed(e))) {
-          break;  // rolling over to the next transport
-        }
+        sync_attempts();
         flush_block();
         finished = true;
         Item item;
@@ -581,7 +452,6 @@ struct Driver::Impl {
   struct ConnectData {
     Impl* self;
     session::ChannelId id;
-    std::uint64_t attempt;
   };
 
   void connect(session::ChannelId id, const std::string& host, std::uint16_t port) {
@@ -594,8 +464,8 @@ struct Driver::Impl {
     g_socket_client_set_timeout(client,
                                 t > 0 ? static_cast<guint>((t + kSecond - 1) / kSecond) : 0);
     GSocketConnectable* addr = g_network_address_new(host.c_str(), port);
-    auto* cd = new ConnectData{this, id, attempt_no};
-    ch->attempt = attempt_no;
+    auto* cd = new ConnectData{this, id};
+    ch->host = host;
     g_socket_client_connect_async(client, addr, ch->cancellable, &Impl::on_connect_done, cd);
     g_object_unref(addr);
     g_object_unref(client);
@@ -606,13 +476,12 @@ struct Driver::Impl {
     auto* cd = static_cast<ConnectData*>(data);
     Impl* self = cd->self;
     session::ChannelId id = cd->id;
-    const std::uint64_t attempt = cd->attempt;
     delete cd;
     GError* error = nullptr;
     GSocketConnection* conn =
         g_socket_client_connect_finish(G_SOCKET_CLIENT(source), res, &error);
     auto it = self->channels.find(id);
-    if (it == self->channels.end() || it->second->closed || it->second->attempt != attempt) {
+    if (it == self->channels.end() || it->second->closed) {
       // Channel closed meanwhile (seek, close): drop the result.
       if (conn != nullptr) {
         g_object_unref(conn);
@@ -641,7 +510,7 @@ struct Driver::Impl {
     if (!self->throttled || self->keep_reading()) {
       self->watch(ch);
     }
-    self->attempt_connected = true;
+    self->note_addresses(ch);
     self->session->on_connected(id, now_instant());
     self->pump();
   }
@@ -660,35 +529,112 @@ struct Driver::Impl {
     g_source_attach(ch->read_source, context);
   }
 
+  // Tells the session both ends of a new TCP connection, and remembers the
+  // peer's address for UDP sends to the same host.
+  void note_addresses(Channel* ch) {
+    std::string local_ip;
+    std::string peer_ip;
+    if (GSocketAddress* local = g_socket_get_local_address(ch->socket, nullptr)) {
+      gchar* text =
+          g_inet_address_to_string(g_inet_socket_address_get_address(G_INET_SOCKET_ADDRESS(local)));
+      local_ip = text;
+      g_free(text);
+      g_object_unref(local);
+    }
+    if (GSocketAddress* remote = g_socket_get_remote_address(ch->socket, nullptr)) {
+      GInetAddress* ip = g_inet_socket_address_get_address(G_INET_SOCKET_ADDRESS(remote));
+      gchar* text = g_inet_address_to_string(ip);
+      peer_ip = text;
+      g_free(text);
+      ch->peer = G_INET_ADDRESS(g_object_ref(ip));
+      auto it = host_ips.find(ch->host);
+      if (it != host_ips.end()) {
+        g_object_unref(it->second);
+        host_ips.erase(it);
+      }
+      host_ips[ch->host] = G_INET_ADDRESS(g_object_ref(ip));
+      g_object_unref(remote);
+    }
+    session->on_channel_addresses(ch->id, local_ip, peer_ip);
+  }
+
+  // Queues `bytes` and writes what the socket takes now; the rest goes out
+  // from a G_IO_OUT watch. Never blocks the I/O thread.
   void send(session::ChannelId id, const std::string& bytes) {
     auto it = channels.find(id);
-    if (it == channels.end() || it->second->socket == nullptr) {
+    if (it == channels.end() || it->second->socket == nullptr || it->second->udp) {
       return;
     }
     Channel* ch = it->second.get();
-    // Requests are small: send them with a bounded blocking write.
-    g_socket_set_blocking(ch->socket, TRUE);
-    const Duration t = settings.client.timeout;
-    g_socket_set_timeout(ch->socket, t > 0 ? static_cast<guint>((t + kSecond - 1) / kSecond) : 0);
-    std::size_t off = 0;
-    GError* error = nullptr;
-    while (off < bytes.size()) {
-      gssize n = g_socket_send(ch->socket, bytes.data() + off, bytes.size() - off,
-                               ch->cancellable, &error);
-      if (n <= 0) {
-        break;
-      }
-      off += static_cast<std::size_t>(n);
+    if (ch->out_begin == ch->out.size()) {
+      ch->out.clear();
+      ch->out_begin = 0;
     }
-    g_socket_set_timeout(ch->socket, 0);
-    g_socket_set_blocking(ch->socket, FALSE);
-    if (off < bytes.size()) {
-      Status st = status_from_gerror(error, Code::kConnectionLost, "could not send the request");
-      g_clear_error(&error);
-      if (st.code() != Code::kCancelled) {
-        session->on_eof(id, now_instant());
-      }
+    ch->out += bytes;
+    if (ch->write_source == nullptr) {
+      flush_output(ch);
     }
+  }
+
+  // Writes queued output. Returns false when the channel failed (reported).
+  bool flush_output(Channel* ch) {
+    while (ch->out_begin < ch->out.size()) {
+      GError* error = nullptr;
+      gssize n = g_socket_send(ch->socket, ch->out.data() + ch->out_begin,
+                               ch->out.size() - ch->out_begin, ch->cancellable, &error);
+      if (n < 0) {
+        if (g_error_matches(error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK)) {
+          g_clear_error(&error);
+          if (ch->write_source == nullptr) {
+            ch->write_source = g_socket_create_source(
+                ch->socket, static_cast<GIOCondition>(G_IO_OUT | G_IO_HUP | G_IO_ERR),
+                ch->cancellable);
+            auto* wd = new WatchData{this, ch->id};
+            g_source_set_callback(ch->write_source, G_SOURCE_FUNC(&Impl::on_writable), wd,
+                                  [](gpointer p) { delete static_cast<WatchData*>(p); });
+            g_source_attach(ch->write_source, context);
+          }
+          return true;
+        }
+        Status st = status_from_gerror(error, Code::kConnectionLost, "could not send the request");
+        g_clear_error(&error);
+        ch->out.clear();
+        ch->out_begin = 0;
+        if (st.code() != Code::kCancelled) {
+          session->on_eof(ch->id, now_instant());
+        }
+        return false;
+      }
+      ch->out_begin += static_cast<std::size_t>(n);
+    }
+    ch->out.clear();
+    ch->out_begin = 0;
+    if (ch->write_source != nullptr) {
+      g_source_destroy(ch->write_source);
+      g_source_unref(ch->write_source);
+      ch->write_source = nullptr;
+    }
+    return true;
+  }
+
+  static gboolean on_writable(GSocket*, GIOCondition, gpointer data) noexcept {
+    auto* wd = static_cast<WatchData*>(data);
+    Impl* self = wd->self;
+    auto it = self->channels.find(wd->id);
+    if (it == self->channels.end() || it->second->socket == nullptr) {
+      return G_SOURCE_REMOVE;
+    }
+    Channel* ch = it->second.get();
+    // The source stays ours until flush_output() releases it.
+    GSource* const source = ch->write_source;
+    g_source_ref(source);
+    const bool ok = self->flush_output(ch);
+    const bool done = ch->write_source == nullptr;
+    g_source_unref(source);
+    if (!ok) {
+      self->pump();
+    }
+    return done || !ok ? G_SOURCE_REMOVE : G_SOURCE_CONTINUE;
   }
 
   static gboolean on_readable(GSocket*, GIOCondition, gpointer data) noexcept {
@@ -776,12 +722,13 @@ struct Driver::Impl {
 
   void bind_udp(session::ChannelId id, const std::string& host, std::uint16_t port_min,
                 std::uint16_t port_max) {
-    GInetAddress* probe = g_inet_address_new_from_string(host.c_str());
-    const GSocketFamily family = probe != nullptr && g_inet_address_get_family(probe) ==
-                                                         G_SOCKET_FAMILY_IPV6
-                                     ? G_SOCKET_FAMILY_IPV6
-                                     : G_SOCKET_FAMILY_IPV4;
-    g_clear_object(&probe);
+    // The family of the address the control connection reached (an IPv6
+    // host name gets an IPv6 socket), else of `host` when it is numeric.
+    GSocketFamily family = G_SOCKET_FAMILY_IPV4;
+    if (GInetAddress* known = known_ip(host)) {
+      family = g_inet_address_get_family(known);
+    }
+    GInetAddress* peer = known_ip(host);
     GError* error = nullptr;
     GSocket* sock = g_socket_new(family, G_SOCKET_TYPE_DATAGRAM, G_SOCKET_PROTOCOL_UDP, &error);
     if (sock == nullptr) {
@@ -828,6 +775,7 @@ struct Driver::Impl {
     ch->udp = true;
     ch->udp_socket = sock;
     ch->socket = sock;
+    ch->peer = peer != nullptr ? G_INET_ADDRESS(g_object_ref(peer)) : nullptr;
     ch->cancellable = g_cancellable_new();
     ch->in.resize(kMaxDatagram);
     Channel* raw = ch.get();
@@ -837,25 +785,35 @@ struct Driver::Impl {
     session->on_udp_bound(id, local_port, now_instant());
   }
 
+  // The numeric address of `host`: the one its TCP connection reached, or
+  // `host` itself when it is numeric. Never a (blocking) name lookup: UDP
+  // traffic goes to the server the control connection found.
+  GInetAddress* known_ip(const std::string& host) {
+    auto it = host_ips.find(host);
+    if (it != host_ips.end()) {
+      return it->second;
+    }
+    GInetAddress* ip = g_inet_address_new_from_string(host.c_str());
+    if (ip == nullptr) {
+      return nullptr;
+    }
+    host_ips[host] = ip;
+    return ip;
+  }
+
   GSocketAddress* resolve(const std::string& host, std::uint16_t port) {
     const std::string key = host + ":" + std::to_string(port);
     auto it = resolved.find(key);
     if (it != resolved.end()) {
       return it->second;
     }
-    GInetAddress* ip = g_inet_address_new_from_string(host.c_str());
+    GInetAddress* ip = known_ip(host);
     if (ip == nullptr) {
-      GResolver* r = g_resolver_get_default();
-      GList* list = g_resolver_lookup_by_name(r, host.c_str(), cancel_all, nullptr);
-      g_object_unref(r);
-      if (list == nullptr) {
-        return nullptr;
-      }
-      ip = G_INET_ADDRESS(g_object_ref(list->data));
-      g_resolver_free_addresses(list);
+      MMS_LOG(LogLevel::kDebug, kLog, "no address known for %s: datagram not sent",
+              host.c_str());
+      return nullptr;
     }
     GSocketAddress* addr = g_inet_socket_address_new(ip, port);
-    g_object_unref(ip);
     resolved[key] = addr;
     return addr;
   }
@@ -890,14 +848,25 @@ struct Driver::Impl {
       Channel* ch = it->second.get();
       reading = ch;
       GError* error = nullptr;
-      gssize n = g_socket_receive_from(ch->udp_socket, nullptr,
+      GSocketAddress* from = nullptr;
+      gssize n = g_socket_receive_from(ch->udp_socket, &from,
                                        reinterpret_cast<gchar*>(ch->in.data()), ch->in.size(),
                                        nullptr, &error);
       if (n < 0) {
-        const bool would_block = g_error_matches(error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK);
-        g_clear_error(&error);
-        (void)would_block;  // ICMP errors on UDP are not fatal either
+        g_clear_error(&error);  // would block; ICMP errors on UDP are not fatal either
         return true;
+      }
+      // Only the server may feed the stream: anything else on the port is dropped.
+      const bool from_server =
+          ch->peer == nullptr ||
+          (from != nullptr && G_IS_INET_SOCKET_ADDRESS(from) &&
+           g_inet_address_equal(
+               g_inet_socket_address_get_address(G_INET_SOCKET_ADDRESS(from)), ch->peer));
+      g_clear_object(&from);
+      if (!from_server) {
+        ++foreign_datagrams;
+        MMS_LOG(LogLevel::kDebug, kLog, "UDP datagram from another host than the server dropped");
+        continue;
       }
       session->on_datagram(id, ByteView(ch->in.data(), static_cast<std::size_t>(n)),
                            now_instant());

@@ -18,23 +18,12 @@
 
 #include "protocol/io/output_queue.h"
 #include "protocol/session/client_session.h"
-#include "protocol/session/rollover.h"
+#include "protocol/session/rollover_session.h"
 
 namespace mms::io {
 
-// Something worth telling the user about (progress/element messages).
-struct Notice {
-  // kConnecting: an attempt starts (one per rollover step); kAttemptFailed: it
-  // failed (`text` says why) and the next transport is tried unless `final`;
-  // kConnected: `transport` is established (the winner); kRedirect: following a
-  // redirect.
-  enum class Kind : std::uint8_t { kConnecting, kConnected, kRedirect, kAttemptFailed };
-  Kind kind = Kind::kConnecting;
-  std::string transport;  // "mmsu", "mmst", "mmsh"
-  std::string url;        // redacted
-  std::string text;       // kAttemptFailed: the failure
-  bool final = false;     // kAttemptFailed: no other transport is tried (an error follows)
-};
+// Something worth telling the user about (progress and element messages).
+using Notice = session::Notice;
 
 struct DriverSettings {
   session::ClientConfig client;
@@ -42,6 +31,9 @@ struct DriverSettings {
   // see session::RolloverController.
   std::vector<session::Transport> protocols;
   std::uint64_t start_position_ms = 0;
+  // Reconnects after media started (-1 = forever) and the backoff's cap.
+  int retries = 3;
+  Duration retry_delay_max = 10 * kSecond;
   std::size_t queue_high_bytes = 4u * 1024 * 1024;  // stop reading above this
   std::size_t queue_low_bytes = 1u * 1024 * 1024;   // resume below this
   std::size_t read_size = 256u * 1024;              // bytes per socket read

@@ -238,6 +238,14 @@ void MmstClientSession::send_start(Instant now, std::optional<std::uint32_t> loc
 
 // --- inputs -----------------------------------------------------------------
 
+void MmstClientSession::on_channel_addresses(session::ChannelId ch, const std::string& local_ip,
+                                             const std::string& peer_ip) {
+  (void)peer_ip;
+  if (ch == tcp_) {
+    local_ip_ = local_ip;
+  }
+}
+
 void MmstClientSession::on_udp_bound(session::ChannelId ch, std::uint16_t port, Instant now) {
   released_.clear();
   if (ch != udp_ch_ || state_ != State::kBinding) {
@@ -418,11 +426,14 @@ void MmstClientSession::handle_message(const Message& m, Instant now) {
       }
       client_id_ = r.n_cubs;
       Message cf = make_message(kLinkViewerToMacConnectFunnel);
-      char name[64];
+      // The client's own address of the control connection, as Windows Media
+      // Player names it (the server sends UDP data to the TCP peer address).
+      const char* ip = local_ip_.empty() ? "127.0.0.1" : local_ip_.c_str();
+      char name[96];
       if (udp_) {
-        std::snprintf(name, sizeof name, "\\\\127.0.0.1\\UDP\\%u", udp_port_);
+        std::snprintf(name, sizeof name, "\\\\%s\\UDP\\%u", ip, udp_port_);
       } else {
-        std::snprintf(name, sizeof name, "\\\\127.0.0.1\\TCP\\%u", kFakeTcpFunnelPort);
+        std::snprintf(name, sizeof name, "\\\\%s\\TCP\\%u", ip, kFakeTcpFunnelPort);
       }
       cf.connect_funnel.funnel_name = name;
       send(&cf);

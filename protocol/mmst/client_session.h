@@ -86,6 +86,8 @@ class MmstClientSession final : public session::ClientSession {
   void on_throttle(bool paused, Instant now) override;
   bool keep_reading_when_throttled() const override { return true; }
   void on_udp_bound(session::ChannelId ch, std::uint16_t port, Instant now) override;
+  void on_channel_addresses(session::ChannelId ch, const std::string& local_ip,
+                            const std::string& peer_ip) override;
   void on_datagram(session::ChannelId ch, ByteView datagram, Instant now) override;
   void play(const session::PlayRequest& req, Instant now) override;
   void close() override;
@@ -162,6 +164,7 @@ class MmstClientSession final : public session::ClientSession {
   session::ChannelId udp_ch_ = 0;
   session::ChannelId next_channel_ = 1;
   std::uint16_t udp_port_ = 0;
+  std::string local_ip_;  // our address of the control connection (funnel name)
   std::uint16_t seq_ = 0;  // our TcpMessageHeader counter
   Instant last_activity_;
   std::uint64_t position_ms_ = 0;

@@ -156,6 +156,15 @@ class ClientSession {
     (void)now;
   }
 
+  // TCP `ch` is connected from `local_ip` to `peer_ip` (numeric addresses),
+  // told just before on_connected. MMS/UDP names the local address in its funnel.
+  virtual void on_channel_addresses(ChannelId ch, const std::string& local_ip,
+                                    const std::string& peer_ip) {
+    (void)ch;
+    (void)local_ip;
+    (void)peer_ip;
+  }
+
   // Commands: start, or seek when already playing. Effects appear in the drains.
   virtual void play(const PlayRequest& req, Instant now) = 0;
   virtual void close() = 0;

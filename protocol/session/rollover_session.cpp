@@ -1,0 +1,514 @@
+#include "protocol/session/rollover_session.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "protocol/asf/packet.h"
+#include "protocol/core/log.h"
+
+namespace mms::session {
+namespace {
+
+constexpr const char* kLog = "rollover";
+
+}  // namespace
+
+Result<std::unique_ptr<RolloverSession>> RolloverSession::create(ClientConfig config,
+                                                                 RolloverOptions options,
+                                                                 SessionFactory factory) {
+  Result<RolloverController> table =
+      RolloverController::create(config.url, options.protocols, options.table);
+  if (!table.ok()) {
+    return table.status();
+  }
+  return std::unique_ptr<RolloverSession>(new RolloverSession(
+      std::move(config), std::move(options), std::move(factory), std::move(*table)));
+}
+
+RolloverSession::RolloverSession(ClientConfig config, RolloverOptions options,
+                                 SessionFactory factory, RolloverController table)
+    : config_(std::move(config)),
+      options_(std::move(options)),
+      factory_(std::move(factory)),
+      table_(std::move(table)) {}
+
+// --- inputs -----------------------------------------------------------------
+
+void RolloverSession::begin_input() { retired_.clear(); }
+
+template <typename F>
+void RolloverSession::feed(ChannelId global, Instant now, F&& f) {
+  begin_input();
+  auto it = to_inner_.find(global);
+  if (it == to_inner_.end() || !inner_) {
+    return;  // a channel of a finished attempt: nothing listens any more
+  }
+  f(it->second);
+  drain_inner(now);
+}
+
+void RolloverSession::on_connected(ChannelId ch, Instant now) {
+  feed(ch, now, [&](ChannelId in) {
+    attempt_connected_ = true;
+    inner_->on_connected(in, now);
+  });
+}
+
+void RolloverSession::on_connect_failed(ChannelId ch, Status why, Instant now) {
+  feed(ch, now, [&](ChannelId in) { inner_->on_connect_failed(in, why, now); });
+}
+
+std::size_t RolloverSession::on_bytes(ChannelId ch, ByteView bytes, Instant now) {
+  std::size_t used = bytes.size();  // stale channels: drop what they deliver
+  feed(ch, now, [&](ChannelId in) { used = inner_->on_bytes(in, bytes, now); });
+  return used;
+}
+
+void RolloverSession::on_eof(ChannelId ch, Instant now) {
+  feed(ch, now, [&](ChannelId in) { inner_->on_eof(in, now); });
+}
+
+void RolloverSession::on_udp_bound(ChannelId ch, std::uint16_t port, Instant now) {
+  feed(ch, now, [&](ChannelId in) { inner_->on_udp_bound(in, port, now); });
+}
+
+void RolloverSession::on_datagram(ChannelId ch, ByteView datagram, Instant now) {
+  feed(ch, now, [&](ChannelId in) { inner_->on_datagram(in, datagram, now); });
+}
+
+void RolloverSession::on_channel_addresses(ChannelId ch, const std::string& local_ip,
+                                           const std::string& peer_ip) {
+  auto it = to_inner_.find(ch);
+  if (it != to_inner_.end() && inner_) {
+    inner_->on_channel_addresses(it->second, local_ip, peer_ip);
+  }
+}
+
+void RolloverSession::on_timeout(Instant now) {
+  begin_input();
+  if (reconnect_at_) {
+    if (now >= *reconnect_at_) {
+      reconnect_at_.reset();
+      start_attempt(winner_transport_, winner_url_, now);
+    }
+    return;
+  }
+  if (inner_) {
+    inner_->on_timeout(now);
+    drain_inner(now);
+  }
+}
+
+std::optional<Instant> RolloverSession::next_deadline() const {
+  if (reconnect_at_) {
+    return reconnect_at_;
+  }
+  if (inner_ && !finished_) {
+    return inner_->next_deadline();
+  }
+  return std::nullopt;
+}
+
+void RolloverSession::on_throttle(bool paused, Instant now) {
+  begin_input();
+  throttled_ = paused;
+  if (inner_) {
+    inner_->on_throttle(paused, now);
+    drain_inner(now);
+  }
+}
+
+bool RolloverSession::keep_reading_when_throttled() const {
+  return inner_ && inner_->keep_reading_when_throttled();
+}
+
+void RolloverSession::play(const PlayRequest& req, Instant now) {
+  begin_input();
+  if (closed_) {
+    return;
+  }
+  position_ms_ = req.position_ms;
+  if (!started_) {
+    started_ = true;
+    Decision d = table_.start(now);
+    start_attempt(d.transport, d.url, now);
+    return;
+  }
+  // A seek: what was delivered before no longer decides what a reconnect skips.
+  have_last_ = false;
+  dedupe_ = false;
+  discont_next_ = false;
+  if (finished_ && !inner_) {
+    return;  // failed for good
+  }
+  finished_ = false;
+  if (reconnect_at_) {
+    return;  // the pending reconnect plays from the new position
+  }
+  if (inner_) {
+    inner_->play(req, now);
+    drain_inner(now);
+  }
+}
+
+void RolloverSession::close() {
+  begin_input();
+  closed_ = true;
+  reconnect_at_.reset();
+  if (inner_) {
+    inner_->close();
+    drain_inner(Instant{});
+  }
+}
+
+// --- drains -----------------------------------------------------------------
+
+bool RolloverSession::next_io_action(IoAction* out) { return pop_front(&actions_, out); }
+bool RolloverSession::next_event(Event* out) { return pop_front(&events_, out); }
+bool RolloverSession::next_notice(Notice* out) { return pop_front(&notices_, out); }
+
+bool RolloverSession::seekable() const { return seekable_; }
+
+const char* RolloverSession::transport_name() const { return to_string(transport_); }
+
+std::vector<std::string> RolloverSession::attempt_names() const {
+  std::vector<std::string> names = table_.attempt_names();
+  names.insert(names.end(), reconnect_names_.begin(), reconnect_names_.end());
+  return names;
+}
+
+// --- attempts ---------------------------------------------------------------
+
+void RolloverSession::notify(Notice n) { notices_.push_back(std::move(n)); }
+
+Duration RolloverSession::backoff(int attempt) const {
+  Duration d = options_.first_retry_delay;
+  for (int i = 1; i < attempt && d < options_.retry_delay_max; ++i) {
+    d *= 2;
+  }
+  return std::min(d, options_.retry_delay_max);
+}
+
+void RolloverSession::close_attempt_channels() {
+  for (const auto& [global, inner] : to_inner_) {
+    IoAction a;
+    a.kind = IoAction::Kind::kClose;
+    a.channel = global;
+    actions_.push_back(std::move(a));
+  }
+  to_inner_.clear();
+  to_global_.clear();
+  if (inner_) {
+    retired_.push_back(std::move(inner_));
+  }
+}
+
+void RolloverSession::start_attempt(Transport transport, const Url& url, Instant now) {
+  close_attempt_channels();
+  ++attempt_no_;
+  transport_ = transport;
+  attempt_url_ = url;
+  attempt_connected_ = false;
+  connected_detail_.clear();
+  ClientConfig cfg = config_;
+  cfg.url = url;
+  if (!media_started_ && table_.attempts().size() < table_.candidates().size()) {
+    // Another transport can still be tried: do not wait long for a first answer.
+    cfg.first_reply_timeout = options_.first_reply_timeout;
+  }
+  inner_ = factory_(transport, std::move(cfg));
+  if (!inner_) {
+    fail(failed_event(Status(Code::kUnsupported, "transport not available in this build")));
+    return;
+  }
+  Notice n;
+  n.transport = to_string(transport);
+  n.url = url.redacted();
+  if (media_started_) {
+    reconnect_names_.push_back(n.transport);
+    n.kind = Notice::Kind::kReconnecting;
+    n.attempt = retry_;
+    n.max_attempts = options_.retries;
+    n.delay = last_delay_;
+    n.text = reconnect_reason_;
+  } else {
+    n.kind = Notice::Kind::kConnecting;
+  }
+  notify(std::move(n));
+  if (throttled_) {
+    inner_->on_throttle(true, now);
+  }
+  PlayRequest req;
+  req.position_ms = position_ms_;
+  inner_->play(req, now);
+  drain_inner(now);
+}
+
+void RolloverSession::drain_inner(Instant now) {
+  if (!inner_) {
+    return;
+  }
+  ClientSession* const inner = inner_.get();
+  Event e;
+  while (inner_.get() == inner && inner->next_event(&e)) {
+    if (e.kind == Event::Kind::kFailed) {
+      // The attempt is over: its remaining output does not matter.
+      on_inner_failed(e, now);
+      return;
+    }
+    handle_inner_event(e, now);
+  }
+  if (inner_.get() != inner) {
+    return;
+  }
+  IoAction a;
+  while (inner->next_io_action(&a)) {
+    auto it = to_global_.find(a.channel);
+    if (a.kind == IoAction::Kind::kConnectTcp || a.kind == IoAction::Kind::kBindUdp) {
+      if (it != to_global_.end()) {
+        // Re-opening an id: the old channel of that id is closed first.
+        IoAction c;
+        c.kind = IoAction::Kind::kClose;
+        c.channel = it->second;
+        to_inner_.erase(it->second);
+        actions_.push_back(std::move(c));
+      }
+      const ChannelId global = next_global_++;
+      to_global_[a.channel] = global;
+      to_inner_[global] = a.channel;
+      a.channel = global;
+    } else if (it == to_global_.end()) {
+      continue;  // a channel that was never opened
+    } else {
+      const ChannelId global = it->second;
+      if (a.kind == IoAction::Kind::kClose) {
+        to_inner_.erase(global);
+        to_global_.erase(it);
+      }
+      a.channel = global;
+    }
+    actions_.push_back(std::move(a));
+  }
+}
+
+void RolloverSession::handle_inner_event(Event& e, Instant now) {
+  switch (e.kind) {
+    case Event::Kind::kConnected:
+      if (!media_started_) {
+        (void)table_.on_outcome(Outcome::kEstablished, now);
+      }
+      // Announced with the first media packet: a UDP transport may still fail
+      // for want of data.
+      connected_detail_ = e.detail;
+      break;
+    case Event::Kind::kRedirect: {
+      Notice n;
+      n.kind = Notice::Kind::kRedirect;
+      n.transport = to_string(transport_);
+      n.url = e.url;
+      notify(std::move(n));
+      break;
+    }
+    case Event::Kind::kHeader:
+      info_ = e.info;
+      seekable_ = inner_->seekable();
+      if (reconnecting_ && last_header_ && e.header && *last_header_ == *e.header) {
+        break;  // the same content again: nothing to tell downstream
+      }
+      if (reconnecting_ && last_header_) {
+        e.changed = true;  // the server now sends something else
+      }
+      last_header_ = e.header;
+      events_.push_back(std::move(e));
+      break;
+    case Event::Kind::kPacket:
+      if (!media_started_) {
+        media_started_ = true;
+        (void)table_.on_outcome(Outcome::kFirstMediaPacket, now);
+        winner_transport_ = transport_;
+        winner_url_ = attempt_url_;
+      }
+      if (dedupe_ && duplicate(e)) {
+        break;
+      }
+      dedupe_ = false;
+      deliver_packet(e);
+      break;
+    case Event::Kind::kEos:
+      announce_media();
+      finished_ = true;
+      events_.push_back(std::move(e));
+      break;
+    case Event::Kind::kFailed:
+      break;  // handled by drain_inner
+  }
+}
+
+void RolloverSession::announce_media() {
+  if (reconnecting_) {
+    reconnecting_ = false;
+    retry_ = 0;  // a reconnect that delivers resets the count
+    Notice n;
+    n.kind = Notice::Kind::kReconnected;
+    n.transport = to_string(transport_);
+    n.url = attempt_url_.redacted();
+    notify(std::move(n));
+    MMS_LOG(LogLevel::kInfo, kLog, "reconnected over %s", to_string(transport_));
+    connected_detail_.clear();
+    return;
+  }
+  if (connected_detail_.empty() || !established_.empty()) {
+    return;
+  }
+  established_ = connected_detail_;
+  connected_detail_.clear();
+  Notice n;
+  n.kind = Notice::Kind::kConnected;
+  n.transport = established_;
+  n.url = config_.url.redacted();
+  notify(std::move(n));
+}
+
+bool RolloverSession::duplicate(const Event& e) {
+  Result<std::uint32_t> t = asf::packet_send_time(e.payload);
+  if (!t.ok()) {
+    return false;
+  }
+  if (*t < last_send_ms_) {
+    return true;
+  }
+  if (*t == last_send_ms_ && dup_left_ > 0) {
+    --dup_left_;
+    return true;
+  }
+  return false;
+}
+
+void RolloverSession::deliver_packet(Event& e) {
+  announce_media();
+  if (discont_next_) {
+    discont_next_ = false;
+    e.discont = true;
+  }
+  if (Result<std::uint32_t> t = asf::packet_send_time(e.payload); t.ok()) {
+    if (have_last_ && *t == last_send_ms_) {
+      ++last_send_count_;
+    } else {
+      last_send_ms_ = *t;
+      last_send_count_ = 1;
+    }
+    have_last_ = true;
+  }
+  events_.push_back(std::move(e));
+}
+
+void RolloverSession::fail(const Event& e) {
+  close_attempt_channels();
+  finished_ = true;
+  events_.push_back(e);
+}
+
+bool RolloverSession::reconnectable(const Status& st) const {
+  switch (st.code()) {
+    case Code::kConnectionLost:
+    case Code::kTimedOut:
+    case Code::kRefused:
+      return true;
+    default:
+      return false;
+  }
+}
+
+void RolloverSession::on_inner_failed(const Event& e, Instant now) {
+  if (closed_) {
+    return;
+  }
+  const std::string name = to_string(transport_);
+  if (media_started_) {
+    attempt_errors_.push_back(name + ": " + e.status.what());
+    const bool again = !e.redirect_to && reconnectable(e.status) &&
+                       (options_.retries < 0 || retry_ < options_.retries);
+    if (reconnecting_) {
+      Notice n;
+      n.kind = Notice::Kind::kReconnectFailed;
+      n.transport = name;
+      n.url = attempt_url_.redacted();
+      n.text = e.status.what();
+      n.final = !again;
+      n.attempt = retry_;
+      n.max_attempts = options_.retries;
+      notify(std::move(n));
+    }
+    if (!again) {
+      fail(e);
+      return;
+    }
+    schedule_reconnect(e, now);
+    return;
+  }
+  if (e.redirect_to) {
+    Decision d = table_.on_outcome(Outcome::kRedirect, now, e.status, &*e.redirect_to);
+    if (d.kind != Decision::Kind::kFollowRedirect) {
+      fail(e);
+      return;
+    }
+    Notice n;
+    n.kind = Notice::Kind::kRedirect;
+    n.transport = name;
+    n.url = e.redirect_to->redacted();
+    notify(std::move(n));
+    start_attempt(d.transport, d.url, now);
+    return;
+  }
+  Outcome outcome = outcome_for(e.status);
+  if (!attempt_connected_ && (outcome == Outcome::kRefused || outcome == Outcome::kNoDataTimeout ||
+                              outcome == Outcome::kFailed)) {
+    outcome = Outcome::kConnectFailed;  // no TCP connection of this attempt ever opened
+  }
+  Decision d = table_.on_outcome(outcome, now, e.status);
+  attempt_errors_.push_back(name + ": " + e.status.what());
+  Notice n;
+  n.kind = Notice::Kind::kAttemptFailed;
+  n.transport = name;
+  n.url = config_.url.redacted();
+  n.text = e.status.what();
+  n.final = d.kind != Decision::Kind::kTryNext && d.kind != Decision::Kind::kFollowRedirect;
+  notify(std::move(n));
+  if (n.final) {
+    fail(e);
+    return;
+  }
+  start_attempt(d.transport, d.url, now);
+}
+
+void RolloverSession::schedule_reconnect(const Event& e, Instant now) {
+  close_attempt_channels();
+  ++retry_;
+  ++reconnects_total_;
+  reconnecting_ = true;
+  reconnect_reason_ = e.status.what();
+  last_delay_ = backoff(retry_);
+  reconnect_at_ = now + last_delay_;
+  const bool live = info_ && info_->broadcast();
+  if (live) {
+    // A broadcast rejoins where it is now; the gap is a discontinuity.
+    position_ms_ = 0;
+    dedupe_ = false;
+    discont_next_ = true;
+  } else if (have_last_) {
+    // Resume at the next undelivered packet: play from the last key frame at
+    // or before the last delivered send time (content time, without preroll),
+    // then drop what was delivered already.
+    const std::uint64_t preroll = info_ ? info_->preroll_ms : 0;
+    position_ms_ = seekable_ ? (last_send_ms_ > preroll ? last_send_ms_ - preroll : 0) : 0;
+    dedupe_ = true;
+    dup_left_ = last_send_count_;
+    discont_next_ = false;
+  }
+  MMS_LOG(LogLevel::kInfo, kLog, "%s: %s; reconnect %d in %lld ms from %llu ms",
+          to_string(transport_), e.status.what(), retry_,
+          static_cast<long long>(last_delay_ / kMillisecond),
+          static_cast<unsigned long long>(position_ms_));
+}
+
+}  // namespace mms::session
