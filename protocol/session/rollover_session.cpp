@@ -440,8 +440,19 @@ void RolloverSession::on_inner_failed(const Event& e, Instant now) {
       notify(std::move(n));
     }
     if (!again) {
+      if (reconnecting_ && reconnectable(e.status)) {
+        // Retries exhausted: the error is the drop that started them (a
+        // read error mid-stream); every attempt is in attempt_errors().
+        Event drop = e;
+        drop.status = reconnect_cause_;
+        fail(drop);
+        return;
+      }
       fail(e);
       return;
+    }
+    if (!reconnecting_) {
+      reconnect_cause_ = e.status;
     }
     schedule_reconnect(e, now);
     return;

@@ -183,6 +183,7 @@ class RolloverSession final : public ClientSession {
 
   std::vector<std::string> reconnect_names_;
   std::string reconnect_reason_;
+  Status reconnect_cause_;  // the failure that started the current reconnects
   std::vector<std::string> attempt_errors_;
   std::string established_;
 };

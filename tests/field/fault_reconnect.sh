@@ -50,6 +50,7 @@ set -e
 grep -q 'ERROR: from element.*mmssrc' "$out" || fail "exhausted retries: no element error"
 n=$(reconnects "$out")
 [[ $n -eq 2 ]] || fail "exhausted retries: $n reconnect attempts (want 2)"
-grep -q 'mms-attempts.*mmst.*mmst.*mmst' "$out" || fail "exhausted retries: the error does not list every attempt"
+grep -q 'attempts: mmst: .*, mmst: .*, mmst: ' "$out" || fail "exhausted retries: the error does not list every attempt"
+grep -q 'Could not read' "$out" || fail "exhausted retries: not a read error"
 log "exhausted retries: error after $n reconnects: $(grep -m1 'ERROR: from element' "$out")"
 log "PASS"
