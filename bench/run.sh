@@ -155,6 +155,10 @@ for c in "${mms_clients[@]}"; do if [[ -s "$W/$c.times" ]]; then clients+=("$c")
 bash "$ROOT/bench/rollover.sh" "$BUILD" "$W/firstbuf" "$ROOT/build-release/bench-small" \
   av-wmv2-wma2-10s.asf 5 >"$W/rollover.md" 2>"$W/rollover.err" ||
   echo "(rollover benchmark failed: $(tail -n 2 "$W/rollover.err" | tr '\n' ' '))" >"$W/rollover.md"
+# Reconnect: fault mid-stream (fault relay) to the first new packet, per transport.
+bash "$ROOT/bench/reconnect.sh" "$BUILD" "$ROOT/build-release/bench-small" \
+  av-wmv2-wma2-60s.asf 3 >"$W/reconnect.md" 2>"$W/reconnect.err" ||
+  echo "(reconnect benchmark failed: $(tail -n 2 "$W/reconnect.err" | tr '\n' ' '))" >"$W/reconnect.md"
 python3 - "$W" "$SIZE" "$RUNS" "${clients[@]}" >"$W/table.md" <<'PY'
 import statistics, sys
 w, size, runs, clients = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4:]
@@ -242,6 +246,14 @@ PY
   echo "(\`bench/rollover.sh\`)."
   echo
   cat "$W/rollover.md"
+  echo
+  echo "## Reconnect"
+  echo
+  echo "Time from a fault 600 KB into \`av-wmv2-wma2-60s.asf\` (tests/tools/fault_relay.py in front"
+  echo "of \`mms-server --fast\`: RST, clean close without end-of-stream, or a stall) to mmssrc's"
+  echo "first new packet after the reconnect, retries=3, 3 runs each (\`bench/reconnect.sh\`)."
+  echo
+  cat "$W/reconnect.md"
   echo
   echo "Versions: $(ffmpeg -version | head -n1 | cut -d' ' -f1-3), $(gst-launch-1.0 --version | sed -n 2p),"
   echo "libmms $(pkg-config --modversion libmms)$( [[ -n "$have_vlc" ]] && echo ", $(cvlc --version 2>/dev/null | head -n1)")."

@@ -271,7 +271,8 @@ void post_notice(GstMmsSrc* self, const mms::io::Notice& n) {
     }
     case mms::io::Notice::Kind::kReconnected: {
       gchar* text = g_strdup_printf("%s: reconnected", n.transport.c_str());
-      GST_INFO_OBJECT(self, "%s", text);
+      GST_INFO_OBJECT(self, "%s at monotonic %.6f", text,
+                      static_cast<double>(g_get_monotonic_time()) / G_USEC_PER_SEC);
       gst_element_post_message(
           el, gst_message_new_progress(GST_OBJECT(self), GST_PROGRESS_TYPE_COMPLETE, "reconnect",
                                        text));

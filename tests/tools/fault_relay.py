@@ -15,6 +15,7 @@ client that reconnects gets the rest:
   --stall-after N    after N bytes, stop forwarding and keep both
                      connections open (--stall-seconds S, default forever)
   --delay-ms D       delay every chunk by D ms (all connections)
+  --stamp            prefix log lines with the monotonic clock (benchmarks)
   --refuse-after K   accept K connections, then close the listening socket
                      for --refuse-seconds S (connection refused), then listen
                      again on the same port
@@ -35,7 +36,12 @@ faults_left = 0
 conn_no = 0
 
 
+STAMP = False
+
+
 def log(msg):
+    if STAMP:  # CLOCK_MONOTONIC seconds, comparable with GLib's monotonic time
+        msg = f"{time.monotonic():.6f} {msg}"
     sys.stderr.write(f"fault-relay: {msg}\n")
     sys.stderr.flush()
 
@@ -191,7 +197,10 @@ def main():
     p.add_argument("--delay-ms", type=float, default=0)
     p.add_argument("--refuse-after", type=int, default=0)
     p.add_argument("--refuse-seconds", type=float, default=2)
+    p.add_argument("--stamp", action="store_true", help="prefix log lines with monotonic time")
     args = p.parse_args()
+    global STAMP
+    STAMP = args.stamp
     faults_left = args.faults
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     host, port = addr(args.listen)
