@@ -51,6 +51,6 @@ grep -q 'ERROR: from element.*mmssrc' "$out" || fail "exhausted retries: no elem
 n=$(reconnects "$out")
 [[ $n -eq 2 ]] || fail "exhausted retries: $n reconnect attempts (want 2)"
 grep -q 'attempts: mmst: .*, mmst: .*, mmst: ' "$out" || fail "exhausted retries: the error does not list every attempt"
-grep -q 'Could not read' "$out" || fail "exhausted retries: not a read error"
+grep -q 'connection to the MMS server was lost' "$out" || fail "exhausted retries: not the drop's read error"
 log "exhausted retries: error after $n reconnects: $(grep -m1 'ERROR: from element' "$out")"
 log "PASS"
