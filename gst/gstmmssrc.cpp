@@ -210,80 +210,62 @@ bool set_location(GstMmsSrc* self, const char* uri, GError** error) {
   return true;
 }
 
+// Posts a `progress` message with `text` (taken over) and logs it.
+void post_progress(GstMmsSrc* self, GstProgressType type, const char* code, gchar* text) {
+  GST_INFO_OBJECT(self, "%s: %s", code, text);
+  gst_element_post_message(GST_ELEMENT(self),
+                           gst_message_new_progress(GST_OBJECT(self), type, code, text));
+  g_free(text);
+}
+
 void post_notice(GstMmsSrc* self, const mms::io::Notice& n) {
-  GstElement* el = GST_ELEMENT(self);
+  using Kind = mms::io::Notice::Kind;
+  const char* t = n.transport.c_str();
   switch (n.kind) {
-    case mms::io::Notice::Kind::kConnecting: {
-      GST_INFO_OBJECT(self, "connecting to %s over %s", n.url.c_str(), n.transport.c_str());
-      gchar* text = g_strdup_printf("%s: connecting to %s", n.transport.c_str(), n.url.c_str());
+    case Kind::kConnecting:
+      post_progress(self, GST_PROGRESS_TYPE_START, "connect",
+                    g_strdup_printf("%s: connecting to %s", t, n.url.c_str()));
+      break;
+    case Kind::kAttemptFailed:
+      post_progress(self, GST_PROGRESS_TYPE_ERROR, "connect",
+                    g_strdup_printf("%s: failed: %s", t, n.text.c_str()));
+      break;
+    case Kind::kConnected:
+      post_progress(self, GST_PROGRESS_TYPE_COMPLETE, "connect",
+                    g_strdup_printf("%s: connected", t));
       gst_element_post_message(
-          el, gst_message_new_progress(GST_OBJECT(self), GST_PROGRESS_TYPE_START, "connect", text));
-      g_free(text);
+          GST_ELEMENT(self),
+          gst_message_new_element(GST_OBJECT(self),
+                                  gst_structure_new("mms-transport", "transport", G_TYPE_STRING, t,
+                                                    "uri", G_TYPE_STRING, n.url.c_str(), nullptr)));
       break;
-    }
-    case mms::io::Notice::Kind::kAttemptFailed: {
-      GST_INFO_OBJECT(self, "%s failed (%s)%s", n.transport.c_str(), n.text.c_str(),
-                      n.final ? "" : "; trying the next transport");
-      gchar* text = g_strdup_printf("%s: failed: %s", n.transport.c_str(), n.text.c_str());
-      gst_element_post_message(
-          el, gst_message_new_progress(GST_OBJECT(self), GST_PROGRESS_TYPE_ERROR, "connect", text));
-      g_free(text);
+    case Kind::kReconnecting:
+      GST_WARNING_OBJECT(self, "%s: reconnecting after: %s", t, n.text.c_str());
+      post_progress(self, GST_PROGRESS_TYPE_START, "reconnect",
+                    n.max_attempts < 0
+                        ? g_strdup_printf("%s: reconnecting to %s (attempt %d) after: %s", t,
+                                          n.url.c_str(), n.attempt, n.text.c_str())
+                        : g_strdup_printf("%s: reconnecting to %s (attempt %d of %d) after: %s", t,
+                                          n.url.c_str(), n.attempt, n.max_attempts,
+                                          n.text.c_str()));
       break;
-    }
-    case mms::io::Notice::Kind::kConnected: {
-      gchar* text = g_strdup_printf("%s: connected", n.transport.c_str());
-      gst_element_post_message(el, gst_message_new_progress(GST_OBJECT(self),
-                                                            GST_PROGRESS_TYPE_COMPLETE, "connect",
-                                                            text));
-      g_free(text);
-      gst_element_post_message(
-          el, gst_message_new_element(
-                  GST_OBJECT(self),
-                  gst_structure_new("mms-transport", "transport", G_TYPE_STRING,
-                                    n.transport.c_str(), "uri", G_TYPE_STRING, n.url.c_str(),
-                                    nullptr)));
+    case Kind::kReconnectFailed:
+      post_progress(self, GST_PROGRESS_TYPE_ERROR, "reconnect",
+                    g_strdup_printf("%s: reconnect failed: %s", t, n.text.c_str()));
       break;
-    }
-    case mms::io::Notice::Kind::kReconnecting: {
-      gchar* text =
-          n.max_attempts < 0
-              ? g_strdup_printf("%s: reconnecting to %s (attempt %d) after: %s",
-                                n.transport.c_str(), n.url.c_str(), n.attempt, n.text.c_str())
-              : g_strdup_printf("%s: reconnecting to %s (attempt %d of %d) after: %s",
-                                n.transport.c_str(), n.url.c_str(), n.attempt, n.max_attempts,
-                                n.text.c_str());
-      GST_WARNING_OBJECT(self, "%s", text);
-      gst_element_post_message(el, gst_message_new_progress(GST_OBJECT(self),
-                                                            GST_PROGRESS_TYPE_START, "reconnect",
-                                                            text));
-      g_free(text);
-      break;
-    }
-    case mms::io::Notice::Kind::kReconnectFailed: {
-      gchar* text = g_strdup_printf("%s: reconnect failed: %s", n.transport.c_str(),
-                                    n.text.c_str());
-      GST_INFO_OBJECT(self, "%s", text);
-      gst_element_post_message(
-          el, gst_message_new_progress(GST_OBJECT(self), GST_PROGRESS_TYPE_ERROR, "reconnect",
-                                       text));
-      g_free(text);
-      break;
-    }
-    case mms::io::Notice::Kind::kReconnected: {
-      gchar* text = g_strdup_printf("%s: reconnected", n.transport.c_str());
-      GST_INFO_OBJECT(self, "%s at monotonic %.6f", text,
+    case Kind::kReconnected:
+      // bench/reconnect.sh reads this line's monotonic time.
+      GST_INFO_OBJECT(self, "%s: reconnected at monotonic %.6f", t,
                       static_cast<double>(g_get_monotonic_time()) / G_USEC_PER_SEC);
-      gst_element_post_message(
-          el, gst_message_new_progress(GST_OBJECT(self), GST_PROGRESS_TYPE_COMPLETE, "reconnect",
-                                       text));
-      g_free(text);
+      post_progress(self, GST_PROGRESS_TYPE_COMPLETE, "reconnect",
+                    g_strdup_printf("%s: reconnected", t));
       break;
-    }
-    case mms::io::Notice::Kind::kRedirect:
+    case Kind::kRedirect:
       gst_element_post_message(
-          el, gst_message_new_element(GST_OBJECT(self),
-                                      gst_structure_new("mms-redirect", "new-location",
-                                                        G_TYPE_STRING, n.url.c_str(), nullptr)));
+          GST_ELEMENT(self),
+          gst_message_new_element(GST_OBJECT(self),
+                                  gst_structure_new("mms-redirect", "new-location", G_TYPE_STRING,
+                                                    n.url.c_str(), nullptr)));
       break;
   }
 }
@@ -492,16 +474,16 @@ static gboolean gst_mms_src_start(GstBaseSrc* src) noexcept {
   ds.client.timeout = static_cast<mms::Duration>(s.timeout) * mms::kSecond;
   ds.client.client_guid = mms::io::make_client_guid();
   ds.client.udp_timeout = static_cast<mms::Duration>(s.udp_timeout_us) * 1000;
-  ds.retries = s.retries;
-  ds.retry_delay_max = static_cast<mms::Duration>(s.retry_delay_max) * mms::kSecond;
+  ds.rollover.retries = s.retries;
+  ds.rollover.retry_delay_max = static_cast<mms::Duration>(s.retry_delay_max) * mms::kSecond;
   (void)parse_port_range(s.port_range, &ds.client.udp_port_min, &ds.client.udp_port_max);
   if (mms::Result<std::vector<mms::session::Transport>> protocols =
           mms::session::parse_protocols(s.protocols);
       protocols.ok()) {
-    ds.protocols = *protocols;
+    ds.rollover.protocols = *protocols;
   }
   if (mms::Result<std::vector<mms::session::Transport>> candidates =
-          mms::session::candidates_for(*url, ds.protocols);
+          mms::session::candidates_for(*url, ds.rollover.protocols);
       !candidates.ok()) {
     GST_ELEMENT_ERROR(self, RESOURCE, OPEN_READ, ("No transport allowed for this URL."),
                       ("%s: %s (protocols=%s)", url->redacted().c_str(),

@@ -79,7 +79,7 @@ struct Driver::Impl {
     std::string out;
     std::size_t out_begin = 0;
     GSource* write_source = nullptr;
-    // TCP: the peer's address, once connected. UDP: the only source accepted.
+    // UDP: the only source accepted (the server's address).
     GInetAddress* peer = nullptr;
     std::string host;  // TCP: the host name the session asked for
   };
@@ -94,7 +94,6 @@ struct Driver::Impl {
   // Numeric addresses of the hosts this stream's TCP connections reached:
   // UDP sends go there without a (blocking) name lookup.
   std::map<std::string, GInetAddress*> host_ips;
-  std::map<std::string, GSocketAddress*> resolved;  // "host:port" -> address (UDP sends)
   std::map<session::ChannelId, std::unique_ptr<Channel>> channels;
   GSource* timer = nullptr;
   std::optional<Instant> timer_at;
@@ -108,7 +107,6 @@ struct Driver::Impl {
   std::vector<std::unique_ptr<Channel>> graveyard;  // closed, freed from an idle callback
 
   bool graveyard_scheduled = false;
-  std::uint64_t foreign_datagrams = 0;  // UDP datagrams not from the server, dropped
 
   void schedule_reap() {
     if (graveyard_scheduled) {
@@ -137,9 +135,6 @@ struct Driver::Impl {
     if (timer != nullptr) {
       g_source_destroy(timer);
       g_source_unref(timer);
-    }
-    for (auto& [key, addr] : resolved) {
-      g_object_unref(addr);
     }
     for (auto& [key, ip] : host_ips) {
       g_object_unref(ip);
@@ -181,15 +176,8 @@ struct Driver::Impl {
   // --- session plumbing ---------------------------------------------------
 
   void start() {
-    session::RolloverOptions options;
-    options.protocols = settings.protocols;
-    options.retries = settings.retries;
-    options.retry_delay_max = settings.retry_delay_max;
-    if (options.first_retry_delay > options.retry_delay_max) {
-      options.first_retry_delay = options.retry_delay_max;
-    }
     Result<std::unique_ptr<session::RolloverSession>> rs = session::RolloverSession::create(
-        settings.client, std::move(options), session::transport_session_factory());
+        settings.client, settings.rollover, session::transport_session_factory());
     if (!rs.ok()) {
       Item item;
       item.kind = Item::Kind::kError;
@@ -242,25 +230,32 @@ struct Driver::Impl {
     }
     // Notices first (they tell what led to the events: an error item must not
     // overtake the progress message of its attempt), then events: packet
-    // views alias a channel's read buffer, which a queued Close action would free.
-    session::Notice notice;
-    bool any = false;
-    while (session->next_notice(&notice)) {
-      if (!any) {
-        any = true;
-        sync_attempts();
+    // views alias a channel's read buffer, which a queued Close action would
+    // free. Running an action can feed the session (a failed send is an EOF):
+    // drain again until a round runs no action.
+    bool ran = true;
+    while (ran) {
+      session::Notice notice;
+      bool any = false;
+      while (session->next_notice(&notice)) {
+        if (!any) {
+          any = true;
+          sync_attempts();
+        }
+        if (owner->notify_) {
+          owner->notify_(notice);
+        }
       }
-      if (owner->notify_) {
-        owner->notify_(notice);
+      session::Event event;
+      while (session->next_event(&event)) {
+        handle_event(event);
       }
-    }
-    session::Event event;
-    while (session->next_event(&event)) {
-      handle_event(event);
-    }
-    session::IoAction action;
-    while (session->next_io_action(&action)) {
-      run_action(std::move(action));
+      ran = false;
+      session::IoAction action;
+      while (session->next_io_action(&action)) {
+        run_action(std::move(action));
+        ran = true;
+      }
     }
     reschedule_timer();
   }
@@ -521,41 +516,37 @@ struct Driver::Impl {
   };
 
   void watch(Channel* ch) {
-    ch->read_source = g_socket_create_source(ch->socket, static_cast<GIOCondition>(G_IO_IN | G_IO_HUP | G_IO_ERR),
-                                             ch->cancellable);
-    auto* wd = new WatchData{this, ch->id};
-    g_source_set_callback(ch->read_source, G_SOURCE_FUNC(&Impl::on_readable), wd,
-                          [](gpointer p) { delete static_cast<WatchData*>(p); });
-    g_source_attach(ch->read_source, context);
+    ch->read_source = attach_watch(ch, G_IO_IN, G_SOURCE_FUNC(&Impl::on_readable));
   }
 
-  // Tells the session both ends of a new TCP connection, and remembers the
-  // peer's address for UDP sends to the same host.
+  // A source on `ch`'s socket for `condition` (plus HUP and ERR) calling `fn`
+  // with the channel's WatchData.
+  GSource* attach_watch(Channel* ch, GIOCondition condition, GSourceFunc fn) {
+    GSource* source = g_socket_create_source(
+        ch->socket, static_cast<GIOCondition>(condition | G_IO_HUP | G_IO_ERR), ch->cancellable);
+    g_source_set_callback(source, fn, new WatchData{this, ch->id},
+                          [](gpointer p) { delete static_cast<WatchData*>(p); });
+    g_source_attach(source, context);
+    return source;
+  }
+
+  // Tells the session our address of a new TCP connection, and remembers the
+  // peer's address for UDP to the same host.
   void note_addresses(Channel* ch) {
-    std::string local_ip;
-    std::string peer_ip;
     if (GSocketAddress* local = g_socket_get_local_address(ch->socket, nullptr)) {
       gchar* text =
           g_inet_address_to_string(g_inet_socket_address_get_address(G_INET_SOCKET_ADDRESS(local)));
-      local_ip = text;
+      session->on_local_address(ch->id, text);
       g_free(text);
       g_object_unref(local);
     }
     if (GSocketAddress* remote = g_socket_get_remote_address(ch->socket, nullptr)) {
       GInetAddress* ip = g_inet_socket_address_get_address(G_INET_SOCKET_ADDRESS(remote));
-      gchar* text = g_inet_address_to_string(ip);
-      peer_ip = text;
-      g_free(text);
-      ch->peer = G_INET_ADDRESS(g_object_ref(ip));
-      auto it = host_ips.find(ch->host);
-      if (it != host_ips.end()) {
-        g_object_unref(it->second);
-        host_ips.erase(it);
-      }
-      host_ips[ch->host] = G_INET_ADDRESS(g_object_ref(ip));
+      GInetAddress*& known = host_ips[ch->host];  // the latest connection wins
+      g_clear_object(&known);
+      known = G_INET_ADDRESS(g_object_ref(ip));
       g_object_unref(remote);
     }
-    session->on_channel_addresses(ch->id, local_ip, peer_ip);
   }
 
   // Queues `bytes` and writes what the socket takes now; the rest goes out
@@ -566,17 +557,14 @@ struct Driver::Impl {
       return;
     }
     Channel* ch = it->second.get();
-    if (ch->out_begin == ch->out.size()) {
-      ch->out.clear();
-      ch->out_begin = 0;
-    }
     ch->out += bytes;
-    if (ch->write_source == nullptr) {
-      flush_output(ch);
+    if (ch->write_source == nullptr && !flush_output(ch)) {
+      ch->write_source = attach_watch(ch, G_IO_OUT, G_SOURCE_FUNC(&Impl::on_writable));
     }
   }
 
-  // Writes queued output. Returns false when the channel failed (reported).
+  // Writes queued output. Returns false while some is left for a G_IO_OUT
+  // watch; a failed channel (its queue dropped) is told to the session as EOF.
   bool flush_output(Channel* ch) {
     while (ch->out_begin < ch->out.size()) {
       GError* error = nullptr;
@@ -585,35 +573,19 @@ struct Driver::Impl {
       if (n < 0) {
         if (g_error_matches(error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK)) {
           g_clear_error(&error);
-          if (ch->write_source == nullptr) {
-            ch->write_source = g_socket_create_source(
-                ch->socket, static_cast<GIOCondition>(G_IO_OUT | G_IO_HUP | G_IO_ERR),
-                ch->cancellable);
-            auto* wd = new WatchData{this, ch->id};
-            g_source_set_callback(ch->write_source, G_SOURCE_FUNC(&Impl::on_writable), wd,
-                                  [](gpointer p) { delete static_cast<WatchData*>(p); });
-            g_source_attach(ch->write_source, context);
-          }
-          return true;
+          return false;
         }
         Status st = status_from_gerror(error, Code::kConnectionLost, "could not send the request");
         g_clear_error(&error);
-        ch->out.clear();
-        ch->out_begin = 0;
         if (st.code() != Code::kCancelled) {
           session->on_eof(ch->id, now_instant());
         }
-        return false;
+        break;
       }
       ch->out_begin += static_cast<std::size_t>(n);
     }
     ch->out.clear();
     ch->out_begin = 0;
-    if (ch->write_source != nullptr) {
-      g_source_destroy(ch->write_source);
-      g_source_unref(ch->write_source);
-      ch->write_source = nullptr;
-    }
     return true;
   }
 
@@ -625,16 +597,12 @@ struct Driver::Impl {
       return G_SOURCE_REMOVE;
     }
     Channel* ch = it->second.get();
-    // The source stays ours until flush_output() releases it.
-    GSource* const source = ch->write_source;
-    g_source_ref(source);
-    const bool ok = self->flush_output(ch);
-    const bool done = ch->write_source == nullptr;
-    g_source_unref(source);
-    if (!ok) {
-      self->pump();
+    if (!self->flush_output(ch)) {
+      return G_SOURCE_CONTINUE;
     }
-    return done || !ok ? G_SOURCE_REMOVE : G_SOURCE_CONTINUE;
+    ch->write_source = release_source(ch->write_source);
+    self->pump();  // a failed send reported EOF; otherwise nothing to do
+    return G_SOURCE_REMOVE;
   }
 
   static gboolean on_readable(GSocket*, GIOCondition, gpointer data) noexcept {
@@ -724,11 +692,9 @@ struct Driver::Impl {
                 std::uint16_t port_max) {
     // The family of the address the control connection reached (an IPv6
     // host name gets an IPv6 socket), else of `host` when it is numeric.
-    GSocketFamily family = G_SOCKET_FAMILY_IPV4;
-    if (GInetAddress* known = known_ip(host)) {
-      family = g_inet_address_get_family(known);
-    }
     GInetAddress* peer = known_ip(host);
+    const GSocketFamily family =
+        peer != nullptr ? g_inet_address_get_family(peer) : G_SOCKET_FAMILY_IPV4;
     GError* error = nullptr;
     GSocket* sock = g_socket_new(family, G_SOCKET_TYPE_DATAGRAM, G_SOCKET_PROTOCOL_UDP, &error);
     if (sock == nullptr) {
@@ -801,39 +767,26 @@ struct Driver::Impl {
     return ip;
   }
 
-  GSocketAddress* resolve(const std::string& host, std::uint16_t port) {
-    const std::string key = host + ":" + std::to_string(port);
-    auto it = resolved.find(key);
-    if (it != resolved.end()) {
-      return it->second;
-    }
-    GInetAddress* ip = known_ip(host);
-    if (ip == nullptr) {
-      MMS_LOG(LogLevel::kDebug, kLog, "no address known for %s: datagram not sent",
-              host.c_str());
-      return nullptr;
-    }
-    GSocketAddress* addr = g_inet_socket_address_new(ip, port);
-    resolved[key] = addr;
-    return addr;
-  }
-
   void send_to(session::ChannelId id, const std::string& host, std::uint16_t port,
                const std::string& bytes) {
     auto it = channels.find(id);
     if (it == channels.end() || !it->second->udp) {
       return;
     }
-    GSocketAddress* addr = resolve(host, port);
-    if (addr == nullptr) {
-      return;  // best effort: a resend request that cannot be sent is a lost packet
+    GInetAddress* ip = known_ip(host);
+    if (ip == nullptr) {
+      // Best effort: a resend request that cannot be sent is a lost packet.
+      MMS_LOG(LogLevel::kDebug, kLog, "no address known for %s: datagram not sent", host.c_str());
+      return;
     }
+    GSocketAddress* addr = g_inet_socket_address_new(ip, port);
     GError* error = nullptr;
     if (g_socket_send_to(it->second->udp_socket, addr, bytes.data(), bytes.size(), nullptr,
                          &error) < 0) {
       MMS_LOG(LogLevel::kDebug, kLog, "UDP send failed: %s", error->message);
       g_clear_error(&error);
     }
+    g_object_unref(addr);
   }
 
   bool read_datagrams(session::ChannelId id) {
@@ -864,7 +817,6 @@ struct Driver::Impl {
                g_inet_socket_address_get_address(G_INET_SOCKET_ADDRESS(from)), ch->peer));
       g_clear_object(&from);
       if (!from_server) {
-        ++foreign_datagrams;
         MMS_LOG(LogLevel::kDebug, kLog, "UDP datagram from another host than the server dropped");
         continue;
       }

@@ -27,13 +27,10 @@ using Notice = session::Notice;
 
 struct DriverSettings {
   session::ClientConfig client;
-  // Transports to try, in order (empty = the default list of the URL scheme);
-  // see session::RolloverController.
-  std::vector<session::Transport> protocols;
+  // Transports to try (empty = the scheme's default list), reconnect retries
+  // and backoff: see session::RolloverSession.
+  session::RolloverOptions rollover;
   std::uint64_t start_position_ms = 0;
-  // Reconnects after media started (-1 = forever) and the backoff's cap.
-  int retries = 3;
-  Duration retry_delay_max = 10 * kSecond;
   std::size_t queue_high_bytes = 4u * 1024 * 1024;  // stop reading above this
   std::size_t queue_low_bytes = 1u * 1024 * 1024;   // resume below this
   std::size_t read_size = 256u * 1024;              // bytes per socket read

@@ -238,9 +238,7 @@ void MmstClientSession::send_start(Instant now, std::optional<std::uint32_t> loc
 
 // --- inputs -----------------------------------------------------------------
 
-void MmstClientSession::on_channel_addresses(session::ChannelId ch, const std::string& local_ip,
-                                             const std::string& peer_ip) {
-  (void)peer_ip;
+void MmstClientSession::on_local_address(session::ChannelId ch, const std::string& local_ip) {
   if (ch == tcp_) {
     local_ip_ = local_ip;
   }

@@ -86,8 +86,7 @@ class MmstClientSession final : public session::ClientSession {
   void on_throttle(bool paused, Instant now) override;
   bool keep_reading_when_throttled() const override { return true; }
   void on_udp_bound(session::ChannelId ch, std::uint16_t port, Instant now) override;
-  void on_channel_addresses(session::ChannelId ch, const std::string& local_ip,
-                            const std::string& peer_ip) override;
+  void on_local_address(session::ChannelId ch, const std::string& local_ip) override;
   void on_datagram(session::ChannelId ch, ByteView datagram, Instant now) override;
   void play(const session::PlayRequest& req, Instant now) override;
   void close() override;

@@ -156,13 +156,11 @@ class ClientSession {
     (void)now;
   }
 
-  // TCP `ch` is connected from `local_ip` to `peer_ip` (numeric addresses),
-  // told just before on_connected. MMS/UDP names the local address in its funnel.
-  virtual void on_channel_addresses(ChannelId ch, const std::string& local_ip,
-                                    const std::string& peer_ip) {
+  // TCP `ch` is connected from our numeric address `local_ip`, told just
+  // before on_connected. MMS/UDP names it in its funnel.
+  virtual void on_local_address(ChannelId ch, const std::string& local_ip) {
     (void)ch;
     (void)local_ip;
-    (void)peer_ip;
   }
 
   // Commands: start, or seek when already playing. Effects appear in the drains.

@@ -76,11 +76,10 @@ void RolloverSession::on_datagram(ChannelId ch, ByteView datagram, Instant now) 
   feed(ch, now, [&](ChannelId in) { inner_->on_datagram(in, datagram, now); });
 }
 
-void RolloverSession::on_channel_addresses(ChannelId ch, const std::string& local_ip,
-                                           const std::string& peer_ip) {
+void RolloverSession::on_local_address(ChannelId ch, const std::string& local_ip) {
   auto it = to_inner_.find(ch);
   if (it != to_inner_.end() && inner_) {
-    inner_->on_channel_addresses(it->second, local_ip, peer_ip);
+    inner_->on_local_address(it->second, local_ip);
   }
 }
 
@@ -205,7 +204,6 @@ void RolloverSession::close_attempt_channels() {
 
 void RolloverSession::start_attempt(Transport transport, const Url& url, Instant now) {
   close_attempt_channels();
-  ++attempt_no_;
   transport_ = transport;
   attempt_url_ = url;
   attempt_connected_ = false;
@@ -229,7 +227,6 @@ void RolloverSession::start_attempt(Transport transport, const Url& url, Instant
     n.kind = Notice::Kind::kReconnecting;
     n.attempt = retry_;
     n.max_attempts = options_.retries;
-    n.delay = last_delay_;
     n.text = reconnect_reason_;
   } else {
     n.kind = Notice::Kind::kConnecting;
@@ -322,17 +319,7 @@ void RolloverSession::handle_inner_event(Event& e, Instant now) {
       events_.push_back(std::move(e));
       break;
     case Event::Kind::kPacket:
-      if (!media_started_) {
-        media_started_ = true;
-        (void)table_.on_outcome(Outcome::kFirstMediaPacket, now);
-        winner_transport_ = transport_;
-        winner_url_ = attempt_url_;
-      }
-      if (dedupe_ && duplicate(e)) {
-        break;
-      }
-      dedupe_ = false;
-      deliver_packet(e);
+      on_inner_packet(e, now);
       break;
     case Event::Kind::kEos:
       announce_media();
@@ -369,32 +356,46 @@ void RolloverSession::announce_media() {
   notify(std::move(n));
 }
 
-bool RolloverSession::duplicate(const Event& e) {
-  Result<std::uint32_t> t = asf::packet_send_time(e.payload);
-  if (!t.ok()) {
-    return false;
+void RolloverSession::on_inner_packet(Event& e, Instant now) {
+  if (!media_started_) {
+    media_started_ = true;
+    (void)table_.on_outcome(Outcome::kFirstMediaPacket, now);
+    winner_transport_ = transport_;
+    winner_url_ = attempt_url_;
   }
-  if (*t < last_send_ms_) {
+  std::optional<std::uint32_t> send_ms;
+  if (Result<std::uint32_t> t = asf::packet_send_time(e.payload); t.ok()) {
+    send_ms = *t;
+  }
+  if (dedupe_ && send_ms && duplicate(*send_ms)) {
+    return;
+  }
+  dedupe_ = false;
+  deliver_packet(e, send_ms);
+}
+
+bool RolloverSession::duplicate(std::uint32_t send_ms) {
+  if (send_ms < last_send_ms_) {
     return true;
   }
-  if (*t == last_send_ms_ && dup_left_ > 0) {
+  if (send_ms == last_send_ms_ && dup_left_ > 0) {
     --dup_left_;
     return true;
   }
   return false;
 }
 
-void RolloverSession::deliver_packet(Event& e) {
+void RolloverSession::deliver_packet(Event& e, std::optional<std::uint32_t> send_ms) {
   announce_media();
   if (discont_next_) {
     discont_next_ = false;
     e.discont = true;
   }
-  if (Result<std::uint32_t> t = asf::packet_send_time(e.payload); t.ok()) {
-    if (have_last_ && *t == last_send_ms_) {
+  if (send_ms) {
+    if (have_last_ && *send_ms == last_send_ms_) {
       ++last_send_count_;
     } else {
-      last_send_ms_ = *t;
+      last_send_ms_ = *send_ms;
       last_send_count_ = 1;
     }
     have_last_ = true;
@@ -498,8 +499,8 @@ void RolloverSession::schedule_reconnect(const Event& e, Instant now) {
   ++reconnects_total_;
   reconnecting_ = true;
   reconnect_reason_ = e.status.what();
-  last_delay_ = backoff(retry_);
-  reconnect_at_ = now + last_delay_;
+  const Duration delay = backoff(retry_);
+  reconnect_at_ = now + delay;
   const bool live = info_ && info_->broadcast();
   if (live) {
     // A broadcast rejoins where it is now; the gap is a discontinuity.
@@ -518,7 +519,7 @@ void RolloverSession::schedule_reconnect(const Event& e, Instant now) {
   }
   MMS_LOG(LogLevel::kInfo, kLog, "%s: %s; reconnect %d in %lld ms from %llu ms",
           to_string(transport_), e.status.what(), retry_,
-          static_cast<long long>(last_delay_ / kMillisecond),
+          static_cast<long long>(delay / kMillisecond),
           static_cast<unsigned long long>(position_ms_));
 }
 

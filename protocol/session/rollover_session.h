@@ -53,7 +53,6 @@ struct Notice {
   bool final = false;     // failures: nothing else is tried (an error event follows)
   int attempt = 0;        // reconnects: 1, 2, ...
   int max_attempts = 0;   // reconnects: the `retries` bound (-1 = unbounded)
-  Duration delay = 0;     // kReconnecting: how long it waited before this attempt
 };
 
 using SessionFactory =
@@ -88,8 +87,7 @@ class RolloverSession final : public ClientSession {
   bool keep_reading_when_throttled() const override;
   void on_udp_bound(ChannelId ch, std::uint16_t port, Instant now) override;
   void on_datagram(ChannelId ch, ByteView datagram, Instant now) override;
-  void on_channel_addresses(ChannelId ch, const std::string& local_ip,
-                            const std::string& peer_ip) override;
+  void on_local_address(ChannelId ch, const std::string& local_ip) override;
   void play(const PlayRequest& req, Instant now) override;
   void close() override;
   bool next_io_action(IoAction* out) override;
@@ -118,10 +116,11 @@ class RolloverSession final : public ClientSession {
   void start_attempt(Transport transport, const Url& url, Instant now);
   void drain_inner(Instant now);
   void handle_inner_event(Event& e, Instant now);
+  void on_inner_packet(Event& e, Instant now);
   void on_inner_failed(const Event& e, Instant now);
-  void deliver_packet(Event& e);
+  void deliver_packet(Event& e, std::optional<std::uint32_t> send_ms);
   void announce_media();
-  bool duplicate(const Event& e);
+  bool duplicate(std::uint32_t send_ms);
   void close_attempt_channels();
   void fail(const Event& e);
   bool reconnectable(const Status& st) const;
@@ -140,10 +139,8 @@ class RolloverSession final : public ClientSession {
   std::vector<std::unique_ptr<ClientSession>> retired_;
   Transport transport_ = Transport::kMmsh;
   Url attempt_url_;
-  std::uint64_t attempt_no_ = 0;
   bool attempt_connected_ = false;  // a TCP connection of this attempt opened
   std::string connected_detail_;    // kConnected of this attempt, announced with media
-  bool attempt_media_ = false;      // this attempt delivered a packet (duplicates included)
 
   // Channel ids: global (ours, given to the caller) <-> the current attempt's.
   ChannelId next_global_ = 1;
@@ -179,7 +176,6 @@ class RolloverSession final : public ClientSession {
   std::optional<Instant> reconnect_at_;
   int retry_ = 0;  // reconnect attempts since media last flowed
   int reconnects_total_ = 0;
-  Duration last_delay_ = 0;
 
   std::vector<std::string> reconnect_names_;
   std::string reconnect_reason_;

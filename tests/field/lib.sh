@@ -9,6 +9,30 @@ server_port() {
   sed -n "s/^mms-server listening.* $1=\([0-9][0-9]*\).*/\1/p" "$T/server.out" | head -n1
 }
 
+# await_line FILE SED_SCRIPT [TRIES]: prints the first line `sed -n SED_SCRIPT`
+# makes of FILE, polling every 0.1 s (default 100 tries); fails when none comes.
+await_line() {
+  local file=$1 script=$2 tries=${3:-100} i v
+  for ((i = 0; i < tries; i++)); do
+    v=$(sed -n "$script" "$file" | head -n1)
+    [[ -n "$v" ]] && { echo "$v"; return 0; }
+    sleep 0.1
+  done
+  return 1
+}
+
+# finish_within PID SECONDS LOG WHAT: the client PID ends within SECONDS and
+# succeeds (else the test fails, with LOG's tail).
+finish_within() {
+  local pid=$1 secs=$2 out=$3 what=$4 i
+  for ((i = 0; i < secs * 10; i++)); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  kill -0 "$pid" 2>/dev/null && fail "$what: the client did not finish within $secs s"
+  wait "$pid" || { tail -n 20 "$out"; fail "$what: the pipeline failed"; }
+}
+
 # start_relay TARGET_PORT [fault_relay options...]: a fault relay on
 # 127.0.0.1 in front of 127.0.0.1:TARGET_PORT; sets RELAY_PORT. Its log is
 # $T/relay-N.log (N counts the relays of the test).
@@ -17,17 +41,12 @@ start_relay() {
   local target=$1; shift
   _relays=$((_relays + 1))
   RELAY_LOG="$T/relay-$_relays.log"
-  local out="$T/relay-$_relays.out" i
+  local out="$T/relay-$_relays.out"
   : >"$out"
   python3 "$RELAY" --target "127.0.0.1:$target" "$@" >"$out" 2>"$RELAY_LOG" &
   _pids+=($!)
-  RELAY_PORT=
-  for ((i = 0; i < 100; i++)); do
-    RELAY_PORT=$(sed -n 's/^fault-relay listening \([0-9][0-9]*\)$/\1/p' "$out")
-    [[ -n "$RELAY_PORT" ]] && break
-    sleep 0.1
-  done
-  [[ -n "$RELAY_PORT" ]] || fail "fault relay did not start"
+  RELAY_PORT=$(await_line "$out" 's/^fault-relay listening \([0-9][0-9]*\)$/\1/p') ||
+    fail "fault relay did not start"
 }
 
 # record_via URL OUT [mmssrc properties...]: mmssrc -> filesink, bus messages

@@ -30,11 +30,7 @@ out="$T/restart.log"
   >"$out" 2>&1 &
 client=$!
 _pids+=("$client")
-for ((i = 0; i < 100; i++)); do
-  grep -q 'mms-transport' "$out" && break
-  sleep 0.1
-done
-grep -q 'mms-transport' "$out" || fail "live restart: the stream did not start"
+await_line "$out" '/mms-transport/p' >/dev/null || fail "live restart: the stream did not start"
 sleep 1
 kill "$SERVER_PID"
 wait "$SERVER_PID" 2>/dev/null || true
@@ -43,12 +39,7 @@ sleep 1
 "$SERVER_BIN" --root "$MEDIA" --bind 127.0.0.1 --mmsh-port "$MMSH" --mms-port "$MMS" \
   --live radio=av-wmv2-wma2-60s.asf >"$T/server2.out" 2>"$T/server2.log" &
 _pids+=($!)
-for ((i = 0; i < 600; i++)); do
-  kill -0 "$client" 2>/dev/null || break
-  sleep 0.1
-done
-kill -0 "$client" 2>/dev/null && fail "live restart: the client did not finish within 60 s"
-wait "$client" || { tail -n 20 "$out"; fail "live restart: the pipeline failed"; }
+finish_within "$client" 60 "$out" "live restart"
 n=$(reconnects "$out")
 [[ $n -ge 1 ]] || fail "live restart: no reconnect"
 grep -q 'mmsh: reconnected' "$out" || fail "live restart: never reconnected"

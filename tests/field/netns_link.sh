@@ -46,17 +46,12 @@ log "namespace $NS: server side $SERVER_IP ($VB), client side $CLIENT_IP ($VA)"
 # for every protocol; sets NS_PORT.
 serve_in_ns() {
   local name=$1; shift
-  local out="$T/$name.out" i
+  local out="$T/$name.out"
   ip netns exec "$NS" "$SERVER_BIN" --root "$MEDIA" --bind "$SERVER_IP" --port 0 "$@" \
     >"$out" 2>"$T/$name.log" &
   _pids+=($!)
-  NS_PORT=
-  for ((i = 0; i < 200; i++)); do
-    NS_PORT=$(sed -n 's/^mms-server listening mmsh=\([0-9][0-9]*\).*/\1/p' "$out")
-    [[ -n "$NS_PORT" ]] && break
-    sleep 0.1
-  done
-  [[ -n "$NS_PORT" ]] || fail "mms-server in the namespace did not start"
+  NS_PORT=$(await_line "$out" 's/^mms-server listening mmsh=\([0-9][0-9]*\).*/\1/p' 200) ||
+    fail "mms-server in the namespace did not start"
 }
 
 F=av-wmv2-wma2-10s.asf
@@ -92,10 +87,7 @@ if command -v tshark >/dev/null 2>&1; then
   tshark -i "$VA" -f "tcp port $NS_PORT" -w "$T/mmsu.pcapng" >"$T/tshark.out" 2>"$T/tshark.log" &
   _pids+=($!)
   capture=($!)
-  for ((i = 0; i < 100; i++)); do
-    grep -q "Capturing on" "$T/tshark.log" && break
-    sleep 0.1
-  done
+  await_line "$T/tshark.log" '/Capturing on/p' >/dev/null || log "tshark did not say it captures"
 fi
 for scheme in mmsu rtspu mms; do
   got="$T/$scheme.asf"
@@ -138,12 +130,7 @@ for scheme in mmsu rtspu; do
   ip link set "$VA" down
   sleep 3
   ip link set "$VA" up
-  for ((i = 0; i < 400; i++)); do
-    kill -0 "$client" 2>/dev/null || break
-    sleep 0.1
-  done
-  kill -0 "$client" 2>/dev/null && fail "$scheme blackout: the client did not finish within 40 s"
-  wait "$client" || { tail -n 20 "$got.log"; fail "$scheme blackout: the pipeline failed"; }
+  finish_within "$client" 40 "$got.log" "$scheme blackout"
   n=$(reconnects "$got.log")
   [[ $n -ge 1 ]] || fail "$scheme blackout: no reconnect"
   same_frames "$got" "$scheme after a 3 s blackout ($n reconnect attempts)"

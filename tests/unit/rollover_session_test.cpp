@@ -94,7 +94,7 @@ class Fake final : public ClientSession {
   void on_timeout(Instant) override { ++timeouts; }
   std::optional<Instant> next_deadline() const override { return deadline; }
   void on_throttle(bool paused, Instant) override { throttled = paused; }
-  void on_channel_addresses(ChannelId, const std::string& local, const std::string&) override {
+  void on_local_address(ChannelId, const std::string& local) override {
     local_ip = local;
   }
   void play(const PlayRequest& req, Instant) override { plays.push_back(req.position_ms); }
@@ -314,13 +314,13 @@ TEST(RolloverSession, FollowsARedirectToAnotherTransportFamily) {
   EXPECT_EQ(r.notices(), "connecting:mmst redirect:mmst connecting:mmsh");
 }
 
-TEST(RolloverSession, PassesAddressesToTheCurrentAttempt) {
+TEST(RolloverSession, PassesTheLocalAddressToTheCurrentAttempt) {
   Rig r("mmsu://h/a.wmv");
   r.start();
   const ChannelId g = r.establish();
-  r.s->on_channel_addresses(g, "198.18.0.1", "198.18.0.2");
+  r.s->on_local_address(g, "198.18.0.1");
   EXPECT_EQ(r.cur().local_ip, "198.18.0.1");
-  r.s->on_channel_addresses(g + 100, "1.1.1.1", "2.2.2.2");  // unknown: ignored
+  r.s->on_local_address(g + 100, "1.1.1.1");  // unknown: ignored
   EXPECT_EQ(r.cur().local_ip, "198.18.0.1");
 }
 
