@@ -21,6 +21,8 @@ constexpr std::size_t kReadChunk = 64 * 1024;
 constexpr int kMaxWritesPerWakeup = 64;
 // Reads per wake-up before yielding (a client flooding us with bytes).
 constexpr int kMaxReadsPerWakeup = 16;
+// While a write is blocked, the session's deadlines are looked at no more often.
+constexpr Duration kBlockedRecheck = 100 * kMillisecond;
 
 class SessionConnection final : public Connection {
  public:
@@ -495,7 +497,14 @@ void Listener::Impl::pump(Conn* c) {
   }
   if (blocked) {
     ensure_write_source(c);
-    arm_timer(c, std::nullopt, now);
+    // The session's bounds still run while the client reads nothing (its idle
+    // timeout closes a connection nobody reads); whatever it asks for is
+    // checked at most every kBlockedRecheck, the write source does the rest.
+    std::optional<Instant> at = c->handler->next_deadline();
+    if (at) {
+      at = std::max(*at, now + kBlockedRecheck);
+    }
+    arm_timer(c, at, now);
     return;
   }
   destroy_source(&c->write_source);

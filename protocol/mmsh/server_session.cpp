@@ -305,9 +305,15 @@ void Content::build_framed(bool strip, FramedPackets* out) const {
 // ServerSession: input
 
 ServerSession::ServerSession(const ServerConfig* config, std::uint32_t client_id, Instant now)
-    : config_(config), client_id_(client_id), head_deadline_(now + kRequestHeadTimeout) {}
+    : config_(config),
+      client_id_(client_id),
+      head_deadline_(now + kRequestHeadTimeout),
+      now_(now),
+      progress_at_(now) {}
 
 Result<std::size_t> ServerSession::on_bytes(ByteView in, Instant now) {
+  now_ = now;
+  progress_at_ = now;  // the client is there; a response queued now starts its idle bound
   if (state_ != State::kReadingHead) {
     return in.size();  // request complete: later bytes (POST bodies, junk) are discarded
   }
@@ -343,12 +349,25 @@ void ServerSession::on_timeout(Instant now) {
   if (state_ == State::kReadingHead && now >= head_deadline_) {
     MMS_LOG(LogLevel::kInfo, kLog, "client-id=%u: request head timed out", client_id_);
     respond_simple(408, "Request Timeout");
+    progress_at_ = now;
+    return;
+  }
+  if (output_pending() && !peer_gone_ && now >= progress_at_ + config_->idle_timeout) {
+    MMS_LOG(LogLevel::kInfo, kLog, "client-id=%u: nothing read for %lld ms: closing", client_id_,
+            static_cast<long long>(config_->idle_timeout / kMillisecond));
+    state_ = State::kDone;
+    pending_.clear();
+    pending_pos_ = 0;
+    zc_pos_ = zc_end_ = 0;
   }
 }
 
 std::optional<Instant> ServerSession::next_deadline() const {
   if (state_ == State::kReadingHead) {
     return head_deadline_;
+  }
+  if (output_pending() && !peer_gone_) {
+    return progress_at_ + config_->idle_timeout;  // the caller writes when it can; this bounds it
   }
   if (state_ == State::kStreaming && paced_ && pending_pos_ >= pending_.size() &&
       zc_pos_ >= zc_end_ && content_ && next_packet_ < content_->packet_count()) {
@@ -398,7 +417,7 @@ std::string ServerSession::response_head(int status, const char* reason, const c
   if (status == 200) {
     pragma += live ? ",features=\"broadcast\"" : ",features=\"seekable\"";
   }
-  pragma += ",timeout=" + std::to_string(kSessionTimeoutMs);
+  pragma += ",timeout=" + std::to_string(config_->idle_timeout / kMillisecond);
   r.headers.add("Pragma", pragma);
   r.headers.add("Cache-Control", "no-cache");
   for (const HttpHeader& h : extra) {
@@ -891,16 +910,18 @@ std::size_t ServerSession::clamp_to_cut(std::size_t n) const {
 }
 
 ByteView ServerSession::next_output(Instant now) {
+  now_ = now;
   if (peer_gone_) {
     return ByteView();
   }
-  if (pending_pos_ >= pending_.size() && zc_pos_ >= zc_end_) {
+  if (!output_pending()) {
     pending_.clear();
     pending_pos_ = 0;
     zc_pos_ = zc_end_ = 0;
     if (written_ < cut_at_) {
       produce(now);
     }
+    progress_at_ = now;  // the idle bound counts from what is handed out now
   }
   if (pending_pos_ < pending_.size()) {
     return ByteView(pending_.data() + pending_pos_, clamp_to_cut(pending_.size() - pending_pos_));
@@ -918,6 +939,9 @@ void ServerSession::consume_output(std::size_t n) {
     zc_pos_ += std::min(n, zc_end_ - zc_pos_);
   }
   written_ += n;
+  if (n > 0) {
+    progress_at_ = now_;
+  }
 }
 
 bool ServerSession::wants_close() const {

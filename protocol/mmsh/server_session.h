@@ -164,6 +164,11 @@ struct ServerConfig {
   std::map<std::string, std::string> redirects;  // content name (path without '/') -> URL
   Fault fault = Fault::kNone;
   Instant live_epoch;  // start of the shared broadcast clock (server start)
+  // A response whose bytes the client does not read for this long (a paused
+  // player with full buffers, a dead peer behind a NAT) is abandoned and the
+  // connection closed; also advertised as the Pragma timeout. A client resumes
+  // by a new request at its position (MS-WMSP has no pause request).
+  Duration idle_timeout = 60 * kSecond;
 };
 
 // Bytes of one output batch handed to the I/O layer. Big enough that fast mode
@@ -177,8 +182,6 @@ constexpr std::size_t kMaxRequestBody = 64 * 1024;
 // Paced mode sends every packet due within this window in one batch, so timers
 // fire at most every few milliseconds.
 constexpr Duration kPacingSlack = 10 * kMillisecond;
-// Pragma timeout the server advertises (MS-WMSP 2.2.1.4.29; WMS uses 60000).
-constexpr std::uint32_t kSessionTimeoutMs = 60000;
 
 class ServerSession {
  public:
@@ -194,7 +197,7 @@ class ServerSession {
   Result<std::size_t> on_bytes(ByteView in, Instant now);
   // The peer closed its side: stop streaming; wants_close() becomes true.
   void on_eof(Instant now);
-  // A deadline passed (request-head timer).
+  // A deadline passed (request-head timer, output idle for idle_timeout).
   void on_timeout(Instant now);
   // Earliest time next_output()/on_timeout() should be called again, if any.
   std::optional<Instant> next_deadline() const;
@@ -244,6 +247,7 @@ class ServerSession {
   void produce_end();
   void append_packet_frame(std::uint32_t packet);
   std::size_t clamp_to_cut(std::size_t n) const;
+  bool output_pending() const { return pending_pos_ < pending_.size() || zc_pos_ < zc_end_; }
 
   const ServerConfig* config_;
   std::uint32_t client_id_;
@@ -262,6 +266,8 @@ class ServerSession {
   std::uint64_t produced_ = 0;         // bytes handed out so far (absolute stream offset)
   std::uint64_t written_ = 0;          // bytes consumed so far
   std::uint64_t cut_at_ = UINT64_MAX;  // fault truncate: close when written_ reaches this
+  Instant now_;                        // of the last next_output()
+  Instant progress_at_;                // output last produced or partly written
 
   // Play state.
   std::shared_ptr<const Content> content_;

@@ -402,6 +402,7 @@ void RtspClientSession::send_play(bool with_range, Instant now) {
   }
   r.headers.add("Bandwidth", "2147483647");
   state_ = State::kPlayWait;
+  paused_server_ = false;
   play_with_range_ = with_range;
   eos_pending_ = false;
   eos_deadline_.reset();
@@ -680,8 +681,10 @@ void RtspClientSession::handle_response(const Response& resp, Instant now) {
   outstanding_.erase(it);
   MMS_LOG(LogLevel::kDebug, kLog, "%s <- %d %s (CSeq %u)", transport_name(), resp.status,
           resp.reason.c_str(), *cseq);
-  if (o.what == Sent::kKeepalive || o.what == Sent::kOther) {
-    return;  // keepalive / teardown answers carry nothing we need
+  if (o.what == Sent::kKeepalive || o.what == Sent::kOther || o.what == Sent::kPause) {
+    // Keepalive, teardown and PAUSE answers carry nothing we need: a server
+    // refusing PAUSE keeps sending, which is what it did before.
+    return;
   }
   if (o.what == Sent::kPlay && *cseq != play_cseq_) {
     return;  // a superseded PLAY
@@ -1103,9 +1106,10 @@ void RtspClientSession::handle_play(const Response& resp, Instant now) {
   rtp_seen_ = false;
   if (udp_) {
     udp_wait_since_ = now;
-    keepalive_at_ = now + std::max<Duration>(kMinKeepaliveInterval,
-                                             Duration{session_timeout_s_} * kSecond / 2);
   }
+  // Both transports: a paused player over TCP reads nothing, and only these
+  // requests tell the server it is still there.
+  keepalive_at_ = now + keepalive_interval();
   touch(now);
   release_held(now);
 }
@@ -1395,9 +1399,20 @@ bool RtspClientSession::seekable() const {
   return info_.duration_ns() > 0;
 }
 
+Duration RtspClientSession::keepalive_interval() const {
+  return std::max<Duration>(kMinKeepaliveInterval, Duration{session_timeout_s_} * kSecond / 2);
+}
+
 void RtspClientSession::on_throttle(bool paused, Instant now) {
   released_.clear();
   throttled_ = paused;
+  if (paused && keep_reading_when_throttled() && state_ == State::kPlaying && !eos_pending_ &&
+      tcp_ != 0) {
+    send_request(make_request("PAUSE", aggregate_), Sent::kPause, 0, now);
+    paused_server_ = true;
+  } else if (!paused && paused_server_ && state_ == State::kPlaying) {
+    send_play(false, now);  // resumes after the last datagram sent before the PAUSE
+  }
   if (!paused) {
     touch(now);
     if (udp_wait_since_) {
@@ -1428,8 +1443,7 @@ void RtspClientSession::on_timeout(Instant now) {
   }
   if (keepalive_at_ && now >= *keepalive_at_) {
     send_keepalive(now);
-    keepalive_at_ = now + std::max<Duration>(kMinKeepaliveInterval,
-                                             Duration{session_timeout_s_} * kSecond / 2);
+    keepalive_at_ = now + keepalive_interval();
   }
   std::optional<Instant> idle = idle_deadline();
   if (idle && now >= *idle) {

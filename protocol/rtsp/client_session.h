@@ -80,8 +80,8 @@ constexpr Duration kByeQuietWait = 250 * kMillisecond;
 constexpr int kMaxRtcpPairAttempts = 4;
 // Session timeout assumed when the server names none (RFC 2326 12.37).
 constexpr std::uint32_t kDefaultSessionTimeoutS = 60;
-// Keepalive floor, so a hostile "timeout=1" cannot make us flood the server.
-constexpr Duration kMinKeepaliveInterval = 5 * kSecond;
+// Keepalive floor, so a hostile "timeout=0" cannot make us flood the server.
+constexpr Duration kMinKeepaliveInterval = 1 * kSecond;
 // RTP packets held while a PLAY is unanswered (a seek's old flow, or new
 // packets that overtook the reply). At 1.4 KB this is < 1 MiB.
 constexpr std::size_t kMaxHeldRtpPackets = 512;
@@ -104,6 +104,10 @@ class RtspClientSession final : public session::ClientSession {
   void on_timeout(Instant now) override;
   std::optional<Instant> next_deadline() const override;
   void on_throttle(bool paused, Instant now) override;
+  // RTSP/UDP on demand: the session PAUSEs the server while the consumer is
+  // full and keeps reading what was already in flight (the kernel would drop
+  // it otherwise); PLAY resumes right after it.
+  bool keep_reading_when_throttled() const override { return udp_ && seekable(); }
   void on_udp_bound(session::ChannelId ch, std::uint16_t port, Instant now) override;
   void on_datagram(session::ChannelId ch, ByteView datagram, Instant now) override;
   void play(const session::PlayRequest& req, Instant now) override;
@@ -135,7 +139,7 @@ class RtspClientSession final : public session::ClientSession {
 
   // What an outstanding request was, to route its response.
   enum class Sent : std::uint8_t { kOptions, kDescribe, kSetupRtx, kSetup, kPlay, kKeepalive,
-                                   kOther };
+                                   kPause, kOther };
   struct Outstanding {
     Sent what = Sent::kOther;
     std::size_t stream = 0;  // kSetup: index into streams_
@@ -168,6 +172,7 @@ class RtspClientSession final : public session::ClientSession {
   void send_next_setup(Instant now);
   void send_play(bool with_range, Instant now);
   void send_keepalive(Instant now);
+  Duration keepalive_interval() const;
   void send_teardown();
   void send_response(int status, const std::string& cseq);
   void add_auth(Request* req) const;
@@ -245,6 +250,7 @@ class RtspClientSession final : public session::ClientSession {
   std::uint32_t session_timeout_s_ = kDefaultSessionTimeoutS;
   std::string gen_id_;           // X-Playlist-Gen-Id
   std::optional<Instant> keepalive_at_;
+  bool paused_server_ = false;  // our PAUSE (consumer full) awaits a resuming PLAY
   std::uint32_t keepalives_ = 0;
 
   // Authentication.

@@ -119,7 +119,7 @@ Status rtp_asf_packet(ByteView packet, std::uint32_t packet_size, std::vector<st
 }
 
 ServerSession::ServerSession(const ServerConfig* config, std::uint32_t seed, Instant now)
-    : config_(config), seed_(seed), now_(now), last_request_(now) {
+    : config_(config), seed_(seed), now_(now), last_activity_(now) {
   const std::uint64_t id = splitmix(seed) % 10000000000000000000ull;
   session_id_ = std::to_string(id == 0 ? 1 : id);
   char hex[40];
@@ -155,8 +155,8 @@ Result<std::size_t> ServerSession::on_bytes(ByteView in, Instant now) {
       error = Status(Code::kLimitExceeded, "rtsp: request body larger than kMaxRtspRequestBody");
     } else if (d == Decode::kDone) {
       used += u.wire_size;
+      last_activity_ = now;
       if (u.kind == UnitKind::kRequest) {
-        last_request_ = now;
         handle_request(u.request, now);
       } else if (u.kind == UnitKind::kResponse) {
         MMS_LOG(LogLevel::kDebug, kLog, "session %s: client answered %d", session_id_.c_str(),
@@ -189,12 +189,13 @@ void ServerSession::on_timeout(Instant now) {
   if (state_ == State::kDone) {
     return;
   }
-  const bool tcp_streaming = state_ == State::kPlaying && !udp_;
-  if (!tcp_streaming && now - last_request_ >= Duration{kRtspSessionTimeoutS} * kSecond) {
-    MMS_LOG(LogLevel::kInfo, kLog, "session %s: no request for %u s: closing", session_id_.c_str(),
-            kRtspSessionTimeoutS);
+  if (now - last_activity_ >= config_->session_timeout) {
+    MMS_LOG(LogLevel::kInfo, kLog, "session %s: no sign of the client for %lld ms: closing",
+            session_id_.c_str(), static_cast<long long>(config_->session_timeout / kMillisecond));
     state_ = State::kDone;
     datagrams_.clear();
+    pending_.clear();  // unread output is abandoned with the session
+    pending_pos_ = 0;
   }
 }
 
@@ -202,11 +203,7 @@ std::optional<Instant> ServerSession::next_deadline() const {
   if (state_ == State::kDone) {
     return std::nullopt;
   }
-  const bool tcp_streaming = state_ == State::kPlaying && !udp_;
-  std::optional<Instant> at;
-  if (!tcp_streaming) {
-    at = last_request_ + Duration{kRtspSessionTimeoutS} * kSecond;
-  }
+  std::optional<Instant> at = last_activity_ + config_->session_timeout;
   auto earliest = [&at](Instant t) {
     if (!at || t < *at) {
       at = t;
@@ -243,6 +240,9 @@ ByteView ServerSession::next_output(Instant now) {
     pending_pos_ = 0;
     datagram_gate_ = false;
     if (!udp_) {
+      if (state_ == State::kPlaying) {
+        last_activity_ = now;  // the client read everything handed out so far
+      }
       produce(now);
     } else if (state_ == State::kPlaying && content_ && next_packet_ >= content_->packet_count() &&
                datagrams_.empty()) {
@@ -253,6 +253,9 @@ ByteView ServerSession::next_output(Instant now) {
 }
 
 void ServerSession::consume_output(std::size_t n) {
+  if (n > 0 && !udp_ && state_ == State::kPlaying) {
+    last_activity_ = now_;  // the client reads the interleaved data
+  }
   pending_pos_ += std::min(n, pending_.size() - pending_pos_);
   if (pending_pos_ >= pending_.size()) {
     datagram_gate_ = false;
@@ -298,8 +301,15 @@ void ServerSession::consume_datagram() {
   }
 }
 
+std::uint32_t ServerSession::timeout_seconds() const {
+  const Duration t = std::max<Duration>(config_->session_timeout, kSecond);
+  const Duration s = (t + kSecond - 1) / kSecond;
+  return s > Duration{UINT32_MAX} ? UINT32_MAX : static_cast<std::uint32_t>(s);
+}
+
 void ServerSession::on_datagram(ByteView /*datagram*/, Instant now) {
-  now_ = now;  // RTCP receiver reports and NAT punches carry nothing the server uses
+  now_ = now;
+  last_activity_ = now;  // RTCP receiver reports (or a NAT punch): the client is there
 }
 
 void ServerSession::reply(const Request& req, Response* resp) {
@@ -708,7 +718,7 @@ void ServerSession::on_setup(const Request& req, Response* resp) {
   MMS_LOG(LogLevel::kInfo, kLog, "session %s: SETUP %s over %s", session_id_.c_str(),
           rtx ? "rtx" : control.c_str(), tcp ? "TCP" : "UDP");
   resp->headers.add("Transport", format_transport(answer));
-  resp->headers.add("Session", format_session(SessionHeader{session_id_, kRtspSessionTimeoutS}));
+  resp->headers.add("Session", format_session(SessionHeader{session_id_, timeout_seconds()}));
 }
 
 std::uint32_t ServerSession::back_to_key(std::uint32_t packet) const {
@@ -868,8 +878,9 @@ void ServerSession::on_pause(const Request& req, Response* resp) {
     return;
   }
   if (state_ == State::kPlaying) {
+    // Datagrams already made still go out: their packets and sequence numbers
+    // are spent, and PLAY resumes after them.
     state_ = State::kPaused;
-    datagrams_.clear();
   }
   resp->headers.add("Session", session_id_);
 }
@@ -977,7 +988,7 @@ void ServerSession::end_of_entry() {
     MMS_LOG(LogLevel::kInfo, kLog, "session %s: end of stream after %u packets",
             session_id_.c_str(), data_sent_);
     state_ = State::kReady;
-    last_request_ = now_;  // the session timer runs again from here
+    last_activity_ = now_;  // the session timer runs again from here
     return;
   }
   if (content_->live()) {
@@ -1001,7 +1012,7 @@ void ServerSession::end_of_entry() {
           session_id_.c_str(), entry_, content_->name().c_str(), gen_id_);
   next_packet_ = 0;
   state_ = State::kAnnounced;
-  last_request_ = now_;
+  last_activity_ = now_;
 }
 
 void ServerSession::produce(Instant now) {

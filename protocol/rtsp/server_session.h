@@ -80,11 +80,13 @@ struct ServerConfig {
   bool refuse_udp = false;                // SETUP for UDP -> 461
   std::uint32_t close_after_packets = 0;  // fault: close after N file packets (0 = never)
   Instant live_epoch;                     // start of the shared broadcast clock (server start)
+  // Session timeout, advertised in "Session: <id>;timeout=<s>" (rounded up):
+  // a session without any sign of the client for this long is closed. Signs:
+  // a request or response, RTCP (UDP or interleaved), and over TCP the client
+  // reading the interleaved data. A paused player over TCP stops reading, so
+  // its keepalive requests are what keeps the session.
+  Duration session_timeout = 60 * kSecond;
 };
-
-// Session timeout advertised in "Session: <id>;timeout=60"; a session without
-// any request for this long is closed (not while RTP flows over TCP).
-constexpr std::uint32_t kRtspSessionTimeoutS = 60;
 // Largest request body the server accepts (SET_PARAMETER statistics, packet
 // pair); bigger requests get 400 and the connection closes.
 constexpr std::size_t kMaxRtspRequestBody = 64 * 1024;
@@ -198,6 +200,8 @@ class ServerSession {
                     std::vector<std::shared_ptr<const mmsh::Content>>* entries);
   Result<std::string> sdp_for(const mmsh::Content& content) const;
   bool session_matches(const Request& req, Response* resp) const;
+  // The advertised session timeout: whole seconds, rounded up, at least 1.
+  std::uint32_t timeout_seconds() const;
   bool has_session() const { return !slots_.empty() || rtx_set_up_; }
   std::uint32_t new_ssrc();
   void set_source(Slot* slot, std::uint16_t source);
@@ -220,7 +224,7 @@ class ServerSession {
   State state_ = State::kInit;
   bool peer_gone_ = false;
   Instant now_;
-  Instant last_request_;  // session timer
+  Instant last_activity_;  // session timer (see ServerConfig::session_timeout)
 
   // Identity.
   std::string session_id_;

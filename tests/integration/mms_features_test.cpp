@@ -419,7 +419,7 @@ void expect_pause_survives(MmsFeatures* t, const std::string& net_src, const std
 TEST_F(MmsFeatures, MmstPausedLongerThanTheIdleTimeoutPlaysOn) {
   mms::server::ServerOptions o = fast();
   o.mms_keepalive_ms = 500;
-  o.mms_idle_timeout_ms = 2000;
+  o.idle_timeout_ms = 2000;
   start_server(o);
   expect_pause_survives(this, mmssrc(url("av-wmv2-wma2-10s.asf", "mmst")),
                         media_dir() + "/av-wmv2-wma2-10s.asf");
@@ -428,7 +428,7 @@ TEST_F(MmsFeatures, MmstPausedLongerThanTheIdleTimeoutPlaysOn) {
 TEST_F(MmsFeatures, MmsuPausedLongerThanTheIdleTimeoutPlaysOn) {
   mms::server::ServerOptions o = fast();
   o.mms_keepalive_ms = 500;
-  o.mms_idle_timeout_ms = 2000;
+  o.idle_timeout_ms = 2000;
   start_server(o);
   expect_pause_survives(this, mmssrc(url("av-wmv2-wma2-10s.asf", "mmsu")),
                         media_dir() + "/av-wmv2-wma2-10s.asf");
@@ -437,7 +437,7 @@ TEST_F(MmsFeatures, MmsuPausedLongerThanTheIdleTimeoutPlaysOn) {
 TEST_F(MmsFeatures, PacedServerPausedLongerThanTheIdleTimeoutPlaysOn) {
   mms::server::ServerOptions o;  // real-time pacing, as a real server
   o.mms_keepalive_ms = 500;
-  o.mms_idle_timeout_ms = 2000;
+  o.idle_timeout_ms = 2000;
   start_server(o);
   expect_pause_survives(this, mmssrc(url("av-wmv2-wma2-10s.asf", "mmst")),
                         media_dir() + "/av-wmv2-wma2-10s.asf");

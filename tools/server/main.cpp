@@ -197,14 +197,15 @@ int main(int argc, char** argv) {
       }
       opts.close_after_packets = static_cast<std::uint32_t>(n);
     } else if (a == "--keepalive" || a == "--idle-timeout") {
-      // MMS session timers in milliseconds (defaults: 30 s and 3600 s).
+      // Milliseconds: the MMS KeepAlive (default 30 s); the idle timeout of
+      // every protocol (defaults: MMS 3600 s, RTSP and MMSH 60 s).
       const char* s = value(a == "--keepalive" ? "--keepalive" : "--idle-timeout");
       long ms = 0;
       if (!parse_number(s, 1, 0x7FFFFFFF, &ms)) {
         std::fprintf(stderr, "mms-server: bad duration in milliseconds '%s'\n", s);
         return 2;
       }
-      (a == "--keepalive" ? opts.mms_keepalive_ms : opts.mms_idle_timeout_ms) =
+      (a == "--keepalive" ? opts.mms_keepalive_ms : opts.idle_timeout_ms) =
           static_cast<std::uint32_t>(ms);
     } else if (a == "--live") {
       if (!split_pair(value("--live"), '=', &k, &v)) {

@@ -363,8 +363,10 @@ Status Server::start(const ServerOptions& options) {
   if (options.mms_keepalive_ms != 0) {
     impl->mms_config.keepalive = options.mms_keepalive_ms * kMillisecond;
   }
-  if (options.mms_idle_timeout_ms != 0) {
-    impl->mms_config.idle_timeout = options.mms_idle_timeout_ms * kMillisecond;
+  if (options.idle_timeout_ms != 0) {
+    impl->mms_config.idle_timeout = options.idle_timeout_ms * kMillisecond;
+    impl->config.idle_timeout = impl->mms_config.idle_timeout;
+    impl->rtsp_config.session_timeout = impl->mms_config.idle_timeout;
   }
   impl->mms_config.live_epoch = impl->config.live_epoch;
   impl->rtsp_config.content = impl->source.get();

@@ -49,11 +49,14 @@ struct ServerOptions {
   // connections are closed once recognised.
   std::set<std::string> refuse;
   std::uint32_t close_after_packets = 0;  // MMS: close the connection after N Data packets
-  // MMS session timers (MS-MMSP 3.2.2); 0 keeps the protocol defaults (KeepAlive
-  // 30 s: Ping after that long without a client packet; Idle-Timeout 3600 s:
-  // close a session that is not streaming).
+  // MMS KeepAlive timer (MS-MMSP 3.2.2): Ping after that long without a client
+  // packet; 0 keeps the protocol default (30 s).
   std::uint32_t mms_keepalive_ms = 0;
-  std::uint32_t mms_idle_timeout_ms = 0;
+  // Idle timeout of every protocol; 0 keeps each protocol's default. MMS:
+  // Idle-Timeout, a session that is not streaming (3600 s). RTSP: the session
+  // timeout, no request, RTCP or read data from the client (60 s). MMSH: a
+  // response the client does not read (60 s).
+  std::uint32_t idle_timeout_ms = 0;
 };
 
 class Server {
