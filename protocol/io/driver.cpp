@@ -98,6 +98,10 @@ struct Driver::Impl {
   GSource* timer = nullptr;
   std::optional<Instant> timer_at;
   bool throttled = false;
+  // Events are being drained: their packet views alias session storage that
+  // any session input (on_throttle too) may free, so the throttle waits.
+  bool draining = false;
+  bool throttle_due = false;
   bool finished = false;  // Eos or Failed delivered
   std::uint64_t epoch = 0;
   std::shared_ptr<const asf::HeaderInfo> info;
@@ -247,10 +251,17 @@ struct Driver::Impl {
         }
       }
       session::Event event;
+      draining = true;
       while (session->next_event(&event)) {
         handle_event(event);
       }
+      draining = false;
       ran = false;
+      if (throttle_due) {
+        throttle_due = false;
+        set_throttle(true);  // may queue actions and events: drained below / next round
+        ran = true;
+      }
       session::IoAction action;
       while (session->next_io_action(&action)) {
         run_action(std::move(action));
@@ -375,7 +386,11 @@ struct Driver::Impl {
   void push(Item item) {
     bool high = owner->queue_->push(std::move(item));
     if (high && !throttled) {
-      set_throttle(true);
+      if (draining) {
+        throttle_due = true;
+      } else {
+        set_throttle(true);
+      }
     }
   }
 

@@ -48,6 +48,7 @@ struct RunResult {
   std::vector<std::string> redirects;   // new-location of each mms-redirect message
   std::vector<std::string> transports;  // transport of each mms-transport message
   bool paused = false;                  // the pause scenario ran
+  int reconnects = 0;                   // progress START messages of code "reconnect"
   std::string stuck;                    // why the run hit its bound (states), if it did
   ~RunResult() {
     g_clear_error(&error);
@@ -227,6 +228,18 @@ void run_pipeline(const std::string& src_desc, RunResult* result, const RunOptio
         result->eos = true;
         done = true;
         break;
+      case GST_MESSAGE_PROGRESS: {
+        GstProgressType type;
+        gchar* code = nullptr;
+        gchar* text = nullptr;
+        gst_message_parse_progress(msg, &type, &code, &text);
+        if (type == GST_PROGRESS_TYPE_START && g_strcmp0(code, "reconnect") == 0) {
+          ++result->reconnects;
+        }
+        g_free(code);
+        g_free(text);
+        break;
+      }
       case GST_MESSAGE_ELEMENT: {
         const GstStructure* s = gst_message_get_structure(msg);
         if (s != nullptr && gst_structure_has_name(s, "mms-redirect")) {
@@ -432,6 +445,73 @@ TEST_F(MmsFeatures, MmsuPausedLongerThanTheIdleTimeoutPlaysOn) {
   start_server(o);
   expect_pause_survives(this, mmssrc(url("av-wmv2-wma2-10s.asf", "mmsu")),
                         media_dir() + "/av-wmv2-wma2-10s.asf");
+}
+
+// Long pauses on every transport: a real-time server, a file of ~30 MB in 6 s
+// (more than the element's 4 MB queue and the socket buffers hold), an idle
+// timeout of 2 s on every protocol, PAUSED for 5 s. Every decoded frame
+// equals the file's. How each transport survives is checked too, so a
+// server that never timed out cannot pass for one that did: MMSH has no
+// pause request, the server abandons the unread response and the element
+// reconnects and resumes by seek; RTSP/TCP stays up by keepalive requests;
+// RTSP/UDP PAUSEs the server and keeps it alive the same way; MMS stops the
+// server (StopPlaying), whose Idle-Timeout then runs in READY (MS-MMSP: a Pong
+// stops only the KeepAlive timer), so MMS too comes back by a reconnect that
+// resumes at the next packet.
+void expect_long_pause_survives(MmsFeatures* t, const std::string& net_src, int want_reconnects) {
+  const std::string file = media_dir() + "/av-640x480-6s.asf";
+  RunResult net;
+  RunResult local;
+  RunOptions o;
+  o.pause_after_frames = 40;
+  o.pause_ms = 5000;
+  o.timeout_s = 90;
+  run_pipeline(net_src, &net, o);
+  run_pipeline("filesrc location=" + file + " ! queue", &local);
+  ASSERT_EQ(local.error, nullptr) << local.error->message;
+  ASSERT_EQ(net.error, nullptr) << net.error->message;
+  EXPECT_TRUE(net.paused);
+  EXPECT_TRUE(net.eos) << net.stuck;
+  ASSERT_FALSE(local.pads.empty());
+  ASSERT_EQ(net.pads.size(), local.pads.size());
+  for (const auto& [name, frames] : local.pads) {
+    EXPECT_EQ(net.pads[name].size(), frames.size()) << name;
+    EXPECT_TRUE(net.pads[name] == frames) << name << ": decoded frames differ";
+  }
+  EXPECT_EQ(net.reconnects, want_reconnects);
+  (void)t;
+}
+
+mms::server::ServerOptions real_time_with_idle_timeout() {
+  mms::server::ServerOptions o;  // paced, as a real server
+  o.mms_keepalive_ms = 500;
+  o.idle_timeout_ms = 2000;
+  return o;
+}
+
+TEST_F(MmsFeatures, MmshLongPauseReconnectsAfterTheServerDroppedIt) {
+  start_server(real_time_with_idle_timeout());
+  expect_long_pause_survives(this, mmssrc(url("av-640x480-6s.asf", "mmsh")), 1);
+}
+
+TEST_F(MmsFeatures, RtsptLongPauseKeptAliveByKeepalives) {
+  start_server(real_time_with_idle_timeout());
+  expect_long_pause_survives(this, mmssrc(url("av-640x480-6s.asf", "rtspt")), 0);
+}
+
+TEST_F(MmsFeatures, RtspuLongPausePausesTheServer) {
+  start_server(real_time_with_idle_timeout());
+  expect_long_pause_survives(this, mmssrc(url("av-640x480-6s.asf", "rtspu")), 0);
+}
+
+TEST_F(MmsFeatures, MmstLongPauseReconnectsAfterTheIdleTimeout) {
+  start_server(real_time_with_idle_timeout());
+  expect_long_pause_survives(this, mmssrc(url("av-640x480-6s.asf", "mmst")), 1);
+}
+
+TEST_F(MmsFeatures, MmsuLongPauseReconnectsAfterTheIdleTimeout) {
+  start_server(real_time_with_idle_timeout());
+  expect_long_pause_survives(this, mmssrc(url("av-640x480-6s.asf", "mmsu")), 1);
 }
 
 TEST_F(MmsFeatures, PacedServerPausedLongerThanTheIdleTimeoutPlaysOn) {

@@ -14,6 +14,8 @@
 #                 av-asf_stream.mmsh     MMSH-framed body written by ffmpeg's asf_stream muxer
 #                 av-wmv2-wma2-60s.asf   60 s version of the first file (live serving by VLC, which
 #                                        restarts the stream at every loop of the clip)
+#                 av-640x480-6s.asf      ~30 MB in 6 s (like `big`, shorter): more than the element's
+#                                        queue and the socket buffers hold (long-pause tests)
 #        sample   av-wmv2-wma2-10s.asf only
 #        big      big-640x480-20s.asf    ~100 MB, 640x480 WMV2 (~40 Mbit/s) + WMA2, 8000-byte packets
 #        all      default + big
@@ -62,6 +64,10 @@ gen_default() {
   produce av-wmv2-wma2-60s.asf eval \
     '"${FF[@]}" -f lavfi -i testsrc=size=320x240:rate=25 -f lavfi -i sine=frequency=440:sample_rate=44100 -t 60 \
        -c:v wmv2 -b:v 300k -g 25 "${A_OPTS[@]}" -f asf "$tmp"'
+  produce av-640x480-6s.asf eval \
+    '"${FF[@]}" -f lavfi -i "testsrc2=size=640x480:rate=25,noise=alls=20:allf=t:all_seed=1234" \
+       -f lavfi -i sine=frequency=440:sample_rate=44100 -t 6 \
+       -c:v wmv2 -q:v 3 -g 25 -c:a wmav2 -b:a 128k -ac 2 -packet_size 8000 -f asf "$tmp"'
 }
 
 gen_big() {
