@@ -407,6 +407,48 @@ TEST_F(ServerSessionTest, PacedPlayFollowsSendTimes) {
   EXPECT_TRUE(s.wants_close());
 }
 
+TEST_F(ServerSessionTest, AResponseNobodyReadsIsAbandonedAfterTheIdleTimeout) {
+  config_.idle_timeout = 2 * kSecond;
+  Output o = run(request("/small.asf", {"no-cache,stream-time=0,request-context=1"}));
+  EXPECT_EQ(pragma_line(o), "no-cache,client-id=42,features=\"seekable\",timeout=2000");
+
+  ServerSession s(&config_, 1, Instant{0});
+  ASSERT_TRUE(s.on_bytes(ByteView::of(play()), Instant{0}).ok());
+  ByteView v = s.next_output(Instant{0});
+  ASSERT_GT(v.size(), 2u);
+  s.consume_output(v.size() / 2);
+  // A second later the client takes one byte more, then nothing.
+  v = s.next_output(Instant{kSecond});
+  ASSERT_FALSE(v.empty());
+  s.consume_output(1);
+  ASSERT_TRUE(s.next_deadline().has_value());
+  EXPECT_EQ(s.next_deadline()->ns, 3 * kSecond);  // measured from the last progress
+  s.on_timeout(Instant{3 * kSecond - 1});
+  EXPECT_FALSE(s.wants_close());
+  EXPECT_FALSE(s.next_output(Instant{3 * kSecond - 1}).empty());
+  s.on_timeout(Instant{3 * kSecond});
+  EXPECT_TRUE(s.wants_close());
+  EXPECT_TRUE(s.next_output(Instant{3 * kSecond}).empty());
+
+  // A client that keeps reading is never cut, however long the response.
+  config_.fast = false;
+  ServerSession r(&config_, 2, Instant{0});
+  ASSERT_TRUE(r.on_bytes(ByteView::of(play()), Instant{0}).ok());
+  for (Instant now{0}; !r.wants_close() && now.ns < 120 * kSecond;) {
+    for (ByteView w = r.next_output(now); !w.empty(); w = r.next_output(now)) {
+      r.consume_output(w.size());
+    }
+    auto d = r.next_deadline();
+    if (!d) {
+      break;
+    }
+    now = std::max(now, *d);
+    r.on_timeout(now);
+  }
+  EXPECT_TRUE(r.wants_close());
+  EXPECT_GT(r.start_packet(), -1);
+}
+
 TEST_F(ServerSessionTest, LiveIsBroadcastAndLoops) {
   config_.live_epoch = Instant{0};
   const std::string req =

@@ -699,7 +699,7 @@ void tcp_flow(bool byte_by_byte) {
   EXPECT_EQ(rig.responses()[0].status, 200);
   EXPECT_EQ(rig.responses()[1].status, 200);
   EXPECT_EQ(rig.count(Event::Kind::kEos), 1u);
-  // No keepalive over TCP.
+  // Done: no keepalive, no timer left.
   EXPECT_FALSE(rig.s().next_deadline().has_value());
 }
 
@@ -1189,6 +1189,73 @@ TEST(RtspClientSession, KeepaliveEveryHalfSessionTimeoutOverUdp) {
   rig.answer(200, {{"Session", "12345678"}});
   EXPECT_FALSE(rig.failed());
   EXPECT_EQ(*rig.s().next_deadline(), rig.now() + 10 * kSecond);  // next: data timeout first
+}
+
+// A full consumer over UDP: the session PAUSEs the server, still takes what
+// was in flight, and resumes with a PLAY without Range; nothing is lost or
+// repeated and the packet numbers run on.
+TEST(RtspClientSession, UdpPausesTheServerWhileTheConsumerIsFull) {
+  const Media& m = small();
+  ASSERT_GT(m.packets.size(), 8u);
+  Rig rig(true);
+  rig.start();
+  Splitter split(m, m.streams, 1400);
+  rig.setup_and_play(wms_sdp(m), &split);
+  std::vector<Bytes> expected;
+  std::vector<Rtp> before = split.flow(0, 6, &expected);  // sent before the PAUSE took effect
+  const std::size_t half = before.size() / 2;
+  rig.send_rtp(std::vector<Rtp>(before.begin(), before.begin() + static_cast<std::ptrdiff_t>(half)));
+  EXPECT_TRUE(rig.s().keep_reading_when_throttled());
+  rig.s().on_throttle(true, rig.now());
+  rig.drain();
+  EXPECT_EQ(rig.last().method, "PAUSE");
+  EXPECT_EQ(*rig.last().headers.find("Session"), "12345678");
+  rig.answer(200, {{"Session", "12345678"}});
+  rig.send_rtp(std::vector<Rtp>(before.begin() + static_cast<std::ptrdiff_t>(half), before.end()));
+  // Paused for longer than the data timeout: no failure while throttled.
+  rig.advance(60 * kSecond);
+  rig.timeout();
+  EXPECT_FALSE(rig.failed());
+  EXPECT_EQ(rig.count_method("PLAY"), 1u);
+  rig.s().on_throttle(false, rig.now());
+  rig.drain();
+  ASSERT_EQ(rig.count_method("PLAY"), 2u);
+  EXPECT_EQ(rig.last().method, "PLAY");
+  EXPECT_EQ(rig.last().headers.find("Range"), nullptr);
+  rig.answer_play(&split);  // RTP-Info: the sequence goes on
+  rig.send_rtp(split.flow(6, m.packets.size(), &expected));
+  ASSERT_FALSE(rig.failed()) << rig.failure().what();
+  std::vector<Seen> got = rig.packets();
+  EXPECT_EQ(payloads(got), expected);
+  for (std::size_t i = 0; i < got.size(); ++i) {
+    EXPECT_EQ(got[i].packet_number, i);
+    EXPECT_FALSE(got[i].discont && i > 0) << i;
+  }
+}
+
+// Over TCP nothing is paused (the server's writes block), but keepalives go
+// on while the consumer is full: a paused player reads nothing, and only
+// requests tell the server it is still there.
+TEST(RtspClientSession, TcpKeepsAliveWhileTheConsumerIsFull) {
+  const Media& m = small();
+  Rig rig(false);
+  rig.start();
+  Splitter split(m, m.streams, 65000);
+  rig.setup_and_play(wms_sdp(m), &split);
+  EXPECT_FALSE(rig.s().keep_reading_when_throttled());
+  rig.s().on_throttle(true, rig.now());
+  rig.drain();
+  EXPECT_EQ(rig.count_method("PAUSE"), 0u);
+  for (int s = 0; s < 29; ++s) {
+    rig.advance(kSecond);
+    rig.timeout();
+  }
+  EXPECT_EQ(rig.s().keepalives_sent(), 0u);
+  rig.advance(kSecond);
+  rig.timeout();
+  EXPECT_EQ(rig.s().keepalives_sent(), 1u);
+  EXPECT_EQ(rig.last().method, "GET_PARAMETER");
+  EXPECT_FALSE(rig.failed());
 }
 
 // --- authentication, redirect ---------------------------------------------------------

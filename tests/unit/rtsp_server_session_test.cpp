@@ -134,8 +134,11 @@ class Client {
     return response(send(method, uri, std::move(headers), chunk));
   }
 
+  // A client that stops reading (a paused player): TCP output is left unread.
+  bool reading = true;
+
   void drain() {
-    for (int i = 0; i < 100000; ++i) {
+    for (int i = 0; i < 100000 && reading; ++i) {
       const ByteView out = s_.next_output(now_);
       if (out.empty()) {
         break;
@@ -939,6 +942,46 @@ TEST_F(RtspServerTest, UdpSessionTimeout) {
   ASSERT_EQ(t.request("PLAY", base, {{"Session", session_of(q)}}).status, 200);
   t.run_for(1 * kSecond);
   EXPECT_FALSE(t.session().wants_close());
+}
+
+TEST_F(RtspServerTest, SessionTimeoutCountsKeepalivesRtcpAndReadData) {
+  config.fast = false;
+  config.session_timeout = 2500 * kMillisecond;
+  const std::string base = std::string(kUrl) + "/";
+  Client c(&config);
+  Response q =
+      c.request("SETUP", base + "stream=1", {{"Transport", "RTP/AVP/TCP;unicast;interleaved=0-1"}});
+  ASSERT_EQ(q.status, 200);
+  EXPECT_NE(header_value(q, "Session").find(";timeout=3"), std::string::npos);  // rounded up
+  const std::string sid = session_of(q);
+  ASSERT_EQ(c.request("PLAY", base, {{"Session", sid}}).status, 200);
+  c.run_for(1 * kSecond);  // reading the interleaved flow: alive without any request
+  EXPECT_FALSE(c.session().wants_close());
+  const std::size_t read = c.wire.size();
+  c.reading = false;  // paused player: the output stays unread
+  c.run_for(2 * kSecond);
+  EXPECT_FALSE(c.session().wants_close());
+  c.send("GET_PARAMETER", base, {{"Session", sid}});  // its keepalive
+  c.run_for(2 * kSecond);
+  EXPECT_FALSE(c.session().wants_close());
+  c.run_for(600 * kMillisecond);  // 2.6 s since the keepalive
+  EXPECT_TRUE(c.session().wants_close());
+  EXPECT_EQ(c.wire.size(), read);
+
+  // UDP: RTCP receiver reports keep the session as requests do.
+  Client u(&config);
+  Response s1 = u.request("SETUP", base + "stream=1",
+                          {{"Transport", "RTP/AVP/UDP;unicast;client_port=7002-7003"}});
+  ASSERT_EQ(s1.status, 200);
+  ASSERT_EQ(u.request("PLAY", base, {{"Session", session_of(s1)}}).status, 200);
+  for (int i = 0; i < 5; ++i) {
+    u.run_for(2 * kSecond);
+    static const std::uint8_t kRr[8] = {0x80, 201, 0, 1, 0, 0, 0, 1};
+    u.session().on_datagram(ByteView(kRr, sizeof kRr), u.now());
+  }
+  EXPECT_FALSE(u.session().wants_close());
+  u.run_for(2600 * kMillisecond);
+  EXPECT_TRUE(u.session().wants_close());
 }
 
 TEST_F(RtspServerTest, GarbageAndOversizedRequestsGet400AndClose) {
