@@ -129,6 +129,42 @@ bool for_each_bye(ByteView packet, OnBye on_bye) {
   return seen;
 }
 
+// RTCP packet type SR (RFC 3550 6.4.1).
+constexpr std::uint8_t kRtcpSr = 200;
+
+// Calls on_sr(ssrc, lsr) for every sender report of a compound RTCP packet;
+// lsr is the middle 32 bits of its NTP timestamp. Same bounds as for_each_bye.
+template <typename OnSr>
+void for_each_sender_report(ByteView packet, OnSr on_sr) {
+  std::size_t pos = 0;
+  while (packet.size() - pos >= 4) {
+    const std::uint8_t* p = packet.data() + pos;
+    if ((p[0] >> 6) != 2) {
+      break;
+    }
+    const std::size_t len = (std::size_t{p[2]} << 8 | p[3]) * 4 + 4;
+    if (len > packet.size() - pos) {
+      break;
+    }
+    if (p[1] == kRtcpSr && len >= 28) {
+      const std::uint32_t ssrc = static_cast<std::uint32_t>(p[4]) << 24 |
+                                 static_cast<std::uint32_t>(p[5]) << 16 |
+                                 static_cast<std::uint32_t>(p[6]) << 8 | p[7];
+      const std::uint32_t lsr = static_cast<std::uint32_t>(p[10]) << 24 |
+                                static_cast<std::uint32_t>(p[11]) << 16 |
+                                static_cast<std::uint32_t>(p[12]) << 8 | p[13];
+      on_sr(ssrc, lsr);
+    }
+    pos += len;
+  }
+}
+
+void put_u32(std::vector<std::uint8_t>* out, std::uint32_t v) {
+  for (int shift = 24; shift >= 0; shift -= 8) {
+    out->push_back(static_cast<std::uint8_t>(v >> shift));
+  }
+}
+
 }  // namespace
 
 RtspClientSession::RtspClientSession(session::ClientConfig config, bool udp)
@@ -1039,6 +1075,9 @@ void RtspClientSession::handle_setup(const Response& resp, const Outstanding& o,
         }
         if (udp_) {
           s.ssrc = t.ssrc;
+          if (t.server_port) {
+            server_rtcp_port_ = t.server_port->second.value_or(t.server_port->first);
+          }
         } else if (t.interleaved && t.interleaved->first <= 255) {
           s.channel = static_cast<std::uint8_t>(t.interleaved->first);
         }
@@ -1106,6 +1145,7 @@ void RtspClientSession::handle_play(const Response& resp, Instant now) {
   rtp_seen_ = false;
   if (udp_) {
     udp_wait_since_ = now;
+    report_at_ = now + kReceiverReportInterval;
   }
   // Both transports: a paused player over TCP reads nothing, and only these
   // requests tell the server it is still there.
@@ -1198,6 +1238,14 @@ void RtspClientSession::handle_announce(const Request& req, Instant now) {
 // interleaved RTCP channel carried it (TCP); over UDP the BYE's SSRCs say.
 void RtspClientSession::handle_rtcp(std::optional<std::size_t> stream, ByteView packet,
                                     Instant now) {
+  for_each_sender_report(packet, [&](std::uint32_t ssrc, std::uint32_t lsr) {
+    for (Stream& st : streams_) {
+      if (st.ssrc && *st.ssrc == ssrc) {
+        st.rx.lsr = lsr;  // echoed in our next receiver report (round-trip time)
+        st.rx.sr_at = now;
+      }
+    }
+  });
   if (state_ != State::kPlaying) {
     return;  // a BYE before a PLAY's reply belongs to the flow that PLAY replaces
   }
@@ -1303,6 +1351,7 @@ void RtspClientSession::depayload(std::size_t stream, ByteView packet, Instant n
   if (s.play_seq && !s.last_seq && !seq_at_or_after(h->seq, *s.play_seq)) {
     return;  // older than this PLAY
   }
+  count_received(&s, h->seq);
   std::vector<DepayPacket> out;
   if (!s.depay.push(packet, &out).ok()) {
     return;
@@ -1399,6 +1448,95 @@ bool RtspClientSession::seekable() const {
   return info_.duration_ns() > 0;
 }
 
+void RtspClientSession::count_received(Stream* s, std::uint16_t seq) {
+  Stream::Reception& rx = s->rx;
+  if (!rx.started) {
+    rx.started = true;
+    rx.base_seq = seq;
+    rx.max_seq = seq;
+    rx.received = 1;
+    return;
+  }
+  const auto delta = static_cast<std::uint16_t>(seq - rx.max_seq);
+  if (delta != 0 && delta < 0x8000) {  // in order, maybe with a gap (RFC 3550 A.1)
+    if (seq < rx.max_seq) {
+      rx.cycles += 65536;
+    }
+    rx.max_seq = seq;
+  }
+  ++rx.received;
+}
+
+// RR with a report block per source heard from, then SDES CNAME (RFC 3550
+// 6.1: a compound packet starts with a report and carries a CNAME).
+void RtspClientSession::send_receiver_report(Instant now) {
+  const session::ChannelId ch = rtcp_ch_ != 0 ? rtcp_ch_ : media_ch_;
+  if (!udp_ || server_rtcp_port_ == 0 || ch == 0) {
+    return;
+  }
+  std::uint32_t own_ssrc = 2166136261u;  // FNV-1a of the client GUID: stable per session
+  for (char c : config_.client_guid) {
+    own_ssrc = (own_ssrc ^ static_cast<std::uint8_t>(c)) * 16777619u;
+  }
+  std::vector<std::uint8_t> p = {0x80, 201, 0, 0};
+  put_u32(&p, own_ssrc);
+  std::uint8_t blocks = 0;
+  for (Stream& st : streams_) {
+    Stream::Reception& rx = st.rx;
+    if (!st.ssrc || !rx.started || blocks == 31) {
+      continue;
+    }
+    const std::uint32_t ext_max = rx.cycles + rx.max_seq;
+    const std::uint32_t expected = ext_max - rx.base_seq + 1;
+    const std::int64_t lost = std::int64_t{expected} - rx.received;
+    const std::int64_t lost24 = std::max<std::int64_t>(-0x800000, std::min<std::int64_t>(lost, 0x7FFFFF));
+    const std::uint32_t expected_interval = expected - rx.expected_prior;
+    const std::uint32_t received_interval = rx.received - rx.received_prior;
+    rx.expected_prior = expected;
+    rx.received_prior = rx.received;
+    const std::int64_t lost_interval = std::int64_t{expected_interval} - received_interval;
+    const std::uint32_t fraction =
+        expected_interval == 0 || lost_interval <= 0
+            ? 0
+            : static_cast<std::uint32_t>((lost_interval << 8) / expected_interval);
+    std::uint32_t dlsr = 0;
+    if (rx.lsr != 0 && now > rx.sr_at) {
+      // Units of 1/65536 s, at most 65535 s (no overflow of the product).
+      const std::int64_t since = std::min<std::int64_t>(now - rx.sr_at, 65535 * kSecond);
+      dlsr = static_cast<std::uint32_t>(since * 65536 / kSecond);
+    }
+    put_u32(&p, *st.ssrc);
+    put_u32(&p, std::min<std::uint32_t>(fraction, 255) << 24 |
+                    (static_cast<std::uint32_t>(lost24) & 0xFFFFFFu));
+    put_u32(&p, ext_max);
+    put_u32(&p, 0);  // interarrival jitter: not measured
+    put_u32(&p, rx.lsr);
+    put_u32(&p, dlsr);
+    ++blocks;
+  }
+  p[0] = static_cast<std::uint8_t>(0x80 | blocks);
+  const std::size_t rr_words = p.size() / 4 - 1;
+  p[2] = static_cast<std::uint8_t>(rr_words >> 8);
+  p[3] = static_cast<std::uint8_t>(rr_words & 0xFFu);
+  static constexpr char kCname[] = "gst-mms";
+  const std::size_t chunk = 4 + 2 + (sizeof kCname - 1) + 1;  // ssrc, item, END
+  const std::size_t padded = (chunk + 3) / 4 * 4;
+  p.insert(p.end(), {0x81, 202, 0, static_cast<std::uint8_t>(padded / 4)});
+  put_u32(&p, own_ssrc);
+  p.push_back(1);  // CNAME
+  p.push_back(static_cast<std::uint8_t>(sizeof kCname - 1));
+  p.insert(p.end(), kCname, kCname + sizeof kCname - 1);
+  p.resize(p.size() + (padded - chunk) + 1, 0);  // END and padding
+  session::IoAction a;
+  a.kind = session::IoAction::Kind::kSendTo;
+  a.channel = ch;
+  a.host = current_url_.host;
+  a.port = server_rtcp_port_;
+  a.bytes.assign(p.begin(), p.end());
+  actions_.push_back(std::move(a));
+  ++reports_sent_;
+}
+
 Duration RtspClientSession::keepalive_interval() const {
   return std::max<Duration>(kMinKeepaliveInterval, Duration{session_timeout_s_} * kSecond / 2);
 }
@@ -1444,6 +1582,10 @@ void RtspClientSession::on_timeout(Instant now) {
   if (keepalive_at_ && now >= *keepalive_at_) {
     send_keepalive(now);
     keepalive_at_ = now + keepalive_interval();
+  }
+  if (report_at_ && now >= *report_at_) {
+    send_receiver_report(now);
+    report_at_ = now + kReceiverReportInterval;
   }
   std::optional<Instant> idle = idle_deadline();
   if (idle && now >= *idle) {
@@ -1495,6 +1637,9 @@ std::optional<Instant> RtspClientSession::next_deadline() const {
   }
   if (keepalive_at_) {
     consider(*keepalive_at_);
+  }
+  if (report_at_) {
+    consider(*report_at_);
   }
   return d;
 }

@@ -80,6 +80,8 @@ constexpr Duration kByeQuietWait = 250 * kMillisecond;
 constexpr int kMaxRtcpPairAttempts = 4;
 // Session timeout assumed when the server names none (RFC 2326 12.37).
 constexpr std::uint32_t kDefaultSessionTimeoutS = 60;
+// RTCP receiver reports over UDP (RFC 3550's minimum interval).
+constexpr Duration kReceiverReportInterval = 5 * kSecond;
 // Keepalive floor, so a hostile "timeout=0" cannot make us flood the server.
 constexpr Duration kMinKeepaliveInterval = 1 * kSecond;
 // RTP packets held while a PLAY is unanswered (a seek's old flow, or new
@@ -119,6 +121,7 @@ class RtspClientSession final : public session::ClientSession {
 
   // Counters and facts (tests, stats).
   std::uint32_t keepalives_sent() const { return keepalives_; }
+  std::uint32_t reports_sent() const { return reports_sent_; }
   std::size_t streams_set_up() const { return streams_.size(); }
   const std::string& session_id() const { return session_id_; }
 
@@ -157,6 +160,18 @@ class RtspClientSession final : public session::ClientSession {
     std::optional<std::uint16_t> last_seq;
     std::optional<std::uint16_t> eos_seq;  // EndOfStream RTP-Info seq (next seq)
     bool bye = false;                      // RTCP BYE from the server in this play
+    // Receiver report (RFC 3550 6.4.2, A.3): what arrived on this source.
+    struct Reception {
+      bool started = false;
+      std::uint16_t base_seq = 0;
+      std::uint16_t max_seq = 0;
+      std::uint32_t cycles = 0;  // seq wraps, times 65536
+      std::uint32_t received = 0;
+      std::uint32_t expected_prior = 0;  // at the last report
+      std::uint32_t received_prior = 0;
+      std::uint32_t lsr = 0;  // middle 32 bits of the last SR's NTP time
+      Instant sr_at;          // when that SR arrived
+    } rx;
   };
 
   struct HeldRtp {
@@ -173,6 +188,9 @@ class RtspClientSession final : public session::ClientSession {
   void send_play(bool with_range, Instant now);
   void send_keepalive(Instant now);
   Duration keepalive_interval() const;
+  // RTCP receiver reports over UDP, to the server's RTCP port.
+  void send_receiver_report(Instant now);
+  void count_received(Stream* s, std::uint16_t seq);
   void send_teardown();
   void send_response(int status, const std::string& cseq);
   void add_auth(Request* req) const;
@@ -250,7 +268,10 @@ class RtspClientSession final : public session::ClientSession {
   std::uint32_t session_timeout_s_ = kDefaultSessionTimeoutS;
   std::string gen_id_;           // X-Playlist-Gen-Id
   std::optional<Instant> keepalive_at_;
-  bool paused_server_ = false;  // our PAUSE (consumer full) awaits a resuming PLAY
+  bool paused_server_ = false;
+  std::uint16_t server_rtcp_port_ = 0;       // from the SETUP reply's server_port
+  std::optional<Instant> report_at_;         // next receiver report (UDP, playing)
+  std::uint32_t reports_sent_ = 0;  // our PAUSE (consumer full) awaits a resuming PLAY
   std::uint32_t keepalives_ = 0;
 
   // Authentication.

@@ -189,6 +189,10 @@ void ServerSession::on_timeout(Instant now) {
   if (state_ == State::kDone) {
     return;
   }
+  if (state_ == State::kPlaying && report_at_ && now >= *report_at_) {
+    queue_reports(false);
+    report_at_ = now + kRtspReportInterval;
+  }
   if (now - last_activity_ >= config_->session_timeout) {
     MMS_LOG(LogLevel::kInfo, kLog, "session %s: no sign of the client for %lld ms: closing",
             session_id_.c_str(), static_cast<long long>(config_->session_timeout / kMillisecond));
@@ -204,6 +208,9 @@ std::optional<Instant> ServerSession::next_deadline() const {
     return std::nullopt;
   }
   std::optional<Instant> at = last_activity_ + config_->session_timeout;
+  if (state_ == State::kPlaying && report_at_ && *report_at_ < *at) {
+    at = report_at_;
+  }
   auto earliest = [&at](Instant t) {
     if (!at || t < *at) {
       at = t;
@@ -298,6 +305,63 @@ ByteView ServerSession::next_datagram(Instant now) {
 void ServerSession::consume_datagram() {
   if (!datagrams_.empty()) {
     datagrams_.pop_front();
+  }
+}
+
+// RTCP (RFC 3550 6.4.1, 6.5, 6.6): SR + SDES CNAME (+ BYE), one compound
+// packet per stream, on the stream's RTCP port or interleaved channel.
+void ServerSession::queue_rtcp(Slot* slot, bool bye) {
+  std::vector<std::uint8_t> p;
+  auto u32 = [&p](std::uint32_t v) {
+    for (int shift = 24; shift >= 0; shift -= 8) {
+      p.push_back(static_cast<std::uint8_t>(v >> shift));
+    }
+  };
+  // NTP time of the session's monotonic clock (receivers use differences:
+  // every stream of the session reports on the same clock).
+  const std::uint64_t ns = now_.ns > 0 ? static_cast<std::uint64_t>(now_.ns) : 0;
+  const std::uint64_t secs = ns / 1000000000u + 2208988800u;
+  const std::uint64_t frac = ((ns % 1000000000u) << 32) / 1000000000u;
+  // The RTP clock is the ASF send time in ms: paced, it ran on since the last packet.
+  std::uint32_t ts = slot->last_rtp_ts;
+  if (paced_ && slot->rtp_packets > 0 && now_ > slot->last_rtp_at) {
+    ts += static_cast<std::uint32_t>((now_ - slot->last_rtp_at) / kMillisecond);
+  }
+  p.insert(p.end(), {0x80, 200, 0, 6});  // SR, no report blocks
+  u32(slot->ssrc);
+  u32(static_cast<std::uint32_t>(secs));
+  u32(static_cast<std::uint32_t>(frac));
+  u32(ts);
+  u32(slot->rtp_packets);
+  u32(slot->rtp_octets);
+  static constexpr char kCname[] = "mms-server";
+  const std::size_t chunk = 4 + 2 + (sizeof kCname - 1) + 1;  // ssrc, item, END
+  const std::size_t padded = (chunk + 3) / 4 * 4;
+  p.insert(p.end(), {0x81, 202, 0, static_cast<std::uint8_t>(padded / 4)});
+  u32(slot->ssrc);
+  p.push_back(1);  // CNAME
+  p.push_back(static_cast<std::uint8_t>(sizeof kCname - 1));
+  p.insert(p.end(), kCname, kCname + sizeof kCname - 1);
+  p.resize(p.size() + (padded - chunk) + 1, 0);  // END and padding
+  if (bye) {
+    p.insert(p.end(), {0x81, 203, 0, 1});
+    u32(slot->ssrc);
+  }
+  if (udp_) {
+    Datagram d;
+    d.bytes = std::move(p);
+    d.port = slot->rtcp_port != 0 ? slot->rtcp_port : slot->client_port;
+    datagrams_.push_back(std::move(d));
+  } else if (slot->channel < 255) {
+    (void)write_interleaved(static_cast<std::uint8_t>(slot->channel + 1), ByteView(p), &pending_);
+  }
+}
+
+void ServerSession::queue_reports(bool bye) {
+  for (Slot& slot : slots_) {
+    if (slot.source != 0 && (slot.rtp_packets > 0 || bye)) {
+      queue_rtcp(&slot, bye);
+    }
   }
 }
 
@@ -706,6 +770,7 @@ void ServerSession::on_setup(const Request& req, Response* resp) {
     } else {
       slot->client_port = chosen->client_port->first;
       slot->shared_seq = !chosen->client_port->second;
+      slot->rtcp_port = chosen->client_port->second.value_or(0);
       if (slot->shared_seq && port_seq_.count(slot->client_port) == 0) {
         port_seq_[slot->client_port] = slot->payloader->next_seq();
       }
@@ -775,6 +840,7 @@ void ServerSession::start_flow(std::uint32_t packet, Instant now) {
   }
   played_ = true;
   state_ = State::kPlaying;
+  report_at_ = now + kRtspReportInterval;
   if (udp_) {
     datagram_gate_ = true;  // the PLAY reply goes out before any RTP
   }
@@ -923,6 +989,14 @@ void ServerSession::send_packet(std::uint32_t packet) {
       continue;
     }
     for (std::vector<std::uint8_t>& rtp : rtp_out_) {
+      if (rtp.size() >= kRtpHeaderSize) {
+        ++slot.rtp_packets;
+        slot.rtp_octets += static_cast<std::uint32_t>(rtp.size() - kRtpHeaderSize);
+        slot.last_rtp_ts = static_cast<std::uint32_t>(rtp[4]) << 24 |
+                           static_cast<std::uint32_t>(rtp[5]) << 16 |
+                           static_cast<std::uint32_t>(rtp[6]) << 8 | rtp[7];
+        slot.last_rtp_at = now_;
+      }
       if (udp_ && slot.shared_seq && rtp.size() >= kRtpHeaderSize) {
         std::uint16_t& seq = port_seq_[slot.client_port];
         rtp[2] = static_cast<std::uint8_t>(seq >> 8);
@@ -982,6 +1056,9 @@ void ServerSession::end_of_entry() {
   eos.body = "Session: " + session_id_ + "\r\nEOF: true\r\n";
   if (more) {
     eos.body += "End-Of-Playlist-Entry: true\r\n";
+  }
+  if (!more) {
+    queue_reports(true);  // BYE: the flow ends here (RFC 3550 6.6)
   }
   queue_request(&eos);
   if (!more) {

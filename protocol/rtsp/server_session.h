@@ -90,6 +90,8 @@ struct ServerConfig {
 // Largest request body the server accepts (SET_PARAMETER statistics, packet
 // pair); bigger requests get 400 and the connection closes.
 constexpr std::size_t kMaxRtspRequestBody = 64 * 1024;
+// RTCP sender reports while playing (RFC 3550's minimum interval).
+constexpr Duration kRtspReportInterval = 5 * kSecond;
 // RTP packet size limits: UDP stays below the Ethernet MTU; interleaved frames
 // hold up to 65535 bytes, so ASF packets are never fragmented over TCP.
 constexpr std::size_t kRtspUdpMtu = 1400;
@@ -177,6 +179,13 @@ class ServerSession {
     bool shared_seq = false;
     std::uint8_t channel = 0;  // TCP interleaved RTP channel
     std::unique_ptr<AsfPayloader> payloader;
+    // RTCP: the client's RTCP port (UDP; 0 = none announced, reports go
+    // multiplexed to client_port), and what the sender report counts.
+    std::uint16_t rtcp_port = 0;
+    std::uint32_t rtp_packets = 0;
+    std::uint32_t rtp_octets = 0;  // payload octets (RFC 3550 6.4.1)
+    std::uint32_t last_rtp_ts = 0;
+    Instant last_rtp_at;
     std::vector<bool> keep;  // filter for `source`, 128 entries
   };
 
@@ -200,6 +209,9 @@ class ServerSession {
                     std::vector<std::shared_ptr<const mmsh::Content>>* entries);
   Result<std::string> sdp_for(const mmsh::Content& content) const;
   bool session_matches(const Request& req, Response* resp) const;
+  // RTCP for `slot`: sender report + SDES CNAME, and BYE when `bye`.
+  void queue_rtcp(Slot* slot, bool bye);
+  void queue_reports(bool bye);
   // The advertised session timeout: whole seconds, rounded up, at least 1.
   std::uint32_t timeout_seconds() const;
   bool has_session() const { return !slots_.empty() || rtx_set_up_; }
@@ -264,7 +276,8 @@ class ServerSession {
   std::int64_t live_iteration_ = 0;
   bool paced_ = false;
   bool played_ = false;
-  std::optional<Instant> eos_at_;  // UDP: when the end-of-stream request may go  // a PLAY has started a flow (live: later Ranges are seeks)
+  std::optional<Instant> eos_at_;  // UDP: when the end-of-stream request may go
+  std::optional<Instant> report_at_;  // next RTCP sender reports (while playing)
   std::uint32_t data_sent_ = 0;
   std::vector<std::uint8_t> scratch_;
   std::vector<std::uint8_t> scratch2_;

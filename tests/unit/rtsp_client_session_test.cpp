@@ -220,6 +220,9 @@ class Rig {
         case IoAction::Kind::kClose:
           closed_.push_back(a.channel);
           break;
+        case IoAction::Kind::kSendTo:
+          sent_to_.push_back(a);
+          break;
         default:
           break;
       }
@@ -289,6 +292,8 @@ class Rig {
     drain();  // events alias pending_
     pending_.erase(pending_.begin(), pending_.begin() + static_cast<std::ptrdiff_t>(used));
   }
+  const std::vector<IoAction>& sent_to() const { return sent_to_; }
+  session::ChannelId rtcp_channel() const { return binds_.size() > 2 ? binds_[2] : 0; }
   void datagram(const Bytes& d) {
     s_.on_datagram(binds_.size() > 1 ? binds_[1] : 0, ByteView(d.data(), d.size()), now_);
     drain();
@@ -480,6 +485,7 @@ class Rig {
   std::vector<ChannelId> binds_;
   std::vector<std::uint16_t> bind_ports_;
   std::vector<ChannelId> closed_;
+  std::vector<IoAction> sent_to_;  // datagrams the session sent (RTCP)
   std::vector<IoAction> connects_;
   Bytes pending_;
   Bytes out_;
@@ -1188,7 +1194,96 @@ TEST(RtspClientSession, KeepaliveEveryHalfSessionTimeoutOverUdp) {
   EXPECT_TRUE(rig.last().body.empty());
   rig.answer(200, {{"Session", "12345678"}});
   EXPECT_FALSE(rig.failed());
-  EXPECT_EQ(*rig.s().next_deadline(), rig.now() + 10 * kSecond);  // next: data timeout first
+  EXPECT_EQ(rig.s().reports_sent(), 6u);  // receiver reports every 5 s meanwhile
+  EXPECT_EQ(*rig.s().next_deadline(), rig.now() + 5 * kSecond);  // next: a receiver report
+}
+
+// Receiver reports every 5 s over UDP, from the RTCP port to the server's
+// (server_port's second number): a block per stream with the highest
+// sequence number, the packets lost, and the last SR echoed.
+TEST(RtspClientSession, UdpReceiverReportsToTheServersRtcpPort) {
+  const Media& m = small();
+  Rig rig(true);
+  rig.start();
+  Splitter split(m, m.streams, 1400);
+  rig.setup_and_play(wms_sdp(m), &split);
+  std::vector<Rtp> rtp = split.flow(0, m.packets.size(), nullptr);
+  ASSERT_GT(rtp.size(), 6u);
+  // Stream 0's second datagram is lost.
+  std::uint32_t ssrc0 = 0;
+  std::uint16_t first0 = 0;
+  std::uint16_t last0 = 0;
+  int seen0 = 0;
+  for (const Rtp& r : rtp) {
+    auto h = parse_rtp(ByteView(r.bytes));
+    ASSERT_TRUE(h.ok());
+    if (ssrc0 == 0) {
+      ssrc0 = h->ssrc;
+      first0 = h->seq;
+    }
+    if (h->ssrc == ssrc0 && ++seen0 == 2) {
+      continue;
+    }
+    if (h->ssrc == ssrc0) {
+      last0 = h->seq;
+    }
+    rig.datagram(r.bytes);
+  }
+  // A sender report for stream 0 (NTP 0x0001_2345.6789_0000): LSR 0x23456789.
+  const Bytes sr = {0x80, 200, 0, 6, static_cast<std::uint8_t>(ssrc0 >> 24),
+                    static_cast<std::uint8_t>(ssrc0 >> 16), static_cast<std::uint8_t>(ssrc0 >> 8),
+                    static_cast<std::uint8_t>(ssrc0), 0x00, 0x01, 0x23, 0x45, 0x67, 0x89, 0, 0,
+                    0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 1};
+  rig.rtcp_datagram(sr);
+  EXPECT_TRUE(rig.sent_to().empty());
+  rig.advance(5 * kSecond - 1);
+  rig.timeout();
+  EXPECT_TRUE(rig.sent_to().empty());
+  rig.advance(1);
+  rig.timeout();
+  ASSERT_EQ(rig.sent_to().size(), 1u);
+  const IoAction& a = rig.sent_to().back();
+  EXPECT_EQ(a.channel, rig.rtcp_channel());
+  EXPECT_EQ(a.port, 5005);
+  const std::string& b = a.bytes;
+  auto u8 = [&b](std::size_t i) { return static_cast<std::uint8_t>(b[i]); };
+  auto u32 = [&](std::size_t i) {
+    return static_cast<std::uint32_t>(u8(i)) << 24 | static_cast<std::uint32_t>(u8(i + 1)) << 16 |
+           static_cast<std::uint32_t>(u8(i + 2)) << 8 | u8(i + 3);
+  };
+  ASSERT_GE(b.size(), 8u + 24u);
+  EXPECT_EQ(u8(0) >> 6, 2);
+  EXPECT_EQ(u8(1), 201);                             // RR
+  const std::size_t blocks = u8(0) & 0x1Fu;
+  EXPECT_EQ(blocks, m.streams.size());
+  const std::size_t rr_len = (std::size_t{u8(2)} << 8 | u8(3)) * 4 + 4;
+  EXPECT_EQ(rr_len, 8 + 24 * blocks);
+  bool found = false;
+  for (std::size_t k = 0; k < blocks; ++k) {
+    const std::size_t at = 8 + 24 * k;
+    if (u32(at) != ssrc0) {
+      continue;
+    }
+    found = true;
+    EXPECT_EQ(u32(at + 4) & 0xFFFFFFu, 1u);              // one lost
+    EXPECT_GT(u8(at + 4), 0);                            // fraction lost
+    EXPECT_EQ(u32(at + 8), std::uint32_t{last0});        // highest seq, no wrap
+    EXPECT_EQ(u32(at + 16), 0x23456789u);                // LSR
+    EXPECT_EQ(u32(at + 20), 5u * 65536u);                // DLSR: 5 s
+    (void)first0;
+  }
+  EXPECT_TRUE(found);
+  ASSERT_GE(b.size(), rr_len + 8);
+  EXPECT_EQ(u8(rr_len + 1), 202);  // SDES follows
+  EXPECT_EQ(u32(rr_len + 4), u32(4));
+  // Over TCP nothing is sent by datagram.
+  Rig tcp(false);
+  tcp.start();
+  Splitter tsplit(m, m.streams, 65000);
+  tcp.setup_and_play(wms_sdp(m), &tsplit);
+  tcp.advance(10 * kSecond);
+  tcp.timeout();
+  EXPECT_TRUE(tcp.sent_to().empty());
 }
 
 // A full consumer over UDP: the session PAUSEs the server, still takes what

@@ -155,7 +155,7 @@ class Client {
         }
         break;
       }
-      datagrams.push_back(Dgram{port, d.to_vector()});
+      (is_rtcp(d) ? rtcp : datagrams).push_back(Dgram{port, d.to_vector()});
       s_.consume_datagram();
     }
   }
@@ -178,7 +178,8 @@ class Client {
   }
   void run_for(Duration d) { run_until(now_ + d); }
 
-  std::vector<Got> units() const {
+  // Everything received; interleaved frames are RTP only, or RTCP only.
+  std::vector<Got> units(bool want_rtcp = false) const {
     std::vector<Got> out;
     ByteView in(wire);
     while (!in.empty()) {
@@ -188,6 +189,10 @@ class Client {
       EXPECT_EQ(d, Decode::kDone) << err.what();
       if (d != Decode::kDone) {
         break;
+      }
+      if (u.kind == UnitKind::kInterleaved && is_rtcp(u.frame.payload) != want_rtcp) {
+        in = in.subview(u.wire_size);
+        continue;
       }
       Got g;
       g.kind = u.kind;
@@ -215,7 +220,8 @@ class Client {
   }
 
   std::vector<std::uint8_t> wire;
-  std::vector<Dgram> datagrams;
+  std::vector<Dgram> datagrams;  // RTP
+  std::vector<Dgram> rtcp;       // RTCP datagrams
 
  private:
   Instant now_;
@@ -537,6 +543,10 @@ TEST_F(RtspServerTest, UdpPortReadOncePerBatch) {
     s.consume_output(SIZE_MAX);
     const std::uint16_t port = s.udp_port();
     for (ByteView d = s.next_datagram(c.now()); !d.empty(); d = s.next_datagram(c.now())) {
+      if (is_rtcp(d)) {
+        s.consume_datagram();
+        continue;
+      }
       auto h = parse_rtp(d);
       ASSERT_TRUE(h.ok());
       EXPECT_EQ(port, h->ssrc == ssrc_of(s1) ? 5000 : 5002);
@@ -982,6 +992,140 @@ TEST_F(RtspServerTest, SessionTimeoutCountsKeepalivesRtcpAndReadData) {
   EXPECT_FALSE(u.session().wants_close());
   u.run_for(2600 * kMillisecond);
   EXPECT_TRUE(u.session().wants_close());
+}
+
+// A compound RTCP packet as the tests read it.
+struct Rtcp {
+  std::uint32_t sr_ssrc = 0;
+  std::uint32_t sr_packets = 0;
+  bool sdes = false;
+  std::optional<std::uint32_t> bye_ssrc;
+};
+Rtcp parse_compound(const std::vector<std::uint8_t>& p) {
+  Rtcp r;
+  auto u32 = [&p](std::size_t at) {
+    return static_cast<std::uint32_t>(p[at]) << 24 | static_cast<std::uint32_t>(p[at + 1]) << 16 |
+           static_cast<std::uint32_t>(p[at + 2]) << 8 | p[at + 3];
+  };
+  std::size_t pos = 0;
+  while (pos + 8 <= p.size()) {
+    EXPECT_EQ(p[pos] >> 6, 2);
+    const std::size_t len = (std::size_t{p[pos + 2]} << 8 | p[pos + 3]) * 4 + 4;
+    EXPECT_LE(pos + len, p.size());
+    if (pos + len > p.size()) {
+      break;
+    }
+    if (p[pos + 1] == 200) {
+      EXPECT_EQ(len, 28u);
+      r.sr_ssrc = u32(pos + 4);
+      r.sr_packets = u32(pos + 20);
+    } else if (p[pos + 1] == 202) {
+      r.sdes = u32(pos + 4) == r.sr_ssrc && p[pos + 8] == 1;  // CNAME of the same source
+    } else if (p[pos + 1] == 203) {
+      r.bye_ssrc = u32(pos + 4);
+    }
+    pos += len;
+  }
+  EXPECT_EQ(pos, p.size());
+  return r;
+}
+
+TEST_F(RtspServerTest, SenderReportsAndByeAtTheEnd) {
+  config.fast = false;
+  const std::string base = std::string(kUrl) + "/";
+  // UDP, a port pair per stream: reports on the RTCP port, BYE last.
+  {
+    Client c(&config);
+    Response s1 = c.request("SETUP", base + "stream=1",
+                            {{"Transport", "RTP/AVP/UDP;unicast;client_port=5000-5001"}});
+    const std::string sid = session_of(s1);
+    Response s2 = c.request("SETUP", base + "stream=2",
+                            {{"Transport", "RTP/AVP/UDP;unicast;client_port=5002-5003"},
+                             {"Session", sid}});
+    ASSERT_EQ(c.request("PLAY", base, {{"Session", sid}}).status, 200);
+    c.run_for(30 * kSecond);
+    ASSERT_EQ(c.server_requests().size(), 1u);  // the end-of-stream request
+    std::map<std::uint32_t, std::uint32_t> rtp_count;
+    for (const Dgram& d : c.datagrams) {
+      ++rtp_count[parse_rtp(ByteView(d.bytes))->ssrc];
+    }
+    ASSERT_GE(c.rtcp.size(), 2u);
+    std::map<std::uint32_t, int> byes;
+    for (const Dgram& d : c.rtcp) {
+      const Rtcp r = parse_compound(d.bytes);
+      EXPECT_TRUE(r.sdes);
+      EXPECT_EQ(d.port, r.sr_ssrc == ssrc_of(s1) ? 5001 : 5003);
+      if (r.bye_ssrc) {
+        EXPECT_EQ(*r.bye_ssrc, r.sr_ssrc);
+        EXPECT_EQ(r.sr_packets, rtp_count[r.sr_ssrc]);  // after every RTP packet
+        ++byes[*r.bye_ssrc];
+      }
+    }
+    EXPECT_EQ(byes[ssrc_of(s1)], 1);
+    EXPECT_EQ(byes[ssrc_of(s2)], 1);
+    EXPECT_TRUE(parse_compound(c.rtcp.back().bytes).bye_ssrc.has_value());
+  }
+  // FFmpeg's single-port form: multiplexed on the RTP port.
+  {
+    Client c(&config);
+    Response s1 = c.request("SETUP", base + "stream=1",
+                            {{"Transport", "RTP/AVP/UDP;unicast;client_port=7002"}});
+    ASSERT_EQ(c.request("PLAY", base, {{"Session", session_of(s1)}}).status, 200);
+    c.run_for(30 * kSecond);
+    ASSERT_FALSE(c.rtcp.empty());
+    EXPECT_EQ(c.rtcp.back().port, 7002);
+    EXPECT_EQ(parse_compound(c.rtcp.back().bytes).bye_ssrc, ssrc_of(s1));
+  }
+  // TCP: on the RTCP channel of each stream, after its last RTP frame and
+  // before the end-of-stream request.
+  {
+    Client c(&config);
+    Response s1 = c.request("SETUP", base + "stream=1",
+                            {{"Transport", "RTP/AVP/TCP;unicast;interleaved=0-1"}});
+    const std::string sid = session_of(s1);
+    ASSERT_EQ(c.request("SETUP", base + "stream=2",
+                        {{"Transport", "RTP/AVP/TCP;unicast;interleaved=2-3"}, {"Session", sid}})
+                  .status,
+              200);
+    ASSERT_EQ(c.request("PLAY", base, {{"Session", sid}}).status, 200);
+    c.run_for(30 * kSecond);
+    std::vector<Got> all;
+    {
+      ByteView in(c.wire);
+      while (!in.empty()) {
+        Unit u;
+        Status err;
+        ASSERT_EQ(decode_unit(in, &u, &err), Decode::kDone);
+        Got g;
+        g.kind = u.kind;
+        g.channel = u.frame.channel;
+        g.payload = u.kind == UnitKind::kInterleaved ? u.frame.payload.to_vector() : std::vector<std::uint8_t>();
+        g.req = u.request;
+        all.push_back(std::move(g));
+        in = in.subview(u.wire_size);
+      }
+    }
+    std::map<std::uint8_t, std::size_t> last_rtp;
+    std::map<std::uint8_t, std::size_t> bye_at;
+    std::size_t eos_at = 0;
+    for (std::size_t i = 0; i < all.size(); ++i) {
+      if (all[i].kind == UnitKind::kRequest) {
+        eos_at = i;
+      } else if (all[i].kind == UnitKind::kInterleaved && is_rtcp(ByteView(all[i].payload))) {
+        EXPECT_EQ(all[i].channel % 2, 1);
+        if (parse_compound(all[i].payload).bye_ssrc) {
+          bye_at[all[i].channel] = i;
+        }
+      } else if (all[i].kind == UnitKind::kInterleaved) {
+        last_rtp[all[i].channel] = i;
+      }
+    }
+    ASSERT_EQ(bye_at.size(), 2u);
+    EXPECT_GT(bye_at[1], last_rtp[0]);
+    EXPECT_GT(bye_at[3], last_rtp[2]);
+    EXPECT_LT(bye_at[1], eos_at);
+    EXPECT_LT(bye_at[3], eos_at);
+  }
 }
 
 TEST_F(RtspServerTest, GarbageAndOversizedRequestsGet400AndClose) {
