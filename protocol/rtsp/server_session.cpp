@@ -363,6 +363,16 @@ void ServerSession::queue_reports(bool bye) {
       queue_rtcp(&slot, bye);
     }
   }
+  if (bye && rtx_set_up_ && (udp_ ? rtx_port_ != 0 : true)) {
+    // The retransmission source ends too: a client that waits for a BYE
+    // from every source it set up (FFmpeg) counts it.
+    Slot rtx;
+    rtx.ssrc = rtx_ssrc_;
+    rtx.client_port = rtx_port_;
+    rtx.rtcp_port = rtx_rtcp_port_;
+    rtx.channel = 0xFE;
+    queue_rtcp(&rtx, true);
+  }
 }
 
 std::uint32_t ServerSession::timeout_seconds() const {
@@ -725,6 +735,10 @@ void ServerSession::on_setup(const Request& req, Response* resp) {
     }
     rtx_set_up_ = true;
     answer.ssrc = rtx_ssrc_;
+    if (!tcp) {
+      rtx_port_ = chosen->client_port->first;
+      rtx_rtcp_port_ = chosen->client_port->second.value_or(0);
+    }
     if (tcp && !answer.interleaved) {
       PortPair ch;
       ch.first = 0xFE;

@@ -267,6 +267,8 @@ class ServerSession {
   bool rtx_set_up_ = false;
   std::map<std::uint16_t, std::uint16_t> port_seq_;  // next seq per shared UDP port
   std::uint32_t rtx_ssrc_ = 0;
+  std::uint16_t rtx_port_ = 0;       // UDP: where the RTX stream would go
+  std::uint16_t rtx_rtcp_port_ = 0;  // and its RTCP (0 = multiplexed)
 
   // Play.
   std::uint32_t next_packet_ = 0;
