@@ -9,6 +9,8 @@
 //   -> SETUP rtx (UDP only, when the SDP has one) -> SETUP each selected stream
 //   -> PLAY Range: npt=<position + preroll>- -> RTP-Info -> Connected event
 //   -> RTP (datagrams on Q, or "$" frames) -> Packet events
+//      (UDP: each stream's RTP put back in sequence order first, waiting up to
+//      kRtpReorderWait behind a missing packet; a gap that outlasts it is loss)
 //   -> SET_PARAMETER "EOF: true" from the server -> 200 -> Eos event
 //      (or, from servers without that extension, RTCP BYE for every stream)
 //
@@ -82,6 +84,11 @@ constexpr int kMaxRtcpPairAttempts = 4;
 constexpr std::uint32_t kDefaultSessionTimeoutS = 60;
 // Keepalive floor, so a hostile "timeout=1" cannot make us flood the server.
 constexpr Duration kMinKeepaliveInterval = 5 * kSecond;
+// UDP reordering, per stream: RTP that overtook a missing packet waits this
+// long (and at most this many packets) for it; then the gap counts as loss
+// (DISCONT). RTP over UDP may be reordered on the way; over TCP it never is.
+constexpr Duration kRtpReorderWait = 200 * kMillisecond;
+constexpr std::size_t kMaxRtpReorderPackets = 64;
 // RTP packets held while a PLAY is unanswered (a seek's old flow, or new
 // packets that overtook the reply). At 1.4 KB this is < 1 MiB.
 constexpr std::size_t kMaxHeldRtpPackets = 512;
@@ -153,6 +160,15 @@ class RtspClientSession final : public session::ClientSession {
     std::optional<std::uint16_t> last_seq;
     std::optional<std::uint16_t> eos_seq;  // EndOfStream RTP-Info seq (next seq)
     bool bye = false;                      // RTCP BYE from the server in this play
+    // UDP: the seq the depayloader gets next, and RTP that came before it
+    // (sequence order restored by reorder(); at most kMaxRtpReorderPackets).
+    std::optional<std::uint16_t> next_rtp;
+    struct Early {
+      std::uint16_t seq = 0;
+      Instant at;  // arrival (reset when reading resumes after a throttle)
+      std::vector<std::uint8_t> bytes;
+    };
+    std::vector<Early> early;
   };
 
   struct HeldRtp {
@@ -195,12 +211,18 @@ class RtspClientSession final : public session::ClientSession {
   void handle_rtcp(std::optional<std::size_t> stream, ByteView packet, Instant now);
   void stream_bye(std::size_t stream, Instant now);
   void handle_rtp(std::size_t stream, ByteView packet, Instant now);
+  void reorder(std::size_t stream, ByteView packet, Instant now);
+  void release_early(std::size_t stream, Instant now);
+  void give_up_gap(std::size_t stream, Instant now);
+  void flush_early(Instant now);
+  void expire_early(Instant now);
+  std::optional<Instant> reorder_deadline() const;
   void depayload(std::size_t stream, ByteView packet, Instant now);
   void release_held(Instant now);
   std::optional<std::size_t> stream_for_ssrc(ByteView datagram);
   void emit_packet(std::vector<std::uint8_t> data, bool discont);
   void maybe_finish_eos(Instant now, bool force);
-  void finish_eos();
+  void finish_eos(Instant now);
 
   std::optional<Instant> idle_deadline() const;
   void fail(Status status, std::string detail = std::string());
