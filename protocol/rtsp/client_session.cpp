@@ -639,7 +639,7 @@ void RtspClientSession::on_datagram(session::ChannelId ch, ByteView datagram, In
   handle_rtp(*k, datagram, now);
 }
 
-void RtspClientSession::on_eof(session::ChannelId ch, Instant) {
+void RtspClientSession::on_eof(session::ChannelId ch, Instant now) {
   released_.clear();
   if (ch != tcp_ || tcp_ == 0 || state_ == State::kFailed) {
     return;
@@ -653,7 +653,7 @@ void RtspClientSession::on_eof(session::ChannelId ch, Instant) {
   } else if (state_ == State::kPlaying || state_ == State::kWaitEntry ||
              (state_ == State::kPlayWait && announced_)) {
     if (eos_pending_) {
-      finish_eos();  // the end was announced; UDP stragglers no longer matter
+      finish_eos(now);  // the end was announced; UDP stragglers no longer matter
       close_channels();
       return;
     }
@@ -1093,6 +1093,8 @@ void RtspClientSession::handle_play(const Response& resp, Instant now) {
     s.last_seq.reset();
     s.eos_seq.reset();
     s.bye = false;
+    s.next_rtp.reset();
+    s.early.clear();  // the flow this PLAY replaces
   }
   if (const std::string* info = resp.headers.find("RTP-Info")) {
     Result<std::vector<RtpInfo>> entries = parse_rtp_info(*info);
@@ -1200,6 +1202,7 @@ void RtspClientSession::handle_end_of_stream(const Request& req, Instant now) {
     }
   }
   if (has_line(req.body, "End-Of-Playlist-Entry")) {
+    flush_early(now);  // the entry's last packets
     entry_ended_ = true;
     state_ = State::kWaitEntry;
     keepalive_at_.reset();
@@ -1282,7 +1285,7 @@ void RtspClientSession::stream_bye(std::size_t stream, Instant now) {
     return;  // the EndOfStream request came first and decides
   }
   if (!udp_) {
-    finish_eos();  // the BYE follows the last RTP on the connection
+    finish_eos(now);  // the BYE follows the last RTP on the connection
     return;
   }
   eos_pending_ = true;
@@ -1325,7 +1328,7 @@ void RtspClientSession::handle_rtp(std::size_t stream, ByteView packet, Instant 
   if (state_ != State::kPlaying) {
     return;
   }
-  depayload(stream, packet, now);
+  reorder(stream, packet, now);
 }
 
 void RtspClientSession::release_held(Instant now) {
@@ -1335,8 +1338,141 @@ void RtspClientSession::release_held(Instant now) {
     if (state_ != State::kPlaying) {
       break;
     }
-    depayload(h.stream, ByteView(h.bytes.data(), h.bytes.size()), now);
+    reorder(h.stream, ByteView(h.bytes.data(), h.bytes.size()), now);
   }
+}
+
+// UDP: RTP goes to the depayloader in sequence order. A packet ahead of the
+// next expected one waits (kRtpReorderWait, kMaxRtpReorderPackets) for the
+// missing ones; older ones (late, duplicates, a replaced flow) go straight on
+// and the depayloader drops them.
+void RtspClientSession::reorder(std::size_t stream, ByteView packet, Instant now) {
+  if (!udp_ || stream >= streams_.size()) {
+    depayload(stream, packet, now);
+    return;
+  }
+  Result<RtpHeader> h = parse_rtp(packet);
+  if (!h.ok()) {
+    return;
+  }
+  Stream& s = streams_[stream];
+  if (!s.next_rtp) {
+    if (s.play_seq && !seq_at_or_after(h->seq, *s.play_seq)) {
+      depayload(stream, packet, now);  // older than this PLAY: dropped there
+      return;
+    }
+    s.next_rtp = s.play_seq ? *s.play_seq : h->seq;
+  }
+  const auto ahead = [&s](std::uint16_t seq) {
+    return static_cast<std::int16_t>(static_cast<std::uint16_t>(seq - *s.next_rtp));
+  };
+  if (ahead(h->seq) < 0) {
+    depayload(stream, packet, now);
+    return;
+  }
+  if (ahead(h->seq) == 0) {
+    s.next_rtp = static_cast<std::uint16_t>(h->seq + 1);
+    depayload(stream, packet, now);
+    release_early(stream, now);
+    return;
+  }
+  for (const Stream::Early& e : s.early) {
+    if (e.seq == h->seq) {
+      return;  // a duplicate of one already waiting
+    }
+  }
+  Stream::Early e;
+  e.seq = h->seq;
+  e.at = now;
+  e.bytes = packet.to_vector();
+  s.early.push_back(std::move(e));
+  const std::uint16_t seq = h->seq;
+  while (!streams_[stream].early.empty() &&
+         (streams_[stream].early.size() > kMaxRtpReorderPackets ||
+          static_cast<std::int16_t>(static_cast<std::uint16_t>(
+              seq - *streams_[stream].next_rtp)) >= static_cast<int>(kMaxRtpReorderPackets))) {
+    give_up_gap(stream, now);  // too many waiting, or too far ahead to wait
+  }
+}
+
+// Hands on the waiting packets that are next in sequence.
+void RtspClientSession::release_early(std::size_t stream, Instant now) {
+  for (;;) {
+    Stream& s = streams_[stream];
+    if (!s.next_rtp) {
+      return;
+    }
+    auto it = std::find_if(s.early.begin(), s.early.end(),
+                           [&s](const Stream::Early& e) { return e.seq == *s.next_rtp; });
+    if (it == s.early.end()) {
+      return;
+    }
+    const std::vector<std::uint8_t> bytes = std::move(it->bytes);
+    s.early.erase(it);
+    s.next_rtp = static_cast<std::uint16_t>(*s.next_rtp + 1);
+    depayload(stream, ByteView(bytes.data(), bytes.size()), now);  // may flush s.early
+  }
+}
+
+// The oldest gap of `stream` is loss: the depayloader gets the first waiting
+// packet after it (and flags DISCONT) and whatever follows in sequence.
+void RtspClientSession::give_up_gap(std::size_t stream, Instant now) {
+  Stream& s = streams_[stream];
+  if (s.early.empty() || !s.next_rtp) {
+    return;
+  }
+  const std::uint16_t from = *s.next_rtp;
+  auto first = std::min_element(
+      s.early.begin(), s.early.end(), [from](const Stream::Early& a, const Stream::Early& b) {
+        return static_cast<std::uint16_t>(a.seq - from) < static_cast<std::uint16_t>(b.seq - from);
+      });
+  MMS_LOG(LogLevel::kDebug, kLog, "stream %zu: RTP %u-%u missing, given up", stream, from,
+          static_cast<unsigned>(static_cast<std::uint16_t>(first->seq - 1)));
+  s.next_rtp = first->seq;
+  release_early(stream, now);
+}
+
+void RtspClientSession::flush_early(Instant now) {
+  for (std::size_t k = 0; k < streams_.size(); ++k) {
+    while (!streams_[k].early.empty()) {
+      give_up_gap(k, now);
+    }
+  }
+}
+
+// Gaps that waited kRtpReorderWait are loss (not while throttled: the missing
+// packet may be unread in the socket buffer).
+void RtspClientSession::expire_early(Instant now) {
+  if (throttled_) {
+    return;
+  }
+  for (std::size_t k = 0; k < streams_.size(); ++k) {
+    for (;;) {
+      const std::vector<Stream::Early>& early = streams_[k].early;
+      auto oldest = std::min_element(
+          early.begin(), early.end(),
+          [](const Stream::Early& a, const Stream::Early& b) { return a.at < b.at; });
+      if (oldest == early.end() || now < oldest->at + kRtpReorderWait) {
+        break;
+      }
+      give_up_gap(k, now);
+    }
+  }
+}
+
+std::optional<Instant> RtspClientSession::reorder_deadline() const {
+  std::optional<Instant> d;
+  if (throttled_) {
+    return d;
+  }
+  for (const Stream& s : streams_) {
+    for (const Stream::Early& e : s.early) {
+      if (!d || e.at + kRtpReorderWait < *d) {
+        d = e.at + kRtpReorderWait;
+      }
+    }
+  }
+  return d;
 }
 
 void RtspClientSession::depayload(std::size_t stream, ByteView packet, Instant now) {
@@ -1403,7 +1539,7 @@ void RtspClientSession::maybe_finish_eos(Instant now, bool force) {
   const bool deadline_passed = eos_deadline_ && now >= *eos_deadline_ && !throttled_;
   if (eos_by_bye_) {
     if (force || deadline_passed) {
-      finish_eos();
+      finish_eos(now);
     }
     return;
   }
@@ -1420,12 +1556,13 @@ void RtspClientSession::maybe_finish_eos(Instant now, bool force) {
     }
   }
   if (force || all || deadline_passed) {
-    finish_eos();
+    finish_eos(now);
   }
 }
 
-void RtspClientSession::finish_eos() {
+void RtspClientSession::finish_eos(Instant now) {
   eos_pending_ = false;
+  flush_early(now);  // what still waits for a missing packet goes out first
   eos_by_bye_ = false;
   eos_deadline_.reset();
   keepalive_at_.reset();
@@ -1559,6 +1696,11 @@ void RtspClientSession::on_throttle(bool paused, Instant now) {
     if (eos_pending_ && eos_deadline_ && *eos_deadline_ < now + kByeQuietWait) {
       eos_deadline_ = now + kByeQuietWait;  // what queued up meanwhile is read first
     }
+    for (Stream& s : streams_) {
+      for (Stream::Early& e : s.early) {
+        e.at = now;  // the missing packets may be queued unread: a full wait again
+      }
+    }
   }
 }
 
@@ -1573,6 +1715,7 @@ void RtspClientSession::on_timeout(Instant now) {
     fail(Status(Code::kTimedOut, "no RTP over UDP"));
     return;
   }
+  expire_early(now);
   if (eos_pending_) {
     maybe_finish_eos(now, false);
     if (state_ == State::kDone) {
@@ -1634,6 +1777,9 @@ std::optional<Instant> RtspClientSession::next_deadline() const {
   }
   if (eos_pending_ && eos_deadline_ && !throttled_) {
     consider(*eos_deadline_);
+  }
+  if (std::optional<Instant> r = reorder_deadline()) {
+    consider(*r);
   }
   if (keepalive_at_) {
     consider(*keepalive_at_);

@@ -9,6 +9,8 @@
 //   -> SETUP rtx (UDP only, when the SDP has one) -> SETUP each selected stream
 //   -> PLAY Range: npt=<position + preroll>- -> RTP-Info -> Connected event
 //   -> RTP (datagrams on Q, or "$" frames) -> Packet events
+//      (UDP: each stream's RTP put back in sequence order first, waiting up to
+//      kRtpReorderWait behind a missing packet; a gap that outlasts it is loss)
 //   -> SET_PARAMETER "EOF: true" from the server -> 200 -> Eos event
 //      (or, from servers without that extension, RTCP BYE for every stream)
 //
@@ -84,6 +86,11 @@ constexpr std::uint32_t kDefaultSessionTimeoutS = 60;
 constexpr Duration kReceiverReportInterval = 5 * kSecond;
 // Keepalive floor, so a hostile "timeout=0" cannot make us flood the server.
 constexpr Duration kMinKeepaliveInterval = 1 * kSecond;
+// UDP reordering, per stream: RTP that overtook a missing packet waits this
+// long (and at most this many packets) for it; then the gap counts as loss
+// (DISCONT). RTP over UDP may be reordered on the way; over TCP it never is.
+constexpr Duration kRtpReorderWait = 200 * kMillisecond;
+constexpr std::size_t kMaxRtpReorderPackets = 64;
 // RTP packets held while a PLAY is unanswered (a seek's old flow, or new
 // packets that overtook the reply). At 1.4 KB this is < 1 MiB.
 constexpr std::size_t kMaxHeldRtpPackets = 512;
@@ -172,6 +179,15 @@ class RtspClientSession final : public session::ClientSession {
       std::uint32_t lsr = 0;  // middle 32 bits of the last SR's NTP time
       Instant sr_at;          // when that SR arrived
     } rx;
+    // UDP: the seq the depayloader gets next, and RTP that came before it
+    // (sequence order restored by reorder(); at most kMaxRtpReorderPackets).
+    std::optional<std::uint16_t> next_rtp;
+    struct Early {
+      std::uint16_t seq = 0;
+      Instant at;  // arrival (reset when reading resumes after a throttle)
+      std::vector<std::uint8_t> bytes;
+    };
+    std::vector<Early> early;
   };
 
   struct HeldRtp {
@@ -218,12 +234,18 @@ class RtspClientSession final : public session::ClientSession {
   void handle_rtcp(std::optional<std::size_t> stream, ByteView packet, Instant now);
   void stream_bye(std::size_t stream, Instant now);
   void handle_rtp(std::size_t stream, ByteView packet, Instant now);
+  void reorder(std::size_t stream, ByteView packet, Instant now);
+  void release_early(std::size_t stream, Instant now);
+  void give_up_gap(std::size_t stream, Instant now);
+  void flush_early(Instant now);
+  void expire_early(Instant now);
+  std::optional<Instant> reorder_deadline() const;
   void depayload(std::size_t stream, ByteView packet, Instant now);
   void release_held(Instant now);
   std::optional<std::size_t> stream_for_ssrc(ByteView datagram);
   void emit_packet(std::vector<std::uint8_t> data, bool discont);
   void maybe_finish_eos(Instant now, bool force);
-  void finish_eos();
+  void finish_eos(Instant now);
 
   std::optional<Instant> idle_deadline() const;
   void fail(Status status, std::string detail = std::string());

@@ -4,6 +4,7 @@
 // ASF mux, seeks, end of stream, playlist ANNOUNCE, Digest/Basic
 // authentication, redirects, the failure mapping, keepalives and bad input.
 // Pure and deterministic: no sockets, no clock.
+#include <algorithm>
 #include <cstdint>
 #include <fstream>
 #include <iterator>
@@ -923,6 +924,161 @@ TEST(RtspClientSession, UdpEndOfStreamRequestAfterByeWaitsForTheLastSeqs) {
   rig.datagram(last.bytes);
   EXPECT_EQ(rig.count(Event::Kind::kEos), 1u);
   EXPECT_EQ(payloads(rig.packets()), expected);
+}
+
+// UDP reorders: neighbours of one stream swapped on the way (fragments of one
+// ASF packet, the first packet of the play) are put back in sequence order;
+// nothing is lost or flagged. The depayloader alone drops the overtaken
+// packet as late.
+TEST(RtspClientSession, UdpReorderedRtpIsPutBackInSequence) {
+  const Media& m = small();
+  Rig rig(true);
+  rig.start();
+  Splitter split(m, m.streams, 300);  // fragments: neighbours of one stream
+  rig.setup_and_play(wms_sdp(m), &split);
+  std::vector<Bytes> expected;
+  std::vector<Rtp> rtp = split.flow(0, m.packets.size(), &expected);
+  std::size_t pairs = 0;
+  std::size_t swaps = 0;
+  for (std::size_t i = 0; i + 1 < rtp.size(); ++i) {
+    if (rtp[i].stream == rtp[i + 1].stream && (pairs++ % 2) == 0) {
+      std::swap(rtp[i], rtp[i + 1]);
+      ++swaps;
+      ++i;
+    }
+  }
+  ASSERT_GE(swaps, 10u);
+  rig.send_rtp(rtp);
+  std::vector<Seen> got = rig.packets();
+  EXPECT_EQ(payloads(got), expected);
+  for (std::size_t i = 1; i < got.size(); ++i) {
+    EXPECT_FALSE(got[i].discont) << "packet " << i;
+  }
+  rig.feed(rig.eof_request(&split));
+  EXPECT_EQ(rig.count(Event::Kind::kEos), 1u);
+  EXPECT_FALSE(rig.failed());
+
+  // The first packet of the play (RTP-Info seq) overtaken by the second.
+  Rig one(true, "rtspu://127.0.0.1/a.asf");
+  one.start();
+  Splitter whole(m, {0}, 1400);
+  one.setup_and_play(gst_sdp(m), &whole);
+  std::vector<Bytes> expected1;
+  std::vector<Rtp> rtp1 = whole.flow(0, m.packets.size(), &expected1);
+  std::swap(rtp1[0], rtp1[1]);
+  one.send_rtp(rtp1);
+  EXPECT_EQ(payloads(one.packets()), expected1);
+}
+
+// One RTP packet lost: the stream's later packets wait kRtpReorderWait for it
+// (the other stream flows on), then go out with DISCONT on the first one.
+TEST(RtspClientSession, UdpGapIsGivenUpAfterTheReorderWait) {
+  const Media& m = small();
+  Rig rig(true);
+  rig.start();
+  Splitter split(m, m.streams, 1400);
+  rig.setup_and_play(wms_sdp(m), &split);
+  // Per file packet, so that the lost RTP packet's ASF packet is known.
+  std::vector<Rtp> rtp;
+  std::vector<Bytes> expected;
+  std::size_t lost_at = 0;  // index into rtp
+  Bytes lost_packet;
+  for (std::size_t i = 0; i < m.packets.size(); ++i) {
+    std::vector<Bytes> exp;
+    std::vector<Rtp> r = split.flow(i, i + 1, &exp);
+    if (lost_packet.empty() && i >= m.packets.size() / 2 && r.size() == exp.size()) {
+      // One RTP packet per ASF packet here: drop the first one.
+      lost_at = rtp.size();
+      lost_packet = exp[0];
+      exp.erase(exp.begin());
+    }
+    rtp.insert(rtp.end(), r.begin(), r.end());
+    expected.insert(expected.end(), exp.begin(), exp.end());
+  }
+  ASSERT_FALSE(lost_packet.empty());
+  const std::size_t lost_stream = rtp[lost_at].stream;
+  rtp.erase(rtp.begin() + static_cast<std::ptrdiff_t>(lost_at));
+  // Up to the loss and three packets of that stream after it.
+  std::size_t upto = lost_at;
+  for (int n = 0; n < 3 && upto < rtp.size(); ++upto) {
+    n += rtp[upto].stream == lost_stream ? 1 : 0;
+  }
+  rig.send_rtp(std::vector<Rtp>(rtp.begin(), rtp.begin() + static_cast<std::ptrdiff_t>(upto)));
+  const std::size_t before = rig.packets().size();
+  ASSERT_TRUE(rig.s().next_deadline().has_value());
+  EXPECT_EQ(*rig.s().next_deadline(), rig.now() + kRtpReorderWait);
+  rig.advance(kRtpReorderWait - kMillisecond);
+  rig.timeout();
+  EXPECT_EQ(rig.packets().size(), before);  // still waiting
+  rig.advance(kMillisecond);
+  rig.timeout();
+  std::vector<Seen> got = rig.packets();
+  ASSERT_EQ(got.size(), before + 3);
+  EXPECT_TRUE(got[before].discont);
+  EXPECT_FALSE(got[before + 1].discont);
+  rig.send_rtp(std::vector<Rtp>(rtp.begin() + static_cast<std::ptrdiff_t>(upto), rtp.end()));
+  rig.feed(rig.eof_request(&split));
+  EXPECT_EQ(rig.count(Event::Kind::kEos), 1u);
+  std::vector<Bytes> all = payloads(rig.packets());
+  std::sort(all.begin(), all.end());
+  std::sort(expected.begin(), expected.end());
+  EXPECT_EQ(all, expected);  // everything but the lost packet, once
+}
+
+// Waiting packets are handed on before the end: the server closes the
+// connection after its EndOfStream request while a gap is still open.
+TEST(RtspClientSession, UdpWaitingPacketsGoOutBeforeTheEnd) {
+  const Media& m = small();
+  Rig rig(true);
+  rig.start();
+  Splitter split(m, m.streams, 1400);
+  rig.setup_and_play(wms_sdp(m), &split);
+  std::vector<Bytes> expected;
+  std::vector<Rtp> rtp = split.flow(0, m.packets.size(), &expected);
+  // The last but one RTP packet of the stream that ends the flow is lost.
+  const std::size_t k = rtp.back().stream;
+  std::size_t prev = rtp.size() - 2;
+  while (rtp[prev].stream != k) {
+    --prev;
+  }
+  rtp.erase(rtp.begin() + static_cast<std::ptrdiff_t>(prev));  // lost
+  rig.send_rtp(rtp);
+  rig.feed(rig.eof_request(&split));
+  EXPECT_EQ(rig.count(Event::Kind::kEos), 0u);
+  rig.s().on_eof(rig.tcp(), rig.now());
+  rig.drain();
+  ASSERT_EQ(rig.count(Event::Kind::kEos), 1u);
+  EXPECT_EQ(rig.events().back().kind, Event::Kind::kEos);  // after every packet
+  std::size_t n = 0;
+  for (const Seen& e : rig.events()) {
+    n += e.kind == Event::Kind::kPacket ? 1 : 0;
+  }
+  EXPECT_EQ(n + 1, expected.size());  // all but the ASF packet of the lost RTP packet
+  EXPECT_TRUE(rig.packets().back().discont);
+  EXPECT_FALSE(rig.failed());
+}
+
+// Too far ahead to wait (a burst lost, or the server's sequence jumped): the
+// gap is given up at once.
+TEST(RtspClientSession, UdpGapTooWideIsGivenUpAtOnce) {
+  const Media& m = small();
+  Rig rig(true, "rtspu://127.0.0.1/a.asf");
+  rig.start();
+  Splitter split(m, {0}, 200);  // the whole mux, small RTP packets: many per ASF packet
+  rig.setup_and_play(gst_sdp(m), &split);
+  std::vector<Rtp> rtp = split.flow(0, m.packets.size(), nullptr);
+  ASSERT_GT(rtp.size(), kMaxRtpReorderPackets + 10);
+  rig.datagram(rtp[0].bytes);
+  const std::size_t first = rig.packets().size();
+  for (std::size_t i = 2; i < kMaxRtpReorderPackets + 1; ++i) {
+    rig.datagram(rtp[i].bytes);  // within the window: waiting for rtp[1]
+  }
+  EXPECT_EQ(rig.packets().size(), first);
+  rig.datagram(rtp[kMaxRtpReorderPackets + 1].bytes);  // 64 ahead of rtp[1]: given up
+  EXPECT_GT(rig.packets().size(), first);
+  EXPECT_TRUE(rig.packets()[first].discont);
+  const std::optional<Instant> d = rig.s().next_deadline();
+  EXPECT_TRUE(!d || *d != rig.now() + kRtpReorderWait);  // nothing waits any more
 }
 
 // Q+1 taken: another Q is bound (the first one held meanwhile so the system
