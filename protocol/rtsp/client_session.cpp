@@ -1555,6 +1555,13 @@ void RtspClientSession::maybe_finish_eos(Instant now, bool force) {
       all = all && s.play_seq && *s.play_seq == *s.eos_seq;  // nothing was to come
     }
   }
+  if (!force && !all && deadline_passed && udp_) {
+    // The server said where the stream ends and the last packets never came:
+    // not an end but a loss. Failing as a lost connection lets the rollover
+    // reconnect and resume at the next undelivered packet (or report it).
+    fail(Status(Code::kConnectionLost, "the last RTP packets of the stream did not arrive"));
+    return;
+  }
   if (force || all || deadline_passed) {
     finish_eos(now);
   }
