@@ -1662,15 +1662,7 @@ void RtspClientSession::send_receiver_report(Instant now) {
   const std::size_t rr_words = p.size() / 4 - 1;
   p[2] = static_cast<std::uint8_t>(rr_words >> 8);
   p[3] = static_cast<std::uint8_t>(rr_words & 0xFFu);
-  static constexpr char kCname[] = "gst-mms";
-  const std::size_t chunk = 4 + 2 + (sizeof kCname - 1) + 1;  // ssrc, item, END
-  const std::size_t padded = (chunk + 3) / 4 * 4;
-  p.insert(p.end(), {0x81, 202, 0, static_cast<std::uint8_t>(padded / 4)});
-  put_u32(&p, own_ssrc);
-  p.push_back(1);  // CNAME
-  p.push_back(static_cast<std::uint8_t>(sizeof kCname - 1));
-  p.insert(p.end(), kCname, kCname + sizeof kCname - 1);
-  p.resize(p.size() + (padded - chunk) + 1, 0);  // END and padding
+  append_rtcp_cname(own_ssrc, "gst-mms", &p);
   session::IoAction a;
   a.kind = session::IoAction::Kind::kSendTo;
   a.channel = ch;

@@ -334,15 +334,7 @@ void ServerSession::queue_rtcp(Slot* slot, bool bye) {
   u32(ts);
   u32(slot->rtp_packets);
   u32(slot->rtp_octets);
-  static constexpr char kCname[] = "mms-server";
-  const std::size_t chunk = 4 + 2 + (sizeof kCname - 1) + 1;  // ssrc, item, END
-  const std::size_t padded = (chunk + 3) / 4 * 4;
-  p.insert(p.end(), {0x81, 202, 0, static_cast<std::uint8_t>(padded / 4)});
-  u32(slot->ssrc);
-  p.push_back(1);  // CNAME
-  p.push_back(static_cast<std::uint8_t>(sizeof kCname - 1));
-  p.insert(p.end(), kCname, kCname + sizeof kCname - 1);
-  p.resize(p.size() + (padded - chunk) + 1, 0);  // END and padding
+  append_rtcp_cname(slot->ssrc, "mms-server", &p);
   if (bye) {
     p.insert(p.end(), {0x81, 203, 0, 1});
     u32(slot->ssrc);
