@@ -375,19 +375,13 @@ bool Channels::read_some(session::ChannelId id) {
       }
       Status st = status_from_gerror(error, Code::kConnectionLost, "read error");
       g_clear_error(&error);
-      if (st.code() == Code::kCancelled) {
-        return false;
+      if (st.code() != Code::kCancelled) {
+        end_of_input(ch);
       }
-      ch->read_source = release_source(ch->read_source);
-      session_->on_eof(id, now_instant());
-      host_.pump();
       return false;
     }
     if (n == 0) {
-      ch->read_source = release_source(ch->read_source);
-      // Offer what is left before the EOF (a frame may be complete already).
-      session_->on_eof(id, now_instant());
-      host_.pump();
+      end_of_input(ch);  // the session still has what is left before the EOF
       return false;
     }
     ch->in_end += static_cast<std::size_t>(n);
@@ -412,6 +406,14 @@ bool Channels::read_some(session::ChannelId id) {
     }
   }
   return true;
+}
+
+// The connection ended (EOF or a read error): its read watch goes (the
+// caller returns false from it) and the session is told.
+void Channels::end_of_input(Channel* ch) {
+  ch->read_source = release_source(ch->read_source);
+  session_->on_eof(ch->id, now_instant());
+  host_.pump();
 }
 
 // --- UDP --------------------------------------------------------------------

@@ -69,6 +69,7 @@ class Channels {
   void note_addresses(Channel* ch);
   bool flush_output(Channel* ch);
   bool read_some(session::ChannelId id);
+  void end_of_input(Channel* ch);
   bool read_datagrams(session::ChannelId id);
   GInetAddress* known_ip(const std::string& host);
   void schedule_reap();

@@ -41,9 +41,7 @@ void append_rtcp_cname(std::uint32_t ssrc, std::string_view cname, std::vector<s
   const std::size_t words = padded / 4;  // the length field: packet words - 1
   out->insert(out->end(), {0x81, 202, static_cast<std::uint8_t>(words >> 8),
                            static_cast<std::uint8_t>(words & 0xFFu)});
-  for (int shift = 24; shift >= 0; shift -= 8) {
-    out->push_back(static_cast<std::uint8_t>(ssrc >> shift));
-  }
+  ByteWriter(out).u32be(ssrc);
   out->push_back(1);  // CNAME
   out->push_back(static_cast<std::uint8_t>(cname.size()));
   out->insert(out->end(), cname.begin(), cname.end());

@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "protocol/asf/guids.h"
+#include "protocol/core/byte_writer.h"
 #include "protocol/core/limits.h"
 #include "protocol/core/log.h"
 
@@ -96,73 +97,62 @@ bool has_line(const std::string& body, std::string_view name) {
   return false;
 }
 
-// RTCP packet type BYE (RFC 3550 6.6).
+// RTCP packet types (RFC 3550 6.4.1, 6.6).
+constexpr std::uint8_t kRtcpSr = 200;
 constexpr std::uint8_t kRtcpBye = 203;
 
-// Walks a compound RTCP packet (RFC 3550 6.1) and calls on_bye(ssrc) for every
-// source a BYE packet names. Stops at the first packet that is not RTCP
-// version 2 or whose length runs past the input; returns whether a BYE was seen.
+std::uint32_t be32(const std::uint8_t* p) {
+  return static_cast<std::uint32_t>(p[0]) << 24 | static_cast<std::uint32_t>(p[1]) << 16 |
+         static_cast<std::uint32_t>(p[2]) << 8 | p[3];
+}
+
+// Walks a compound RTCP packet (RFC 3550 6.1), calling on_packet(p, len) for
+// each packet in it. Stops at the first packet that is not RTCP version 2 or
+// whose length runs past the input.
+template <typename OnPacket>
+void for_each_rtcp(ByteView packet, OnPacket on_packet) {
+  std::size_t pos = 0;
+  while (packet.size() - pos >= 4) {
+    const std::uint8_t* p = packet.data() + pos;
+    if ((p[0] >> 6) != 2) {
+      break;
+    }
+    const std::size_t len = (std::size_t{p[2]} << 8 | p[3]) * 4 + 4;
+    if (len > packet.size() - pos) {
+      break;
+    }
+    on_packet(p, len);
+    pos += len;
+  }
+}
+
+// Calls on_bye(ssrc) for every source a BYE packet names; returns whether a
+// BYE was seen.
 template <typename OnBye>
 bool for_each_bye(ByteView packet, OnBye on_bye) {
   bool seen = false;
-  std::size_t pos = 0;
-  while (packet.size() - pos >= 4) {
-    const std::uint8_t* p = packet.data() + pos;
-    if ((p[0] >> 6) != 2) {
-      break;
+  for_each_rtcp(packet, [&](const std::uint8_t* p, std::size_t len) {
+    if (p[1] != kRtcpBye) {
+      return;
     }
-    const std::size_t len = (std::size_t{p[2]} << 8 | p[3]) * 4 + 4;
-    if (len > packet.size() - pos) {
-      break;
+    seen = true;
+    const std::size_t count = p[0] & 0x1fu;
+    for (std::size_t i = 0; i < count && 8 + 4 * i <= len; ++i) {
+      on_bye(be32(p + 4 + 4 * i));
     }
-    if (p[1] == kRtcpBye) {
-      seen = true;
-      const std::size_t count = p[0] & 0x1fu;
-      for (std::size_t i = 0; i < count && 8 + 4 * i <= len; ++i) {
-        const std::uint8_t* q = p + 4 + 4 * i;
-        on_bye(static_cast<std::uint32_t>(q[0]) << 24 | static_cast<std::uint32_t>(q[1]) << 16 |
-               static_cast<std::uint32_t>(q[2]) << 8 | q[3]);
-      }
-    }
-    pos += len;
-  }
+  });
   return seen;
 }
 
-// RTCP packet type SR (RFC 3550 6.4.1).
-constexpr std::uint8_t kRtcpSr = 200;
-
-// Calls on_sr(ssrc, lsr) for every sender report of a compound RTCP packet;
-// lsr is the middle 32 bits of its NTP timestamp. Same bounds as for_each_bye.
+// Calls on_sr(ssrc, lsr) for every sender report; lsr is the middle 32 bits
+// of its NTP timestamp.
 template <typename OnSr>
 void for_each_sender_report(ByteView packet, OnSr on_sr) {
-  std::size_t pos = 0;
-  while (packet.size() - pos >= 4) {
-    const std::uint8_t* p = packet.data() + pos;
-    if ((p[0] >> 6) != 2) {
-      break;
-    }
-    const std::size_t len = (std::size_t{p[2]} << 8 | p[3]) * 4 + 4;
-    if (len > packet.size() - pos) {
-      break;
-    }
+  for_each_rtcp(packet, [&](const std::uint8_t* p, std::size_t len) {
     if (p[1] == kRtcpSr && len >= 28) {
-      const std::uint32_t ssrc = static_cast<std::uint32_t>(p[4]) << 24 |
-                                 static_cast<std::uint32_t>(p[5]) << 16 |
-                                 static_cast<std::uint32_t>(p[6]) << 8 | p[7];
-      const std::uint32_t lsr = static_cast<std::uint32_t>(p[10]) << 24 |
-                                static_cast<std::uint32_t>(p[11]) << 16 |
-                                static_cast<std::uint32_t>(p[12]) << 8 | p[13];
-      on_sr(ssrc, lsr);
+      on_sr(be32(p + 4), be32(p + 10));
     }
-    pos += len;
-  }
-}
-
-void put_u32(std::vector<std::uint8_t>* out, std::uint32_t v) {
-  for (int shift = 24; shift >= 0; shift -= 8) {
-    out->push_back(static_cast<std::uint8_t>(v >> shift));
-  }
+  });
 }
 
 }  // namespace
@@ -1623,7 +1613,8 @@ void RtspClientSession::send_receiver_report(Instant now) {
     own_ssrc = (own_ssrc ^ static_cast<std::uint8_t>(c)) * 16777619u;
   }
   std::vector<std::uint8_t> p = {0x80, 201, 0, 0};
-  put_u32(&p, own_ssrc);
+  ByteWriter w(&p);
+  w.u32be(own_ssrc);
   std::uint8_t blocks = 0;
   for (Stream& st : streams_) {
     Stream::Reception& rx = st.rx;
@@ -1649,13 +1640,13 @@ void RtspClientSession::send_receiver_report(Instant now) {
       const std::int64_t since = std::min<std::int64_t>(now - rx.sr_at, 65535 * kSecond);
       dlsr = static_cast<std::uint32_t>(since * 65536 / kSecond);
     }
-    put_u32(&p, *st.ssrc);
-    put_u32(&p, std::min<std::uint32_t>(fraction, 255) << 24 |
+    w.u32be(*st.ssrc);
+    w.u32be(std::min<std::uint32_t>(fraction, 255) << 24 |
                     (static_cast<std::uint32_t>(lost24) & 0xFFFFFFu));
-    put_u32(&p, ext_max);
-    put_u32(&p, 0);  // interarrival jitter: not measured
-    put_u32(&p, rx.lsr);
-    put_u32(&p, dlsr);
+    w.u32be(ext_max);
+    w.u32be(0);  // interarrival jitter: not measured
+    w.u32be(rx.lsr);
+    w.u32be(dlsr);
     ++blocks;
   }
   p[0] = static_cast<std::uint8_t>(0x80 | blocks);

@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "protocol/asf/packet.h"
+#include "protocol/core/byte_writer.h"
 #include "protocol/core/limits.h"
 #include "protocol/core/log.h"
 #include "protocol/rtsp/sdp_wms.h"
@@ -312,11 +313,7 @@ void ServerSession::consume_datagram() {
 // packet per stream, on the stream's RTCP port or interleaved channel.
 void ServerSession::queue_rtcp(Slot* slot, bool bye) {
   std::vector<std::uint8_t> p;
-  auto u32 = [&p](std::uint32_t v) {
-    for (int shift = 24; shift >= 0; shift -= 8) {
-      p.push_back(static_cast<std::uint8_t>(v >> shift));
-    }
-  };
+  ByteWriter w(&p);
   // NTP time of the session's monotonic clock (receivers use differences:
   // every stream of the session reports on the same clock).
   const std::uint64_t ns = now_.ns > 0 ? static_cast<std::uint64_t>(now_.ns) : 0;
@@ -328,16 +325,16 @@ void ServerSession::queue_rtcp(Slot* slot, bool bye) {
     ts += static_cast<std::uint32_t>((now_ - slot->last_rtp_at) / kMillisecond);
   }
   p.insert(p.end(), {0x80, 200, 0, 6});  // SR, no report blocks
-  u32(slot->ssrc);
-  u32(static_cast<std::uint32_t>(secs));
-  u32(static_cast<std::uint32_t>(frac));
-  u32(ts);
-  u32(slot->rtp_packets);
-  u32(slot->rtp_octets);
+  w.u32be(slot->ssrc);
+  w.u32be(static_cast<std::uint32_t>(secs));
+  w.u32be(static_cast<std::uint32_t>(frac));
+  w.u32be(ts);
+  w.u32be(slot->rtp_packets);
+  w.u32be(slot->rtp_octets);
   append_rtcp_cname(slot->ssrc, "mms-server", &p);
   if (bye) {
     p.insert(p.end(), {0x81, 203, 0, 1});
-    u32(slot->ssrc);
+    w.u32be(slot->ssrc);
   }
   if (udp_) {
     Datagram d;
