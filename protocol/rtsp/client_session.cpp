@@ -1477,7 +1477,9 @@ void RtspClientSession::depayload(std::size_t stream, ByteView packet, Instant n
   if (s.play_seq && !s.last_seq && !seq_at_or_after(h->seq, *s.play_seq)) {
     return;  // older than this PLAY
   }
-  count_received(&s, h->seq);
+  if (udp_) {
+    count_received(&s, h->seq);  // for the receiver reports (UDP only)
+  }
   std::vector<DepayPacket> out;
   if (!s.depay.push(packet, &out).ok()) {
     return;
