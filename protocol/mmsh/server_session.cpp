@@ -340,9 +340,7 @@ Result<std::size_t> ServerSession::on_bytes(ByteView in, Instant now) {
 void ServerSession::on_eof(Instant /*now*/) {
   peer_gone_ = true;
   state_ = State::kDone;
-  pending_.clear();
-  pending_pos_ = 0;
-  zc_pos_ = zc_end_ = 0;
+  drop_output();
 }
 
 void ServerSession::on_timeout(Instant now) {
@@ -356,10 +354,14 @@ void ServerSession::on_timeout(Instant now) {
     MMS_LOG(LogLevel::kInfo, kLog, "client-id=%u: nothing read for %lld ms: closing", client_id_,
             static_cast<long long>(config_->idle_timeout / kMillisecond));
     state_ = State::kDone;
-    pending_.clear();
-    pending_pos_ = 0;
-    zc_pos_ = zc_end_ = 0;
+    drop_output();
   }
+}
+
+void ServerSession::drop_output() {
+  pending_.clear();
+  pending_pos_ = 0;
+  zc_pos_ = zc_end_ = 0;
 }
 
 std::optional<Instant> ServerSession::next_deadline() const {

@@ -248,6 +248,7 @@ class ServerSession {
   void append_packet_frame(std::uint32_t packet);
   std::size_t clamp_to_cut(std::size_t n) const;
   bool output_pending() const { return pending_pos_ < pending_.size() || zc_pos_ < zc_end_; }
+  void drop_output();  // what was not written is abandoned
 
   const ServerConfig* config_;
   std::uint32_t client_id_;
