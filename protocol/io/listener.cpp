@@ -3,11 +3,13 @@
 
 #include <algorithm>
 #include <map>
+#include <set>
 #include <string_view>
 #include <utility>
 #include <vector>
 
 #include <gio/gio.h>
+#include <sys/socket.h>
 
 #include "protocol/core/log.h"
 
@@ -21,6 +23,10 @@ constexpr std::size_t kReadChunk = 64 * 1024;
 constexpr int kMaxWritesPerWakeup = 64;
 // Reads per wake-up before yielding (a client flooding us with bytes).
 constexpr int kMaxReadsPerWakeup = 16;
+// Send buffer asked for the shared UDP socket: fast mode and many clients
+// queue bursts of datagrams, and every one that does not fit means waiting
+// for G_IO_OUT. The kernel may grant less (net.core.wmem_max).
+constexpr gint kUdpSendBuffer = 4 * 1024 * 1024;
 
 class SessionConnection final : public Connection {
  public:
@@ -206,6 +212,16 @@ bool would_block(const GError* err) {
   return g_error_matches(err, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK);
 }
 
+// Asks for a roomy send buffer; a refusal leaves the default (sends then wait
+// for G_IO_OUT more often, nothing is lost).
+void set_udp_send_buffer(GSocket* u) {
+  g_socket_set_option(u, SOL_SOCKET, SO_SNDBUF, kUdpSendBuffer, nullptr);
+  gint granted = 0;
+  if (g_socket_get_option(u, SOL_SOCKET, SO_SNDBUF, &granted, nullptr)) {
+    MMS_LOG(LogLevel::kInfo, kLog, "UDP send buffer: %d bytes", granted);
+  }
+}
+
 }  // namespace
 
 std::unique_ptr<Connection> make_connection(std::unique_ptr<mmsh::ServerSession> session) {
@@ -252,6 +268,11 @@ struct Listener::Impl {
   UdpOptions udp;
   GSocket* udp_socket = nullptr;
   GSource* udp_source = nullptr;
+  // Connections whose datagrams wait for room in the UDP socket's buffer, and
+  // the one G_IO_OUT source that exists while any does.
+  std::set<std::uint64_t> udp_waiters;
+  GSource* udp_write_source = nullptr;
+  std::uint64_t udp_rotor = 0;  // the waiter served first at the next G_IO_OUT
   std::map<std::uint64_t, std::unique_ptr<Conn>> conns;
   std::uint64_t next_id = 1;
 
@@ -265,9 +286,13 @@ struct Listener::Impl {
   void begin_close(Conn* c);
   void arm_timer(Conn* c, std::optional<Instant> at, Instant now);
   void ensure_write_source(Conn* c);
-  // Sends due datagrams; true when the UDP socket buffer was full (retry soon).
+  // Sends due datagrams; true when the UDP socket buffer was full (the
+  // datagram that did not fit is kept for the next try).
   bool send_datagrams(Conn* c, Instant now);
   void receive_datagrams();
+  void wait_udp_writable(Conn* c);
+  void stop_waiting_udp(Conn* c);
+  void udp_writable();
 };
 
 namespace {
@@ -280,6 +305,11 @@ gboolean on_accept(GSocket* /*socket*/, GIOCondition /*cond*/, gpointer data) no
 gboolean on_udp_readable(GSocket* /*socket*/, GIOCondition /*cond*/, gpointer data) noexcept {
   static_cast<Listener::Impl*>(data)->receive_datagrams();
   return G_SOURCE_CONTINUE;
+}
+
+gboolean on_udp_writable(GSocket* /*socket*/, GIOCondition /*cond*/, gpointer data) noexcept {
+  static_cast<Listener::Impl*>(data)->udp_writable();
+  return G_SOURCE_CONTINUE;  // udp_writable() destroys the source when nobody waits
 }
 
 gboolean on_readable(GSocket* /*socket*/, GIOCondition /*cond*/, gpointer data) noexcept {
@@ -317,6 +347,7 @@ Listener::Impl::~Impl() {
   }
   destroy_source(&accept_source);
   destroy_source(&udp_source);
+  destroy_source(&udp_write_source);
   if (udp_socket != nullptr) {
     g_socket_close(udp_socket, nullptr);
     g_object_unref(udp_socket);
@@ -375,6 +406,7 @@ void Listener::Impl::accept_all() {
 }
 
 void Listener::Impl::destroy(Conn* c) {
+  stop_waiting_udp(c);
   destroy_source(&c->read_source);
   destroy_source(&c->write_source);
   destroy_source(&c->timer_source);
@@ -493,6 +525,11 @@ void Listener::Impl::pump(Conn* c) {
       return;
     }
   }
+  if (udp_full) {
+    wait_udp_writable(c);
+  } else {
+    stop_waiting_udp(c);
+  }
   if (blocked) {
     ensure_write_source(c);
     arm_timer(c, std::nullopt, now);
@@ -503,11 +540,14 @@ void Listener::Impl::pump(Conn* c) {
     begin_close(c);
     return;
   }
-  now = monotonic_now();
   if (udp_full) {
-    arm_timer(c, now + 2 * kMillisecond, now);  // the UDP buffer drains quickly
+    // The session's deadline says "now" while datagrams are queued: the
+    // G_IO_OUT wait resumes it instead (the buffer drains within moments, so
+    // its other timers lose nothing).
+    arm_timer(c, std::nullopt, now);
     return;
   }
+  now = monotonic_now();
   arm_timer(c, c->handler->next_deadline(), now);
 }
 
@@ -576,8 +616,8 @@ bool Listener::Impl::send_datagrams(Conn* c, Instant now) {
       if (g_socket_send_to(udp_socket, to, reinterpret_cast<const gchar*>(d.data()), d.size(),
                            nullptr, &err) < 0) {
         if (would_block(err)) {
-          // Socket buffer full: keep the datagram and retry shortly rather than
-          // lose it (fast mode would otherwise drop most of a large file).
+          // Socket buffer full: keep the datagram and send it once G_IO_OUT
+          // says there is room, rather than lose it.
           g_error_free(err);
           full = true;
           break;
@@ -594,6 +634,50 @@ bool Listener::Impl::send_datagrams(Conn* c, Instant now) {
     g_object_unref(to);
   }
   return full;
+}
+
+void Listener::Impl::wait_udp_writable(Conn* c) {
+  udp_waiters.insert(c->id);
+  if (udp_write_source != nullptr) {
+    return;
+  }
+  udp_write_source = g_socket_create_source(udp_socket, G_IO_OUT, nullptr);
+  g_source_set_callback(udp_write_source, G_SOURCE_FUNC(on_udp_writable), this, nullptr);
+  g_source_attach(udp_write_source, context);
+}
+
+void Listener::Impl::stop_waiting_udp(Conn* c) {
+  if (udp_waiters.erase(c->id) != 0 && udp_waiters.empty()) {
+    destroy_source(&udp_write_source);
+  }
+}
+
+void Listener::Impl::udp_writable() {
+  // Every waiter gets one pump per G_IO_OUT, starting one further each time,
+  // so a connection that fills the buffer again cannot starve the others.
+  // A pump that finds the buffer full again puts its connection back.
+  std::vector<std::uint64_t> order;
+  order.reserve(udp_waiters.size());
+  for (auto it = udp_waiters.lower_bound(udp_rotor); it != udp_waiters.end(); ++it) {
+    order.push_back(*it);
+  }
+  for (auto it = udp_waiters.begin(); it != udp_waiters.end() && *it < udp_rotor; ++it) {
+    order.push_back(*it);
+  }
+  udp_waiters.clear();
+  if (!order.empty()) {
+    udp_rotor = order.front() + 1;
+  }
+  for (std::uint64_t id : order) {
+    auto it = conns.find(id);
+    if (it == conns.end()) {
+      continue;  // destroyed meanwhile
+    }
+    pump(it->second.get());  // may destroy it, or wait again
+  }
+  if (udp_waiters.empty()) {
+    destroy_source(&udp_write_source);
+  }
 }
 
 void Listener::Impl::receive_datagrams() {
@@ -635,6 +719,7 @@ void Listener::Impl::begin_close(Conn* c) {
   }
   g_socket_shutdown(c->socket, FALSE, TRUE, nullptr);
   c->closing = true;
+  stop_waiting_udp(c);
   c->input.clear();
   destroy_source(&c->write_source);
   const Instant now = monotonic_now();
@@ -703,6 +788,7 @@ Result<std::unique_ptr<Listener>> Listener::create(GMainContext* context,
       return Status(Code::kRefused, "listener: cannot bind the UDP port", impl->port);
     }
     g_socket_set_blocking(u, FALSE);
+    set_udp_send_buffer(u);
     impl->udp_socket = u;
     impl->udp_source = g_socket_create_source(u, G_IO_IN, nullptr);
     g_source_set_callback(impl->udp_source, G_SOURCE_FUNC(on_udp_readable), impl.get(), nullptr);

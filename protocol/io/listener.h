@@ -89,9 +89,12 @@ std::unique_ptr<Connection> make_demux_connection(const ProtocolFactories* facto
 // The monotonic clock the I/O layer feeds to the engine.
 Instant monotonic_now();
 
-// UDP beside the TCP listener (MMS): a datagram socket bound to the same
+// UDP beside the TCP listener (MMS, RTSP): a datagram socket bound to the same
 // address and port number, used to send the connections' datagrams and to
-// receive the clients' resend requests.
+// receive the clients' resend requests. Datagrams never get
+// dropped for a full socket buffer: a connection whose next datagram does not
+// fit waits for G_IO_OUT on the shared socket (one write source while any
+// connection waits; the waiters are served in turn).
 struct UdpOptions {
   bool enabled = false;
   // Called per outgoing datagram of `from`; true = drop it (loss simulation,
