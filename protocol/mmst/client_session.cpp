@@ -1047,7 +1047,7 @@ bool MmstClientSession::seekable() const {
 }
 
 void MmstClientSession::on_throttle(bool paused, Instant now) {
-  released_.clear();
+  // released_ stays: events still queued may point into it.
   throttled_ = paused;
   if (state_ == State::kFailed || state_ == State::kDone || tcp_ == 0) {
     return;

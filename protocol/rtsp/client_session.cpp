@@ -1396,7 +1396,7 @@ bool RtspClientSession::seekable() const {
 }
 
 void RtspClientSession::on_throttle(bool paused, Instant now) {
-  released_.clear();
+  // released_ stays: events still queued may point into it.
   throttled_ = paused;
   if (!paused) {
     touch(now);

@@ -217,6 +217,7 @@ class Rig {
   void set_tcp(ChannelId ch) { tcp_ = ch; }
   void set_udp(ChannelId ch) { udp_ = ch; }
   ChannelId tcp() const { return tcp_; }
+  ChannelId udp() const { return udp_; }
 
  private:
   MmstClientSession s_;
@@ -973,6 +974,32 @@ TEST(MmstClientSession, UdpTailLossIsProbedBeforeEos) {
   r.datagram(udp_packet(n - 1, inc, static_cast<std::uint8_t>(n - 1)));
   EXPECT_EQ(r.packets().size(), n);
   EXPECT_NE(r.find(Event::Kind::kEos), nullptr);
+}
+
+TEST(MmstClientSession, ThrottleKeepsTheViewsOfQueuedPackets) {
+  // The I/O layer tells the session about back-pressure while it drains the
+  // events of an input: packets handed out before must stay readable.
+  Rig r("mmsu://h/a.wmv", true);
+  std::uint8_t inc = udp_setup(&r);
+  r.datagram(udp_packet(0, inc, 0));
+  for (std::uint32_t n = 2; n < 6; ++n) {
+    r.datagram(udp_packet(n, inc, static_cast<std::uint8_t>(n)));  // held
+  }
+  const Bytes one = udp_packet(1, inc, 1);
+  r.s().on_datagram(r.udp(), ByteView(one.data(), one.size()), r.now());
+  Event e;
+  std::vector<Event> first;
+  ASSERT_TRUE(r.s().next_event(&e));
+  first.push_back(e);
+  r.s().on_throttle(true, r.now());  // the first packet filled the queue
+  while (r.s().next_event(&e)) {
+    first.push_back(e);
+  }
+  ASSERT_EQ(first.size(), 5u);
+  for (std::uint32_t i = 0; i < 5; ++i) {
+    EXPECT_EQ(first[i].packet_number, i + 1);
+    EXPECT_EQ(first[i].payload.to_vector(), media().packets[i + 1]);
+  }
 }
 
 TEST(MmstClientSession, UdpSilenceTimesOut) {
