@@ -790,6 +790,14 @@ struct Driver::Impl {
   }
 
   bool read_datagrams(session::ChannelId id) {
+    // One output block for the whole wake-up (not one per datagram): fewer,
+    // bigger buffers downstream, as on TCP.
+    const bool keep = read_datagrams_into_block(id);
+    flush_block();
+    return keep;
+  }
+
+  bool read_datagrams_into_block(session::ChannelId id) {
     Channel* reading = nullptr;
     for (int i = 0; i < kDatagramsPerWakeup; ++i) {
       auto it = channels.find(id);
@@ -823,7 +831,6 @@ struct Driver::Impl {
       session->on_datagram(id, ByteView(ch->in.data(), static_cast<std::size_t>(n)),
                            now_instant());
       pump();  // events alias ch->in: handle them before the next receive
-      flush_block();
     }
     return true;
   }

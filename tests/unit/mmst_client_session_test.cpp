@@ -9,6 +9,7 @@
 #include <fstream>
 #include <iterator>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -832,7 +833,7 @@ TEST(MmstClientSession, OversizedDataPacketFails) {
 Bytes udp_packet(std::uint32_t n, std::uint8_t inc, std::uint8_t seq) { return data_packet(n, inc, seq); }
 
 // Handshake in UDP mode up to StartPlaying; returns its incarnation.
-std::uint8_t udp_setup(Rig* r) {
+std::uint8_t udp_setup(Rig* r, std::uint32_t attrs = kFileAttributeCanSeek) {
   r->s().play(session::PlayRequest{}, r->now());
   r->drain();
   EXPECT_EQ(r->actions().back().kind, IoAction::Kind::kBindUdp);
@@ -850,7 +851,7 @@ std::uint8_t udp_setup(Rig* r) {
     EXPECT_NE(cf->connect_funnel.funnel_name.find("\\UDP\\7000"), std::string::npos);
   }
   r->feed(r->msg(make_message(kLinkMacToViewerReportConnectedFunnel)));
-  r->feed(r->msg(open_file_ok(9)));
+  r->feed(r->msg(open_file_ok(9, attrs)));
   const Message* rb = r->last_sent(kLinkViewerToMacReadBlock);
   EXPECT_NE(rb, nullptr);
   if (rb == nullptr) {
@@ -935,9 +936,9 @@ TEST(MmstClientSession, UdpReorderAndDuplicates) {
   }
 }
 
-TEST(MmstClientSession, UdpUnrecoveredLossIsDiscont) {
+TEST(MmstClientSession, UdpUnrecoveredBroadcastLossIsDiscont) {
   Rig r("mmsu://h/a.wmv", true);
-  std::uint8_t inc = udp_setup(&r);
+  std::uint8_t inc = udp_setup(&r, kFileAttributeBroadcast);
   r.datagram(udp_packet(0, inc, 0));
   r.datagram(udp_packet(2, inc, 2));
   EXPECT_EQ(r.packets().size(), 1u);
@@ -954,26 +955,101 @@ TEST(MmstClientSession, UdpUnrecoveredLossIsDiscont) {
   EXPECT_EQ(pk[1].packet_number, 2u);
   EXPECT_TRUE(pk[1].discont);
   EXPECT_EQ(r.s().udp_lost(), 1u);
+  EXPECT_EQ(r.s().udp_replays(), 0u);
   r.datagram(udp_packet(1, inc, 1));  // too late: dropped
   EXPECT_EQ(r.packets().size(), 2u);
 }
 
-TEST(MmstClientSession, UdpTailLossIsProbedBeforeEos) {
+TEST(MmstClientSession, UdpUnrecoveredOnDemandLossPlaysAgainFromTheGap) {
+  Rig r("mmsu://h/a.wmv", true);
+  std::uint8_t inc = udp_setup(&r);
+  r.datagram(udp_packet(0, inc, 0));
+  r.datagram(udp_packet(2, inc, 2));
+  r.advance(kUdpLossDeadline);
+  r.timeout();
+  // Nothing is given up: StartPlaying again at packet 1, a new incarnation.
+  EXPECT_EQ(r.s().udp_lost(), 0u);
+  EXPECT_EQ(r.s().udp_replays(), 1u);
+  const Message* sp = r.last_sent(kLinkViewerToMacStartPlaying);
+  ASSERT_NE(sp, nullptr);
+  EXPECT_EQ(sp->start_playing.location_id, 1u);
+  const auto inc2 = static_cast<std::uint8_t>(sp->start_playing.play_incarnation);
+  EXPECT_NE(inc2, inc);
+  Message st = make_message(kLinkMacToViewerReportStartedPlaying);
+  st.report_started_playing.play_incarnation = inc2;
+  r.feed(r.msg(st));
+  // The old play's packets are dropped; the new play continues the
+  // server's sequence counter (here after two more of the old play).
+  r.datagram(udp_packet(3, inc, 3));
+  for (std::uint32_t n = 1; n < 6; ++n) {
+    r.datagram(udp_packet(n, inc2, static_cast<std::uint8_t>(n + 3)));
+  }
+  std::vector<Seen> pk = r.packets();
+  ASSERT_EQ(pk.size(), 6u);
+  for (std::uint32_t i = 0; i < 6; ++i) {
+    EXPECT_EQ(pk[i].packet_number, i);
+    EXPECT_EQ(pk[i].payload, media().packets[i]);
+    EXPECT_FALSE(pk[i].discont);
+  }
+}
+
+TEST(MmstClientSession, UdpLossBurstLongerThanAfFlagsIsAskedForByLocation) {
+  // 300 packets lost in a row: AFFlags alone (8 bits) would see a gap of 44.
   Rig r("mmsu://h/a.wmv", true);
   std::uint8_t inc = udp_setup(&r);
   const auto n = static_cast<std::uint32_t>(media().packets.size());
-  ASSERT_GE(n, 3u);
-  for (std::uint32_t i = 0; i + 1 < n; ++i) {
-    r.datagram(udp_packet(i, inc, static_cast<std::uint8_t>(i)));
+  auto packet_at = [&](std::uint32_t loc) {
+    Bytes out;
+    const Bytes& p = media().packets[loc % n];
+    EXPECT_TRUE(encode_data_packet(loc, inc, static_cast<std::uint8_t>(loc),
+                                   ByteView(p.data(), p.size()), &out)
+                    .ok());
+    return out;
+  };
+  r.datagram(packet_at(0));
+  r.datagram(packet_at(301));
+  r.advance(kMillisecond);  // more than one round of requests
+  r.timeout();
+  std::set<std::uint32_t> asked;
+  for (const IoAction& a : r.datagrams()) {
+    RequestPacketListResend req;
+    Bytes b(a.bytes.begin(), a.bytes.end());
+    ASSERT_TRUE(decode_resend(ByteView(b.data(), b.size()), &req).ok());
+    asked.insert(req.dw_begin_packet_list.begin(), req.dw_begin_packet_list.end());
   }
-  Message eos = make_message(kLinkMacToViewerReportEndOfStream);
-  eos.report_end_of_stream.play_incarnation = inc;
-  r.feed(r.msg(eos));
-  EXPECT_EQ(r.find(Event::Kind::kEos), nullptr);  // waits for the last packet
-  ASSERT_FALSE(r.datagrams().empty());
-  r.datagram(udp_packet(n - 1, inc, static_cast<std::uint8_t>(n - 1)));
-  EXPECT_EQ(r.packets().size(), n);
-  EXPECT_NE(r.find(Event::Kind::kEos), nullptr);
+  EXPECT_EQ(asked.size(), 300u);
+  EXPECT_EQ(*asked.begin(), 1u);
+  EXPECT_EQ(*asked.rbegin(), 300u);
+  for (std::uint32_t loc = 1; loc <= 300; ++loc) {
+    r.datagram(packet_at(loc));
+  }
+  std::vector<Seen> pk = r.packets();
+  ASSERT_EQ(pk.size(), 302u);
+  for (std::uint32_t i = 0; i < pk.size(); ++i) {
+    EXPECT_EQ(pk[i].packet_number, i);
+  }
+  EXPECT_EQ(r.s().udp_recovered(), 300u);
+  EXPECT_EQ(r.s().udp_lost(), 0u);
+}
+
+TEST(MmstClientSession, UdpResendRetryFollowsTheMeasuredRoundTrip) {
+  Rig r("mmsu://h/a.wmv", true);
+  std::uint8_t inc = udp_setup(&r);
+  r.datagram(udp_packet(0, inc, 0));
+  r.datagram(udp_packet(2, inc, 2));  // asks for 1
+  ASSERT_EQ(r.datagrams().size(), 1u);
+  r.advance(2 * kMillisecond);
+  r.datagram(udp_packet(1, inc, 1));  // answered after 2 ms
+  r.datagram(udp_packet(4, inc, 4));  // asks for 3
+  ASSERT_EQ(r.datagrams().size(), 2u);
+  // Four round trips, at least kUdpResendRetryMin: asked again after 10 ms,
+  // not after kUdpResendRetry.
+  std::optional<Instant> d = r.s().next_deadline();
+  ASSERT_TRUE(d.has_value());
+  EXPECT_EQ(*d, r.now() + kUdpResendRetryMin);
+  r.advance(kUdpResendRetryMin);
+  r.timeout();
+  EXPECT_EQ(r.datagrams().size(), 3u);
 }
 
 TEST(MmstClientSession, ThrottleKeepsTheViewsOfQueuedPackets) {
@@ -1000,6 +1076,24 @@ TEST(MmstClientSession, ThrottleKeepsTheViewsOfQueuedPackets) {
     EXPECT_EQ(first[i].packet_number, i + 1);
     EXPECT_EQ(first[i].payload.to_vector(), media().packets[i + 1]);
   }
+}
+
+TEST(MmstClientSession, UdpTailLossIsProbedBeforeEos) {
+  Rig r("mmsu://h/a.wmv", true);
+  std::uint8_t inc = udp_setup(&r);
+  const auto n = static_cast<std::uint32_t>(media().packets.size());
+  ASSERT_GE(n, 3u);
+  for (std::uint32_t i = 0; i + 1 < n; ++i) {
+    r.datagram(udp_packet(i, inc, static_cast<std::uint8_t>(i)));
+  }
+  Message eos = make_message(kLinkMacToViewerReportEndOfStream);
+  eos.report_end_of_stream.play_incarnation = inc;
+  r.feed(r.msg(eos));
+  EXPECT_EQ(r.find(Event::Kind::kEos), nullptr);  // waits for the last packet
+  ASSERT_FALSE(r.datagrams().empty());
+  r.datagram(udp_packet(n - 1, inc, static_cast<std::uint8_t>(n - 1)));
+  EXPECT_EQ(r.packets().size(), n);
+  EXPECT_NE(r.find(Event::Kind::kEos), nullptr);
 }
 
 TEST(MmstClientSession, UdpSilenceTimesOut) {
