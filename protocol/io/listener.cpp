@@ -212,6 +212,28 @@ bool would_block(const GError* err) {
   return g_error_matches(err, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK);
 }
 
+// A non-blocking datagram socket bound to address:port, or nullptr.
+GSocket* bind_udp(const std::string& address, std::uint16_t port) {
+  GInetAddress* inet = g_inet_address_new_from_string(address.c_str());
+  if (inet == nullptr) {
+    return nullptr;
+  }
+  GSocketAddress* sa = g_inet_socket_address_new(inet, port);
+  GSocket* u = g_socket_new(g_inet_address_get_family(inet), G_SOCKET_TYPE_DATAGRAM,
+                            G_SOCKET_PROTOCOL_UDP, nullptr);
+  g_object_unref(inet);
+  const bool bound = u != nullptr && g_socket_bind(u, sa, FALSE, nullptr);  // never share a port
+  g_object_unref(sa);
+  if (!bound) {
+    if (u != nullptr) {
+      g_object_unref(u);
+    }
+    return nullptr;
+  }
+  g_socket_set_blocking(u, FALSE);
+  return u;
+}
+
 // Asks for a roomy send buffer; a refusal leaves the default (sends then wait
 // for G_IO_OUT more often, nothing is lost).
 void set_udp_send_buffer(GSocket* u) {
@@ -268,6 +290,8 @@ struct Listener::Impl {
   UdpOptions udp;
   GSocket* udp_socket = nullptr;
   GSource* udp_source = nullptr;
+  GSocket* rtcp_socket = nullptr;  // port + 1, receive only
+  GSource* rtcp_source = nullptr;
   // Connections whose datagrams wait for room in the UDP socket's buffer, and
   // the one G_IO_OUT source that exists while any does.
   std::set<std::uint64_t> udp_waiters;
@@ -289,7 +313,7 @@ struct Listener::Impl {
   // Sends due datagrams; true when the UDP socket buffer was full (the
   // datagram that did not fit is kept for the next try).
   bool send_datagrams(Conn* c, Instant now);
-  void receive_datagrams();
+  void receive_datagrams(GSocket* from_socket);
   void wait_udp_writable(Conn* c);
   void stop_waiting_udp(Conn* c);
   void udp_writable();
@@ -302,8 +326,8 @@ gboolean on_accept(GSocket* /*socket*/, GIOCondition /*cond*/, gpointer data) no
   return G_SOURCE_CONTINUE;
 }
 
-gboolean on_udp_readable(GSocket* /*socket*/, GIOCondition /*cond*/, gpointer data) noexcept {
-  static_cast<Listener::Impl*>(data)->receive_datagrams();
+gboolean on_udp_readable(GSocket* socket, GIOCondition /*cond*/, gpointer data) noexcept {
+  static_cast<Listener::Impl*>(data)->receive_datagrams(socket);
   return G_SOURCE_CONTINUE;
 }
 
@@ -348,9 +372,12 @@ Listener::Impl::~Impl() {
   destroy_source(&accept_source);
   destroy_source(&udp_source);
   destroy_source(&udp_write_source);
-  if (udp_socket != nullptr) {
-    g_socket_close(udp_socket, nullptr);
-    g_object_unref(udp_socket);
+  destroy_source(&rtcp_source);
+  for (GSocket* u : {udp_socket, rtcp_socket}) {
+    if (u != nullptr) {
+      g_socket_close(u, nullptr);
+      g_object_unref(u);
+    }
   }
   if (socket != nullptr) {
     g_socket_close(socket, nullptr);
@@ -680,12 +707,12 @@ void Listener::Impl::udp_writable() {
   }
 }
 
-void Listener::Impl::receive_datagrams() {
+void Listener::Impl::receive_datagrams(GSocket* from_socket) {
   std::uint8_t buf[kMaxDatagramBytes];
   for (int i = 0; i < kMaxReadsPerWakeup; ++i) {
     GSocketAddress* from = nullptr;
     GError* err = nullptr;
-    const gssize n = g_socket_receive_from(udp_socket, &from, reinterpret_cast<gchar*>(buf),
+    const gssize n = g_socket_receive_from(from_socket, &from, reinterpret_cast<gchar*>(buf),
                                            sizeof buf, nullptr, &err);
     if (n < 0) {
       g_error_free(err);
@@ -793,6 +820,18 @@ Result<std::unique_ptr<Listener>> Listener::create(GMainContext* context,
     impl->udp_source = g_socket_create_source(u, G_IO_IN, nullptr);
     g_source_set_callback(impl->udp_source, G_SOURCE_FUNC(on_udp_readable), impl.get(), nullptr);
     g_source_attach(impl->udp_source, context);
+    if (impl->udp.rtcp && impl->port < 65535) {
+      impl->rtcp_socket = bind_udp(address, static_cast<std::uint16_t>(impl->port + 1));
+    }
+    if (impl->rtcp_socket != nullptr) {
+      impl->rtcp_source = g_socket_create_source(impl->rtcp_socket, G_IO_IN, nullptr);
+      g_source_set_callback(impl->rtcp_source, G_SOURCE_FUNC(on_udp_readable), impl.get(),
+                            nullptr);
+      g_source_attach(impl->rtcp_source, context);
+    } else if (impl->udp.rtcp) {
+      MMS_LOG(LogLevel::kInfo, kLog, "UDP port %u+1 not available: RTCP from clients unread",
+              impl->port);
+    }
   }
   impl->accept_source = g_socket_create_source(s, G_IO_IN, nullptr);
   g_source_set_callback(impl->accept_source, G_SOURCE_FUNC(on_accept), impl.get(), nullptr);

@@ -91,12 +91,16 @@ Instant monotonic_now();
 
 // UDP beside the TCP listener (MMS, RTSP): a datagram socket bound to the same
 // address and port number, used to send the connections' datagrams and to
-// receive the clients' resend requests. Datagrams never get
+// receive the clients' resend requests and RTCP reports. Datagrams never get
 // dropped for a full socket buffer: a connection whose next datagram does not
 // fit waits for G_IO_OUT on the shared socket (one write source while any
 // connection waits; the waiters are served in turn).
 struct UdpOptions {
   bool enabled = false;
+  // Also receive on port + 1 (RTSP announces it as its RTCP port): what
+  // arrives there reaches the connections like the rest. Best effort: a port
+  // that is taken only leaves RTCP unread.
+  bool rtcp = false;
   // Called per outgoing datagram of `from`; true = drop it (loss simulation,
   // "refuse UDP" fault). Runs on the listener's thread.
   std::function<bool(const Connection& from)> drop;

@@ -7,6 +7,7 @@
 #include "protocol/asf/guids.h"
 #include "protocol/core/limits.h"
 #include "protocol/core/log.h"
+#include "protocol/rtsp/rtcp.h"
 
 namespace mms::rtsp {
 namespace {
@@ -599,7 +600,82 @@ void RtspClientSession::on_datagram(session::ChannelId ch, ByteView datagram, In
   if (!k) {
     return;
   }
+  count_for_report(*k, datagram, now);
   handle_rtp(*k, datagram, now);
+}
+
+void RtspClientSession::count_for_report(std::size_t stream, ByteView packet, Instant now) {
+  if (packet.size() < kRtpHeaderSize || server_rtcp_port_ == 0) {
+    return;
+  }
+  Stream& s = streams_[stream];
+  const auto seq = static_cast<std::uint16_t>(packet[2] << 8 | packet[3]);
+  if (!s.rr_base) {
+    s.rr_base = seq;
+    s.rr_max = seq;
+  } else {
+    // Extend to 32 bits around the highest so far.
+    const auto delta = static_cast<std::int16_t>(static_cast<std::uint16_t>(seq - s.rr_max));
+    const std::uint32_t ext = s.rr_max + static_cast<std::uint32_t>(std::int32_t{delta});
+    if (delta > 0) {
+      s.rr_max = ext;
+    }
+  }
+  ++s.rr_received;
+  if (rr_pending_++ == 0) {
+    rr_due_ = now + kRtcpReportDelay;
+  }
+  if (rr_pending_ >= kRtcpReportEvery) {
+    send_receiver_report();
+  }
+}
+
+void RtspClientSession::send_receiver_report() {
+  rr_pending_ = 0;
+  rr_due_.reset();
+  const session::ChannelId from = rtcp_ch_ != 0 ? rtcp_ch_ : media_ch_;
+  if (from == 0 || server_rtcp_port_ == 0) {
+    return;
+  }
+  std::vector<ReportBlock> blocks;
+  for (Stream& s : streams_) {
+    if (!s.rr_base || !s.ssrc) {
+      continue;
+    }
+    ReportBlock b;
+    b.ssrc = *s.ssrc;
+    b.highest_seq = s.rr_max;
+    const std::uint32_t expected = s.rr_max - *s.rr_base + 1;
+    b.cumulative_lost = expected > s.rr_received ? expected - s.rr_received : 0;
+    const std::uint32_t expected_interval = expected - s.rr_expected_prior;
+    const std::uint32_t received_interval = s.rr_received - s.rr_received_prior;
+    if (expected_interval > received_interval && expected_interval != 0) {
+      b.fraction_lost = static_cast<std::uint8_t>(
+          std::min<std::uint32_t>(255, (expected_interval - received_interval) * 256 /
+                                           expected_interval));
+    }
+    s.rr_expected_prior = expected;
+    s.rr_received_prior = s.rr_received;
+    blocks.push_back(b);
+  }
+  if (blocks.empty()) {
+    return;
+  }
+  // Our SSRC only has to differ from the server's sources; the session id
+  // gives a stable one without a random source.
+  std::uint32_t ssrc = 2166136261u;
+  for (char ch : session_id_) {
+    ssrc = (ssrc ^ static_cast<std::uint8_t>(ch)) * 16777619u;
+  }
+  session::IoAction a;
+  a.kind = session::IoAction::Kind::kSendTo;
+  a.channel = from;
+  a.host = current_url_.host;
+  a.port = server_rtcp_port_;
+  std::vector<std::uint8_t> out;
+  write_receiver_report(ssrc, blocks, "gst-mms", &out);
+  a.bytes.assign(out.begin(), out.end());
+  actions_.push_back(std::move(a));
 }
 
 void RtspClientSession::on_eof(session::ChannelId ch, Instant) {
@@ -1036,6 +1112,12 @@ void RtspClientSession::handle_setup(const Response& resp, const Outstanding& o,
         }
         if (udp_) {
           s.ssrc = t.ssrc;
+          if (t.server_port && server_rtcp_port_ == 0) {
+            // RTCP goes to the second port, else to the one above (RFC 2326 12.39).
+            const std::uint32_t rtcp = t.server_port->second ? *t.server_port->second
+                                                             : t.server_port->first + 1u;
+            server_rtcp_port_ = rtcp <= 65535 ? static_cast<std::uint16_t>(rtcp) : 0;
+          }
         } else if (t.interleaved && t.interleaved->first <= 255) {
           s.channel = static_cast<std::uint8_t>(t.interleaved->first);
         }
@@ -1426,6 +1508,9 @@ void RtspClientSession::on_timeout(Instant now) {
       return;
     }
   }
+  if (rr_due_ && now >= *rr_due_) {
+    send_receiver_report();
+  }
   if (keepalive_at_ && now >= *keepalive_at_) {
     send_keepalive(now);
     keepalive_at_ = now + std::max<Duration>(kMinKeepaliveInterval,
@@ -1481,6 +1566,9 @@ std::optional<Instant> RtspClientSession::next_deadline() const {
   }
   if (keepalive_at_) {
     consider(*keepalive_at_);
+  }
+  if (rr_due_) {
+    consider(*rr_due_);
   }
   return d;
 }

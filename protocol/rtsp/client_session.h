@@ -85,6 +85,13 @@ constexpr Duration kMinKeepaliveInterval = 5 * kSecond;
 // RTP packets held while a PLAY is unanswered (a seek's old flow, or new
 // packets that overtook the reply). At 1.4 KB this is < 1 MiB.
 constexpr std::size_t kMaxHeldRtpPackets = 512;
+// UDP: an RTCP receiver report (RFC 3550 6.4.2) goes to the server's RTCP
+// port after this many RTP packets, or this long after the first packet not
+// reported yet. RFC 3550 6.2 scales the interval to the session bandwidth; at
+// loopback rates that is microseconds, so the count bounds it. A server may
+// pace on them (mms-server --fast does); others ignore them.
+constexpr std::uint32_t kRtcpReportEvery = 64;
+constexpr Duration kRtcpReportDelay = 1 * kMillisecond;
 // Requests sent and not yet answered (keepalives, seeks): older ones are forgotten.
 constexpr std::size_t kMaxOutstandingRequests = 16;
 // Credentials are sent once; a second 401 fails.
@@ -153,6 +160,12 @@ class RtspClientSession final : public session::ClientSession {
     std::optional<std::uint16_t> last_seq;
     std::optional<std::uint16_t> eos_seq;  // EndOfStream RTP-Info seq (next seq)
     bool bye = false;                      // RTCP BYE from the server in this play
+    // Receiver report: extended sequence numbers over UDP (RFC 3550 A.1).
+    std::optional<std::uint32_t> rr_base;  // first received
+    std::uint32_t rr_max = 0;              // highest received
+    std::uint32_t rr_received = 0;
+    std::uint32_t rr_expected_prior = 0;   // at the last report
+    std::uint32_t rr_received_prior = 0;
   };
 
   struct HeldRtp {
@@ -195,6 +208,8 @@ class RtspClientSession final : public session::ClientSession {
   void handle_rtcp(std::optional<std::size_t> stream, ByteView packet, Instant now);
   void stream_bye(std::size_t stream, Instant now);
   void handle_rtp(std::size_t stream, ByteView packet, Instant now);
+  void count_for_report(std::size_t stream, ByteView packet, Instant now);
+  void send_receiver_report();
   void depayload(std::size_t stream, ByteView packet, Instant now);
   void release_held(Instant now);
   std::optional<std::size_t> stream_for_ssrc(ByteView datagram);
@@ -218,6 +233,9 @@ class RtspClientSession final : public session::ClientSession {
   session::ChannelId rtx_ch_ = 0;    // UDP port P (RTX; nothing is read from it)
   session::ChannelId media_ch_ = 0;  // UDP port Q (every media stream)
   session::ChannelId rtcp_ch_ = 0;   // UDP port Q+1 (the server's RTCP: BYE)
+  std::uint16_t server_rtcp_port_ = 0;    // where receiver reports go (0 = nowhere)
+  std::uint32_t rr_pending_ = 0;          // RTP packets not reported yet
+  std::optional<Instant> rr_due_;
   session::ChannelId old_media_ch_ = 0;  // a Q whose Q+1 was taken, kept while rebinding
   std::uint16_t old_media_port_ = 0;
   int pair_attempts_ = 0;

@@ -11,6 +11,7 @@
 #include "protocol/asf/packet.h"
 #include "protocol/core/limits.h"
 #include "protocol/core/log.h"
+#include "protocol/rtsp/rtcp.h"
 #include "protocol/rtsp/sdp_wms.h"
 
 namespace mms::rtsp {
@@ -222,7 +223,10 @@ std::optional<Instant> ServerSession::next_deadline() const {
     } else if (paced_) {
       earliest(due_time(next_packet_) + (-kRtspPacingSlack));
     } else if (udp_) {
-      earliest(now_ + kRtspUdpFastTick);
+      // Window full: a report wakes us (on_datagram), else the open-loop
+      // fallback after kRtspReportWait; open-loop: the next tick.
+      earliest(windowed(now_) ? last_report_at_ + kRtspReportWait
+                              : tick_start_ + kRtspUdpFastTick);
     } else {
       earliest(now_);
     }
@@ -298,8 +302,66 @@ void ServerSession::consume_datagram() {
   }
 }
 
-void ServerSession::on_datagram(ByteView /*datagram*/, Instant now) {
-  now_ = now;  // RTCP receiver reports and NAT punches carry nothing the server uses
+void ServerSession::on_datagram(ByteView datagram, Instant now) {
+  now_ = now;
+  if (!udp_ || !is_rtcp(datagram)) {
+    return;  // NAT punches and the like
+  }
+  std::vector<ReportBlock> blocks;
+  if (!parse_report_blocks(datagram, &blocks).ok()) {
+    return;
+  }
+  bool ours = false;
+  bool lost = false;
+  for (const ReportBlock& b : blocks) {
+    for (Slot& slot : slots_) {
+      if (slot.ssrc != b.ssrc) {
+        continue;  // another session's stream (same client address) or a stale one
+      }
+      ours = true;
+      slot.reported_seq = static_cast<std::uint16_t>(b.highest_seq & 0xFFFFu);
+      lost = lost || b.cumulative_lost > slot.reported_lost;
+      slot.reported_lost = b.cumulative_lost;
+    }
+  }
+  if (!ours) {
+    return;
+  }
+  reporting_ = true;
+  last_report_at_ = now;
+  window_ = lost ? std::max(kRtspFastWindowMin, window_ / 2)
+                 : std::min(kRtspFastWindowMax, window_ + kRtspFastWindowStep);
+}
+
+std::uint32_t ServerSession::datagrams_in_flight() const {
+  std::uint32_t n = 0;
+  for (const Slot& s : slots_) {
+    if (!s.sent_any) {
+      continue;
+    }
+    if (!s.reported_seq) {
+      n += s.sent_unreported;
+      continue;
+    }
+    const auto ahead = static_cast<std::uint16_t>(s.last_sent_seq - *s.reported_seq);
+    n += ahead < 0x8000u ? ahead : 0u;  // a report from beyond: nothing in flight
+  }
+  return n;
+}
+
+bool ServerSession::may_send_fast(Instant now) {
+  if (windowed(now)) {
+    return datagrams_in_flight() < window_;
+  }
+  if (now >= tick_start_ + kRtspUdpFastTick) {
+    tick_start_ = now;
+    burst_in_tick_ = 0;
+  }
+  if (burst_in_tick_ >= kRtspUdpFastBurst) {
+    return false;
+  }
+  ++burst_in_tick_;
+  return true;
 }
 
 void ServerSession::reply(const Request& req, Response* resp) {
@@ -919,6 +981,11 @@ void ServerSession::send_packet(std::uint32_t packet) {
         ++seq;
       }
       if (udp_) {
+        if (rtp.size() >= kRtpHeaderSize) {
+          slot.last_sent_seq = static_cast<std::uint16_t>(rtp[2] << 8 | rtp[3]);
+          slot.sent_any = true;
+          slot.sent_unreported += slot.reported_seq ? 0u : 1u;
+        }
         Datagram d;
         d.bytes = std::move(rtp);
         d.port = slot.client_port;
@@ -1010,7 +1077,6 @@ void ServerSession::produce(Instant now) {
   }
   const std::uint32_t count = content_->packet_count();
   const Instant horizon = now + kRtspPacingSlack;
-  std::uint32_t burst = 0;
   for (;;) {
     if (state_ != State::kPlaying) {
       return;
@@ -1022,8 +1088,8 @@ void ServerSession::produce(Instant now) {
       if (udp_ && !eos_at_) {
         eos_at_ = now + kRtspUdpEosDelay;  // let the last datagrams land first
       }
-      if (eos_at_ && now < *eos_at_) {
-        return;
+      if (eos_at_ && now < *eos_at_ && !(reporting_ && datagrams_in_flight() == 0)) {
+        return;  // (unless the client's reports say it has them all)
       }
       eos_at_.reset();
       end_of_entry();
@@ -1032,13 +1098,12 @@ void ServerSession::produce(Instant now) {
     if (paced_ && due_time(next_packet_) > horizon) {
       return;
     }
-    if (udp_ ? ((!paced_ && burst >= kRtspUdpFastBurst) ||
+    if (udp_ ? ((!paced_ && !may_send_fast(now)) ||
                 datagrams_.size() >= kRtspMaxQueuedDatagrams)
              : pending_.size() >= kRtspOutputBatchBytes) {
       return;
     }
     send_packet(next_packet_++);
-    ++burst;
     if (config_->close_after_packets != 0 && data_sent_ >= config_->close_after_packets) {
       MMS_LOG(LogLevel::kInfo, kLog, "session %s: closing after %u packets (fault)",
               session_id_.c_str(), data_sent_);

@@ -14,7 +14,8 @@
 //                              address); read it before each next_datagram()
 //   next_datagram(now)      -> one RTP datagram (empty: none now)
 //   consume_datagram()      -> that datagram was sent (or dropped)
-//   on_datagram(buf, now)   -> a datagram from the client (RTCP): ignored
+//   on_datagram(buf, now)   -> a datagram from the client: RTCP receiver reports
+//                              on our streams pace fast mode, the rest is ignored
 //   next_deadline()         -> when to call next_output/on_timeout again
 //   wants_close()           -> everything is written; close the connection
 //
@@ -92,14 +93,28 @@ constexpr std::size_t kMaxRtspRequestBody = 64 * 1024;
 // hold up to 65535 bytes, so ASF packets are never fragmented over TCP.
 constexpr std::size_t kRtspUdpMtu = 1400;
 constexpr std::size_t kRtspTcpMtu = 65535;
-// UDP in fast mode: file packets sent per pacing tick (a loopback socket buffer
-// holds ~200 KB, so a whole file at once would be lost).
+// UDP in fast mode. RTP has no retransmission here, so a datagram the client's
+// socket buffer cannot take is lost for good. A client that sends RTCP
+// receiver reports (the gst-mms client does) gets at most a window of
+// datagrams beyond the highest sequence it reported: the window starts at
+// kRtspFastWindowStart, grows by kRtspFastWindowStep per report without new
+// loss up to kRtspFastWindowMax (1.4 MB of 1400-byte datagrams, well within
+// the client's 4 MiB receive buffer) and halves when a report counts new
+// loss. Without reports for kRtspReportWait (or ever), file packets go out
+// open-loop, kRtspUdpFastBurst per kRtspUdpFastTick (~130 MB/s of 8000-byte
+// packets).
 constexpr std::uint32_t kRtspUdpFastBurst = 32;
 constexpr Duration kRtspUdpFastTick = 2 * kMillisecond;
+constexpr std::uint32_t kRtspFastWindowStart = 256;
+constexpr std::uint32_t kRtspFastWindowMin = 32;
+constexpr std::uint32_t kRtspFastWindowMax = 1024;
+constexpr std::uint32_t kRtspFastWindowStep = 32;
+constexpr Duration kRtspReportWait = 50 * kMillisecond;
 // Datagrams queued at most per production round (paced catch-up).
 constexpr std::size_t kRtspMaxQueuedDatagrams = 1024;
 // UDP: the end-of-stream SET_PARAMETER (TCP) follows the last datagram after
-// this delay, so a client that stops at it (rtspsrc) has read the datagrams.
+// this delay, so a client that stops at it (rtspsrc) has read the datagrams;
+// at once when the client's receiver reports cover every datagram sent.
 constexpr Duration kRtspUdpEosDelay = 200 * kMillisecond;
 // Paced mode sends every packet due within this window in one batch.
 constexpr Duration kRtspPacingSlack = 10 * kMillisecond;
@@ -144,13 +159,17 @@ class ServerSession {
   // The next datagram to send now (empty: none); valid until consume_datagram().
   ByteView next_datagram(Instant now);
   void consume_datagram();
-  // A datagram the client sent to the server's UDP port (RTCP, NAT punch): ignored.
+  // A datagram the client sent to the server's UDP ports: RTCP receiver
+  // reports on this session's streams are read; anything else is ignored.
   void on_datagram(ByteView datagram, Instant now);
 
   // For logs and tests.
   const std::string& session_id() const { return session_id_; }
   std::int64_t start_packet() const { return start_packet_; }
   std::uint32_t packets_sent() const { return data_sent_; }
+  // Fast UDP: datagrams sent beyond the client's reports, and the window.
+  std::uint32_t datagrams_in_flight() const;
+  std::uint32_t fast_window() const { return window_; }
 
  private:
   enum class State : std::uint8_t {
@@ -176,6 +195,13 @@ class ServerSession {
     std::uint8_t channel = 0;  // TCP interleaved RTP channel
     std::unique_ptr<AsfPayloader> payloader;
     std::vector<bool> keep;  // filter for `source`, 128 entries
+    // UDP: the last sequence number sent, the highest the client reported,
+    // and how many went out before its first report.
+    bool sent_any = false;
+    std::uint16_t last_sent_seq = 0;
+    std::optional<std::uint16_t> reported_seq;
+    std::uint32_t sent_unreported = 0;
+    std::uint32_t reported_lost = 0;
   };
 
   struct Datagram {
@@ -260,7 +286,15 @@ class ServerSession {
   std::int64_t live_iteration_ = 0;
   bool paced_ = false;
   bool played_ = false;
-  std::optional<Instant> eos_at_;  // UDP: when the end-of-stream request may go  // a PLAY has started a flow (live: later Ranges are seeks)
+  std::optional<Instant> eos_at_;  // UDP: when the end-of-stream request may go
+  // Fast UDP pacing (receiver reports, else ticks).
+  bool reporting_ = false;
+  Instant last_report_at_;
+  std::uint32_t window_ = kRtspFastWindowStart;
+  Instant tick_start_;
+  std::uint32_t burst_in_tick_ = 0;
+  bool windowed(Instant now) const { return reporting_ && now < last_report_at_ + kRtspReportWait; }
+  bool may_send_fast(Instant now);  // a PLAY has started a flow (live: later Ranges are seeks)
   std::uint32_t data_sent_ = 0;
   std::vector<std::uint8_t> scratch_;
   std::vector<std::uint8_t> scratch2_;

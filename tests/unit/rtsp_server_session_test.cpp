@@ -14,6 +14,7 @@
 #include "protocol/asf/packet.h"
 #include "protocol/rtsp/asf_rtp.h"
 #include "protocol/rtsp/message_codec.h"
+#include "protocol/rtsp/rtcp.h"
 #include "protocol/rtsp/sdp_wms.h"
 #include "protocol/rtsp/server_session.h"
 
@@ -512,6 +513,83 @@ TEST_F(RtspServerTest, UdpPerStreamPortsRtspsrcStyle) {
   }
   EXPECT_GT(n1, 0u);
   EXPECT_GT(n2, 0u);
+}
+
+// Fast UDP with a client that sends RTCP receiver reports: the reports bound
+// what is in flight, a report counting new loss halves the window, and the
+// end-of-stream request goes out as soon as everything is reported received.
+TEST_F(RtspServerTest, UdpFastModeFollowsReceiverReports) {
+  Client c(&config);
+  const std::string base = std::string(kUrl) + "/";
+  ASSERT_EQ(c.request("DESCRIBE", kUrl).status, 200);
+  Response s1 = c.request("SETUP", base + "stream=1",
+                          {{"Transport", "RTP/AVP/UDP;unicast;client_port=7002-7003"}});
+  ASSERT_EQ(s1.status, 200);
+  const std::string session = session_of(s1);
+  Response s2 =
+      c.request("SETUP", base + "stream=2",
+                {{"Transport", "RTP/AVP/UDP;unicast;client_port=7002-7003"}, {"Session", session}});
+  ASSERT_EQ(s2.status, 200);
+  ASSERT_EQ(c.request("PLAY", base, {{"Range", "npt=0-"}, {"Session", session}}).status, 200);
+  c.drain();
+  ASSERT_FALSE(c.datagrams.empty());
+  std::map<std::uint32_t, std::uint16_t> last;
+  for (const Dgram& d : c.datagrams) {
+    auto h = parse_rtp(ByteView(d.bytes));
+    ASSERT_TRUE(h.ok());
+    last[h->ssrc] = h->seq;
+  }
+  ASSERT_EQ(last.size(), 2u);
+  // Everything is out (the file is small); no report yet: the end waits.
+  EXPECT_EQ(c.session().datagrams_in_flight(), c.datagrams.size());
+  EXPECT_TRUE(c.server_requests().empty());
+  auto report = [&](std::uint32_t ssrc, std::uint16_t seq, std::uint32_t lost) {
+    ReportBlock b;
+    b.ssrc = ssrc;
+    b.highest_seq = 0x10000u | seq;  // one wrap: only the low 16 bits count
+    b.cumulative_lost = lost;
+    std::vector<std::uint8_t> rr;
+    write_receiver_report(0x55667788, {b}, "test", &rr);
+    c.session().on_datagram(ByteView(rr), c.now());
+    c.drain();
+  };
+  // A report on somebody else's stream changes nothing.
+  report(0xDEADBEEF, 0, 0);
+  EXPECT_EQ(c.session().fast_window(), kRtspFastWindowStart);
+  // One stream reported up to its last packet but one; the window grows.
+  const std::uint32_t ssrc1 = ssrc_of(s1);
+  const std::uint32_t ssrc2 = ssrc_of(s2);
+  report(ssrc1, static_cast<std::uint16_t>(last[ssrc1] - 1), 0);
+  EXPECT_EQ(c.session().fast_window(), kRtspFastWindowStart + kRtspFastWindowStep);
+  EXPECT_TRUE(c.server_requests().empty());
+  // New loss: the window halves.
+  report(ssrc1, last[ssrc1], 3);
+  EXPECT_EQ(c.session().fast_window(), (kRtspFastWindowStart + kRtspFastWindowStep) / 2);
+  EXPECT_TRUE(c.server_requests().empty());
+  // Both streams complete: the end-of-stream request at once, not after
+  // kRtspUdpEosDelay.
+  report(ssrc2, last[ssrc2], 0);
+  EXPECT_EQ(c.session().datagrams_in_flight(), 0u);
+  auto reqs = c.server_requests();
+  ASSERT_EQ(reqs.size(), 1u);
+  EXPECT_EQ(reqs[0].method, "SET_PARAMETER");
+}
+
+// Without reports the end-of-stream request waits kRtspUdpEosDelay.
+TEST_F(RtspServerTest, UdpFastModeWithoutReportsWaitsBeforeTheEnd) {
+  Client c(&config);
+  const std::string base = std::string(kUrl) + "/";
+  ASSERT_EQ(c.request("DESCRIBE", kUrl).status, 200);
+  Response s1 = c.request("SETUP", base + "stream=1",
+                          {{"Transport", "RTP/AVP/UDP;unicast;client_port=7002-7003"}});
+  ASSERT_EQ(s1.status, 200);
+  const std::string session = session_of(s1);
+  ASSERT_EQ(c.request("PLAY", base, {{"Range", "npt=0-"}, {"Session", session}}).status, 200);
+  c.run_for(kRtspUdpEosDelay / 2);
+  ASSERT_FALSE(c.datagrams.empty());
+  EXPECT_TRUE(c.server_requests().empty());
+  c.run_for(kRtspUdpEosDelay);
+  EXPECT_EQ(c.server_requests().size(), 1u);
 }
 
 // An I/O layer that reads udp_port() once per batch never sends a datagram
