@@ -2,6 +2,8 @@
 #include "protocol/io/listener.h"
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <map>
 #include <set>
 #include <string_view>
@@ -9,6 +11,8 @@
 #include <vector>
 
 #include <gio/gio.h>
+#include <netinet/in.h>
+#include <netinet/udp.h>
 #include <sys/socket.h>
 
 #include "protocol/core/log.h"
@@ -60,6 +64,10 @@ class DatagramConnection final : public Connection {
   std::uint16_t datagram_port() const override { return s_->udp_port(); }
   ByteView next_datagram(Instant now) override { return s_->next_datagram(now); }
   void consume_datagram() override { s_->consume_datagram(); }
+  std::size_t next_datagrams(Instant now, ByteView* out, std::size_t max) override {
+    return s_->next_datagrams(now, out, max);
+  }
+  void consume_datagrams(std::size_t n) override { s_->consume_datagrams(n); }
   void on_datagram(ByteView d, Instant now) override { s_->on_datagram(d, now); }
   const char* protocol() const override { return protocol_; }
 
@@ -181,6 +189,14 @@ class DemuxConnection final : public Connection {
       inner_->consume_datagram();
     }
   }
+  std::size_t next_datagrams(Instant now, ByteView* out, std::size_t max) override {
+    return inner_ ? inner_->next_datagrams(now, out, max) : 0;
+  }
+  void consume_datagrams(std::size_t n) override {
+    if (inner_) {
+      inner_->consume_datagrams(n);
+    }
+  }
   void on_datagram(ByteView d, Instant now) override {
     if (inner_) {
       inner_->on_datagram(d, now);
@@ -297,6 +313,7 @@ struct Listener::Impl {
   std::set<std::uint64_t> udp_waiters;
   GSource* udp_write_source = nullptr;
   std::uint64_t udp_rotor = 0;  // the waiter served first at the next G_IO_OUT
+  bool gso_ = true;             // UDP segmentation offload works (until refused)
   std::map<std::uint64_t, std::unique_ptr<Conn>> conns;
   std::uint64_t next_id = 1;
 
@@ -311,8 +328,13 @@ struct Listener::Impl {
   void arm_timer(Conn* c, std::optional<Instant> at, Instant now);
   void ensure_write_source(Conn* c);
   // Sends due datagrams; true when the UDP socket buffer was full (the
-  // datagram that did not fit is kept for the next try).
+  // datagrams that did not fit are kept for the next try).
   bool send_datagrams(Conn* c, Instant now);
+  enum class SendResult : std::uint8_t { kSent, kFull };
+  // Sends d[0..n) to the peer's to_port in one sendmmsg(); *taken = how many
+  // are done with (sent, dropped by the fault hook, or lost to an error).
+  SendResult send_batch(Conn* c, std::uint16_t to_port, const ByteView* d, std::size_t n,
+                        std::size_t* taken);
   void receive_datagrams(GSocket* from_socket);
   void wait_udp_writable(Conn* c);
   void stop_waiting_udp(Conn* c);
@@ -614,11 +636,10 @@ bool Listener::Impl::send_datagrams(Conn* c, Instant now) {
   if (to_port == 0) {
     return false;
   }
-  bool full = false;
-  GSocketAddress* to = nullptr;
-  for (int i = 0; i < kMaxDatagramsPerWakeup; ++i) {
-    ByteView d = c->handler->next_datagram(now);
-    if (d.empty()) {
+  for (int done = 0; done < kMaxDatagramsPerWakeup;) {
+    ByteView d[kDatagramsPerSend];
+    const std::size_t n = c->handler->next_datagrams(now, d, kDatagramsPerSend);
+    if (n == 0) {
       // A session with several destination ports (RTP per stream, RTCP)
       // stops at a port change: carry on with the new port.
       const std::uint16_t next_port = c->handler->datagram_port();
@@ -626,41 +647,123 @@ bool Listener::Impl::send_datagrams(Conn* c, Instant now) {
         break;
       }
       to_port = next_port;
-      if (to != nullptr) {
-        g_object_unref(to);
-        to = nullptr;
-      }
-      d = c->handler->next_datagram(now);
-      if (d.empty()) {
-        break;
-      }
+      continue;
     }
-    if (udp_socket != nullptr && c->peer != nullptr && !(udp.drop && udp.drop(*c->handler))) {
-      if (to == nullptr) {
-        to = g_inet_socket_address_new(c->peer, to_port);
-      }
-      GError* err = nullptr;
-      if (g_socket_send_to(udp_socket, to, reinterpret_cast<const gchar*>(d.data()), d.size(),
-                           nullptr, &err) < 0) {
-        if (would_block(err)) {
-          // Socket buffer full: keep the datagram and send it once G_IO_OUT
-          // says there is room, rather than lose it.
-          g_error_free(err);
-          full = true;
-          break;
+    std::size_t taken = n;  // consumed: sent, dropped, or lost to an error
+    const SendResult r = send_batch(c, to_port, d, n, &taken);
+    c->handler->consume_datagrams(taken);
+    done += static_cast<int>(taken);
+    if (r == SendResult::kFull) {
+      // Socket buffer full: the rest stays queued and goes once G_IO_OUT
+      // says there is room, rather than being lost.
+      return true;
+    }
+  }
+  return false;
+}
+
+Listener::Impl::SendResult Listener::Impl::send_batch(Conn* c, std::uint16_t to_port,
+                                                      const ByteView* d, std::size_t n,
+                                                      std::size_t* taken) {
+  *taken = n;
+  if (udp_socket == nullptr || c->peer == nullptr) {
+    return SendResult::kSent;
+  }
+  sockaddr_storage to{};
+  {
+    GSocketAddress* a = g_inet_socket_address_new(c->peer, to_port);
+    const bool ok = g_socket_address_to_native(a, &to, sizeof to, nullptr);
+    g_object_unref(a);
+    if (!ok) {
+      return SendResult::kSent;
+    }
+  }
+  const socklen_t to_len = g_inet_address_get_family(c->peer) == G_SOCKET_FAMILY_IPV6
+                               ? sizeof(sockaddr_in6)
+                               : sizeof(sockaddr_in);
+  // One message per datagram, or per run of equal-sized small datagrams (the
+  // last of a run may be shorter) sent as one UDP GSO datagram. Datagrams
+  // the fault hook drops are left out.
+  mmsghdr msgs[kDatagramsPerSend] = {};
+  iovec iov[kDatagramsPerSend];
+  alignas(cmsghdr) char control[kDatagramsPerSend][CMSG_SPACE(sizeof(std::uint16_t))] = {};
+  std::size_t first[kDatagramsPerSend];  // first datagram of each message
+  bool dropped[kDatagramsPerSend] = {};
+  for (std::size_t i = 0; i < n; ++i) {
+    dropped[i] = udp.drop && udp.drop(*c->handler);
+  }
+  std::size_t m = 0;
+  for (std::size_t i = 0; i < n;) {
+    if (dropped[i]) {
+      ++i;
+      continue;
+    }
+    const std::size_t size = d[i].size();
+    std::size_t j = i + 1;
+    std::size_t bytes = size;
+    if (gso_ && size <= kMaxGsoSegment) {
+      while (j < n && !dropped[j] && j - i < kMaxGsoSegments && d[j].size() <= size &&
+             bytes + d[j].size() <= kMaxGsoBytes) {
+        bytes += d[j].size();
+        if (d[j++].size() < size) {
+          break;  // a shorter one ends the run
         }
-        // An ICMP error: the datagram is lost (the client may ask for it again).
-        MMS_LOG(LogLevel::kDebug, kLog, "connection %llu: UDP send: %s",
-                static_cast<unsigned long long>(c->id), err->message);
-        g_error_free(err);
       }
     }
-    c->handler->consume_datagram();
+    msghdr& h = msgs[m].msg_hdr;
+    h.msg_name = &to;
+    h.msg_namelen = to_len;
+    for (std::size_t k = i; k < j; ++k) {
+      iov[k].iov_base = const_cast<std::uint8_t*>(d[k].data());
+      iov[k].iov_len = d[k].size();
+    }
+    h.msg_iov = &iov[i];
+    h.msg_iovlen = j - i;
+    if (j - i > 1) {
+      h.msg_control = control[m];
+      h.msg_controllen = sizeof control[m];
+      cmsghdr* cm = CMSG_FIRSTHDR(&h);
+      cm->cmsg_level = SOL_UDP;
+      cm->cmsg_type = UDP_SEGMENT;
+      cm->cmsg_len = CMSG_LEN(sizeof(std::uint16_t));
+      const auto segment = static_cast<std::uint16_t>(size);
+      std::memcpy(CMSG_DATA(cm), &segment, sizeof segment);
+    }
+    first[m++] = i;
+    i = j;
   }
-  if (to != nullptr) {
-    g_object_unref(to);
+  if (m == 0) {
+    return SendResult::kSent;  // all dropped
   }
-  return full;
+  const int fd = g_socket_get_fd(udp_socket);
+  const int sent = sendmmsg(fd, msgs, static_cast<unsigned>(m), MSG_DONTWAIT);
+  if (sent == static_cast<int>(m)) {
+    return SendResult::kSent;
+  }
+  if (sent > 0) {
+    *taken = first[sent];  // the rest next round (its error, if any, shows then)
+    return SendResult::kSent;
+  }
+  const int err = errno;
+  if (err == EAGAIN || err == EWOULDBLOCK) {
+    *taken = first[0];
+    return SendResult::kFull;
+  }
+  if (msgs[0].msg_hdr.msg_controllen != 0 && (err == EINVAL || err == EIO || err == ENOPROTOOPT)) {
+    // No UDP GSO here (old kernel, a device without checksum offload): send
+    // datagram by datagram from now on.
+    gso_ = false;
+    MMS_LOG(LogLevel::kInfo, kLog, "UDP segmentation offload refused (%s): not used",
+            g_strerror(err));
+    *taken = first[0];
+    return SendResult::kSent;
+  }
+  // An ICMP error: the datagrams of the first message are lost (the client
+  // may ask for them again).
+  MMS_LOG(LogLevel::kDebug, kLog, "connection %llu: UDP send: %s",
+          static_cast<unsigned long long>(c->id), g_strerror(err));
+  *taken = m > 1 ? first[1] : n;
+  return SendResult::kSent;
 }
 
 void Listener::Impl::wait_udp_writable(Conn* c) {

@@ -248,8 +248,8 @@ ByteView ServerSession::next_output(Instant now) {
     if (udp_port_ == 0) {
       produce(now);
     } else if (state_ == State::kStreaming && content_ &&
-               next_packet_ >= content_->packet_count()) {
-      produce(now);  // UDP: the end-of-stream messages travel on TCP
+               next_packet_ >= content_->packet_count() && datagrams_.empty()) {
+      produce(now);  // UDP: the end-of-stream messages travel on TCP, after the last datagram
     }
   }
   return ByteView(pending_.data() + pending_pos_, pending_.size() - pending_pos_);
@@ -277,6 +277,32 @@ void ServerSession::consume_datagram() {
   if (!datagrams_.empty()) {
     datagrams_.pop_front();
   }
+}
+
+std::size_t ServerSession::next_datagrams(Instant now, ByteView* out, std::size_t max) {
+  now_ = now;
+  if (peer_gone_ || udp_port_ == 0) {
+    return 0;
+  }
+  // Produce until the batch is full or nothing more is due (deque appends
+  // keep the views of queued datagrams valid).
+  while (datagrams_.size() < max) {
+    const std::size_t before = datagrams_.size();
+    produce(now);
+    if (datagrams_.size() == before) {
+      break;
+    }
+  }
+  const std::size_t n = std::min(max, datagrams_.size());
+  for (std::size_t i = 0; i < n; ++i) {
+    out[i] = ByteView(datagrams_[i].bytes);
+  }
+  return n;
+}
+
+void ServerSession::consume_datagrams(std::size_t n) {
+  datagrams_.erase(datagrams_.begin(),
+                   datagrams_.begin() + static_cast<std::ptrdiff_t>(std::min(n, datagrams_.size())));
 }
 
 bool ServerSession::wants_close() const {
@@ -917,6 +943,9 @@ void ServerSession::produce(Instant now) {
         next_packet_ >= count ||
         (stop_send_ms_ && content_->meta(next_packet_).send_time_ms > *stop_send_ms_);
     if (at_end) {
+      if (udp && !datagrams_.empty()) {
+        return;  // reported on TCP once the last datagram went out
+      }
       end_of_entry();
       return;
     }

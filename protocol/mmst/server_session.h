@@ -114,6 +114,10 @@ class ServerSession {
   // The next datagram to send now (empty: none); valid until consume_datagram().
   ByteView next_datagram(Instant now);
   void consume_datagram();
+  // Up to `max` datagrams to send now, left queued: the views stay valid until
+  // consume_datagrams(); then the first n are sent (or dropped).
+  std::size_t next_datagrams(Instant now, ByteView* out, std::size_t max);
+  void consume_datagrams(std::size_t n);
   // A datagram the client sent to the server's UDP port.
   void on_datagram(ByteView datagram, Instant now);
 

@@ -302,6 +302,34 @@ void ServerSession::consume_datagram() {
   }
 }
 
+std::size_t ServerSession::next_datagrams(Instant now, ByteView* out, std::size_t max) {
+  now_ = now;
+  if (peer_gone_ || !udp_ || datagram_gate_) {
+    return 0;
+  }
+  // Produce until the batch is full or nothing more is due (deque appends
+  // keep the views of queued datagrams valid).
+  while (datagrams_.size() < max) {
+    const std::size_t before = datagrams_.size();
+    produce(now);
+    if (datagrams_.size() == before) {
+      break;
+    }
+  }
+  std::size_t n = 0;
+  while (n < max && n < datagrams_.size() &&
+         (announced_port_ == 0 || datagrams_[n].port == announced_port_)) {
+    out[n] = ByteView(datagrams_[n].bytes);
+    ++n;
+  }
+  return n;
+}
+
+void ServerSession::consume_datagrams(std::size_t n) {
+  datagrams_.erase(datagrams_.begin(),
+                   datagrams_.begin() + static_cast<std::ptrdiff_t>(std::min(n, datagrams_.size())));
+}
+
 void ServerSession::on_datagram(ByteView datagram, Instant now) {
   now_ = now;
   if (!udp_ || !is_rtcp(datagram)) {

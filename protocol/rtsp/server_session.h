@@ -159,6 +159,10 @@ class ServerSession {
   // The next datagram to send now (empty: none); valid until consume_datagram().
   ByteView next_datagram(Instant now);
   void consume_datagram();
+  // Up to `max` datagrams for the port udp_port() named, left queued: the
+  // views stay valid until consume_datagrams(); then the first n are sent.
+  std::size_t next_datagrams(Instant now, ByteView* out, std::size_t max);
+  void consume_datagrams(std::size_t n);
   // A datagram the client sent to the server's UDP ports: RTCP receiver
   // reports on this session's streams are read; anything else is ignored.
   void on_datagram(ByteView datagram, Instant now);

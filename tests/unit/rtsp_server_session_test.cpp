@@ -135,7 +135,7 @@ class Client {
     return response(send(method, uri, std::move(headers), chunk));
   }
 
-  void drain() {
+  void drain_output() {
     for (int i = 0; i < 100000; ++i) {
       const ByteView out = s_.next_output(now_);
       if (out.empty()) {
@@ -144,6 +144,9 @@ class Client {
       wire.insert(wire.end(), out.begin(), out.end());
       s_.consume_output(out.size());
     }
+  }
+  void drain() {
+    drain_output();
     for (int i = 0; i < 100000; ++i) {
       const std::uint16_t port = s_.udp_port();
       const ByteView d = s_.next_datagram(now_);
@@ -573,6 +576,55 @@ TEST_F(RtspServerTest, UdpFastModeFollowsReceiverReports) {
   auto reqs = c.server_requests();
   ASSERT_EQ(reqs.size(), 1u);
   EXPECT_EQ(reqs[0].method, "SET_PARAMETER");
+}
+
+// Batches for the I/O layer (sendmmsg) stop where the next datagram is for
+// another port (rtspsrc-style port pairs per stream) and stay queued until
+// consumed.
+TEST_F(RtspServerTest, UdpBatchesStopAtAPortChange) {
+  Client c(&config);
+  const std::string base = std::string(kUrl) + "/";
+  ASSERT_EQ(c.request("DESCRIBE", kUrl).status, 200);
+  Response s1 = c.request("SETUP", base + "stream=1",
+                          {{"Transport", "RTP/AVP;unicast;client_port=5000-5001"}});
+  ASSERT_EQ(s1.status, 200);
+  const std::string session = session_of(s1);
+  ASSERT_EQ(c.request("SETUP", base + "stream=2",
+                      {{"Transport", "RTP/AVP;unicast;client_port=5002-5003"},
+                       {"Session", session}})
+                .status,
+            200);
+  const std::string play = "PLAY " + base + " RTSP/1.0\r\nCSeq: 9\r\nSession: " + session +
+                           "\r\nRange: npt=0-\r\n\r\n";
+  ServerSession& s = c.session();
+  ASSERT_TRUE(s.on_bytes(ByteView::of(play), c.now()).ok());
+  c.drain_output();  // the PLAY reply opens the gate for RTP
+  std::size_t total = 0;
+  std::size_t batches = 0;
+  ByteView views[64];
+  for (int guard = 0; guard < 1000; ++guard) {
+    const std::uint16_t port = s.udp_port();
+    const std::size_t n = s.next_datagrams(c.now(), views, 64);
+    if (n == 0) {
+      if (s.udp_port() != port) {
+        continue;
+      }
+      break;
+    }
+    const std::uint32_t ssrc = parse_rtp(views[0])->ssrc;
+    for (std::size_t i = 0; i < n; ++i) {
+      EXPECT_EQ(parse_rtp(views[i])->ssrc, ssrc);  // one stream, one port per batch
+    }
+    EXPECT_EQ(port, ssrc == ssrc_of(s1) ? 5000 : 5002);
+    const std::vector<std::uint8_t> head = views[0].to_vector();
+    ASSERT_EQ(s.next_datagrams(c.now(), views, 1), 1u);  // still queued
+    EXPECT_EQ(views[0].to_vector(), head);
+    s.consume_datagrams(n);
+    total += n;
+    ++batches;
+  }
+  EXPECT_GT(total, 0u);
+  EXPECT_GT(batches, 2u);
 }
 
 // Without reports the end-of-stream request waits kRtspUdpEosDelay.
