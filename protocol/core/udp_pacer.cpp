@@ -8,6 +8,10 @@ namespace mms {
 void UdpPacer::restart(Instant now) {
   rate_ = kPacerStartRate;
   lost_once_ = false;
+  resume(now);
+}
+
+void UdpPacer::resume(Instant now) {
   backed_off_ = false;
   refilled_ = now;
   grown_ = now;

@@ -18,7 +18,7 @@ namespace mms {
 
 // The first rate of a play: a fraction of what loopback carries, so that a
 // small client buffer does not overflow before the first report could come.
-constexpr std::uint64_t kPacerStartRate = 64u * 1000 * 1000;
+constexpr std::uint64_t kPacerStartRate = 256u * 1000 * 1000;
 // Bounds: the floor keeps a play moving under heavy loss (then the media
 // clock's rate is long exceeded); the ceiling is beyond any loopback.
 constexpr std::uint64_t kPacerMinRate = 1u * 1000 * 1000;
@@ -35,8 +35,11 @@ constexpr Duration kPacerBurst = 2 * kMillisecond;
 
 class UdpPacer {
  public:
-  // A new play: start rate, full bucket.
+  // The first play: start rate, full bucket.
   void restart(Instant now);
+  // A later play (a resume after a pause, a seek): the rate learnt so far,
+  // full bucket.
+  void resume(Instant now);
   // True while the bucket holds tokens; then send one datagram and call sent().
   bool may_send(Instant now);
   // `bytes` went out (new data or a resend).

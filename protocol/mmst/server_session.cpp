@@ -790,7 +790,14 @@ void ServerSession::on_start_playing(const Message& m, Instant now) {
   idle_at_.reset();
   paced_ = content_->live() || !config_->fast;
   if (udp_port_ != 0 && !paced_) {
-    pacer_.restart(now);
+    // A client that pauses when its queue is full (mmssrc) resumes with the
+    // rate learnt so far, not with a new slow start.
+    if (pacer_started_) {
+      pacer_.resume(now);
+    } else {
+      pacer_.restart(now);
+      pacer_started_ = true;
+    }
   }
   play_start_ = now;
   if (start < content_->packet_count()) {

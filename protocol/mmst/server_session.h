@@ -251,6 +251,7 @@ class ServerSession {
   std::uint32_t resent_ = 0;
   std::uint32_t resend_misses_ = 0;  // asked for, no longer in history_
   UdpPacer pacer_;  // fast UDP only
+  bool pacer_started_ = false;
 };
 
 }  // namespace mms::mmst

@@ -225,8 +225,7 @@ std::optional<Instant> ServerSession::next_deadline() const {
     } else if (udp_) {
       // Window full: a report wakes us (on_datagram), else the open-loop
       // fallback after kRtspReportWait; open-loop: the next tick.
-      earliest(windowed(now_) ? last_report_at_ + kRtspReportWait
-                              : tick_start_ + kRtspUdpFastTick);
+      earliest(windowed(now_) ? report_wait_end() : tick_start_ + kRtspUdpFastTick);
     } else {
       earliest(now_);
     }
@@ -341,13 +340,21 @@ void ServerSession::on_datagram(ByteView datagram, Instant now) {
   }
   bool ours = false;
   bool lost = false;
+  std::optional<Duration> rtt;  // of the newest datagram reported
   for (const ReportBlock& b : blocks) {
     for (Slot& slot : slots_) {
       if (slot.ssrc != b.ssrc) {
         continue;  // another session's stream (same client address) or a stale one
       }
       ours = true;
-      slot.reported_seq = static_cast<std::uint16_t>(b.highest_seq & 0xFFFFu);
+      const auto seq = static_cast<std::uint16_t>(b.highest_seq & 0xFFFFu);
+      const auto behind = static_cast<std::uint16_t>(slot.last_sent_seq - seq);
+      if (slot.sent_any && !slot.sent_at.empty() && behind < kRtspSendTimes &&
+          slot.reported_seq != seq) {
+        const Duration sample = now - slot.sent_at[seq % kRtspSendTimes];
+        rtt = rtt ? std::min(*rtt, sample) : sample;
+      }
+      slot.reported_seq = seq;
       lost = lost || b.cumulative_lost > slot.reported_lost;
       slot.reported_lost = b.cumulative_lost;
     }
@@ -357,8 +364,16 @@ void ServerSession::on_datagram(ByteView datagram, Instant now) {
   }
   reporting_ = true;
   last_report_at_ = now;
-  window_ = lost ? std::max(kRtspFastWindowMin, window_ / 2)
-                 : std::min(kRtspFastWindowMax, window_ + kRtspFastWindowStep);
+  if (rtt) {
+    min_rtt_ = min_rtt_ ? std::min(*min_rtt_, *rtt) : *rtt;
+  }
+  if (lost) {
+    window_ = std::max(kRtspFastWindowMin, window_ / 2);
+  } else if (rtt && *rtt > *min_rtt_ + kRtspQueueDelay) {
+    window_ = std::max(kRtspFastWindowMin, window_ - window_ / 8);  // a queue builds up
+  } else {
+    window_ = std::min(kRtspFastWindowMax, window_ + kRtspFastWindowStep);
+  }
 }
 
 std::uint32_t ServerSession::datagrams_in_flight() const {
@@ -850,6 +865,9 @@ void ServerSession::start_flow(std::uint32_t packet, Instant now) {
   start_packet_ = packet;
   play_start_ = now;
   paced_ = content_->live() || !config_->fast;
+  if (udp_ && !paced_ && !fast_start_) {
+    fast_start_ = now;  // the initial window waits for the first report from here
+  }
   if (packet < content_->packet_count()) {
     start_send_ms_ = content_->meta(packet).send_time_ms;
   }
@@ -1013,6 +1031,12 @@ void ServerSession::send_packet(std::uint32_t packet) {
           slot.last_sent_seq = static_cast<std::uint16_t>(rtp[2] << 8 | rtp[3]);
           slot.sent_any = true;
           slot.sent_unreported += slot.reported_seq ? 0u : 1u;
+          if (!paced_) {
+            if (slot.sent_at.empty()) {
+              slot.sent_at.resize(kRtspSendTimes);
+            }
+            slot.sent_at[slot.last_sent_seq % kRtspSendTimes] = now_;
+          }
         }
         Datagram d;
         d.bytes = std::move(rtp);
@@ -1116,8 +1140,8 @@ void ServerSession::produce(Instant now) {
       if (udp_ && !eos_at_) {
         eos_at_ = now + kRtspUdpEosDelay;  // let the last datagrams land first
       }
-      if (eos_at_ && now < *eos_at_ && !(reporting_ && datagrams_in_flight() == 0)) {
-        return;  // (unless the client's reports say it has them all)
+      if (eos_at_ && now < *eos_at_ && !(!paced_ && reporting_ && datagrams_in_flight() == 0)) {
+        return;  // (fast mode: unless the client's reports say it has them all)
       }
       eos_at_.reset();
       end_of_entry();

@@ -93,28 +93,36 @@ constexpr std::size_t kMaxRtspRequestBody = 64 * 1024;
 // hold up to 65535 bytes, so ASF packets are never fragmented over TCP.
 constexpr std::size_t kRtspUdpMtu = 1400;
 constexpr std::size_t kRtspTcpMtu = 65535;
-// UDP in fast mode. RTP has no retransmission here, so a datagram the client's
-// socket buffer cannot take is lost for good. A client that sends RTCP
-// receiver reports (the gst-mms client does) gets at most a window of
-// datagrams beyond the highest sequence it reported: the window starts at
-// kRtspFastWindowStart, grows by kRtspFastWindowStep per report without new
-// loss up to kRtspFastWindowMax (1.4 MB of 1400-byte datagrams, well within
-// the client's 4 MiB receive buffer) and halves when a report counts new
-// loss. Without reports for kRtspReportWait (or ever), file packets go out
-// open-loop, kRtspUdpFastBurst per kRtspUdpFastTick (~130 MB/s of 8000-byte
-// packets).
+// UDP in fast mode. RTP has no retransmission here, so a datagram that the
+// client's socket buffer or a queue on the way cannot take is lost for good.
+// A client that sends RTCP receiver reports (the gst-mms client does) gets at
+// most a window of datagrams beyond the highest sequence it reported: the
+// window starts at kRtspFastWindowStart, grows by kRtspFastWindowStep per
+// report up to kRtspFastWindowMax (1.4 MB of 1400-byte datagrams, well within
+// the client's 4 MiB receive buffer), shrinks by 1/8 when the round trip of
+// the reported datagram exceeds the smallest one seen by kRtspQueueDelay (a
+// queue builds up on the way: a slower link) and halves when a report counts
+// new loss. Until the first report the initial window waits up to
+// kRtspFirstReportWait; a client that does not report (or stops for
+// kRtspReportWait) gets file packets open-loop, kRtspUdpFastBurst per
+// kRtspUdpFastTick (~130 MB/s of 8000-byte packets).
 constexpr std::uint32_t kRtspUdpFastBurst = 32;
 constexpr Duration kRtspUdpFastTick = 2 * kMillisecond;
-constexpr std::uint32_t kRtspFastWindowStart = 256;
-constexpr std::uint32_t kRtspFastWindowMin = 32;
+constexpr std::uint32_t kRtspFastWindowStart = 64;
+constexpr std::uint32_t kRtspFastWindowMin = 16;
 constexpr std::uint32_t kRtspFastWindowMax = 1024;
 constexpr std::uint32_t kRtspFastWindowStep = 32;
+constexpr Duration kRtspQueueDelay = 5 * kMillisecond;
+constexpr Duration kRtspFirstReportWait = 1 * kSecond;
 constexpr Duration kRtspReportWait = 50 * kMillisecond;
+// Send times kept per stream for round-trip samples (more than the window).
+constexpr std::size_t kRtspSendTimes = 2048;
 // Datagrams queued at most per production round (paced catch-up).
 constexpr std::size_t kRtspMaxQueuedDatagrams = 1024;
 // UDP: the end-of-stream SET_PARAMETER (TCP) follows the last datagram after
 // this delay, so a client that stops at it (rtspsrc) has read the datagrams;
-// at once when the client's receiver reports cover every datagram sent.
+// in fast mode at once when the client's receiver reports cover every
+// datagram sent.
 constexpr Duration kRtspUdpEosDelay = 200 * kMillisecond;
 // Paced mode sends every packet due within this window in one batch.
 constexpr Duration kRtspPacingSlack = 10 * kMillisecond;
@@ -206,6 +214,7 @@ class ServerSession {
     std::optional<std::uint16_t> reported_seq;
     std::uint32_t sent_unreported = 0;
     std::uint32_t reported_lost = 0;
+    std::vector<Instant> sent_at;  // fast UDP: by seq % kRtspSendTimes
   };
 
   struct Datagram {
@@ -294,10 +303,19 @@ class ServerSession {
   // Fast UDP pacing (receiver reports, else ticks).
   bool reporting_ = false;
   Instant last_report_at_;
+  std::optional<Instant> fast_start_;  // the first fast UDP flow
   std::uint32_t window_ = kRtspFastWindowStart;
+  std::optional<Duration> min_rtt_;
   Instant tick_start_;
   std::uint32_t burst_in_tick_ = 0;
-  bool windowed(Instant now) const { return reporting_ && now < last_report_at_ + kRtspReportWait; }
+  bool windowed(Instant now) const {
+    return reporting_ ? now < last_report_at_ + kRtspReportWait
+                      : fast_start_ && now < *fast_start_ + kRtspFirstReportWait;
+  }
+  Instant report_wait_end() const {
+    return reporting_ ? last_report_at_ + kRtspReportWait
+                      : fast_start_.value_or(Instant{}) + kRtspFirstReportWait;
+  }
   bool may_send_fast(Instant now);  // a PLAY has started a flow (live: later Ranges are seeks)
   std::uint32_t data_sent_ = 0;
   std::vector<std::uint8_t> scratch_;

@@ -519,7 +519,8 @@ TEST_F(RtspServerTest, UdpPerStreamPortsRtspsrcStyle) {
 }
 
 // Fast UDP with a client that sends RTCP receiver reports: the reports bound
-// what is in flight, a report counting new loss halves the window, and the
+// what is in flight, a report counting new loss halves the window, a round
+// trip longer than the shortest by kRtspQueueDelay shrinks it, and the
 // end-of-stream request goes out as soon as everything is reported received.
 TEST_F(RtspServerTest, UdpFastModeFollowsReceiverReports) {
   Client c(&config);
@@ -567,7 +568,14 @@ TEST_F(RtspServerTest, UdpFastModeFollowsReceiverReports) {
   EXPECT_TRUE(c.server_requests().empty());
   // New loss: the window halves.
   report(ssrc1, last[ssrc1], 3);
-  EXPECT_EQ(c.session().fast_window(), (kRtspFastWindowStart + kRtspFastWindowStep) / 2);
+  const std::uint32_t halved = (kRtspFastWindowStart + kRtspFastWindowStep) / 2;
+  EXPECT_EQ(c.session().fast_window(), halved);
+  EXPECT_TRUE(c.server_requests().empty());
+  // Reported 10 ms after it was sent (the others took no time): a queue, the
+  // window shrinks by 1/8.
+  c.now() = c.now() + 2 * kRtspQueueDelay;
+  report(ssrc2, static_cast<std::uint16_t>(last[ssrc2] - 1), 0);
+  EXPECT_EQ(c.session().fast_window(), halved - halved / 8);
   EXPECT_TRUE(c.server_requests().empty());
   // Both streams complete: the end-of-stream request at once, not after
   // kRtspUdpEosDelay.
