@@ -776,6 +776,9 @@ void MmstClientSession::handle_media(const DataPacket& p, bool from_udp, Instant
   if (from_udp) {
     note_udp_packet(p);
   }
+  if (throttle_grace_over(now)) {
+    pause_server();  // the consumer stays stalled: this packet is in flight after StopPlaying
+  }
   if (p.play_incarnation != play_inc_ || !header_known_) {
     return;  // stale: a seek or resume superseded it
   }
@@ -787,7 +790,7 @@ void MmstClientSession::handle_media(const DataPacket& p, bool from_udp, Instant
   if (stop_sent_ || state_ == State::kPaused) {
     return;  // in flight after our StopPlaying: resumed later from the next packet
   }
-  if (throttled_) {
+  if (throttled_ && !throttle_grace_until_) {
     // A broadcast while the consumer is full: drop, flag the gap.
     discont_pending_ = true;
     return;
@@ -811,6 +814,9 @@ void MmstClientSession::emit_packet(ByteView payload, std::uint32_t location_id)
     events_.push_back(std::move(c));
   }
   media_seen_ = true;
+  if (throttle_grace_until_) {
+    throttle_bytes_ += payload.size();
+  }
   session::Event e;
   e.kind = session::Event::Kind::kPacket;
   e.payload = payload;
@@ -1097,7 +1103,8 @@ void MmstClientSession::send_resend_request(const std::uint32_t* seqs, std::size
 }
 
 bool MmstClientSession::replay_possible() const {
-  if (!udp_ || live() || tcp_ == 0 || state_ != State::kStreaming || throttled_ || stop_sent_) {
+  if (!udp_ || live() || tcp_ == 0 || state_ != State::kStreaming ||
+      (throttled_ && !throttle_grace_until_) || stop_sent_) {
     return false;
   }
   const std::optional<std::uint32_t> from =
@@ -1219,17 +1226,19 @@ void MmstClientSession::on_throttle(bool paused, Instant now) {
     return;
   }
   if (paused) {
-    if (!live() && (state_ == State::kStreaming || state_ == State::kAwaitStarted)) {
-      // On-demand: pause the server; pings keep flowing on the control connection.
-      Message m = make_message(kLinkViewerToMacStopPlaying);
-      m.stop_playing.open_file_id = open_file_id_;
-      m.stop_playing.play_incarnation = play_inc_;
-      send(&m);
-      stop_sent_ = true;
-      state_ = State::kPaused;
-      reset_udp_window();
-      eos_pending_ = false;
+    if (!live() && udp_ && state_ == State::kStreaming) {
+      // Over UDP a pause throws away everything in flight (the socket buffer
+      // holds megabytes; the server sends it again after StartPlaying): a
+      // short stall of the consumer is absorbed first (delivery goes on).
+      throttle_grace_until_ = now + kUdpThrottleGrace;
+      throttle_bytes_ = 0;
+      return;
     }
+    pause_server();
+    return;
+  }
+  if (throttle_grace_until_) {
+    throttle_grace_until_.reset();  // the stall ended within the grace: never paused
     return;
   }
   touch(now);
@@ -1248,10 +1257,34 @@ void MmstClientSession::on_throttle(bool paused, Instant now) {
   }
 }
 
+void MmstClientSession::pause_server() {
+  throttle_grace_until_.reset();
+  if (live() || (state_ != State::kStreaming && state_ != State::kAwaitStarted)) {
+    return;
+  }
+  // On-demand: pause the server; pings keep flowing on the control connection.
+  Message m = make_message(kLinkViewerToMacStopPlaying);
+  m.stop_playing.open_file_id = open_file_id_;
+  m.stop_playing.play_incarnation = play_inc_;
+  send(&m);
+  stop_sent_ = true;
+  state_ = State::kPaused;
+  reset_udp_window();
+  eos_pending_ = false;
+}
+
+bool MmstClientSession::throttle_grace_over(Instant now) const {
+  return throttle_grace_until_ &&
+         (now >= *throttle_grace_until_ || throttle_bytes_ >= kUdpThrottleSlackBytes);
+}
+
 void MmstClientSession::on_timeout(Instant now) {
   released_.clear();
   if (state_ == State::kFailed || state_ == State::kDone) {
     return;
+  }
+  if (throttle_grace_over(now)) {
+    pause_server();
   }
   if (udp_wait_since_ && !udp_seen_ && config_.udp_timeout > 0 &&
       now >= *udp_wait_since_ + config_.udp_timeout) {
@@ -1325,6 +1358,9 @@ std::optional<Instant> MmstClientSession::next_deadline() const {
   }
   if (header_retry_at_ && state_ == State::kAwaitHeader) {
     consider(*header_retry_at_);
+  }
+  if (throttle_grace_until_) {
+    consider(*throttle_grace_until_);
   }
   if (!missing_.empty()) {
     consider(missing_.begin()->second + kUdpLossDeadline);

@@ -17,7 +17,9 @@
 // the caller keeps reading while throttled (keep_reading_when_throttled()).
 // On throttle the session pauses on-demand content with StopPlaying and later
 // resumes it with StartPlaying at the next packet number (locationId, new
-// incarnation; packets before it are dropped); broadcast packets received
+// incarnation; packets before it are dropped); over UDP only when the stall
+// lasts kUdpThrottleGrace (or kUdpThrottleSlackBytes more were delivered),
+// since a pause throws away what is in flight. Broadcast packets received
 // while throttled are dropped and the next one is flagged discont.
 //
 // UDP (mmsp.md §5): datagrams are sequenced by AFFlags (extended to 32 bits,
@@ -79,6 +81,11 @@ constexpr Duration kUdpLossDeadline = 1 * kSecond;
 constexpr int kMaxUdpReplays = 8;
 // Resend requests (of up to 32 packets each) sent at once.
 constexpr std::size_t kMaxResendRequestsAtOnce = 8;
+// Back-pressure over UDP (on-demand): the server is paused (StopPlaying) only
+// when the consumer is still full after kUdpThrottleGrace, or after
+// kUdpThrottleSlackBytes more were delivered into the full queue.
+constexpr Duration kUdpThrottleGrace = 50 * kMillisecond;
+constexpr std::size_t kUdpThrottleSlackBytes = 8u * 1024 * 1024;
 // Header fragments collected over UDP (a 16 MiB header in 1 KiB fragments).
 constexpr std::size_t kMaxUdpHeaderFragments = 16384;
 // SecurityResponse rounds before giving up (mmsp.md §9 item 14).
@@ -175,6 +182,9 @@ class MmstClientSession final : public session::ClientSession {
   // On-demand content: StartPlaying again from the first packet not delivered.
   bool replay_possible() const;
   void replay(std::uint32_t lost, const char* why, Instant now);
+  // Back-pressure: StopPlaying for on-demand content (resumed on unthrottle).
+  void pause_server();
+  bool throttle_grace_over(Instant now) const;
   void skip_lost(Instant now, bool force);
   void finish_eos(Instant now);
   void maybe_finish_eos(Instant now);
@@ -239,6 +249,8 @@ class MmstClientSession final : public session::ClientSession {
   bool discont_pending_ = false;
   bool stop_sent_ = false;
   bool throttled_ = false;
+  std::optional<Instant> throttle_grace_until_;  // UDP: throttled, not paused yet
+  std::size_t throttle_bytes_ = 0;               // delivered since
   bool media_seen_ = false;
   bool eos_pending_ = false;  // EndOfStream seen; waiting for UDP stragglers
   bool tail_probe_ = false;

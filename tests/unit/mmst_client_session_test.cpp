@@ -1052,6 +1052,67 @@ TEST(MmstClientSession, UdpResendRetryFollowsTheMeasuredRoundTrip) {
   EXPECT_EQ(r.datagrams().size(), 3u);
 }
 
+// MMS/UDP on-demand: a pause would throw away what is in flight, so a short
+// stall of the consumer goes on delivering; the server is paused only when
+// the stall lasts kUdpThrottleGrace (or kUdpThrottleSlackBytes more came).
+TEST(MmstClientSession, UdpThrottleGraceBeforeStopPlaying) {
+  Rig r("mmsu://h/a.wmv", true);
+  std::uint8_t inc = udp_setup(&r);
+  r.datagram(udp_packet(0, inc, 0));
+  r.s().on_throttle(true, r.now());
+  r.drain();
+  EXPECT_EQ(r.last_sent(kLinkViewerToMacStopPlaying), nullptr);
+  r.datagram(udp_packet(1, inc, 1));  // still delivered
+  r.s().on_throttle(false, r.now());  // the stall ends in time
+  r.drain();
+  r.datagram(udp_packet(2, inc, 2));
+  EXPECT_EQ(r.last_sent(kLinkViewerToMacStopPlaying), nullptr);
+  EXPECT_EQ(r.count_sent(kLinkViewerToMacStartPlaying), 1u);
+  ASSERT_EQ(r.packets().size(), 3u);
+  // A longer stall: paused after the grace, resumed at the next packet.
+  r.s().on_throttle(true, r.now());
+  r.drain();
+  std::optional<Instant> d = r.s().next_deadline();
+  ASSERT_TRUE(d.has_value());
+  EXPECT_EQ(*d, r.now() + kUdpThrottleGrace);
+  r.advance(kUdpThrottleGrace);
+  r.timeout();
+  const Message* stop = r.last_sent(kLinkViewerToMacStopPlaying);
+  ASSERT_NE(stop, nullptr);
+  EXPECT_EQ(stop->stop_playing.play_incarnation, inc);
+  r.datagram(udp_packet(3, inc, 3));  // in flight after StopPlaying: dropped
+  EXPECT_EQ(r.packets().size(), 3u);
+  r.s().on_throttle(false, r.now());
+  r.drain();
+  const Message* sp = r.last_sent(kLinkViewerToMacStartPlaying);
+  ASSERT_NE(sp, nullptr);
+  EXPECT_EQ(sp->start_playing.location_id, 3u);
+}
+
+TEST(MmstClientSession, UdpThrottleGraceEndsAfterTheSlackBytes) {
+  Rig r("mmsu://h/a.wmv", true);
+  std::uint8_t inc = udp_setup(&r);
+  const auto n = static_cast<std::uint32_t>(media().packets.size());
+  r.s().on_throttle(true, r.now());
+  r.drain();
+  std::size_t bytes = 0;
+  std::uint32_t loc = 0;
+  for (; bytes <= kUdpThrottleSlackBytes && loc < 100000; ++loc) {
+    Bytes out;
+    const Bytes& p = media().packets[loc % n];
+    ASSERT_TRUE(encode_data_packet(loc, inc, static_cast<std::uint8_t>(loc),
+                                   ByteView(p.data(), p.size()), &out)
+                    .ok());
+    r.datagram(out);
+    bytes += p.size();
+    EXPECT_EQ(r.last_sent(kLinkViewerToMacStopPlaying), nullptr) << loc;
+  }
+  // One more after the slack: StopPlaying.
+  r.datagram(udp_packet(loc % n, inc, static_cast<std::uint8_t>(loc)));
+  EXPECT_NE(r.last_sent(kLinkViewerToMacStopPlaying), nullptr);
+  EXPECT_EQ(r.packets().size(), loc);
+}
+
 TEST(MmstClientSession, ThrottleKeepsTheViewsOfQueuedPackets) {
   // The I/O layer tells the session about back-pressure while it drains the
   // events of an input: packets handed out before must stay readable.
