@@ -1,8 +1,11 @@
 // Channels implementation: GSocket + GSource plumbing of one client stream.
 #include "protocol/io/channels.h"
 
+#include <netinet/in.h>
+#include <netinet/udp.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cstring>
 #include <utility>
 
@@ -14,12 +17,27 @@ namespace {
 constexpr const char* kLog = "io-channels";
 // Largest UDP datagram (an MMS Data packet is at most 65535 bytes).
 constexpr std::size_t kMaxDatagram = 65536;
-// Datagrams read per wake-up before yielding to commands and timers.
+// Datagrams read per wake-up before yielding to commands and timers, and per
+// recvmmsg() call (each into its own kMaxDatagram slot of the channel's buffer).
 constexpr int kDatagramsPerWakeup = 64;
+constexpr unsigned kDatagramsPerCall = 16;
 // TCP reads per wake-up (commands such as seek and close stay responsive).
 constexpr int kReadsPerWakeup = 16;
 
 Instant now_instant() { return Instant{g_get_monotonic_time() * 1000}; }
+
+// Whether a source address from recvmmsg() is `host` (any port).
+bool from_host(const sockaddr_storage& from, GInetAddress* host) {
+  const gsize size = g_inet_address_get_native_size(host);
+  const guint8* want = g_inet_address_to_bytes(host);
+  if (from.ss_family == AF_INET && size == 4) {
+    return std::memcmp(&reinterpret_cast<const sockaddr_in&>(from).sin_addr, want, 4) == 0;
+  }
+  if (from.ss_family == AF_INET6 && size == 16) {
+    return std::memcmp(&reinterpret_cast<const sockaddr_in6&>(from).sin6_addr, want, 16) == 0;
+  }
+  return false;
+}
 
 Status status_from_gerror(const GError* error, Code fallback, const char* what) {
   if (error == nullptr) {
@@ -466,6 +484,10 @@ void Channels::bind_udp(session::ChannelId id, const std::string& host, std::uin
   if (!g_socket_set_option(sock, SOL_SOCKET, SO_RCVBUFFORCE, kUdpReceiveBuffer, nullptr)) {
     g_socket_set_option(sock, SOL_SOCKET, SO_RCVBUF, kUdpReceiveBuffer, nullptr);
   }
+  // Runs of equal-sized datagrams (a server's UDP segmentation offload, or
+  // the NIC's receive offload) may arrive as one buffer; read_datagrams()
+  // splits them again. Without it (old kernels) they come one by one.
+  g_socket_set_option(sock, SOL_UDP, UDP_GRO, 1, nullptr);
   auto ch = std::make_unique<Channel>();
   ch->id = id;
   ch->udp = true;
@@ -473,7 +495,7 @@ void Channels::bind_udp(session::ChannelId id, const std::string& host, std::uin
   ch->socket = sock;
   ch->peer = peer != nullptr ? G_INET_ADDRESS(g_object_ref(peer)) : nullptr;
   ch->cancellable = g_cancellable_new();
-  ch->in.resize(kMaxDatagram);
+  ch->in.resize(kMaxDatagram * kDatagramsPerCall);
   Channel* raw = ch.get();
   channels_[id] = std::move(ch);
   watch(raw);
@@ -520,38 +542,76 @@ void Channels::send_to(session::ChannelId id, const std::string& host, std::uint
 }
 
 bool Channels::read_datagrams(session::ChannelId id) {
-  Channel* reading = nullptr;
-  for (int i = 0; i < kDatagramsPerWakeup; ++i) {
+  // One output block for the whole wake-up (not one per datagram): fewer,
+  // bigger buffers downstream, as on TCP.
+  const bool keep = read_datagrams_into_block(id);
+  host_.read_done();
+  return keep;
+}
+
+bool Channels::read_datagrams_into_block(session::ChannelId id) {
+  for (int got = 0; got < kDatagramsPerWakeup;) {
     auto it = channels_.find(id);
-    // Gone, or replaced by a channel of a new attempt with the same id.
-    if (it == channels_.end() || (reading != nullptr && it->second.get() != reading) ||
-        !it->second->udp) {
+    if (it == channels_.end() || !it->second->udp) {
       return false;
     }
-    Channel* ch = it->second.get();
-    reading = ch;
-    GError* error = nullptr;
-    GSocketAddress* from = nullptr;
-    gssize n = g_socket_receive_from(ch->udp_socket, &from, reinterpret_cast<gchar*>(ch->in.data()),
-                                     ch->in.size(), nullptr, &error);
-    if (n < 0) {
-      g_clear_error(&error);  // would block; ICMP errors on UDP are not fatal either
-      return true;
+    Channel* const ch = it->second.get();
+    // Many datagrams per system call, without a GSocketAddress each.
+    mmsghdr msgs[kDatagramsPerCall] = {};
+    iovec iov[kDatagramsPerCall];
+    sockaddr_storage from[kDatagramsPerCall];
+    alignas(cmsghdr) char control[kDatagramsPerCall][CMSG_SPACE(sizeof(int))];
+    for (unsigned i = 0; i < kDatagramsPerCall; ++i) {
+      iov[i].iov_base = ch->in.data() + i * kMaxDatagram;
+      iov[i].iov_len = kMaxDatagram;
+      msgs[i].msg_hdr.msg_name = &from[i];
+      msgs[i].msg_hdr.msg_namelen = sizeof from[i];
+      msgs[i].msg_hdr.msg_iov = &iov[i];
+      msgs[i].msg_hdr.msg_iovlen = 1;
+      msgs[i].msg_hdr.msg_control = control[i];
+      msgs[i].msg_hdr.msg_controllen = sizeof control[i];
     }
-    // Only the server may feed the stream: anything else on the port is dropped.
-    const bool from_server =
-        ch->peer == nullptr ||
-        (from != nullptr && G_IS_INET_SOCKET_ADDRESS(from) &&
-         g_inet_address_equal(g_inet_socket_address_get_address(G_INET_SOCKET_ADDRESS(from)),
-                              ch->peer));
-    g_clear_object(&from);
-    if (!from_server) {
-      MMS_LOG(LogLevel::kDebug, kLog, "UDP datagram from another host than the server dropped");
-      continue;
+    const int n =
+        recvmmsg(g_socket_get_fd(ch->udp_socket), msgs, kDatagramsPerCall, MSG_DONTWAIT, nullptr);
+    if (n <= 0) {
+      return true;  // would block; ICMP errors on UDP are not fatal either
     }
-    session_->on_datagram(id, ByteView(ch->in.data(), static_cast<std::size_t>(n)), now_instant());
-    host_.pump();  // events alias ch->in: handle them before the next receive
-    host_.read_done();
+    const Instant now = now_instant();
+    for (int i = 0; i < n; ++i) {
+      // Only the server may feed the stream: anything else on the port is dropped.
+      if (ch->peer != nullptr && !from_host(from[i], ch->peer)) {
+        MMS_LOG(LogLevel::kDebug, kLog, "UDP datagram from another host than the server dropped");
+        continue;
+      }
+      // Coalesced datagrams (UDP_GRO) are split at the segment size.
+      const std::size_t len = msgs[i].msg_len;
+      std::size_t segment = len;
+      for (cmsghdr* cm = CMSG_FIRSTHDR(&msgs[i].msg_hdr); cm != nullptr;
+           cm = CMSG_NXTHDR(&msgs[i].msg_hdr, cm)) {
+        if (cm->cmsg_level == SOL_UDP && cm->cmsg_type == UDP_GRO) {
+          int size = 0;
+          std::memcpy(&size, CMSG_DATA(cm), sizeof size);
+          segment = size > 0 ? static_cast<std::size_t>(size) : len;
+        }
+      }
+      const std::uint8_t* base = ch->in.data() + i * kMaxDatagram;
+      std::size_t off = 0;
+      do {
+        const std::size_t size = std::min(segment, len - off);
+        session_->on_datagram(id, ByteView(base + off, size), now);
+        off += size;
+        host_.pump();  // events alias ch->in: handle them before the next datagram
+        it = channels_.find(id);
+        // Gone, or replaced by a channel of a new attempt with the same id.
+        if (it == channels_.end() || it->second.get() != ch) {
+          return false;
+        }
+      } while (off < len);
+    }
+    got += n;
+    if (static_cast<unsigned>(n) < kDatagramsPerCall) {
+      return true;  // drained for now
+    }
   }
   return true;
 }

@@ -71,6 +71,7 @@ class Channels {
   bool read_some(session::ChannelId id);
   void end_of_input(Channel* ch);
   bool read_datagrams(session::ChannelId id);
+  bool read_datagrams_into_block(session::ChannelId id);
   GInetAddress* known_ip(const std::string& host);
   void schedule_reap();
 

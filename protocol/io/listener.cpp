@@ -2,12 +2,18 @@
 #include "protocol/io/listener.h"
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <map>
+#include <set>
 #include <string_view>
 #include <utility>
 #include <vector>
 
 #include <gio/gio.h>
+#include <netinet/in.h>
+#include <netinet/udp.h>
+#include <sys/socket.h>
 
 #include "protocol/core/log.h"
 
@@ -23,6 +29,10 @@ constexpr int kMaxWritesPerWakeup = 64;
 constexpr int kMaxReadsPerWakeup = 16;
 // While a write is blocked, the session's deadlines are looked at no more often.
 constexpr Duration kBlockedRecheck = 100 * kMillisecond;
+// Send buffer asked for the shared UDP socket: fast mode and many clients
+// queue bursts of datagrams, and every one that does not fit means waiting
+// for G_IO_OUT. The kernel may grant less (net.core.wmem_max).
+constexpr gint kUdpSendBuffer = 4 * 1024 * 1024;
 
 class SessionConnection final : public Connection {
  public:
@@ -56,6 +66,10 @@ class DatagramConnection final : public Connection {
   std::uint16_t datagram_port() const override { return s_->udp_port(); }
   ByteView next_datagram(Instant now) override { return s_->next_datagram(now); }
   void consume_datagram() override { s_->consume_datagram(); }
+  std::size_t next_datagrams(Instant now, ByteView* out, std::size_t max) override {
+    return s_->next_datagrams(now, out, max);
+  }
+  void consume_datagrams(std::size_t n) override { s_->consume_datagrams(n); }
   void on_datagram(ByteView d, Instant now) override { s_->on_datagram(d, now); }
   const char* protocol() const override { return protocol_; }
 
@@ -177,6 +191,14 @@ class DemuxConnection final : public Connection {
       inner_->consume_datagram();
     }
   }
+  std::size_t next_datagrams(Instant now, ByteView* out, std::size_t max) override {
+    return inner_ ? inner_->next_datagrams(now, out, max) : 0;
+  }
+  void consume_datagrams(std::size_t n) override {
+    if (inner_) {
+      inner_->consume_datagrams(n);
+    }
+  }
   void on_datagram(ByteView d, Instant now) override {
     if (inner_) {
       inner_->on_datagram(d, now);
@@ -206,6 +228,38 @@ void destroy_source(GSource** src) {
 
 bool would_block(const GError* err) {
   return g_error_matches(err, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK);
+}
+
+// A non-blocking datagram socket bound to address:port, or nullptr.
+GSocket* bind_udp(const std::string& address, std::uint16_t port) {
+  GInetAddress* inet = g_inet_address_new_from_string(address.c_str());
+  if (inet == nullptr) {
+    return nullptr;
+  }
+  GSocketAddress* sa = g_inet_socket_address_new(inet, port);
+  GSocket* u = g_socket_new(g_inet_address_get_family(inet), G_SOCKET_TYPE_DATAGRAM,
+                            G_SOCKET_PROTOCOL_UDP, nullptr);
+  g_object_unref(inet);
+  const bool bound = u != nullptr && g_socket_bind(u, sa, FALSE, nullptr);  // never share a port
+  g_object_unref(sa);
+  if (!bound) {
+    if (u != nullptr) {
+      g_object_unref(u);
+    }
+    return nullptr;
+  }
+  g_socket_set_blocking(u, FALSE);
+  return u;
+}
+
+// Asks for a roomy send buffer; a refusal leaves the default (sends then wait
+// for G_IO_OUT more often, nothing is lost).
+void set_udp_send_buffer(GSocket* u) {
+  g_socket_set_option(u, SOL_SOCKET, SO_SNDBUF, kUdpSendBuffer, nullptr);
+  gint granted = 0;
+  if (g_socket_get_option(u, SOL_SOCKET, SO_SNDBUF, &granted, nullptr)) {
+    MMS_LOG(LogLevel::kInfo, kLog, "UDP send buffer: %d bytes", granted);
+  }
 }
 
 }  // namespace
@@ -254,6 +308,14 @@ struct Listener::Impl {
   UdpOptions udp;
   GSocket* udp_socket = nullptr;
   GSource* udp_source = nullptr;
+  GSocket* rtcp_socket = nullptr;  // port + 1, receive only
+  GSource* rtcp_source = nullptr;
+  // Connections whose datagrams wait for room in the UDP socket's buffer, and
+  // the one G_IO_OUT source that exists while any does.
+  std::set<std::uint64_t> udp_waiters;
+  GSource* udp_write_source = nullptr;
+  std::uint64_t udp_rotor = 0;  // the waiter served first at the next G_IO_OUT
+  bool gso_ = true;             // UDP segmentation offload works (until refused)
   std::map<std::uint64_t, std::unique_ptr<Conn>> conns;
   std::uint64_t next_id = 1;
 
@@ -267,9 +329,18 @@ struct Listener::Impl {
   void begin_close(Conn* c);
   void arm_timer(Conn* c, std::optional<Instant> at, Instant now);
   void ensure_write_source(Conn* c);
-  // Sends due datagrams; true when the UDP socket buffer was full (retry soon).
+  // Sends due datagrams; true when the UDP socket buffer was full (the
+  // datagrams that did not fit are kept for the next try).
   bool send_datagrams(Conn* c, Instant now);
-  void receive_datagrams();
+  enum class SendResult : std::uint8_t { kSent, kFull };
+  // Sends d[0..n) to the peer's to_port in one sendmmsg(); *taken = how many
+  // are done with (sent, dropped by the fault hook, or lost to an error).
+  SendResult send_batch(Conn* c, std::uint16_t to_port, const ByteView* d, std::size_t n,
+                        std::size_t* taken);
+  void receive_datagrams(GSocket* from_socket);
+  void wait_udp_writable(Conn* c);
+  void stop_waiting_udp(Conn* c);
+  void udp_writable();
 };
 
 namespace {
@@ -279,9 +350,14 @@ gboolean on_accept(GSocket* /*socket*/, GIOCondition /*cond*/, gpointer data) no
   return G_SOURCE_CONTINUE;
 }
 
-gboolean on_udp_readable(GSocket* /*socket*/, GIOCondition /*cond*/, gpointer data) noexcept {
-  static_cast<Listener::Impl*>(data)->receive_datagrams();
+gboolean on_udp_readable(GSocket* socket, GIOCondition /*cond*/, gpointer data) noexcept {
+  static_cast<Listener::Impl*>(data)->receive_datagrams(socket);
   return G_SOURCE_CONTINUE;
+}
+
+gboolean on_udp_writable(GSocket* /*socket*/, GIOCondition /*cond*/, gpointer data) noexcept {
+  static_cast<Listener::Impl*>(data)->udp_writable();
+  return G_SOURCE_CONTINUE;  // udp_writable() destroys the source when nobody waits
 }
 
 gboolean on_readable(GSocket* /*socket*/, GIOCondition /*cond*/, gpointer data) noexcept {
@@ -319,9 +395,13 @@ Listener::Impl::~Impl() {
   }
   destroy_source(&accept_source);
   destroy_source(&udp_source);
-  if (udp_socket != nullptr) {
-    g_socket_close(udp_socket, nullptr);
-    g_object_unref(udp_socket);
+  destroy_source(&udp_write_source);
+  destroy_source(&rtcp_source);
+  for (GSocket* u : {udp_socket, rtcp_socket}) {
+    if (u != nullptr) {
+      g_socket_close(u, nullptr);
+      g_object_unref(u);
+    }
   }
   if (socket != nullptr) {
     g_socket_close(socket, nullptr);
@@ -377,6 +457,7 @@ void Listener::Impl::accept_all() {
 }
 
 void Listener::Impl::destroy(Conn* c) {
+  stop_waiting_udp(c);
   destroy_source(&c->read_source);
   destroy_source(&c->write_source);
   destroy_source(&c->timer_source);
@@ -495,6 +576,11 @@ void Listener::Impl::pump(Conn* c) {
       return;
     }
   }
+  if (udp_full) {
+    wait_udp_writable(c);
+  } else {
+    stop_waiting_udp(c);
+  }
   if (blocked) {
     ensure_write_source(c);
     // The session's bounds still run while the client reads nothing (its idle
@@ -512,11 +598,14 @@ void Listener::Impl::pump(Conn* c) {
     begin_close(c);
     return;
   }
-  now = monotonic_now();
   if (udp_full) {
-    arm_timer(c, now + 2 * kMillisecond, now);  // the UDP buffer drains quickly
+    // The session's deadline says "now" while datagrams are queued: the
+    // G_IO_OUT wait resumes it instead (the buffer drains within moments, so
+    // its other timers lose nothing).
+    arm_timer(c, std::nullopt, now);
     return;
   }
+  now = monotonic_now();
   arm_timer(c, c->handler->next_deadline(), now);
 }
 
@@ -556,11 +645,10 @@ bool Listener::Impl::send_datagrams(Conn* c, Instant now) {
   if (to_port == 0) {
     return false;
   }
-  bool full = false;
-  GSocketAddress* to = nullptr;
-  for (int i = 0; i < kMaxDatagramsPerWakeup; ++i) {
-    ByteView d = c->handler->next_datagram(now);
-    if (d.empty()) {
+  for (int done = 0; done < kMaxDatagramsPerWakeup;) {
+    ByteView d[kDatagramsPerSend];
+    const std::size_t n = c->handler->next_datagrams(now, d, kDatagramsPerSend);
+    if (n == 0) {
       // A session with several destination ports (RTP per stream, RTCP)
       // stops at a port change: carry on with the new port.
       const std::uint16_t next_port = c->handler->datagram_port();
@@ -568,49 +656,175 @@ bool Listener::Impl::send_datagrams(Conn* c, Instant now) {
         break;
       }
       to_port = next_port;
-      if (to != nullptr) {
-        g_object_unref(to);
-        to = nullptr;
-      }
-      d = c->handler->next_datagram(now);
-      if (d.empty()) {
-        break;
-      }
+      continue;
     }
-    if (udp_socket != nullptr && c->peer != nullptr && !(udp.drop && udp.drop(*c->handler))) {
-      if (to == nullptr) {
-        to = g_inet_socket_address_new(c->peer, to_port);
-      }
-      GError* err = nullptr;
-      if (g_socket_send_to(udp_socket, to, reinterpret_cast<const gchar*>(d.data()), d.size(),
-                           nullptr, &err) < 0) {
-        if (would_block(err)) {
-          // Socket buffer full: keep the datagram and retry shortly rather than
-          // lose it (fast mode would otherwise drop most of a large file).
-          g_error_free(err);
-          full = true;
-          break;
-        }
-        // An ICMP error: the datagram is lost (the client may ask for it again).
-        MMS_LOG(LogLevel::kDebug, kLog, "connection %llu: UDP send: %s",
-                static_cast<unsigned long long>(c->id), err->message);
-        g_error_free(err);
-      }
+    std::size_t taken = n;  // consumed: sent, dropped, or lost to an error
+    const SendResult r = send_batch(c, to_port, d, n, &taken);
+    c->handler->consume_datagrams(taken);
+    done += static_cast<int>(taken);
+    if (r == SendResult::kFull) {
+      // Socket buffer full: the rest stays queued and goes once G_IO_OUT
+      // says there is room, rather than being lost.
+      return true;
     }
-    c->handler->consume_datagram();
   }
-  if (to != nullptr) {
-    g_object_unref(to);
-  }
-  return full;
+  return false;
 }
 
-void Listener::Impl::receive_datagrams() {
+Listener::Impl::SendResult Listener::Impl::send_batch(Conn* c, std::uint16_t to_port,
+                                                      const ByteView* d, std::size_t n,
+                                                      std::size_t* taken) {
+  *taken = n;
+  if (udp_socket == nullptr || c->peer == nullptr) {
+    return SendResult::kSent;
+  }
+  sockaddr_storage to{};
+  {
+    GSocketAddress* a = g_inet_socket_address_new(c->peer, to_port);
+    const bool ok = g_socket_address_to_native(a, &to, sizeof to, nullptr);
+    g_object_unref(a);
+    if (!ok) {
+      return SendResult::kSent;
+    }
+  }
+  const socklen_t to_len = g_inet_address_get_family(c->peer) == G_SOCKET_FAMILY_IPV6
+                               ? sizeof(sockaddr_in6)
+                               : sizeof(sockaddr_in);
+  // One message per datagram, or per run of equal-sized small datagrams (the
+  // last of a run may be shorter) sent as one UDP GSO datagram. Datagrams
+  // the fault hook drops are left out.
+  mmsghdr msgs[kDatagramsPerSend] = {};
+  iovec iov[kDatagramsPerSend];
+  alignas(cmsghdr) char control[kDatagramsPerSend][CMSG_SPACE(sizeof(std::uint16_t))] = {};
+  std::size_t first[kDatagramsPerSend];  // first datagram of each message
+  bool dropped[kDatagramsPerSend] = {};
+  for (std::size_t i = 0; i < n; ++i) {
+    dropped[i] = udp.drop && udp.drop(*c->handler);
+  }
+  std::size_t m = 0;
+  for (std::size_t i = 0; i < n;) {
+    if (dropped[i]) {
+      ++i;
+      continue;
+    }
+    const std::size_t size = d[i].size();
+    std::size_t j = i + 1;
+    std::size_t bytes = size;
+    if (gso_ && size <= kMaxGsoSegment) {
+      while (j < n && !dropped[j] && j - i < kMaxGsoSegments && d[j].size() <= size &&
+             bytes + d[j].size() <= kMaxGsoBytes) {
+        bytes += d[j].size();
+        if (d[j++].size() < size) {
+          break;  // a shorter one ends the run
+        }
+      }
+    }
+    msghdr& h = msgs[m].msg_hdr;
+    h.msg_name = &to;
+    h.msg_namelen = to_len;
+    for (std::size_t k = i; k < j; ++k) {
+      iov[k].iov_base = const_cast<std::uint8_t*>(d[k].data());
+      iov[k].iov_len = d[k].size();
+    }
+    h.msg_iov = &iov[i];
+    h.msg_iovlen = j - i;
+    if (j - i > 1) {
+      h.msg_control = control[m];
+      h.msg_controllen = sizeof control[m];
+      cmsghdr* cm = CMSG_FIRSTHDR(&h);
+      cm->cmsg_level = SOL_UDP;
+      cm->cmsg_type = UDP_SEGMENT;
+      cm->cmsg_len = CMSG_LEN(sizeof(std::uint16_t));
+      const auto segment = static_cast<std::uint16_t>(size);
+      std::memcpy(CMSG_DATA(cm), &segment, sizeof segment);
+    }
+    first[m++] = i;
+    i = j;
+  }
+  if (m == 0) {
+    return SendResult::kSent;  // all dropped
+  }
+  const int fd = g_socket_get_fd(udp_socket);
+  const int sent = sendmmsg(fd, msgs, static_cast<unsigned>(m), MSG_DONTWAIT);
+  if (sent == static_cast<int>(m)) {
+    return SendResult::kSent;
+  }
+  if (sent > 0) {
+    *taken = first[sent];  // the rest next round (its error, if any, shows then)
+    return SendResult::kSent;
+  }
+  const int err = errno;
+  if (err == EAGAIN || err == EWOULDBLOCK) {
+    *taken = first[0];
+    return SendResult::kFull;
+  }
+  if (msgs[0].msg_hdr.msg_controllen != 0 && (err == EINVAL || err == EIO || err == ENOPROTOOPT)) {
+    // No UDP GSO here (old kernel, a device without checksum offload): send
+    // datagram by datagram from now on.
+    gso_ = false;
+    MMS_LOG(LogLevel::kInfo, kLog, "UDP segmentation offload refused (%s): not used",
+            g_strerror(err));
+    *taken = first[0];
+    return SendResult::kSent;
+  }
+  // An ICMP error: the datagrams of the first message are lost (the client
+  // may ask for them again).
+  MMS_LOG(LogLevel::kDebug, kLog, "connection %llu: UDP send: %s",
+          static_cast<unsigned long long>(c->id), g_strerror(err));
+  *taken = m > 1 ? first[1] : n;
+  return SendResult::kSent;
+}
+
+void Listener::Impl::wait_udp_writable(Conn* c) {
+  udp_waiters.insert(c->id);
+  if (udp_write_source != nullptr) {
+    return;
+  }
+  udp_write_source = g_socket_create_source(udp_socket, G_IO_OUT, nullptr);
+  g_source_set_callback(udp_write_source, G_SOURCE_FUNC(on_udp_writable), this, nullptr);
+  g_source_attach(udp_write_source, context);
+}
+
+void Listener::Impl::stop_waiting_udp(Conn* c) {
+  if (udp_waiters.erase(c->id) != 0 && udp_waiters.empty()) {
+    destroy_source(&udp_write_source);
+  }
+}
+
+void Listener::Impl::udp_writable() {
+  // Every waiter gets one pump per G_IO_OUT, starting one further each time,
+  // so a connection that fills the buffer again cannot starve the others.
+  // A pump that finds the buffer full again puts its connection back.
+  std::vector<std::uint64_t> order;
+  order.reserve(udp_waiters.size());
+  for (auto it = udp_waiters.lower_bound(udp_rotor); it != udp_waiters.end(); ++it) {
+    order.push_back(*it);
+  }
+  for (auto it = udp_waiters.begin(); it != udp_waiters.end() && *it < udp_rotor; ++it) {
+    order.push_back(*it);
+  }
+  udp_waiters.clear();
+  if (!order.empty()) {
+    udp_rotor = order.front() + 1;
+  }
+  for (std::uint64_t id : order) {
+    auto it = conns.find(id);
+    if (it == conns.end()) {
+      continue;  // destroyed meanwhile
+    }
+    pump(it->second.get());  // may destroy it, or wait again
+  }
+  if (udp_waiters.empty()) {
+    destroy_source(&udp_write_source);
+  }
+}
+
+void Listener::Impl::receive_datagrams(GSocket* from_socket) {
   std::uint8_t buf[kMaxDatagramBytes];
   for (int i = 0; i < kMaxReadsPerWakeup; ++i) {
     GSocketAddress* from = nullptr;
     GError* err = nullptr;
-    const gssize n = g_socket_receive_from(udp_socket, &from, reinterpret_cast<gchar*>(buf),
+    const gssize n = g_socket_receive_from(from_socket, &from, reinterpret_cast<gchar*>(buf),
                                            sizeof buf, nullptr, &err);
     if (n < 0) {
       g_error_free(err);
@@ -644,6 +858,7 @@ void Listener::Impl::begin_close(Conn* c) {
   }
   g_socket_shutdown(c->socket, FALSE, TRUE, nullptr);
   c->closing = true;
+  stop_waiting_udp(c);
   c->input.clear();
   destroy_source(&c->write_source);
   const Instant now = monotonic_now();
@@ -712,10 +927,23 @@ Result<std::unique_ptr<Listener>> Listener::create(GMainContext* context,
       return Status(Code::kRefused, "listener: cannot bind the UDP port", impl->port);
     }
     g_socket_set_blocking(u, FALSE);
+    set_udp_send_buffer(u);
     impl->udp_socket = u;
     impl->udp_source = g_socket_create_source(u, G_IO_IN, nullptr);
     g_source_set_callback(impl->udp_source, G_SOURCE_FUNC(on_udp_readable), impl.get(), nullptr);
     g_source_attach(impl->udp_source, context);
+    if (impl->udp.rtcp && impl->port < 65535) {
+      impl->rtcp_socket = bind_udp(address, static_cast<std::uint16_t>(impl->port + 1));
+    }
+    if (impl->rtcp_socket != nullptr) {
+      impl->rtcp_source = g_socket_create_source(impl->rtcp_socket, G_IO_IN, nullptr);
+      g_source_set_callback(impl->rtcp_source, G_SOURCE_FUNC(on_udp_readable), impl.get(),
+                            nullptr);
+      g_source_attach(impl->rtcp_source, context);
+    } else if (impl->udp.rtcp) {
+      MMS_LOG(LogLevel::kInfo, kLog, "UDP port %u+1 not available: RTCP from clients unread",
+              impl->port);
+    }
   }
   impl->accept_source = g_socket_create_source(s, G_IO_IN, nullptr);
   g_source_set_callback(impl->accept_source, G_SOURCE_FUNC(on_accept), impl.get(), nullptr);

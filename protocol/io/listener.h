@@ -50,6 +50,22 @@ class Connection {
   virtual std::uint16_t datagram_port() const { return 0; }
   virtual ByteView next_datagram(Instant /*now*/) { return ByteView(); }
   virtual void consume_datagram() {}
+  // Several at once: up to `max` datagrams for datagram_port() in order, left
+  // queued (the views stay valid until consume_datagrams()); fewer at a port
+  // change. By default one, through next_datagram().
+  virtual std::size_t next_datagrams(Instant now, ByteView* out, std::size_t max) {
+    const ByteView d = max != 0 ? next_datagram(now) : ByteView();
+    if (d.empty()) {
+      return 0;
+    }
+    out[0] = d;
+    return 1;
+  }
+  virtual void consume_datagrams(std::size_t n) {
+    for (std::size_t i = 0; i < n; ++i) {
+      consume_datagram();
+    }
+  }
   virtual void on_datagram(ByteView /*datagram*/, Instant /*now*/) {}
   // "mmsh", "mms" or "rtsp" ("" while a demultiplexing connection has not
   // recognised its protocol yet).
@@ -89,11 +105,18 @@ std::unique_ptr<Connection> make_demux_connection(const ProtocolFactories* facto
 // The monotonic clock the I/O layer feeds to the engine.
 Instant monotonic_now();
 
-// UDP beside the TCP listener (MMS): a datagram socket bound to the same
+// UDP beside the TCP listener (MMS, RTSP): a datagram socket bound to the same
 // address and port number, used to send the connections' datagrams and to
-// receive the clients' resend requests.
+// receive the clients' resend requests and RTCP reports. Datagrams never get
+// dropped for a full socket buffer: a connection whose next datagram does not
+// fit waits for G_IO_OUT on the shared socket (one write source while any
+// connection waits; the waiters are served in turn).
 struct UdpOptions {
   bool enabled = false;
+  // Also receive on port + 1 (RTSP announces it as its RTCP port): what
+  // arrives there reaches the connections like the rest. Best effort: a port
+  // that is taken only leaves RTCP unread.
+  bool rtcp = false;
   // Called per outgoing datagram of `from`; true = drop it (loss simulation,
   // "refuse UDP" fault). Runs on the listener's thread.
   std::function<bool(const Connection& from)> drop;
@@ -101,6 +124,14 @@ struct UdpOptions {
 
 // Datagrams sent per connection per wake-up before yielding.
 constexpr int kMaxDatagramsPerWakeup = 256;
+// Datagrams per sendmmsg() call. Runs of equal-sized datagrams up to
+// kMaxGsoSegment bytes (RTP fragments) go out as one UDP GSO send of at most
+// kMaxGsoSegments / kMaxGsoBytes: the network stack is walked once per run,
+// the wire sees the same datagrams. Bigger ones would exceed an Ethernet MTU.
+constexpr std::size_t kDatagramsPerSend = 64;
+constexpr std::size_t kMaxGsoSegment = 1472;
+constexpr std::size_t kMaxGsoSegments = 64;
+constexpr std::size_t kMaxGsoBytes = 60000;
 // Largest datagram received (resend requests are <= 140 bytes).
 constexpr std::size_t kMaxDatagramBytes = 2048;
 

@@ -1,5 +1,6 @@
 #include "protocol/mmst/client_session.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "protocol/core/byte_reader.h"
@@ -190,6 +191,12 @@ void MmstClientSession::send_read_block(Instant now) {
 }
 
 void MmstClientSession::send_start(Instant now, std::optional<std::uint32_t> location) {
+  if (seq_minus_location_) {
+    prev_seq_minus_location_ = seq_minus_location_;
+    prev_play_inc_ = play_inc_;
+  }
+  seq_minus_location_.reset();  // a new play: set by its first packet
+  play_first_location_ = location;
   play_inc_ = next_play_incarnation(play_inc_);
   reset_udp_window();
   // The server's sequence counter starts at 0 with the session; later plays
@@ -766,6 +773,12 @@ void MmstClientSession::handle_complete_header(const std::vector<std::uint8_t>& 
 }
 
 void MmstClientSession::handle_media(const DataPacket& p, bool from_udp, Instant now) {
+  if (from_udp) {
+    note_udp_packet(p);
+  }
+  if (throttle_grace_over(now)) {
+    pause_server();  // the consumer stays stalled: this packet is in flight after StopPlaying
+  }
   if (p.play_incarnation != play_inc_ || !header_known_) {
     return;  // stale: a seek or resume superseded it
   }
@@ -777,7 +790,7 @@ void MmstClientSession::handle_media(const DataPacket& p, bool from_udp, Instant
   if (stop_sent_ || state_ == State::kPaused) {
     return;  // in flight after our StopPlaying: resumed later from the next packet
   }
-  if (throttled_) {
+  if (throttled_ && !throttle_grace_until_) {
     // A broadcast while the consumer is full: drop, flag the gap.
     discont_pending_ = true;
     return;
@@ -801,6 +814,9 @@ void MmstClientSession::emit_packet(ByteView payload, std::uint32_t location_id)
     events_.push_back(std::move(c));
   }
   media_seen_ = true;
+  if (throttle_grace_until_) {
+    throttle_bytes_ += payload.size();
+  }
   session::Event e;
   e.kind = session::Event::Kind::kPacket;
   e.payload = payload;
@@ -813,26 +829,93 @@ void MmstClientSession::emit_packet(ByteView payload, std::uint32_t location_id)
 
 // --- UDP sequencing -----------------------------------------------------------
 
+std::size_t MmstClientSession::reorder_limit() const {
+  const std::size_t size = std::max<std::size_t>(info_.packet_size, 1);
+  return std::clamp<std::size_t>(kMaxUdpReorderBytes / size, 16, kMaxUdpReorderPackets);
+}
+
 void MmstClientSession::reset_udp_window() {
+  window_top_.reset();
   held_.clear();
   missing_.clear();
   requested_at_.clear();
+  unrequested_.clear();
+  retry_queue_.clear();
+  request_round_.reset();
+}
+
+std::uint32_t MmstClientSession::udp_sequence(const DataPacket& p) {
+  // The first packet of a later play comes after everything the server sent
+  // before: the next value above the highest seen with these low 8 bits.
+  std::uint32_t seq = seq_known_ ? extend_sequence(next_seq_, p.af_flags)
+                                 : last_seq_ + 1 + static_cast<std::uint8_t>(
+                                                       p.af_flags - ((last_seq_ + 1) & 0xFFu));
+  if (!all_selected_ || live()) {
+    return seq;
+  }
+  if (!seq_minus_location_) {
+    seq_minus_location_ = seq - p.location_id;
+    return seq;
+  }
+  // AFFlags count 256 packets: a burst of 256 or more lost ones looks like a
+  // short gap, and a resend from further back than 128 packets like a packet
+  // from ahead. The LocationId says where the packet belongs; it is taken
+  // when it agrees with AFFlags (handle_udp_media bounds the distance).
+  const std::uint32_t by_location = p.location_id + *seq_minus_location_;
+  if (by_location != seq && (by_location & 0xFFu) == p.af_flags) {
+    seq = by_location;
+  }
+  return seq;
+}
+
+void MmstClientSession::note_server_sequence(std::uint32_t seq) {
+  if (static_cast<std::int32_t>(seq - last_seq_) > 0) {
+    last_seq_ = seq;  // resends from further back do not move it
+  }
+}
+
+void MmstClientSession::note_udp_packet(const DataPacket& p) {
+  // Packets that are dropped (stale play, paused, below the resume floor)
+  // still advance the server's counter.
+  if (!all_selected_ || live()) {
+    return;
+  }
+  std::optional<std::uint32_t> offset;
+  if (p.play_incarnation == play_inc_) {
+    offset = seq_minus_location_;
+  } else if (p.play_incarnation == prev_play_inc_) {
+    offset = prev_seq_minus_location_;
+  }
+  if (offset && ((p.location_id + *offset) & 0xFFu) == p.af_flags) {
+    note_server_sequence(p.location_id + *offset);
+  }
 }
 
 void MmstClientSession::handle_udp_media(const DataPacket& p, Instant now) {
-  const std::uint32_t seq = extend_sequence(seq_known_ ? next_seq_ : last_seq_, p.af_flags);
-  last_seq_ = seq;
+  const std::uint32_t seq = udp_sequence(p);
+  note_server_sequence(seq);
   if (!seq_known_) {
     seq_known_ = true;
     next_seq_ = seq;
+    // A play from a known packet (resume, replay) with every packet sent:
+    // the first ones may be the lost ones; expect the play's first packet.
+    if (play_first_location_ && seq_minus_location_ && p.location_id >= *play_first_location_ &&
+        p.location_id - *play_first_location_ < kMaxUdpGapPackets) {
+      next_seq_ = *play_first_location_ + *seq_minus_location_;
+    }
   }
   const auto diff = static_cast<std::int32_t>(seq - next_seq_);
   if (diff < 0 || held_.count(seq) != 0) {
     return;  // a duplicate, or a packet already given up
   }
-  if (missing_.erase(seq) != 0) {
+  if (missing_.count(seq) != 0) {
     ++recovered_;
-    requested_at_.erase(seq);
+    const auto r = requested_at_.find(seq);
+    if (r != requested_at_.end() && !r->second.again) {
+      const Duration sample = now - r->second.at;
+      resend_rtt_ = resend_rtt_ ? (*resend_rtt_ * 7 + sample) / 8 : sample;
+    }
+    forget_missing(seq);
   }
   if (diff == 0 && held_.empty()) {
     ++next_seq_;
@@ -840,8 +923,13 @@ void MmstClientSession::handle_udp_media(const DataPacket& p, Instant now) {
     maybe_finish_eos(now);
     return;
   }
-  if (static_cast<std::size_t>(diff) >= kMaxUdpReorderPackets) {
+  if (static_cast<std::uint32_t>(diff) >= kMaxUdpGapPackets) {
+    if (replay_possible()) {
+      replay(next_seq_, "gap too long", now);  // too far ahead to ask for the gap
+      return;
+    }
     // Too far ahead to wait for the gap: give up on everything before it.
+    MMS_LOG(LogLevel::kInfo, kLog, "UDP packets %u..%u given up (jump)", next_seq_, seq - 1);
     while (next_seq_ != seq) {
       auto it = held_.find(next_seq_);
       if (it != held_.end()) {
@@ -853,23 +941,29 @@ void MmstClientSession::handle_udp_media(const DataPacket& p, Instant now) {
         ++udp_lost_;
         discont_pending_ = true;
       }
-      missing_.erase(next_seq_);
-      requested_at_.erase(next_seq_);
+      forget_missing(next_seq_);
       ++next_seq_;
     }
   } else {
-    for (std::uint32_t s = next_seq_; s != seq; ++s) {
-      if (held_.count(s) == 0 && missing_.count(s) == 0) {
-        missing_[s] = now;
-      }
+    // Only the part of the gap beyond the highest packet seen is new: below
+    // it every packet is held, missing already, or delivered.
+    std::uint32_t from = next_seq_;
+    if (window_top_ && static_cast<std::int32_t>(*window_top_ + 1 - from) > 0) {
+      from = *window_top_ + 1;
     }
+    for (std::uint32_t s = from; static_cast<std::int32_t>(seq - s) > 0; ++s) {
+      add_missing(s, now);
+    }
+  }
+  if (!window_top_ || static_cast<std::int32_t>(seq - *window_top_) > 0) {
+    window_top_ = seq;
   }
   Held h;
   h.location_id = p.location_id;
   h.payload.assign(p.payload.begin(), p.payload.end());
   held_[seq] = std::move(h);
   release_in_order();
-  if (held_.size() > kMaxUdpReorderPackets) {
+  if (held_.size() > reorder_limit()) {
     skip_lost(now, true);
   }
   request_resends(now);
@@ -882,8 +976,7 @@ void MmstClientSession::release_in_order() {
     const std::vector<std::uint8_t>& b = released_.back();
     emit_packet(ByteView(b.data(), b.size()), it->second.location_id);
     held_.erase(it);
-    missing_.erase(next_seq_);
-    requested_at_.erase(next_seq_);
+    forget_missing(next_seq_);
     ++next_seq_;
   }
 }
@@ -894,13 +987,16 @@ void MmstClientSession::skip_lost(Instant now, bool force) {
   while (!missing_.empty()) {
     auto first = missing_.begin();
     const bool expired = now >= first->second + kUdpLossDeadline;
-    const bool overflow = force && held_.size() > kMaxUdpReorderPackets;
+    const bool overflow = force && held_.size() > reorder_limit();
     if (!expired && !overflow) {
       break;
     }
     const std::uint32_t lost = first->first;
-    missing_.erase(first);
-    requested_at_.erase(lost);
+    if (replay_possible()) {
+      replay(lost, expired ? "not resent in time" : "reorder window full", now);
+      return;
+    }
+    forget_missing(lost);
     ++udp_lost_;
     discont_pending_ = true;
     MMS_LOG(LogLevel::kInfo, kLog, "UDP packet %u given up", lost);
@@ -924,27 +1020,72 @@ void MmstClientSession::skip_lost(Instant now, bool force) {
   }
 }
 
+void MmstClientSession::add_missing(std::uint32_t seq, Instant now) {
+  if (missing_.emplace(seq, now).second) {
+    unrequested_.insert(seq);
+  }
+}
+
+void MmstClientSession::forget_missing(std::uint32_t seq) {
+  missing_.erase(seq);
+  requested_at_.erase(seq);
+  unrequested_.erase(seq);  // retry_queue_ entries go stale and are skipped
+}
+
+Duration MmstClientSession::resend_retry() const {
+  if (!resend_rtt_) {
+    return kUdpResendRetry;
+  }
+  return std::clamp<Duration>(4 * *resend_rtt_, kUdpResendRetryMin, kUdpResendRetry);
+}
+
 void MmstClientSession::request_resends(Instant now) {
   if (udp_ch_ == 0 || missing_.empty()) {
     return;
   }
+  // Packets asked for before whose retry interval has passed (oldest first),
+  // then the ones never asked for (lowest first); kMaxResendPackets per
+  // request, a few requests at a time.
+  std::vector<std::uint32_t> want;
+  const std::size_t most = limits::kMaxResendPackets * kMaxResendRequestsAtOnce;
+  const Duration retry = resend_retry();
+  while (!retry_queue_.empty() && want.size() < most) {
+    const auto [at, seq] = retry_queue_.front();
+    const auto it = requested_at_.find(seq);
+    if (it == requested_at_.end() || it->second.at != at) {
+      retry_queue_.pop_front();  // recovered, given up, or asked for again since
+      continue;
+    }
+    if (now < at + retry) {
+      break;
+    }
+    retry_queue_.pop_front();
+    it->second.again = true;
+    want.push_back(seq);
+  }
+  while (!unrequested_.empty() && want.size() < most) {
+    want.push_back(*unrequested_.begin());
+    unrequested_.erase(unrequested_.begin());
+  }
+  if (want.empty()) {
+    return;
+  }
+  request_round_ = now;
+  for (std::uint32_t seq : want) {
+    requested_at_[seq].at = now;
+    retry_queue_.emplace_back(now, seq);
+  }
+  for (std::size_t i = 0; i < want.size(); i += limits::kMaxResendPackets) {
+    const std::size_t n = std::min(limits::kMaxResendPackets, want.size() - i);
+    send_resend_request(want.data() + i, n);
+  }
+}
+
+void MmstClientSession::send_resend_request(const std::uint32_t* seqs, std::size_t n) {
   RequestPacketListResend r;
   r.dw_client_id = client_id_;
   r.w_source_id = static_cast<std::uint16_t>(open_file_id_ & 0xFFFFu);
-  for (const auto& [seq, since] : missing_) {
-    auto it = requested_at_.find(seq);
-    if (it != requested_at_.end() && now < it->second + kUdpResendRetry) {
-      continue;
-    }
-    r.dw_begin_packet_list.push_back(seq);
-    requested_at_[seq] = now;
-    if (r.dw_begin_packet_list.size() == limits::kMaxResendPackets) {
-      break;
-    }
-  }
-  if (r.dw_begin_packet_list.empty()) {
-    return;
-  }
+  r.dw_begin_packet_list.assign(seqs, seqs + n);
   std::vector<std::uint8_t> out;
   if (!encode_resend(r, &out).ok()) {
     return;
@@ -959,6 +1100,33 @@ void MmstClientSession::request_resends(Instant now) {
   a.port = current_url_.port != 0 ? current_url_.port : std::uint16_t{1755};
   a.bytes.assign(out.begin(), out.end());
   actions_.push_back(std::move(a));
+}
+
+bool MmstClientSession::replay_possible() const {
+  if (!udp_ || live() || tcp_ == 0 || state_ != State::kStreaming ||
+      (throttled_ && !throttle_grace_until_) || stop_sent_) {
+    return false;
+  }
+  const std::optional<std::uint32_t> from =
+      last_location_ ? std::optional<std::uint32_t>(*last_location_ + 1) : std::nullopt;
+  return !(from == replay_from_ && replays_in_row_ >= kMaxUdpReplays);
+}
+
+void MmstClientSession::replay(std::uint32_t lost, const char* why, Instant now) {
+  // As after a pause: everything before `from` was delivered, the held
+  // packets after the gap come again with the new incarnation.
+  const std::optional<std::uint32_t> from =
+      last_location_ ? std::optional<std::uint32_t>(*last_location_ + 1) : std::nullopt;
+  replays_in_row_ = from == replay_from_ ? replays_in_row_ + 1 : 1;
+  replay_from_ = from;
+  ++replays_;
+  MMS_LOG(LogLevel::kInfo, kLog, "UDP packet %u lost (%s): playing again from packet %u", lost, why,
+          from.value_or(0));
+  if (from) {
+    resume_floor_ = *from;
+    resume_floor_active_ = true;
+  }
+  send_start(now, from);
 }
 
 void MmstClientSession::finish_eos(Instant now) {
@@ -1007,7 +1175,7 @@ bool MmstClientSession::probe_tail(Instant now) {
   bool added = false;
   for (std::uint32_t i = 0; i < static_cast<std::uint32_t>(want); ++i) {
     if (missing_.count(next + i) == 0) {
-      missing_[next + i] = now;
+      add_missing(next + i, now);
       added = true;
     }
   }
@@ -1029,6 +1197,11 @@ void MmstClientSession::maybe_finish_eos(Instant now) {
   eos_pending_ = false;
   tail_probe_ = false;
   state_ = State::kDone;
+  if (udp_) {
+    MMS_LOG(LogLevel::kInfo, kLog,
+            "UDP: %u resend requests, %u packets recovered, %u lost, %u replays", resend_requests_,
+            recovered_, udp_lost_, replays_);
+  }
   session::Event e;
   e.kind = session::Event::Kind::kEos;
   events_.push_back(std::move(e));
@@ -1047,23 +1220,25 @@ bool MmstClientSession::seekable() const {
 }
 
 void MmstClientSession::on_throttle(bool paused, Instant now) {
-  released_.clear();
+  // released_ stays: events still queued may point into it.
   throttled_ = paused;
   if (state_ == State::kFailed || state_ == State::kDone || tcp_ == 0) {
     return;
   }
   if (paused) {
-    if (!live() && (state_ == State::kStreaming || state_ == State::kAwaitStarted)) {
-      // On-demand: pause the server; pings keep flowing on the control connection.
-      Message m = make_message(kLinkViewerToMacStopPlaying);
-      m.stop_playing.open_file_id = open_file_id_;
-      m.stop_playing.play_incarnation = play_inc_;
-      send(&m);
-      stop_sent_ = true;
-      state_ = State::kPaused;
-      reset_udp_window();
-      eos_pending_ = false;
+    if (!live() && udp_ && state_ == State::kStreaming) {
+      // Over UDP a pause throws away everything in flight (the socket buffer
+      // holds megabytes; the server sends it again after StartPlaying): a
+      // short stall of the consumer is absorbed first (delivery goes on).
+      throttle_grace_until_ = now + kUdpThrottleGrace;
+      throttle_bytes_ = 0;
+      return;
     }
+    pause_server();
+    return;
+  }
+  if (throttle_grace_until_) {
+    throttle_grace_until_.reset();  // the stall ended within the grace: never paused
     return;
   }
   touch(now);
@@ -1082,10 +1257,34 @@ void MmstClientSession::on_throttle(bool paused, Instant now) {
   }
 }
 
+void MmstClientSession::pause_server() {
+  throttle_grace_until_.reset();
+  if (live() || (state_ != State::kStreaming && state_ != State::kAwaitStarted)) {
+    return;
+  }
+  // On-demand: pause the server; pings keep flowing on the control connection.
+  Message m = make_message(kLinkViewerToMacStopPlaying);
+  m.stop_playing.open_file_id = open_file_id_;
+  m.stop_playing.play_incarnation = play_inc_;
+  send(&m);
+  stop_sent_ = true;
+  state_ = State::kPaused;
+  reset_udp_window();
+  eos_pending_ = false;
+}
+
+bool MmstClientSession::throttle_grace_over(Instant now) const {
+  return throttle_grace_until_ &&
+         (now >= *throttle_grace_until_ || throttle_bytes_ >= kUdpThrottleSlackBytes);
+}
+
 void MmstClientSession::on_timeout(Instant now) {
   released_.clear();
   if (state_ == State::kFailed || state_ == State::kDone) {
     return;
+  }
+  if (throttle_grace_over(now)) {
+    pause_server();
   }
   if (udp_wait_since_ && !udp_seen_ && config_.udp_timeout > 0 &&
       now >= *udp_wait_since_ + config_.udp_timeout) {
@@ -1160,10 +1359,16 @@ std::optional<Instant> MmstClientSession::next_deadline() const {
   if (header_retry_at_ && state_ == State::kAwaitHeader) {
     consider(*header_retry_at_);
   }
+  if (throttle_grace_until_) {
+    consider(*throttle_grace_until_);
+  }
   if (!missing_.empty()) {
     consider(missing_.begin()->second + kUdpLossDeadline);
-    for (const auto& [seq, at] : requested_at_) {
-      consider(at + kUdpResendRetry);
+    if (!retry_queue_.empty()) {
+      consider(retry_queue_.front().first + resend_retry());  // may be stale: early, harmless
+    }
+    if (!unrequested_.empty() && request_round_) {
+      consider(*request_round_ + kMillisecond);  // more than one round could ask for
     }
   }
   return d;

@@ -17,13 +17,20 @@
 // the caller keeps reading while throttled (keep_reading_when_throttled()).
 // On throttle the session pauses on-demand content with StopPlaying and later
 // resumes it with StartPlaying at the next packet number (locationId, new
-// incarnation; packets before it are dropped); broadcast packets received
+// incarnation; packets before it are dropped); over UDP only when the stall
+// lasts kUdpThrottleGrace (or kUdpThrottleSlackBytes more were delivered),
+// since a pause throws away what is in flight. Broadcast packets received
 // while throttled are dropped and the next one is flagged discont.
 //
-// UDP (mmsp.md §5): datagrams are sequenced by AFFlags (extended to 32 bits);
-// gaps trigger RequestPacketListResend to the server's MMS port; packets are
-// reordered within kMaxUdpReorderPackets and kUdpLossDeadline, after which the
-// missing ones count as lost and the next packet is flagged discont. No
+// UDP (mmsp.md §5): datagrams are sequenced by AFFlags (extended to 32 bits,
+// with the LocationId when every stream of on-demand content is selected);
+// gaps trigger RequestPacketListResend to the server's MMS port, repeated
+// after a retry interval that follows the measured resend round trip; packets
+// are reordered within kMaxUdpReorderPackets (and kMaxUdpReorderBytes) and
+// kUdpLossDeadline. After that, on-demand content is played again from the
+// first packet not delivered (StartPlaying at its LocationId, as after a
+// pause), so no packet is lost; for broadcasts the missing ones count as lost
+// and the next packet is flagged discont. No
 // datagram within ClientConfig::udp_timeout fails with kTimedOut ("no UDP data
 // from the server") so rollover can move on.
 //
@@ -35,6 +42,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -51,13 +59,33 @@ constexpr const char* kClientPlayerVersion = "9.0.0.2980";
 // ReadBlock before CancelReadBlock + a new ReadBlock; retries before failing.
 constexpr Duration kUdpHeaderRetry = 2 * kSecond;
 constexpr int kMaxUdpHeaderRetries = 4;
-// UDP reordering: packets held while waiting for a missing one. At 1 Mbit/s
-// and 1.5 KB packets this is ~3 s of media; bounds memory to 256 packets.
-constexpr std::size_t kMaxUdpReorderPackets = 256;
-// A missing UDP packet is re-requested after kUdpResendRetry and given up
-// (counted lost, next packet discont) after kUdpLossDeadline.
+// UDP reordering: packets held while waiting for a missing one, at most this
+// many and this many bytes of packets. A fast server (loopback) loses whole
+// bursts when this client is not scheduled for a few ms; the packets that
+// follow such a burst are held until the resends come, which arrive behind
+// what the socket buffer (4 MiB) holds already: 2048 packets of 8000 bytes
+// cover that; at 1 Mbit/s and 1.5 KB packets they are ~25 s of media.
+constexpr std::size_t kMaxUdpReorderPackets = 4096;
+constexpr std::size_t kMaxUdpReorderBytes = 32u * 1024 * 1024;
+// A sequence gap up to this long is asked for again; a longer jump (a
+// restarted sender) gives up on what is in between at once.
+constexpr std::uint32_t kMaxUdpGapPackets = 8192;
+// A missing UDP packet is re-requested after the retry interval: four resend
+// round trips as measured (packets asked for once), within these bounds, and
+// kUdpResendRetry until a round trip was measured. It is given up after
+// kUdpLossDeadline (broadcast: counted lost, next packet discont; on-demand:
+// played again from there, at most kMaxUdpReplays times from the same packet).
 constexpr Duration kUdpResendRetry = 200 * kMillisecond;
+constexpr Duration kUdpResendRetryMin = 10 * kMillisecond;
 constexpr Duration kUdpLossDeadline = 1 * kSecond;
+constexpr int kMaxUdpReplays = 8;
+// Resend requests (of up to 32 packets each) sent at once.
+constexpr std::size_t kMaxResendRequestsAtOnce = 8;
+// Back-pressure over UDP (on-demand): the server is paused (StopPlaying) only
+// when the consumer is still full after kUdpThrottleGrace, or after
+// kUdpThrottleSlackBytes more were delivered into the full queue.
+constexpr Duration kUdpThrottleGrace = 50 * kMillisecond;
+constexpr std::size_t kUdpThrottleSlackBytes = 8u * 1024 * 1024;
 // Header fragments collected over UDP (a 16 MiB header in 1 KiB fragments).
 constexpr std::size_t kMaxUdpHeaderFragments = 16384;
 // SecurityResponse rounds before giving up (mmsp.md §9 item 14).
@@ -101,6 +129,7 @@ class MmstClientSession final : public session::ClientSession {
   std::uint32_t udp_lost() const { return udp_lost_; }
   std::uint32_t udp_resend_requests() const { return resend_requests_; }
   std::uint32_t udp_recovered() const { return recovered_; }
+  std::uint32_t udp_replays() const { return replays_; }
   std::uint8_t play_incarnation() const { return play_inc_; }
 
  private:
@@ -140,15 +169,30 @@ class MmstClientSession final : public session::ClientSession {
   void handle_complete_header(const std::vector<std::uint8_t>& raw, Instant now);
   void handle_media(const DataPacket& p, bool from_udp, Instant now);
   void handle_udp_media(const DataPacket& p, Instant now);
+  std::uint32_t udp_sequence(const DataPacket& p);
+  void note_server_sequence(std::uint32_t seq);
+  void note_udp_packet(const DataPacket& p);
   void emit_packet(ByteView payload, std::uint32_t location_id);
   void release_in_order();
   void request_resends(Instant now);
+  void send_resend_request(const std::uint32_t* seqs, std::size_t n);
+  void add_missing(std::uint32_t seq, Instant now);
+  void forget_missing(std::uint32_t seq);
+  Duration resend_retry() const;
+  // On-demand content: StartPlaying again from the first packet not delivered.
+  bool replay_possible() const;
+  void replay(std::uint32_t lost, const char* why, Instant now);
+  // Back-pressure: StopPlaying for on-demand content (resumed on unthrottle).
+  void pause_server();
+  bool throttle_grace_over(Instant now) const;
   void skip_lost(Instant now, bool force);
   void finish_eos(Instant now);
   void maybe_finish_eos(Instant now);
   bool probe_tail(Instant now);
   std::optional<Instant> idle_deadline() const;
   void reset_udp_window();
+  // Packets held_ may hold (kMaxUdpReorderPackets, fewer for big packets).
+  std::size_t reorder_limit() const;
   void follow_redirect(const ReportRedirect& r, Instant now);
   void fail(Status status, std::string detail = std::string());
   void close_channels();
@@ -205,6 +249,8 @@ class MmstClientSession final : public session::ClientSession {
   bool discont_pending_ = false;
   bool stop_sent_ = false;
   bool throttled_ = false;
+  std::optional<Instant> throttle_grace_until_;  // UDP: throttled, not paused yet
+  std::size_t throttle_bytes_ = 0;               // delivered since
   bool media_seen_ = false;
   bool eos_pending_ = false;  // EndOfStream seen; waiting for UDP stragglers
   bool tail_probe_ = false;
@@ -220,10 +266,34 @@ class MmstClientSession final : public session::ClientSession {
   bool udp_seen_ = false;
   bool seq_known_ = false;
   std::uint32_t next_seq_ = 0;   // extended sequence expected next
-  std::uint32_t last_seq_ = 0;   // reference for extend_sequence
+  // The highest server sequence seen (the reference for the first packet of
+  // a play): the server's counter runs on across plays (MS-MMSP 3.2.3), and
+  // resend requests name its values.
+  std::uint32_t last_seq_ = 0;
+  // On-demand with every stream selected, the server sends every packet, so
+  // sequence - LocationId stays the same within a play: it tells how many
+  // 256-packet cycles of AFFlags a long loss burst hid. The previous play's
+  // value places that play's packets still in flight after a new
+  // StartPlaying (they advance the server's counter too).
+  std::optional<std::uint32_t> seq_minus_location_;
+  std::optional<std::uint32_t> prev_seq_minus_location_;
+  std::optional<std::uint32_t> play_first_location_;  // StartPlaying's locationId
+  std::uint8_t prev_play_inc_ = 0;
   std::map<std::uint32_t, Held> held_;
+  std::optional<std::uint32_t> window_top_;   // highest seq held or missing
   std::map<std::uint32_t, Instant> missing_;  // seq -> when first noticed
-  std::map<std::uint32_t, Instant> requested_at_;
+  struct Requested {
+    Instant at;            // last request
+    bool again = false;    // requested more than once (no round-trip sample)
+  };
+  std::map<std::uint32_t, Requested> requested_at_;
+  std::set<std::uint32_t> unrequested_;  // missing, never asked for
+  std::deque<std::pair<Instant, std::uint32_t>> retry_queue_;  // requests in time order
+  std::optional<Instant> request_round_;  // last request_resends() that sent
+  std::optional<Duration> resend_rtt_;    // smoothed resend round trip
+  std::optional<std::uint32_t> replay_from_;  // LocationId of the last replay
+  int replays_in_row_ = 0;
+  std::uint32_t replays_ = 0;
   std::vector<std::vector<std::uint8_t>> released_;  // storage of emitted held packets
   std::uint32_t udp_lost_ = 0;
   std::uint32_t resend_requests_ = 0;

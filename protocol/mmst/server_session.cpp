@@ -175,7 +175,7 @@ std::optional<Instant> ServerSession::next_deadline() const {
   if (state_ == State::kStreaming && pending_pos_ >= pending_.size() && datagrams_.empty() &&
       content_) {
     if (udp_port_ != 0 && !paced_) {
-      earliest(now_ + kUdpFastTick);
+      earliest(pacer_.next_send(now_));
     } else if (paced_ && next_packet_ < content_->packet_count()) {
       earliest(due_time(next_packet_) + (-kMmsPacingSlack));
     } else {
@@ -213,13 +213,28 @@ void ServerSession::emit_data(std::uint32_t location_id, std::uint8_t inc, std::
   if (!encode_data_packet(location_id, inc, af_flags, payload, &d.bytes).ok()) {
     return;
   }
-  if (media) {
-    history_.emplace_back(sequence_, d.bytes);
-    if (history_.size() > kResendHistory) {
-      history_.pop_front();
-    }
-  }
   datagrams_.push_back(std::move(d));
+}
+
+void ServerSession::forget_history() {
+  history_.clear();
+}
+
+const ServerSession::Sent* ServerSession::find_sent(std::uint32_t sequence) const {
+  if (history_.empty()) {
+    return nullptr;
+  }
+  // Sequences rise by one per packet (two at a new play after 0xFE); offsets
+  // from the oldest keep the order across a 32-bit wrap.
+  const std::uint32_t first = history_.front().sequence;
+  const std::uint32_t want = sequence - first;
+  const auto it = std::lower_bound(
+      history_.begin(), history_.end(), want,
+      [first](const Sent& h, std::uint32_t off) { return h.sequence - first < off; });
+  if (it == history_.end() || it->sequence != sequence) {
+    return nullptr;
+  }
+  return &*it;
 }
 
 ByteView ServerSession::next_output(Instant now) {
@@ -233,8 +248,8 @@ ByteView ServerSession::next_output(Instant now) {
     if (udp_port_ == 0) {
       produce(now);
     } else if (state_ == State::kStreaming && content_ &&
-               next_packet_ >= content_->packet_count()) {
-      produce(now);  // UDP: the end-of-stream messages travel on TCP
+               next_packet_ >= content_->packet_count() && datagrams_.empty()) {
+      produce(now);  // UDP: the end-of-stream messages travel on TCP, after the last datagram
     }
   }
   return ByteView(pending_.data() + pending_pos_, pending_.size() - pending_pos_);
@@ -262,6 +277,32 @@ void ServerSession::consume_datagram() {
   if (!datagrams_.empty()) {
     datagrams_.pop_front();
   }
+}
+
+std::size_t ServerSession::next_datagrams(Instant now, ByteView* out, std::size_t max) {
+  now_ = now;
+  if (peer_gone_ || udp_port_ == 0) {
+    return 0;
+  }
+  // Produce until the batch is full or nothing more is due (deque appends
+  // keep the views of queued datagrams valid).
+  while (datagrams_.size() < max) {
+    const std::size_t before = datagrams_.size();
+    produce(now);
+    if (datagrams_.size() == before) {
+      break;
+    }
+  }
+  const std::size_t n = std::min(max, datagrams_.size());
+  for (std::size_t i = 0; i < n; ++i) {
+    out[i] = ByteView(datagrams_[i].bytes);
+  }
+  return n;
+}
+
+void ServerSession::consume_datagrams(std::size_t n) {
+  datagrams_.erase(datagrams_.begin(),
+                   datagrams_.begin() + static_cast<std::ptrdiff_t>(std::min(n, datagrams_.size())));
 }
 
 bool ServerSession::wants_close() const {
@@ -527,6 +568,7 @@ void ServerSession::open_resolved(std::uint32_t inc) {
   entry_ = 0;
   content_ = entries_[0];
   keep_.clear();
+  forget_history();
   stream_switch_seen_ = false;
   Message r = make_message(kLinkMacToViewerReportOpenFile);
   fill_open_file(&r.report_open_file);
@@ -631,6 +673,7 @@ void ServerSession::on_stream_switch(const Message& m) {
     }
   }
   stream_switch_seen_ = true;
+  forget_history();  // packets sent before are no longer rebuilt the same way
   std::size_t selected = 0;
   for (const asf::StreamInfo& s : content_->info().streams) {
     selected += (s.number < kStreamSlots && keep_[s.number]) ? std::size_t{1} : std::size_t{0};
@@ -746,6 +789,16 @@ void ServerSession::on_start_playing(const Message& m, Instant now) {
   state_ = State::kStreaming;
   idle_at_.reset();
   paced_ = content_->live() || !config_->fast;
+  if (udp_port_ != 0 && !paced_) {
+    // A client that pauses when its queue is full (mmssrc) resumes with the
+    // rate learnt so far, not with a new slow start.
+    if (pacer_started_) {
+      pacer_.resume(now);
+    } else {
+      pacer_.restart(now);
+      pacer_started_ = true;
+    }
+  }
   play_start_ = now;
   if (start < content_->packet_count()) {
     start_send_ms_ = content_->meta(start).send_time_ms;
@@ -789,13 +842,13 @@ Instant ServerSession::due_time(std::uint32_t packet) const {
   return play_start_ + (send - std::int64_t{start_send_ms_}) * kMillisecond;
 }
 
-void ServerSession::send_packet(std::uint32_t packet) {
+ByteView ServerSession::packet_payload(std::uint32_t packet) {
   ByteView src = content_->packet(packet);
   if (!all_selected()) {
     bool empty = false;
     if (asf::filter_streams(src, content_->packet_size(), keep_, &scratch_, &empty).ok()) {
       if (empty) {
-        return;  // nothing of the selected streams: not sent, LocationId skips
+        return ByteView();
       }
       src = ByteView(scratch_);
     }
@@ -804,19 +857,45 @@ void ServerSession::send_packet(std::uint32_t packet) {
       asf::strip_padding(src, content_->packet_size(), &scratch2_).ok()) {
     src = ByteView(scratch2_);
   }
+  return src;
+}
+
+void ServerSession::send_packet(std::uint32_t packet) {
+  const ByteView src = packet_payload(packet);
+  if (src.empty()) {
+    return;  // nothing of the selected streams: not sent, LocationId skips
+  }
   std::uint64_t location = packet;
   if (content_->live()) {
     location += static_cast<std::uint64_t>(live_iteration_) * content_->packet_count();
   }
   const auto af = static_cast<std::uint8_t>(sequence_ & 0xFFu);
-  emit_data(static_cast<std::uint32_t>(location & 0xFFFFFFFFu), incarnation_byte(play_inc_), af,
-            src, true);
+  Sent sent;
+  sent.sequence = sequence_;
+  sent.packet = packet;
+  sent.location_id = static_cast<std::uint32_t>(location & 0xFFFFFFFFu);
+  sent.inc = incarnation_byte(play_inc_);
+  sent.af_flags = af;
+  sent.rate_kb = static_cast<std::uint32_t>(std::min<std::uint64_t>(pacer_.rate() / 1000, UINT32_MAX));
+  emit_data(sent.location_id, sent.inc, af, src, true);
+  if (udp_port_ != 0) {
+    history_.push_back(sent);
+    if (history_.size() > kResendHistory) {
+      history_.pop_front();
+    }
+  }
   last_af_ = af;
   ++sequence_;
   ++data_sent_;
 }
 
 void ServerSession::end_of_entry() {
+  if (udp_port_ != 0 && !paced_) {
+    MMS_LOG(LogLevel::kInfo, kLog,
+            "client-id=%u: fast UDP: %u packets, %u resent, %u not kept, %u backoffs, %.0f MB/s",
+            client_id_, data_sent_, resent_, resend_misses_, pacer_.backoffs(),
+            static_cast<double>(pacer_.rate()) / 1e6);
+  }
   const bool more = playlist_ && entry_ + 1 < entries_.size();
   const bool loop = content_->live();
   Message eos = make_message(kLinkMacToViewerReportEndOfStream);
@@ -834,6 +913,7 @@ void ServerSession::end_of_entry() {
     ++entry_;
     content_ = entries_[entry_];
     keep_.clear();
+    forget_history();
     stream_switch_seen_ = false;
   }
   MMS_LOG(LogLevel::kInfo, kLog, "client-id=%u: stream change to entry %zu ('%s')", client_id_,
@@ -862,7 +942,6 @@ void ServerSession::produce(Instant now) {
   const std::uint32_t count = content_->packet_count();
   const Instant horizon = now + kMmsPacingSlack;
   const bool udp = udp_port_ != 0;
-  std::uint32_t burst = 0;
   for (;;) {
     if (state_ != State::kStreaming) {
       return;
@@ -871,17 +950,23 @@ void ServerSession::produce(Instant now) {
         next_packet_ >= count ||
         (stop_send_ms_ && content_->meta(next_packet_).send_time_ms > *stop_send_ms_);
     if (at_end) {
+      if (udp && !datagrams_.empty()) {
+        return;  // reported on TCP once the last datagram went out
+      }
       end_of_entry();
       return;
     }
     if (paced_ && due_time(next_packet_) > horizon) {
       return;
     }
-    if (udp ? (!paced_ && burst >= kUdpFastBurst) : pending_.size() >= kMmsOutputBatchBytes) {
+    if (udp ? (!paced_ && !pacer_.may_send(now)) : pending_.size() >= kMmsOutputBatchBytes) {
       return;
     }
+    const std::size_t queued = datagrams_.size();
     send_packet(next_packet_++);
-    ++burst;
+    if (udp && !paced_ && datagrams_.size() > queued) {
+      pacer_.sent(datagrams_.back().bytes.size());
+    }
     if (config_->close_after_packets != 0 && data_sent_ >= config_->close_after_packets) {
       MMS_LOG(LogLevel::kInfo, kLog, "client-id=%u: closing after %u data packets (fault)",
               client_id_, data_sent_);
@@ -909,22 +994,41 @@ void ServerSession::on_datagram(ByteView datagram, Instant now) {
   }
   const std::int64_t second = (now - session_start_) / kSecond;
   if (second != resend_window_s_) {
+    sent_last_window_ = second == resend_window_s_ + 1 ? data_sent_ - sent_at_window_ : 0;
+    sent_at_window_ = data_sent_;
     resend_window_s_ = second;
     resends_in_window_ = 0;
   }
+  if (!paced_ && state_ == State::kStreaming) {
+    // The client lost packets: they were sent too fast.
+    const Sent* first = req.dw_begin_packet_list.empty()
+                            ? nullptr
+                            : find_sent(req.dw_begin_packet_list.front());
+    pacer_.on_loss(now, first != nullptr ? std::uint64_t{first->rate_kb} * 1000 : 0);
+  }
+  const std::uint32_t allowed =
+      std::max(kMaxResendsPerSecond,
+               (sent_last_window_ + (data_sent_ - sent_at_window_)) / kResendShareDivisor);
   std::size_t inserted = 0;  // resends go first, in the order asked
   for (std::uint32_t seq : req.dw_begin_packet_list) {
-    if (resends_in_window_ >= kMaxResendsPerSecond) {
+    if (resends_in_window_ >= allowed) {
       MMS_LOG(LogLevel::kDebug, kLog, "client-id=%u: resend rate limit", client_id_);
       return;
     }
-    const auto it = std::find_if(history_.begin(), history_.end(),
-                                 [seq](const auto& h) { return h.first == seq; });
-    if (it == history_.end()) {
+    const Sent* sent = find_sent(seq);
+    const ByteView payload = sent != nullptr ? packet_payload(sent->packet) : ByteView();
+    Datagram d;
+    if (payload.empty() ||
+        !encode_data_packet(sent->location_id, sent->inc, sent->af_flags, payload, &d.bytes)
+             .ok()) {
+      ++resend_misses_;
+      MMS_LOG(LogLevel::kDebug, kLog, "client-id=%u: resend of %u: no longer kept", client_id_,
+              seq);
       continue;  // too old (or never sent)
     }
-    Datagram d;
-    d.bytes = it->second;
+    if (!paced_) {
+      pacer_.sent(d.bytes.size());  // resends take their share of the rate
+    }
     datagrams_.insert(datagrams_.begin() + static_cast<std::ptrdiff_t>(inserted++), std::move(d));
     ++resends_in_window_;
     ++resent_;

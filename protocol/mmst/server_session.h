@@ -43,6 +43,7 @@
 #include "protocol/core/bytes.h"
 #include "protocol/core/status.h"
 #include "protocol/core/time.h"
+#include "protocol/core/udp_pacer.h"
 #include "protocol/mmsh/server_session.h"
 #include "protocol/mmst/messages.h"
 
@@ -68,14 +69,18 @@ struct ServerConfig {
 // Largest TCP control message a client may send (Logging is 1536 bytes; a
 // SecurityResponse or OpenFile with a long path stays far below).
 constexpr std::size_t kMaxCommandBytes = 64 * 1024;
-// Data packets kept for UDP resend requests (MS-MMSP 3.2.5.11.1).
-constexpr std::size_t kResendHistory = 1024;
-// Resent packets per session per second (reflection bound, MS-MMSP 5.1).
+// Data packets kept for UDP resend requests (MS-MMSP 3.2.5.11.1). Kept as
+// what rebuilds them (16 bytes each), so the history can cover what a fast
+// client's socket buffer holds plus a retry: 32768 packets are a third of a
+// second of 8000-byte packets at 800 MB/s, minutes at media rates.
+constexpr std::size_t kResendHistory = 32768;
+// Resent packets per session per second (reflection bound, MS-MMSP 5.1): this
+// many, or as many as Data packets were sent in the last second when that is
+// more (a fast client loses more, and at most doubles what it is sent anyway).
 constexpr std::uint32_t kMaxResendsPerSecond = 256;
-// UDP in fast mode: Data packets sent per pacing tick (a loopback socket
-// buffer holds ~200 KB, so a whole file at once would be lost).
-constexpr std::uint32_t kUdpFastBurst = 32;
-constexpr Duration kUdpFastTick = 2 * kMillisecond;
+constexpr std::uint32_t kResendShareDivisor = 1;
+// UDP in fast mode is paced by a UdpPacer (protocol/core/udp_pacer.h): resend
+// requests are its loss reports.
 // Paced mode sends every packet due within this window in one batch.
 constexpr Duration kMmsPacingSlack = 10 * kMillisecond;
 // TCP bytes produced per batch handed to the I/O layer.
@@ -109,6 +114,10 @@ class ServerSession {
   // The next datagram to send now (empty: none); valid until consume_datagram().
   ByteView next_datagram(Instant now);
   void consume_datagram();
+  // Up to `max` datagrams to send now, left queued: the views stay valid until
+  // consume_datagrams(); then the first n are sent (or dropped).
+  std::size_t next_datagrams(Instant now, ByteView* out, std::size_t max);
+  void consume_datagrams(std::size_t n);
   // A datagram the client sent to the server's UDP port.
   void on_datagram(ByteView datagram, Instant now);
 
@@ -117,6 +126,9 @@ class ServerSession {
   std::int64_t start_packet() const { return start_packet_; }
   std::uint32_t data_packets_sent() const { return data_sent_; }
   std::uint32_t packets_resent() const { return resent_; }
+  // Fast UDP: the pacer's rate (bytes/s) and how often loss reports halved it.
+  std::uint64_t udp_rate() const { return pacer_.rate(); }
+  std::uint32_t udp_backoffs() const { return pacer_.backoffs(); }
 
  private:
   enum class State : std::uint8_t {
@@ -163,6 +175,10 @@ class ServerSession {
   void end_of_entry();
   Instant due_time(std::uint32_t packet) const;
   void send_packet(std::uint32_t packet);
+  // The payload of file packet `packet` as sent (stream filter, padding);
+  // empty when none of the selected streams is in it.
+  ByteView packet_payload(std::uint32_t packet);
+  void forget_history();
 
   const ServerConfig* config_;
   std::uint32_t client_id_;
@@ -215,11 +231,27 @@ class ServerSession {
   std::vector<std::uint8_t> scratch_;
   std::vector<std::uint8_t> scratch2_;
 
-  // UDP resend history: (sequence, datagram).
-  std::deque<std::pair<std::uint32_t, std::vector<std::uint8_t>>> history_;
+  // UDP resend history, in sequence order: what each media datagram was made
+  // of. Cleared when the content or the stream selection changes (the same
+  // packet would be rebuilt differently).
+  struct Sent {
+    std::uint32_t sequence = 0;
+    std::uint32_t packet = 0;
+    std::uint32_t location_id = 0;
+    std::uint32_t rate_kb = 0;  // fast UDP: the pacer's rate when sent, kB/s
+    std::uint8_t inc = 0;
+    std::uint8_t af_flags = 0;
+  };
+  std::deque<Sent> history_;
+  const Sent* find_sent(std::uint32_t sequence) const;
   std::int64_t resend_window_s_ = -1;
   std::uint32_t resends_in_window_ = 0;
+  std::uint32_t sent_at_window_ = 0;     // data_sent_ when the window began
+  std::uint32_t sent_last_window_ = 0;   // Data packets sent in the window before
   std::uint32_t resent_ = 0;
+  std::uint32_t resend_misses_ = 0;  // asked for, no longer in history_
+  UdpPacer pacer_;  // fast UDP only
+  bool pacer_started_ = false;
 };
 
 }  // namespace mms::mmst

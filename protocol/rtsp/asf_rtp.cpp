@@ -34,20 +34,6 @@ bool plausible_next(ByteView payload, std::size_t pos) {
 
 }  // namespace
 
-void append_rtcp_cname(std::uint32_t ssrc, std::string_view cname, std::vector<std::uint8_t>* out) {
-  cname = cname.substr(0, 255);
-  const std::size_t chunk = 4 + 2 + cname.size() + 1;  // SSRC, CNAME item, END
-  const std::size_t padded = (chunk + 3) / 4 * 4;
-  const std::size_t words = padded / 4;  // the length field: packet words - 1
-  out->insert(out->end(), {0x81, 202, static_cast<std::uint8_t>(words >> 8),
-                           static_cast<std::uint8_t>(words & 0xFFu)});
-  ByteWriter(out).u32be(ssrc);
-  out->push_back(1);  // CNAME
-  out->push_back(static_cast<std::uint8_t>(cname.size()));
-  out->insert(out->end(), cname.begin(), cname.end());
-  out->resize(out->size() + (padded - chunk) + 1, 0);  // END and padding
-}
-
 bool is_rtcp(ByteView packet) {
   return packet.size() >= 2 && packet[1] >= 200 && packet[1] <= 204;
 }

@@ -46,9 +46,6 @@ Result<RtpHeader> parse_rtp(ByteView packet);
 bool is_rtcp(ByteView packet);
 // Appends the 12-byte fixed header (V=2, no CSRC/extension/padding).
 void write_rtp_header(const RtpHeader& h, std::vector<std::uint8_t>* out);
-// Appends an RTCP SDES packet with one chunk: `ssrc`'s CNAME (RFC 3550 6.5;
-// at most 255 bytes of it), padded to 32 bits. A compound packet needs one.
-void append_rtcp_cname(std::uint32_t ssrc, std::string_view cname, std::vector<std::uint8_t>* out);
 
 struct AsfPfHeader {
   std::uint8_t flags = 0;

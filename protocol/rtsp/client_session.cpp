@@ -5,9 +5,9 @@
 #include <utility>
 
 #include "protocol/asf/guids.h"
-#include "protocol/core/byte_writer.h"
 #include "protocol/core/limits.h"
 #include "protocol/core/log.h"
+#include "protocol/rtsp/rtcp.h"
 
 namespace mms::rtsp {
 namespace {
@@ -97,33 +97,9 @@ bool has_line(const std::string& body, std::string_view name) {
   return false;
 }
 
-// RTCP packet types (RFC 3550 6.4.1, 6.6).
-constexpr std::uint8_t kRtcpSr = 200;
-constexpr std::uint8_t kRtcpBye = 203;
-
 std::uint32_t be32(const std::uint8_t* p) {
   return static_cast<std::uint32_t>(p[0]) << 24 | static_cast<std::uint32_t>(p[1]) << 16 |
          static_cast<std::uint32_t>(p[2]) << 8 | p[3];
-}
-
-// Walks a compound RTCP packet (RFC 3550 6.1), calling on_packet(p, len) for
-// each packet in it. Stops at the first packet that is not RTCP version 2 or
-// whose length runs past the input.
-template <typename OnPacket>
-void for_each_rtcp(ByteView packet, OnPacket on_packet) {
-  std::size_t pos = 0;
-  while (packet.size() - pos >= 4) {
-    const std::uint8_t* p = packet.data() + pos;
-    if ((p[0] >> 6) != 2) {
-      break;
-    }
-    const std::size_t len = (std::size_t{p[2]} << 8 | p[3]) * 4 + 4;
-    if (len > packet.size() - pos) {
-      break;
-    }
-    on_packet(p, len);
-    pos += len;
-  }
 }
 
 // Calls on_bye(ssrc) for every source a BYE packet names; returns whether a
@@ -149,7 +125,7 @@ bool for_each_bye(ByteView packet, OnBye on_bye) {
 template <typename OnSr>
 void for_each_sender_report(ByteView packet, OnSr on_sr) {
   for_each_rtcp(packet, [&](const std::uint8_t* p, std::size_t len) {
-    if (p[1] == kRtcpSr && len >= 28) {
+    if (p[1] == kRtcpSenderReport && len >= 28) {
       on_sr(be32(p + 4), be32(p + 10));
     }
   });
@@ -626,6 +602,7 @@ void RtspClientSession::on_datagram(session::ChannelId ch, ByteView datagram, In
   if (!k) {
     return;
   }
+  count_received(*k, datagram, now);
   handle_rtp(*k, datagram, now);
 }
 
@@ -1065,8 +1042,11 @@ void RtspClientSession::handle_setup(const Response& resp, const Outstanding& o,
         }
         if (udp_) {
           s.ssrc = t.ssrc;
-          if (t.server_port) {
-            server_rtcp_port_ = t.server_port->second.value_or(t.server_port->first);
+          if (t.server_port && server_rtcp_port_ == 0) {
+            // RTCP goes to the second port, else to the one above (RFC 2326 12.39).
+            const std::uint32_t rtcp = t.server_port->second ? *t.server_port->second
+                                                             : t.server_port->first + 1u;
+            server_rtcp_port_ = rtcp <= 65535 ? static_cast<std::uint16_t>(rtcp) : 0;
           }
         } else if (t.interleaved && t.interleaved->first <= 255) {
           s.channel = static_cast<std::uint8_t>(t.interleaved->first);
@@ -1138,6 +1118,7 @@ void RtspClientSession::handle_play(const Response& resp, Instant now) {
   if (udp_) {
     udp_wait_since_ = now;
     report_at_ = now + kReceiverReportInterval;
+    rr_last_at_ = now;
   }
   // Both transports: a paused player over TCP reads nothing, and only these
   // requests tell the server it is still there.
@@ -1477,9 +1458,6 @@ void RtspClientSession::depayload(std::size_t stream, ByteView packet, Instant n
   if (s.play_seq && !s.last_seq && !seq_at_or_after(h->seq, *s.play_seq)) {
     return;  // older than this PLAY
   }
-  if (udp_) {
-    count_received(&s, h->seq);  // for the receiver reports (UDP only)
-  }
   std::vector<DepayPacket> out;
   if (!s.depay.push(packet, &out).ok()) {
     return;
@@ -1584,28 +1562,58 @@ bool RtspClientSession::seekable() const {
   return info_.duration_ns() > 0;
 }
 
-void RtspClientSession::count_received(Stream* s, std::uint16_t seq) {
-  Stream::Reception& rx = s->rx;
+// Counts an RTP datagram on arrival for the receiver reports (RFC 3550 A.1:
+// extended highest sequence number, packets received). A report goes out
+// kRtcpReportEvery datagrams after the last one, or kRtcpReportDelay after the
+// first unreported one, besides the periodic one.
+void RtspClientSession::count_received(std::size_t stream, ByteView packet, Instant now) {
+  if (packet.size() < kRtpHeaderSize) {
+    return;
+  }
+  const auto seq = static_cast<std::uint16_t>(packet[2] << 8 | packet[3]);
+  Stream::Reception& rx = streams_[stream].rx;
   if (!rx.started) {
     rx.started = true;
     rx.base_seq = seq;
     rx.max_seq = seq;
     rx.received = 1;
+  } else {
+    const auto delta = static_cast<std::uint16_t>(seq - rx.max_seq);
+    if (delta != 0 && delta < 0x8000) {  // in order, maybe with a gap
+      if (seq < rx.max_seq) {
+        rx.cycles += 65536;
+      }
+      rx.max_seq = seq;
+    }
+    ++rx.received;
+  }
+  if (server_rtcp_port_ == 0) {
     return;
   }
-  const auto delta = static_cast<std::uint16_t>(seq - rx.max_seq);
-  if (delta != 0 && delta < 0x8000) {  // in order, maybe with a gap (RFC 3550 A.1)
-    if (seq < rx.max_seq) {
-      rx.cycles += 65536;
-    }
-    rx.max_seq = seq;
+  rr_bytes_ += packet.size();
+  if (rr_pending_++ == 0) {
+    rr_due_ = std::max(now + kRtcpReportDelay, rr_last_at_ + rr_min_interval_);
   }
-  ++rx.received;
+  if (rr_pending_ >= kRtcpReportEvery) {
+    send_receiver_report(now);
+  }
 }
 
 // RR with a report block per source heard from, then SDES CNAME (RFC 3550
 // 6.1: a compound packet starts with a report and carries a CNAME).
 void RtspClientSession::send_receiver_report(Instant now) {
+  // The next interval's reduced minimum, from this one's rate (none received: the full one).
+  const Duration elapsed = std::max<Duration>(now - rr_last_at_, 0);
+  rr_min_interval_ =
+      rr_bytes_ == 0
+          ? kReceiverReportInterval
+          : static_cast<Duration>(std::min<double>(
+                static_cast<double>(kReceiverReportInterval),
+                static_cast<double>(elapsed) * kRtcpReducedIntervalBytes / rr_bytes_));
+  rr_last_at_ = now;
+  rr_bytes_ = 0;
+  rr_pending_ = 0;
+  rr_due_.reset();
   const session::ChannelId ch = rtcp_ch_ != 0 ? rtcp_ch_ : media_ch_;
   if (!udp_ || server_rtcp_port_ == 0 || ch == 0) {
     return;
@@ -1614,48 +1622,39 @@ void RtspClientSession::send_receiver_report(Instant now) {
   for (char c : config_.client_guid) {
     own_ssrc = (own_ssrc ^ static_cast<std::uint8_t>(c)) * 16777619u;
   }
-  std::vector<std::uint8_t> p = {0x80, 201, 0, 0};
-  ByteWriter w(&p);
-  w.u32be(own_ssrc);
-  std::uint8_t blocks = 0;
+  std::vector<ReportBlock> blocks;
   for (Stream& st : streams_) {
     Stream::Reception& rx = st.rx;
-    if (!st.ssrc || !rx.started || blocks == 31) {
+    if (!st.ssrc || !rx.started || blocks.size() == kMaxReportBlocks) {
       continue;
     }
-    const std::uint32_t ext_max = rx.cycles + rx.max_seq;
-    const std::uint32_t expected = ext_max - rx.base_seq + 1;
-    const std::int64_t lost = std::int64_t{expected} - rx.received;
-    const std::int64_t lost24 = std::max<std::int64_t>(-0x800000, std::min<std::int64_t>(lost, 0x7FFFFF));
+    ReportBlock b;
+    b.ssrc = *st.ssrc;
+    b.highest_seq = rx.cycles + rx.max_seq;
+    const std::uint32_t expected = b.highest_seq - rx.base_seq + 1;
+    b.cumulative_lost = std::int64_t{expected} - rx.received;
     const std::uint32_t expected_interval = expected - rx.expected_prior;
     const std::uint32_t received_interval = rx.received - rx.received_prior;
     rx.expected_prior = expected;
     rx.received_prior = rx.received;
     const std::int64_t lost_interval = std::int64_t{expected_interval} - received_interval;
-    const std::uint32_t fraction =
-        expected_interval == 0 || lost_interval <= 0
-            ? 0
-            : static_cast<std::uint32_t>((lost_interval << 8) / expected_interval);
-    std::uint32_t dlsr = 0;
+    b.fraction_lost = expected_interval == 0 || lost_interval <= 0
+                          ? 0
+                          : static_cast<std::uint8_t>(std::min<std::int64_t>(
+                                255, (lost_interval << 8) / expected_interval));
     if (rx.lsr != 0 && now > rx.sr_at) {
       // Units of 1/65536 s, at most 65535 s (no overflow of the product).
       const std::int64_t since = std::min<std::int64_t>(now - rx.sr_at, 65535 * kSecond);
-      dlsr = static_cast<std::uint32_t>(since * 65536 / kSecond);
+      b.delay_since_last_sr = static_cast<std::uint32_t>(since * 65536 / kSecond);
     }
-    w.u32be(*st.ssrc);
-    w.u32be(std::min<std::uint32_t>(fraction, 255) << 24 |
-                    (static_cast<std::uint32_t>(lost24) & 0xFFFFFFu));
-    w.u32be(ext_max);
-    w.u32be(0);  // interarrival jitter: not measured
-    w.u32be(rx.lsr);
-    w.u32be(dlsr);
-    ++blocks;
+    b.last_sr = rx.lsr;
+    blocks.push_back(b);
   }
-  p[0] = static_cast<std::uint8_t>(0x80 | blocks);
-  const std::size_t rr_words = p.size() / 4 - 1;
-  p[2] = static_cast<std::uint8_t>(rr_words >> 8);
-  p[3] = static_cast<std::uint8_t>(rr_words & 0xFFu);
-  append_rtcp_cname(own_ssrc, "gst-mms", &p);
+  if (blocks.empty()) {
+    return;
+  }
+  std::vector<std::uint8_t> p;
+  write_receiver_report(own_ssrc, blocks, "gst-mms", &p);
   session::IoAction a;
   a.kind = session::IoAction::Kind::kSendTo;
   a.channel = ch;
@@ -1664,6 +1663,7 @@ void RtspClientSession::send_receiver_report(Instant now) {
   a.bytes.assign(p.begin(), p.end());
   actions_.push_back(std::move(a));
   ++reports_sent_;
+  report_at_ = now + kReceiverReportInterval;
 }
 
 Duration RtspClientSession::keepalive_interval() const {
@@ -1671,7 +1671,7 @@ Duration RtspClientSession::keepalive_interval() const {
 }
 
 void RtspClientSession::on_throttle(bool paused, Instant now) {
-  released_.clear();
+  // released_ stays: events still queued may point into it.
   throttled_ = paused;
   if (paused && keep_reading_when_throttled() && state_ == State::kPlaying && !eos_pending_ &&
       tcp_ != 0) {
@@ -1713,6 +1713,9 @@ void RtspClientSession::on_timeout(Instant now) {
     if (state_ == State::kDone) {
       return;
     }
+  }
+  if (rr_due_ && now >= *rr_due_) {
+    send_receiver_report(now);
   }
   if (keepalive_at_ && now >= *keepalive_at_) {
     send_keepalive(now);
@@ -1778,6 +1781,9 @@ std::optional<Instant> RtspClientSession::next_deadline() const {
   }
   if (report_at_) {
     consider(*report_at_);
+  }
+  if (rr_due_) {
+    consider(*rr_due_);
   }
   return d;
 }

@@ -94,6 +94,18 @@ constexpr std::size_t kMaxRtpReorderPackets = 64;
 // RTP packets held while a PLAY is unanswered (a seek's old flow, or new
 // packets that overtook the reply). At 1.4 KB this is < 1 MiB.
 constexpr std::size_t kMaxHeldRtpPackets = 512;
+// UDP: an RTCP receiver report (RFC 3550 6.4.2) goes to the server's RTCP
+// port every kReceiverReportInterval, after kRtcpReportEvery RTP packets, and
+// kRtcpReportDelay after the first packet not reported yet once the reduced
+// minimum interval of RFC 3550 6.2 (360 s divided by the session bandwidth in
+// kbit/s, measured over the last report interval; at most 5 s) has passed: at
+// 128 kbit/s that is the 5 s, at loopback rates under a millisecond. A server
+// may pace on them (mms-server --fast does); others ignore them.
+constexpr std::uint32_t kRtcpReportEvery = 64;
+constexpr Duration kRtcpReportDelay = 1 * kMillisecond;
+// Bytes a report interval must carry for the reduced minimum interval to be
+// that interval (360 s at 1 kbit/s = 45,000 bytes).
+constexpr std::uint64_t kRtcpReducedIntervalBytes = 45000;
 // Requests sent and not yet answered (keepalives, seeks): older ones are forgotten.
 constexpr std::size_t kMaxOutstandingRequests = 16;
 // Credentials are sent once; a second 401 fails.
@@ -206,7 +218,7 @@ class RtspClientSession final : public session::ClientSession {
   Duration keepalive_interval() const;
   // RTCP receiver reports over UDP, to the server's RTCP port.
   void send_receiver_report(Instant now);
-  void count_received(Stream* s, std::uint16_t seq);
+  void count_received(std::size_t stream, ByteView packet, Instant now);
   void send_teardown();
   void send_response(int status, const std::string& cseq);
   void add_auth(Request* req) const;
@@ -263,6 +275,12 @@ class RtspClientSession final : public session::ClientSession {
   session::ChannelId rtx_ch_ = 0;    // UDP port P (RTX; nothing is read from it)
   session::ChannelId media_ch_ = 0;  // UDP port Q (every media stream)
   session::ChannelId rtcp_ch_ = 0;   // UDP port Q+1 (the server's RTCP: BYE)
+  std::uint16_t server_rtcp_port_ = 0;    // where receiver reports go (0 = nowhere)
+  std::uint32_t rr_pending_ = 0;          // RTP packets not reported yet
+  std::uint64_t rr_bytes_ = 0;            // RTP bytes since the last report
+  Instant rr_last_at_;                    // the last report (or the PLAY reply)
+  Duration rr_min_interval_ = kReceiverReportInterval;  // RFC 3550 6.2 reduced minimum
+  std::optional<Instant> rr_due_;
   session::ChannelId old_media_ch_ = 0;  // a Q whose Q+1 was taken, kept while rebinding
   std::uint16_t old_media_port_ = 0;
   int pair_attempts_ = 0;
@@ -290,10 +308,9 @@ class RtspClientSession final : public session::ClientSession {
   std::uint32_t session_timeout_s_ = kDefaultSessionTimeoutS;
   std::string gen_id_;           // X-Playlist-Gen-Id
   std::optional<Instant> keepalive_at_;
-  bool paused_server_ = false;
-  std::uint16_t server_rtcp_port_ = 0;       // from the SETUP reply's server_port
-  std::optional<Instant> report_at_;         // next receiver report (UDP, playing)
-  std::uint32_t reports_sent_ = 0;  // our PAUSE (consumer full) awaits a resuming PLAY
+  bool paused_server_ = false;               // our PAUSE (consumer full) awaits a resuming PLAY
+  std::optional<Instant> report_at_;         // next periodic receiver report (UDP, playing)
+  std::uint32_t reports_sent_ = 0;
   std::uint32_t keepalives_ = 0;
 
   // Authentication.

@@ -12,6 +12,7 @@
 #include "protocol/core/byte_writer.h"
 #include "protocol/core/limits.h"
 #include "protocol/core/log.h"
+#include "protocol/rtsp/rtcp.h"
 #include "protocol/rtsp/sdp_wms.h"
 
 namespace mms::rtsp {
@@ -227,7 +228,9 @@ std::optional<Instant> ServerSession::next_deadline() const {
     } else if (paced_) {
       earliest(due_time(next_packet_) + (-kRtspPacingSlack));
     } else if (udp_) {
-      earliest(now_ + kRtspUdpFastTick);
+      // Window full: a report wakes us (on_datagram), else the open-loop
+      // fallback after kRtspReportWait; open-loop: the next tick.
+      earliest(windowed(now_) ? report_wait_end() : tick_start_ + kRtspUdpFastTick);
     } else {
       earliest(now_);
     }
@@ -370,9 +373,111 @@ std::uint32_t ServerSession::timeout_seconds() const {
   return s > Duration{UINT32_MAX} ? UINT32_MAX : static_cast<std::uint32_t>(s);
 }
 
-void ServerSession::on_datagram(ByteView /*datagram*/, Instant now) {
+std::size_t ServerSession::next_datagrams(Instant now, ByteView* out, std::size_t max) {
+  now_ = now;
+  if (peer_gone_ || !udp_ || datagram_gate_) {
+    return 0;
+  }
+  // Produce until the batch is full or nothing more is due (deque appends
+  // keep the views of queued datagrams valid).
+  while (datagrams_.size() < max) {
+    const std::size_t before = datagrams_.size();
+    produce(now);
+    if (datagrams_.size() == before) {
+      break;
+    }
+  }
+  std::size_t n = 0;
+  while (n < max && n < datagrams_.size() &&
+         (announced_port_ == 0 || datagrams_[n].port == announced_port_)) {
+    out[n] = ByteView(datagrams_[n].bytes);
+    ++n;
+  }
+  return n;
+}
+
+void ServerSession::consume_datagrams(std::size_t n) {
+  datagrams_.erase(datagrams_.begin(),
+                   datagrams_.begin() + static_cast<std::ptrdiff_t>(std::min(n, datagrams_.size())));
+}
+
+void ServerSession::on_datagram(ByteView datagram, Instant now) {
   now_ = now;
   last_activity_ = now;  // RTCP receiver reports (or a NAT punch): the client is there
+  if (!udp_ || !is_rtcp(datagram)) {
+    return;  // NAT punches and the like
+  }
+  std::vector<ReportBlock> blocks;
+  if (!parse_report_blocks(datagram, &blocks).ok()) {
+    return;
+  }
+  bool ours = false;
+  bool lost = false;
+  std::optional<Duration> rtt;  // of the newest datagram reported
+  for (const ReportBlock& b : blocks) {
+    for (Slot& slot : slots_) {
+      if (slot.ssrc != b.ssrc) {
+        continue;  // another session's stream (same client address) or a stale one
+      }
+      ours = true;
+      const auto seq = static_cast<std::uint16_t>(b.highest_seq & 0xFFFFu);
+      const auto behind = static_cast<std::uint16_t>(slot.last_sent_seq - seq);
+      if (slot.sent_any && !slot.sent_at.empty() && behind < kRtspSendTimes &&
+          slot.reported_seq != seq) {
+        const Duration sample = now - slot.sent_at[seq % kRtspSendTimes];
+        rtt = rtt ? std::min(*rtt, sample) : sample;
+      }
+      slot.reported_seq = seq;
+      lost = lost || b.cumulative_lost > slot.reported_lost;
+      slot.reported_lost = b.cumulative_lost;
+    }
+  }
+  if (!ours) {
+    return;
+  }
+  reporting_ = true;
+  last_report_at_ = now;
+  if (rtt) {
+    min_rtt_ = min_rtt_ ? std::min(*min_rtt_, *rtt) : *rtt;
+  }
+  if (lost) {
+    window_ = std::max(kRtspFastWindowMin, window_ / 2);
+  } else if (rtt && *rtt > *min_rtt_ + kRtspQueueDelay) {
+    window_ = std::max(kRtspFastWindowMin, window_ - window_ / 8);  // a queue builds up
+  } else {
+    window_ = std::min(kRtspFastWindowMax, window_ + kRtspFastWindowStep);
+  }
+}
+
+std::uint32_t ServerSession::datagrams_in_flight() const {
+  std::uint32_t n = 0;
+  for (const Slot& s : slots_) {
+    if (!s.sent_any) {
+      continue;
+    }
+    if (!s.reported_seq) {
+      n += s.sent_unreported;
+      continue;
+    }
+    const auto ahead = static_cast<std::uint16_t>(s.last_sent_seq - *s.reported_seq);
+    n += ahead < 0x8000u ? ahead : 0u;  // a report from beyond: nothing in flight
+  }
+  return n;
+}
+
+bool ServerSession::may_send_fast(Instant now) {
+  if (windowed(now)) {
+    return datagrams_in_flight() < window_;
+  }
+  if (now >= tick_start_ + kRtspUdpFastTick) {
+    tick_start_ = now;
+    burst_in_tick_ = 0;
+  }
+  if (burst_in_tick_ >= kRtspUdpFastBurst) {
+    return false;
+  }
+  ++burst_in_tick_;
+  return true;
 }
 
 void ServerSession::reply(const Request& req, Response* resp) {
@@ -838,6 +943,9 @@ void ServerSession::start_flow(std::uint32_t packet, Instant now) {
   start_packet_ = packet;
   play_start_ = now;
   paced_ = content_->live() || !config_->fast;
+  if (udp_ && !paced_ && !fast_start_) {
+    fast_start_ = now;  // the initial window waits for the first report from here
+  }
   if (packet < content_->packet_count()) {
     start_send_ms_ = content_->meta(packet).send_time_ms;
   }
@@ -1007,6 +1115,17 @@ void ServerSession::send_packet(std::uint32_t packet) {
         ++seq;
       }
       if (udp_) {
+        if (rtp.size() >= kRtpHeaderSize) {
+          slot.last_sent_seq = static_cast<std::uint16_t>(rtp[2] << 8 | rtp[3]);
+          slot.sent_any = true;
+          slot.sent_unreported += slot.reported_seq ? 0u : 1u;
+          if (!paced_) {
+            if (slot.sent_at.empty()) {
+              slot.sent_at.resize(kRtspSendTimes);
+            }
+            slot.sent_at[slot.last_sent_seq % kRtspSendTimes] = now_;
+          }
+        }
         Datagram d;
         d.bytes = std::move(rtp);
         d.port = slot.client_port;
@@ -1101,7 +1220,6 @@ void ServerSession::produce(Instant now) {
   }
   const std::uint32_t count = content_->packet_count();
   const Instant horizon = now + kRtspPacingSlack;
-  std::uint32_t burst = 0;
   for (;;) {
     if (state_ != State::kPlaying) {
       return;
@@ -1113,8 +1231,8 @@ void ServerSession::produce(Instant now) {
       if (udp_ && !eos_at_) {
         eos_at_ = now + kRtspUdpEosDelay;  // let the last datagrams land first
       }
-      if (eos_at_ && now < *eos_at_) {
-        return;
+      if (eos_at_ && now < *eos_at_ && !(!paced_ && reporting_ && datagrams_in_flight() == 0)) {
+        return;  // (fast mode: unless the client's reports say it has them all)
       }
       eos_at_.reset();
       end_of_entry();
@@ -1123,13 +1241,12 @@ void ServerSession::produce(Instant now) {
     if (paced_ && due_time(next_packet_) > horizon) {
       return;
     }
-    if (udp_ ? ((!paced_ && burst >= kRtspUdpFastBurst) ||
+    if (udp_ ? ((!paced_ && !may_send_fast(now)) ||
                 datagrams_.size() >= kRtspMaxQueuedDatagrams)
              : pending_.size() >= kRtspOutputBatchBytes) {
       return;
     }
     send_packet(next_packet_++);
-    ++burst;
     if (config_->close_after_packets != 0 && data_sent_ >= config_->close_after_packets) {
       MMS_LOG(LogLevel::kInfo, kLog, "session %s: closing after %u packets (fault)",
               session_id_.c_str(), data_sent_);

@@ -14,7 +14,8 @@
 //                              address); read it before each next_datagram()
 //   next_datagram(now)      -> one RTP datagram (empty: none now)
 //   consume_datagram()      -> that datagram was sent (or dropped)
-//   on_datagram(buf, now)   -> a datagram from the client (RTCP): ignored
+//   on_datagram(buf, now)   -> a datagram from the client: RTCP receiver reports
+//                              on our streams pace fast mode, the rest is ignored
 //   next_deadline()         -> when to call next_output/on_timeout again
 //   wants_close()           -> everything is written; close the connection
 //
@@ -96,14 +97,36 @@ constexpr Duration kRtspReportInterval = 5 * kSecond;
 // hold up to 65535 bytes, so ASF packets are never fragmented over TCP.
 constexpr std::size_t kRtspUdpMtu = 1400;
 constexpr std::size_t kRtspTcpMtu = 65535;
-// UDP in fast mode: file packets sent per pacing tick (a loopback socket buffer
-// holds ~200 KB, so a whole file at once would be lost).
+// UDP in fast mode. RTP has no retransmission here, so a datagram that the
+// client's socket buffer or a queue on the way cannot take is lost for good.
+// A client that sends RTCP receiver reports (the gst-mms client does) gets at
+// most a window of datagrams beyond the highest sequence it reported: the
+// window starts at kRtspFastWindowStart, grows by kRtspFastWindowStep per
+// report up to kRtspFastWindowMax (1.4 MB of 1400-byte datagrams, well within
+// the client's 4 MiB receive buffer), shrinks by 1/8 when the round trip of
+// the reported datagram exceeds the smallest one seen by kRtspQueueDelay (a
+// queue builds up on the way: a slower link) and halves when a report counts
+// new loss. Until the first report the initial window waits up to
+// kRtspFirstReportWait; a client that does not report (or stops for
+// kRtspReportWait) gets file packets open-loop, kRtspUdpFastBurst per
+// kRtspUdpFastTick (~130 MB/s of 8000-byte packets).
 constexpr std::uint32_t kRtspUdpFastBurst = 32;
 constexpr Duration kRtspUdpFastTick = 2 * kMillisecond;
+constexpr std::uint32_t kRtspFastWindowStart = 64;
+constexpr std::uint32_t kRtspFastWindowMin = 16;
+constexpr std::uint32_t kRtspFastWindowMax = 1024;
+constexpr std::uint32_t kRtspFastWindowStep = 32;
+constexpr Duration kRtspQueueDelay = 5 * kMillisecond;
+constexpr Duration kRtspFirstReportWait = 1 * kSecond;
+constexpr Duration kRtspReportWait = 50 * kMillisecond;
+// Send times kept per stream for round-trip samples (more than the window).
+constexpr std::size_t kRtspSendTimes = 2048;
 // Datagrams queued at most per production round (paced catch-up).
 constexpr std::size_t kRtspMaxQueuedDatagrams = 1024;
 // UDP: the end-of-stream SET_PARAMETER (TCP) follows the last datagram after
-// this delay, so a client that stops at it (rtspsrc) has read the datagrams.
+// this delay, so a client that stops at it (rtspsrc) has read the datagrams;
+// in fast mode at once when the client's receiver reports cover every
+// datagram sent.
 constexpr Duration kRtspUdpEosDelay = 200 * kMillisecond;
 // Paced mode sends every packet due within this window in one batch.
 constexpr Duration kRtspPacingSlack = 10 * kMillisecond;
@@ -148,13 +171,21 @@ class ServerSession {
   // The next datagram to send now (empty: none); valid until consume_datagram().
   ByteView next_datagram(Instant now);
   void consume_datagram();
-  // A datagram the client sent to the server's UDP port (RTCP, NAT punch): ignored.
+  // Up to `max` datagrams for the port udp_port() named, left queued: the
+  // views stay valid until consume_datagrams(); then the first n are sent.
+  std::size_t next_datagrams(Instant now, ByteView* out, std::size_t max);
+  void consume_datagrams(std::size_t n);
+  // A datagram the client sent to the server's UDP ports: RTCP receiver
+  // reports on this session's streams are read; anything else is ignored.
   void on_datagram(ByteView datagram, Instant now);
 
   // For logs and tests.
   const std::string& session_id() const { return session_id_; }
   std::int64_t start_packet() const { return start_packet_; }
   std::uint32_t packets_sent() const { return data_sent_; }
+  // Fast UDP: datagrams sent beyond the client's reports, and the window.
+  std::uint32_t datagrams_in_flight() const;
+  std::uint32_t fast_window() const { return window_; }
 
  private:
   enum class State : std::uint8_t {
@@ -187,6 +218,14 @@ class ServerSession {
     std::uint32_t last_rtp_ts = 0;
     Instant last_rtp_at;
     std::vector<bool> keep;  // filter for `source`, 128 entries
+    // UDP: the last sequence number sent, the highest the client reported,
+    // and how many went out before its first report.
+    bool sent_any = false;
+    std::uint16_t last_sent_seq = 0;
+    std::optional<std::uint16_t> reported_seq;
+    std::uint32_t sent_unreported = 0;
+    std::int32_t reported_lost = 0;
+    std::vector<Instant> sent_at;  // fast UDP: by seq % kRtspSendTimes
   };
 
   struct Datagram {
@@ -280,6 +319,23 @@ class ServerSession {
   bool played_ = false;
   std::optional<Instant> eos_at_;  // UDP: when the end-of-stream request may go
   std::optional<Instant> report_at_;  // next RTCP sender reports (while playing)
+  // Fast UDP pacing (receiver reports, else ticks).
+  bool reporting_ = false;
+  Instant last_report_at_;
+  std::optional<Instant> fast_start_;  // the first fast UDP flow
+  std::uint32_t window_ = kRtspFastWindowStart;
+  std::optional<Duration> min_rtt_;
+  Instant tick_start_;
+  std::uint32_t burst_in_tick_ = 0;
+  bool windowed(Instant now) const {
+    return reporting_ ? now < last_report_at_ + kRtspReportWait
+                      : fast_start_ && now < *fast_start_ + kRtspFirstReportWait;
+  }
+  Instant report_wait_end() const {
+    return reporting_ ? last_report_at_ + kRtspReportWait
+                      : fast_start_.value_or(Instant{}) + kRtspFirstReportWait;
+  }
+  bool may_send_fast(Instant now);  // a PLAY has started a flow (live: later Ranges are seeks)
   std::uint32_t data_sent_ = 0;
   std::vector<std::uint8_t> scratch_;
   std::vector<std::uint8_t> scratch2_;

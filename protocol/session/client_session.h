@@ -136,7 +136,9 @@ class ClientSession {
   virtual void on_timeout(Instant now) = 0;
   virtual std::optional<Instant> next_deadline() const = 0;
   // The consumer stopped (true) or resumed (false) reading: the no-data timer
-  // is suspended while the caller does not read.
+  // is suspended while the caller does not read. Unlike the other inputs it
+  // keeps the packet views of events not yet drained valid: the I/O layer
+  // calls it from inside its event drain, when a packet fills its queue.
   virtual void on_throttle(bool paused, Instant now) = 0;
   // Whether the caller must keep reading every channel while throttled. A
   // session whose control messages share the data path (MMS pings) says yes and

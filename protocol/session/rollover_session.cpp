@@ -109,7 +109,7 @@ std::optional<Instant> RolloverSession::next_deadline() const {
 }
 
 void RolloverSession::on_throttle(bool paused, Instant now) {
-  begin_input();
+  // No begin_input(): a retired attempt may still own views of queued events.
   throttled_ = paused;
   if (inner_) {
     inner_->on_throttle(paused, now);

@@ -3,6 +3,7 @@
 #include "protocol/core/byte_reader.h"
 #include "protocol/core/byte_writer.h"
 #include "protocol/core/bytes.h"
+#include "protocol/core/udp_pacer.h"
 #include "protocol/core/url.h"
 
 namespace mms {
@@ -106,6 +107,77 @@ TEST(Url, ResolvesRedirectLocations) {
   EXPECT_EQ(resolve_location(base, "http://b/z")->to_string(), "mmsh://b:80/z");
   EXPECT_FALSE(resolve_location(base, "relative").ok());
   EXPECT_FALSE(resolve_location(base, "file:///etc/passwd").ok());
+}
+
+// UdpPacer: all in fake time; rates and token counts, no clock.
+std::size_t drain_bucket(UdpPacer* p, Instant now, std::size_t datagram) {
+  std::size_t sent = 0;
+  while (p->may_send(now)) {
+    p->sent(datagram);
+    sent += datagram;
+  }
+  return sent;
+}
+
+TEST(UdpPacer, SendsABucketThenWaitsForTokens) {
+  UdpPacer p;
+  const Instant t0{10 * kSecond};
+  p.restart(t0);
+  EXPECT_EQ(p.rate(), kPacerStartRate);
+  const std::size_t burst = drain_bucket(&p, t0, 8000);
+  // The bucket holds kPacerBurst at the start rate (one datagram more at most).
+  const auto depth = static_cast<std::size_t>(kPacerStartRate / 1000 * (kPacerBurst / kMillisecond));
+  EXPECT_GE(burst, depth);
+  EXPECT_LT(burst, depth + 8000);
+  const Instant next = p.next_send(t0);
+  EXPECT_GT(next, t0);
+  EXPECT_FALSE(p.may_send(next + (-1)));
+  EXPECT_TRUE(p.may_send(next));
+}
+
+TEST(UdpPacer, GrowsOnlyWhileItHoldsTheSenderBack) {
+  UdpPacer p;
+  Instant t{10 * kSecond};
+  p.restart(t);
+  // Idle for a second with a full bucket: no growth.
+  t = t + kSecond;
+  EXPECT_TRUE(p.may_send(t));
+  EXPECT_EQ(p.rate(), kPacerStartRate);
+  // Limited for 10 ms: 1/kPacerSlowStartDivisor per millisecond.
+  for (int ms = 0; ms < 10; ++ms) {
+    drain_bucket(&p, t, 8000);
+    t = t + kMillisecond;
+  }
+  std::uint64_t want = kPacerStartRate;
+  for (int ms = 0; ms < 9; ++ms) {
+    want += want / kPacerSlowStartDivisor;
+  }
+  EXPECT_GE(p.rate(), want);
+}
+
+TEST(UdpPacer, LossHalvesTheRateOncePerOverrun) {
+  UdpPacer p;
+  Instant t{10 * kSecond};
+  p.restart(t);
+  for (int ms = 0; ms < 20; ++ms) {
+    drain_bucket(&p, t, 8000);
+    t = t + kMillisecond;
+  }
+  const std::uint64_t before = p.rate();
+  ASSERT_GT(before, kPacerStartRate);
+  p.on_loss(t);
+  EXPECT_EQ(p.rate(), before / 2);
+  p.on_loss(t + kPacerBackoffGap / 2);  // the same overrun reported again
+  EXPECT_EQ(p.rate(), before / 2);
+  EXPECT_EQ(p.backoffs(), 1u);
+  // Data sent at a lower rate than now: halved from that one.
+  p.on_loss(t + kPacerBackoffGap, kPacerStartRate);
+  EXPECT_EQ(p.rate(), kPacerStartRate / 2);
+  // Never below the floor.
+  for (int i = 2; i < 40; ++i) {
+    p.on_loss(t + i * kPacerBackoffGap);
+  }
+  EXPECT_EQ(p.rate(), kPacerMinRate);
 }
 
 }  // namespace

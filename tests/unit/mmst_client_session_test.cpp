@@ -9,6 +9,7 @@
 #include <fstream>
 #include <iterator>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -217,6 +218,7 @@ class Rig {
   void set_tcp(ChannelId ch) { tcp_ = ch; }
   void set_udp(ChannelId ch) { udp_ = ch; }
   ChannelId tcp() const { return tcp_; }
+  ChannelId udp() const { return udp_; }
 
  private:
   MmstClientSession s_;
@@ -831,7 +833,7 @@ TEST(MmstClientSession, OversizedDataPacketFails) {
 Bytes udp_packet(std::uint32_t n, std::uint8_t inc, std::uint8_t seq) { return data_packet(n, inc, seq); }
 
 // Handshake in UDP mode up to StartPlaying; returns its incarnation.
-std::uint8_t udp_setup(Rig* r) {
+std::uint8_t udp_setup(Rig* r, std::uint32_t attrs = kFileAttributeCanSeek) {
   r->s().play(session::PlayRequest{}, r->now());
   r->drain();
   EXPECT_EQ(r->actions().back().kind, IoAction::Kind::kBindUdp);
@@ -849,7 +851,7 @@ std::uint8_t udp_setup(Rig* r) {
     EXPECT_NE(cf->connect_funnel.funnel_name.find("\\UDP\\7000"), std::string::npos);
   }
   r->feed(r->msg(make_message(kLinkMacToViewerReportConnectedFunnel)));
-  r->feed(r->msg(open_file_ok(9)));
+  r->feed(r->msg(open_file_ok(9, attrs)));
   const Message* rb = r->last_sent(kLinkViewerToMacReadBlock);
   EXPECT_NE(rb, nullptr);
   if (rb == nullptr) {
@@ -934,9 +936,9 @@ TEST(MmstClientSession, UdpReorderAndDuplicates) {
   }
 }
 
-TEST(MmstClientSession, UdpUnrecoveredLossIsDiscont) {
+TEST(MmstClientSession, UdpUnrecoveredBroadcastLossIsDiscont) {
   Rig r("mmsu://h/a.wmv", true);
-  std::uint8_t inc = udp_setup(&r);
+  std::uint8_t inc = udp_setup(&r, kFileAttributeBroadcast);
   r.datagram(udp_packet(0, inc, 0));
   r.datagram(udp_packet(2, inc, 2));
   EXPECT_EQ(r.packets().size(), 1u);
@@ -953,8 +955,188 @@ TEST(MmstClientSession, UdpUnrecoveredLossIsDiscont) {
   EXPECT_EQ(pk[1].packet_number, 2u);
   EXPECT_TRUE(pk[1].discont);
   EXPECT_EQ(r.s().udp_lost(), 1u);
+  EXPECT_EQ(r.s().udp_replays(), 0u);
   r.datagram(udp_packet(1, inc, 1));  // too late: dropped
   EXPECT_EQ(r.packets().size(), 2u);
+}
+
+TEST(MmstClientSession, UdpUnrecoveredOnDemandLossPlaysAgainFromTheGap) {
+  Rig r("mmsu://h/a.wmv", true);
+  std::uint8_t inc = udp_setup(&r);
+  r.datagram(udp_packet(0, inc, 0));
+  r.datagram(udp_packet(2, inc, 2));
+  r.advance(kUdpLossDeadline);
+  r.timeout();
+  // Nothing is given up: StartPlaying again at packet 1, a new incarnation.
+  EXPECT_EQ(r.s().udp_lost(), 0u);
+  EXPECT_EQ(r.s().udp_replays(), 1u);
+  const Message* sp = r.last_sent(kLinkViewerToMacStartPlaying);
+  ASSERT_NE(sp, nullptr);
+  EXPECT_EQ(sp->start_playing.location_id, 1u);
+  const auto inc2 = static_cast<std::uint8_t>(sp->start_playing.play_incarnation);
+  EXPECT_NE(inc2, inc);
+  Message st = make_message(kLinkMacToViewerReportStartedPlaying);
+  st.report_started_playing.play_incarnation = inc2;
+  r.feed(r.msg(st));
+  // The old play's packets are dropped; the new play continues the
+  // server's sequence counter (here after two more of the old play).
+  r.datagram(udp_packet(3, inc, 3));
+  for (std::uint32_t n = 1; n < 6; ++n) {
+    r.datagram(udp_packet(n, inc2, static_cast<std::uint8_t>(n + 3)));
+  }
+  std::vector<Seen> pk = r.packets();
+  ASSERT_EQ(pk.size(), 6u);
+  for (std::uint32_t i = 0; i < 6; ++i) {
+    EXPECT_EQ(pk[i].packet_number, i);
+    EXPECT_EQ(pk[i].payload, media().packets[i]);
+    EXPECT_FALSE(pk[i].discont);
+  }
+}
+
+TEST(MmstClientSession, UdpLossBurstLongerThanAfFlagsIsAskedForByLocation) {
+  // 300 packets lost in a row: AFFlags alone (8 bits) would see a gap of 44.
+  Rig r("mmsu://h/a.wmv", true);
+  std::uint8_t inc = udp_setup(&r);
+  const auto n = static_cast<std::uint32_t>(media().packets.size());
+  auto packet_at = [&](std::uint32_t loc) {
+    Bytes out;
+    const Bytes& p = media().packets[loc % n];
+    EXPECT_TRUE(encode_data_packet(loc, inc, static_cast<std::uint8_t>(loc),
+                                   ByteView(p.data(), p.size()), &out)
+                    .ok());
+    return out;
+  };
+  r.datagram(packet_at(0));
+  r.datagram(packet_at(301));
+  r.advance(kMillisecond);  // more than one round of requests
+  r.timeout();
+  std::set<std::uint32_t> asked;
+  for (const IoAction& a : r.datagrams()) {
+    RequestPacketListResend req;
+    Bytes b(a.bytes.begin(), a.bytes.end());
+    ASSERT_TRUE(decode_resend(ByteView(b.data(), b.size()), &req).ok());
+    asked.insert(req.dw_begin_packet_list.begin(), req.dw_begin_packet_list.end());
+  }
+  EXPECT_EQ(asked.size(), 300u);
+  EXPECT_EQ(*asked.begin(), 1u);
+  EXPECT_EQ(*asked.rbegin(), 300u);
+  for (std::uint32_t loc = 1; loc <= 300; ++loc) {
+    r.datagram(packet_at(loc));
+  }
+  std::vector<Seen> pk = r.packets();
+  ASSERT_EQ(pk.size(), 302u);
+  for (std::uint32_t i = 0; i < pk.size(); ++i) {
+    EXPECT_EQ(pk[i].packet_number, i);
+  }
+  EXPECT_EQ(r.s().udp_recovered(), 300u);
+  EXPECT_EQ(r.s().udp_lost(), 0u);
+}
+
+TEST(MmstClientSession, UdpResendRetryFollowsTheMeasuredRoundTrip) {
+  Rig r("mmsu://h/a.wmv", true);
+  std::uint8_t inc = udp_setup(&r);
+  r.datagram(udp_packet(0, inc, 0));
+  r.datagram(udp_packet(2, inc, 2));  // asks for 1
+  ASSERT_EQ(r.datagrams().size(), 1u);
+  r.advance(2 * kMillisecond);
+  r.datagram(udp_packet(1, inc, 1));  // answered after 2 ms
+  r.datagram(udp_packet(4, inc, 4));  // asks for 3
+  ASSERT_EQ(r.datagrams().size(), 2u);
+  // Four round trips, at least kUdpResendRetryMin: asked again after 10 ms,
+  // not after kUdpResendRetry.
+  std::optional<Instant> d = r.s().next_deadline();
+  ASSERT_TRUE(d.has_value());
+  EXPECT_EQ(*d, r.now() + kUdpResendRetryMin);
+  r.advance(kUdpResendRetryMin);
+  r.timeout();
+  EXPECT_EQ(r.datagrams().size(), 3u);
+}
+
+// MMS/UDP on-demand: a pause would throw away what is in flight, so a short
+// stall of the consumer goes on delivering; the server is paused only when
+// the stall lasts kUdpThrottleGrace (or kUdpThrottleSlackBytes more came).
+TEST(MmstClientSession, UdpThrottleGraceBeforeStopPlaying) {
+  Rig r("mmsu://h/a.wmv", true);
+  std::uint8_t inc = udp_setup(&r);
+  r.datagram(udp_packet(0, inc, 0));
+  r.s().on_throttle(true, r.now());
+  r.drain();
+  EXPECT_EQ(r.last_sent(kLinkViewerToMacStopPlaying), nullptr);
+  r.datagram(udp_packet(1, inc, 1));  // still delivered
+  r.s().on_throttle(false, r.now());  // the stall ends in time
+  r.drain();
+  r.datagram(udp_packet(2, inc, 2));
+  EXPECT_EQ(r.last_sent(kLinkViewerToMacStopPlaying), nullptr);
+  EXPECT_EQ(r.count_sent(kLinkViewerToMacStartPlaying), 1u);
+  ASSERT_EQ(r.packets().size(), 3u);
+  // A longer stall: paused after the grace, resumed at the next packet.
+  r.s().on_throttle(true, r.now());
+  r.drain();
+  std::optional<Instant> d = r.s().next_deadline();
+  ASSERT_TRUE(d.has_value());
+  EXPECT_EQ(*d, r.now() + kUdpThrottleGrace);
+  r.advance(kUdpThrottleGrace);
+  r.timeout();
+  const Message* stop = r.last_sent(kLinkViewerToMacStopPlaying);
+  ASSERT_NE(stop, nullptr);
+  EXPECT_EQ(stop->stop_playing.play_incarnation, inc);
+  r.datagram(udp_packet(3, inc, 3));  // in flight after StopPlaying: dropped
+  EXPECT_EQ(r.packets().size(), 3u);
+  r.s().on_throttle(false, r.now());
+  r.drain();
+  const Message* sp = r.last_sent(kLinkViewerToMacStartPlaying);
+  ASSERT_NE(sp, nullptr);
+  EXPECT_EQ(sp->start_playing.location_id, 3u);
+}
+
+TEST(MmstClientSession, UdpThrottleGraceEndsAfterTheSlackBytes) {
+  Rig r("mmsu://h/a.wmv", true);
+  std::uint8_t inc = udp_setup(&r);
+  const auto n = static_cast<std::uint32_t>(media().packets.size());
+  r.s().on_throttle(true, r.now());
+  r.drain();
+  std::size_t bytes = 0;
+  std::uint32_t loc = 0;
+  for (; bytes <= kUdpThrottleSlackBytes && loc < 100000; ++loc) {
+    Bytes out;
+    const Bytes& p = media().packets[loc % n];
+    ASSERT_TRUE(encode_data_packet(loc, inc, static_cast<std::uint8_t>(loc),
+                                   ByteView(p.data(), p.size()), &out)
+                    .ok());
+    r.datagram(out);
+    bytes += p.size();
+    EXPECT_EQ(r.last_sent(kLinkViewerToMacStopPlaying), nullptr) << loc;
+  }
+  // One more after the slack: StopPlaying.
+  r.datagram(udp_packet(loc % n, inc, static_cast<std::uint8_t>(loc)));
+  EXPECT_NE(r.last_sent(kLinkViewerToMacStopPlaying), nullptr);
+  EXPECT_EQ(r.packets().size(), loc);
+}
+
+TEST(MmstClientSession, ThrottleKeepsTheViewsOfQueuedPackets) {
+  // The I/O layer tells the session about back-pressure while it drains the
+  // events of an input: packets handed out before must stay readable.
+  Rig r("mmsu://h/a.wmv", true);
+  std::uint8_t inc = udp_setup(&r);
+  r.datagram(udp_packet(0, inc, 0));
+  for (std::uint32_t n = 2; n < 6; ++n) {
+    r.datagram(udp_packet(n, inc, static_cast<std::uint8_t>(n)));  // held
+  }
+  const Bytes one = udp_packet(1, inc, 1);
+  r.s().on_datagram(r.udp(), ByteView(one.data(), one.size()), r.now());
+  Event e;
+  std::vector<Event> first;
+  ASSERT_TRUE(r.s().next_event(&e));
+  first.push_back(e);
+  r.s().on_throttle(true, r.now());  // the first packet filled the queue
+  while (r.s().next_event(&e)) {
+    first.push_back(e);
+  }
+  ASSERT_EQ(first.size(), 5u);
+  for (std::uint32_t i = 0; i < 5; ++i) {
+    EXPECT_EQ(first[i].packet_number, i + 1);
+    EXPECT_EQ(first[i].payload.to_vector(), media().packets[i + 1]);
+  }
 }
 
 TEST(MmstClientSession, UdpTailLossIsProbedBeforeEos) {

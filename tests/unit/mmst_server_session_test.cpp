@@ -125,7 +125,7 @@ class Client {
   }
   void send(Message m, std::size_t chunk = SIZE_MAX) { feed(encode(std::move(m)), chunk); }
 
-  void drain() {
+  void drain_output() {
     for (int i = 0; i < 100000; ++i) {
       const ByteView out = s_.next_output(now_);
       if (out.empty()) {
@@ -134,6 +134,9 @@ class Client {
       wire.insert(wire.end(), out.begin(), out.end());
       s_.consume_output(out.size());
     }
+  }
+  void drain() {
+    drain_output();
     for (int i = 0; i < 100000; ++i) {
       const ByteView d = s_.next_datagram(now_);
       if (d.empty()) {
@@ -539,6 +542,44 @@ TEST_F(MmstServerTest, UdpModeDatagramsAndResend) {
   c.session().on_datagram(ByteView(dg), c.now());
   c.drain();
   EXPECT_TRUE(c.datagrams.empty());
+}
+
+// The I/O layer takes datagrams in batches (sendmmsg): they stay queued, in
+// order, until consumed, and the end of the stream is reported only after the
+// last one went out.
+TEST_F(MmstServerTest, UdpBatchesStayQueuedUntilConsumed) {
+  Client c(&config);
+  setup(&c, "small.asf", "\\\\127.0.0.1\\UDP\\7000");
+  c.datagrams.clear();
+  c.send(switch_msg({{1, true}, {2, true}}));
+  const std::vector<std::uint8_t> start = encode(start_msg(4));
+  ServerSession& s = c.session();
+  ASSERT_TRUE(s.on_bytes(ByteView(start), c.now()).ok());
+  ByteView views[64];
+  const std::size_t n = s.next_datagrams(c.now(), views, 8);
+  ASSERT_EQ(n, 8u);
+  std::vector<std::vector<std::uint8_t>> first;
+  for (std::size_t i = 0; i < n; ++i) {
+    first.push_back(views[i].to_vector());
+    DataPacket p;
+    ASSERT_TRUE(decode_udp_data_packet(views[i], &p).ok());
+    EXPECT_EQ(p.af_flags, i);
+  }
+  s.consume_datagrams(3);
+  ASSERT_EQ(s.next_datagrams(c.now(), views, 2), 2u);
+  EXPECT_EQ(views[0].to_vector(), first[3]);
+  EXPECT_EQ(views[1].to_vector(), first[4]);
+  // Everything of the (small) file queued: no ReportEndOfStream on TCP yet.
+  const std::size_t all = s.next_datagrams(c.now(), views, 64);
+  EXPECT_EQ(all, 20u - 3u);
+  c.drain_output();
+  for (const auto mid : c.mids()) {
+    EXPECT_NE(mid, kLinkMacToViewerReportEndOfStream);
+  }
+  s.consume_datagrams(all);
+  EXPECT_EQ(s.next_datagrams(c.now(), views, 64), 0u);
+  c.drain_output();
+  EXPECT_EQ(c.mids().back(), kLinkMacToViewerReportEndOfStream);
 }
 
 TEST_F(MmstServerTest, UdpRefusedGivesDisconnectedFunnel) {

@@ -8,6 +8,8 @@
 #include <cstdint>
 #include <fstream>
 #include <iterator>
+#include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -19,6 +21,7 @@
 #include "protocol/rtsp/asf_rtp.h"
 #include "protocol/rtsp/client_session.h"
 #include "protocol/rtsp/message_codec.h"
+#include "protocol/rtsp/rtcp.h"
 #include "protocol/rtsp/sdp_wms.h"
 
 namespace mms::rtsp {
@@ -293,7 +296,6 @@ class Rig {
     drain();  // events alias pending_
     pending_.erase(pending_.begin(), pending_.begin() + static_cast<std::ptrdiff_t>(used));
   }
-  const std::vector<IoAction>& sent_to() const { return sent_to_; }
   session::ChannelId rtcp_channel() const { return binds_.size() > 2 ? binds_[2] : 0; }
   void datagram(const Bytes& d) {
     s_.on_datagram(binds_.size() > 1 ? binds_[1] : 0, ByteView(d.data(), d.size()), now_);
@@ -438,6 +440,7 @@ class Rig {
   std::vector<Response>& responses() { return responses_; }
   std::vector<ChannelId>& closed() { return closed_; }
   std::vector<ChannelId>& binds() { return binds_; }
+  std::vector<IoAction>& sent_to() { return sent_to_; }
   std::vector<std::uint16_t>& bind_ports() { return bind_ports_; }
   std::vector<IoAction>& connects() { return connects_; }
   ChannelId tcp() const { return tcp_; }
@@ -484,9 +487,9 @@ class Rig {
   Instant now_{1000 * kSecond};
   ChannelId tcp_ = 0;
   std::vector<ChannelId> binds_;
+  std::vector<IoAction> sent_to_;
   std::vector<std::uint16_t> bind_ports_;
   std::vector<ChannelId> closed_;
-  std::vector<IoAction> sent_to_;  // datagrams the session sent (RTCP)
   std::vector<IoAction> connects_;
   Bytes pending_;
   Bytes out_;
@@ -622,6 +625,59 @@ TEST(RtspClientSession, UdpFlowToEndOfStream) {
   rig.s().close();
   rig.drain();
   EXPECT_EQ(rig.requests().back().method, "TEARDOWN");
+}
+
+// Over UDP the client reports what it received (RTCP RR to the server's RTCP
+// port, from its own): after kRtcpReportEvery packets, and kRtcpReportDelay
+// after the first packet not reported yet.
+TEST(RtspClientSession, UdpReceiverReports) {
+  const Media& m = small();
+  Rig rig(true);
+  rig.start();
+  Splitter split(m, m.streams, 1400);
+  rig.setup_and_play(wms_sdp(m), &split);
+  ASSERT_FALSE(rig.failed()) << rig.failure().what();
+  std::vector<Rtp> rtp = split.flow(0, m.packets.size(), nullptr);
+  while (rtp.size() < kRtcpReportEvery + 1) {
+    std::vector<Rtp> more = split.flow(0, m.packets.size(), nullptr);
+    rtp.insert(rtp.end(), more.begin(), more.end());
+  }
+  rtp.resize(kRtcpReportEvery + 1);
+  std::map<std::uint32_t, std::uint16_t> highest;
+  for (std::size_t i = 0; i < rtp.size(); ++i) {
+    rig.datagram(rtp[i].bytes);
+    if (i < kRtcpReportEvery) {
+      highest[Splitter::ssrc(rtp[i].stream)] =
+          static_cast<std::uint16_t>(rtp[i].bytes[2] << 8 | rtp[i].bytes[3]);
+    }
+    if (i + 1 == kRtcpReportEvery - 1) {
+      EXPECT_TRUE(rig.sent_to().empty());
+    }
+  }
+  ASSERT_EQ(rig.sent_to().size(), 1u);  // after the 64th packet
+  const IoAction& rr = rig.sent_to()[0];
+  EXPECT_EQ(rr.port, 5005);  // server_port=5004-5005
+  EXPECT_EQ(rr.host, "127.0.0.1");
+  ASSERT_GE(rig.binds().size(), 3u);
+  EXPECT_EQ(rr.channel, rig.binds()[2]);  // from our RTCP port
+  std::vector<ReportBlock> blocks;
+  const Bytes b(rr.bytes.begin(), rr.bytes.end());
+  ASSERT_TRUE(parse_report_blocks(ByteView(b.data(), b.size()), &blocks).ok());
+  ASSERT_EQ(blocks.size(), m.streams.size());
+  for (const ReportBlock& blk : blocks) {
+    ASSERT_EQ(highest.count(blk.ssrc), 1u);
+    EXPECT_EQ(blk.highest_seq & 0xFFFFu, highest[blk.ssrc]);
+    EXPECT_EQ(blk.cumulative_lost, 0);
+    EXPECT_EQ(blk.fraction_lost, 0u);
+  }
+  // The 65th is reported after kRtcpReportDelay.
+  std::optional<Instant> d = rig.s().next_deadline();
+  ASSERT_TRUE(d.has_value());
+  EXPECT_LE(*d, rig.now() + kRtcpReportDelay);
+  rig.advance(kRtcpReportDelay);
+  rig.timeout();
+  ASSERT_EQ(rig.sent_to().size(), 2u);
+  EXPECT_FALSE(rig.failed());
 }
 
 TEST(RtspClientSession, UdpEosWaitsForStragglersAtMostOneSecond) {

@@ -14,6 +14,7 @@
 #include "protocol/asf/packet.h"
 #include "protocol/rtsp/asf_rtp.h"
 #include "protocol/rtsp/message_codec.h"
+#include "protocol/rtsp/rtcp.h"
 #include "protocol/rtsp/sdp_wms.h"
 #include "protocol/rtsp/server_session.h"
 
@@ -137,7 +138,7 @@ class Client {
   // A client that stops reading (a paused player): TCP output is left unread.
   bool reading = true;
 
-  void drain() {
+  void drain_output() {
     for (int i = 0; i < 100000 && reading; ++i) {
       const ByteView out = s_.next_output(now_);
       if (out.empty()) {
@@ -146,6 +147,9 @@ class Client {
       wire.insert(wire.end(), out.begin(), out.end());
       s_.consume_output(out.size());
     }
+  }
+  void drain() {
+    drain_output();
     for (int i = 0; i < 100000; ++i) {
       const std::uint16_t port = s_.udp_port();
       const ByteView d = s_.next_datagram(now_);
@@ -521,6 +525,140 @@ TEST_F(RtspServerTest, UdpPerStreamPortsRtspsrcStyle) {
   }
   EXPECT_GT(n1, 0u);
   EXPECT_GT(n2, 0u);
+}
+
+// Fast UDP with a client that sends RTCP receiver reports: the reports bound
+// what is in flight, a report counting new loss halves the window, a round
+// trip longer than the shortest by kRtspQueueDelay shrinks it, and the
+// end-of-stream request goes out as soon as everything is reported received.
+TEST_F(RtspServerTest, UdpFastModeFollowsReceiverReports) {
+  Client c(&config);
+  const std::string base = std::string(kUrl) + "/";
+  ASSERT_EQ(c.request("DESCRIBE", kUrl).status, 200);
+  Response s1 = c.request("SETUP", base + "stream=1",
+                          {{"Transport", "RTP/AVP/UDP;unicast;client_port=7002-7003"}});
+  ASSERT_EQ(s1.status, 200);
+  const std::string session = session_of(s1);
+  Response s2 =
+      c.request("SETUP", base + "stream=2",
+                {{"Transport", "RTP/AVP/UDP;unicast;client_port=7002-7003"}, {"Session", session}});
+  ASSERT_EQ(s2.status, 200);
+  ASSERT_EQ(c.request("PLAY", base, {{"Range", "npt=0-"}, {"Session", session}}).status, 200);
+  c.drain();
+  ASSERT_FALSE(c.datagrams.empty());
+  std::map<std::uint32_t, std::uint16_t> last;
+  for (const Dgram& d : c.datagrams) {
+    auto h = parse_rtp(ByteView(d.bytes));
+    ASSERT_TRUE(h.ok());
+    last[h->ssrc] = h->seq;
+  }
+  ASSERT_EQ(last.size(), 2u);
+  // Everything is out (the file is small); no report yet: the end waits.
+  EXPECT_EQ(c.session().datagrams_in_flight(), c.datagrams.size());
+  EXPECT_TRUE(c.server_requests().empty());
+  auto report = [&](std::uint32_t ssrc, std::uint16_t seq, std::uint32_t lost) {
+    ReportBlock b;
+    b.ssrc = ssrc;
+    b.highest_seq = 0x10000u | seq;  // one wrap: only the low 16 bits count
+    b.cumulative_lost = lost;
+    std::vector<std::uint8_t> rr;
+    write_receiver_report(0x55667788, {b}, "test", &rr);
+    c.session().on_datagram(ByteView(rr), c.now());
+    c.drain();
+  };
+  // A report on somebody else's stream changes nothing.
+  report(0xDEADBEEF, 0, 0);
+  EXPECT_EQ(c.session().fast_window(), kRtspFastWindowStart);
+  // One stream reported up to its last packet but one; the window grows.
+  const std::uint32_t ssrc1 = ssrc_of(s1);
+  const std::uint32_t ssrc2 = ssrc_of(s2);
+  report(ssrc1, static_cast<std::uint16_t>(last[ssrc1] - 1), 0);
+  EXPECT_EQ(c.session().fast_window(), kRtspFastWindowStart + kRtspFastWindowStep);
+  EXPECT_TRUE(c.server_requests().empty());
+  // New loss: the window halves.
+  report(ssrc1, last[ssrc1], 3);
+  const std::uint32_t halved = (kRtspFastWindowStart + kRtspFastWindowStep) / 2;
+  EXPECT_EQ(c.session().fast_window(), halved);
+  EXPECT_TRUE(c.server_requests().empty());
+  // Reported 10 ms after it was sent (the others took no time): a queue, the
+  // window shrinks by 1/8.
+  c.now() = c.now() + 2 * kRtspQueueDelay;
+  report(ssrc2, static_cast<std::uint16_t>(last[ssrc2] - 1), 0);
+  EXPECT_EQ(c.session().fast_window(), halved - halved / 8);
+  EXPECT_TRUE(c.server_requests().empty());
+  // Both streams complete: the end-of-stream request at once, not after
+  // kRtspUdpEosDelay.
+  report(ssrc2, last[ssrc2], 0);
+  EXPECT_EQ(c.session().datagrams_in_flight(), 0u);
+  auto reqs = c.server_requests();
+  ASSERT_EQ(reqs.size(), 1u);
+  EXPECT_EQ(reqs[0].method, "SET_PARAMETER");
+}
+
+// Batches for the I/O layer (sendmmsg) stop where the next datagram is for
+// another port (rtspsrc-style port pairs per stream) and stay queued until
+// consumed.
+TEST_F(RtspServerTest, UdpBatchesStopAtAPortChange) {
+  Client c(&config);
+  const std::string base = std::string(kUrl) + "/";
+  ASSERT_EQ(c.request("DESCRIBE", kUrl).status, 200);
+  Response s1 = c.request("SETUP", base + "stream=1",
+                          {{"Transport", "RTP/AVP;unicast;client_port=5000-5001"}});
+  ASSERT_EQ(s1.status, 200);
+  const std::string session = session_of(s1);
+  ASSERT_EQ(c.request("SETUP", base + "stream=2",
+                      {{"Transport", "RTP/AVP;unicast;client_port=5002-5003"},
+                       {"Session", session}})
+                .status,
+            200);
+  const std::string play = "PLAY " + base + " RTSP/1.0\r\nCSeq: 9\r\nSession: " + session +
+                           "\r\nRange: npt=0-\r\n\r\n";
+  ServerSession& s = c.session();
+  ASSERT_TRUE(s.on_bytes(ByteView::of(play), c.now()).ok());
+  c.drain_output();  // the PLAY reply opens the gate for RTP
+  std::size_t total = 0;
+  std::size_t batches = 0;
+  ByteView views[64];
+  for (int guard = 0; guard < 1000; ++guard) {
+    const std::uint16_t port = s.udp_port();
+    const std::size_t n = s.next_datagrams(c.now(), views, 64);
+    if (n == 0) {
+      if (s.udp_port() != port) {
+        continue;
+      }
+      break;
+    }
+    const std::uint32_t ssrc = parse_rtp(views[0])->ssrc;
+    for (std::size_t i = 0; i < n; ++i) {
+      EXPECT_EQ(parse_rtp(views[i])->ssrc, ssrc);  // one stream, one port per batch
+    }
+    EXPECT_EQ(port, ssrc == ssrc_of(s1) ? 5000 : 5002);
+    const std::vector<std::uint8_t> head = views[0].to_vector();
+    ASSERT_EQ(s.next_datagrams(c.now(), views, 1), 1u);  // still queued
+    EXPECT_EQ(views[0].to_vector(), head);
+    s.consume_datagrams(n);
+    total += n;
+    ++batches;
+  }
+  EXPECT_GT(total, 0u);
+  EXPECT_GT(batches, 2u);
+}
+
+// Without reports the end-of-stream request waits kRtspUdpEosDelay.
+TEST_F(RtspServerTest, UdpFastModeWithoutReportsWaitsBeforeTheEnd) {
+  Client c(&config);
+  const std::string base = std::string(kUrl) + "/";
+  ASSERT_EQ(c.request("DESCRIBE", kUrl).status, 200);
+  Response s1 = c.request("SETUP", base + "stream=1",
+                          {{"Transport", "RTP/AVP/UDP;unicast;client_port=7002-7003"}});
+  ASSERT_EQ(s1.status, 200);
+  const std::string session = session_of(s1);
+  ASSERT_EQ(c.request("PLAY", base, {{"Range", "npt=0-"}, {"Session", session}}).status, 200);
+  c.run_for(kRtspUdpEosDelay / 2);
+  ASSERT_FALSE(c.datagrams.empty());
+  EXPECT_TRUE(c.server_requests().empty());
+  c.run_for(kRtspUdpEosDelay);
+  EXPECT_EQ(c.server_requests().size(), 1u);
 }
 
 // An I/O layer that reads udp_port() once per batch never sends a datagram

@@ -261,13 +261,16 @@ void Server::Impl::run() {
       };
     }
   }
+  // RTSP announces port + 1 as its RTCP port: receiver reports arrive there.
+  io::UdpOptions udp_rtcp = udp;
+  udp_rtcp.rtcp = true;
   const auto listen = [&](std::uint16_t at, io::ConnectionFactory factory, bool with_udp,
-                          std::uint16_t* bound) {
+                          std::uint16_t* bound, const io::UdpOptions& udp_options) {
     if (!st.ok()) {
       return;
     }
     auto l = with_udp ? io::Listener::create(context, options.bind_address, at,
-                                             std::move(factory), udp)
+                                             std::move(factory), udp_options)
                       : io::Listener::create(context, options.bind_address, at,
                                              std::move(factory));
     if (!l.ok()) {
@@ -294,20 +297,20 @@ void Server::Impl::run() {
     listen(
         options.port,
         [this](Instant now) { return io::make_demux_connection(&factories, now); }, true,
-        &bound);
+        &bound, udp_rtcp);
     mmsh_bound = factories.mmsh ? bound : 0;
     mms_bound = factories.mms ? bound : 0;
     rtsp_bound = factories.rtsp ? bound : 0;
     rtsp_config.udp_port = bound;
   } else {
     if (!refused("mmsh")) {
-      listen(options.mmsh_port, mmsh_factory, false, &mmsh_bound);
+      listen(options.mmsh_port, mmsh_factory, false, &mmsh_bound, udp);
     }
     if (!refused("mms")) {
-      listen(options.mms_port, mms_factory, true, &mms_bound);
+      listen(options.mms_port, mms_factory, true, &mms_bound, udp);
     }
     if (!refused("rtsp")) {
-      listen(options.rtsp_port, rtsp_factory, true, &rtsp_bound);
+      listen(options.rtsp_port, rtsp_factory, true, &rtsp_bound, udp_rtcp);
     }
     rtsp_config.udp_port = rtsp_bound;
   }
