@@ -88,7 +88,7 @@ void RolloverSession::on_timeout(Instant now) {
   if (reconnect_at_) {
     if (now >= *reconnect_at_) {
       reconnect_at_.reset();
-      start_attempt(winner_transport_, winner_url_, now);
+      start_attempt(reconnect_transport_, reconnect_url_, now);
     }
     return;
   }
@@ -341,6 +341,8 @@ void RolloverSession::announce_media() {
     n.url = attempt_url_.redacted();
     notify(std::move(n));
     MMS_LOG(LogLevel::kInfo, kLog, "reconnected over %s", to_string(transport_));
+    winner_transport_ = transport_;  // a walked-on transport is the one that works now
+    winner_url_ = attempt_url_;
     connected_detail_.clear();
     return;
   }
@@ -454,6 +456,10 @@ void RolloverSession::on_inner_failed(const Event& e, Instant now) {
     }
     if (!reconnecting_) {
       reconnect_cause_ = e.status;
+      reconnect_transport_ = winner_transport_;
+      reconnect_url_ = winner_url_;
+    } else if (attempt_connected_) {
+      walk_on_reconnect();
     }
     schedule_reconnect(e, now);
     return;
@@ -491,6 +497,22 @@ void RolloverSession::on_inner_failed(const Event& e, Instant now) {
     return;
   }
   start_attempt(d.transport, d.url, now);
+}
+
+// A reconnect attempt that reached the server and still delivered nothing
+// (UDP data no longer arriving, say) says that transport no longer works from
+// here: the next attempt takes the next transport of the walk (wrapping). One
+// refused before connecting says the server is away: that one stays.
+void RolloverSession::walk_on_reconnect() {
+  const std::vector<Transport>& c = table_.candidates();
+  if (c.size() < 2) {
+    return;
+  }
+  auto it = std::find(c.begin(), c.end(), transport_);
+  const std::size_t next = it == c.end() ? 0 : (static_cast<std::size_t>(it - c.begin()) + 1) % c.size();
+  reconnect_transport_ = c[next];
+  reconnect_url_ = winner_url_;
+  reconnect_url_.scheme = scheme_for(reconnect_transport_);
 }
 
 void RolloverSession::schedule_reconnect(const Event& e, Instant now) {

@@ -125,6 +125,7 @@ class RolloverSession final : public ClientSession {
   void fail(const Event& e);
   bool reconnectable(const Status& st) const;
   void schedule_reconnect(const Event& e, Instant now);
+  void walk_on_reconnect();
   void notify(Notice n);
   Duration backoff(int attempt) const;
 
@@ -157,8 +158,12 @@ class RolloverSession final : public ClientSession {
   bool throttled_ = false;
   bool closed_ = false;
   bool started_ = false;
-  Transport winner_transport_ = Transport::kMmsh;  // the attempt media first flowed on
+  Transport winner_transport_ = Transport::kMmsh;  // the attempt media last flowed on
   Url winner_url_;
+  // The next reconnect attempt: the winner first; after an attempt that
+  // connected and still failed, the next candidate of the walk.
+  Transport reconnect_transport_ = Transport::kMmsh;
+  Url reconnect_url_;
   std::uint64_t position_ms_ = 0;  // where the next attempt starts playing
   std::shared_ptr<const std::vector<std::uint8_t>> last_header_;
   std::shared_ptr<const asf::HeaderInfo> info_;

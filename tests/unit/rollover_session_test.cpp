@@ -395,6 +395,59 @@ TEST(RolloverSession, ReconnectsOnTheWinningTransportOfAWalk) {
   EXPECT_EQ(r.cur().config.first_reply_timeout, 0);  // no rollover any more
 }
 
+// A reconnect that reaches the server on the winning transport and still
+// gets nothing (UDP blocked since, say) walks on to the next transport; the
+// one that delivers is the transport of later reconnects. An attempt refused
+// before connecting (the server away) stays on the transport.
+TEST(RolloverSession, AReconnectThatConnectsAndFailsWalksOn) {
+  Rig r("mms://h/a.wmv");
+  r.start();
+  r.establish();  // rtspu wins
+  EXPECT_EQ(r.made_names.back(), "rtspu");
+  play_and_drop(r, Code::kTimedOut);
+  // #1: refused before any connection: the server is away, rtspu again next.
+  r.now = *r.s->next_deadline();
+  r.kick();
+  EXPECT_EQ(r.made_names.back(), "rtspu");
+  r.cur().open_tcp(1);
+  r.kick();
+  std::vector<IoAction> a = r.actions();
+  ASSERT_FALSE(a.empty());
+  r.s->on_connect_failed(a.back().channel, Status(Code::kRefused, "connection refused"), r.now);
+  // #2: connects, then no data over UDP.
+  r.now = *r.s->next_deadline();
+  r.kick();
+  EXPECT_EQ(r.made_names.back(), "rtspu");
+  r.cur().open_tcp(1);
+  r.kick();
+  a = r.actions();
+  ASSERT_FALSE(a.empty());
+  r.s->on_connected(a.back().channel, r.now);
+  r.cur().failed(Code::kTimedOut, "no RTP over UDP");
+  r.kick();
+  // #3: the next transport of the walk, at the next undelivered packet.
+  r.now = *r.s->next_deadline();
+  r.kick();
+  EXPECT_EQ(r.made_names.back(), "rtspt");
+  EXPECT_EQ(r.cur().config.url.scheme, "rtspt");
+  r.establish();
+  r.cur().packet(3200, 33);
+  r.cur().packet(3300, 34);
+  r.kick();
+  EXPECT_EQ(r.events(), "P34");
+  const std::string n = r.notices();
+  EXPECT_NE(n.find("reconnecting:rtspu#2 reconnect-failed:rtspu reconnecting:rtspt#3"),
+            std::string::npos)
+      << n;
+  EXPECT_NE(n.find("reconnected:rtspt"), std::string::npos) << n;
+  // A later drop reconnects on rtspt, the transport that works now.
+  r.cur().failed(Code::kConnectionLost, "reset");
+  r.kick();
+  r.now = *r.s->next_deadline();
+  r.kick();
+  EXPECT_EQ(r.made_names.back(), "rtspt");
+}
+
 TEST(RolloverSession, BackoffDoublesUpToTheCapAndExhaustedRetriesFail) {
   RolloverOptions opt;
   opt.retries = 4;
