@@ -137,7 +137,8 @@ bool parse_port_range(const std::string& text, std::uint16_t* lo, std::uint16_t*
 struct GstMmsSrcPrivate {
   std::mutex mu;  // guards settings, driver pointer, info
   Settings settings;
-  std::unique_ptr<mms::io::Driver> driver;
+  // Shared: a query on another thread may hold it while stop() closes it.
+  std::shared_ptr<mms::io::Driver> driver;
   std::shared_ptr<const mms::asf::HeaderInfo> info;
   // Streaming-thread state.
   bool header_pushed = false;
@@ -290,9 +291,11 @@ void post_tags(GstMmsSrc* self, const mms::asf::HeaderInfo& info) {
   gst_element_post_message(GST_ELEMENT(self), gst_message_new_tag(GST_OBJECT(self), tags));
 }
 
-mms::io::Driver* driver_of(GstMmsSrc* self) {
+// The current driver, kept alive for the caller even if stop() runs meanwhile
+// (it is then closed: its queue flushes, seek() does nothing).
+std::shared_ptr<mms::io::Driver> driver_of(GstMmsSrc* self) {
   std::lock_guard<std::mutex> lock(self->priv->mu);
-  return self->priv->driver.get();
+  return self->priv->driver;
 }
 
 }  // namespace
@@ -437,7 +440,7 @@ static void gst_mms_src_get_property(GObject* object, guint prop_id, GValue* val
       str(s.port_range);
       break;
     case PROP_TRANSPORT: {
-      mms::io::Driver* d = self->priv->driver.get();
+      const mms::io::Driver* d = self->priv->driver.get();  // under priv->mu, like stop()
       str(d != nullptr ? d->established_transport() : std::string());
       break;
     }
@@ -522,7 +525,7 @@ static gboolean gst_mms_src_start(GstBaseSrc* src) noexcept {
 
 static gboolean gst_mms_src_stop(GstBaseSrc* src) noexcept {
   GstMmsSrc* self = GST_MMS_SRC(src);
-  std::unique_ptr<mms::io::Driver> driver;
+  std::shared_ptr<mms::io::Driver> driver;
   {
     std::lock_guard<std::mutex> lock(self->priv->mu);
     driver = std::move(self->priv->driver);
@@ -555,7 +558,7 @@ static gboolean gst_mms_src_unlock_stop(GstBaseSrc* src) noexcept {
 static GstFlowReturn gst_mms_src_create(GstPushSrc* psrc, GstBuffer** outbuf) noexcept {
   GstMmsSrc* self = GST_MMS_SRC(psrc);
   GstMmsSrcPrivate* p = self->priv;
-  mms::io::Driver* driver = driver_of(self);
+  const std::shared_ptr<mms::io::Driver> driver = driver_of(self);
   if (driver == nullptr) {
     return GST_FLOW_FLUSHING;
   }
@@ -628,7 +631,7 @@ static GstFlowReturn gst_mms_src_create(GstPushSrc* psrc, GstBuffer** outbuf) no
 }
 
 static gboolean gst_mms_src_is_seekable(GstBaseSrc* src) noexcept {
-  mms::io::Driver* driver = driver_of(GST_MMS_SRC(src));
+  const std::shared_ptr<mms::io::Driver> driver = driver_of(GST_MMS_SRC(src));
   return driver != nullptr && driver->seekable();
 }
 
@@ -664,7 +667,7 @@ static gboolean gst_mms_src_prepare_seek_segment(GstBaseSrc* src, GstEvent* even
 static gboolean gst_mms_src_do_seek(GstBaseSrc* src, GstSegment* segment) noexcept {
   GstMmsSrc* self = GST_MMS_SRC(src);
   GstMmsSrcPrivate* p = self->priv;
-  mms::io::Driver* driver = driver_of(self);
+  const std::shared_ptr<mms::io::Driver> driver = driver_of(self);
   if (segment->format == GST_FORMAT_BYTES) {
     // The initial segment, or a seek back to the very start in BYTES.
     if (segment->start == 0 || driver == nullptr || !p->header_pushed) {

@@ -400,6 +400,7 @@ void Driver::open(DriverSettings settings) {
 }
 
 std::uint64_t Driver::seek(std::uint64_t position_ms) {
+  std::lock_guard<std::mutex> lock(life_mu_);  // not while close() tears the thread down
   if (!impl_) {
     return 0;
   }
@@ -422,6 +423,7 @@ std::uint64_t Driver::seek(std::uint64_t position_ms) {
 }
 
 void Driver::close() {
+  std::lock_guard<std::mutex> lock(life_mu_);
   if (!impl_) {
     return;
   }

@@ -49,7 +49,8 @@ class Driver {
   // Restarts the stream at `position_ms`. Items of earlier epochs are dropped.
   // Returns the new epoch.
   std::uint64_t seek(std::uint64_t position_ms);
-  // Cancels everything, closes sockets and joins the thread. Prompt.
+  // Cancels everything, closes sockets and joins the thread. Prompt. The
+  // queue and the getters below stay usable (a query racing with stop).
   void close();
 
   OutputQueue& queue() { return *queue_; }
@@ -70,6 +71,7 @@ class Driver {
   std::atomic<std::uint64_t> epoch_{0};
   std::function<void(const Notice&)> notify_;
   std::thread thread_;
+  std::mutex life_mu_;  // seek() and close() from different threads (a seek during stop)
   mutable std::mutex attempts_mu_;
   std::vector<std::string> attempts_;        // guarded by attempts_mu_
   std::vector<std::string> attempt_errors_;  // guarded by attempts_mu_
