@@ -27,6 +27,10 @@ cleanup() {
   rm -rf "$W"
 }
 trap cleanup EXIT
+NOTES_MARKER='<!-- Below: written analyses, kept by bench/run.sh -->'
+if [[ -f "$OUT_MD" ]] && grep -qF "$NOTES_MARKER" "$OUT_MD"; then
+  tail -n +"$(grep -nF "$NOTES_MARKER" "$OUT_MD" | head -n1 | cut -d: -f1)" "$OUT_MD" >"$W/notes.md"
+fi
 die() { echo "bench: $*" >&2; exit 1; }
 
 "$ROOT/scripts/install-deps.sh"
@@ -110,11 +114,11 @@ declare -A CMDLINE=(
   [mmssrc_mmsu]="gst-launch-1.0 -q mmssrc location=$URL_MMSU ! fakesink"
   [mmssrc_rtspt]="gst-launch-1.0 -q mmssrc location=$URL_RTSPT ! fakesink"
   [mmssrc_rtspu]="gst-launch-1.0 -q mmssrc location=$URL_RTSPU ! fakesink"
+  [ffmpeg_rtspt]="ffmpeg -rtsp_transport tcp -i $URL_RTSP -map 0 -c copy -f null -"
 )
-# No FFmpeg RTSP row: FFmpeg ends an RTSP input only on RTCP BYE from every
-# stream of the SDP (the never-set-up retransmission stream included), so its
-# wall time would be its I/O timeout, not the transfer.
-mms_clients=(libmms_mmst ffmpeg_mmst mmssrc_mmst mmssrc_mmsu mmssrc_rtspt mmssrc_rtspu)
+# FFmpeg's RTSP row is over TCP only: its UDP reader drops an unpaced burst
+# as late packets. It ends by itself on the server's RTCP BYEs.
+mms_clients=(libmms_mmst ffmpeg_mmst mmssrc_mmst mmssrc_mmsu ffmpeg_rtspt mmssrc_rtspt mmssrc_rtspu)
 clients=(raw libmms ffmpeg mmssrc)
 [[ -n "$have_vlc" ]] && clients+=(vlc)
 
@@ -128,6 +132,8 @@ for ((r = 1; r <= RUNS; r++)); do
   timed ffmpeg_mmst ffmpeg -nostdin -hide_banner -loglevel error -i "$URL_MMST" -map 0 -c copy -f null - || true
   timed mmssrc_mmst gst-launch-1.0 -q mmssrc location="$URL_MMST" ! fakesink || true
   timed mmssrc_mmsu gst-launch-1.0 -q mmssrc location="$URL_MMSU" ! fakesink || true
+  timed ffmpeg_rtspt ffmpeg -nostdin -hide_banner -loglevel error -rtsp_transport tcp -i "$URL_RTSP" \
+    -map 0 -c copy -f null - || true
   timed mmssrc_rtspt gst-launch-1.0 -q mmssrc location="$URL_RTSPT" ! fakesink || true
   timed mmssrc_rtspu gst-launch-1.0 -q mmssrc location="$URL_RTSPU" ! fakesink || true
   if [[ -n "$have_vlc" ]]; then
@@ -233,9 +239,9 @@ PY
   echo "- time to first media: \`bench/firstbuf URL 5\` (mmssrc ! fakesink signal-handoffs=true)"
   if [[ -n "$vlc_note" ]]; then echo; echo "$vlc_note"; fi
   echo
-  echo "No FFmpeg RTSP row: FFmpeg ends an RTSP input only on RTCP BYE from every stream of the SDP,"
-  echo "including the retransmission stream it never sets up over TCP, so its wall time is its I/O"
-  echo "timeout rather than the transfer (its RTSP interop test gives it \`-timeout\`)."
+  echo "FFmpeg's RTSP row is over TCP (its UDP reader drops an unpaced burst as late packets); it"
+  echo "ends on the server's RTCP BYEs, one per SDP medium (the RTX source's on the first stream's"
+  echo "RTCP channel), with no I/O timeout."
   echo
   echo "## Rollover"
   echo
@@ -257,7 +263,10 @@ PY
   echo
   echo "Versions: $(ffmpeg -version | head -n1 | cut -d' ' -f1-3), $(gst-launch-1.0 --version | sed -n 2p),"
   echo "libmms $(pkg-config --modversion libmms)$( [[ -n "$have_vlc" ]] && echo ", $(cvlc --version 2>/dev/null | head -n1)")."
-} >"$OUT_MD"
+  # Written analyses (before/after comparisons) below the marker are kept.
+  if [[ -f "$W/notes.md" ]]; then echo; cat "$W/notes.md"; fi
+} >"$OUT_MD.new"
+mv "$OUT_MD.new" "$OUT_MD"
 cat "$W/table.md"
 cat "$W/rollover.md"
 echo "bench: wrote $OUT_MD"

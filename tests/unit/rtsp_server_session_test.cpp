@@ -1245,14 +1245,17 @@ TEST_F(RtspServerTest, SenderReportsAndByeAtTheEnd) {
     }
     std::map<std::uint8_t, std::size_t> last_rtp;
     std::map<std::uint8_t, std::size_t> bye_at;
+    std::vector<std::pair<std::uint8_t, std::uint32_t>> byes;  // channel, SSRC
     std::size_t eos_at = 0;
     for (std::size_t i = 0; i < all.size(); ++i) {
       if (all[i].kind == UnitKind::kRequest) {
         eos_at = i;
       } else if (all[i].kind == UnitKind::kInterleaved && is_rtcp(ByteView(all[i].payload))) {
         EXPECT_EQ(all[i].channel % 2, 1);
-        if (parse_compound(all[i].payload).bye_ssrc) {
+        const Rtcp r = parse_compound(all[i].payload);
+        if (r.bye_ssrc) {
           bye_at[all[i].channel] = i;
+          byes.push_back({all[i].channel, *r.bye_ssrc});
         }
       } else if (all[i].kind == UnitKind::kInterleaved) {
         last_rtp[all[i].channel] = i;
@@ -1263,6 +1266,14 @@ TEST_F(RtspServerTest, SenderReportsAndByeAtTheEnd) {
     EXPECT_GT(bye_at[3], last_rtp[2]);
     EXPECT_LT(bye_at[1], eos_at);
     EXPECT_LT(bye_at[3], eos_at);
+    // One BYE per SDP medium: the two streams', then the RTX source's (never
+    // set up over TCP) on the first stream's RTCP channel.
+    ASSERT_EQ(byes.size(), 3u);
+    EXPECT_EQ(byes[0], std::make_pair(std::uint8_t{1}, ssrc_of(s1)));
+    EXPECT_EQ(byes[1].first, 3);
+    EXPECT_EQ(byes[2].first, 1);
+    EXPECT_NE(byes[2].second, ssrc_of(s1));
+    EXPECT_NE(byes[2].second, byes[1].second);
   }
 }
 
