@@ -28,6 +28,7 @@
 #include "protocol/core/bytes.h"
 #include "protocol/core/url.h"
 #include "protocol/mmsh/client_session.h"
+#include "tests/support/fuzz_input.h"
 
 namespace {
 
@@ -38,65 +39,9 @@ using mms::session::ChannelId;
 using mms::session::Event;
 using mms::session::IoAction;
 
-// Minimal FuzzedDataProvider: integers from the back, strings from the front.
-class Provider {
- public:
-  Provider(const std::uint8_t* data, std::size_t size) : data_(data), size_(size) {}
+using Provider = mms::test::FuzzInput;
 
-  // A value in [lo, hi]; lo when the input is exhausted.
-  std::uint64_t integral(std::uint64_t lo, std::uint64_t hi) {
-    if (lo >= hi) {
-      return lo;
-    }
-    const std::uint64_t range = hi - lo;
-    std::uint64_t result = 0;
-    std::size_t offset = 0;
-    while (offset < 64 && (range >> offset) > 0 && size_ > 0) {
-      --size_;
-      result = (result << 8) | data_[size_];
-      offset += 8;
-    }
-    if (range != UINT64_MAX) {
-      result = result % (range + 1);
-    }
-    return lo + result;
-  }
-  bool boolean() { return (integral(0, 255) & 1) != 0; }
-
-  // libFuzzer's ConsumeRandomLengthString, as bytes.
-  std::vector<std::uint8_t> random_length_bytes() {
-    std::vector<std::uint8_t> out;
-    while (size_ > 0) {
-      std::uint8_t c = data_[0];
-      ++data_;
-      --size_;
-      if (c == '\\' && size_ > 0) {
-        std::uint8_t next = data_[0];
-        ++data_;
-        --size_;
-        if (next != '\\') {
-          break;
-        }
-      }
-      out.push_back(c);
-    }
-    return out;
-  }
-  std::size_t remaining() const { return size_; }
-
- private:
-  const std::uint8_t* data_;
-  std::size_t size_;
-};
-
-[[noreturn]] void violated(const char* what) {
-  std::fprintf(stderr, "invariant violated: %s\n", what);
-  std::abort();
-}
-#define CHECK_INVARIANT(cond) \
-  do {                        \
-    if (!(cond)) violated(#cond); \
-  } while (false)
+#define CHECK_INVARIANT(cond) MMS_FUZZ_CHECK(cond)
 
 struct Channel {
   bool connected = false;
@@ -309,7 +254,7 @@ class Harness {
     } else if (b4 >= base_ && b4 <= now_) {
       base = b4;
     } else {
-      violated("deadline base moved backwards or into the future");
+      ::mms::test::invariant_violated("deadline base moved backwards or into the future");
     }
     base_ = base;
   }

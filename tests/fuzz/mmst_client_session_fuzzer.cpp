@@ -17,6 +17,8 @@
 #include "protocol/core/bytes.h"
 #include "protocol/core/url.h"
 #include "protocol/mmst/client_session.h"
+#include "tests/support/client_events.h"
+#include "tests/support/fuzz_input.h"
 
 namespace {
 
@@ -26,57 +28,16 @@ using mms::session::ChannelId;
 using mms::session::Event;
 using mms::session::IoAction;
 
-class Provider {
- public:
-  Provider(const std::uint8_t* data, std::size_t size) : data_(data), size_(size) {}
-  std::uint64_t integral(std::uint64_t lo, std::uint64_t hi) {
-    if (lo >= hi) {
-      return lo;
-    }
-    const std::uint64_t range = hi - lo;
-    std::uint64_t result = 0;
-    std::size_t offset = 0;
-    while (offset < 64 && (range >> offset) > 0 && size_ > 0) {
-      --size_;
-      result = (result << 8) | data_[size_];
-      offset += 8;
-    }
-    if (range != UINT64_MAX) {
-      result = result % (range + 1);
-    }
-    return lo + result;
-  }
-  // Takes up to n bytes from the front (n == 0: everything left).
-  ByteView front(std::size_t n) {
-    if (n == 0 || n > size_) {
-      n = size_;
-    }
-    ByteView v(data_, n);
-    data_ += n;
-    size_ -= n;
-    return v;
-  }
-  std::size_t remaining() const { return size_; }
+using Provider = mms::test::FuzzInput;
 
- private:
-  const std::uint8_t* data_;
-  std::size_t size_;
-};
-
-void check(bool ok) {
-  if (!ok) {
-    std::abort();
-  }
-}
+#define check(cond) MMS_FUZZ_CHECK(cond)
 
 struct Driver {
   mms::mmst::MmstClientSession* s;
   std::set<ChannelId> open;
   ChannelId tcp = 0;
   ChannelId udp = 0;
-  bool failed = false;
-  bool header = false;
-  std::uint32_t packet_size = 0;
+  mms::test::ClientEventChecker events;
   Instant now{1000000000};
 
   void drain() {
@@ -102,26 +63,7 @@ struct Driver {
           break;
       }
     }
-    Event e;
-    while (s->next_event(&e)) {
-      check(!failed);
-      switch (e.kind) {
-        case Event::Kind::kFailed:
-          failed = true;
-          break;
-        case Event::Kind::kHeader:
-          check(e.header != nullptr && e.info != nullptr);
-          header = true;
-          packet_size = e.info->packet_size;
-          break;
-        case Event::Kind::kPacket:
-          check(header);
-          check(e.payload.size() <= packet_size);
-          break;
-        default:
-          break;
-      }
-    }
+    events.drain(s);
   }
 };
 
@@ -144,7 +86,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   session.play(mms::session::PlayRequest{}, d.now);
   d.drain();
   std::vector<std::uint8_t> pending;
-  for (int op = 0; op < 100000 && p.remaining() > 0 && !d.failed; ++op) {
+  for (int op = 0; op < 100000 && p.remaining() > 0 && !d.events.failed; ++op) {
     switch (p.integral(0, 7)) {
       case 4: {
         ByteView v = p.front(p.integral(1, 2048));

@@ -47,6 +47,8 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/support/vectors.h"
+
 #include "protocol/core/bytes.h"
 #include "protocol/rtsp/asf_rtp.h"
 #include "protocol/rtsp/message_codec.h"
@@ -55,159 +57,9 @@
 namespace mms::rtsp {
 namespace {
 
-struct VectorCase {
-  std::string file;
-  std::size_t index = 0;
-  std::string title;
-  std::uint32_t maxps = 0;
-  std::vector<std::uint8_t> input;
-  std::vector<std::string> expect;
-};
+using test::VectorCase;
 
-std::string trim(const std::string& s) {
-  std::size_t b = s.find_first_not_of(" \t\r");
-  if (b == std::string::npos) {
-    return "";
-  }
-  std::size_t e = s.find_last_not_of(" \t\r");
-  return s.substr(b, e - b + 1);
-}
-
-std::string normalize(const std::string& s) {
-  std::istringstream in(s);
-  std::string word;
-  std::string out;
-  while (in >> word) {
-    if (!out.empty()) {
-      out.push_back(' ');
-    }
-    out += word;
-  }
-  return out;
-}
-
-bool parse_input_line(const std::string& raw, const std::string& line,
-                      std::vector<std::uint8_t>* out) {
-  for (const char* kw : {"text:", "raw:"}) {
-    if (line.rfind(kw, 0) == 0) {
-      std::string r = raw;
-      if (!r.empty() && r.back() == '\r') {
-        r.pop_back();
-      }
-      std::string body = r.substr(r.find(kw) + std::string(kw).size());
-      if (!body.empty() && body[0] == ' ') {
-        body.erase(0, 1);
-      }
-      if (kw[0] == 'r') {
-        std::string unescaped;
-        for (std::size_t i = 0; i < body.size(); ++i) {
-          if (body[i] == '\\' && i + 1 < body.size()) {
-            const char e = body[++i];
-            unescaped.push_back(e == 'r' ? '\r' : e == 'n' ? '\n' : e == 't' ? '\t' : e);
-          } else {
-            unescaped.push_back(body[i]);
-          }
-        }
-        body = unescaped;
-      }
-      out->insert(out->end(), body.begin(), body.end());
-      if (kw[0] == 't') {
-        out->push_back('\r');
-        out->push_back('\n');
-      }
-      return true;
-    }
-  }
-  std::string body = line.substr(0, line.find('#'));
-  std::istringstream in(body);
-  std::string first;
-  in >> first;
-  if (first == "fill") {
-    std::size_t count = 0;
-    std::string byte;
-    in >> count >> byte;
-    std::vector<std::uint8_t> b;
-    if (!in || !parse_hex(byte, &b) || b.size() != 1) {
-      return false;
-    }
-    out->insert(out->end(), count, b[0]);
-    return true;
-  }
-  return parse_hex(body, out);
-}
-
-std::vector<VectorCase> load_file(const std::filesystem::path& path) {
-  std::vector<VectorCase> cases;
-  std::ifstream in(path);
-  std::string raw;
-  enum class Section { kNone, kInput, kExpect } section = Section::kNone;
-  int line_no = 0;
-  while (std::getline(in, raw)) {
-    ++line_no;
-    const std::string line = trim(raw);
-    if (line.rfind("## ", 0) == 0) {
-      VectorCase c;
-      c.file = path.filename().string();
-      c.index = cases.size();
-      c.title = line.substr(3);
-      cases.push_back(std::move(c));
-      section = Section::kNone;
-      continue;
-    }
-    if (line.empty() || cases.empty()) {
-      continue;
-    }
-    if (section == Section::kInput && (line.rfind("text:", 0) == 0 || line.rfind("raw:", 0) == 0)) {
-      parse_input_line(raw, line, &cases.back().input);
-      continue;
-    }
-    if (line.rfind("why:", 0) == 0) {
-      continue;
-    }
-    if (line.rfind("maxps:", 0) == 0) {
-      cases.back().maxps = static_cast<std::uint32_t>(std::stoul(line.substr(6)));
-      continue;
-    }
-    if (line == "input:") {
-      section = Section::kInput;
-      continue;
-    }
-    if (line == "expect:") {
-      section = Section::kExpect;
-      continue;
-    }
-    if (line[0] == '#') {
-      continue;
-    }
-    if (section == Section::kInput) {
-      EXPECT_TRUE(parse_input_line(raw, line, &cases.back().input))
-          << path << ":" << line_no << ": bad input line";
-    } else if (section == Section::kExpect) {
-      cases.back().expect.push_back(normalize(line));
-    } else {
-      ADD_FAILURE() << path << ":" << line_no << ": line outside a section: " << line;
-    }
-  }
-  return cases;
-}
-
-std::vector<VectorCase> load_all() {
-  std::vector<std::filesystem::path> files;
-  for (const auto& e :
-       std::filesystem::directory_iterator(std::string(MMS_SOURCE_ROOT) + "/tests/vectors/rtsp")) {
-    if (e.path().extension() == ".vec") {
-      files.push_back(e.path());
-    }
-  }
-  std::sort(files.begin(), files.end());
-  std::vector<VectorCase> all;
-  for (const auto& f : files) {
-    for (VectorCase& c : load_file(f)) {
-      all.push_back(std::move(c));
-    }
-  }
-  return all;
-}
+std::vector<VectorCase> load_all() { return test::load_vectors("rtsp"); }
 
 std::string opt(const std::optional<std::uint32_t>& v) {
   return v ? std::to_string(*v) : "-";
@@ -374,82 +226,41 @@ class Runner {
   std::vector<std::string> log_;
 };
 
-std::vector<std::string> run_chunks(const VectorCase& c, const std::vector<std::size_t>& chunks) {
-  Runner r(c.maxps);
-  std::size_t pos = 0;
-  for (std::size_t n : chunks) {
-    r.feed(c.input.data() + pos, n);
-    pos += n;
-  }
-  r.finish();
-  return r.log();
-}
-
-std::string show(const std::vector<std::string>& log) {
-  std::string s;
-  for (const auto& l : log) {
-    s += "  " + l + "\n";
-  }
-  return s;
+test::VectorRunner runner_for(const VectorCase& c) {
+  test::VectorRunner run;
+  run.chunks = [&c](const std::vector<std::size_t>& chunks) {
+    Runner r(c.setting_u32("maxps"));
+    std::size_t pos = 0;
+    for (std::size_t n : chunks) {
+      r.feed(c.input.data() + pos, n);
+      pos += n;
+    }
+    r.finish();
+    return r.log();
+  };
+  run.trailer = [&c](const std::vector<std::uint8_t>& trailer) {
+    Runner r(c.setting_u32("maxps"));
+    r.run_with_trailer(c.input, trailer);
+    return r.log();
+  };
+  return run;
 }
 
 class RtspVectors : public ::testing::TestWithParam<VectorCase> {};
 
 TEST_P(RtspVectors, SameEventsWholeByteByByteTrailingAndSplit) {
-  const VectorCase& c = GetParam();
-  const std::vector<std::uint8_t>& in = c.input;
-  SCOPED_TRACE(c.file + ": " + c.title);
-
-  std::vector<std::string> whole = run_chunks(c, {in.size()});
-  EXPECT_EQ(whole, c.expect) << "whole input gave:\n" << show(whole);
-
-  std::vector<std::size_t> ones(in.size(), 1);
-  EXPECT_EQ(run_chunks(c, ones), c.expect) << "byte by byte";
-
   const std::vector<std::vector<std::uint8_t>> trailers = {
       {0x24, 0x00, 0xff, 0xff}, {0xee, 0xee, 0xee}, {'R', 'T', 'S', 'P', '/', '1', '.', '0', ' '}};
-  for (const auto& t : trailers) {
-    Runner r(c.maxps);
-    r.run_with_trailer(in, t);
-    EXPECT_EQ(r.log(), c.expect) << "with trailer " << to_hex(t) << ":\n" << show(r.log());
-  }
-
-  std::mt19937 rng(static_cast<std::uint32_t>(in.size()) * 2654435761u);
-  for (int round = 0; round < 16 && !in.empty(); ++round) {
-    std::vector<std::size_t> chunks;
-    std::size_t left = in.size();
-    std::size_t max_chunk = std::max<std::size_t>(1, in.size() / 3);
-    while (left > 0) {
-      std::size_t n = std::uniform_int_distribution<std::size_t>(1, max_chunk)(rng);
-      n = std::min(n, left);
-      chunks.push_back(n);
-      left -= n;
-    }
-    EXPECT_EQ(run_chunks(c, chunks), c.expect) << "random split, round " << round;
-  }
+  test::expect_same_events_four_ways(GetParam(), runner_for(GetParam()), trailers);
 }
 
-void PrintTo(const VectorCase& c, std::ostream* os) {
-  *os << c.file << ": " << c.title;
-}
-
-std::string case_name(const ::testing::TestParamInfo<VectorCase>& info) {
-  std::string stem = info.param.file.substr(0, info.param.file.find('.'));
-  for (char& ch : stem) {
-    if (!std::isalnum(static_cast<unsigned char>(ch))) {
-      ch = '_';
-    }
-  }
-  return stem + "_" + std::to_string(info.param.index);
-}
-
-INSTANTIATE_TEST_SUITE_P(Vectors, RtspVectors, ::testing::ValuesIn(load_all()), case_name);
+INSTANTIATE_TEST_SUITE_P(Vectors, RtspVectors, ::testing::ValuesIn(load_all()), test::vector_case_name);
 
 TEST(RtspVectorFiles, EveryFileHasCasesWithExpectations) {
-  std::vector<VectorCase> all = load_all();
+  const std::vector<VectorCase> all = load_all();
   EXPECT_GE(all.size(), 25u);
   for (const VectorCase& c : all) {
-    EXPECT_FALSE(c.expect.empty()) << c.file << ": " << c.title;
+    EXPECT_TRUE(!c.expect.empty() || c.input.empty()) << c.file << ": " << c.title << ": no events";
   }
 }
 
