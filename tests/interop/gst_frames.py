@@ -2,11 +2,13 @@
 """Decodes a URI with GStreamer and prints one line per decoded frame:
 "<kind> <md5>", kind = audio or video, frames of a kind in arrival order.
 
-usage: gst_frames.py [--follow-redirects] URI [rtsp-protocols]
+usage: gst_frames.py [--follow-redirects] [--mmssrc] URI [rtsp-protocols]
   rtsp-protocols: "tcp" or "udp" restricts rtspsrc's lower transport.
   --follow-redirects: act on the element message "redirect" as players do
       (Totem): print "redirect <new-location> <number of locations>" to stderr,
       drop the frames so far and play new-location instead (5 at most).
+  --mmssrc: read URI with "mmssrc location=URI ! decodebin" (mmssrc speaks
+      MMSH for http:// and follows redirector files itself), not uridecodebin.
 Exits 0 at EOS, 1 on an error or when nothing arrived within the bound."""
 import hashlib
 import sys
@@ -19,7 +21,8 @@ from gi.repository import GLib, Gst  # noqa: E402
 Gst.init(None)
 args = sys.argv[1:]
 follow = '--follow-redirects' in args
-args = [a for a in args if a != '--follow-redirects']
+force_mmssrc = '--mmssrc' in args
+args = [a for a in args if a not in ('--follow-redirects', '--mmssrc')]
 uri = args[0]
 protocols = args[1] if len(args) > 1 else ''
 frames = {'audio': [], 'video': []}
@@ -60,10 +63,18 @@ def play(location):
     """Plays location to its end: returns ('eos'|'error'|'timeout'|'redirect', detail)."""
     global pipeline
     pipeline = Gst.Pipeline.new('p')
-    dec = Gst.ElementFactory.make('uridecodebin', 'dec')
-    dec.set_property('uri', location)
-    pipeline.add(dec)
-    dec.connect('source-setup', on_source_setup)
+    if force_mmssrc:
+        src = Gst.ElementFactory.make('mmssrc', 'src')
+        src.set_property('location', location)
+        dec = Gst.ElementFactory.make('decodebin', 'dec')
+        pipeline.add(src)
+        pipeline.add(dec)
+        src.link(dec)
+    else:
+        dec = Gst.ElementFactory.make('uridecodebin', 'dec')
+        dec.set_property('uri', location)
+        pipeline.add(dec)
+        dec.connect('source-setup', on_source_setup)
     dec.connect('pad-added', on_pad_added)
     pipeline.set_state(Gst.State.PLAYING)
     bus = pipeline.get_bus()

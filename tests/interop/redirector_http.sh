@@ -35,6 +35,7 @@ cat >"$WEB/radio.asx" <<ASX
 ASX
 printf '[Reference]\r\nRef1=http://127.0.0.1:%s/%s?MSWMExt=.asf\r\n' "$MMSH" "$AUDIO" >"$WEB/listen.wax"
 
+: >"$T/http.out"
 "$SYS_PYTHON" -u -m http.server --bind 127.0.0.1 --directory "$WEB" 0 >"$T/http.out" 2>"$T/http.log" &
 _pids+=($!)
 HTTP=
@@ -81,7 +82,21 @@ fi
 grep -q "another location: mmsh://127.0.0.1:$MMSH/$AV" "$T/launch.log" ||
   fail "gst-launch-1.0: the error does not name the location: $(grep -m2 ERROR "$T/launch.log" || true)"
 
-# 5. A redirector with no usable ref is a clear error, not a hang.
+# 5. mmssrc given the http:// URLs itself: MMSH to the server, and the
+#    redirector files followed inside the element (no message needed).
+for case in "asx:radio.asx:want-av" "ref:listen.wax:want-audio"; do
+  IFS=: read -r name file want <<<"$case"
+  run 90 "${GST_RUN[@]}" "$SYS_PYTHON" "$INTEROP_DIR/gst_frames.py" --mmssrc \
+    "http://127.0.0.1:$HTTP/$file" >"$T/mmssrc-$name.txt" 2>"$T/mmssrc-$name.log" ||
+    fail "mmssrc location=http://.../$file did not play: $(tail -n 3 "$T/mmssrc-$name.log" | tr '\n' ' ')"
+  compare_lines "mmssrc location=http://.../$file vs local file" "$T/$want.txt" "$T/mmssrc-$name.txt"
+done
+run 90 "${GST_RUN[@]}" "$SYS_PYTHON" "$INTEROP_DIR/gst_frames.py" --mmssrc \
+  "http://127.0.0.1:$MMSH/$AV" >"$T/mmssrc-http.txt" 2>"$T/mmssrc-http.log" ||
+  fail "mmssrc location=http://server/$AV did not play: $(tail -n 3 "$T/mmssrc-http.log" | tr '\n' ' ')"
+compare_lines "mmssrc location=http://server/$AV (MMSH) vs local file" "$T/want-av.txt" "$T/mmssrc-http.txt"
+
+# 6. A redirector with no usable ref is a clear error, not a hang.
 printf '<asx><entry><ref href="file:///etc/passwd"/></entry></asx>\n' >"$WEB/bad.asx"
 if run 60 "${GST_RUN[@]}" "$SYS_PYTHON" "$INTEROP_DIR/gst_frames.py" --follow-redirects \
   "http://127.0.0.1:$HTTP/bad.asx" >"$T/bad.txt" 2>"$T/bad.log"; then
