@@ -33,6 +33,9 @@ gboolean plugin_init(GstPlugin* plugin) noexcept {
 }  // namespace
 
 #define PACKAGE "gst-mms"
+#ifndef GST_MMS_VERSION
+#define GST_MMS_VERSION "0.1.0"
+#endif
 GST_PLUGIN_DEFINE(GST_VERSION_MAJOR, GST_VERSION_MINOR, mms,
-                  "Microsoft Media Server (MMS/MMSH) streaming source", plugin_init, "0.1.0",
+                  "Microsoft Media Server (MMS/MMSH) streaming source", plugin_init, GST_MMS_VERSION,
                   "LGPL", "gst-mms", "https://gstreamer.freedesktop.org/")
