@@ -171,6 +171,12 @@ void MmshClientSession::send_request(Instant now) {
     }
     h.add("Pragma", pragma);
     h.add("Pragma", "xPlayStrm=1");
+    if (!live && config_.fast_start_ms > 0) {
+      // Fast Start, as Windows Media Player asks for it.
+      std::snprintf(pragma, sizeof pragma, "LinkBW=%u, AccelBW=%u, AccelDuration=%u",
+                    kFastStartAnyBandwidth, kFastStartAnyBandwidth, config_.fast_start_ms);
+      h.add("Pragma", pragma);
+    }
   }
   if (have_client_id_) {
     h.add("Pragma", "client-id=" + std::to_string(client_id_));

@@ -242,6 +242,17 @@ std::uint32_t Content::key_at_or_before(std::uint32_t packet) const {
   }
 }
 
+std::uint64_t content_bps(const Content& c) {
+  if (c.info().max_bitrate != 0) {
+    return c.info().max_bitrate;
+  }
+  std::uint64_t sum = 0;
+  for (const asf::StreamInfo& st : c.info().streams) {
+    sum += st.bitrate;
+  }
+  return sum;
+}
+
 std::uint32_t Content::key_at_send_time(std::uint64_t send_ms) const {
   std::uint32_t at = 0;
   for (std::uint32_t i = 0; i < packet_count(); ++i) {
@@ -803,6 +814,16 @@ void ServerSession::start_play(const HttpRequest& req, const std::vector<PragmaT
   produced_ += pending_.size();
   play_start_ = now;
   start_send_ms_ = content_->meta(next_packet_).send_time_ms;
+  accel_ = FastStart();
+  if (paced_ && !content_->live()) {
+    accel_ = FastStart::grant(pragma_u32(pragmas, "accelduration").value_or(0),
+                              pragma_u32(pragmas, "accelbw").value_or(0), content_bps(*content_),
+                              config_->fast_start_factor);
+    if (accel_.active()) {
+      MMS_LOG(LogLevel::kInfo, kLog, "client-id=%u: Fast Start: %lld ms at %ux", client_id_,
+              static_cast<long long>(accel_.burst_ms), accel_.factor);
+    }
+  }
   state_ = State::kStreaming;
 }
 
@@ -816,7 +837,7 @@ Instant ServerSession::due_time(std::uint32_t packet) const {
     return config_->live_epoch +
            (live_iteration_ * std::int64_t{content_->loop_period_ms()} + rel) * kMillisecond;
   }
-  return play_start_ + (send - std::int64_t{start_send_ms_}) * kMillisecond;
+  return play_start_ + accel_.offset(send - std::int64_t{start_send_ms_});
 }
 
 void ServerSession::append_packet_frame(std::uint32_t packet) {

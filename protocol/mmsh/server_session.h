@@ -36,6 +36,7 @@
 
 #include "protocol/asf/header_parser.h"
 #include "protocol/core/bytes.h"
+#include "protocol/core/fast_start.h"
 #include "protocol/core/status.h"
 #include "protocol/core/time.h"
 #include "protocol/mmsh/http_codec.h"
@@ -133,6 +134,10 @@ class Content {
 
 // Where content comes from. Implemented by the server (files under a root
 // directory) and by tests (in-memory fixtures).
+// The content's bit rate: File Properties' maximum, else the sum of its
+// streams' (0 when unknown). What Fast Start divides a stated bandwidth by.
+std::uint64_t content_bps(const Content& c);
+
 class ContentSource {
  public:
   virtual ~ContentSource() = default;
@@ -169,6 +174,8 @@ struct ServerConfig {
   // connection closed; also advertised as the Pragma timeout. A client resumes
   // by a new request at its position (MS-WMSP has no pause request).
   Duration idle_timeout = 60 * kSecond;
+  // Fast Start: the largest factor granted (1 = none). protocol/core/fast_start.h.
+  std::uint32_t fast_start_factor = kFastStartDefaultFactor;
 };
 
 // Bytes of one output batch handed to the I/O layer. Big enough that fast mode
@@ -281,6 +288,7 @@ class ServerSession {
   std::uint32_t d_count_ = 0;  // $D frames produced (AFFlags = d_count_ mod 256)
   Instant play_start_;         // on-demand pacing origin (due time of start packet)
   std::uint32_t start_send_ms_ = 0;
+  FastStart accel_;            // this play's Fast Start grant (on demand, paced)
   std::int64_t live_iteration_ = 0;  // live: loop number of next_packet_
   bool paced_ = false;
 };

@@ -803,6 +803,15 @@ void ServerSession::on_start_playing(const Message& m, Instant now) {
   if (start < content_->packet_count()) {
     start_send_ms_ = content_->meta(start).send_time_ms;
   }
+  accel_ = FastStart();
+  if (paced_ && !content_->live() && sp.has_accel) {
+    accel_ = FastStart::grant(sp.dw_accel_duration, sp.dw_accel_bandwidth,
+                              mmsh::content_bps(*content_), config_->fast_start_factor);
+    if (accel_.active()) {
+      MMS_LOG(LogLevel::kInfo, kLog, "client-id=%u: Fast Start: %lld ms at %ux", client_id_,
+              static_cast<long long>(accel_.burst_ms), accel_.factor);
+    }
+  }
   if (beyond_end) {
     next_packet_ = content_->packet_count();
   }
@@ -839,7 +848,7 @@ Instant ServerSession::due_time(std::uint32_t packet) const {
     return config_->live_epoch +
            (live_iteration_ * std::int64_t{content_->loop_period_ms()} + rel) * kMillisecond;
   }
-  return play_start_ + (send - std::int64_t{start_send_ms_}) * kMillisecond;
+  return play_start_ + accel_.offset(send - std::int64_t{start_send_ms_});
 }
 
 ByteView ServerSession::packet_payload(std::uint32_t packet) {

@@ -40,6 +40,7 @@
 #include <string_view>
 #include <vector>
 
+#include "protocol/core/fast_start.h"
 #include "protocol/core/bytes.h"
 #include "protocol/core/status.h"
 #include "protocol/core/time.h"
@@ -64,6 +65,8 @@ struct ServerConfig {
   Duration keepalive = 30 * kSecond;       // KeepAlive timer (Ping)
   Duration idle_timeout = 3600 * kSecond;  // Idle-Timeout (INIT/READY)
   Instant live_epoch;                      // start of the shared broadcast clock (server start)
+  // Fast Start: the largest factor granted (1 = none). protocol/core/fast_start.h.
+  std::uint32_t fast_start_factor = kFastStartDefaultFactor;
 };
 
 // Largest TCP control message a client may send (Logging is 1536 bytes; a
@@ -225,6 +228,7 @@ class ServerSession {
   std::optional<std::uint32_t> stop_send_ms_;  // frameOffset limit (send time)
   Instant play_start_;
   std::uint32_t start_send_ms_ = 0;
+  FastStart accel_;  // this play's Fast Start grant (on demand, paced)
   std::int64_t live_iteration_ = 0;
   bool paced_ = false;
   std::uint32_t data_sent_ = 0;

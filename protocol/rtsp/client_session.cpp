@@ -403,6 +403,13 @@ void RtspClientSession::send_play(bool with_range, Instant now) {
     r.headers.add("X-Playlist-Gen-Id", gen_id_);
   }
   r.headers.add("Bandwidth", "2147483647");
+  if (with_range && config_.fast_start_ms > 0 && !info_.broadcast()) {
+    // Fast Start on a new position (not on a resume: the buffer is full then).
+    AccelRequest accel;
+    accel.duration_ms = config_.fast_start_ms;
+    accel.bandwidth_bps = kFastStartAnyBandwidth;
+    r.headers.add("X-Accelerate-Streaming", format_accelerate_streaming(accel));
+  }
   state_ = State::kPlayWait;
   paused_server_ = false;
   play_with_range_ = with_range;

@@ -744,6 +744,35 @@ std::string format_transport(const Transport& t) {
   return s;
 }
 
+AccelRequest parse_accelerate_streaming(std::string_view value) {
+  AccelRequest a;
+  while (!value.empty()) {
+    const std::size_t semi = value.find(';');
+    std::string_view part = value.substr(0, semi);
+    value = semi == std::string_view::npos ? std::string_view() : value.substr(semi + 1);
+    const std::size_t eq = part.find('=');
+    if (eq == std::string_view::npos) {
+      continue;
+    }
+    const std::string_view name = trim(part.substr(0, eq));
+    std::uint32_t v = 0;
+    if (!parse_u32(trim(part.substr(eq + 1)), &v)) {
+      continue;
+    }
+    if (iequals(name, "AccelDuration")) {
+      a.duration_ms = v;
+    } else if (iequals(name, "AccelBandwidth")) {
+      a.bandwidth_bps = v;
+    }
+  }
+  return a;
+}
+
+std::string format_accelerate_streaming(const AccelRequest& a) {
+  return "AccelDuration=" + std::to_string(a.duration_ms) +
+         ";AccelBandwidth=" + std::to_string(a.bandwidth_bps);
+}
+
 Result<NptRange> parse_range(std::string_view value) {
   std::string_view v = trim(split_unquoted(value, ';')[0]);
   if (!istarts_with(v, "npt=")) {

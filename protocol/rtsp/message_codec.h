@@ -154,6 +154,16 @@ struct NptRange {
 Result<NptRange> parse_range(std::string_view value);
 // "npt=3.100-173.903", "npt=0.000-", "npt=now-".
 std::string format_range(const NptRange& r);
+
+// X-Accelerate-Streaming (MS-RTSP, on PLAY): Fast Start, "AccelDuration=<ms>;
+// AccelBandwidth=<bps>" (either may be missing; names case-insensitive, spaces
+// around '=' and ';' allowed). Unknown or malformed parts are ignored (0).
+struct AccelRequest {
+  std::uint32_t duration_ms = 0;
+  std::uint32_t bandwidth_bps = 0;
+};
+AccelRequest parse_accelerate_streaming(std::string_view value);
+std::string format_accelerate_streaming(const AccelRequest& a);
 // Seconds with millisecond precision: 3100 -> "3.100".
 std::string format_npt_time(std::uint64_t ms);
 

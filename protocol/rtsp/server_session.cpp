@@ -1065,6 +1065,14 @@ void ServerSession::on_play(const Request& req, Response* resp, Instant now) {
           restart ? "restart" : "continue");
   if (restart) {
     start_flow(start, now);
+    accel_ = FastStart();
+    if (paced_ && !content_->live()) {
+      if (const std::string* x = req.headers.find("X-Accelerate-Streaming")) {
+        const AccelRequest a = parse_accelerate_streaming(*x);
+        accel_ = FastStart::grant(a.duration_ms, a.bandwidth_bps, mmsh::content_bps(*content_),
+                                  config_->fast_start_factor);
+      }
+    }
   }
 }
 
@@ -1094,7 +1102,7 @@ Instant ServerSession::due_time(std::uint32_t packet) const {
     return config_->live_epoch +
            (live_iteration_ * std::int64_t{content_->loop_period_ms()} + rel) * kMillisecond;
   }
-  return play_start_ + (send - std::int64_t{start_send_ms_}) * kMillisecond;
+  return play_start_ + accel_.offset(send - std::int64_t{start_send_ms_});
 }
 
 void ServerSession::send_packet(std::uint32_t packet) {

@@ -58,6 +58,7 @@
 #include <string>
 #include <vector>
 
+#include "protocol/core/fast_start.h"
 #include "protocol/core/bytes.h"
 #include "protocol/core/status.h"
 #include "protocol/core/time.h"
@@ -86,7 +87,8 @@ struct ServerConfig {
   // a request or response, RTCP (UDP or interleaved), and over TCP the client
   // reading the interleaved data. A paused player over TCP stops reading, so
   // its keepalive requests are what keeps the session.
-  Duration session_timeout = 60 * kSecond;
+  Duration session_timeout = 60 * kSecond;  // Fast Start: the largest factor granted (1 = none). protocol/core/fast_start.h.
+  std::uint32_t fast_start_factor = kFastStartDefaultFactor;
 };
 // Largest request body the server accepts (SET_PARAMETER statistics, packet
 // pair); bigger requests get 400 and the connection closes.
@@ -314,6 +316,7 @@ class ServerSession {
   std::int64_t start_packet_ = -1;
   Instant play_start_;
   std::uint32_t start_send_ms_ = 0;
+  FastStart accel_;  // this flow's Fast Start grant (X-Accelerate-Streaming; on demand, paced)
   std::int64_t live_iteration_ = 0;
   bool paced_ = false;
   bool played_ = false;

@@ -16,6 +16,7 @@
 
 #include "protocol/asf/header_parser.h"
 #include "protocol/core/bytes.h"
+#include "protocol/core/fast_start.h"
 #include "protocol/core/status.h"
 #include "protocol/core/time.h"
 #include "protocol/core/url.h"
@@ -86,6 +87,9 @@ struct ClientConfig {
   // Bound for the server's first answer when rollover has another transport to
   // try (a server of another protocol on this port may never answer); 0 = `timeout`.
   Duration first_reply_timeout = 0;
+  // Fast Start (protocol/core/fast_start.h): media the server may send faster
+  // than real time at the start of each on-demand play; 0 asks for none.
+  std::uint32_t fast_start_ms = kFastStartRequestMs;
 };
 
 struct PlayRequest {

@@ -407,6 +407,56 @@ TEST_F(ServerSessionTest, PacedPlayFollowsSendTimes) {
   EXPECT_TRUE(s.wants_close());
 }
 
+// Fast Start: the requested media goes out at `factor` times real time; the
+// bytes sent by 0.3 s at 10x are those sent by 3 s without; a server that
+// allows no acceleration (factor 1) ignores the request.
+TEST_F(ServerSessionTest, FastStartSendsTheFirstSecondsFaster) {
+  config_.fast = false;
+  auto sent_by = [this](const std::string& accel, Instant t) {
+    ServerSession s(&config_, 1, Instant{0});
+    const std::string req = play("stream-time=0,stream-offset=0:0", accel);
+    EXPECT_TRUE(s.on_bytes(ByteView::of(req), Instant{0}).ok());
+    std::size_t n = 0;
+    for (Instant now{0}; now <= t; now = now + 10 * kMillisecond) {
+      for (ByteView v = s.next_output(now); !v.empty(); v = s.next_output(now)) {
+        n += v.size();
+        s.consume_output(v.size());
+      }
+    }
+    return n;
+  };
+  const std::string accel = "LinkBW=2147483647, AccelBW=2147483647, AccelDuration=10000";
+  const std::size_t plain_3s = sent_by("", Instant{3 * kSecond});
+  const std::size_t plain_300ms = sent_by("", Instant{300 * kMillisecond});
+  ASSERT_GT(plain_3s, plain_300ms);
+  EXPECT_EQ(sent_by(accel, Instant{300 * kMillisecond}), plain_3s);
+  config_.fast_start_factor = 1;
+  EXPECT_EQ(sent_by(accel, Instant{300 * kMillisecond}), plain_300ms);
+}
+
+TEST(FastStart, GrantAndOffsets) {
+  // 10 s asked, any bandwidth, 500 kbit/s content, server allows 10x.
+  FastStart f = FastStart::grant(10000, kFastStartAnyBandwidth, 500000, 10);
+  EXPECT_TRUE(f.active());
+  EXPECT_EQ(f.factor, 10u);
+  EXPECT_EQ(f.burst_ms, 10000);
+  EXPECT_EQ(f.offset(0), 0);
+  EXPECT_EQ(f.offset(5000), 500 * kMillisecond);
+  EXPECT_EQ(f.offset(10000), 1000 * kMillisecond);
+  EXPECT_EQ(f.offset(12000), 3000 * kMillisecond);  // real time after the burst
+  EXPECT_EQ(f.offset(-20), 0);
+  // The stated bandwidth bounds the factor; too little means none.
+  EXPECT_EQ(FastStart::grant(10000, 2000000, 500000, 10).factor, 4u);
+  EXPECT_FALSE(FastStart::grant(10000, 600000, 500000, 10).active());
+  EXPECT_FALSE(FastStart::grant(0, kFastStartAnyBandwidth, 500000, 10).active());
+  EXPECT_FALSE(FastStart::grant(10000, kFastStartAnyBandwidth, 500000, 1).active());
+  // Bounded burst; unknown content bit rate: the server's factor.
+  EXPECT_EQ(FastStart::grant(600000, 0, 0, 10).burst_ms, std::int64_t{kFastStartMaxBurstMs});
+  EXPECT_EQ(FastStart::grant(1000, 0, 0, 7).factor, 7u);
+  FastStart none;
+  EXPECT_EQ(none.offset(1234), 1234 * kMillisecond);
+}
+
 TEST_F(ServerSessionTest, AResponseNobodyReadsIsAbandonedAfterTheIdleTimeout) {
   config_.idle_timeout = 2 * kSecond;
   Output o = run(request("/small.asf", {"no-cache,stream-time=0,request-context=1"}));

@@ -386,5 +386,22 @@ TEST(RtspBase64, LenientDecode) {
   }
 }
 
+TEST(RtspCodec, AccelerateStreamingHeader) {
+  AccelRequest a = parse_accelerate_streaming("AccelDuration=18000;AccelBandwidth=1048576");
+  EXPECT_EQ(a.duration_ms, 18000u);
+  EXPECT_EQ(a.bandwidth_bps, 1048576u);
+  a = parse_accelerate_streaming(" accelbandwidth = 7 ; junk ; AccelDuration=x; =3;");
+  EXPECT_EQ(a.duration_ms, 0u);
+  EXPECT_EQ(a.bandwidth_bps, 7u);
+  a = parse_accelerate_streaming("AccelDuration=99999999999");  // beyond u32: ignored
+  EXPECT_EQ(a.duration_ms, 0u);
+  AccelRequest b;
+  b.duration_ms = 10000;
+  b.bandwidth_bps = 2147483647;
+  const AccelRequest back = parse_accelerate_streaming(format_accelerate_streaming(b));
+  EXPECT_EQ(back.duration_ms, b.duration_ms);
+  EXPECT_EQ(back.bandwidth_bps, b.bandwidth_bps);
+}
+
 }  // namespace
 }  // namespace mms::rtsp

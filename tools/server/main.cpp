@@ -7,7 +7,7 @@
 //              [--fast] [--keep-padding] [--auth USER:PASS] [--redirect NAME=URL]...
 //              [--fault NAME] [--udp-loss PERCENT] [--refuse mms|mmsu|mmsh|rtsp|rtspu]...
 //              [--close-after-packets N] [--keepalive MS] [--idle-timeout MS]
-//              [--verbose]
+//              [--fast-start-factor N] [--verbose]
 //
 // Prints "mms-server listening mmsh=PORT mms=PORT rtsp=PORT" once ready (a
 // refused transport's part is left out); SIGTERM/SIGINT stop it. --port N
@@ -62,7 +62,8 @@ void usage(std::FILE* out) {
                "                  [--fast] [--keep-padding] [--auth USER:PASS]\n"
                "                  [--redirect NAME=URL]... [--fault NAME] [--udp-loss PERCENT]\n"
                "                  [--refuse mms|mmsu|mmsh|rtsp|rtspu]... [--close-after-packets N]\n"
-               "                  [--keepalive MS] [--idle-timeout MS] [--verbose]\n"
+               "                  [--keepalive MS] [--idle-timeout MS] [--fast-start-factor N]\n"
+               "                  [--verbose]\n"
                "faults (MMSH): garbage, truncate, huge-length, stall-header, bad-frame\n"
                "playlists are served over MMS and RTSP\n");
 }
@@ -207,6 +208,16 @@ int main(int argc, char** argv) {
       }
       (a == "--keepalive" ? opts.mms_keepalive_ms : opts.idle_timeout_ms) =
           static_cast<std::uint32_t>(ms);
+    } else if (a == "--fast-start-factor") {
+      // Fast Start: a paced on-demand play whose client asks for acceleration
+      // gets its first seconds up to N times faster than real time (1: never).
+      const char* s = value("--fast-start-factor");
+      long n = 0;
+      if (!parse_number(s, 1, mms::kFastStartMaxFactor, &n)) {
+        std::fprintf(stderr, "mms-server: bad Fast Start factor '%s' (1..%u)\n", s, mms::kFastStartMaxFactor);
+        return 2;
+      }
+      opts.fast_start_factor = static_cast<std::uint32_t>(n);
     } else if (a == "--live") {
       if (!split_pair(value("--live"), '=', &k, &v)) {
         std::fprintf(stderr, "mms-server: --live wants NAME=FILE\n");

@@ -372,6 +372,9 @@ Status Server::start(const ServerOptions& options) {
     impl->rtsp_config.session_timeout = impl->mms_config.idle_timeout;
   }
   impl->mms_config.live_epoch = impl->config.live_epoch;
+  impl->config.fast_start_factor = options.fast_start_factor;
+  impl->mms_config.fast_start_factor = options.fast_start_factor;
+  impl->rtsp_config.fast_start_factor = options.fast_start_factor;
   impl->rtsp_config.content = impl->source.get();
   impl->rtsp_config.fast = options.fast;
   impl->rtsp_config.keep_padding = options.keep_padding;

@@ -57,6 +57,9 @@ struct ServerOptions {
   // timeout, no request, RTCP or read data from the client (60 s). MMSH: a
   // response the client does not read (60 s).
   std::uint32_t idle_timeout_ms = 0;
+  // Fast Start (protocol/core/fast_start.h): the largest factor a client's
+  // acceleration request is granted on paced on-demand plays; 1 turns it off.
+  std::uint32_t fast_start_factor = kFastStartDefaultFactor;
 };
 
 class Server {
