@@ -179,12 +179,13 @@ bool check_location(const char* uri, GError** error) {
   }
   // rtsp://, rtspu:// and rtspt:// are accepted by the location property only:
   // the URI handler does not claim them, so playbin keeps rtspsrc for rtsp://.
+  // http:// too (a Windows Media server's URL, spoken as MMSH), for the same reason.
   if (url->scheme != "mms" && url->scheme != "mmsh" && url->scheme != "mmst" &&
       url->scheme != "mmsu" && url->scheme != "rtsp" && url->scheme != "rtspu" &&
-      url->scheme != "rtspt") {
+      url->scheme != "rtspt" && url->scheme != "http") {
     g_set_error(error, GST_URI_ERROR, GST_URI_ERROR_UNSUPPORTED_PROTOCOL,
                 "Unsupported protocol in '%s' (mmssrc handles mms://, mmsh://, mmst://, "
-                "mmsu://, and rtsp://, rtspu://, rtspt:// in its location property)",
+                "mmsu://, and rtsp://, rtspu://, rtspt://, http:// in its location property)",
                 url->redacted().c_str());
     return false;
   }

@@ -1,6 +1,7 @@
-// Plugin "mms": registers mmssrc and bridges the engine's log to GStreamer.
+// Plugin "mms": registers mmssrc, mmsredirect and its typefinders, and bridges the engine's log to GStreamer.
 #include <gst/gst.h>
 
+#include "gst/gstmmsredirect.h"
 #include "gst/gstmmssrc.h"
 #include "protocol/core/log.h"
 
@@ -24,12 +25,17 @@ GstLogSink g_log_sink;
 gboolean plugin_init(GstPlugin* plugin) noexcept {
   GST_DEBUG_CATEGORY_INIT(mms_protocol_debug, "mmsprotocol", 0, "MMS protocol engine");
   mms::set_log_sink(&g_log_sink);
-  return GST_ELEMENT_REGISTER(mmssrc, plugin);
+  gboolean ok = GST_ELEMENT_REGISTER(mmssrc, plugin);
+  ok = GST_ELEMENT_REGISTER(mmsredirect, plugin) && ok;
+  return gst_mms_redirect_register_typefinders(plugin) && ok;
 }
 
 }  // namespace
 
 #define PACKAGE "gst-mms"
+#ifndef GST_MMS_VERSION
+#define GST_MMS_VERSION "0.1.0"
+#endif
 GST_PLUGIN_DEFINE(GST_VERSION_MAJOR, GST_VERSION_MINOR, mms,
-                  "Microsoft Media Server (MMS/MMSH) streaming source", plugin_init, "0.1.0",
+                  "Microsoft Media Server (MMS/MMSH) streaming source", plugin_init, GST_MMS_VERSION,
                   "LGPL", "gst-mms", "https://gstreamer.freedesktop.org/")

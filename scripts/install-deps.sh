@@ -2,6 +2,11 @@
 # Install everything needed to build gst-mms, run its test suites and the
 # third-party interoperability peers (FFmpeg, libmms, VLC) on Debian 12.
 #
+# usage: scripts/install-deps.sh [--package]
+#   --package   only what building the plugin and its Debian package needs
+#               (scripts/package-deb.sh): the build tools and libraries of
+#               debian/control's Build-Depends, debhelper, dpkg-dev, fakeroot
+#
 # Idempotent: when every package is already installed, apt is not called at
 # all, so repeated runs take well under a second.  Needs root or sudo only
 # when something is missing.
@@ -18,10 +23,21 @@ if [[ "${MMS_SKIP_DEPS:-0}" == 1 ]]; then
   exit 0
 fi
 
-PACKAGES=(
-  # build
+mode=all
+case "${1:-}" in
+  "") ;;
+  --package) mode=package ;;
+  *) echo "usage: $0 [--package]" >&2; exit 2 ;;
+esac
+
+BUILD_PACKAGES=(
+  # build (libgstreamer1.0-dev also ships dh_gstscancodecs and gst-codec-info-1.0)
   meson ninja-build pkg-config g++
   libglib2.0-dev libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev
+  # Debian package (scripts/package-deb.sh, tests/package/deb.sh)
+  build-essential debhelper dpkg-dev fakeroot
+)
+TEST_PACKAGES=(
   # tests
   libgtest-dev libgmock-dev python3 curl time
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
@@ -35,6 +51,10 @@ PACKAGES=(
   # gst-rtsp-server (an independent RTSP/ASF server, driven from Python)
   python3-gi gir1.2-gst-rtsp-server-1.0 gir1.2-gst-plugins-base-1.0
 )
+PACKAGES=("${BUILD_PACKAGES[@]}")
+if [[ $mode == all ]]; then
+  PACKAGES+=("${TEST_PACKAGES[@]}")
+fi
 TEST_USER=${MMS_TEST_USER:-mmstest}
 
 # One dpkg-query call for all packages (fast path when nothing is missing).
@@ -72,7 +92,7 @@ if ((${#missing[@]})); then
 fi
 
 # Unprivileged user for VLC (it will not run as root).
-if [[ $(id -u) -eq 0 ]] && ! id "$TEST_USER" >/dev/null 2>&1; then
+if [[ $mode == all && $(id -u) -eq 0 ]] && ! id "$TEST_USER" >/dev/null 2>&1; then
   echo "install-deps: creating user $TEST_USER (for the VLC interop test)"
   useradd -m -s /bin/sh "$TEST_USER"
 fi

@@ -6,6 +6,7 @@
 #include "protocol/asf/stream_selector.h"
 #include "protocol/core/limits.h"
 #include "protocol/core/log.h"
+#include "protocol/mmsh/redirector.h"
 
 namespace mms::mmsh {
 namespace {
@@ -219,6 +220,8 @@ std::size_t MmshClientSession::on_bytes(session::ChannelId ch, ByteView bytes, I
       n = handle_head(bytes.subview(consumed), now);
     } else if (state_ == State::kBody || state_ == State::kWaitChange) {
       n = handle_body(bytes.subview(consumed), now);
+    } else if (state_ == State::kRedirector) {
+      n = handle_redirector(bytes.subview(consumed), now);
     } else {
       return bytes.size();
     }
@@ -292,28 +295,8 @@ std::size_t MmshClientSession::handle_head(ByteView bytes, Instant now) {
       fail(next.status());
       return 0;
     }
-    if (next->scheme != "mmsh" && next->scheme != "mms") {
-      // Another transport family (mmst://, rtsp://...): the rollover follows it.
-      close_channel();
-      state_ = State::kFailed;
-      events_.push_back(session::redirected_elsewhere(*next, current_url_));
-      return 0;
-    }
-    // Credentials from the URL follow a redirect only to the same host.
-    if (next->user.empty() && next->host == current_url_.host) {
-      next->user = current_url_.user;
-      next->password = current_url_.password;
-    }
-    auth_sent_ = false;
-    current_url_ = *next;
-    session::Event e;
-    e.kind = session::Event::Kind::kRedirect;
-    e.url = current_url_.redacted();
-    events_.push_back(std::move(e));
-    header_known_ = false;
-    have_client_id_ = false;
-    start_phase(Phase::kDescribe, now);
-    return consumed;
+    follow(std::move(*next), now);
+    return state_ == State::kFailed ? 0 : consumed;
   }
   if (status == 404) {
     fail(Status(Code::kNotFound, "server says not found", 404), "404 " + resp.reason);
@@ -337,11 +320,106 @@ std::size_t MmshClientSession::handle_head(ByteView bytes, Instant now) {
     features_broadcast_ = has_feature(*f, "broadcast");
     features_seekable_ = has_feature(*f, "seekable");
   }
+  body_length_.reset();
+  if (const std::string* len = resp.headers.find("Content-Length")) {
+    std::uint32_t v = 0;
+    if (parse_u32(*len, &v)) {
+      body_length_ = v;
+    }
+  }
+  redirector_body_.clear();
+  frames_in_body_ = false;
   state_ = State::kBody;
   return consumed;
 }
 
+void MmshClientSession::follow(Url next, Instant now) {
+  if (next.scheme != "mmsh" && next.scheme != "mms" && next.scheme != "http") {
+    // Another transport family (mmst://, rtsp://...): the rollover follows it.
+    close_channel();
+    state_ = State::kFailed;
+    events_.push_back(session::redirected_elsewhere(next, current_url_));
+    return;
+  }
+  // Credentials from the URL follow a redirect only to the same host.
+  if (next.user.empty() && next.host == current_url_.host) {
+    next.user = current_url_.user;
+    next.password = current_url_.password;
+  }
+  auth_sent_ = false;
+  current_url_ = std::move(next);
+  session::Event e;
+  e.kind = session::Event::Kind::kRedirect;
+  e.url = current_url_.redacted();
+  events_.push_back(std::move(e));
+  header_known_ = false;
+  have_client_id_ = false;
+  start_phase(Phase::kDescribe, now);
+}
+
+// A describe answered with a redirector file instead of $H (a web server's
+// .asx / [Reference] file behind an http:// or mmsh:// URL): read it whole
+// (Content-Length or the connection's end, bounded) and follow its first ref.
+std::size_t MmshClientSession::handle_redirector(ByteView bytes, Instant now) {
+  std::size_t take = bytes.size();
+  if (body_length_ && *body_length_ - redirector_body_.size() < take) {
+    take = static_cast<std::size_t>(*body_length_ - redirector_body_.size());
+  }
+  if (redirector_body_.size() + take > kMaxRedirectorBytes) {
+    fail(Status(Code::kLimitExceeded, "server answered with a redirector file larger than 256 KiB"));
+    return 0;
+  }
+  redirector_body_.insert(redirector_body_.end(), bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(take));
+  if (body_length_ && redirector_body_.size() >= *body_length_) {
+    follow_redirector(now);
+  }
+  return bytes.size();  // anything after the body is not ours to read
+}
+
+void MmshClientSession::follow_redirector(Instant now) {
+  Url base = current_url_;
+  base.scheme = "http";
+  Result<Redirector> r = parse_redirector(ByteView(redirector_body_), base.to_string(false));
+  redirector_body_.clear();
+  if (!r.ok()) {
+    fail(Status(r.status().code() == Code::kUnsupported ? Code::kMalformed : r.status().code(),
+                r.status().code() == Code::kUnsupported
+                    ? "server answered with neither MMSH frames nor a redirector file"
+                    : r.status().what()));
+    return;
+  }
+  if (++redirects_ > limits::kMaxRedirects) {
+    fail(Status(Code::kLimitExceeded, "too many redirects"));
+    return;
+  }
+  // The first ref this client can speak; an ASX's http:// refs are MMSH.
+  for (const RedirectorEntry& entry : r->entries) {
+    for (const std::string& ref : entry.refs) {
+      Result<Url> next = parse_url(ref);
+      if (next.ok()) {
+        MMS_LOG(LogLevel::kInfo, kLog, "%s: %s file, following %s", current_url_.redacted().c_str(),
+                to_string(r->format), next->redacted().c_str());
+        close_channel();
+        if (next->scheme == "mms") {
+          // mms:// in a redirector means the whole walk (RTSP first), as
+          // Windows Media Player reads it: the rollover takes it.
+          state_ = State::kFailed;
+          events_.push_back(session::redirected_elsewhere(*next, current_url_));
+          return;
+        }
+        follow(std::move(*next), now);
+        return;
+      }
+    }
+  }
+  fail(Status(Code::kUnsupported, "the redirector file has no ref this client can play"));
+}
+
 std::size_t MmshClientSession::handle_body(ByteView bytes, Instant now) {
+  if (phase_ == Phase::kDescribe && !frames_in_body_ && !bytes.empty() && bytes[0] != '$') {
+    state_ = State::kRedirector;
+    return handle_redirector(bytes, now);
+  }
   std::size_t consumed = 0;
   while (consumed < bytes.size()) {
     Frame frame;
@@ -355,6 +433,7 @@ std::size_t MmshClientSession::handle_body(ByteView bytes, Instant now) {
       return 0;
     }
     consumed += frame.wire_size;
+    frames_in_body_ = true;
     switch (frame.type) {
       case kFrameHeader:
         handle_header_frame(frame, now);
@@ -494,12 +573,14 @@ void MmshClientSession::handle_complete_header(Instant now) {
   }
 }
 
-void MmshClientSession::on_eof(session::ChannelId ch, Instant) {
+void MmshClientSession::on_eof(session::ChannelId ch, Instant now) {
   if (ch != channel_ || state_ == State::kFailed || state_ == State::kDone) {
     return;
   }
   channel_ = 0;
-  if (state_ == State::kAwaitHead) {
+  if (state_ == State::kRedirector) {
+    follow_redirector(now);  // the file ended with the connection
+  } else if (state_ == State::kAwaitHead) {
     fail(Status(Code::kConnectionLost, "server closed the connection before answering"));
   } else if (phase_ == Phase::kDescribe) {
     fail(Status(Code::kConnectionLost, "server closed the connection before the ASF header"));
@@ -524,6 +605,7 @@ std::optional<Instant> MmshClientSession::next_deadline() const {
     case State::kConnecting:
     case State::kAwaitHead:
     case State::kBody:
+    case State::kRedirector:
       return last_activity_ + config_.timeout;
     case State::kWaitChange:
       // A server-side playlist may pause between entries; allow a longer gap.

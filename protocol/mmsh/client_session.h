@@ -49,6 +49,7 @@ class MmshClientSession final : public session::ClientSession {
     kAwaitHead,   // request sent, waiting for the response head
     kBody,        // reading the response body (frames)
     kWaitChange,  // play: $E reason 1 seen, waiting for $C
+    kRedirector,  // describe: the body is a redirector file (ASX, [Reference]), not frames
     kDone,        // $E reason 0 handled, Eos emitted
     kFailed,      // sticky: Failed emitted, inputs ignored
   };
@@ -60,6 +61,10 @@ class MmshClientSession final : public session::ClientSession {
   std::size_t handle_body(ByteView bytes, Instant now);
   void handle_header_frame(const Frame& frame, Instant now);
   void handle_complete_header(Instant now);
+  std::size_t handle_redirector(ByteView bytes, Instant now);
+  void follow_redirector(Instant now);
+  // Follows a redirect to `next` (an HTTP Location, a redirector's ref).
+  void follow(Url next, Instant now);
   void fail(Status status, std::string detail = std::string());
   void touch(Instant now);
   void close_channel();
@@ -84,6 +89,9 @@ class MmshClientSession final : public session::ClientSession {
   bool announced_ = false;
   Instant last_activity_;
   std::string last_request_;
+  std::optional<std::uint64_t> body_length_;   // Content-Length of the current response
+  std::vector<std::uint8_t> redirector_body_;  // kRedirector: the file so far
+  bool frames_in_body_ = false;                // a frame of the current response was read
 
   HeaderAssembler assembler_;
   bool header_known_ = false;

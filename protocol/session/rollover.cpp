@@ -33,7 +33,7 @@ bool scheme_candidates(const std::string& scheme, std::vector<Transport>* out) {
     *out = {Transport::kMmsUdp};
   } else if (scheme == "mmst") {
     *out = {Transport::kMmsTcp};
-  } else if (scheme == "mmsh") {
+  } else if (scheme == "mmsh" || scheme == "http") {  // http://: a Windows Media server, spoken as MMSH
     *out = {Transport::kMmsh};
   } else if (scheme == "rtsp") {
     *out = {Transport::kRtspUdp, Transport::kRtspTcp};

@@ -797,6 +797,90 @@ TEST(MmshClientSession, RedirectToHttpStaysOnMmsh) {
   EXPECT_EQ(port, 80);
 }
 
+// A web server's ASX behind an http:// location: read whole (Content-Length),
+// then its first ref is followed; an http:// ref stays on MMSH here.
+TEST(MmshClientSession, AsxBodyIsFollowedToItsFirstRef) {
+  for (std::size_t split : {std::size_t{0}, std::size_t{1}, std::size_t{7}}) {
+    Rig rig(Rig::config("http://web.example/radio.asx"));
+    rig.play();
+    ChannelId ch1 = 0;
+    std::string host;
+    std::uint16_t port = 0;
+    rig.connect(&ch1, &host, &port);
+    EXPECT_EQ(host, "web.example");
+    EXPECT_EQ(port, 80);
+    const std::string asx =
+        "<ASX version=\"3\"><Entry><Ref href=\"stream/live.asf\"/></Entry></ASX>\r\n";
+    std::vector<std::uint8_t> b;
+    append(&b, simple_head(200, "OK",
+                           "Content-Type: video/x-ms-asf\r\nContent-Length: " +
+                               std::to_string(asx.size()) + "\r\n"));
+    append(&b, asx);
+    if (split == 0) {
+      rig.feed(ch1, b);
+    } else {
+      for (std::size_t i = 0; i < b.size(); i += split) {
+        rig.feed(ch1, std::vector<std::uint8_t>(b.begin() + static_cast<std::ptrdiff_t>(i),
+                                                b.begin() + static_cast<std::ptrdiff_t>(std::min(b.size(), i + split))));
+      }
+    }
+    ASSERT_EQ(rig.log().size(), 1u) << "split " << split;
+    EXPECT_EQ(rig.events()[0].kind, Event::Kind::kRedirect);
+    EXPECT_NE(rig.events()[0].url.find("web.example/stream/live.asf"), std::string::npos)
+        << rig.events()[0].url;
+    rig.expect_action(IoAction::Kind::kClose);
+    ChannelId ch2 = 0;
+    const std::string req = rig.connect(&ch2, &host, &port);
+    EXPECT_EQ(host, "web.example");
+    EXPECT_EQ(req.rfind("GET /stream/live.asf HTTP/1.0\r\n", 0), 0u) << req;
+  }
+}
+
+// A [Reference] file without Content-Length ends with the connection; an
+// mms:// ref goes to the rollover (another transport family).
+TEST(MmshClientSession, ReferenceBodyEndsAtEofAndHandsMmsToTheRollover) {
+  Rig rig(Rig::config("mmsh://web.example/x.wvx"));
+  rig.play();
+  ChannelId ch = 0;
+  rig.connect(&ch);
+  std::vector<std::uint8_t> b;
+  append(&b, simple_head(200, "OK"));
+  append(&b, "[Reference]\r\nRef1=mms://wm.example/clip.wmv\r\n");
+  rig.feed(ch, b);
+  EXPECT_TRUE(rig.log().empty());
+  rig.eof(ch);
+  rig.expect_failed(Code::kRefused);
+  ASSERT_TRUE(rig.events().back().redirect_to.has_value());
+  EXPECT_EQ(rig.events().back().redirect_to->scheme, "mms");
+  EXPECT_EQ(rig.events().back().redirect_to->host, "wm.example");
+}
+
+TEST(MmshClientSession, NeitherFramesNorRedirectorIsMalformed) {
+  Rig rig(Rig::config("http://web.example/page"));
+  rig.play();
+  ChannelId ch = 0;
+  rig.connect(&ch);
+  std::vector<std::uint8_t> b;
+  append(&b, simple_head(200, "OK", "Content-Length: 13\r\n"));
+  append(&b, "<html></html>");
+  rig.feed(ch, b);
+  rig.expect_failed(Code::kMalformed);
+  EXPECT_NE(std::string(rig.events().back().status.what()).find("neither MMSH frames"), std::string::npos);
+}
+
+TEST(MmshClientSession, AsxWithoutPlayableRefFails) {
+  Rig rig(Rig::config("http://web.example/bad.asx"));
+  rig.play();
+  ChannelId ch = 0;
+  rig.connect(&ch);
+  std::vector<std::uint8_t> b;
+  append(&b, simple_head(200, "OK"));
+  append(&b, "<asx><entry><ref href=\"file:///etc/passwd\"/></entry></asx>");
+  rig.feed(ch, b);
+  rig.eof(ch);
+  rig.expect_failed(Code::kMalformed);
+}
+
 TEST(MmshClientSession, TooManyRedirects) {
   Rig rig(Rig::config("mmsh://h0.example/a.asf"));
   rig.play();
