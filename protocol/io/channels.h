@@ -1,4 +1,4 @@
-// Channels: the sockets of one client stream (design.md §3.5), on the I/O
+// Channels: the sockets of one client stream (docs/architecture.md, "The I/O driver"), on the I/O
 // thread's GMainContext. TCP connections (async connect and resolve, reads
 // fed to the session, sends queued and written from a G_IO_OUT watch) and UDP
 // sockets (bound in the family of the server's address, datagrams accepted

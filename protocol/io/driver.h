@@ -1,4 +1,4 @@
-// Driver: runs a client session on its own I/O thread (design.md §3.5).
+// Driver: runs a client session on its own I/O thread (docs/architecture.md, "The I/O driver").
 //
 // The thread owns a GMainContext, the sockets, the timers and the session;
 // the engine is only ever touched there. Other threads talk to it through

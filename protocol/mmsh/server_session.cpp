@@ -1,5 +1,5 @@
 // MMSH server session. See server_session.h for the contract and
-// protocol-notes/wmsp.md (§2 request types, §4 session, §6 framing, §8 seeking,
+// docs/protocols/wmsp-reference.md (§2 request types, §4 session, §6 framing, §8 seeking,
 // §9 playlists) for the protocol.
 #include "protocol/mmsh/server_session.h"
 
@@ -600,8 +600,8 @@ std::uint32_t ServerSession::choose_start(const std::vector<PragmaToken>& pragma
       *beyond_end = true;
       return count;
     }
-    // stream-time is presentation time without preroll (wmsp.md §8). Start at the last
-    // key-frame packet presented at or before it: send times cannot be used directly,
+    // stream-time is presentation time without preroll (docs/protocols/wmsp-reference.md §8). Start
+    // at the last key-frame packet presented at or before it: send times cannot be used directly,
     // since muxers disagree on whether they include the preroll (FFmpeg's do not).
     const std::uint64_t target = std::uint64_t{*stream_time} + content_->info().preroll_ms;
     std::optional<std::uint32_t> key;
@@ -648,7 +648,8 @@ std::uint32_t ServerSession::choose_start(const std::vector<PragmaToken>& pragma
           leading_u32(std::string_view(*offset).substr(colon + 1));
       lo = lo_or.value_or(kIgnore);
       if (!(hi == kIgnore && lo == kIgnore) && lo_or) {
-        // Heuristic of wmsp.md §8: file offset of a packet start, else n × packet_size.
+        // Heuristic of docs/protocols/wmsp-reference.md §8: file offset of a packet start,
+        // else n × packet_size.
         const std::uint64_t off = (std::uint64_t{hi} << 32) | lo;
         const std::uint64_t header = content_->layout().first_packet;
         const std::uint64_t ps = content_->packet_size();
@@ -873,7 +874,8 @@ void ServerSession::append_packet_frame(std::uint32_t packet) {
 
 void ServerSession::produce_end() {
   if (content_->live()) {
-    // Server-side playlist style loop (wmsp.md §9.2): $E(1) $C(0) $H, packets from 0.
+    // Server-side playlist style loop (docs/protocols/wmsp-reference.md §9.2):
+    // $E(1) $C(0) $H, packets from 0.
     encode_reason_frame(kFrameEnd, 1, &pending_);
     encode_reason_frame(kFrameChange, 0, &pending_);
     append_header_frames(&pending_);

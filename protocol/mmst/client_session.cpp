@@ -11,7 +11,8 @@ namespace mms::mmst {
 namespace {
 
 constexpr const char* kLog = "mmst-client";
-// ConnectFunnel's TCP port is meaningless (mmsp.md §2.5); any number will do.
+// ConnectFunnel's TCP port is meaningless (docs/protocols/mmsp-reference.md §2.5);
+// any number will do.
 constexpr std::uint16_t kFakeTcpFunnelPort = 1037;
 
 std::string hr_text(std::uint32_t hr) {

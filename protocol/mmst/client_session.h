@@ -7,11 +7,10 @@
 //   -> StreamSwitch + StartPlaying(position) -> ReportStartedPlaying
 //   -> Data packets (Packet events) ... -> ReportEndOfStream (Eos)
 //
-// Incarnations (mmsp.md §4.1) tag every Data packet with the request it answers,
-// so a seek is simply StartPlaying with the next play incarnation: anything
-// still tagged with an older one is discarded. Pings are answered in every
-// state. A ReportStreamChange (server-side playlist) leads to a new Header
-// event with changed = true.
+// Incarnations (docs/protocols/mmsp-reference.md §4.1) tag every Data packet with the request it
+// answers, so a seek is simply StartPlaying with the next play incarnation: anything still tagged
+// with an older one is discarded. Pings are answered in every state. A ReportStreamChange
+// (server-side playlist) leads to a new Header event with changed = true.
 //
 // Back-pressure: MMS pings travel on the connection that carries the data, so
 // the caller keeps reading while throttled (keep_reading_when_throttled()).
@@ -22,17 +21,15 @@
 // since a pause throws away what is in flight. Broadcast packets received
 // while throttled are dropped and the next one is flagged discont.
 //
-// UDP (mmsp.md §5): datagrams are sequenced by AFFlags (extended to 32 bits,
-// with the LocationId when every stream of on-demand content is selected);
-// gaps trigger RequestPacketListResend to the server's MMS port, repeated
-// after a retry interval that follows the measured resend round trip; packets
-// are reordered within kMaxUdpReorderPackets (and kMaxUdpReorderBytes) and
-// kUdpLossDeadline. After that, on-demand content is played again from the
-// first packet not delivered (StartPlaying at its LocationId, as after a
-// pause), so no packet is lost; for broadcasts the missing ones count as lost
-// and the next packet is flagged discont. No
-// datagram within ClientConfig::udp_timeout fails with kTimedOut ("no UDP data
-// from the server") so rollover can move on.
+// UDP (docs/protocols/mmsp-reference.md §5): datagrams are sequenced by AFFlags (extended to 32
+// bits, with the LocationId when every stream of on-demand content is selected); gaps trigger
+// RequestPacketListResend to the server's MMS port, repeated after a retry interval that follows
+// the measured resend round trip; packets are reordered within kMaxUdpReorderPackets (and
+// kMaxUdpReorderBytes) and kUdpLossDeadline. After that, on-demand content is played again from the
+// first packet not delivered (StartPlaying at its LocationId, as after a pause), so no packet is
+// lost; for broadcasts the missing ones count as lost and the next packet is flagged discont. No
+// datagram within ClientConfig::udp_timeout fails with kTimedOut ("no UDP data from the server") so
+// rollover can move on.
 //
 // Thread confinement: one thread at a time; never calls back.
 #pragma once
@@ -55,7 +52,7 @@ namespace mms::mmst {
 
 // Player string in Connect: servers gate features on NSPlayer major >= 9.
 constexpr const char* kClientPlayerVersion = "9.0.0.2980";
-// Header timer (UDP, mmsp.md §4.10): wait for the header this long after
+// Header timer (UDP, docs/protocols/mmsp-reference.md §4.10): wait for the header this long after
 // ReadBlock before CancelReadBlock + a new ReadBlock; retries before failing.
 constexpr Duration kUdpHeaderRetry = 2 * kSecond;
 constexpr int kMaxUdpHeaderRetries = 4;
@@ -88,9 +85,10 @@ constexpr Duration kUdpThrottleGrace = 50 * kMillisecond;
 constexpr std::size_t kUdpThrottleSlackBytes = 8u * 1024 * 1024;
 // Header fragments collected over UDP (a 16 MiB header in 1 KiB fragments).
 constexpr std::size_t kMaxUdpHeaderFragments = 16384;
-// SecurityResponse rounds before giving up (mmsp.md §9 item 14).
+// SecurityResponse rounds before giving up (docs/protocols/mmsp-reference.md §9 item 14).
 constexpr int kMaxAuthRounds = 1;
-// Pongs answered per second before Pings count as a flood (mmsp.md §9 item 14).
+// Pongs answered per second before Pings count as a flood
+// (docs/protocols/mmsp-reference.md §9 item 14).
 constexpr int kMaxPingsPerSecond = 50;
 // A playlist may pause between entries: the no-data bound is multiplied.
 constexpr int kStreamChangeTimeoutFactor = 4;
@@ -133,7 +131,8 @@ class MmstClientSession final : public session::ClientSession {
   std::uint8_t play_incarnation() const { return play_inc_; }
 
  private:
-  // Where the session is (mmsp.md §4.2). One TCP control connection at a time.
+  // Where the session is (docs/protocols/mmsp-reference.md §4.2).
+  // One TCP control connection at a time.
   enum class State : std::uint8_t {
     kIdle,           // nothing requested yet
     kBinding,        // UDP: kBindUdp issued, waiting for on_udp_bound
@@ -223,7 +222,7 @@ class MmstClientSession final : public session::ClientSession {
   std::uint32_t file_attributes_ = 0;
   std::uint32_t file_header_size_ = 0;
 
-  // Incarnations (mmsp.md §4.1).
+  // Incarnations (docs/protocols/mmsp-reference.md §4.1).
   std::uint8_t header_inc_ = kLastHeaderIncarnation;  // next ReadBlock uses next_header_incarnation
   std::uint8_t play_inc_ = kFirstPlayIncarnation;     // OpenFile uses 9; Start* the next ones
   std::uint8_t expected_header_inc_ = 0;              // incarnation of header packets we accept

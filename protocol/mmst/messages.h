@@ -3,7 +3,7 @@
 // UDP RequestPacketListResend datagram, and small pure helpers both roles need
 // (header fragment reassembly, incarnation counters, 8-bit sequence extension).
 //
-// Wire layouts: docs digest mmsp.md §1-§5 (MS-MMSP 2.2). Field names are the
+// Wire layouts: docs/protocols/mmsp-reference.md §1-§5 (MS-MMSP 2.2). Field names are the
 // spec's, in snake_case (playIncarnation -> play_incarnation).
 //
 // All decoders are stateless: they decode one unit from the front of a buffer
@@ -146,7 +146,7 @@ constexpr std::uint16_t kRedirectProxy = 0x0002;
 constexpr std::uint32_t kClientLogSize = 1490;
 constexpr std::uint32_t kClientLogInfoSize = 1142;
 
-// ---- HRESULTs (mmsp.md §4.11) -----------------------------------------------
+// ---- HRESULTs (docs/protocols/mmsp-reference.md §4.11) ------------------------------------------
 
 constexpr std::uint32_t kHrOk = 0x00000000;            // S_OK
 constexpr std::uint32_t kHrFalse = 0x00000001;         // S_FALSE (EOS: more entries)
@@ -190,7 +190,7 @@ constexpr bool hr_failed(std::uint32_t hr) {
 // Symbol ("NS_E_FILE_NOT_FOUND") of a code above, or "unknown".
 const char* hresult_to_string(std::uint32_t hr);
 
-// ---- Message payloads (offsets: mmsp.md §2; message offset 0 = chunkLen) ----
+// ---- Message payloads (offsets: docs/protocols/mmsp-reference.md §2; message offset 0 = chunkLen)
 
 // LinkViewerToMacConnect (2.2.4.17). subscriber_name is the client token up to
 // its first NUL ("NSPlayer/9.0.0.2980; {GUID}; Host: h"); the optional
@@ -552,12 +552,11 @@ void encode_header_packets(ByteView header, std::uint8_t play_incarnation, std::
 // Number of packets encode_header_packets produces.
 std::size_t header_packet_count(std::size_t header_size, std::size_t max_payload);
 
-// Reassembles header Data packets (mmsp.md §3.2): LocationId consecutive from 0,
-// final = AFFlags bit 0x08, total bounded by expected_size (fileHeaderSize, when
-// non-zero: exceeding it or finishing short is kPeerViolation) and by
-// limits::kMaxAsfHeaderBytes (kLimitExceeded). A duplicate of the previous
-// fragment is ignored. The caller routes only packets whose incarnation is the
-// expected header incarnation.
+// Reassembles header Data packets (docs/protocols/mmsp-reference.md §3.2): LocationId consecutive
+// from 0, final = AFFlags bit 0x08, total bounded by expected_size (fileHeaderSize, when non-zero:
+// exceeding it or finishing short is kPeerViolation) and by limits::kMaxAsfHeaderBytes
+// (kLimitExceeded). A duplicate of the previous fragment is ignored. The caller routes only packets
+// whose incarnation is the expected header incarnation.
 class HeaderAssembler {
  public:
   explicit HeaderAssembler(std::size_t expected_size = 0) : expected_(expected_size) {}
@@ -573,7 +572,7 @@ class HeaderAssembler {
   bool complete_ = false;
 };
 
-// ---- Demultiplexing the TCP byte stream (mmsp.md §1.5) ----------------------
+// ---- Demultiplexing the TCP byte stream (docs/protocols/mmsp-reference.md §1.5) -----------------
 
 // A command (TcpMessageHeader, bytes 4..7 == 0xB00BFACE) or a Data packet.
 struct Unit {
@@ -602,7 +601,7 @@ Status decode_resend(ByteView datagram, RequestPacketListResend* out);
 // kLocalMisuse for an empty list or more than limits::kMaxResendPackets entries.
 Status encode_resend(const RequestPacketListResend& r, std::vector<std::uint8_t>* out);
 
-// ---- Incarnations and sequence numbers (mmsp.md §3.4, §4.1) ------------------
+// ---- Incarnations and sequence numbers (docs/protocols/mmsp-reference.md §3.4, §4.1) ------------
 
 constexpr std::uint8_t kFirstHeaderIncarnation = 0x01;  // 1..8
 constexpr std::uint8_t kLastHeaderIncarnation = 0x08;

@@ -1,5 +1,5 @@
 // MMS server session. See server_session.h for the contract and
-// protocol-notes/mmsp.md (§4.3 server duties, §4.4 seeking, §4.6 live, §4.8
+// docs/protocols/mmsp-reference.md (§4.3 server duties, §4.4 seeking, §4.6 live, §4.8
 // playlists, §4.10 timers, §5 UDP, §6 auth, §8 client quirks).
 #include "protocol/mmst/server_session.h"
 
@@ -706,7 +706,7 @@ std::uint32_t ServerSession::choose_start(const StartPlaying& sp, bool* beyond_e
     *beyond_end = true;
     return 0;
   }
-  // Precedence (mmsp.md §2.15): locationId, asfOffset, position.
+  // Precedence (docs/protocols/mmsp-reference.md §2.15): locationId, asfOffset, position.
   if (sp.location_id != kOffsetUnused && sp.location_id != 0) {
     if (sp.location_id >= count) {
       *beyond_end = true;

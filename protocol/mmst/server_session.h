@@ -16,7 +16,7 @@
 //   next_deadline()         -> when to call next_output/on_timeout again
 //   wants_close()           -> everything is written; close the connection
 //
-// Server duties follow protocol-notes/mmsp.md §4.3 with the tolerance list of
+// Server duties follow docs/protocols/mmsp-reference.md §4.3 with the tolerance list of
 // §8: FunnelInfo optional, funnel IP ignored, openFileId 1 accepted from every
 // client, frameOffset 0x00FFFFFF = no limit, StartPlaying while streaming =
 // restart at the new position (libmms seeks that way), StreamSwitch in either

@@ -381,9 +381,9 @@ void RtspClientSession::send_next_setup(Instant now) {
   send_request(std::move(r), Sent::kSetup, k, now);
 }
 
-// Where npt 0 of the content lies: WMS counts the preroll in npt (rtsp-wms.md:
-// its a=range starts at the preroll); a whole-mux SDP (gst-rtsp-server) gives
-// media time, starting at its a=range start.
+// Where npt 0 of the content lies: WMS counts the preroll in npt
+// (docs/protocols/rtsp-wms-reference.md §2.4, §4.1: its a=range starts at the preroll); a
+// whole-mux SDP (gst-rtsp-server) gives media time, starting at its a=range start.
 std::uint64_t RtspClientSession::npt_origin_ms() const {
   if (whole_mux()) {
     return sdp_.range && sdp_.range->start_ms ? *sdp_.range->start_ms : 0;

@@ -1,7 +1,7 @@
-// Windows Media RTSP client (MS-RTSP) as a sans-I/O session: RTSP control on
-// TCP, RTP data over UDP ("rtspu") or interleaved on the RTSP connection
-// ("rtspt"). The wire behaviour is the WMS one (rtsp-wms.md §2, §3, §7, §8),
-// as the project's RTSP server session speaks it:
+// Windows Media RTSP client (MS-RTSP) as a sans-I/O session: RTSP control on TCP, RTP data over UDP
+// ("rtspu") or interleaved on the RTSP connection ("rtspt"). The wire behaviour is the WMS one
+// (docs/protocols/rtsp-wms-reference.md §2, §3, §7, §8), as the project's RTSP server session
+// speaks it:
 //
 //   [UDP: bind RTX port P and media port Q] -> TCP connect
 //   -> OPTIONS -> DESCRIBE [-> 401 -> DESCRIBE with Digest/Basic] [-> 3xx: reconnect]

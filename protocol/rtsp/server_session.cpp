@@ -1,5 +1,5 @@
 // RTSP server session. See server_session.h for the contract,
-// lead/rtsp-contract.md for the wire behaviour and protocol-notes/rtsp-wms.md
+// docs/protocols/rtsp.md for the wire behaviour and docs/protocols/rtsp-wms-reference.md
 // (§2 request sequence, §3 headers, §4 SDP, §5 payload format, §7 end of
 // stream and playlists).
 #include "protocol/rtsp/server_session.h"

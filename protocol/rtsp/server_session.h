@@ -19,8 +19,8 @@
 //   next_deadline()         -> when to call next_output/on_timeout again
 //   wants_close()           -> everything is written; close the connection
 //
-// Wire behaviour: lead/rtsp-contract.md (server side) and
-// protocol-notes/rtsp-wms.md. OPTIONS answers with Server: WMServer/9.0.0.3372
+// Wire behaviour: docs/protocols/rtsp.md (server side) and
+// docs/protocols/rtsp-wms-reference.md. OPTIONS answers with Server: WMServer/9.0.0.3372
 // (FFmpeg and GStreamer's rtspwms switch to WMS mode on it); DESCRIBE gives the
 // WMS SDP (rtsp::write_wms_sdp) whose session control is the request URL with
 // a trailing '/'; SETUP per stream ("<control>/stream=<n>", "<control>/rtx")

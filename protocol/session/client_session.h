@@ -1,4 +1,5 @@
-// The client side of every transport, as a sans-I/O machine (design.md §3.2).
+// The client side of every transport, as a sans-I/O machine
+// (docs/architecture.md, "The engine contract").
 //
 // One ClientSession instance = one attempt on one transport. The caller (the
 // I/O driver or a test) feeds it bytes, connection outcomes and time, runs its

@@ -1,4 +1,5 @@
-// Protocol rollover as a pure decision table (design.md §3.3).
+// Protocol rollover as a pure decision table
+// (docs/architecture.md, "Rollover and reconnect: the attempt runner").
 //
 // The URL scheme and the `protocols` list give an ordered list of candidate
 // transports. The caller (io::Driver) runs one session per attempt and reports

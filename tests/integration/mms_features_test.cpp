@@ -29,7 +29,7 @@ std::string media_dir() {
   return std::string(MMS_BUILD_ROOT) + "/test-media";
 }
 
-// HRESULTs of MS-MMSP (protocol-notes/mmsp.md §4.11).
+// HRESULTs of MS-MMSP (docs/protocols/mmsp-reference.md §4.11).
 constexpr guint kHrFileNotFound = 0x80070002u;
 constexpr guint kHrAccessDenied = 0x80070005u;
 constexpr guint kNsEFileOpenFailed = 0xC00D001Du;

@@ -1,4 +1,4 @@
-// MMSH HTTP codec: heads of real peers (captures in tests, see peers.md §4),
+// MMSH HTTP codec: heads of real peers (captures in tests, see docs/peers.md §4),
 // split feeding, limits, Pragma tokens, stream switch entries, base64.
 #include "protocol/mmsh/http_codec.h"
 
@@ -73,7 +73,7 @@ constexpr char kVlcPlay[] =
     "Connection: Close\r\n"
     "\r\n";
 
-// wmsp.md §14.1 describe request (spec form, VLC's User-Agent).
+// docs/protocols/wmsp-reference.md §14.1 describe request (spec form, VLC's User-Agent).
 constexpr char kSpecDescribe[] =
     "GET /vod/sample.wmv HTTP/1.0\r\n"
     "Accept: */*\r\n"
@@ -98,7 +98,7 @@ constexpr char kVlcResponse[] =
     "Connection: close\r\n"
     "\r\n";
 
-// A WMS 9 play response with many Pragma tokens (wmsp.md §3.3, §14.1).
+// A WMS 9 play response with many Pragma tokens (docs/protocols/wmsp-reference.md §3.3, §14.1).
 constexpr char kCougar9Response[] =
     "HTTP/1.1 200 OK\r\n"
     "Content-Type: application/x-mms-framed\r\n"

@@ -19,9 +19,9 @@
 //     error code=<c>                      decoding failed; decoding stops
 //     need-more                           bytes remain that do not form a unit
 //
-// The stream is decoded with decode_tcp_unit (commands and Data packets on one
-// TCP connection, mmsp.md 1.5); Data packets whose incarnation is a header
-// incarnation (1..8) go to one HeaderAssembler per case.
+// The stream is decoded with decode_tcp_unit (commands and Data packets on one TCP connection,
+// docs/protocols/mmsp-reference.md §1.5); Data packets whose incarnation is a header incarnation
+// (1..8) go to one HeaderAssembler per case.
 //
 // Every case is fed four ways and must give the expected log each time:
 //  (a) whole, (b) one byte at a time into a growing buffer, (c) with bytes

@@ -1,6 +1,6 @@
-// RolloverController: the decision table of design.md §3.3, table-driven with
-// made-up Instants. Each row: a URL, a protocols list, a sequence of outcomes,
-// and the decisions expected after each.
+// RolloverController: the decision table of docs/architecture.md, "Rollover and reconnect: the
+// attempt runner", table-driven with made-up Instants. Each row: a URL, a protocols list, a
+// sequence of outcomes, and the decisions expected after each.
 #include <string>
 #include <vector>
 

@@ -31,7 +31,8 @@ std::vector<std::uint8_t> header_of(const std::string& media) {
   return file;
 }
 
-// The WMS 9 capture of rtsp-wms.md 4, with a real header in place of the elided base64.
+// The WMS 9 capture of docs/protocols/rtsp-wms-reference.md §4, with a real header in place
+// of the elided base64.
 std::string wms_capture_sdp(const std::vector<std::uint8_t>& header) {
   return "v=0\r\n"
          "o=- 200311171721060249 200311171721060249 IN IP4 127.0.0.1\r\n"
