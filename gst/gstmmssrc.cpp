@@ -32,6 +32,14 @@
  * transport name); an element message `mms-transport` (fields `transport`,
  * `uri`) naming the winner, also readable from #GstMmsSrc:transport; and
  * `mms-redirect` (field `new-location`) when the server redirects.
+ * A `tag` message per header pushed: the first and every server-side
+ * playlist entry's.
+ *
+ * Server-side playlists: each entry's header is pushed as a chained ASF for
+ * asfdemux (which then adds new pads and ends the old ones), after a segment
+ * at the end of the previous entry's data; the running time continues across
+ * entries (see docs/element.md).
+ *
  * Errors carry a details structure with `uri`, `mms-transport`, `mms-code`,
  * `mms-detail` (HTTP/RTSP status or HRESULT), `mms-attempts` and
  * `mms-attempt-errors`.
