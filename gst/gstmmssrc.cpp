@@ -32,6 +32,14 @@
  * transport name); an element message `mms-transport` (fields `transport`,
  * `uri`) naming the winner, also readable from #GstMmsSrc:transport; and
  * `mms-redirect` (field `new-location`) when the server redirects.
+ * A `tag` message per header pushed: the first and every server-side
+ * playlist entry's.
+ *
+ * Server-side playlists: each entry's header is pushed as a chained ASF for
+ * asfdemux (which then adds new pads and ends the old ones), after a segment
+ * at the end of the previous entry's data; the running time continues across
+ * entries (see docs/element.md).
+ *
  * Errors carry a details structure with `uri`, `mms-transport`, `mms-code`,
  * `mms-detail` (HTTP/RTSP status or HRESULT), `mms-attempts` and
  * `mms-attempt-errors`.
@@ -50,6 +58,7 @@
 
 #include <atomic>
 #include <cstdio>
+#include <cstdlib>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -142,7 +151,11 @@ struct GstMmsSrcPrivate {
   std::shared_ptr<const mms::asf::HeaderInfo> info;
   // Streaming-thread state.
   bool header_pushed = false;
-  bool tags_posted = false;
+  unsigned entry = 0;  // headers pushed as a new entry after the first
+  // Running time at which the current entry starts (see docs/element.md,
+  // server-side playlists); negative after a seek into an entry.
+  gint64 timeline_ns = 0;
+  bool timeline_next = false;  // the next data buffer starts a new entry's timeline
   bool discont_next = false;
   mms::gst::ErrorContext error_ctx;
   guint timeout = kDefaultTimeout;
@@ -272,8 +285,12 @@ void post_notice(GstMmsSrc* self, const mms::io::Notice& n) {
   }
 }
 
+// Posts the entry's tags (Content Description, the common WM/ fields of the
+// Extended Content Description, bitrates) as a `tag` message: once per header
+// pushed, so every entry of a server-side playlist has its own.
 void post_tags(GstMmsSrc* self, const mms::asf::HeaderInfo& info) {
   GstTagList* tags = gst_tag_list_new_empty();
+  gst_tag_list_set_scope(tags, GST_TAG_SCOPE_GLOBAL);
   auto add = [tags](const char* tag, const std::string& v) {
     if (!v.empty()) {
       gst_tag_list_add(tags, GST_TAG_MERGE_REPLACE, tag, v.c_str(), nullptr);
@@ -285,11 +302,85 @@ void post_tags(GstMmsSrc* self, const mms::asf::HeaderInfo& info) {
   add(GST_TAG_DESCRIPTION, info.tags.description);
   add(GST_TAG_ALBUM, info.tags.album);
   add(GST_TAG_GENRE, info.tags.genre);
+  if (!info.tags.year.empty()) {
+    const int year = std::atoi(info.tags.year.c_str());
+    if (year > 0 && year <= 9999) {
+      GstDateTime* date = gst_date_time_new_y(year);
+      gst_tag_list_add(tags, GST_TAG_MERGE_REPLACE, GST_TAG_DATE_TIME, date, nullptr);
+      gst_date_time_unref(date);
+    }
+  }
+  guint64 bitrate = 0;
+  for (const mms::asf::StreamInfo& s : info.streams) {
+    bitrate += s.bitrate;
+  }
+  if (bitrate > 0 && bitrate <= G_MAXUINT) {
+    gst_tag_list_add(tags, GST_TAG_MERGE_REPLACE, GST_TAG_BITRATE, static_cast<guint>(bitrate),
+                     nullptr);
+  }
+  if (info.max_bitrate > 0) {
+    gst_tag_list_add(tags, GST_TAG_MERGE_REPLACE, GST_TAG_MAXIMUM_BITRATE,
+                     static_cast<guint>(info.max_bitrate), nullptr);
+  }
   if (gst_tag_list_is_empty(tags)) {
     gst_tag_list_unref(tags);
     return;
   }
+  GST_INFO_OBJECT(self, "tags: %" GST_PTR_FORMAT, static_cast<void*>(tags));
   gst_element_post_message(GST_ELEMENT(self), gst_message_new_tag(GST_OBJECT(self), tags));
+}
+
+// Server-side playlists (docs/element.md): asfdemux handles the next entry's
+// header as a chained ASF (new pads, then EOS on the old ones and
+// no-more-pads) and timestamps every entry from 0. So that the running time
+// goes on across entries, as it does for chained Ogg, the first data buffer
+// of an entry follows a new BYTES segment and carries the running time at
+// which the entry starts as its PTS: asfdemux offsets the entry's timestamps
+// by it (its interpolation of upstream timestamps).
+
+// How long the entry described by `info` lasted: its play duration (0 for
+// broadcasts).
+gint64 entry_duration_ns(const mms::asf::HeaderInfo* info) {
+  if (info != nullptr && !info->broadcast()) {
+    return static_cast<gint64>(info->duration_ns());
+  }
+  return 0;
+}
+
+// Bytes of an ASF object's GUID and size.
+constexpr std::size_t kAsfObjectHeaderBytes = 24;
+
+// Before the next entry's header, when the previous header announced its
+// packet count: a segment at the end of the previous entry's data. asfdemux's
+// packet counter then reaches the announced count and it looks for a chained
+// header in what follows, even when fewer packets came than announced (RTSP
+// announces them multiplied by the number of streams; packets without a
+// selected stream are skipped). The caller then pushes the header in two
+// buffers, its first 24 bytes and the rest: the first ends asfdemux's data
+// state, with the second it parses the whole header at once, so nothing of it
+// is left in its adapter for the entry's segment to discard. Returns whether
+// that was done (false for broadcasts: asfdemux checks every packet for a
+// header).
+bool end_entry(GstMmsSrc* self, const mms::asf::HeaderInfo* prev) {
+  if (prev == nullptr || prev->broadcast() || prev->data_packets_count == 0) {
+    return false;
+  }
+  GstSegment segment;
+  gst_segment_init(&segment, GST_FORMAT_BYTES);
+  segment.start = prev->total_size + prev->data_packets_count * prev->packet_size;
+  segment.position = segment.start;
+  segment.time = segment.start;
+  gst_pad_push_event(GST_BASE_SRC_PAD(self), gst_event_new_segment(&segment));
+  return true;
+}
+
+// Before the first data buffer of a new entry: a new segment, and the entry's
+// start in the running time as the buffer's PTS.
+void continue_timeline(GstMmsSrc* self, GstBuffer* first) {
+  GstSegment segment;
+  gst_segment_init(&segment, GST_FORMAT_BYTES);
+  gst_pad_push_event(GST_BASE_SRC_PAD(self), gst_event_new_segment(&segment));
+  GST_BUFFER_PTS(first) = static_cast<GstClockTime>(self->priv->timeline_ns);
 }
 
 // The current driver, kept alive for the caller even if stop() runs meanwhile
@@ -512,7 +603,9 @@ static gboolean gst_mms_src_start(GstBaseSrc* src) noexcept {
   p->error_ctx.transport.clear();
   p->error_ctx.attempts.clear();
   p->header_pushed = false;
-  p->tags_posted = false;
+  p->entry = 0;
+  p->timeline_ns = 0;
+  p->timeline_next = false;
   p->discont_next = false;
   p->timeout = s.timeout;
   auto driver = std::make_unique<mms::io::Driver>(
@@ -570,27 +663,59 @@ static GstFlowReturn gst_mms_src_create(GstPushSrc* psrc, GstBuffer** outbuf) no
     }
     switch (item.kind) {
       case mms::io::Item::Kind::kHeader: {
+        bool split_header = false;
+        if (p->header_pushed && !item.changed) {
+          std::lock_guard<std::mutex> lock(p->mu);
+          p->info = item.info;
+          continue;  // the same header again (after a seek or a reconnect)
+        }
+        if (p->header_pushed) {
+          ++p->entry;
+          std::shared_ptr<const mms::asf::HeaderInfo> prev;
+          {
+            std::lock_guard<std::mutex> lock(p->mu);
+            prev = p->info;
+          }
+          split_header = end_entry(self, prev.get());
+          // Only a header that asfdemux takes at once (see end_entry) can be
+          // followed by the segment that carries the entry's start; after a
+          // broadcast header the running time starts at 0 again.
+          p->timeline_ns = split_header ? p->timeline_ns + entry_duration_ns(prev.get()) : 0;
+          if (p->timeline_ns < 0) {
+            p->timeline_ns = 0;
+          }
+          p->timeline_next = split_header;
+          GST_INFO_OBJECT(self, "entry %u starts at running time %" GST_TIME_FORMAT, p->entry,
+                          GST_TIME_ARGS(p->timeline_ns));
+        }
         {
           std::lock_guard<std::mutex> lock(p->mu);
           p->info = item.info;
         }
-        if (!p->tags_posted) {
-          p->tags_posted = true;
-          post_tags(self, *item.info);
-        }
-        if (p->header_pushed && !item.changed) {
-          continue;
-        }
+        post_tags(self, *item.info);
         GST_INFO_OBJECT(self, "ASF header: %zu bytes, packet size %u, %zu streams%s%s",
                         item.header->size(), item.info->packet_size, item.info->streams.size(),
                         item.info->broadcast() ? ", broadcast" : "",
                         item.changed ? ", new entry" : "");
-        GstBuffer* buf = gst_buffer_new_memdup(item.header->data(), item.header->size());
-        if (p->header_pushed) {
+        const std::uint8_t* hdr = item.header->data();
+        std::size_t hdr_size = item.header->size();
+        if (split_header && hdr_size > kAsfObjectHeaderBytes) {
+          GstBuffer* start = gst_buffer_new_memdup(hdr, kAsfObjectHeaderBytes);
+          GST_BUFFER_FLAG_SET(start, GST_BUFFER_FLAG_DISCONT);
+          GST_BUFFER_OFFSET(start) = 0;
+          const GstFlowReturn ret = gst_pad_push(GST_BASE_SRC_PAD(self), start);
+          if (ret != GST_FLOW_OK) {
+            return ret;
+          }
+          hdr += kAsfObjectHeaderBytes;
+          hdr_size -= kAsfObjectHeaderBytes;
+        }
+        GstBuffer* buf = gst_buffer_new_memdup(hdr, hdr_size);
+        if (p->header_pushed && !split_header) {
           GST_BUFFER_FLAG_SET(buf, GST_BUFFER_FLAG_DISCONT);
         }
         p->header_pushed = true;
-        GST_BUFFER_OFFSET(buf) = 0;
+        GST_BUFFER_OFFSET(buf) = item.header->size() - hdr_size;
         *outbuf = buf;
         return GST_FLOW_OK;
       }
@@ -614,6 +739,10 @@ static GstFlowReturn gst_mms_src_create(GstPushSrc* psrc, GstBuffer** outbuf) no
         if (info) {
           GST_BUFFER_OFFSET(buf) =
               info->total_size + static_cast<guint64>(item.first_packet) * info->packet_size;
+        }
+        if (p->timeline_next) {
+          p->timeline_next = false;
+          continue_timeline(self, buf);
         }
         *outbuf = buf;
         return GST_FLOW_OK;
@@ -712,6 +841,10 @@ static gboolean gst_mms_src_do_seek(GstBaseSrc* src, GstSegment* segment) noexce
   }
   GST_INFO_OBJECT(self, "server restarted at packet %u (byte %" G_GUINT64_FORMAT ")",
                   first_packet, start);
+  // Running time restarts at the seek position; the next entry starts where
+  // the rest of this one ends.
+  p->timeline_ns = -static_cast<gint64>(target_ms * GST_MSECOND);
+  p->timeline_next = false;
   gst_segment_init(segment, GST_FORMAT_BYTES);
   segment->start = start;
   segment->position = start;
