@@ -15,9 +15,10 @@ RECORD="$BUILD/tools/mms-record"
 [[ -x "$RECORD" ]] || fail "mms-record not built: $RECORD"
 ensure_media
 gst_env
-# mms-record is built with the sanitizers when the plugin is (no preload
-# needed); leaks of GStreamer's registry and of encoder libraries are not ours.
-export ASAN_OPTIONS="detect_leaks=0:${ASAN_OPTIONS:-}"
+# mms-record runs like the GStreamer tools ("${GST_RUN[@]}": with a sanitized
+# build the runtimes are preloaded, so that gst-plugin-scanner can load the
+# plugin too).
+REC=("${GST_RUN[@]}" "$RECORD")
 
 SRC=av-wmv2-wma2-10s.asf
 AUDIO=audio-wma2-10s.wma
@@ -35,7 +36,7 @@ LIVE=$SERVER_PORT
 rec() {
   local name=$1; shift
   RC=0
-  run 120 "$RECORD" "$@" </dev/null >"$T/$name.out" 2>"$T/$name.log" || RC=$?
+  run 120 "${REC[@]}" "$@" </dev/null >"$T/$name.out" 2>"$T/$name.log" || RC=$?
 }
 
 duration_of() {
@@ -114,7 +115,7 @@ wait_part() {
   done
   fail "no partial recording grew in $1"
 }
-"$RECORD" "mmsh://127.0.0.1:$PACED/$SRC" "$T/int.asf" </dev/null >/dev/null 2>"$T/int.log" &
+"${REC[@]}" "mmsh://127.0.0.1:$PACED/$SRC" "$T/int.asf" </dev/null >/dev/null 2>"$T/int.log" &
 rec_pid=$!
 _pids+=("$rec_pid")
 wait_part "$T/int.asf.part"
@@ -135,7 +136,7 @@ framemd5_decoded "$T/int.asf" >"$T/resumed.md5"
 compare_lines "interrupted + resumed vs source" "$T/want.md5" "$T/resumed.md5"
 
 # A killed recording leaves OUTPUT.part: --resume continues it.
-"$RECORD" "mmsh://127.0.0.1:$PACED/$SRC" "$T/kill.asf" </dev/null >/dev/null 2>"$T/kill.log" &
+"${REC[@]}" "mmsh://127.0.0.1:$PACED/$SRC" "$T/kill.asf" </dev/null >/dev/null 2>"$T/kill.log" &
 rec_pid=$!
 _pids+=("$rec_pid")
 wait_part "$T/kill.asf.part"
@@ -154,7 +155,7 @@ rec resume-live --resume "mmsh://127.0.0.1:$LIVE/radio" "$T/live2.asf"
 [[ $RC -ne 0 ]] || fail "--resume of a live stream succeeded"
 grep -q 'live' "$T/resume-live.log" || fail "--resume of a live stream: unclear message: $(cat "$T/resume-live.log")"
 [[ -s "$T/live2.asf.part" ]] || fail "--resume of a live stream: the partial recording was not kept"
-log "--resume of a live stream refused: $(head -n1 "$T/resume-live.log")"
+log "--resume of a live stream refused: $(tail -n1 "$T/resume-live.log")"
 
 # --- transcodes -------------------------------------------------------------------------
 # check_codecs FILE WANT: ffprobe's codec names, comma-separated, in stream order.
@@ -179,7 +180,8 @@ rec ogg "mmsh://127.0.0.1:$FAST/$AUDIO" "$T/audio.ogg"
 check_codecs "$T/audio.ogg" "opus"
 
 # --- progress on a terminal -----------------------------------------------------------
-run 60 script -qec "'$RECORD' --duration 3 'mmsh://127.0.0.1:$PACED/$SRC' '$T/tty.asf'" /dev/null \
+tty_cmd=$(printf '%q ' "${REC[@]}" --duration 3 "mmsh://127.0.0.1:$PACED/$SRC" "$T/tty.asf")
+run 60 script -qec "$tty_cmd" /dev/null \
   </dev/null >"$T/tty.log" 2>&1 || fail "under a pseudo-terminal: failed: $(tail -c 300 "$T/tty.log")"
 grep -q $'\r' "$T/tty.log" || fail "no \\r-updated progress line on a terminal"
 grep -Eq '[0-9]+\.[0-9]%' "$T/tty.log" || fail "no percent in the progress line: $(tail -c 300 "$T/tty.log")"

@@ -330,6 +330,22 @@ TEST_F(Finaliser, MaxPacketsBoundsWhatIsKept) {
   expect_valid(5);
 }
 
+TEST_F(Finaliser, MaxPacketsOverridesTheDeclaredCount) {
+  // A finished file of 5 packets that a resume appended 10 more to.
+  write_all(path_, stream_like(5));
+  ASSERT_TRUE(finalize_recording(path_).ok());
+  Bytes b = read_all(path_);
+  b.resize(layout_.info.total_size + 5 * 1000);
+  b.insert(b.end(), original_.begin() + static_cast<std::ptrdiff_t>(layout_.info.total_size + 5000),
+           original_.begin() + static_cast<std::ptrdiff_t>(layout_.info.total_size + 15000));
+  write_all(path_, b);
+  EXPECT_EQ(scan_recording(path_)->packets, 5u);  // what the header declares
+  Result<FinalizeReport> r = finalize_recording(path_, 15);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->packets, 15u);
+  expect_valid(15);
+}
+
 TEST_F(Finaliser, HeaderOnly) {
   write_all(path_, stream_like(0));
   Result<FinalizeReport> r = finalize_recording(path_);

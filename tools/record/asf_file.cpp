@@ -206,8 +206,8 @@ Result<Scan> scan_recording(const std::string& path, std::optional<std::uint64_t
   const asf::HeaderInfo& info = scan.layout.info;
 
   std::optional<std::uint64_t> limit = max_packets;
-  if (!info.broadcast() && scan.layout.declared_packets != 0) {
-    limit = std::min(limit.value_or(UINT64_MAX), scan.layout.declared_packets);
+  if (!limit && !info.broadcast() && scan.layout.declared_packets != 0) {
+    limit = scan.layout.declared_packets;
   }
   PacketStats stats(info);
   std::vector<std::uint8_t> packet(info.packet_size);

@@ -94,9 +94,10 @@ struct Scan {
 };
 
 // Reads a recording: the header, then packets until the first that is cut
-// short, does not parse, or lies beyond `max_packets` (when given) or beyond
-// the Data Object's declared count (when the header is not a broadcast one and
-// the count is not 0). Errors: kNotFound (cannot open), kMalformed (no header).
+// short, does not parse, or lies beyond `max_packets` when given (else beyond
+// the Data Object's declared count, when the header is not a broadcast one and
+// the count is not 0: a finished file, or one cut short of what it declares).
+// Errors: kNotFound (cannot open), kMalformed (no header).
 Result<Scan> scan_recording(const std::string& path,
                             std::optional<std::uint64_t> max_packets = std::nullopt);
 
@@ -122,7 +123,8 @@ struct FinalizeReport {
 //  - appends a Simple Index Object (one entry per second of presentation time:
 //    the packet holding the last key frame of the video stream at or before
 //    that time; audio only: the last packet sent at or before it).
-// `max_packets` bounds the packets kept (the writer knows how many it wrote).
+// `max_packets` bounds the packets kept (the writer knows how many it wrote;
+// it replaces the declared count, which a resumed file outgrows).
 Result<FinalizeReport> finalize_recording(const std::string& path,
                                           std::optional<std::uint64_t> max_packets = std::nullopt);
 

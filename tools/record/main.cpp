@@ -502,32 +502,55 @@ gboolean on_signal(gpointer data) {
   return G_SOURCE_CONTINUE;
 }
 
-std::string error_line(GstMessage* msg) {
+// The last string of a details field that is a list or an array of strings.
+std::string last_string(const GValue* v) {
+  if (v == nullptr) return "";
+  const GValue* last = nullptr;
+  if (GST_VALUE_HOLDS_LIST(v) && gst_value_list_get_size(v) > 0) {
+    last = gst_value_list_get_value(v, gst_value_list_get_size(v) - 1);
+  } else if (GST_VALUE_HOLDS_ARRAY(v) && gst_value_array_get_size(v) > 0) {
+    last = gst_value_array_get_value(v, gst_value_array_get_size(v) - 1);
+  } else if (G_VALUE_HOLDS_STRING(v)) {
+    last = v;
+  }
+  if (last == nullptr || !G_VALUE_HOLDS_STRING(last) || g_value_get_string(last) == nullptr) return "";
+  return g_value_get_string(last);
+}
+
+// One line from the element's GError and its details: the message, then why
+// (the server's status text, or the last failed attempt).
+std::string error_line(GstMessage* msg, const std::string& url) {
   GError* err = nullptr;
   gchar* debug = nullptr;
   gst_message_parse_error(msg, &err, &debug);
   std::string line = err != nullptr ? err->message : "unknown error";
+  while (!line.empty() && (line.back() == '.' || line.back() == '\n')) line.pop_back();
   const GstStructure* details = nullptr;
   gst_message_parse_error_details(msg, &details);
+  std::string why;
   if (details != nullptr) {
     const gchar* text = gst_structure_get_string(details, "mms-status-text");
-    const gchar* code = gst_structure_get_string(details, "mms-code");
     if (text != nullptr && *text != '\0') {
-      line += std::string(" (") + text + ")";
-    } else if (code != nullptr && *code != '\0') {
-      line += std::string(" (") + code + ")";
+      why = text;
+    } else {
+      why = last_string(gst_structure_get_value(details, "mms-attempt-errors"));
+      if (why.empty()) {
+        const gchar* code = gst_structure_get_string(details, "mms-code");
+        if (code != nullptr) why = code;
+      }
     }
   }
+  if (!why.empty()) line += " (" + why + ")";
   if (err != nullptr) g_error_free(err);
   g_free(debug);
-  return line;
+  return url + ": " + line;
 }
 
 gboolean on_bus(GstBus*, GstMessage* msg, gpointer data) {
   App* app = static_cast<App*>(data);
   switch (GST_MESSAGE_TYPE(msg)) {
     case GST_MESSAGE_ERROR:
-      if (app->error.empty()) app->error = error_line(msg);
+      if (app->error.empty()) app->error = error_line(msg, app->opt.url);
       g_main_loop_quit(app->loop);
       break;
     case GST_MESSAGE_EOS:
@@ -782,11 +805,10 @@ int run(App* app) {
         return 1;
       }
       char buf[256];
-      std::snprintf(buf, sizeof buf, "%llu packets, %s, %s, %u index entries",
+      std::snprintf(buf, sizeof buf, "%llu packets, %s, %.1f s, %u index entries",
                     static_cast<unsigned long long>(rep->packets),
                     mms::record::format_bytes(rep->file_size).c_str(),
-                    mms::record::format_clock(static_cast<double>(rep->duration_ms) / 1e3).c_str(),
-                    rep->index_entries);
+                    static_cast<double>(rep->duration_ms) / 1e3, rep->index_entries);
       summary = buf;
     }
   } else {
@@ -808,9 +830,10 @@ int run(App* app) {
                        o.output.c_str(), ec.message().c_str());
           return 1;
         }
-        summary = mms::record::format_bytes(size) + ", " +
-                  mms::record::format_clock(static_cast<double>(app->media_ms.load()) / 1000.0) +
-                  " of media, " + mms::record::to_string(o.kind);
+        char secs[32];
+        std::snprintf(secs, sizeof secs, "%.1f s", static_cast<double>(app->media_ms.load()) / 1000.0);
+        summary = mms::record::format_bytes(size) + ", " + secs + " of media, " +
+                  mms::record::to_string(o.kind);
       }
     }
   }
