@@ -5,7 +5,7 @@
 #  - --duration on a live stream gives a valid file of about that length;
 #  - SIGINT mid-download gives a valid, shorter file; --resume completes it to
 #    the source's frames (also from the OUTPUT.part a SIGKILL leaves);
-#  - .webm, .mp4 and audio-only .ogg transcodes decode;
+#  - .webm, .mp4 and audio-only .ogg transcodes decode; --duration cuts one;
 #  - under a pseudo-terminal the progress line shows a percent; without one a
 #    single summary line is printed;
 #  - a bad URL fails with a one-line message and leaves no file.
@@ -156,7 +156,7 @@ rec resume-live --resume "mmsh://127.0.0.1:$LIVE/radio" "$T/live2.asf"
 [[ $RC -ne 0 ]] || fail "--resume of a live stream succeeded"
 grep -q 'live' "$T/resume-live.log" || fail "--resume of a live stream: unclear message: $(cat "$T/resume-live.log")"
 [[ -s "$T/live2.asf.part" ]] || fail "--resume of a live stream: the partial recording was not kept"
-log "--resume of a live stream refused: $(tail -n1 "$T/resume-live.log")"
+log "--resume of a live stream refused: $(grep -m1 "cannot resume" "$T/resume-live.log")"
 
 # --- transcodes -------------------------------------------------------------------------
 # check_codecs FILE WANT: ffprobe's codec names, comma-separated, in stream order.
@@ -176,6 +176,13 @@ check_codecs "$T/out.webm" "vp8,vorbis"
 rec mp4 "mmsh://127.0.0.1:$FAST/$SRC" "$T/out.mp4"
 [[ $RC -eq 0 ]] || fail ".mp4: exit status $RC: $(cat "$T/mp4.log")"
 check_codecs "$T/out.mp4" "h264,aac"
+# --duration cuts a transcode of on-demand content too (no padding up to the
+# header's duration).
+rec webm4 --duration 4 "mmsh://127.0.0.1:$FAST/$SRC" "$T/four.webm"
+[[ $RC -eq 0 ]] || fail ".webm --duration 4: exit status $RC: $(cat "$T/webm4.log")"
+d=$(duration_of "$T/four.webm")
+in_range "$d" 3.5 4.5 || fail ".webm --duration 4: duration $d"
+log "four.webm (--duration 4): $d s"
 rec ogg "mmsh://127.0.0.1:$FAST/$AUDIO" "$T/audio.ogg"
 [[ $RC -eq 0 ]] || fail "audio-only .ogg: exit status $RC: $(cat "$T/ogg.log")"
 check_codecs "$T/audio.ogg" "opus"

@@ -153,6 +153,8 @@ class StreamSplitter {
   // that data packets may come first.
   void set_header(const HeaderLayout& layout);
   const char* error() const { return error_; }
+  // Bytes pushed and not yet returned as units.
+  std::size_t pending() const { return buf_.size() - pos_; }
 
  private:
   std::vector<std::uint8_t> buf_;

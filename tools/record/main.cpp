@@ -11,6 +11,7 @@
 #include <gst/pbutils/encoding-profile.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstdio>
@@ -60,8 +61,8 @@ struct App {
   std::atomic<bool> limit_reached{false};
   std::atomic<bool> stream_changed{false};
   bool write_failed = false;
-  bool have_first_send = false;
-  std::uint32_t first_send_ms = 0;
+  bool have_first_media = false;
+  std::uint32_t first_media_ms = 0;  // media time of the first packet of the file
   mms::record::StreamSplitter splitter;
   std::vector<std::uint8_t> first_header;
 
@@ -126,21 +127,28 @@ gboolean on_progress_tick(gpointer data) {
 
 // --- stream accounting (both modes) ------------------------------------------
 
-// Media time of a packet: its send time relative to the first packet of the
-// file. Returns whether the --duration limit is reached at this packet.
+// Media time of a packet: the latest presentation time of its payloads minus
+// the preroll (its send time when no payload has one), relative to the first
+// packet of the file. Returns whether the --duration limit is reached at
+// this packet.
 bool account_packet(App* app, ByteView packet) {
-  mms::Result<std::uint32_t> send = mms::asf::packet_send_time(packet);
-  if (!send.ok()) return false;
-  if (!app->have_first_send) {
-    app->have_first_send = true;
-    app->first_send_ms = *send;
+  const mms::record::HeaderLayout* layout = app->splitter.header();
+  if (layout == nullptr) return false;
+  mms::Result<mms::asf::PacketInfo> info = mms::asf::parse_packet(packet, layout->info.packet_size);
+  if (!info.ok()) return false;
+  std::uint64_t t = info->send_time_ms;
+  std::uint64_t latest = 0;
+  for (const mms::asf::PayloadInfo& pl : info->payloads) latest = std::max<std::uint64_t>(latest, pl.presentation_ms);
+  if (latest > 0) t = latest > layout->info.preroll_ms ? latest - layout->info.preroll_ms : 0;
+  if (!app->have_first_media) {
+    app->have_first_media = true;
+    app->first_media_ms = static_cast<std::uint32_t>(t);
   }
-  const std::int64_t media =
-      *send >= app->first_send_ms ? std::int64_t{*send} - app->first_send_ms : 0;
+  const std::int64_t media = t >= app->first_media_ms ? static_cast<std::int64_t>(t - app->first_media_ms) : 0;
   if (app->opt.duration_s && static_cast<double>(media) >= *app->opt.duration_s * 1000.0) {
     return true;
   }
-  app->media_ms.store(media);
+  if (media > app->media_ms.load()) app->media_ms.store(media);
   return false;
 }
 
@@ -280,8 +288,9 @@ GstPadProbeReturn on_sink_event(GstPad*, GstPadProbeInfo* info, gpointer data) {
 
 // --- transcoding ---------------------------------------------------------------
 
-// Counts bytes and media time of what mmssrc outputs; drops what lies beyond
-// --duration or a stream change.
+// Counts bytes and media time of what mmssrc outputs; cuts the stream at the
+// first packet beyond --duration or at a stream change (the rest of that
+// buffer and every later one are dropped).
 GstPadProbeReturn on_src_buffer(GstPad*, GstPadProbeInfo* info, gpointer data) {
   App* app = static_cast<App*>(data);
   GstBuffer* buf = GST_PAD_PROBE_INFO_BUFFER(info);
@@ -290,19 +299,24 @@ GstPadProbeReturn on_src_buffer(GstPad*, GstPadProbeInfo* info, gpointer data) {
   GstMapInfo map;
   if (!gst_buffer_map(buf, &map, GST_MAP_READ)) return GST_PAD_PROBE_OK;
   app->bytes.fetch_add(map.size);
+  // Offsets in this buffer: units start `pending` bytes before it.
+  const std::size_t pending = app->splitter.pending();
+  std::size_t consumed = 0;  // bytes of units returned so far, from the first pending byte
   app->splitter.push(ByteView(map.data, map.size));
-  bool drop = false;
+  std::optional<std::size_t> cut;  // keep only this many bytes of the buffer
   for (;;) {
     mms::record::StreamSplitter::Unit u = app->splitter.next();
     if (u.kind == mms::record::StreamSplitter::Kind::kNone ||
         u.kind == mms::record::StreamSplitter::Kind::kError) {
       break;
     }
+    const std::size_t start = consumed;
+    consumed += u.bytes.size();
     if (u.kind == mms::record::StreamSplitter::Kind::kHeader) {
       if (!app->first_header.empty()) {
         app->stream_changed.store(true);
         stop_from_stream(app, "the stream changed (a new header); the recording ends with the first entry");
-        drop = true;
+        cut = start > pending ? start - pending : 0;
         break;
       }
       app->first_header.assign(u.bytes.data(), u.bytes.data() + u.bytes.size());
@@ -312,21 +326,33 @@ GstPadProbeReturn on_src_buffer(GstPad*, GstPadProbeInfo* info, gpointer data) {
     if (account_packet(app, u.bytes)) {
       app->limit_reached.store(true);
       stop_from_stream(app, "duration reached");
-      drop = true;
+      cut = start > pending ? start - pending : 0;
       break;
     }
   }
   gst_buffer_unmap(buf, &map);
-  return drop ? GST_PAD_PROBE_DROP : GST_PAD_PROBE_OK;
+  if (!cut) return GST_PAD_PROBE_OK;
+  if (*cut == 0) return GST_PAD_PROBE_DROP;
+  GstBuffer* head = gst_buffer_copy_region(buf, GST_BUFFER_COPY_ALL, 0, *cut);
+  gst_buffer_unref(buf);
+  GST_PAD_PROBE_INFO_DATA(info) = head;
+  return GST_PAD_PROBE_OK;
 }
 
 GstCaps* caps(const char* s) { return gst_caps_from_string(s); }
 
 void add_stream(GstEncodingContainerProfile* c, bool video, const char* format) {
   GstCaps* f = caps(format);
-  GstEncodingProfile* p =
-      video ? GST_ENCODING_PROFILE(gst_encoding_video_profile_new(f, nullptr, nullptr, 0))
-            : GST_ENCODING_PROFILE(gst_encoding_audio_profile_new(f, nullptr, nullptr, 0));
+  GstEncodingProfile* p = nullptr;
+  if (video) {
+    GstEncodingVideoProfile* v = gst_encoding_video_profile_new(f, nullptr, nullptr, 0);
+    // The frames as they come: no videorate (it would repeat the last frame
+    // of a stream that ends early).
+    gst_encoding_video_profile_set_variableframerate(v, TRUE);
+    p = GST_ENCODING_PROFILE(v);
+  } else {
+    p = GST_ENCODING_PROFILE(gst_encoding_audio_profile_new(f, nullptr, nullptr, 0));
+  }
   gst_caps_unref(f);
   gst_encoding_container_profile_add_profile(c, p);
 }
@@ -434,6 +460,7 @@ void on_no_more_pads(GstElement*, gpointer data) {
   GstElement* enc = gst_element_factory_make("encodebin", nullptr);
   GstElement* sink = gst_element_factory_make("filesink", nullptr);
   g_object_set(enc, "profile", profile, nullptr);
+  gst_util_set_object_arg(G_OBJECT(enc), "flags", "no-audio-conversion");
   gst_encoding_profile_unref(profile);
   g_object_set(sink, "location", app->part.c_str(), nullptr);
   gst_bin_add_many(GST_BIN(app->pipeline), enc, sink, nullptr);
@@ -448,8 +475,14 @@ void on_no_more_pads(GstElement*, gpointer data) {
         ok = false;
         break;
       }
-      GstElement* q = gst_element_factory_make("queue", nullptr);
-      ok = link_chain(app->pipeline, p, {q}, target);
+      std::vector<GstElement*> chain = {gst_element_factory_make("queue", nullptr)};
+      // Our own audio conversion: encodebin's (with audiorate) would pad a
+      // stream that ends early with silence up to the header's duration.
+      if (audio) {
+        chain.push_back(gst_element_factory_make("audioconvert", nullptr));
+        chain.push_back(gst_element_factory_make("audioresample", nullptr));
+      }
+      ok = link_chain(app->pipeline, p, chain, target);
       gst_object_unref(target);
     } else {
       GstElement* fs = gst_element_factory_make("fakesink", nullptr);
@@ -640,8 +673,8 @@ bool prepare_resume(App* app, bool* fresh) {
   app->resume_packets = scan->packets;
   app->resume_tail = scan->tail;
   app->tail_used.assign(app->resume_tail.size(), false);
-  app->have_first_send = true;
-  app->first_send_ms = scan->first_send_ms;
+  app->have_first_media = true;
+  app->first_media_ms = scan->first_send_ms;
   app->media_ms.store(std::int64_t{scan->last_send_ms} - scan->first_send_ms);
   app->media_start_s = static_cast<double>(app->media_ms.load()) / 1000.0;
   if (!app->opt.quiet) {
