@@ -5,7 +5,8 @@
 #  - --duration on a live stream gives a valid file of about that length;
 #  - SIGINT mid-download gives a valid, shorter file; --resume completes it to
 #    the source's frames (also from the OUTPUT.part a SIGKILL leaves);
-#  - .webm, .mp4 and audio-only .ogg transcodes decode; --duration cuts one;
+#  - .webm, .mp4, audio-only .ogg and video-only .webm transcodes decode;
+#    --duration cuts one; --connection-speed selects streams;
 #  - under a pseudo-terminal the progress line shows a percent; without one a
 #    single summary line is printed;
 #  - a bad URL fails with a one-line message and leaves no file.
@@ -186,6 +187,30 @@ log "four.webm (--duration 4): $d s"
 rec ogg "mmsh://127.0.0.1:$FAST/$AUDIO" "$T/audio.ogg"
 [[ $RC -eq 0 ]] || fail "audio-only .ogg: exit status $RC: $(cat "$T/ogg.log")"
 check_codecs "$T/audio.ogg" "opus"
+
+# Video only (generated here) and multi-bitrate stream selection.
+mkdir -p "$T/vmedia"
+run 120 "${FF[@]}" -f lavfi -i testsrc=size=160x120:rate=25 -t 4 -c:v wmv2 -g 25 -f asf \
+  "$T/vmedia/video-only.asf" || fail "cannot generate a video-only file"
+start_server --fast --root "$T/vmedia"
+VONLY=$SERVER_PORT
+rec vwebm "mmsh://127.0.0.1:$VONLY/video-only.asf" "$T/video.webm"
+[[ $RC -eq 0 ]] || fail "video-only .webm: exit status $RC: $(cat "$T/vwebm.log")"
+got=$(ffprobe -v error -show_entries stream=codec_name -of csv=p=0 "$T/video.webm" | paste -sd, -)
+[[ "$got" == vp8 ]] || fail "video-only .webm: codecs $got"
+run 60 "${FF[@]}" -i "$T/video.webm" -f null - || fail "video-only .webm does not decode"
+rec vasf "mmsh://127.0.0.1:$VONLY/video-only.asf" "$T/video.asf"
+[[ $RC -eq 0 ]] || fail "video-only .asf: exit status $RC"
+framemd5_decoded "$T/vmedia/video-only.asf" >"$T/want-v.md5"
+framemd5_decoded "$T/video.asf" >"$T/got-v.md5"
+compare_lines "video-only .asf vs source" "$T/want-v.md5" "$T/got-v.md5"
+# At 200 kbit/s of streams 1 (300k video), 2 (100k video) and 3 (64k audio),
+# only 2 and 3 are recorded.
+rec mbr --connection-speed 200k "mmsh://127.0.0.1:$FAST/mbr-sbp-mutex-10s.asf" "$T/mbr.asf"
+[[ $RC -eq 0 ]] || fail "--connection-speed: exit status $RC: $(cat "$T/mbr.log")"
+counts=$(ffprobe -v error -count_packets -show_entries stream=nb_read_packets -of csv=p=0 "$T/mbr.asf" | paste -sd, -)
+[[ "$counts" =~ ^(0|N/A),[1-9][0-9]*,[1-9][0-9]*$ ]] || fail "--connection-speed 200k: packets per stream $counts (want none in stream 1)"
+log "--connection-speed 200k: packets per stream $counts"
 
 # --- progress on a terminal -----------------------------------------------------------
 tty_cmd=$(printf '%q ' "${REC[@]}" --duration 3 "mmsh://127.0.0.1:$PACED/$SRC" "$T/tty.asf")
