@@ -519,6 +519,11 @@ void request_stop(App* app) {
     g_main_loop_quit(app->loop);
     return;
   }
+  if (!app->got_header.load()) {
+    // Nothing received yet: nothing to finish.
+    g_main_loop_quit(app->loop);
+    return;
+  }
   gst_element_send_event(app->pipeline, gst_event_new_eos());
   app->stop_timer = g_timeout_add(kStopGraceMs, on_stop_timeout, app);
 }
@@ -637,21 +642,23 @@ void remove_file(const std::string& path) {
 bool prepare_resume(App* app, bool* fresh) {
   *fresh = false;
   std::error_code ec;
-  if (!std::filesystem::exists(app->part, ec)) {
-    if (!std::filesystem::exists(app->opt.output, ec)) {
-      *fresh = true;  // nothing to resume: record from the start
-      return true;
-    }
+  const bool have_part = std::filesystem::exists(app->part, ec);
+  if (!have_part && !std::filesystem::exists(app->opt.output, ec)) {
+    *fresh = true;  // nothing to resume: record from the start
+    return true;
+  }
+  const std::string& from = have_part ? app->part : app->opt.output;
+  mms::Result<mms::record::Scan> scan = mms::record::scan_recording(from);
+  if (!scan.ok()) {
+    app->error = "cannot resume from " + from + ": " + scan.status().what();
+    return false;
+  }
+  if (!have_part) {
     std::filesystem::rename(app->opt.output, app->part, ec);
     if (ec) {
       app->error = "cannot rename " + app->opt.output + " to " + app->part + ": " + ec.message();
       return false;
     }
-  }
-  mms::Result<mms::record::Scan> scan = mms::record::scan_recording(app->part);
-  if (!scan.ok()) {
-    app->error = std::string("cannot resume from ") + app->part + ": " + scan.status().what();
-    return false;
   }
   if (scan->packets == 0) {
     *fresh = true;
