@@ -9,6 +9,7 @@
 #    --duration cuts one; --connection-speed selects streams;
 #  - under a pseudo-terminal the progress line shows a percent; without one a
 #    single summary line is printed;
+#  - a server-side playlist is recorded up to the end of its first entry;
 #  - a bad URL fails with a one-line message and leaves no file.
 source "$(dirname "${BASH_SOURCE[0]}")/../interop/lib.sh"
 need ffmpeg ffprobe gst-launch-1.0 gst-discoverer-1.0 script python3
@@ -211,6 +212,15 @@ rec mbr --connection-speed 200k "mmsh://127.0.0.1:$FAST/mbr-sbp-mutex-10s.asf" "
 counts=$(ffprobe -v error -count_packets -show_entries stream=nb_read_packets -of csv=p=0 "$T/mbr.asf" | paste -sd, -)
 [[ "$counts" =~ ^(0|N/A),[1-9][0-9]*,[1-9][0-9]*$ ]] || fail "--connection-speed 200k: packets per stream $counts (want none in stream 1)"
 log "--connection-speed 200k: packets per stream $counts"
+
+# A server-side playlist: the recording ends with the first entry.
+start_server --fast --mms-port 0 --playlist "pl=$SRC,$AUDIO"
+PL_MMS=$(sed -n 's/^mms-server listening .*mms=\([0-9][0-9]*\).*/\1/p' "$T/server.out" | head -n1)
+rec playlist "mmst://127.0.0.1:$PL_MMS/pl" "$T/pl.asf"
+[[ $RC -eq 0 ]] || fail "playlist: exit status $RC: $(cat "$T/playlist.log")"
+grep -q 'first entry' "$T/playlist.log" || fail "playlist: no message about the stream change"
+framemd5_decoded "$T/pl.asf" >"$T/pl.md5"
+compare_lines "playlist recording vs its first entry" "$T/want.md5" "$T/pl.md5"
 
 # --- progress on a terminal -----------------------------------------------------------
 tty_cmd=$(printf '%q ' "${REC[@]}" --duration 3 "mmsh://127.0.0.1:$PACED/$SRC" "$T/tty.asf")
