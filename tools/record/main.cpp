@@ -75,6 +75,7 @@ struct App {
   bool resuming = false;
   bool awaiting_seek = false;
   bool filtering = false;
+  bool resume_checked = false;  // the first packet after the seek was looked at
   std::uint32_t resume_send_ms = 0;
   std::uint64_t resume_packets = 0;
   std::vector<std::vector<std::uint8_t>> resume_tail;
@@ -174,6 +175,14 @@ bool write_bytes(App* app, ByteView b) {
 // Resume: whether this packet is already in the file.
 bool already_written(App* app, ByteView packet, std::uint32_t send) {
   if (!app->filtering) return false;
+  if (!app->resume_checked) {
+    app->resume_checked = true;
+    if (send > app->resume_send_ms && !app->opt.quiet) {
+      std::fprintf(stderr, "%s: warning: the server resumed at %u ms, after the last packet of the "
+                   "partial file (%u ms): media between them is missing\n",
+                   kProgram, send, app->resume_send_ms);
+    }
+  }
   if (send < app->resume_send_ms) return true;
   if (send == app->resume_send_ms) {
     for (std::size_t i = 0; i < app->resume_tail.size(); ++i) {
