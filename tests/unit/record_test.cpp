@@ -1,6 +1,4 @@
 // mms-record: option parsing, progress formatting and the ASF finaliser.
-#include <gtest/gtest.h>
-
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -8,6 +6,8 @@
 #include <iterator>
 #include <string>
 #include <vector>
+
+#include <gtest/gtest.h>
 
 #include "protocol/asf/guids.h"
 #include "protocol/asf/header_parser.h"
@@ -22,7 +22,9 @@ using Bytes = std::vector<std::uint8_t>;
 
 // --- options -------------------------------------------------------------------
 
-ParseResult parse(std::vector<std::string> args) { return parse_options(args); }
+ParseResult parse(std::vector<std::string> args) {
+  return parse_options(args);
+}
 
 TEST(RecordOptions, UrlAndOutput) {
   ParseResult r = parse({"mmsh://h/a.wmv", "out.asf"});
@@ -36,8 +38,9 @@ TEST(RecordOptions, UrlAndOutput) {
 }
 
 TEST(RecordOptions, EveryOption) {
-  ParseResult r = parse({"--duration", "1:30", "--resume", "--retries=-1", "--protocols", "mmst,mmsh",
-                         "--connection-speed", "300k", "--timeout", "5", "-q", "mms://h/x", "dir.d/x.WMV"});
+  ParseResult r =
+      parse({"--duration", "1:30", "--resume", "--retries=-1", "--protocols", "mmst,mmsh",
+             "--connection-speed", "300k", "--timeout", "5", "-q", "mms://h/x", "dir.d/x.WMV"});
   ASSERT_TRUE(r.options) << r.error;
   const Options& o = *r.options;
   EXPECT_DOUBLE_EQ(*o.duration_s, 90.0);
@@ -69,13 +72,17 @@ TEST(RecordOptions, Errors) {
   EXPECT_NE(parse({"mms://h/x"}).error, "");
   EXPECT_NE(parse({"mms://h/x", "a.asf", "b"}).error, "");
   EXPECT_NE(parse({"mms://h/x", "a.txt"}).error.find("OUTPUT"), std::string::npos);
-  EXPECT_NE(parse({"--duration", "abc", "mms://h/x", "a.asf"}).error.find("--duration"), std::string::npos);
+  EXPECT_NE(parse({"--duration", "abc", "mms://h/x", "a.asf"}).error.find("--duration"),
+            std::string::npos);
   EXPECT_NE(parse({"--duration", "0", "mms://h/x", "a.asf"}).error, "");
   EXPECT_NE(parse({"--duration"}).error.find("needs a value"), std::string::npos);
-  EXPECT_NE(parse({"--retries", "-2", "mms://h/x", "a.asf"}).error.find("--retries"), std::string::npos);
-  EXPECT_NE(parse({"--protocols", "ftp", "mms://h/x", "a.asf"}).error.find("--protocols"), std::string::npos);
+  EXPECT_NE(parse({"--retries", "-2", "mms://h/x", "a.asf"}).error.find("--retries"),
+            std::string::npos);
+  EXPECT_NE(parse({"--protocols", "ftp", "mms://h/x", "a.asf"}).error.find("--protocols"),
+            std::string::npos);
   EXPECT_NE(parse({"--connection-speed", "fast", "mms://h/x", "a.asf"}).error, "");
-  EXPECT_NE(parse({"--bogus", "mms://h/x", "a.asf"}).error.find("unknown option --bogus"), std::string::npos);
+  EXPECT_NE(parse({"--bogus", "mms://h/x", "a.asf"}).error.find("unknown option --bogus"),
+            std::string::npos);
   EXPECT_NE(parse({"--quiet=1", "mms://h/x", "a.asf"}).error, "");
   EXPECT_NE(parse({"--resume", "mms://h/x", "a.webm"}).error.find("--resume"), std::string::npos);
 }
@@ -207,11 +214,11 @@ class Finaliser : public ::testing::Test {
             original_.begin() + static_cast<std::ptrdiff_t>(header + packets * 1000 + extra));
     std::uint8_t* fp = b.data() + layout_.file_properties;
     if (broadcast) {
-      store_le(fp + 40, 0, 8);   // file size
-      store_le(fp + 56, 0, 8);   // packets
-      store_le(fp + 64, 0, 8);   // play duration
-      store_le(fp + 72, 0, 8);   // send duration
-      store_le(fp + 88, 1, 4);   // broadcast, not seekable
+      store_le(fp + 40, 0, 8);  // file size
+      store_le(fp + 56, 0, 8);  // packets
+      store_le(fp + 64, 0, 8);  // play duration
+      store_le(fp + 72, 0, 8);  // send duration
+      store_le(fp + 88, 1, 4);  // broadcast, not seekable
       store_le(b.data() + layout_.info.header_object_size + 16, 0, 8);
       store_le(b.data() + layout_.info.header_object_size + 40, 0, 8);
     }
@@ -272,7 +279,8 @@ TEST_F(Finaliser, WholeStreamGetsTheOriginalsDurationAndAnIndex) {
   const std::size_t theirs = ours;  // same packets, index right after them in both
   ASSERT_EQ(load_le(original_.data() + theirs + 52, 4), 7u);
   for (int i = 0; i < 6; ++i) {
-    EXPECT_EQ(load_le(f.data() + ours + 56 + 6 * i, 4), load_le(original_.data() + theirs + 56 + 6 * i, 4))
+    EXPECT_EQ(load_le(f.data() + ours + 56 + 6 * i, 4),
+              load_le(original_.data() + theirs + 56 + 6 * i, 4))
         << "entry " << i;
   }
 }
@@ -290,7 +298,8 @@ TEST_F(Finaliser, TruncatedInsideAPacketKeepsTheWholeOnes) {
 
 TEST_F(Finaliser, TrailingGarbageIsCut) {
   Bytes b = stream_like(20);
-  for (int i = 0; i < 2500; ++i) b.push_back(static_cast<std::uint8_t>(0xA5 ^ (i * 37)));
+  for (int i = 0; i < 2500; ++i)
+    b.push_back(static_cast<std::uint8_t>(0xA5 ^ (i * 37)));
   write_all(path_, b);
   Result<FinalizeReport> r = finalize_recording(path_);
   ASSERT_TRUE(r.ok()) << r.status().what();
@@ -384,7 +393,8 @@ TEST(RecordIndex, EntriesPointAtTheLastKeyAtOrBefore) {
   EXPECT_EQ(load_le(idx.data() + 48, 4), 3u);  // max packet count
   EXPECT_EQ(load_le(idx.data() + 52, 4), 5u);
   const std::uint32_t want[] = {0, 0, 7, 9, 9};
-  for (int i = 0; i < 5; ++i) EXPECT_EQ(load_le(idx.data() + 56 + 6 * i, 4), want[i]) << i;
+  for (int i = 0; i < 5; ++i)
+    EXPECT_EQ(load_le(idx.data() + 56 + 6 * i, 4), want[i]) << i;
   EXPECT_TRUE(build_simple_index(id, {}, 1000).empty());
 }
 
@@ -397,7 +407,8 @@ TEST_F(Finaliser, SplitterCutsAStreamInAnyChunks) {
       sp.push(ByteView(s.data() + off, std::min(chunk, s.size() - off)));
       for (;;) {
         StreamSplitter::Unit u = sp.next();
-        if (u.kind == StreamSplitter::Kind::kNone) break;
+        if (u.kind == StreamSplitter::Kind::kNone)
+          break;
         ASSERT_NE(u.kind, StreamSplitter::Kind::kError);
         if (u.kind == StreamSplitter::Kind::kHeader) {
           ++headers;

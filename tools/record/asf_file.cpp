@@ -32,7 +32,8 @@ constexpr std::size_t kMaxTail = 64;
 
 struct FileCloser {
   void operator()(std::FILE* f) const {
-    if (f != nullptr) std::fclose(f);
+    if (f != nullptr)
+      std::fclose(f);
   }
 };
 using File = std::unique_ptr<std::FILE, FileCloser>;
@@ -42,10 +43,12 @@ bool read_exact(std::FILE* f, std::uint8_t* out, std::size_t n) {
 }
 
 bool starts_with_object_guid(ByteView b) {
-  if (b.size() < 16) return false;
-  for (const asf::Guid* g : {&asf::kHeaderObject, &asf::kDataObject, &asf::kSimpleIndexObject,
-                             &asf::kIndexObject}) {
-    if (asf::guid_equals(b.data(), *g)) return true;
+  if (b.size() < 16)
+    return false;
+  for (const asf::Guid* g :
+       {&asf::kHeaderObject, &asf::kDataObject, &asf::kSimpleIndexObject, &asf::kIndexObject}) {
+    if (asf::guid_equals(b.data(), *g))
+      return true;
   }
   return false;
 }
@@ -80,23 +83,29 @@ PacketStats::PacketStats(const asf::HeaderInfo& info)
 }
 
 bool PacketStats::add(ByteView packet) {
-  if (starts_with_object_guid(packet)) return false;
+  if (starts_with_object_guid(packet))
+    return false;
   Result<asf::PacketInfo> parsed = asf::parse_packet(packet, info_.packet_size);
-  if (!parsed.ok()) return false;
+  if (!parsed.ok())
+    return false;
   const asf::PacketInfo& p = *parsed;
   for (const asf::PayloadInfo& pl : p.payloads) {
-    if (pl.stream >= 128 || !declared_[pl.stream]) return false;
+    if (pl.stream >= 128 || !declared_[pl.stream])
+      return false;
   }
   // Send times never go backwards in one stream entry.
-  if (packets_ > 0 && p.send_time_ms < last_send_ms_) return false;
+  if (packets_ > 0 && p.send_time_ms < last_send_ms_)
+    return false;
 
   const auto number = static_cast<std::uint32_t>(packets_);
   const std::uint64_t preroll = info_.preroll_ms;
   for (const asf::PayloadInfo& pl : p.payloads) {
-    const std::uint32_t pres =
-        pl.presentation_ms > preroll ? static_cast<std::uint32_t>(pl.presentation_ms - preroll) : 0u;
+    const std::uint32_t pres = pl.presentation_ms > preroll
+                                   ? static_cast<std::uint32_t>(pl.presentation_ms - preroll)
+                                   : 0u;
     max_presentation_ms_ = std::max(max_presentation_ms_, pres);
-    if (!video_[pl.stream]) continue;
+    if (!video_[pl.stream])
+      continue;
     std::optional<Object>& open = open_[pl.stream];
     if (pl.keyframe && pl.object_offset == 0) {
       keys_[pl.stream].push_back(KeyPoint{pl.presentation_ms, number, 1});
@@ -119,21 +128,23 @@ bool PacketStats::add(ByteView packet) {
   }
   last_send_ms_ = p.send_time_ms;
   last_duration_ms_ = p.duration_ms;
-  by_packet_.push_back(
-      KeyPoint{static_cast<std::uint32_t>(std::min<std::uint64_t>(p.send_time_ms + preroll, UINT32_MAX)),
-               number, 1});
+  by_packet_.push_back(KeyPoint{
+      static_cast<std::uint32_t>(std::min<std::uint64_t>(p.send_time_ms + preroll, UINT32_MAX)),
+      number, 1});
   ++packets_;
   return true;
 }
 
 std::uint32_t PacketStats::end_ms() const {
-  if (packets_ == 0) return 0;
+  if (packets_ == 0)
+    return 0;
   return std::max(last_send_ms_ + last_duration_ms_, max_presentation_ms_);
 }
 
 std::uint16_t PacketStats::indexed_stream() const {
   for (const asf::StreamInfo& s : info_.streams) {
-    if (s.number < 128 && video_[s.number] && !keys_[s.number].empty()) return s.number;
+    if (s.number < 128 && video_[s.number] && !keys_[s.number].empty())
+      return s.number;
   }
   return 0;
 }
@@ -148,7 +159,8 @@ std::vector<KeyPoint> PacketStats::key_points() const {
 
 Result<HeaderLayout> parse_layout(ByteView bytes) {
   Result<asf::HeaderInfo> info = asf::parse_header(bytes);
-  if (!info.ok()) return info.status();
+  if (!info.ok())
+    return info.status();
   if (!info->has_data_prefix) {
     return Status(Code::kMalformed, "the ASF header is not followed by a Data Object");
   }
@@ -161,7 +173,8 @@ Result<HeaderLayout> parse_layout(ByteView bytes) {
   while (off + kObjectHeader <= hsize) {
     const std::uint8_t* obj = layout.header.data() + off;
     const std::uint64_t size = load_le(obj + 16, 8);
-    if (size < kObjectHeader || size > hsize - off) break;
+    if (size < kObjectHeader || size > hsize - off)
+      break;
     if (asf::guid_equals(obj, asf::kFileProperties) && size >= kFpSize) {
       layout.file_properties = off;
       break;
@@ -180,11 +193,13 @@ Result<HeaderLayout> parse_layout(ByteView bytes) {
 
 Result<Scan> scan_recording(const std::string& path, std::optional<std::uint64_t> max_packets) {
   File f(std::fopen(path.c_str(), "rb"));
-  if (!f) return Status(Code::kNotFound, "cannot open the file");
+  if (!f)
+    return Status(Code::kNotFound, "cannot open the file");
   Scan scan;
   std::error_code ec;
   scan.file_size = std::filesystem::file_size(path, ec);
-  if (ec) return Status(Code::kNotFound, "cannot read the file size");
+  if (ec)
+    return Status(Code::kNotFound, "cannot read the file size");
 
   std::vector<std::uint8_t> head(kHeaderObjectPrefix);
   if (!read_exact(f.get(), head.data(), head.size()) ||
@@ -201,7 +216,8 @@ Result<Scan> scan_recording(const std::string& path, std::optional<std::uint64_t
     return Status(Code::kMalformed, "the file ends inside the ASF header");
   }
   Result<HeaderLayout> layout = parse_layout(ByteView(head));
-  if (!layout.ok()) return layout.status();
+  if (!layout.ok())
+    return layout.status();
   scan.layout = std::move(*layout);
   const asf::HeaderInfo& info = scan.layout.info;
 
@@ -212,15 +228,20 @@ Result<Scan> scan_recording(const std::string& path, std::optional<std::uint64_t
   PacketStats stats(info);
   std::vector<std::uint8_t> packet(info.packet_size);
   for (;;) {
-    if (limit && stats.packets() >= *limit) break;
-    if (!read_exact(f.get(), packet.data(), packet.size())) break;
+    if (limit && stats.packets() >= *limit)
+      break;
+    if (!read_exact(f.get(), packet.data(), packet.size()))
+      break;
     if (asf::guid_equals(packet.data(), asf::kHeaderObject)) {
       scan.stream_change = true;
       break;
     }
-    if (!stats.add(ByteView(packet))) break;
-    if (stats.last_send_count() == 1) scan.tail.clear();
-    if (scan.tail.size() >= kMaxTail) scan.tail.erase(scan.tail.begin());
+    if (!stats.add(ByteView(packet)))
+      break;
+    if (stats.last_send_count() == 1)
+      scan.tail.clear();
+    if (scan.tail.size() >= kMaxTail)
+      scan.tail.erase(scan.tail.begin());
     scan.tail.push_back(packet);
   }
   scan.packets = stats.packets();
@@ -240,7 +261,8 @@ Result<Scan> scan_recording(const std::string& path, std::optional<std::uint64_t
 std::vector<std::uint8_t> build_simple_index(const asf::Guid& file_id,
                                              const std::vector<KeyPoint>& keys_in,
                                              std::uint32_t end_ms) {
-  if (keys_in.empty()) return {};
+  if (keys_in.empty())
+    return {};
   std::vector<KeyPoint> keys = keys_in;
   std::stable_sort(keys.begin(), keys.end(),
                    [](const KeyPoint& a, const KeyPoint& b) { return a.time_ms < b.time_ms; });
@@ -254,7 +276,8 @@ std::vector<std::uint8_t> build_simple_index(const asf::Guid& file_id,
   std::size_t k = 0;
   for (std::uint32_t i = 0; i < entries; ++i) {
     const std::uint64_t t = std::uint64_t{i} * 1000u;
-    while (k + 1 < keys.size() && keys[k + 1].time_ms <= t) ++k;
+    while (k + 1 < keys.size() && keys[k + 1].time_ms <= t)
+      ++k;
     const KeyPoint& key = keys[k];
     const std::uint32_t count = std::min<std::uint32_t>(key.packet_count, 0xFFFFu);
     max_count = std::max(max_count, count);
@@ -273,25 +296,28 @@ std::vector<std::uint8_t> build_simple_index(const asf::Guid& file_id,
 Result<FinalizeReport> finalize_recording(const std::string& path,
                                           std::optional<std::uint64_t> max_packets) {
   Result<Scan> scanned = scan_recording(path, max_packets);
-  if (!scanned.ok()) return scanned.status();
+  if (!scanned.ok())
+    return scanned.status();
   Scan& scan = *scanned;
   HeaderLayout& layout = scan.layout;
   const asf::HeaderInfo& info = layout.info;
 
   std::error_code ec;
   std::filesystem::resize_file(path, scan.data_end, ec);
-  if (ec) return Status(Code::kLocalMisuse, "cannot truncate the file");
+  if (ec)
+    return Status(Code::kLocalMisuse, "cannot truncate the file");
 
   const std::vector<std::uint8_t> index =
-      build_simple_index(
-          info.file_id, scan.keys,
-          static_cast<std::uint32_t>(std::min<std::uint64_t>(scan.end_ms + info.preroll_ms, UINT32_MAX)));
+      build_simple_index(info.file_id, scan.keys,
+                         static_cast<std::uint32_t>(
+                             std::min<std::uint64_t>(scan.end_ms + info.preroll_ms, UINT32_MAX)));
   FinalizeReport report;
   report.packets = scan.packets;
   report.dropped_bytes = scan.file_size > scan.data_end ? scan.file_size - scan.data_end : 0;
   report.file_size = scan.data_end + index.size();
   report.stream_change = scan.stream_change;
-  report.index_entries = index.empty() ? 0u : static_cast<std::uint32_t>(load_le(index.data() + 52, 4));
+  report.index_entries =
+      index.empty() ? 0u : static_cast<std::uint32_t>(load_le(index.data() + 52, 4));
   report.indexed_stream = scan.indexed_stream;
   const std::uint64_t span_ms =
       scan.packets == 0 ? 0 : std::uint64_t{scan.end_ms} - scan.first_send_ms;
@@ -314,7 +340,8 @@ Result<FinalizeReport> finalize_recording(const std::string& path,
   store_le(data + kDoPacketCount, report.packets, 8);
 
   File f(std::fopen(path.c_str(), "r+b"));
-  if (!f) return Status(Code::kNotFound, "cannot open the file for writing");
+  if (!f)
+    return Status(Code::kNotFound, "cannot open the file for writing");
   if (std::fwrite(layout.header.data(), 1, layout.header.size(), f.get()) != layout.header.size()) {
     return Status(Code::kLocalMisuse, "cannot write the header");
   }
@@ -324,7 +351,8 @@ Result<FinalizeReport> finalize_recording(const std::string& path,
       return Status(Code::kLocalMisuse, "cannot write the index");
     }
   }
-  if (std::fflush(f.get()) != 0) return Status(Code::kLocalMisuse, "cannot write the file");
+  if (std::fflush(f.get()) != 0)
+    return Status(Code::kLocalMisuse, "cannot write the file");
   return report;
 }
 
@@ -349,7 +377,8 @@ StreamSplitter::Unit StreamSplitter::next() {
   const std::size_t avail = buf_.size() - pos_;
   const std::uint8_t* p = buf_.data() + pos_;
   if (!have_header_ || (avail >= 16 && asf::guid_equals(p, asf::kHeaderObject))) {
-    if (avail < kHeaderObjectPrefix) return u;
+    if (avail < kHeaderObjectPrefix)
+      return u;
     if (!asf::guid_equals(p, asf::kHeaderObject)) {
       error_ = "the stream does not start with an ASF header";
       u.kind = Kind::kError;
@@ -362,7 +391,8 @@ StreamSplitter::Unit StreamSplitter::next() {
       return u;
     }
     const std::size_t total = static_cast<std::size_t>(hsize) + asf::kDataObjectPrefixSize;
-    if (avail < total) return u;
+    if (avail < total)
+      return u;
     Result<HeaderLayout> layout = parse_layout(ByteView(p, total));
     if (!layout.ok()) {
       error_ = layout.status().what();
@@ -377,7 +407,8 @@ StreamSplitter::Unit StreamSplitter::next() {
     return u;
   }
   const std::size_t size = layout_.info.packet_size;
-  if (avail < size) return u;
+  if (avail < size)
+    return u;
   u.kind = Kind::kPacket;
   u.bytes = ByteView(p, size);
   pos_ += size;

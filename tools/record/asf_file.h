@@ -62,7 +62,7 @@ class PacketStats {
   std::uint32_t last_send_ms_ = 0;
   std::uint32_t last_send_count_ = 0;
   std::uint32_t last_duration_ms_ = 0;
-  std::uint32_t max_presentation_ms_ = 0;  // minus preroll
+  std::uint32_t max_presentation_ms_ = 0;    // minus preroll
   std::vector<std::vector<KeyPoint>> keys_;  // per stream (128)
   std::vector<std::optional<Object>> open_;  // per stream: the key frame object in progress
   std::vector<KeyPoint> by_packet_;
@@ -83,13 +83,13 @@ Result<HeaderLayout> parse_layout(ByteView bytes);
 // What a recording on disk holds.
 struct Scan {
   HeaderLayout layout;
-  std::uint64_t packets = 0;     // whole, valid data packets
-  std::uint64_t data_end = 0;    // file offset one past the last of them
-  std::uint64_t file_size = 0;   // size of the file as found
-  bool stream_change = false;    // stopped at a second ASF header
+  std::uint64_t packets = 0;    // whole, valid data packets
+  std::uint64_t data_end = 0;   // file offset one past the last of them
+  std::uint64_t file_size = 0;  // size of the file as found
+  bool stream_change = false;   // stopped at a second ASF header
   std::uint32_t first_send_ms = 0, last_send_ms = 0, last_send_count = 0, end_ms = 0;
   std::vector<std::vector<std::uint8_t>> tail;  // the last packets sharing last_send_ms
-  std::vector<KeyPoint> keys;    // PacketStats::key_points()
+  std::vector<KeyPoint> keys;                   // PacketStats::key_points()
   std::uint16_t indexed_stream = 0;
 };
 
@@ -107,9 +107,9 @@ struct FinalizeReport {
   std::uint64_t dropped_bytes = 0;        // cut off after the last whole packet
   std::uint64_t play_duration_100ns = 0;  // includes the preroll
   std::uint64_t send_duration_100ns = 0;
-  std::uint64_t duration_ms = 0;          // play duration minus preroll
-  std::uint32_t index_entries = 0;        // 0: no Simple Index written
-  std::uint16_t indexed_stream = 0;       // 0: indexed by packet
+  std::uint64_t duration_ms = 0;     // play duration minus preroll
+  std::uint32_t index_entries = 0;   // 0: no Simple Index written
+  std::uint16_t indexed_stream = 0;  // 0: indexed by packet
   bool stream_change = false;
 };
 

@@ -4,11 +4,6 @@
 // OUTPUT.part, then finalised (tools/record/asf_file.h) and renamed.
 // Other outputs: mmssrc ! decodebin ! queue ! encodebin ! filesink, with the
 // encoding profile chosen from the extension and the streams decodebin finds.
-#include <gio/gio.h>
-#include <glib-unix.h>
-#include <gst/app/gstappsink.h>
-#include <gst/gst.h>
-#include <gst/pbutils/encoding-profile.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -21,6 +16,12 @@
 #include <optional>
 #include <string>
 #include <vector>
+
+#include <gio/gio.h>
+#include <glib-unix.h>
+#include <gst/app/gstappsink.h>
+#include <gst/gst.h>
+#include <gst/pbutils/encoding-profile.h>
 
 #include "protocol/asf/packet.h"
 #include "tools/record/asf_file.h"
@@ -89,8 +90,8 @@ struct App {
 };
 
 void post_app(App* app, const char* name, const char* text = nullptr) {
-  GstStructure* s = gst_structure_new(name, "text", G_TYPE_STRING, text != nullptr ? text : "",
-                                      nullptr);
+  GstStructure* s =
+      gst_structure_new(name, "text", G_TYPE_STRING, text != nullptr ? text : "", nullptr);
   gst_element_post_message(app->pipeline,
                            gst_message_new_application(GST_OBJECT(app->pipeline), s));
 }
@@ -119,7 +120,8 @@ mms::record::Progress progress_of(App* app) {
 
 gboolean on_progress_tick(gpointer data) {
   App* app = static_cast<App*>(data);
-  if (!app->got_header.load()) return G_SOURCE_CONTINUE;
+  if (!app->got_header.load())
+    return G_SOURCE_CONTINUE;
   const std::string line = mms::record::format_progress(progress_of(app));
   std::fprintf(stderr, "\r%s\033[K", line.c_str());
   std::fflush(stderr);
@@ -134,22 +136,28 @@ gboolean on_progress_tick(gpointer data) {
 // this packet.
 bool account_packet(App* app, ByteView packet) {
   const mms::record::HeaderLayout* layout = app->splitter.header();
-  if (layout == nullptr) return false;
+  if (layout == nullptr)
+    return false;
   mms::Result<mms::asf::PacketInfo> info = mms::asf::parse_packet(packet, layout->info.packet_size);
-  if (!info.ok()) return false;
+  if (!info.ok())
+    return false;
   std::uint64_t t = info->send_time_ms;
   std::uint64_t latest = 0;
-  for (const mms::asf::PayloadInfo& pl : info->payloads) latest = std::max<std::uint64_t>(latest, pl.presentation_ms);
-  if (latest > 0) t = latest > layout->info.preroll_ms ? latest - layout->info.preroll_ms : 0;
+  for (const mms::asf::PayloadInfo& pl : info->payloads)
+    latest = std::max<std::uint64_t>(latest, pl.presentation_ms);
+  if (latest > 0)
+    t = latest > layout->info.preroll_ms ? latest - layout->info.preroll_ms : 0;
   if (!app->have_first_media) {
     app->have_first_media = true;
     app->first_media_ms = static_cast<std::uint32_t>(t);
   }
-  const std::int64_t media = t >= app->first_media_ms ? static_cast<std::int64_t>(t - app->first_media_ms) : 0;
+  const std::int64_t media =
+      t >= app->first_media_ms ? static_cast<std::int64_t>(t - app->first_media_ms) : 0;
   if (app->opt.duration_s && static_cast<double>(media) >= *app->opt.duration_s * 1000.0) {
     return true;
   }
-  if (media > app->media_ms.load()) app->media_ms.store(media);
+  if (media > app->media_ms.load())
+    app->media_ms.store(media);
   return false;
 }
 
@@ -174,16 +182,19 @@ bool write_bytes(App* app, ByteView b) {
 
 // Resume: whether this packet is already in the file.
 bool already_written(App* app, ByteView packet, std::uint32_t send) {
-  if (!app->filtering) return false;
+  if (!app->filtering)
+    return false;
   if (!app->resume_checked) {
     app->resume_checked = true;
     if (send > app->resume_send_ms && !app->opt.quiet) {
-      std::fprintf(stderr, "%s: warning: the server resumed at %u ms, after the last packet of the "
+      std::fprintf(stderr,
+                   "%s: warning: the server resumed at %u ms, after the last packet of the "
                    "partial file (%u ms): media between them is missing\n",
                    kProgram, send, app->resume_send_ms);
     }
   }
-  if (send < app->resume_send_ms) return true;
+  if (send < app->resume_send_ms)
+    return true;
   if (send == app->resume_send_ms) {
     for (std::size_t i = 0; i < app->resume_tail.size(); ++i) {
       const std::vector<std::uint8_t>& t = app->resume_tail[i];
@@ -207,8 +218,9 @@ void handle_header(App* app, ByteView header) {
       const mms::asf::HeaderInfo& was = app->resume_layout.info;
       if (now->info.broadcast()) {
         app->writing = false;
-        post_app(app, "mms-record-error",
-                 "cannot resume: the stream is live (a broadcast); --resume needs on-demand content");
+        post_app(
+            app, "mms-record-error",
+            "cannot resume: the stream is live (a broadcast); --resume needs on-demand content");
         return;
       }
       if (now->info.packet_size != was.packet_size || now->info.file_id != was.file_id) {
@@ -229,26 +241,32 @@ void handle_header(App* app, ByteView header) {
     return;  // the same header again after the resume seek
   }
   app->stream_changed.store(true);
-  stop_from_stream(app, "the stream changed (a new header); the recording ends with the first entry");
+  stop_from_stream(app,
+                   "the stream changed (a new header); the recording ends with the first entry");
 }
 
 void handle_packet(App* app, ByteView packet) {
-  if (app->awaiting_seek) return;  // resume: the data before the seek is not wanted
+  if (app->awaiting_seek)
+    return;  // resume: the data before the seek is not wanted
   mms::Result<std::uint32_t> send = mms::asf::packet_send_time(packet);
-  if (!send.ok()) return;
-  if (already_written(app, packet, *send)) return;
+  if (!send.ok())
+    return;
+  if (already_written(app, packet, *send))
+    return;
   if (account_packet(app, packet)) {
     app->limit_reached.store(true);
     stop_from_stream(app, "duration reached");
     return;
   }
-  if (write_bytes(app, packet)) ++app->packets_written;
+  if (write_bytes(app, packet))
+    ++app->packets_written;
 }
 
 GstFlowReturn on_new_sample(GstAppSink* sink, gpointer data) {
   App* app = static_cast<App*>(data);
   GstSample* sample = gst_app_sink_pull_sample(sink);
-  if (sample == nullptr) return GST_FLOW_FLUSHING;
+  if (sample == nullptr)
+    return GST_FLOW_FLUSHING;
   GstBuffer* buf = gst_sample_get_buffer(sample);
   GstMapInfo map;
   if (buf != nullptr && gst_buffer_map(buf, &map, GST_MAP_READ)) {
@@ -258,7 +276,8 @@ GstFlowReturn on_new_sample(GstAppSink* sink, gpointer data) {
       app->splitter.push(ByteView(map.data, map.size));
       for (;;) {
         mms::record::StreamSplitter::Unit u = app->splitter.next();
-        if (u.kind == mms::record::StreamSplitter::Kind::kNone) break;
+        if (u.kind == mms::record::StreamSplitter::Kind::kNone)
+          break;
         if (u.kind == mms::record::StreamSplitter::Kind::kError) {
           app->writing = false;
           post_app(app, "mms-record-error", app->splitter.error());
@@ -269,7 +288,8 @@ GstFlowReturn on_new_sample(GstAppSink* sink, gpointer data) {
         } else {
           handle_packet(app, u.bytes);
         }
-        if (!app->writing) break;
+        if (!app->writing)
+          break;
       }
     }
     gst_buffer_unmap(buf, &map);
@@ -304,9 +324,11 @@ GstPadProbeReturn on_src_buffer(GstPad*, GstPadProbeInfo* info, gpointer data) {
   App* app = static_cast<App*>(data);
   GstBuffer* buf = GST_PAD_PROBE_INFO_BUFFER(info);
   std::lock_guard<std::mutex> lock(app->mu);
-  if (!app->writing) return GST_PAD_PROBE_DROP;
+  if (!app->writing)
+    return GST_PAD_PROBE_DROP;
   GstMapInfo map;
-  if (!gst_buffer_map(buf, &map, GST_MAP_READ)) return GST_PAD_PROBE_OK;
+  if (!gst_buffer_map(buf, &map, GST_MAP_READ))
+    return GST_PAD_PROBE_OK;
   app->bytes.fetch_add(map.size);
   // Offsets in this buffer: units start `pending` bytes before it.
   const std::size_t pending = app->splitter.pending();
@@ -324,7 +346,8 @@ GstPadProbeReturn on_src_buffer(GstPad*, GstPadProbeInfo* info, gpointer data) {
     if (u.kind == mms::record::StreamSplitter::Kind::kHeader) {
       if (!app->first_header.empty()) {
         app->stream_changed.store(true);
-        stop_from_stream(app, "the stream changed (a new header); the recording ends with the first entry");
+        stop_from_stream(
+            app, "the stream changed (a new header); the recording ends with the first entry");
         cut = start > pending ? start - pending : 0;
         break;
       }
@@ -340,15 +363,19 @@ GstPadProbeReturn on_src_buffer(GstPad*, GstPadProbeInfo* info, gpointer data) {
     }
   }
   gst_buffer_unmap(buf, &map);
-  if (!cut) return GST_PAD_PROBE_OK;
-  if (*cut == 0) return GST_PAD_PROBE_DROP;
+  if (!cut)
+    return GST_PAD_PROBE_OK;
+  if (*cut == 0)
+    return GST_PAD_PROBE_DROP;
   GstBuffer* head = gst_buffer_copy_region(buf, GST_BUFFER_COPY_ALL, 0, *cut);
   gst_buffer_unref(buf);
   GST_PAD_PROBE_INFO_DATA(info) = head;
   return GST_PAD_PROBE_OK;
 }
 
-GstCaps* caps(const char* s) { return gst_caps_from_string(s); }
+GstCaps* caps(const char* s) {
+  return gst_caps_from_string(s);
+}
 
 void add_stream(GstEncodingContainerProfile* c, bool video, const char* format) {
   GstCaps* f = caps(format);
@@ -374,10 +401,25 @@ GstEncodingProfile* make_profile(OutputKind kind, bool has_video, bool* take_vid
   const char* vfmt = nullptr;
   const char* afmt = nullptr;
   switch (kind) {
-    case OutputKind::kWebm: container = "video/webm"; vfmt = "video/x-vp8"; afmt = "audio/x-vorbis"; break;
-    case OutputKind::kMkv: container = "video/x-matroska"; vfmt = "video/x-vp8"; afmt = "audio/x-vorbis"; break;
-    case OutputKind::kMp4: container = "video/quicktime,variant=iso"; vfmt = "video/x-h264"; afmt = "audio/mpeg,mpegversion=4"; break;
-    case OutputKind::kM4a: container = "video/quicktime,variant=iso"; afmt = "audio/mpeg,mpegversion=4"; break;
+    case OutputKind::kWebm:
+      container = "video/webm";
+      vfmt = "video/x-vp8";
+      afmt = "audio/x-vorbis";
+      break;
+    case OutputKind::kMkv:
+      container = "video/x-matroska";
+      vfmt = "video/x-vp8";
+      afmt = "audio/x-vorbis";
+      break;
+    case OutputKind::kMp4:
+      container = "video/quicktime,variant=iso";
+      vfmt = "video/x-h264";
+      afmt = "audio/mpeg,mpegversion=4";
+      break;
+    case OutputKind::kM4a:
+      container = "video/quicktime,variant=iso";
+      afmt = "audio/mpeg,mpegversion=4";
+      break;
     case OutputKind::kOgg:
       container = "application/ogg";
       if (has_video) {
@@ -387,27 +429,36 @@ GstEncodingProfile* make_profile(OutputKind kind, bool has_video, bool* take_vid
         afmt = "audio/x-opus";
       }
       break;
-    case OutputKind::kOpus: container = "application/ogg"; afmt = "audio/x-opus"; break;
-    case OutputKind::kAsf: return nullptr;
+    case OutputKind::kOpus:
+      container = "application/ogg";
+      afmt = "audio/x-opus";
+      break;
+    case OutputKind::kAsf:
+      return nullptr;
   }
   GstCaps* cc = caps(container);
-  GstEncodingContainerProfile* c = gst_encoding_container_profile_new("mms-record", nullptr, cc, nullptr);
+  GstEncodingContainerProfile* c =
+      gst_encoding_container_profile_new("mms-record", nullptr, cc, nullptr);
   gst_caps_unref(cc);
   *take_video = vfmt != nullptr;
   *take_audio = afmt != nullptr;
-  if (vfmt != nullptr) add_stream(c, true, vfmt);
-  if (afmt != nullptr) add_stream(c, false, afmt);
+  if (vfmt != nullptr)
+    add_stream(c, true, vfmt);
+  if (afmt != nullptr)
+    add_stream(c, false, afmt);
   return GST_ENCODING_PROFILE(c);
 }
 
 bool pad_is(GstPad* pad, const char* prefix) {
   GstCaps* c = gst_pad_get_current_caps(pad);
-  if (c == nullptr) c = gst_pad_query_caps(pad, nullptr);
+  if (c == nullptr)
+    c = gst_pad_query_caps(pad, nullptr);
   bool yes = false;
   if (c != nullptr && gst_caps_get_size(c) > 0) {
     yes = g_str_has_prefix(gst_structure_get_name(gst_caps_get_structure(c, 0)), prefix);
   }
-  if (c != nullptr) gst_caps_unref(c);
+  if (c != nullptr)
+    gst_caps_unref(c);
   return yes;
 }
 
@@ -422,21 +473,26 @@ void on_pad_added(GstElement*, GstPad* pad, gpointer data) {
 }
 
 bool link_chain(GstElement* bin, GstPad* from, std::vector<GstElement*> chain, GstPad* to) {
-  for (GstElement* e : chain) gst_bin_add(GST_BIN(bin), e);
+  for (GstElement* e : chain)
+    gst_bin_add(GST_BIN(bin), e);
   for (std::size_t i = 0; i + 1 < chain.size(); ++i) {
-    if (!gst_element_link(chain[i], chain[i + 1])) return false;
+    if (!gst_element_link(chain[i], chain[i + 1]))
+      return false;
   }
   GstPad* first = gst_element_get_static_pad(chain.front(), "sink");
   const bool ok = gst_pad_link(from, first) == GST_PAD_LINK_OK;
   gst_object_unref(first);
-  if (!ok) return false;
+  if (!ok)
+    return false;
   if (to != nullptr) {
     GstPad* last = gst_element_get_static_pad(chain.back(), "src");
     const bool ok2 = gst_pad_link(last, to) == GST_PAD_LINK_OK;
     gst_object_unref(last);
-    if (!ok2) return false;
+    if (!ok2)
+      return false;
   }
-  for (GstElement* e : chain) gst_element_sync_state_with_parent(e);
+  for (GstElement* e : chain)
+    gst_element_sync_state_with_parent(e);
   return true;
 }
 
@@ -445,7 +501,8 @@ void on_no_more_pads(GstElement*, gpointer data) {
   std::vector<GstPad*> pads;
   {
     std::lock_guard<std::mutex> lock(app->mu);
-    if (app->linked) return;
+    if (app->linked)
+      return;
     app->linked = true;
     pads.swap(app->pads);
   }
@@ -459,11 +516,12 @@ void on_no_more_pads(GstElement*, gpointer data) {
   const bool usable = (has_video && take_video) || (has_audio && take_audio);
   if (!usable) {
     post_app(app, "mms-record-error",
-             has_video || has_audio
-                 ? "the stream has no audio, which this output format needs"
-                 : "the stream has no audio or video that could be decoded");
-    for (GstPad* p : pads) gst_object_unref(p);
-    if (profile != nullptr) gst_encoding_profile_unref(profile);
+             has_video || has_audio ? "the stream has no audio, which this output format needs"
+                                    : "the stream has no audio or video that could be decoded");
+    for (GstPad* p : pads)
+      gst_object_unref(p);
+    if (profile != nullptr)
+      gst_encoding_profile_unref(profile);
     return;
   }
   GstElement* enc = gst_element_factory_make("encodebin", nullptr);
@@ -475,7 +533,8 @@ void on_no_more_pads(GstElement*, gpointer data) {
   gst_bin_add_many(GST_BIN(app->pipeline), enc, sink, nullptr);
   bool ok = gst_element_link(enc, sink) != FALSE;
   for (GstPad* p : pads) {
-    if (!ok) break;
+    if (!ok)
+      break;
     const bool video = pad_is(p, "video/");
     const bool audio = pad_is(p, "audio/");
     if ((video && take_video) || (audio && take_audio)) {
@@ -499,7 +558,8 @@ void on_no_more_pads(GstElement*, gpointer data) {
       ok = link_chain(app->pipeline, p, {fs}, nullptr);
     }
   }
-  for (GstPad* p : pads) gst_object_unref(p);
+  for (GstPad* p : pads)
+    gst_object_unref(p);
   if (!ok) {
     post_app(app, "mms-record-error", "cannot link the streams to the encoders");
     return;
@@ -521,7 +581,8 @@ gboolean on_stop_timeout(gpointer data) {
 }
 
 void request_stop(App* app) {
-  if (app->stopping) return;
+  if (app->stopping)
+    return;
   app->stopping = true;
   if (app->opt.kind == OutputKind::kAsf) {
     // The file is ours: nothing downstream needs to drain.
@@ -551,7 +612,8 @@ gboolean on_signal(gpointer data) {
 
 // The last string of a details field that is a list or an array of strings.
 std::string last_string(const GValue* v) {
-  if (v == nullptr) return "";
+  if (v == nullptr)
+    return "";
   const GValue* last = nullptr;
   if (GST_VALUE_HOLDS_LIST(v) && gst_value_list_get_size(v) > 0) {
     last = gst_value_list_get_value(v, gst_value_list_get_size(v) - 1);
@@ -560,7 +622,8 @@ std::string last_string(const GValue* v) {
   } else if (G_VALUE_HOLDS_STRING(v)) {
     last = v;
   }
-  if (last == nullptr || !G_VALUE_HOLDS_STRING(last) || g_value_get_string(last) == nullptr) return "";
+  if (last == nullptr || !G_VALUE_HOLDS_STRING(last) || g_value_get_string(last) == nullptr)
+    return "";
   return g_value_get_string(last);
 }
 
@@ -571,7 +634,8 @@ std::string error_line(GstMessage* msg, const std::string& url) {
   gchar* debug = nullptr;
   gst_message_parse_error(msg, &err, &debug);
   std::string line = err != nullptr ? err->message : "unknown error";
-  while (!line.empty() && (line.back() == '.' || line.back() == '\n')) line.pop_back();
+  while (!line.empty() && (line.back() == '.' || line.back() == '\n'))
+    line.pop_back();
   const GstStructure* details = nullptr;
   gst_message_parse_error_details(msg, &details);
   std::string why;
@@ -583,12 +647,15 @@ std::string error_line(GstMessage* msg, const std::string& url) {
       why = last_string(gst_structure_get_value(details, "mms-attempt-errors"));
       if (why.empty()) {
         const gchar* code = gst_structure_get_string(details, "mms-code");
-        if (code != nullptr) why = code;
+        if (code != nullptr)
+          why = code;
       }
     }
   }
-  if (!why.empty()) line += " (" + why + ")";
-  if (err != nullptr) g_error_free(err);
+  if (!why.empty())
+    line += " (" + why + ")";
+  if (err != nullptr)
+    g_error_free(err);
   g_free(debug);
   return url + ": " + line;
 }
@@ -597,7 +664,8 @@ gboolean on_bus(GstBus*, GstMessage* msg, gpointer data) {
   App* app = static_cast<App*>(data);
   switch (GST_MESSAGE_TYPE(msg)) {
     case GST_MESSAGE_ERROR:
-      if (app->error.empty()) app->error = error_line(msg, app->opt.url);
+      if (app->error.empty())
+        app->error = error_line(msg, app->opt.url);
       g_main_loop_quit(app->loop);
       break;
     case GST_MESSAGE_EOS:
@@ -607,11 +675,13 @@ gboolean on_bus(GstBus*, GstMessage* msg, gpointer data) {
       const GstStructure* s = gst_message_get_structure(msg);
       const gchar* text = gst_structure_get_string(s, "text");
       if (gst_structure_has_name(s, "mms-record-error")) {
-        if (app->error.empty()) app->error = text != nullptr ? text : "error";
+        if (app->error.empty())
+          app->error = text != nullptr ? text : "error";
         g_main_loop_quit(app->loop);
       } else if (gst_structure_has_name(s, "mms-record-stop")) {
         if (app->stream_changed.load() && !app->opt.quiet) {
-          if (app->tty) std::fprintf(stderr, "\n");
+          if (app->tty)
+            std::fprintf(stderr, "\n");
           std::fprintf(stderr, "%s: %s\n", kProgram, text);
         }
         request_stop(app);
@@ -636,7 +706,8 @@ gboolean on_bus(GstBus*, GstMessage* msg, gpointer data) {
 
 bool uri_handler_scheme(const std::string& url) {
   for (const char* s : {"mms://", "mmsh://", "mmst://", "mmsu://"}) {
-    if (g_ascii_strncasecmp(url.c_str(), s, std::strlen(s)) == 0) return true;
+    if (g_ascii_strncasecmp(url.c_str(), s, std::strlen(s)) == 0)
+      return true;
   }
   return false;
 }
@@ -709,8 +780,10 @@ int run(App* app) {
   GError* err = nullptr;
   app->src = gst_element_factory_make("mmssrc", "src");
   if (app->src == nullptr) {
-    std::fprintf(stderr, "%s: the mmssrc element is not available (is GST_PLUGIN_PATH set to the "
-                 "directory of libgstmms.so?)\n", kProgram);
+    std::fprintf(stderr,
+                 "%s: the mmssrc element is not available (is GST_PLUGIN_PATH set to the "
+                 "directory of libgstmms.so?)\n",
+                 kProgram);
     return 1;
   }
   if (uri_handler_scheme(o.url)) {
@@ -727,18 +800,23 @@ int run(App* app) {
     const bool ok = loc != nullptr && *loc != '\0';
     g_free(loc);
     if (!ok) {
-      std::fprintf(stderr, "%s: %s: not an mms://, mmsh://, mmst://, mmsu://, rtspu:// or rtspt:// URL\n",
+      std::fprintf(stderr,
+                   "%s: %s: not an mms://, mmsh://, mmst://, mmsu://, rtspu:// or rtspt:// URL\n",
                    kProgram, o.url.c_str());
       gst_object_unref(app->src);
       return 1;
     }
   }
-  if (o.retries) g_object_set(app->src, "retries", *o.retries, nullptr);
-  if (o.protocols) g_object_set(app->src, "protocols", o.protocols->c_str(), nullptr);
+  if (o.retries)
+    g_object_set(app->src, "retries", *o.retries, nullptr);
+  if (o.protocols)
+    g_object_set(app->src, "protocols", o.protocols->c_str(), nullptr);
   if (o.connection_speed_bps) {
-    g_object_set(app->src, "connection-speed", static_cast<guint64>(o.connection_speed_kbps()), nullptr);
+    g_object_set(app->src, "connection-speed", static_cast<guint64>(o.connection_speed_kbps()),
+                 nullptr);
   }
-  if (o.timeout_s) g_object_set(app->src, "timeout", static_cast<guint>(*o.timeout_s), nullptr);
+  if (o.timeout_s)
+    g_object_set(app->src, "timeout", static_cast<guint>(*o.timeout_s), nullptr);
 
   app->pipeline = gst_pipeline_new("mms-record");
   gst_bin_add(GST_BIN(app->pipeline), app->src);
@@ -792,14 +870,16 @@ int run(App* app) {
   const guint sig_int = g_unix_signal_add(SIGINT, on_signal, app);
   const guint sig_term = g_unix_signal_add(SIGTERM, on_signal, app);
   guint tick = 0;
-  if (app->tty) tick = g_timeout_add(500, on_progress_tick, app);
+  if (app->tty)
+    tick = g_timeout_add(500, on_progress_tick, app);
   app->started_us = g_get_monotonic_time();
 
   if (gst_element_set_state(app->pipeline, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE) {
     if (app->error.empty()) {
       // The error message on the bus says why.
       g_main_loop_run(app->loop);
-      if (app->error.empty()) app->error = "cannot start the pipeline";
+      if (app->error.empty())
+        app->error = "cannot start the pipeline";
     }
   } else {
     g_main_loop_run(app->loop);
@@ -810,8 +890,10 @@ int run(App* app) {
   }
   (void)progress_of(app);  // the duration, for the summary
   gst_element_set_state(app->pipeline, GST_STATE_NULL);
-  if (tick != 0) g_source_remove(tick);
-  if (app->stop_timer != 0) g_source_remove(app->stop_timer);
+  if (tick != 0)
+    g_source_remove(tick);
+  if (app->stop_timer != 0)
+    g_source_remove(app->stop_timer);
   g_source_remove(sig_int);
   g_source_remove(sig_term);
   g_source_remove(bus_watch);
@@ -824,12 +906,14 @@ int run(App* app) {
       closed_ok = std::fclose(app->out) == 0;
       app->out = nullptr;
     }
-    if (!closed_ok && app->error.empty()) app->error = "cannot write " + app->part;
+    if (!closed_ok && app->error.empty())
+      app->error = "cannot write " + app->part;
     const std::uint64_t total = app->resume_packets + app->packets_written;
     if (!app->error.empty()) {
       std::fprintf(stderr, "%s: %s\n", kProgram, app->error.c_str());
       if (keep_part_on_error || app->packets_written > 0) {
-        std::fprintf(stderr, "%s: the partial recording is kept in %s (continue it with --resume)\n",
+        std::fprintf(stderr,
+                     "%s: the partial recording is kept in %s (continue it with --resume)\n",
                      kProgram, app->part.c_str());
       } else {
         remove_file(app->part);
@@ -840,7 +924,8 @@ int run(App* app) {
       remove_file(app->part);
       rc = 1;
     } else {
-      mms::Result<mms::record::FinalizeReport> rep = mms::record::finalize_recording(app->part, total);
+      mms::Result<mms::record::FinalizeReport> rep =
+          mms::record::finalize_recording(app->part, total);
       if (!rep.ok()) {
         std::fprintf(stderr, "%s: cannot finalise %s: %s\n", kProgram, app->part.c_str(),
                      rep.status().what());
@@ -880,7 +965,8 @@ int run(App* app) {
           return 1;
         }
         char secs[32];
-        std::snprintf(secs, sizeof secs, "%.1f s", static_cast<double>(app->media_ms.load()) / 1000.0);
+        std::snprintf(secs, sizeof secs, "%.1f s",
+                      static_cast<double>(app->media_ms.load()) / 1000.0);
         summary = mms::record::format_bytes(size) + ", " + secs + " of media, " +
                   mms::record::to_string(o.kind);
       }
@@ -888,7 +974,9 @@ int run(App* app) {
   }
   if (rc == 0 && !o.quiet) {
     std::fprintf(stderr, "%s: wrote %s (%s)%s\n", kProgram, o.output.c_str(), summary.c_str(),
-                 app->interrupted ? ", interrupted" : app->limit_reached.load() ? ", duration reached" : "");
+                 app->interrupted            ? ", interrupted"
+                 : app->limit_reached.load() ? ", duration reached"
+                                             : "");
   }
   g_main_loop_unref(app->loop);
   gst_object_unref(app->pipeline);

@@ -26,12 +26,12 @@ struct Options {
   std::string url;
   std::string output;
   OutputKind kind = OutputKind::kAsf;
-  std::optional<double> duration_s;          // --duration
-  bool resume = false;                       // --resume
-  std::optional<int> retries;                // --retries (mmssrc retries)
-  std::optional<std::string> protocols;      // --protocols (mmssrc protocols)
+  std::optional<double> duration_s;                   // --duration
+  bool resume = false;                                // --resume
+  std::optional<int> retries;                         // --retries (mmssrc retries)
+  std::optional<std::string> protocols;               // --protocols (mmssrc protocols)
   std::optional<std::uint64_t> connection_speed_bps;  // --connection-speed
-  std::optional<unsigned> timeout_s;         // --timeout (mmssrc timeout)
+  std::optional<unsigned> timeout_s;                  // --timeout (mmssrc timeout)
   bool quiet = false;
   bool help = false;
   bool version = false;

@@ -8,11 +8,11 @@
 namespace mms::record {
 
 struct Progress {
-  std::uint64_t bytes = 0;                   // bytes received from the source
-  double media_s = 0;                        // media time written so far
-  double elapsed_s = 0;                      // wall-clock time since the start
-  double media_start_s = 0;                  // media time at the start of this run (resume)
-  std::optional<double> duration_s;          // content duration (on demand), if known
+  std::uint64_t bytes = 0;           // bytes received from the source
+  double media_s = 0;                // media time written so far
+  double elapsed_s = 0;              // wall-clock time since the start
+  double media_start_s = 0;          // media time at the start of this run (resume)
+  std::optional<double> duration_s;  // content duration (on demand), if known
 };
 
 // "1.5 KiB", "12.3 MiB", "1.02 GiB" (binary units, 3 significant digits).
