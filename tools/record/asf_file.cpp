@@ -32,8 +32,9 @@ constexpr std::size_t kMaxTail = 64;
 
 struct FileCloser {
   void operator()(std::FILE* f) const {
-    if (f != nullptr)
+    if (f != nullptr) {
       std::fclose(f);
+    }
   }
 };
 using File = std::unique_ptr<std::FILE, FileCloser>;
@@ -43,12 +44,14 @@ bool read_exact(std::FILE* f, std::uint8_t* out, std::size_t n) {
 }
 
 bool starts_with_object_guid(ByteView b) {
-  if (b.size() < 16)
+  if (b.size() < 16) {
     return false;
+  }
   for (const asf::Guid* g :
        {&asf::kHeaderObject, &asf::kDataObject, &asf::kSimpleIndexObject, &asf::kIndexObject}) {
-    if (asf::guid_equals(b.data(), *g))
+    if (asf::guid_equals(b.data(), *g)) {
       return true;
+    }
   }
   return false;
 }
@@ -83,19 +86,23 @@ PacketStats::PacketStats(const asf::HeaderInfo& info)
 }
 
 bool PacketStats::add(ByteView packet) {
-  if (starts_with_object_guid(packet))
+  if (starts_with_object_guid(packet)) {
     return false;
+  }
   Result<asf::PacketInfo> parsed = asf::parse_packet(packet, info_.packet_size);
-  if (!parsed.ok())
+  if (!parsed.ok()) {
     return false;
+  }
   const asf::PacketInfo& p = *parsed;
   for (const asf::PayloadInfo& pl : p.payloads) {
-    if (pl.stream >= 128 || !declared_[pl.stream])
+    if (pl.stream >= 128 || !declared_[pl.stream]) {
       return false;
+    }
   }
   // Send times never go backwards in one stream entry.
-  if (packets_ > 0 && p.send_time_ms < last_send_ms_)
+  if (packets_ > 0 && p.send_time_ms < last_send_ms_) {
     return false;
+  }
 
   const auto number = static_cast<std::uint32_t>(packets_);
   const std::uint64_t preroll = info_.preroll_ms;
@@ -104,8 +111,9 @@ bool PacketStats::add(ByteView packet) {
                                    ? static_cast<std::uint32_t>(pl.presentation_ms - preroll)
                                    : 0u;
     max_presentation_ms_ = std::max(max_presentation_ms_, pres);
-    if (!video_[pl.stream])
+    if (!video_[pl.stream]) {
       continue;
+    }
     std::optional<Object>& open = open_[pl.stream];
     if (pl.keyframe && pl.object_offset == 0) {
       keys_[pl.stream].push_back(KeyPoint{pl.presentation_ms, number, 1});
@@ -136,15 +144,17 @@ bool PacketStats::add(ByteView packet) {
 }
 
 std::uint32_t PacketStats::end_ms() const {
-  if (packets_ == 0)
+  if (packets_ == 0) {
     return 0;
+  }
   return std::max(last_send_ms_ + last_duration_ms_, max_presentation_ms_);
 }
 
 std::uint16_t PacketStats::indexed_stream() const {
   for (const asf::StreamInfo& s : info_.streams) {
-    if (s.number < 128 && video_[s.number] && !keys_[s.number].empty())
+    if (s.number < 128 && video_[s.number] && !keys_[s.number].empty()) {
       return s.number;
+    }
   }
   return 0;
 }
@@ -159,8 +169,9 @@ std::vector<KeyPoint> PacketStats::key_points() const {
 
 Result<HeaderLayout> parse_layout(ByteView bytes) {
   Result<asf::HeaderInfo> info = asf::parse_header(bytes);
-  if (!info.ok())
+  if (!info.ok()) {
     return info.status();
+  }
   if (!info->has_data_prefix) {
     return Status(Code::kMalformed, "the ASF header is not followed by a Data Object");
   }
@@ -173,8 +184,9 @@ Result<HeaderLayout> parse_layout(ByteView bytes) {
   while (off + kObjectHeader <= hsize) {
     const std::uint8_t* obj = layout.header.data() + off;
     const std::uint64_t size = load_le(obj + 16, 8);
-    if (size < kObjectHeader || size > hsize - off)
+    if (size < kObjectHeader || size > hsize - off) {
       break;
+    }
     if (asf::guid_equals(obj, asf::kFileProperties) && size >= kFpSize) {
       layout.file_properties = off;
       break;
@@ -193,13 +205,15 @@ Result<HeaderLayout> parse_layout(ByteView bytes) {
 
 Result<Scan> scan_recording(const std::string& path, std::optional<std::uint64_t> max_packets) {
   File f(std::fopen(path.c_str(), "rb"));
-  if (!f)
+  if (!f) {
     return Status(Code::kNotFound, "cannot open the file");
+  }
   Scan scan;
   std::error_code ec;
   scan.file_size = std::filesystem::file_size(path, ec);
-  if (ec)
+  if (ec) {
     return Status(Code::kNotFound, "cannot read the file size");
+  }
 
   std::vector<std::uint8_t> head(kHeaderObjectPrefix);
   if (!read_exact(f.get(), head.data(), head.size()) ||
@@ -216,8 +230,9 @@ Result<Scan> scan_recording(const std::string& path, std::optional<std::uint64_t
     return Status(Code::kMalformed, "the file ends inside the ASF header");
   }
   Result<HeaderLayout> layout = parse_layout(ByteView(head));
-  if (!layout.ok())
+  if (!layout.ok()) {
     return layout.status();
+  }
   scan.layout = std::move(*layout);
   const asf::HeaderInfo& info = scan.layout.info;
 
@@ -228,20 +243,25 @@ Result<Scan> scan_recording(const std::string& path, std::optional<std::uint64_t
   PacketStats stats(info);
   std::vector<std::uint8_t> packet(info.packet_size);
   for (;;) {
-    if (limit && stats.packets() >= *limit)
+    if (limit && stats.packets() >= *limit) {
       break;
-    if (!read_exact(f.get(), packet.data(), packet.size()))
+    }
+    if (!read_exact(f.get(), packet.data(), packet.size())) {
       break;
+    }
     if (asf::guid_equals(packet.data(), asf::kHeaderObject)) {
       scan.stream_change = true;
       break;
     }
-    if (!stats.add(ByteView(packet)))
+    if (!stats.add(ByteView(packet))) {
       break;
-    if (stats.last_send_count() == 1)
+    }
+    if (stats.last_send_count() == 1) {
       scan.tail.clear();
-    if (scan.tail.size() >= kMaxTail)
+    }
+    if (scan.tail.size() >= kMaxTail) {
       scan.tail.erase(scan.tail.begin());
+    }
     scan.tail.push_back(packet);
   }
   scan.packets = stats.packets();
@@ -261,8 +281,9 @@ Result<Scan> scan_recording(const std::string& path, std::optional<std::uint64_t
 std::vector<std::uint8_t> build_simple_index(const asf::Guid& file_id,
                                              const std::vector<KeyPoint>& keys_in,
                                              std::uint32_t end_ms) {
-  if (keys_in.empty())
+  if (keys_in.empty()) {
     return {};
+  }
   std::vector<KeyPoint> keys = keys_in;
   std::stable_sort(keys.begin(), keys.end(),
                    [](const KeyPoint& a, const KeyPoint& b) { return a.time_ms < b.time_ms; });
@@ -276,8 +297,9 @@ std::vector<std::uint8_t> build_simple_index(const asf::Guid& file_id,
   std::size_t k = 0;
   for (std::uint32_t i = 0; i < entries; ++i) {
     const std::uint64_t t = std::uint64_t{i} * 1000u;
-    while (k + 1 < keys.size() && keys[k + 1].time_ms <= t)
+    while (k + 1 < keys.size() && keys[k + 1].time_ms <= t) {
       ++k;
+    }
     const KeyPoint& key = keys[k];
     const std::uint32_t count = std::min<std::uint32_t>(key.packet_count, 0xFFFFu);
     max_count = std::max(max_count, count);
@@ -296,16 +318,18 @@ std::vector<std::uint8_t> build_simple_index(const asf::Guid& file_id,
 Result<FinalizeReport> finalize_recording(const std::string& path,
                                           std::optional<std::uint64_t> max_packets) {
   Result<Scan> scanned = scan_recording(path, max_packets);
-  if (!scanned.ok())
+  if (!scanned.ok()) {
     return scanned.status();
+  }
   Scan& scan = *scanned;
   HeaderLayout& layout = scan.layout;
   const asf::HeaderInfo& info = layout.info;
 
   std::error_code ec;
   std::filesystem::resize_file(path, scan.data_end, ec);
-  if (ec)
+  if (ec) {
     return Status(Code::kLocalMisuse, "cannot truncate the file");
+  }
 
   const std::vector<std::uint8_t> index =
       build_simple_index(info.file_id, scan.keys,
@@ -340,8 +364,9 @@ Result<FinalizeReport> finalize_recording(const std::string& path,
   store_le(data + kDoPacketCount, report.packets, 8);
 
   File f(std::fopen(path.c_str(), "r+b"));
-  if (!f)
+  if (!f) {
     return Status(Code::kNotFound, "cannot open the file for writing");
+  }
   if (std::fwrite(layout.header.data(), 1, layout.header.size(), f.get()) != layout.header.size()) {
     return Status(Code::kLocalMisuse, "cannot write the header");
   }
@@ -351,8 +376,9 @@ Result<FinalizeReport> finalize_recording(const std::string& path,
       return Status(Code::kLocalMisuse, "cannot write the index");
     }
   }
-  if (std::fflush(f.get()) != 0)
+  if (std::fflush(f.get()) != 0) {
     return Status(Code::kLocalMisuse, "cannot write the file");
+  }
   return report;
 }
 
@@ -377,8 +403,9 @@ StreamSplitter::Unit StreamSplitter::next() {
   const std::size_t avail = buf_.size() - pos_;
   const std::uint8_t* p = buf_.data() + pos_;
   if (!have_header_ || (avail >= 16 && asf::guid_equals(p, asf::kHeaderObject))) {
-    if (avail < kHeaderObjectPrefix)
+    if (avail < kHeaderObjectPrefix) {
       return u;
+    }
     if (!asf::guid_equals(p, asf::kHeaderObject)) {
       error_ = "the stream does not start with an ASF header";
       u.kind = Kind::kError;
@@ -391,8 +418,9 @@ StreamSplitter::Unit StreamSplitter::next() {
       return u;
     }
     const std::size_t total = static_cast<std::size_t>(hsize) + asf::kDataObjectPrefixSize;
-    if (avail < total)
+    if (avail < total) {
       return u;
+    }
     Result<HeaderLayout> layout = parse_layout(ByteView(p, total));
     if (!layout.ok()) {
       error_ = layout.status().what();
@@ -407,8 +435,9 @@ StreamSplitter::Unit StreamSplitter::next() {
     return u;
   }
   const std::size_t size = layout_.info.packet_size;
-  if (avail < size)
+  if (avail < size) {
     return u;
+  }
   u.kind = Kind::kPacket;
   u.bytes = ByteView(p, size);
   pos_ += size;

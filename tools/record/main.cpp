@@ -120,8 +120,9 @@ mms::record::Progress progress_of(App* app) {
 
 gboolean on_progress_tick(gpointer data) {
   App* app = static_cast<App*>(data);
-  if (!app->got_header.load())
+  if (!app->got_header.load()) {
     return G_SOURCE_CONTINUE;
+  }
   const std::string line = mms::record::format_progress(progress_of(app));
   std::fprintf(stderr, "\r%s\033[K", line.c_str());
   std::fflush(stderr);
@@ -136,17 +137,21 @@ gboolean on_progress_tick(gpointer data) {
 // this packet.
 bool account_packet(App* app, ByteView packet) {
   const mms::record::HeaderLayout* layout = app->splitter.header();
-  if (layout == nullptr)
+  if (layout == nullptr) {
     return false;
+  }
   mms::Result<mms::asf::PacketInfo> info = mms::asf::parse_packet(packet, layout->info.packet_size);
-  if (!info.ok())
+  if (!info.ok()) {
     return false;
+  }
   std::uint64_t t = info->send_time_ms;
   std::uint64_t latest = 0;
-  for (const mms::asf::PayloadInfo& pl : info->payloads)
+  for (const mms::asf::PayloadInfo& pl : info->payloads) {
     latest = std::max<std::uint64_t>(latest, pl.presentation_ms);
-  if (latest > 0)
+  }
+  if (latest > 0) {
     t = latest > layout->info.preroll_ms ? latest - layout->info.preroll_ms : 0;
+  }
   if (!app->have_first_media) {
     app->have_first_media = true;
     app->first_media_ms = static_cast<std::uint32_t>(t);
@@ -156,8 +161,9 @@ bool account_packet(App* app, ByteView packet) {
   if (app->opt.duration_s && static_cast<double>(media) >= *app->opt.duration_s * 1000.0) {
     return true;
   }
-  if (media > app->media_ms.load())
+  if (media > app->media_ms.load()) {
     app->media_ms.store(media);
+  }
   return false;
 }
 
@@ -182,8 +188,9 @@ bool write_bytes(App* app, ByteView b) {
 
 // Resume: whether this packet is already in the file.
 bool already_written(App* app, ByteView packet, std::uint32_t send) {
-  if (!app->filtering)
+  if (!app->filtering) {
     return false;
+  }
   if (!app->resume_checked) {
     app->resume_checked = true;
     if (send > app->resume_send_ms && !app->opt.quiet) {
@@ -193,8 +200,9 @@ bool already_written(App* app, ByteView packet, std::uint32_t send) {
                    kProgram, send, app->resume_send_ms);
     }
   }
-  if (send < app->resume_send_ms)
+  if (send < app->resume_send_ms) {
     return true;
+  }
   if (send == app->resume_send_ms) {
     for (std::size_t i = 0; i < app->resume_tail.size(); ++i) {
       const std::vector<std::uint8_t>& t = app->resume_tail[i];
@@ -246,27 +254,32 @@ void handle_header(App* app, ByteView header) {
 }
 
 void handle_packet(App* app, ByteView packet) {
-  if (app->awaiting_seek)
+  if (app->awaiting_seek) {
     return;  // resume: the data before the seek is not wanted
+  }
   mms::Result<std::uint32_t> send = mms::asf::packet_send_time(packet);
-  if (!send.ok())
+  if (!send.ok()) {
     return;
-  if (already_written(app, packet, *send))
+  }
+  if (already_written(app, packet, *send)) {
     return;
+  }
   if (account_packet(app, packet)) {
     app->limit_reached.store(true);
     stop_from_stream(app, "duration reached");
     return;
   }
-  if (write_bytes(app, packet))
+  if (write_bytes(app, packet)) {
     ++app->packets_written;
+  }
 }
 
 GstFlowReturn on_new_sample(GstAppSink* sink, gpointer data) {
   App* app = static_cast<App*>(data);
   GstSample* sample = gst_app_sink_pull_sample(sink);
-  if (sample == nullptr)
+  if (sample == nullptr) {
     return GST_FLOW_FLUSHING;
+  }
   GstBuffer* buf = gst_sample_get_buffer(sample);
   GstMapInfo map;
   if (buf != nullptr && gst_buffer_map(buf, &map, GST_MAP_READ)) {
@@ -276,8 +289,9 @@ GstFlowReturn on_new_sample(GstAppSink* sink, gpointer data) {
       app->splitter.push(ByteView(map.data, map.size));
       for (;;) {
         mms::record::StreamSplitter::Unit u = app->splitter.next();
-        if (u.kind == mms::record::StreamSplitter::Kind::kNone)
+        if (u.kind == mms::record::StreamSplitter::Kind::kNone) {
           break;
+        }
         if (u.kind == mms::record::StreamSplitter::Kind::kError) {
           app->writing = false;
           post_app(app, "mms-record-error", app->splitter.error());
@@ -288,8 +302,9 @@ GstFlowReturn on_new_sample(GstAppSink* sink, gpointer data) {
         } else {
           handle_packet(app, u.bytes);
         }
-        if (!app->writing)
+        if (!app->writing) {
           break;
+        }
       }
     }
     gst_buffer_unmap(buf, &map);
@@ -324,11 +339,13 @@ GstPadProbeReturn on_src_buffer(GstPad*, GstPadProbeInfo* info, gpointer data) {
   App* app = static_cast<App*>(data);
   GstBuffer* buf = GST_PAD_PROBE_INFO_BUFFER(info);
   std::lock_guard<std::mutex> lock(app->mu);
-  if (!app->writing)
+  if (!app->writing) {
     return GST_PAD_PROBE_DROP;
+  }
   GstMapInfo map;
-  if (!gst_buffer_map(buf, &map, GST_MAP_READ))
+  if (!gst_buffer_map(buf, &map, GST_MAP_READ)) {
     return GST_PAD_PROBE_OK;
+  }
   app->bytes.fetch_add(map.size);
   // Offsets in this buffer: units start `pending` bytes before it.
   const std::size_t pending = app->splitter.pending();
@@ -363,10 +380,12 @@ GstPadProbeReturn on_src_buffer(GstPad*, GstPadProbeInfo* info, gpointer data) {
     }
   }
   gst_buffer_unmap(buf, &map);
-  if (!cut)
+  if (!cut) {
     return GST_PAD_PROBE_OK;
-  if (*cut == 0)
+  }
+  if (*cut == 0) {
     return GST_PAD_PROBE_DROP;
+  }
   GstBuffer* head = gst_buffer_copy_region(buf, GST_BUFFER_COPY_ALL, 0, *cut);
   gst_buffer_unref(buf);
   GST_PAD_PROBE_INFO_DATA(info) = head;
@@ -442,23 +461,27 @@ GstEncodingProfile* make_profile(OutputKind kind, bool has_video, bool* take_vid
   gst_caps_unref(cc);
   *take_video = vfmt != nullptr;
   *take_audio = afmt != nullptr;
-  if (vfmt != nullptr)
+  if (vfmt != nullptr) {
     add_stream(c, true, vfmt);
-  if (afmt != nullptr)
+  }
+  if (afmt != nullptr) {
     add_stream(c, false, afmt);
+  }
   return GST_ENCODING_PROFILE(c);
 }
 
 bool pad_is(GstPad* pad, const char* prefix) {
   GstCaps* c = gst_pad_get_current_caps(pad);
-  if (c == nullptr)
+  if (c == nullptr) {
     c = gst_pad_query_caps(pad, nullptr);
+  }
   bool yes = false;
   if (c != nullptr && gst_caps_get_size(c) > 0) {
     yes = g_str_has_prefix(gst_structure_get_name(gst_caps_get_structure(c, 0)), prefix);
   }
-  if (c != nullptr)
+  if (c != nullptr) {
     gst_caps_unref(c);
+  }
   return yes;
 }
 
@@ -473,26 +496,31 @@ void on_pad_added(GstElement*, GstPad* pad, gpointer data) {
 }
 
 bool link_chain(GstElement* bin, GstPad* from, std::vector<GstElement*> chain, GstPad* to) {
-  for (GstElement* e : chain)
+  for (GstElement* e : chain) {
     gst_bin_add(GST_BIN(bin), e);
+  }
   for (std::size_t i = 0; i + 1 < chain.size(); ++i) {
-    if (!gst_element_link(chain[i], chain[i + 1]))
+    if (!gst_element_link(chain[i], chain[i + 1])) {
       return false;
+    }
   }
   GstPad* first = gst_element_get_static_pad(chain.front(), "sink");
   const bool ok = gst_pad_link(from, first) == GST_PAD_LINK_OK;
   gst_object_unref(first);
-  if (!ok)
+  if (!ok) {
     return false;
+  }
   if (to != nullptr) {
     GstPad* last = gst_element_get_static_pad(chain.back(), "src");
     const bool ok2 = gst_pad_link(last, to) == GST_PAD_LINK_OK;
     gst_object_unref(last);
-    if (!ok2)
+    if (!ok2) {
       return false;
+    }
   }
-  for (GstElement* e : chain)
+  for (GstElement* e : chain) {
     gst_element_sync_state_with_parent(e);
+  }
   return true;
 }
 
@@ -501,8 +529,9 @@ void on_no_more_pads(GstElement*, gpointer data) {
   std::vector<GstPad*> pads;
   {
     std::lock_guard<std::mutex> lock(app->mu);
-    if (app->linked)
+    if (app->linked) {
       return;
+    }
     app->linked = true;
     pads.swap(app->pads);
   }
@@ -518,10 +547,12 @@ void on_no_more_pads(GstElement*, gpointer data) {
     post_app(app, "mms-record-error",
              has_video || has_audio ? "the stream has no audio, which this output format needs"
                                     : "the stream has no audio or video that could be decoded");
-    for (GstPad* p : pads)
+    for (GstPad* p : pads) {
       gst_object_unref(p);
-    if (profile != nullptr)
+    }
+    if (profile != nullptr) {
       gst_encoding_profile_unref(profile);
+    }
     return;
   }
   GstElement* enc = gst_element_factory_make("encodebin", nullptr);
@@ -533,8 +564,9 @@ void on_no_more_pads(GstElement*, gpointer data) {
   gst_bin_add_many(GST_BIN(app->pipeline), enc, sink, nullptr);
   bool ok = gst_element_link(enc, sink) != FALSE;
   for (GstPad* p : pads) {
-    if (!ok)
+    if (!ok) {
       break;
+    }
     const bool video = pad_is(p, "video/");
     const bool audio = pad_is(p, "audio/");
     if ((video && take_video) || (audio && take_audio)) {
@@ -558,8 +590,9 @@ void on_no_more_pads(GstElement*, gpointer data) {
       ok = link_chain(app->pipeline, p, {fs}, nullptr);
     }
   }
-  for (GstPad* p : pads)
+  for (GstPad* p : pads) {
     gst_object_unref(p);
+  }
   if (!ok) {
     post_app(app, "mms-record-error", "cannot link the streams to the encoders");
     return;
@@ -581,8 +614,9 @@ gboolean on_stop_timeout(gpointer data) {
 }
 
 void request_stop(App* app) {
-  if (app->stopping)
+  if (app->stopping) {
     return;
+  }
   app->stopping = true;
   if (app->opt.kind == OutputKind::kAsf) {
     // The file is ours: nothing downstream needs to drain.
@@ -612,8 +646,9 @@ gboolean on_signal(gpointer data) {
 
 // The last string of a details field that is a list or an array of strings.
 std::string last_string(const GValue* v) {
-  if (v == nullptr)
+  if (v == nullptr) {
     return "";
+  }
   const GValue* last = nullptr;
   if (GST_VALUE_HOLDS_LIST(v) && gst_value_list_get_size(v) > 0) {
     last = gst_value_list_get_value(v, gst_value_list_get_size(v) - 1);
@@ -622,8 +657,9 @@ std::string last_string(const GValue* v) {
   } else if (G_VALUE_HOLDS_STRING(v)) {
     last = v;
   }
-  if (last == nullptr || !G_VALUE_HOLDS_STRING(last) || g_value_get_string(last) == nullptr)
+  if (last == nullptr || !G_VALUE_HOLDS_STRING(last) || g_value_get_string(last) == nullptr) {
     return "";
+  }
   return g_value_get_string(last);
 }
 
@@ -634,8 +670,9 @@ std::string error_line(GstMessage* msg, const std::string& url) {
   gchar* debug = nullptr;
   gst_message_parse_error(msg, &err, &debug);
   std::string line = err != nullptr ? err->message : "unknown error";
-  while (!line.empty() && (line.back() == '.' || line.back() == '\n'))
+  while (!line.empty() && (line.back() == '.' || line.back() == '\n')) {
     line.pop_back();
+  }
   const GstStructure* details = nullptr;
   gst_message_parse_error_details(msg, &details);
   std::string why;
@@ -647,15 +684,18 @@ std::string error_line(GstMessage* msg, const std::string& url) {
       why = last_string(gst_structure_get_value(details, "mms-attempt-errors"));
       if (why.empty()) {
         const gchar* code = gst_structure_get_string(details, "mms-code");
-        if (code != nullptr)
+        if (code != nullptr) {
           why = code;
+        }
       }
     }
   }
-  if (!why.empty())
+  if (!why.empty()) {
     line += " (" + why + ")";
-  if (err != nullptr)
+  }
+  if (err != nullptr) {
     g_error_free(err);
+  }
   g_free(debug);
   return url + ": " + line;
 }
@@ -664,8 +704,9 @@ gboolean on_bus(GstBus*, GstMessage* msg, gpointer data) {
   App* app = static_cast<App*>(data);
   switch (GST_MESSAGE_TYPE(msg)) {
     case GST_MESSAGE_ERROR:
-      if (app->error.empty())
+      if (app->error.empty()) {
         app->error = error_line(msg, app->opt.url);
+      }
       g_main_loop_quit(app->loop);
       break;
     case GST_MESSAGE_EOS:
@@ -675,13 +716,15 @@ gboolean on_bus(GstBus*, GstMessage* msg, gpointer data) {
       const GstStructure* s = gst_message_get_structure(msg);
       const gchar* text = gst_structure_get_string(s, "text");
       if (gst_structure_has_name(s, "mms-record-error")) {
-        if (app->error.empty())
+        if (app->error.empty()) {
           app->error = text != nullptr ? text : "error";
+        }
         g_main_loop_quit(app->loop);
       } else if (gst_structure_has_name(s, "mms-record-stop")) {
         if (app->stream_changed.load() && !app->opt.quiet) {
-          if (app->tty)
+          if (app->tty) {
             std::fprintf(stderr, "\n");
+          }
           std::fprintf(stderr, "%s: %s\n", kProgram, text);
         }
         request_stop(app);
@@ -706,8 +749,9 @@ gboolean on_bus(GstBus*, GstMessage* msg, gpointer data) {
 
 bool uri_handler_scheme(const std::string& url) {
   for (const char* s : {"mms://", "mmsh://", "mmst://", "mmsu://"}) {
-    if (g_ascii_strncasecmp(url.c_str(), s, std::strlen(s)) == 0)
+    if (g_ascii_strncasecmp(url.c_str(), s, std::strlen(s)) == 0) {
       return true;
+    }
   }
   return false;
 }
@@ -807,16 +851,19 @@ int run(App* app) {
       return 1;
     }
   }
-  if (o.retries)
+  if (o.retries) {
     g_object_set(app->src, "retries", *o.retries, nullptr);
-  if (o.protocols)
+  }
+  if (o.protocols) {
     g_object_set(app->src, "protocols", o.protocols->c_str(), nullptr);
+  }
   if (o.connection_speed_bps) {
     g_object_set(app->src, "connection-speed", static_cast<guint64>(o.connection_speed_kbps()),
                  nullptr);
   }
-  if (o.timeout_s)
+  if (o.timeout_s) {
     g_object_set(app->src, "timeout", static_cast<guint>(*o.timeout_s), nullptr);
+  }
 
   app->pipeline = gst_pipeline_new("mms-record");
   gst_bin_add(GST_BIN(app->pipeline), app->src);
@@ -870,16 +917,18 @@ int run(App* app) {
   const guint sig_int = g_unix_signal_add(SIGINT, on_signal, app);
   const guint sig_term = g_unix_signal_add(SIGTERM, on_signal, app);
   guint tick = 0;
-  if (app->tty)
+  if (app->tty) {
     tick = g_timeout_add(500, on_progress_tick, app);
+  }
   app->started_us = g_get_monotonic_time();
 
   if (gst_element_set_state(app->pipeline, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE) {
     if (app->error.empty()) {
       // The error message on the bus says why.
       g_main_loop_run(app->loop);
-      if (app->error.empty())
+      if (app->error.empty()) {
         app->error = "cannot start the pipeline";
+      }
     }
   } else {
     g_main_loop_run(app->loop);
@@ -890,10 +939,12 @@ int run(App* app) {
   }
   (void)progress_of(app);  // the duration, for the summary
   gst_element_set_state(app->pipeline, GST_STATE_NULL);
-  if (tick != 0)
+  if (tick != 0) {
     g_source_remove(tick);
-  if (app->stop_timer != 0)
+  }
+  if (app->stop_timer != 0) {
     g_source_remove(app->stop_timer);
+  }
   g_source_remove(sig_int);
   g_source_remove(sig_term);
   g_source_remove(bus_watch);
@@ -906,8 +957,9 @@ int run(App* app) {
       closed_ok = std::fclose(app->out) == 0;
       app->out = nullptr;
     }
-    if (!closed_ok && app->error.empty())
+    if (!closed_ok && app->error.empty()) {
       app->error = "cannot write " + app->part;
+    }
     const std::uint64_t total = app->resume_packets + app->packets_written;
     if (!app->error.empty()) {
       std::fprintf(stderr, "%s: %s\n", kProgram, app->error.c_str());

@@ -38,40 +38,51 @@ std::optional<OutputKind> output_kind_for(const std::string& path) {
     return std::nullopt;
   }
   std::string ext = path.substr(dot + 1);
-  for (char& c : ext)
+  for (char& c : ext) {
     c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  if (ext == "asf" || ext == "wmv" || ext == "wma")
+  }
+  if (ext == "asf" || ext == "wmv" || ext == "wma") {
     return OutputKind::kAsf;
-  if (ext == "webm")
+  }
+  if (ext == "webm") {
     return OutputKind::kWebm;
-  if (ext == "mkv")
+  }
+  if (ext == "mkv") {
     return OutputKind::kMkv;
-  if (ext == "mp4")
+  }
+  if (ext == "mp4") {
     return OutputKind::kMp4;
-  if (ext == "m4a")
+  }
+  if (ext == "m4a") {
     return OutputKind::kM4a;
-  if (ext == "ogg")
+  }
+  if (ext == "ogg") {
     return OutputKind::kOgg;
-  if (ext == "opus")
+  }
+  if (ext == "opus") {
     return OutputKind::kOpus;
+  }
   return std::nullopt;
 }
 
 std::uint64_t Options::connection_speed_kbps() const {
-  if (!connection_speed_bps || *connection_speed_bps == 0)
+  if (!connection_speed_bps || *connection_speed_bps == 0) {
     return 0;
+  }
   return (*connection_speed_bps + 999) / 1000;
 }
 
 std::optional<std::uint64_t> parse_bitrate(const std::string& s) {
-  if (s.empty() || !std::isdigit(static_cast<unsigned char>(s[0])))
+  if (s.empty() || !std::isdigit(static_cast<unsigned char>(s[0]))) {
     return std::nullopt;
+  }
   std::size_t i = 0;
   std::uint64_t v = 0;
   while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i]))) {
     const std::uint64_t d = static_cast<std::uint64_t>(s[i] - '0');
-    if (v > (UINT64_MAX - d) / 10)
+    if (v > (UINT64_MAX - d) / 10) {
       return std::nullopt;
+    }
     v = v * 10 + d;
     ++i;
   }
@@ -86,38 +97,45 @@ std::optional<std::uint64_t> parse_bitrate(const std::string& s) {
       return std::nullopt;
     }
   }
-  if (i != s.size())
+  if (i != s.size()) {
     return std::nullopt;
-  if (v > UINT64_MAX / mult)
+  }
+  if (v > UINT64_MAX / mult) {
     return std::nullopt;
+  }
   return v * mult;
 }
 
 namespace {
 
 std::optional<double> parse_decimal(const std::string& s) {
-  if (s.empty())
+  if (s.empty()) {
     return std::nullopt;
+  }
   for (char c : s) {
-    if (!std::isdigit(static_cast<unsigned char>(c)) && c != '.')
+    if (!std::isdigit(static_cast<unsigned char>(c)) && c != '.') {
       return std::nullopt;
+    }
   }
   char* end = nullptr;
   errno = 0;
   const double v = std::strtod(s.c_str(), &end);
-  if (errno != 0 || end != s.c_str() + s.size() || !std::isfinite(v) || v < 0)
+  if (errno != 0 || end != s.c_str() + s.size() || !std::isfinite(v) || v < 0) {
     return std::nullopt;
+  }
   return v;
 }
 
 std::optional<long> parse_int(const std::string& s, long min, long max) {
-  if (s.empty())
+  if (s.empty()) {
     return std::nullopt;
+  }
   char* end = nullptr;
   errno = 0;
   const long v = std::strtol(s.c_str(), &end, 10);
-  if (errno != 0 || end != s.c_str() + s.size() || v < min || v > max)
+  if (errno != 0 || end != s.c_str() + s.size() || v < min || v > max) {
     return std::nullopt;
+  }
   return v;
 }
 
@@ -133,17 +151,20 @@ std::optional<double> parse_seconds(const std::string& s) {
     const std::string part =
         s.substr(start, colon == std::string::npos ? std::string::npos : colon - start);
     const std::optional<double> v = parse_decimal(part);
-    if (!v)
+    if (!v) {
       return std::nullopt;
+    }
     ++fields;
-    if (fields > 3)
+    if (fields > 3) {
       return std::nullopt;
+    }
     if (colon == std::string::npos) {
       total = total * 60 + *v;
       break;
     }
-    if (part.find('.') != std::string::npos)
+    if (part.find('.') != std::string::npos) {
       return std::nullopt;  // only seconds may be fractional
+    }
     total = total * 60 + *v;
     start = colon + 1;
   }
@@ -195,24 +216,29 @@ ParseResult parse_options(const std::vector<std::string>& args) {
     };
     std::string v;
     if (name == "-h" || name == "--help") {
-      if (!flag("--help"))
+      if (!flag("--help")) {
         return r;
+      }
       o.help = true;
     } else if (name == "-V" || name == "--version") {
-      if (!flag("--version"))
+      if (!flag("--version")) {
         return r;
+      }
       o.version = true;
     } else if (name == "-q" || name == "--quiet") {
-      if (!flag("--quiet"))
+      if (!flag("--quiet")) {
         return r;
+      }
       o.quiet = true;
     } else if (name == "--resume") {
-      if (!flag("--resume"))
+      if (!flag("--resume")) {
         return r;
+      }
       o.resume = true;
     } else if (name == "-d" || name == "--duration") {
-      if (!value(&v))
+      if (!value(&v)) {
         return r;
+      }
       const std::optional<double> s = parse_seconds(v);
       if (!s || !(*s > 0)) {
         r.error = "--duration: not a positive number of seconds: '" + v + "'";
@@ -220,8 +246,9 @@ ParseResult parse_options(const std::vector<std::string>& args) {
       }
       o.duration_s = *s;
     } else if (name == "--retries") {
-      if (!value(&v))
+      if (!value(&v)) {
         return r;
+      }
       const std::optional<long> n = parse_int(v, -1, 1000000);
       if (!n) {
         r.error = "--retries: not a number from -1 (forever) up: '" + v + "'";
@@ -229,16 +256,18 @@ ParseResult parse_options(const std::vector<std::string>& args) {
       }
       o.retries = static_cast<int>(*n);
     } else if (name == "--protocols") {
-      if (!value(&v))
+      if (!value(&v)) {
         return r;
+      }
       if (!session::parse_protocols(v).ok()) {
         r.error = "--protocols: not a list of rtspu, rtspt, mmsu, mmst, mmsh: '" + v + "'";
         return r;
       }
       o.protocols = v;
     } else if (name == "--connection-speed") {
-      if (!value(&v))
+      if (!value(&v)) {
         return r;
+      }
       const std::optional<std::uint64_t> b = parse_bitrate(v);
       if (!b) {
         r.error = "--connection-speed: not a bit rate (e.g. 300000, 300k, 2M): '" + v + "'";
@@ -246,8 +275,9 @@ ParseResult parse_options(const std::vector<std::string>& args) {
       }
       o.connection_speed_bps = *b;
     } else if (name == "--timeout") {
-      if (!value(&v))
+      if (!value(&v)) {
         return r;
+      }
       const std::optional<long> n = parse_int(v, 0, 86400);
       if (!n) {
         r.error = "--timeout: not a number of seconds: '" + v + "'";

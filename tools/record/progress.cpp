@@ -8,8 +8,9 @@ namespace mms::record {
 
 std::string format_bytes(std::uint64_t bytes) {
   static const char* const kUnits[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-  if (bytes < 1024)
+  if (bytes < 1024) {
     return std::to_string(bytes) + " B";
+  }
   double v = static_cast<double>(bytes);
   unsigned u = 0;
   while (v >= 1024.0 && u + 1 < sizeof(kUnits) / sizeof(kUnits[0])) {
@@ -28,8 +29,9 @@ std::string format_bytes(std::uint64_t bytes) {
 }
 
 std::string format_clock(double seconds) {
-  if (!(seconds > 0))
+  if (!(seconds > 0)) {
     seconds = 0;  // also NaN
+  }
   const auto total = static_cast<unsigned long long>(seconds);
   const unsigned long long h = total / 3600, m = (total / 60) % 60, s = total % 60;
   char buf[48];
@@ -42,8 +44,9 @@ std::string format_clock(double seconds) {
 }
 
 std::string format_rate(double bps) {
-  if (!(bps > 0))
+  if (!(bps > 0)) {
     bps = 0;
+  }
   char buf[32];
   if (bps < 1000.0) {
     std::snprintf(buf, sizeof buf, "%.0f bit/s", bps);
@@ -58,25 +61,31 @@ std::string format_rate(double bps) {
 }
 
 std::optional<double> percent_done(const Progress& p) {
-  if (!p.duration_s || !(*p.duration_s > 0))
+  if (!p.duration_s || !(*p.duration_s > 0)) {
     return std::nullopt;
+  }
   double v = p.media_s / *p.duration_s * 100.0;
-  if (v < 0)
+  if (v < 0) {
     v = 0;
-  if (v > 100)
+  }
+  if (v > 100) {
     v = 100;
+  }
   return v;
 }
 
 std::optional<double> eta_seconds(const Progress& p) {
-  if (!p.duration_s || !(*p.duration_s > 0) || !(p.elapsed_s > 0))
+  if (!p.duration_s || !(*p.duration_s > 0) || !(p.elapsed_s > 0)) {
     return std::nullopt;
+  }
   const double done = p.media_s - p.media_start_s;
-  if (!(done > 0))
+  if (!(done > 0)) {
     return std::nullopt;
+  }
   const double left = *p.duration_s - p.media_s;
-  if (!(left > 0))
+  if (!(left > 0)) {
     return 0.0;
+  }
   return left * p.elapsed_s / done;
 }
 
