@@ -4,7 +4,8 @@
 #    (ffprobe) and is seekable (GStreamer);
 #  - --duration on a live stream gives a valid file of about that length;
 #  - SIGINT mid-download gives a valid, shorter file; --resume completes it to
-#    the source's frames (also from the OUTPUT.part a SIGKILL leaves);
+#    the source's frames (also from the OUTPUT.part a SIGKILL leaves); SIGTERM
+#    finishes a transcode;
 #  - .webm, .mp4, audio-only .ogg and video-only .webm transcodes decode;
 #    --duration cuts one; --connection-speed selects streams;
 #  - under a pseudo-terminal the progress line shows a percent; without one a
@@ -151,6 +152,25 @@ rec resume-part --resume --quiet "mmsh://127.0.0.1:$FAST/$SRC" "$T/kill.asf"
 [[ ! -e "$T/kill.asf.part" ]] || fail "--resume from .part: the .part is left"
 framemd5_decoded "$T/kill.asf" >"$T/kill.md5"
 compare_lines "killed + resumed from .part vs source" "$T/want.md5" "$T/kill.md5"
+
+# SIGTERM ends a transcode cleanly too (EOS through the encoders).
+"${REC[@]}" "mmsh://127.0.0.1:$PACED/$SRC" "$T/term.webm" </dev/null >/dev/null 2>"$T/term.log" &
+rec_pid=$!
+_pids+=("$rec_pid")
+for ((i = 0; i < 300; i++)); do
+  [[ -f "$T/term.webm.part" && $(stat -c %s "$T/term.webm.part") -ge 30000 ]] && break
+  sleep 0.1
+done
+[[ -f "$T/term.webm.part" ]] || fail "SIGTERM: the transcode wrote nothing"
+kill -TERM "$rec_pid"
+RC=0
+wait "$rec_pid" || RC=$?
+[[ $RC -eq 0 ]] || fail "SIGTERM: exit status $RC: $(cat "$T/term.log")"
+[[ -s "$T/term.webm" && ! -e "$T/term.webm.part" ]] || fail "SIGTERM: no finished .webm"
+run 60 "${FF[@]}" -i "$T/term.webm" -f null - || fail "SIGTERM: the .webm does not decode"
+d=$(duration_of "$T/term.webm")
+in_range "$d" 0.5 9.5 || fail "SIGTERM: .webm duration $d (want a partial recording)"
+log "SIGTERM: .webm of $d s, decodes"
 
 # --resume of a live stream is refused, the partial kept.
 cp "$T/live.asf" "$T/live2.asf"
