@@ -40,6 +40,8 @@ BUILD_PACKAGES=(
 TEST_PACKAGES=(
   # tests
   libgtest-dev libgmock-dev python3 curl time
+  # mms-record: the progress test runs it under a pseudo-terminal (script)
+  bsdutils
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
   gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav
   # fuzzing (clang + libFuzzer runtime)
