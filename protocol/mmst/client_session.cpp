@@ -235,7 +235,10 @@ void MmstClientSession::send_start(Instant now, std::optional<std::uint32_t> loc
   if (server_major_ >= 9) {
     sp.has_accel = true;
     sp.dw_accel_bandwidth = 0x7FFFFFFF;
-    sp.dw_accel_duration = config_.fast_start_ms;  // Fast Start (on demand only, server's call)
+    // No Fast Start over MMS yet: a play burst ahead of a paused pipeline,
+    // then closed by the server's idle timeout, resumes with packets missing
+    // (docs/element.md, Fast Start). MMSH and RTSP ask for it.
+    sp.dw_accel_duration = 0;
     sp.dw_link_bandwidth = 0x7FFFFFFF;
   }
   send(&m);

@@ -1616,7 +1616,8 @@ void RtspClientSession::send_receiver_report(Instant now) {
           ? kReceiverReportInterval
           : static_cast<Duration>(std::min<double>(
                 static_cast<double>(kReceiverReportInterval),
-                static_cast<double>(elapsed) * kRtcpReducedIntervalBytes / rr_bytes_));
+                static_cast<double>(elapsed) * kRtcpReducedIntervalBytes /
+                    static_cast<double>(rr_bytes_)));
   rr_last_at_ = now;
   rr_bytes_ = 0;
   rr_pending_ = 0;
@@ -1639,7 +1640,9 @@ void RtspClientSession::send_receiver_report(Instant now) {
     b.ssrc = *st.ssrc;
     b.highest_seq = rx.cycles + rx.max_seq;
     const std::uint32_t expected = b.highest_seq - rx.base_seq + 1;
-    b.cumulative_lost = std::int64_t{expected} - rx.received;
+    // A signed 24-bit field (RFC 3550 6.4.1): clamped, duplicates make it negative.
+    b.cumulative_lost = static_cast<std::int32_t>(
+        std::clamp<std::int64_t>(std::int64_t{expected} - rx.received, -0x800000, 0x7FFFFF));
     const std::uint32_t expected_interval = expected - rx.expected_prior;
     const std::uint32_t received_interval = rx.received - rx.received_prior;
     rx.expected_prior = expected;

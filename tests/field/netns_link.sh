@@ -133,12 +133,13 @@ done
 
 # 3. Blackouts: the link goes down for 3 s while a paced stream plays over
 # MMS/UDP and RTSP/UDP; no data for `timeout` (2 s) -> reconnect, resumed at
-# the next undelivered packet.
+# the next undelivered packet. Without Fast Start: a burst would deliver the
+# whole clip before the blackout.
 serve_in_ns paced
 for scheme in mmsu rtspu; do
   got="$T/blackout-$scheme.asf"
   "${GST_RUN[@]}" gst-launch-1.0 -m mmssrc location="$scheme://$SERVER_IP:$NS_PORT/$F" \
-    timeout=2 retries=-1 retry-delay-max=1 ! filesink location="$got" >"$got.log" 2>&1 &
+    timeout=2 retries=-1 retry-delay-max=1 fast-start=false ! filesink location="$got" >"$got.log" 2>&1 &
   client=$!
   _pids+=("$client")
   sleep 3

@@ -15,6 +15,11 @@
                                   (one record per stream) and, when a stream
                                   list is given, a bitrate Mutual Exclusion
                                   object over those streams
+  asfedit.py bitrates IN OUT N:BPS,...
+                                  insert a Stream Bitrate Properties object
+                                  after the last Stream Properties object, where
+                                  Windows Media Encoder writes it (asfdemux reads
+                                  the bitrates only of streams it already knows)
 
 Only the Python standard library is used; output is byte-for-byte
 deterministic for a given input.
@@ -28,6 +33,7 @@ DATA = uuid.UUID('75b22636-668e-11cf-a6d9-00aa0062ce6c')
 FILE_PROPERTIES = uuid.UUID('8cabdca1-a947-11cf-8ee4-00c00c205365')
 STREAM_BITRATE_PROPERTIES = uuid.UUID('7bf875ce-468d-11d1-8d82-006097c9a2b2')
 MUTUAL_EXCLUSION = uuid.UUID('d6e229dc-35da-11d1-9034-00a0c90349be')  # Bitrate Mutual Exclusion Object
+STREAM_PROPERTIES = uuid.UUID('b7dc0791-a9b7-11cf-8ee6-00c00c205365')
 MUTEX_BITRATE = uuid.UUID('d6e22a01-35da-11d1-9034-00a0c90349be')
 
 HEADER_FIXED = 30          # GUID + size + object count + 2 reserved bytes
@@ -75,7 +81,7 @@ def main(argv):
         count = len(header_children(buf, header_size))
         struct.pack_into('<I', buf, 24, count + (1 if cmd == 'bump-count' else 0))
         out = bytes(buf)
-    elif cmd == 'mbr':
+    elif cmd in ('mbr', 'bitrates'):
         if len(argv) < 5:
             raise SystemExit(__doc__)
         records = [tuple(int(x) for x in r.split(':')) for r in argv[4].split(',')]
@@ -83,7 +89,7 @@ def main(argv):
         body += b''.join(struct.pack('<HI', num & 0x7f, bps) for num, bps in records)
         insert = STREAM_BITRATE_PROPERTIES.bytes_le + struct.pack('<Q', 24 + len(body)) + body
         added = 1
-        if len(argv) > 5:
+        if cmd == 'mbr' and len(argv) > 5:
             streams = [int(x) for x in argv[5].split(',')]
             body = MUTEX_BITRATE.bytes_le + struct.pack('<H', len(streams))
             body += b''.join(struct.pack('<H', s) for s in streams)
@@ -97,9 +103,12 @@ def main(argv):
             if g == FILE_PROPERTIES:
                 size_field = struct.unpack_from('<Q', buf, o + FPROP_FILE_SIZE)[0]
                 struct.pack_into('<Q', buf, o + FPROP_FILE_SIZE, size_field + len(insert))
+                if cmd == 'mbr':
+                    insert_at = o + s
+            elif g == STREAM_PROPERTIES and cmd == 'bitrates':
                 insert_at = o + s
         if insert_at is None:
-            raise SystemExit('asfedit: no File Properties object')
+            raise SystemExit('asfedit: no File Properties or Stream Properties object')
         out = bytes(buf[:insert_at]) + insert + bytes(buf[insert_at:])
     else:
         raise SystemExit(__doc__)
