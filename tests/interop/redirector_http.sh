@@ -4,7 +4,7 @@
 # playlist and a [Reference] file pointing at mms-server, and mms-server
 # itself answers an http:// URL asked by souphttpsrc with the MMSH describe
 # answer. uridecodebin typefinds each, mmsredirect posts the `redirect`
-# message, and tests/interop/gst_frames.py acts on it as Totem does; the
+# message, and tests/interop/gst_frames_follow.py acts on it as Totem does; the
 # frames decoded from the final location must equal the local file's.
 # gst-launch-1.0 (which does not act on the message) must end in an error
 # naming the new location.
@@ -48,7 +48,7 @@ done
 log "http.server on 127.0.0.1:$HTTP"
 
 frames() {  # frames NAME URI: decoded frames of URI (following redirects) into $T/NAME.txt
-  run 90 "${GST_RUN[@]}" "$SYS_PYTHON" "$INTEROP_DIR/gst_frames.py" --follow-redirects "$2" \
+  run 90 "${GST_RUN[@]}" "$SYS_PYTHON" "$INTEROP_DIR/gst_frames_follow.py" --follow-redirects "$2" \
     >"$T/$1.txt" 2>"$T/$1.log" || fail "$1: $2 did not play to the end: $(tail -n 3 "$T/$1.log" | tr '\n' ' ')"
 }
 run 60 "${GST_RUN[@]}" "$SYS_PYTHON" "$INTEROP_DIR/gst_frames.py" "file://$MEDIA/$AV" >"$T/want-av.txt" \
@@ -86,19 +86,19 @@ grep -q "another location: mmsh://127.0.0.1:$MMSH/$AV" "$T/launch.log" ||
 #    redirector files followed inside the element (no message needed).
 for case in "asx:radio.asx:want-av" "ref:listen.wax:want-audio"; do
   IFS=: read -r name file want <<<"$case"
-  run 90 "${GST_RUN[@]}" "$SYS_PYTHON" "$INTEROP_DIR/gst_frames.py" --mmssrc \
+  run 90 "${GST_RUN[@]}" "$SYS_PYTHON" "$INTEROP_DIR/gst_frames_follow.py" --mmssrc \
     "http://127.0.0.1:$HTTP/$file" >"$T/mmssrc-$name.txt" 2>"$T/mmssrc-$name.log" ||
     fail "mmssrc location=http://.../$file did not play: $(tail -n 3 "$T/mmssrc-$name.log" | tr '\n' ' ')"
   compare_lines "mmssrc location=http://.../$file vs local file" "$T/$want.txt" "$T/mmssrc-$name.txt"
 done
-run 90 "${GST_RUN[@]}" "$SYS_PYTHON" "$INTEROP_DIR/gst_frames.py" --mmssrc \
+run 90 "${GST_RUN[@]}" "$SYS_PYTHON" "$INTEROP_DIR/gst_frames_follow.py" --mmssrc \
   "http://127.0.0.1:$MMSH/$AV" >"$T/mmssrc-http.txt" 2>"$T/mmssrc-http.log" ||
   fail "mmssrc location=http://server/$AV did not play: $(tail -n 3 "$T/mmssrc-http.log" | tr '\n' ' ')"
 compare_lines "mmssrc location=http://server/$AV (MMSH) vs local file" "$T/want-av.txt" "$T/mmssrc-http.txt"
 
 # 6. A redirector with no usable ref is a clear error, not a hang.
 printf '<asx><entry><ref href="file:///etc/passwd"/></entry></asx>\n' >"$WEB/bad.asx"
-if run 60 "${GST_RUN[@]}" "$SYS_PYTHON" "$INTEROP_DIR/gst_frames.py" --follow-redirects \
+if run 60 "${GST_RUN[@]}" "$SYS_PYTHON" "$INTEROP_DIR/gst_frames_follow.py" --follow-redirects \
   "http://127.0.0.1:$HTTP/bad.asx" >"$T/bad.txt" 2>"$T/bad.log"; then
   fail "an ASX with only a file:// ref played"
 fi
