@@ -50,7 +50,8 @@ struct _GstMmsRedirect {
   GstElement parent;
   GstPad* sinkpad;
   GstAdapter* adapter;
-  gboolean done;  // posted (or failed): everything after is dropped
+  gboolean done;     // posted (or failed): everything after is dropped
+  gboolean sniffed;  // the first 28 bytes were looked at for a describe answer
 };
 
 G_DEFINE_TYPE(GstMmsRedirect, gst_mms_redirect, GST_TYPE_ELEMENT)
@@ -143,8 +144,9 @@ GstFlowReturn chain(GstPad* /*pad*/, GstObject* parent, GstBuffer* buf) noexcept
     return GST_FLOW_ERROR;
   }
   // The describe answer is decided by its first frame: no need to read the
-  // whole header (or wait for the server to close).
-  if (have >= 28) {
+  // whole header (or wait for the server to close). Looked at once.
+  if (!self->sniffed && have >= 28) {
+    self->sniffed = TRUE;
     const auto* head = static_cast<const std::uint8_t*>(gst_adapter_map(self->adapter, 28));
     const bool describe =
         mms::mmsh::sniff_redirector(mms::ByteView(head, 28)) == mms::mmsh::RedirectorFormat::kDescribe;
@@ -179,6 +181,7 @@ gboolean sink_event(GstPad* pad, GstObject* parent, GstEvent* event) noexcept {
     case GST_EVENT_FLUSH_STOP:
       gst_adapter_clear(self->adapter);
       self->done = FALSE;
+      self->sniffed = FALSE;
       break;
     default:
       break;
@@ -191,6 +194,7 @@ GstStateChangeReturn change_state(GstElement* element, GstStateChange transition
   if (transition == GST_STATE_CHANGE_READY_TO_PAUSED) {
     gst_adapter_clear(self->adapter);
     self->done = FALSE;
+    self->sniffed = FALSE;
   }
   return GST_ELEMENT_CLASS(gst_mms_redirect_parent_class)->change_state(element, transition);
 }
@@ -254,6 +258,7 @@ static void gst_mms_redirect_init(GstMmsRedirect* self) {
   gst_element_add_pad(GST_ELEMENT(self), self->sinkpad);
   self->adapter = gst_adapter_new();
   self->done = FALSE;
+  self->sniffed = FALSE;
 }
 
 gboolean gst_mms_redirect_register_typefinders(GstPlugin* plugin) {

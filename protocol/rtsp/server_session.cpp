@@ -355,37 +355,30 @@ void ServerSession::queue_reports(bool bye) {
       queue_rtcp(&slot, bye);
     }
   }
-  if (bye && rtx_set_up_ && (udp_ ? rtx_port_ != 0 : true)) {
-    // The retransmission source ends too: a client that waits for a BYE
-    // from every source it set up (FFmpeg) counts it.
+  if (bye && (udp_ ? rtx_set_up_ && rtx_port_ != 0 : true)) {
+    // The retransmission source ends too: a client that ends after one BYE
+    // per SDP medium (FFmpeg counts BYE packets against its m= lines) counts
+    // it. Interleaved, the x-wms-rtx source is never set up (retransmission
+    // is a UDP affair), so its report goes on the first stream's RTCP
+    // channel, naming the RTX SSRC; our client marks that stream ended,
+    // which its own BYE already did.
     Slot rtx;
+    if (rtx_ssrc_ == 0) {
+      rtx_ssrc_ = new_ssrc();
+    }
     rtx.ssrc = rtx_ssrc_;
     rtx.client_port = rtx_port_;
     rtx.rtcp_port = rtx_rtcp_port_;
-    rtx.channel = 0xFE;
-    queue_rtcp(&rtx, true);
-  } else if (bye && !udp_ && !rtx_set_up_) {
-    // Interleaved, the x-wms-rtx source the SDP announced is never set up
-    // (retransmission is a UDP affair), so no channel of its own can carry
-    // its BYE: it goes on the first stream's RTCP channel, naming the RTX
-    // SSRC. A client that ends after one BYE per SDP medium (FFmpeg counts
-    // BYE packets against its m= lines) then ends by itself; ours marks the
-    // stream of that channel ended, which its own BYE already did.
-    for (Slot& slot : slots_) {
-      if (slot.source != 0 && slot.channel < 255) {
-        std::vector<std::uint8_t> p;
-        ByteWriter w(&p);
-        if (rtx_ssrc_ == 0) {
-          rtx_ssrc_ = new_ssrc();
+    rtx.channel = 0xFF;
+    if (!udp_) {
+      for (const Slot& slot : slots_) {
+        if (slot.source != 0 && slot.channel < 255) {
+          rtx.channel = slot.channel;
+          break;
         }
-        p.insert(p.end(), {0x80, 201, 0, 1});  // empty RR: a compound packet starts with a report
-        w.u32be(rtx_ssrc_);
-        p.insert(p.end(), {0x81, 203, 0, 1});
-        w.u32be(rtx_ssrc_);
-        (void)write_interleaved(static_cast<std::uint8_t>(slot.channel + 1), ByteView(p), &pending_);
-        break;
       }
     }
+    queue_rtcp(&rtx, true);
   }
 }
 

@@ -251,6 +251,29 @@ struct VectorRunner {
   std::function<std::vector<std::string>(const std::vector<std::uint8_t>& trailer)> trailer;
 };
 
+// The VectorRunner of a decoder runner type: `make()` builds a fresh Runner
+// with feed(data, n), finish(), run_with_trailer(input, trailer) and log().
+template <typename Make>
+VectorRunner runner_of(const VectorCase& c, Make make) {
+  VectorRunner run;
+  run.chunks = [&c, make](const std::vector<std::size_t>& chunks) {
+    auto r = make();
+    std::size_t pos = 0;
+    for (std::size_t n : chunks) {
+      r.feed(c.input.data() + pos, n);
+      pos += n;
+    }
+    r.finish();
+    return r.log();
+  };
+  run.trailer = [&c, make](const std::vector<std::uint8_t>& trailer) {
+    auto r = make();
+    r.run_with_trailer(c.input, trailer);
+    return r.log();
+  };
+  return run;
+}
+
 // The four ways; every one must give the case's expected log.
 inline void expect_same_events_four_ways(const VectorCase& c, const VectorRunner& run,
                                          const std::vector<std::vector<std::uint8_t>>& trailers) {

@@ -165,23 +165,7 @@ class Runner {
 };
 
 test::VectorRunner runner_for(const VectorCase& c) {
-  test::VectorRunner run;
-  run.chunks = [&c](const std::vector<std::size_t>& chunks) {
-    Runner r;
-    std::size_t pos = 0;
-    for (std::size_t n : chunks) {
-      r.feed(c.input.data() + pos, n);
-      pos += n;
-    }
-    r.finish();
-    return r.log();
-  };
-  run.trailer = [&c](const std::vector<std::uint8_t>& trailer) {
-    Runner r;
-    r.run_with_trailer(c.input, trailer);
-    return r.log();
-  };
-  return run;
+  return test::runner_of(c, [] { return Runner(); });
 }
 
 class MmstVectors : public ::testing::TestWithParam<VectorCase> {};
