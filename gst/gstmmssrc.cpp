@@ -56,6 +56,7 @@
  */
 #include "gst/gstmmssrc.h"
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
@@ -64,6 +65,8 @@
 #include <string>
 
 #include "gst/error_map.h"
+#include "protocol/asf/header_parser.h"
+#include "protocol/asf/packet.h"
 #include "protocol/core/fast_start.h"
 #include "protocol/core/url.h"
 #include "protocol/io/driver.h"
@@ -80,6 +83,10 @@ constexpr const char* kDefaultProtocols = "rtspu,rtspt,mmsu,mmst,mmsh";
 constexpr guint64 kDefaultUdpTimeoutUs = 5000000;  // rtspsrc's `timeout` default
 constexpr gint kDefaultRetries = 3;         // souphttpsrc's `retries` default
 constexpr guint kDefaultRetryDelayMax = 10;  // seconds
+// What a live source adds to the content's preroll in its LATENCY answer: the
+// network's jitter and the connection's start (rtspsrc's jitterbuffer waits
+// 2 s by default; a paced MMS server sends on time, so less is enough).
+constexpr GstClockTime kLiveJitter = 500 * GST_MSECOND;
 
 enum {
   PROP_0,
@@ -162,6 +169,9 @@ struct GstMmsSrcPrivate {
   bool discont_next = false;
   mms::gst::ErrorContext error_ctx;
   guint timeout = kDefaultTimeout;
+  // Minimum latency answered for a live source (guarded by mu): the
+  // content's preroll once a header is in, plus kLiveJitter.
+  GstClockTime live_latency = kLiveJitter;
 };
 
 struct _GstMmsSrc {
@@ -288,6 +298,87 @@ void post_notice(GstMmsSrc* self, const mms::io::Notice& n) {
   }
 }
 
+// Gives a header without Stream Bitrate Properties (FFmpeg's muxer writes
+// none) one when the streams' bitrates can be told (asf::add_stream_bitrates):
+// asfdemux tags stream bitrates only from that object, and a buffering player
+// (playbin, gst-play, Totem) otherwise waits several seconds for a rate
+// estimate before its first picture.
+void add_stream_bitrates(GstMmsSrc* self, mms::io::Item* item) {
+  auto header = std::make_shared<std::vector<std::uint8_t>>(*item->header);
+  const mms::Result<bool> added = mms::asf::add_stream_bitrates(header.get());
+  if (!added.ok() || !added.value()) {
+    return;
+  }
+  mms::Result<mms::asf::HeaderInfo> info = mms::asf::parse_header(mms::ByteView(*header));
+  if (!info.ok()) {
+    return;
+  }
+  GST_DEBUG_OBJECT(self, "added Stream Bitrate Properties to the header (%zu -> %zu bytes)",
+                   item->header->size(), header->size());
+  item->header = std::move(header);
+  item->info = std::make_shared<const mms::asf::HeaderInfo>(std::move(info.value()));
+}
+
+// Posts a script command as the element message `mms-script-command`:
+// fields `type` and `command` (strings, e.g. "URL" / "TEXT" / "CAPTION"),
+// `timestamp` (stream time of the entry, GstClockTime), `origin` ("header":
+// the header's Script Command Object, all at once; "stream": a command
+// media stream's sample, as its packet is pushed) and `entry` (playlist
+// entry index, 0 for the first).
+void post_script_command(GstMmsSrc* self, const mms::asf::ScriptCommand& c, const char* origin,
+                         unsigned entry) {
+  GstStructure* s = gst_structure_new(
+      "mms-script-command", "type", G_TYPE_STRING, c.type.c_str(), "command", G_TYPE_STRING,
+      c.command.c_str(), "timestamp", G_TYPE_UINT64,
+      static_cast<guint64>(c.time_ms) * GST_MSECOND, "origin", G_TYPE_STRING, origin, "entry",
+      G_TYPE_UINT, entry, nullptr);
+  GST_DEBUG_OBJECT(self, "script command %s at %u ms: %s", c.type.c_str(), c.time_ms,
+                   c.command.c_str());
+  gst_element_post_message(GST_ELEMENT(self), gst_message_new_element(GST_OBJECT(self), s));
+}
+
+bool has_command_stream(const mms::asf::HeaderInfo& info) {
+  for (const mms::asf::StreamInfo& s : info.streams) {
+    if (s.type == mms::asf::StreamType::kCommand) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// Posts the samples of command media streams found in a block of padded
+// packets. Only whole samples in one payload are taken (script samples are a
+// few dozen bytes); a fragment, a compressed payload or a packet that does
+// not parse is skipped (asfdemux reports bad packets itself).
+void post_stream_commands(GstMmsSrc* self, const mms::asf::HeaderInfo& info, const std::uint8_t* data,
+                          std::size_t size, unsigned entry) {
+  const std::size_t ps = info.packet_size;
+  for (std::size_t off = 0; ps != 0 && off + ps <= size; off += ps) {
+    const mms::ByteView packet(data + off, ps);
+    mms::Result<mms::asf::PacketInfo> pkt = mms::asf::parse_packet(packet, info.packet_size);
+    if (!pkt.ok()) {
+      continue;
+    }
+    for (const mms::asf::PayloadInfo& pl : pkt->payloads) {
+      const mms::asf::StreamInfo* st = info.find_stream(pl.stream);
+      if (st == nullptr || st->type != mms::asf::StreamType::kCommand || pl.object_offset != 0) {
+        continue;
+      }
+      const std::uint64_t preroll = info.preroll_ms;
+      const std::uint32_t time_ms =
+          pl.presentation_ms > preroll ? static_cast<std::uint32_t>(pl.presentation_ms - preroll) : 0;
+      mms::Result<mms::asf::ScriptCommand> c = mms::asf::parse_command_payload(
+          packet.subview(pl.data_begin, pl.data_end - pl.data_begin), time_ms);
+      if (c.ok()) {
+        post_script_command(self, c.value(), "stream", entry);
+      } else {
+        GST_DEBUG_OBJECT(self, "command stream %u payload skipped: %s", pl.stream,
+                         c.status().what());
+      }
+    }
+  }
+}
+
 // Posts the entry's tags (Content Description, the common WM/ fields of the
 // Extended Content Description, bitrates) as a `tag` message: once per header
 // pushed, so every entry of a server-side playlist has its own.
@@ -352,6 +443,12 @@ gint64 entry_duration_ns(const mms::asf::HeaderInfo* info) {
 
 // Bytes of an ASF object's GUID and size.
 constexpr std::size_t kAsfObjectHeaderBytes = 24;
+
+GstClockTime live_latency_for(const mms::asf::HeaderInfo* info) {
+  const std::uint64_t preroll_ms = info != nullptr ? info->preroll_ms : 0;
+  // A header's preroll is bounded only by its 64-bit field: cap it at a minute.
+  return std::min<std::uint64_t>(preroll_ms, 60'000) * GST_MSECOND + kLiveJitter;
+}
 
 // Before the next entry's header, when the previous header announced its
 // packet count: a segment at the end of the previous entry's data. asfdemux's
@@ -623,6 +720,7 @@ static gboolean gst_mms_src_start(GstBaseSrc* src) noexcept {
   driver->open(std::move(ds));
   std::lock_guard<std::mutex> lock(p->mu);
   p->info.reset();
+  p->live_latency = kLiveJitter;
   p->driver = std::move(driver);
   return TRUE;
 }
@@ -673,6 +771,7 @@ static GstFlowReturn gst_mms_src_create(GstPushSrc* psrc, GstBuffer** outbuf) no
     }
     switch (item.kind) {
       case mms::io::Item::Kind::kHeader: {
+        add_stream_bitrates(self, &item);
         bool split_header = false;
         if (p->header_pushed && !item.changed) {
           std::lock_guard<std::mutex> lock(p->mu);
@@ -698,11 +797,22 @@ static GstFlowReturn gst_mms_src_create(GstPushSrc* psrc, GstBuffer** outbuf) no
           GST_INFO_OBJECT(self, "entry %u starts at running time %" GST_TIME_FORMAT, p->entry,
                           GST_TIME_ARGS(p->timeline_ns));
         }
+        bool latency_changed = false;
         {
           std::lock_guard<std::mutex> lock(p->mu);
           p->info = item.info;
+          const GstClockTime latency = live_latency_for(item.info.get());
+          latency_changed = p->settings.is_live && latency != p->live_latency;
+          p->live_latency = latency;
+        }
+        if (latency_changed) {
+          // The bin asked before the header was in; it asks again on this.
+          gst_element_post_message(GST_ELEMENT(self), gst_message_new_latency(GST_OBJECT(self)));
         }
         post_tags(self, *item.info);
+        for (const mms::asf::ScriptCommand& c : item.info->script_commands) {
+          post_script_command(self, c, "header", p->entry);
+        }
         GST_INFO_OBJECT(self, "ASF header: %zu bytes, packet size %u, %zu streams%s%s",
                         item.header->size(), item.info->packet_size, item.info->streams.size(),
                         item.info->broadcast() ? ", broadcast" : "",
@@ -749,6 +859,9 @@ static GstFlowReturn gst_mms_src_create(GstPushSrc* psrc, GstBuffer** outbuf) no
         if (info) {
           GST_BUFFER_OFFSET(buf) =
               info->total_size + static_cast<guint64>(item.first_packet) * info->packet_size;
+          if (has_command_stream(*info)) {
+            post_stream_commands(self, *info, data, size, p->entry);
+          }
         }
         if (p->timeline_next) {
           p->timeline_next = false;
@@ -910,6 +1023,21 @@ static gboolean gst_mms_src_query(GstBaseSrc* src, GstQuery* query) noexcept {
       gst_query_set_scheduling(query, GST_SCHEDULING_FLAG_BANDWIDTH_LIMITED, 1, -1, 0);
       gst_query_add_scheduling_mode(query, GST_PAD_MODE_PUSH);
       return TRUE;
+    case GST_QUERY_LATENCY: {
+      bool live = false;
+      GstClockTime min = 0;
+      {
+        std::lock_guard<std::mutex> lock(self->priv->mu);
+        live = self->priv->settings.is_live;
+        min = self->priv->live_latency;
+      }
+      // Not live: no latency. Live: packets arrive when the server sends
+      // them, up to the preroll ahead of their presentation time, so a sink
+      // must wait that long (plus the network's jitter); the element's queue
+      // holds whatever a downstream latency adds.
+      gst_query_set_latency(query, live ? TRUE : FALSE, live ? min : 0, GST_CLOCK_TIME_NONE);
+      return TRUE;
+    }
     case GST_QUERY_URI:
       if (location.empty()) {
         return FALSE;
@@ -1023,7 +1151,10 @@ static void gst_mms_src_class_init(GstMmsSrcClass* klass) {
                           nullptr, rw));
   /**
    * GstMmsSrc:is-live:
-   * Act as a live source (timestamps are not used; useful for broadcasts).
+   * Act as a live source (useful for broadcasts in a live pipeline): the
+   * LATENCY query answers live with the content's preroll plus 500 ms as
+   * the minimum, and a `latency` message follows the first header (and any
+   * header with another preroll) so the pipeline asks again.
    * Since: 0.1
    */
   g_object_class_install_property(

@@ -44,6 +44,8 @@ TEST_PACKAGES=(
   bsdutils
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
   gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav
+  # gst-play-1.0 and gst-discoverer-1.0 (the package and mms-record tests)
+  gstreamer1.0-plugins-base-apps
   # fuzzing (clang + libFuzzer runtime)
   clang-14 libclang-rt-14-dev
   # interoperability peers and media generation

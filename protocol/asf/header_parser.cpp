@@ -114,6 +114,9 @@ class Parser {
   Status run();
   HeaderInfo& info() { return info_; }
   std::size_t file_properties_offset() const { return file_props_; }
+  bool has_stream_bitrates() const { return has_sbpo_; }
+  // Offset just past the last top-level Stream Properties Object, 0 when none.
+  std::size_t stream_properties_end() const { return stream_props_end_; }
 
  private:
   Status parse_top_level(const ObjectSpan& obj);
@@ -125,6 +128,7 @@ class Parser {
   Status parse_mutual_exclusion(ByteView body);
   Status parse_content_description(ByteView body);
   Status parse_ext_content_description(ByteView body);
+  Status parse_script_commands(ByteView body);
   Status count_object();
   ByteView body_of(const ObjectSpan& obj) const {
     return bytes_.subview(obj.begin + kObjectHeaderSize, obj.size - kObjectHeaderSize);
@@ -134,6 +138,8 @@ class Parser {
   HeaderInfo info_;
   std::size_t file_props_ = 0;  // 0 = not seen
   std::size_t objects_walked_ = 0;
+  bool has_sbpo_ = false;
+  std::size_t stream_props_end_ = 0;
   std::map<std::uint16_t, std::uint32_t> sbp_bitrate_, esp_bitrate_, wave_bitrate_;
 };
 
@@ -221,12 +227,14 @@ Status Parser::parse_top_level(const ObjectSpan& obj) {
     return parse_file_properties(obj);
   }
   if (guid_equals(g, kStreamProperties)) {
+    stream_props_end_ = obj.begin + obj.size;
     return parse_stream_properties(body_of(obj), false);
   }
   if (guid_equals(g, kHeaderExtension)) {
     return parse_header_extension(obj);
   }
   if (guid_equals(g, kStreamBitrateProperties)) {
+    has_sbpo_ = true;
     return parse_stream_bitrates(body_of(obj));
   }
   if (guid_equals(g, kBitrateMutualExclusion)) {
@@ -237,6 +245,9 @@ Status Parser::parse_top_level(const ObjectSpan& obj) {
   }
   if (guid_equals(g, kExtendedContentDescription)) {
     return parse_ext_content_description(body_of(obj));
+  }
+  if (guid_equals(g, kScriptCommand)) {
+    return parse_script_commands(body_of(obj));
   }
   return Status::Ok();  // unknown or uninteresting: skipped by size
 }
@@ -487,7 +498,79 @@ Status Parser::parse_ext_content_description(ByteView body) {
   return Status::Ok();
 }
 
+// Script Command Object: Reserved GUID, Commands Count (u16), Command Types
+// Count (u16), the types (u16 length in WCHARs + name), then the commands
+// (u32 presentation time ms, u16 type index, u16 length in WCHARs + name).
+Status Parser::parse_script_commands(ByteView body) {
+  ByteReader r(body);
+  std::uint16_t commands = 0;
+  std::uint16_t types_count = 0;
+  if (!r.skip(16) || !r.read_u16le(&commands) || !r.read_u16le(&types_count)) {
+    return Status(Code::kMalformed, "ASF Script Command Object truncated");
+  }
+  // Both counts are u16 and every entry takes at least 2 (type) or 8
+  // (command) bytes of the object, so the header's size bounds the work.
+  if (static_cast<std::size_t>(types_count) * 2 + static_cast<std::size_t>(commands) * 8 >
+      r.remaining()) {
+    return Status(Code::kMalformed, "ASF Script Command counts overrun the object", commands);
+  }
+  std::vector<std::string> types;
+  for (unsigned i = 0; i < types_count; ++i) {
+    std::uint16_t len = 0;
+    ByteView name;
+    if (!r.read_u16le(&len) || !r.read_view(static_cast<std::size_t>(len) * 2, &name)) {
+      return Status(Code::kMalformed, "ASF Script Command type name overrun");
+    }
+    types.push_back(utf16le_to_utf8(name));
+  }
+  for (unsigned i = 0; i < commands; ++i) {
+    ScriptCommand c;
+    std::uint16_t type_index = 0;
+    std::uint16_t len = 0;
+    ByteView name;
+    if (!r.read_u32le(&c.time_ms) || !r.read_u16le(&type_index) || !r.read_u16le(&len) ||
+        !r.read_view(static_cast<std::size_t>(len) * 2, &name)) {
+      return Status(Code::kMalformed, "ASF Script Command overrun");
+    }
+    if (type_index >= types.size()) {
+      return Status(Code::kMalformed, "ASF Script Command type index out of range", type_index);
+    }
+    c.type = types[type_index];
+    c.command = utf16le_to_utf8(name);
+    info_.script_commands.push_back(std::move(c));
+  }
+  return Status::Ok();
+}
+
 }  // namespace
+
+Result<ScriptCommand> parse_command_payload(ByteView payload, std::uint32_t time_ms) {
+  // Splits at UTF-16 NUL code units (even offsets only).
+  std::size_t first_end = std::string::npos;
+  std::size_t second_end = std::string::npos;
+  for (std::size_t i = 0; i + 1 < payload.size(); i += 2) {
+    if (payload[i] == 0 && payload[i + 1] == 0) {
+      if (first_end == std::string::npos) {
+        first_end = i;
+      } else {
+        second_end = i;
+        break;
+      }
+    }
+  }
+  if (second_end == std::string::npos) {
+    return Status(Code::kMalformed, "ASF command payload without two terminated strings",
+                  static_cast<std::uint32_t>(payload.size()));
+  }
+  if (first_end == 0) {
+    return Status(Code::kMalformed, "ASF command payload with an empty type");
+  }
+  ScriptCommand c;
+  c.time_ms = time_ms;
+  c.type = utf16le_to_utf8(payload.subview(0, first_end));
+  c.command = utf16le_to_utf8(payload.subview(first_end + 2, second_end - first_end - 2));
+  return c;
+}
 
 const char* to_string(StreamType t) {
   switch (t) {
@@ -563,6 +646,46 @@ Result<unsigned> repair_header(std::vector<std::uint8_t>* header) {
     repairs |= kRepairDataPrefix;
   }
   return repairs;
+}
+
+Result<bool> add_stream_bitrates(std::vector<std::uint8_t>* header) {
+  Parser p{ByteView(*header)};
+  MMS_TRY(p.run());
+  const HeaderInfo& info = p.info();
+  if (p.has_stream_bitrates() || p.stream_properties_end() == 0 || info.streams.empty()) {
+    return false;
+  }
+  std::uint64_t known = 0;
+  std::size_t unknown = 0;
+  for (const StreamInfo& s : info.streams) {
+    known += s.bitrate;
+    unknown += s.bitrate == 0 ? 1 : 0;
+  }
+  std::uint32_t rest = 0;
+  if (unknown > 1 || (unknown == 1 && info.max_bitrate <= known)) {
+    return false;  // not enough to tell each stream's share
+  }
+  if (unknown == 1) {
+    rest = static_cast<std::uint32_t>(info.max_bitrate - known);
+  }
+  std::vector<std::uint8_t> object;
+  ByteWriter w(&object);
+  w.bytes(ByteView(kStreamBitrateProperties.data(), kStreamBitrateProperties.size()));
+  w.u64le(kObjectHeaderSize + 2 + 6 * info.streams.size());
+  w.u16le(static_cast<std::uint16_t>(info.streams.size()));
+  for (const StreamInfo& s : info.streams) {
+    w.u16le(s.number);
+    w.u32le(s.bitrate != 0 ? s.bitrate : rest);
+  }
+  if (info.header_object_size + object.size() > limits::kMaxAsfHeaderBytes) {
+    return false;
+  }
+  header->insert(header->begin() + static_cast<std::ptrdiff_t>(p.stream_properties_end()),
+                 object.begin(), object.end());
+  std::uint8_t* h = header->data();
+  store_u64le(h + 16, info.header_object_size + object.size());
+  store_u32le(h + kHeaderObjectCountOffset, info.declared_object_count + 1);
+  return true;
 }
 
 Status mark_broadcast(std::vector<std::uint8_t>* header) {

@@ -40,6 +40,16 @@ struct ContentTags {
   std::string album, genre, year;  // WM/AlbumTitle, WM/Genre, WM/Year
 };
 
+// One script command (ASF Script Command Object, or a sample of a command
+// media stream): a type such as "URL", "TEXT" or "CAPTION" and its parameter,
+// UTF-8. time_ms is the object's Presentation Time (header) or the payload's
+// presentation time minus the preroll (stream).
+struct ScriptCommand {
+  std::uint32_t time_ms = 0;
+  std::string type;
+  std::string command;
+};
+
 struct HeaderInfo {
   std::size_t header_object_size = 0;  // bytes of the Header Object itself
   bool has_data_prefix = false;        // the 50-byte Data Object prefix follows it
@@ -62,6 +72,9 @@ struct HeaderInfo {
   // Extension) objects. Group Mutual Exclusion is not recorded.
   std::vector<MutualExclusion> exclusions;
   ContentTags tags;
+  // The Script Command Object's commands, in the object's order (at most
+  // 65535: the count is a u16).
+  std::vector<ScriptCommand> script_commands;
 
   bool broadcast() const { return (flags & 1u) != 0; }
   bool seekable() const { return (flags & 2u) != 0 && !broadcast(); }
@@ -88,6 +101,23 @@ constexpr unsigned kRepairObjectCount = 1;
 constexpr unsigned kRepairMinPacketSize = 2;
 constexpr unsigned kRepairDataPrefix = 4;
 Result<unsigned> repair_header(std::vector<std::uint8_t>* header);
+
+// Adds a Stream Bitrate Properties Object (one record per stream, after the
+// last Stream Properties Object, where Windows Media Encoder writes it) to a
+// header that has none, when every stream's bitrate is known (Extended Stream
+// Properties, WAVEFORMATEX) or one is unknown and File Properties' maximum
+// bitrate gives the rest. FFmpeg's muxer writes such headers; asfdemux tags
+// stream bitrates only from this object, and a player's buffering sizes
+// itself by those tags. Returns true when the object was added, false when the
+// header has one or the bitrates cannot be told; kMalformed on a bad header.
+Result<bool> add_stream_bitrates(std::vector<std::uint8_t>* header);
+
+// A sample of a command media stream: the command type then its parameter,
+// each a NUL-terminated UTF-16LE string (Windows Media Format SDK script
+// streams). `time_ms` is stored in the result. Errors: kMalformed when either
+// string is unterminated (a fragment of a larger object) or the type is empty;
+// bytes after the second NUL are ignored.
+Result<ScriptCommand> parse_command_payload(ByteView payload, std::uint32_t time_ms);
 
 // Rewrites a header so that it describes a broadcast (flags = broadcast, not
 // seekable). Used by the server for live content. Returns kMalformed on a bad header.

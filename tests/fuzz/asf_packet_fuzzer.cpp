@@ -2,11 +2,13 @@
 // size (little-endian, 0 read as 1); the rest is the packet. Invariants: payloads
 // stay inside the input, padded output is exactly packet_size and parses to the
 // same payload data when the input parsed, stripped output is never longer.
+// Each payload is also decoded as a command-stream sample (type + command).
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <vector>
 
+#include "protocol/asf/header_parser.h"
 #include "protocol/asf/packet.h"
 
 namespace {
@@ -45,6 +47,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (info.ok()) {
     for (const PayloadInfo& p : info->payloads) {
       if (p.data_begin > p.data_end || p.data_end > in.size()) {
+        std::abort();
+      }
+      // Every payload is also a candidate command-stream sample.
+      auto cmd = parse_command_payload(in.subview(p.data_begin, p.data_end - p.data_begin),
+                                       p.presentation_ms);
+      if (cmd.ok() && (cmd->type.empty() || cmd->time_ms != p.presentation_ms)) {
         std::abort();
       }
     }

@@ -35,6 +35,8 @@ struct RunResult {
   bool seekable = false;
   gint64 duration = -1;
   std::vector<std::string> element_messages;
+  // mms-script-command messages: "<origin>/<entry>/<timestamp ms>/<type>/<command>".
+  std::vector<std::string> script_commands;
   std::vector<std::string> transports;  // `transport` of each mms-transport message
   // mmssrc's `transport` property, read when the mms-transport message arrives.
   std::string transport_property;
@@ -160,6 +162,19 @@ inline void run_pipeline(const std::string& src_desc, RunResult* result, gint64 
         const GstStructure* s = gst_message_get_structure(msg);
         if (s != nullptr) {
           result->element_messages.push_back(gst_structure_get_name(s));
+          if (gst_structure_has_name(s, "mms-script-command")) {
+            guint64 ts = 0;
+            guint entry = 0;
+            gst_structure_get_uint64(s, "timestamp", &ts);
+            gst_structure_get_uint(s, "entry", &entry);
+            const char* origin = gst_structure_get_string(s, "origin");
+            const char* type = gst_structure_get_string(s, "type");
+            const char* command = gst_structure_get_string(s, "command");
+            result->script_commands.push_back(
+                std::string(origin != nullptr ? origin : "?") + "/" + std::to_string(entry) + "/" +
+                std::to_string(ts / GST_MSECOND) + "/" + (type != nullptr ? type : "?") + "/" +
+                (command != nullptr ? command : "?"));
+          }
           if (gst_structure_has_name(s, "mms-transport")) {
             const char* t = gst_structure_get_string(s, "transport");
             result->transports.push_back(t != nullptr ? t : "");

@@ -4,10 +4,15 @@
 #include <gst/gst.h>
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <cstdlib>
+#include <fstream>
+#include <iterator>
 #include <memory>
 #include <string>
+#include <vector>
 
+#include "protocol/asf/header_parser.h"
 #include "tests/integration/harness.h"
 #include "tools/server/server.h"
 
@@ -165,9 +170,108 @@ TEST_F(Pipeline, LiveBroadcastIsNotSeekableAndStreams) {
   GstElement* src = gst_bin_get_by_name(GST_BIN(pipeline), "src");
   ASSERT_NE(src, nullptr);
   EXPECT_FALSE(gst_element_seek_simple(src, GST_FORMAT_TIME, GST_SEEK_FLAG_FLUSH, GST_SECOND));
+  // Not a live source (is-live unset): no latency.
+  GstQuery* lq = gst_query_new_latency();
+  ASSERT_TRUE(gst_element_query(src, lq));
+  gboolean live = TRUE;
+  GstClockTime min = GST_CLOCK_TIME_NONE;
+  gst_query_parse_latency(lq, &live, &min, nullptr);
+  gst_query_unref(lq);
+  EXPECT_FALSE(live);
+  EXPECT_EQ(min, 0u);
   gst_object_unref(src);
   gst_element_set_state(pipeline, GST_STATE_NULL);
   gst_object_unref(pipeline);
+}
+
+// With is-live the element answers LATENCY with the content's preroll plus
+// the network allowance, tells the pipeline when the header brings it, and the
+// pipeline's sinks are configured with at least that.
+TEST_F(Pipeline, LiveSourceAnswersThePrerollAsLatency) {
+  const std::string file = media_dir() + "/av-noindex.asf";
+  std::ifstream in(file, std::ios::binary);
+  const std::vector<std::uint8_t> bytes((std::istreambuf_iterator<char>(in)),
+                                        std::istreambuf_iterator<char>());
+  mms::Result<mms::asf::HeaderInfo> info = mms::asf::parse_header(mms::ByteView(bytes));
+  ASSERT_TRUE(info.ok()) << info.status().what();
+  ASSERT_GT(info->preroll_ms, 0u);
+  const GstClockTime expected = info->preroll_ms * GST_MSECOND + 500 * GST_MSECOND;
+
+  mms::server::ServerOptions o;
+  o.live["live"] = file;
+  start_server(o);
+  std::string desc = "mmssrc name=src is-live=true location=" + url("live") +
+                     " timeout=10 ! asfdemux name=d d.video_0 ! queue ! fakesink name=v sync=true";
+  GstElement* pipeline = gst_parse_launch(desc.c_str(), nullptr);
+  ASSERT_NE(pipeline, nullptr);
+  GstElement* src = gst_bin_get_by_name(GST_BIN(pipeline), "src");
+  ASSERT_NE(src, nullptr);
+  GstBus* bus = gst_element_get_bus(pipeline);
+  EXPECT_EQ(gst_element_set_state(pipeline, GST_STATE_PAUSED), GST_STATE_CHANGE_NO_PREROLL);
+  gst_element_set_state(pipeline, GST_STATE_PLAYING);
+  bool got_latency_message = false;
+  for (;;) {
+    GstMessage* msg = gst_bus_timed_pop_filtered(
+        bus, 20 * GST_SECOND,
+        static_cast<GstMessageType>(GST_MESSAGE_LATENCY | GST_MESSAGE_ERROR | GST_MESSAGE_EOS));
+    if (msg == nullptr) {
+      break;
+    }
+    const bool from_src = GST_MESSAGE_SRC(msg) == GST_OBJECT(src);
+    const GstMessageType type = GST_MESSAGE_TYPE(msg);
+    gst_message_unref(msg);
+    ASSERT_EQ(type, GST_MESSAGE_LATENCY) << "error or EOS before the latency message";
+    if (from_src) {
+      got_latency_message = true;
+      break;
+    }
+  }
+  EXPECT_TRUE(got_latency_message);
+  GstQuery* q = gst_query_new_latency();
+  ASSERT_TRUE(gst_element_query(src, q));
+  gboolean live = FALSE;
+  GstClockTime min = 0;
+  GstClockTime max = 0;
+  gst_query_parse_latency(q, &live, &min, &max);
+  gst_query_unref(q);
+  EXPECT_TRUE(live);
+  EXPECT_EQ(min, expected);
+  EXPECT_EQ(max, GST_CLOCK_TIME_NONE);
+  // The whole pipeline's answer (the sinks', once PLAYING) includes it.
+  EXPECT_EQ(gst_element_get_state(pipeline, nullptr, nullptr, 20 * GST_SECOND),
+            GST_STATE_CHANGE_SUCCESS);
+  q = gst_query_new_latency();
+  ASSERT_TRUE(gst_element_query(pipeline, q));
+  gst_query_parse_latency(q, &live, &min, nullptr);
+  gst_query_unref(q);
+  EXPECT_TRUE(live);
+  EXPECT_GE(min, expected);
+  gst_element_set_state(pipeline, GST_STATE_NULL);
+  gst_object_unref(bus);
+  gst_object_unref(src);
+  gst_object_unref(pipeline);
+}
+
+// The header's Script Command Object reaches the application as
+// mms-script-command messages (asfdemux drops it), and the content is intact.
+TEST_F(Pipeline, ScriptCommandsInTheHeaderArePosted) {
+  const std::string in = media_dir() + "/av-wmv2-wma2-10s.asf";
+  const std::string out = media_dir() + "/av-script.asf";
+  const std::string cmd = "python3 '" + std::string(MMS_SOURCE_ROOT) +
+                          "/tests/tools/asfedit.py' script '" + in + "' '" + out +
+                          "' '0:TEXT:Hello|1500:URL:http://example.invalid/page|4000:CAPTION:"
+                          "Second caption'";
+  ASSERT_EQ(std::system(cmd.c_str()), 0);
+  start_server();
+  RunResult r;
+  run_pipeline(mmssrc(url("av-script.asf")), &r);
+  ASSERT_EQ(r.error, nullptr) << r.error->message;
+  EXPECT_TRUE(r.eos);
+  EXPECT_EQ(r.script_commands,
+            (std::vector<std::string>{"header/0/0/TEXT/Hello",
+                                      "header/0/1500/URL/http://example.invalid/page",
+                                      "header/0/4000/CAPTION/Second caption"}));
+  expect_same_content(mmssrc(url("av-script.asf")), filesrc(out));
 }
 
 // --- errors ---------------------------------------------------------------

@@ -20,6 +20,10 @@
                                   after the last Stream Properties object, where
                                   Windows Media Encoder writes it (asfdemux reads
                                   the bitrates only of streams it already knows)
+  asfedit.py script IN OUT MS:TYPE:COMMAND|...
+                                  insert a Script Command Object (commands at
+                                  MS milliseconds, e.g. "0:TEXT:Hello|1500:URL:
+                                  http://host/") after File Properties
 
 Only the Python standard library is used; output is byte-for-byte
 deterministic for a given input.
@@ -35,6 +39,7 @@ STREAM_BITRATE_PROPERTIES = uuid.UUID('7bf875ce-468d-11d1-8d82-006097c9a2b2')
 MUTUAL_EXCLUSION = uuid.UUID('d6e229dc-35da-11d1-9034-00a0c90349be')  # Bitrate Mutual Exclusion Object
 STREAM_PROPERTIES = uuid.UUID('b7dc0791-a9b7-11cf-8ee6-00c00c205365')
 MUTEX_BITRATE = uuid.UUID('d6e22a01-35da-11d1-9034-00a0c90349be')
+SCRIPT_COMMAND = uuid.UUID('1efb1a30-0b62-11d0-a39b-00a0c90348f6')
 
 HEADER_FIXED = 30          # GUID + size + object count + 2 reserved bytes
 # File Properties body: file id (16), file size (8), creation date (8),
@@ -81,13 +86,29 @@ def main(argv):
         count = len(header_children(buf, header_size))
         struct.pack_into('<I', buf, 24, count + (1 if cmd == 'bump-count' else 0))
         out = bytes(buf)
-    elif cmd in ('mbr', 'bitrates'):
+    elif cmd in ('mbr', 'bitrates', 'script'):
         if len(argv) < 5:
             raise SystemExit(__doc__)
-        records = [tuple(int(x) for x in r.split(':')) for r in argv[4].split(',')]
-        body = struct.pack('<H', len(records))
-        body += b''.join(struct.pack('<HI', num & 0x7f, bps) for num, bps in records)
-        insert = STREAM_BITRATE_PROPERTIES.bytes_le + struct.pack('<Q', 24 + len(body)) + body
+        if cmd == 'script':
+            commands = [c.split(':', 2) for c in argv[4].split('|')]
+            types = []
+            for _, kind, _ in commands:
+                if kind not in types:
+                    types.append(kind)
+
+            def counted(text):
+                units = text.encode('utf-16-le')
+                return struct.pack('<H', len(units) // 2) + units
+            body = bytes(16) + struct.pack('<HH', len(commands), len(types))
+            body += b''.join(counted(t) for t in types)
+            body += b''.join(struct.pack('<IH', int(ms), types.index(kind)) + counted(text)
+                             for ms, kind, text in commands)
+            insert = SCRIPT_COMMAND.bytes_le + struct.pack('<Q', 24 + len(body)) + body
+        else:
+            records = [tuple(int(x) for x in r.split(':')) for r in argv[4].split(',')]
+            body = struct.pack('<H', len(records))
+            body += b''.join(struct.pack('<HI', num & 0x7f, bps) for num, bps in records)
+            insert = STREAM_BITRATE_PROPERTIES.bytes_le + struct.pack('<Q', 24 + len(body)) + body
         added = 1
         if cmd == 'mbr' and len(argv) > 5:
             streams = [int(x) for x in argv[5].split(',')]
@@ -103,7 +124,7 @@ def main(argv):
             if g == FILE_PROPERTIES:
                 size_field = struct.unpack_from('<Q', buf, o + FPROP_FILE_SIZE)[0]
                 struct.pack_into('<Q', buf, o + FPROP_FILE_SIZE, size_field + len(insert))
-                if cmd == 'mbr':
+                if cmd in ('mbr', 'script'):
                     insert_at = o + s
             elif g == STREAM_PROPERTIES and cmd == 'bitrates':
                 insert_at = o + s

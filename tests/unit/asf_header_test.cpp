@@ -1,7 +1,9 @@
+#include <algorithm>
 #include <cstdint>
 #include <fstream>
 #include <iterator>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -385,6 +387,253 @@ TEST(AsfHeaderRepair, AllAtOnceAndBroadcast) {
   EXPECT_EQ(r->duration_ns(), 0u);
   Bytes junk = {1, 2, 3};
   EXPECT_FALSE(mark_broadcast(&junk).ok());
+}
+
+// ---------------------------------------------------------------- stream bitrates
+
+// A video stream without a bitrate of its own (no Extended Stream Properties)
+// and a 64 kbit/s audio stream, as FFmpeg's muxer writes them: File
+// Properties' 128 kbit/s maximum leaves 64 kbit/s for the video.
+TEST(AsfStreamBitrates, AddedWhenOneIsUnknown) {
+  Bytes h = header_object({file_properties(1000, 1000), stream_properties(1, kVideoMedia),
+                           stream_properties(2, kAudioMedia, waveformatex(8000))});
+  const std::size_t header_size = h.size();
+  Bytes prefix = data_prefix(10, 1000);
+  h.insert(h.end(), prefix.begin(), prefix.end());
+  const Bytes trailing = {0x82, 0, 0, 7, 7};  // the start of a packet follows
+  h.insert(h.end(), trailing.begin(), trailing.end());
+  auto before = parse_header(h);
+  ASSERT_TRUE(before.ok());
+  EXPECT_EQ(before->streams[0].bitrate, 0u);
+
+  auto added = add_stream_bitrates(&h);
+  ASSERT_TRUE(added.ok()) << added.status().what();
+  EXPECT_TRUE(*added);
+  const std::size_t object_size = 24 + 2 + 2 * 6;
+  ASSERT_EQ(h.size(), header_size + object_size + prefix.size() + trailing.size());
+  auto r = parse_header(h);
+  ASSERT_TRUE(r.ok()) << r.status().what();
+  EXPECT_EQ(r->header_object_size, header_size + object_size);
+  EXPECT_EQ(r->declared_object_count, 4u);
+  ASSERT_EQ(r->streams.size(), 2u);
+  EXPECT_EQ(r->streams[0].bitrate, 64000u);
+  EXPECT_EQ(r->streams[1].bitrate, 64000u);
+  EXPECT_TRUE(r->has_data_prefix);
+  EXPECT_EQ(r->data_packets_count, 10u);
+  // The object sits right after the last Stream Properties Object, and what
+  // followed the header (data prefix, packet bytes) is kept as it was.
+  EXPECT_TRUE(std::equal(kStreamBitrateProperties.begin(), kStreamBitrateProperties.end(),
+                         h.begin() + static_cast<std::ptrdiff_t>(header_size)));
+  EXPECT_TRUE(std::equal(prefix.begin(), prefix.end(),
+                         h.begin() + static_cast<std::ptrdiff_t>(header_size + object_size)));
+  EXPECT_TRUE(std::equal(trailing.begin(), trailing.end(), h.end() - 5));
+
+  // A second call finds the object and leaves the header alone.
+  const Bytes once = h;
+  auto again = add_stream_bitrates(&h);
+  ASSERT_TRUE(again.ok());
+  EXPECT_FALSE(*again);
+  EXPECT_EQ(h, once);
+}
+
+TEST(AsfStreamBitrates, AddedWhenAllAreKnown) {
+  Bytes h = simple_header();
+  auto added = add_stream_bitrates(&h);
+  ASSERT_TRUE(added.ok());
+  EXPECT_TRUE(*added);
+  auto r = parse_header(h);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->streams[0].bitrate, 64000u);
+  EXPECT_EQ(load_u16le(h.data() + r->header_object_size - 6), 1u);  // stream number
+  EXPECT_EQ(load_u32le(h.data() + r->header_object_size - 4), 64000u);
+}
+
+TEST(AsfStreamBitrates, LeftAloneWhenTheyCannotBeTold) {
+  // Two streams without bitrates: File Properties' maximum cannot be split.
+  Bytes two = header_object({file_properties(1000, 1000), stream_properties(1, kVideoMedia),
+                             stream_properties(2, kVideoMedia)});
+  // One unknown, but the known audio already takes the whole 128 kbit/s.
+  Bytes full = header_object({file_properties(1000, 1000), stream_properties(1, kVideoMedia),
+                              stream_properties(2, kAudioMedia, waveformatex(16000))});
+  for (Bytes* h : {&two, &full}) {
+    const Bytes copy = *h;
+    auto added = add_stream_bitrates(h);
+    ASSERT_TRUE(added.ok());
+    EXPECT_FALSE(*added);
+    EXPECT_EQ(*h, copy);
+  }
+}
+
+TEST(AsfStreamBitrates, FilesThatHaveThemAreUnchanged) {
+  Bytes file = read_media("fixtures/mbr.asf");
+  ASSERT_FALSE(file.empty());
+  const Bytes copy = file;
+  auto added = add_stream_bitrates(&file);
+  ASSERT_TRUE(added.ok()) << added.status().what();
+  EXPECT_FALSE(*added);
+  EXPECT_EQ(file, copy);
+}
+
+TEST(AsfStreamBitrates, MalformedHeaderIsAnError) {
+  Bytes junk = {1, 2, 3};
+  auto r = add_stream_bitrates(&junk);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), Code::kMalformed);
+  EXPECT_EQ(junk, (Bytes{1, 2, 3}));
+  Bytes cut = simple_header();
+  cut.resize(40);
+  const Bytes copy = cut;
+  EXPECT_FALSE(add_stream_bitrates(&cut).ok());
+  EXPECT_EQ(cut, copy);
+}
+
+// ---------------------------------------------------------------- script commands
+
+Bytes utf16_counted(const std::string& ascii) {  // u16 length in WCHARs + text, NUL-less
+  Bytes out;
+  ByteWriter w(&out);
+  w.u16le(static_cast<std::uint16_t>(ascii.size()));
+  for (char c : ascii) {
+    w.u16le(static_cast<std::uint8_t>(c));
+  }
+  return out;
+}
+
+Bytes script_commands(const std::vector<std::string>& types,
+                      const std::vector<std::tuple<std::uint32_t, std::uint16_t, std::string>>& cmds) {
+  Bytes body;
+  ByteWriter w(&body);
+  w.zeros(16);
+  w.u16le(static_cast<std::uint16_t>(cmds.size()));
+  w.u16le(static_cast<std::uint16_t>(types.size()));
+  for (const std::string& t : types) {
+    w.bytes(utf16_counted(t));
+  }
+  for (const auto& [time, index, text] : cmds) {
+    w.u32le(time);
+    w.u16le(index);
+    w.bytes(utf16_counted(text));
+  }
+  return object(kScriptCommand, body);
+}
+
+Bytes header_with_scripts(const Bytes& scripts) {
+  Bytes h = header_object({file_properties(1000, 1000), scripts,
+                           stream_properties(1, kAudioMedia, waveformatex(8000))});
+  Bytes d = data_prefix(10, 1000);
+  h.insert(h.end(), d.begin(), d.end());
+  return h;
+}
+
+TEST(AsfScriptCommands, ParsedInOrderWithTypes) {
+  Bytes h = header_with_scripts(script_commands(
+      {"URL", "TEXT", "CAPTION"},
+      {{0, 1, "Welcome"}, {1500, 0, "http://example.invalid/a"}, {4000, 2, "Second line"}}));
+  auto r = parse_header(h);
+  ASSERT_TRUE(r.ok()) << r.status().what();
+  ASSERT_EQ(r->script_commands.size(), 3u);
+  EXPECT_EQ(r->script_commands[0].time_ms, 0u);
+  EXPECT_EQ(r->script_commands[0].type, "TEXT");
+  EXPECT_EQ(r->script_commands[0].command, "Welcome");
+  EXPECT_EQ(r->script_commands[1].time_ms, 1500u);
+  EXPECT_EQ(r->script_commands[1].type, "URL");
+  EXPECT_EQ(r->script_commands[1].command, "http://example.invalid/a");
+  EXPECT_EQ(r->script_commands[2].type, "CAPTION");
+  EXPECT_EQ(r->script_commands[2].command, "Second line");
+  EXPECT_EQ(r->streams.size(), 1u);
+  // Trailing bytes after the header change nothing.
+  Bytes more = h;
+  more.insert(more.end(), 300, 0x5A);
+  auto t = parse_header(more);
+  ASSERT_TRUE(t.ok());
+  EXPECT_EQ(t->script_commands.size(), 3u);
+  EXPECT_EQ(t->script_commands[2].command, "Second line");
+}
+
+TEST(AsfScriptCommands, EveryTruncationOfTheObjectFailsCleanly) {
+  const Bytes scripts = script_commands({"TEXT"}, {{10, 0, "abc"}, {20, 0, "de"}});
+  for (std::size_t len = 24; len < scripts.size(); ++len) {
+    // A Script Command Object whose size field says `len`: its contents end early.
+    Bytes cut(scripts.begin(), scripts.begin() + static_cast<std::ptrdiff_t>(len));
+    store_u64le(cut.data() + 16, len);
+    auto r = parse_header(header_with_scripts(cut));
+    ASSERT_FALSE(r.ok()) << len;
+    EXPECT_EQ(r.status().code(), Code::kMalformed) << len;
+  }
+}
+
+TEST(AsfScriptCommands, BadIndexAndLimits) {
+  auto bad = parse_header(header_with_scripts(script_commands({"TEXT"}, {{0, 1, "x"}})));
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().code(), Code::kMalformed);
+  EXPECT_NE(std::string(bad.status().what()).find("type index"), std::string::npos);
+
+  // Counts the object cannot hold: refused before reading the entries.
+  Bytes body;
+  ByteWriter w(&body);
+  w.zeros(16);
+  w.u16le(0xFFFF);
+  w.u16le(1);
+  w.bytes(utf16_counted("TEXT"));
+  auto many = parse_header(header_with_scripts(object(kScriptCommand, body)));
+  ASSERT_FALSE(many.ok());
+  EXPECT_EQ(many.status().code(), Code::kMalformed);
+  EXPECT_NE(std::string(many.status().what()).find("counts overrun"), std::string::npos);
+
+  // Many commands are fine: 2000 captions, one every 2 s.
+  std::vector<std::tuple<std::uint32_t, std::uint16_t, std::string>> captions;
+  for (std::uint32_t i = 0; i < 2000; ++i) {
+    captions.emplace_back(i * 2000, 0, "line " + std::to_string(i));
+  }
+  auto lots = parse_header(header_with_scripts(script_commands({"CAPTION"}, captions)));
+  ASSERT_TRUE(lots.ok()) << lots.status().what();
+  ASSERT_EQ(lots->script_commands.size(), 2000u);
+  EXPECT_EQ(lots->script_commands[1999].time_ms, 3'998'000u);
+  EXPECT_EQ(lots->script_commands[1999].command, "line 1999");
+}
+
+Bytes command_sample(const std::string& type, const std::string& command) {
+  Bytes out;
+  for (const std::string* s : {&type, &command}) {
+    for (char c : *s) {
+      out.push_back(static_cast<std::uint8_t>(c));
+      out.push_back(0);
+    }
+    out.push_back(0);
+    out.push_back(0);
+  }
+  return out;
+}
+
+TEST(AsfCommandPayload, WholeSampleByteByByteAndTrailing) {
+  const Bytes sample = command_sample("URL", "http://example.invalid/");
+  auto r = parse_command_payload(sample, 2500);
+  ASSERT_TRUE(r.ok()) << r.status().what();
+  EXPECT_EQ(r->time_ms, 2500u);
+  EXPECT_EQ(r->type, "URL");
+  EXPECT_EQ(r->command, "http://example.invalid/");
+  // Every proper prefix lacks the second terminator.
+  for (std::size_t len = 0; len < sample.size(); ++len) {
+    auto cut = parse_command_payload(ByteView(sample.data(), len), 0);
+    ASSERT_FALSE(cut.ok()) << len;
+    EXPECT_EQ(cut.status().code(), Code::kMalformed);
+  }
+  Bytes trailing = sample;
+  trailing.insert(trailing.end(), {1, 2, 3});
+  auto t = parse_command_payload(trailing, 7);
+  ASSERT_TRUE(t.ok());
+  EXPECT_EQ(t->command, "http://example.invalid/");
+  // An empty command is a command; an empty type is not.
+  auto empty_command = parse_command_payload(command_sample("EVENT", ""), 0);
+  ASSERT_TRUE(empty_command.ok());
+  EXPECT_EQ(empty_command->command, "");
+  EXPECT_FALSE(parse_command_payload(command_sample("", "x"), 0).ok());
+  // A NUL byte pair at an odd offset is not a UTF-16 terminator.
+  const Bytes odd = {'A', 0, 0, 0x01, 0, 0, 'B', 0, 0, 0};
+  auto o = parse_command_payload(odd, 0);
+  ASSERT_TRUE(o.ok());
+  EXPECT_EQ(o->type, "A\xC4\x80");  // 'A', U+0100
+  EXPECT_EQ(o->command, "B");
 }
 
 // ---------------------------------------------------------------- limits and validation
