@@ -329,9 +329,8 @@ void post_script_command(GstMmsSrc* self, const mms::asf::ScriptCommand& c, cons
                          unsigned entry) {
   GstStructure* s = gst_structure_new(
       "mms-script-command", "type", G_TYPE_STRING, c.type.c_str(), "command", G_TYPE_STRING,
-      c.command.c_str(), "timestamp", G_TYPE_UINT64,
-      static_cast<guint64>(c.time_ms) * GST_MSECOND, "origin", G_TYPE_STRING, origin, "entry",
-      G_TYPE_UINT, entry, nullptr);
+      c.command.c_str(), "timestamp", G_TYPE_UINT64, static_cast<guint64>(c.time_ms) * GST_MSECOND,
+      "origin", G_TYPE_STRING, origin, "entry", G_TYPE_UINT, entry, nullptr);
   GST_DEBUG_OBJECT(self, "script command %s at %u ms: %s", c.type.c_str(), c.time_ms,
                    c.command.c_str());
   gst_element_post_message(GST_ELEMENT(self), gst_message_new_element(GST_OBJECT(self), s));
@@ -350,8 +349,8 @@ bool has_command_stream(const mms::asf::HeaderInfo& info) {
 // packets. Only whole samples in one payload are taken (script samples are a
 // few dozen bytes); a fragment, a compressed payload or a packet that does
 // not parse is skipped (asfdemux reports bad packets itself).
-void post_stream_commands(GstMmsSrc* self, const mms::asf::HeaderInfo& info, const std::uint8_t* data,
-                          std::size_t size, unsigned entry) {
+void post_stream_commands(GstMmsSrc* self, const mms::asf::HeaderInfo& info,
+                          const std::uint8_t* data, std::size_t size, unsigned entry) {
   const std::size_t ps = info.packet_size;
   for (std::size_t off = 0; ps != 0 && off + ps <= size; off += ps) {
     const mms::ByteView packet(data + off, ps);
@@ -365,8 +364,9 @@ void post_stream_commands(GstMmsSrc* self, const mms::asf::HeaderInfo& info, con
         continue;
       }
       const std::uint64_t preroll = info.preroll_ms;
-      const std::uint32_t time_ms =
-          pl.presentation_ms > preroll ? static_cast<std::uint32_t>(pl.presentation_ms - preroll) : 0;
+      const std::uint32_t time_ms = pl.presentation_ms > preroll
+                                        ? static_cast<std::uint32_t>(pl.presentation_ms - preroll)
+                                        : 0;
       mms::Result<mms::asf::ScriptCommand> c = mms::asf::parse_command_payload(
           packet.subview(pl.data_begin, pl.data_end - pl.data_begin), time_ms);
       if (c.ok()) {

@@ -1,9 +1,6 @@
 // End-to-end: the real mmssrc against the in-process mms-server on 127.0.0.1,
 // through GStreamer's own asfdemux and decoders. Correctness is decoded
 // content: per-pad frame checksums over the network equal those of the file.
-#include <gst/gst.h>
-#include <gtest/gtest.h>
-
 #include <cstdint>
 #include <cstdlib>
 #include <fstream>
@@ -11,6 +8,9 @@
 #include <memory>
 #include <string>
 #include <vector>
+
+#include <gst/gst.h>
+#include <gtest/gtest.h>
 
 #include "protocol/asf/header_parser.h"
 #include "tests/integration/harness.h"

@@ -499,8 +499,9 @@ Bytes utf16_counted(const std::string& ascii) {  // u16 length in WCHARs + text,
   return out;
 }
 
-Bytes script_commands(const std::vector<std::string>& types,
-                      const std::vector<std::tuple<std::uint32_t, std::uint16_t, std::string>>& cmds) {
+Bytes script_commands(
+    const std::vector<std::string>& types,
+    const std::vector<std::tuple<std::uint32_t, std::uint16_t, std::string>>& cmds) {
   Bytes body;
   ByteWriter w(&body);
   w.zeros(16);
