@@ -235,10 +235,8 @@ void MmstClientSession::send_start(Instant now, std::optional<std::uint32_t> loc
   if (server_major_ >= 9) {
     sp.has_accel = true;
     sp.dw_accel_bandwidth = 0x7FFFFFFF;
-    // No Fast Start over MMS yet: a play burst ahead of a paused pipeline,
-    // then closed by the server's idle timeout, resumes with packets missing
-    // (docs/element.md, Fast Start). MMSH and RTSP ask for it.
-    sp.dw_accel_duration = 0;
+    // Fast Start (protocol/core/fast_start.h) for on-demand plays.
+    sp.dw_accel_duration = live() ? 0 : config_.fast_start_ms;
     sp.dw_link_bandwidth = 0x7FFFFFFF;
   }
   send(&m);
@@ -795,6 +793,14 @@ void MmstClientSession::handle_media(const DataPacket& p, bool from_udp, Instant
     return;  // in flight after our StopPlaying: resumed later from the next packet
   }
   if (throttled_ && !throttle_grace_until_) {
+    if (!live()) {
+      // On-demand content while the consumer is full, the throttle having
+      // come before the play started (a reconnect during a long pause, the
+      // queue still full of a Fast Start burst): pause now; this packet comes
+      // again when the play resumes.
+      pause_server();
+      return;
+    }
     // A broadcast while the consumer is full: drop, flag the gap.
     discont_pending_ = true;
     return;

@@ -430,6 +430,8 @@ void expect_pause_survives(MmsFeatures* t, const std::string& net_src, const std
   }
   if (want_reconnects >= 0) {
     EXPECT_EQ(net.reconnects, want_reconnects);
+  } else if (want_reconnects < -1) {
+    EXPECT_GE(net.reconnects, -want_reconnects - 1);  // -2: at least one
   }
   (void)t;
 }
@@ -462,7 +464,10 @@ TEST_F(MmsFeatures, MmsuPausedLongerThanTheIdleTimeoutPlaysOn) {
 // RTSP/UDP PAUSEs the server and keeps it alive the same way; MMS stops the
 // server (StopPlaying), whose Idle-Timeout then runs in READY (MS-MMSP: a Pong
 // stops only the KeepAlive timer), so MMS too comes back by a reconnect that
-// resumes at the next packet.
+// resumes at the next packet. With Fast Start the file is mostly sent by the
+// time of the pause, the element's queue stays full, and the reconnect made
+// during the pause pauses the server again: a second idle close and reconnect
+// (so "at least one" for MMS).
 void expect_long_pause_survives(MmsFeatures* t, const std::string& net_src, int want_reconnects) {
   expect_pause_survives(t, net_src, media_dir() + "/av-640x480-6s.asf", 5000, want_reconnects);
 }
@@ -491,12 +496,12 @@ TEST_F(MmsFeatures, RtspuLongPausePausesTheServer) {
 
 TEST_F(MmsFeatures, MmstLongPauseReconnectsAfterTheIdleTimeout) {
   start_server(real_time_with_idle_timeout());
-  expect_long_pause_survives(this, mmssrc(url("av-640x480-6s.asf", "mmst")), 1);
+  expect_long_pause_survives(this, mmssrc(url("av-640x480-6s.asf", "mmst")), -2);
 }
 
 TEST_F(MmsFeatures, MmsuLongPauseReconnectsAfterTheIdleTimeout) {
   start_server(real_time_with_idle_timeout());
-  expect_long_pause_survives(this, mmssrc(url("av-640x480-6s.asf", "mmsu")), 1);
+  expect_long_pause_survives(this, mmssrc(url("av-640x480-6s.asf", "mmsu")), -2);
 }
 
 TEST_F(MmsFeatures, PacedServerPausedLongerThanTheIdleTimeoutPlaysOn) {

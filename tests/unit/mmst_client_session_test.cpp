@@ -507,6 +507,40 @@ TEST(MmstClientSession, PingsAnsweredWhileThrottledAndResumeAtNextPacket) {
   EXPECT_EQ(pk[3].packet_number, 3u);
 }
 
+// A reconnect while the consumer is still full (a long pause after a Fast
+// Start burst): the throttle comes before the play, so the first packet
+// pauses the server and nothing is lost; the play resumes from its start.
+TEST(MmstClientSession, ThrottledBeforeThePlayPausesAtTheFirstPacket) {
+  Rig r("mmst://h/a.wmv", false);
+  handshake(&r);
+  r.s().on_throttle(true, r.now());
+  r.drain();
+  std::uint8_t inc = open_and_header(&r);
+  const Message* first = r.last_sent(kLinkViewerToMacStartPlaying);
+  ASSERT_NE(first, nullptr);
+  EXPECT_EQ(first->start_playing.dw_accel_duration, kFastStartRequestMs);  // Fast Start asked
+  started(&r, inc);
+  EXPECT_EQ(r.last_sent(kLinkViewerToMacStopPlaying), nullptr);
+  r.feed(data_packet(0, inc));
+  r.feed(data_packet(1, inc));
+  EXPECT_NE(r.last_sent(kLinkViewerToMacStopPlaying), nullptr);
+  EXPECT_EQ(r.count_sent(kLinkViewerToMacStopPlaying), 1u);
+  EXPECT_TRUE(r.packets().empty());
+  r.s().on_throttle(false, r.now());
+  r.drain();
+  const Message* sp = r.last_sent(kLinkViewerToMacStartPlaying);
+  ASSERT_NE(sp, nullptr);
+  const auto inc2 = static_cast<std::uint8_t>(sp->start_playing.play_incarnation);
+  EXPECT_EQ(inc2, next_play_incarnation(inc));
+  EXPECT_NE(sp->start_playing.position, kPositionUseOffsets);  // from the play's position
+  r.feed(data_packet(0, inc2));
+  r.feed(data_packet(1, inc2));
+  std::vector<Seen> pk = r.packets();
+  ASSERT_EQ(pk.size(), 2u);
+  EXPECT_EQ(pk[0].packet_number, 0u);
+  EXPECT_EQ(pk[1].packet_number, 1u);
+}
+
 TEST(MmstClientSession, BroadcastDropsWhileThrottledWithDiscont) {
   Rig r("mmst://h/live", false);
   handshake(&r);
@@ -515,6 +549,7 @@ TEST(MmstClientSession, BroadcastDropsWhileThrottledWithDiscont) {
   ASSERT_NE(rb, nullptr);
   r.feed(header_packets(static_cast<std::uint8_t>(rb->read_block.play_incarnation)));
   auto inc = static_cast<std::uint8_t>(r.last_sent(kLinkViewerToMacStartPlaying)->start_playing.play_incarnation);
+  EXPECT_EQ(r.last_sent(kLinkViewerToMacStartPlaying)->start_playing.dw_accel_duration, 0u);
   started(&r, inc);
   EXPECT_FALSE(r.s().seekable());
   r.feed(data_packet(0, inc));
