@@ -525,6 +525,12 @@ void ServerSession::handle_get(const HttpRequest& req, const std::vector<PragmaT
     respond_simple(400, "Bad Request", {});
     return;
   }
+  if (config_->authorize && !config_->authorize(path_and_query(req.target))) {
+    MMS_LOG(LogLevel::kInfo, kLog, "client-id=%u: %.200s -> 403 (access denied)", client_id_,
+            req.target.c_str());
+    respond_simple(403, "Forbidden", {});
+    return;
+  }
   const std::string_view path = target_path(req.target);
   std::string_view name = path;
   while (!name.empty() && name.front() == '/') {

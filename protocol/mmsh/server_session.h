@@ -35,6 +35,7 @@
 #include <vector>
 
 #include "protocol/asf/header_parser.h"
+#include "protocol/core/access.h"
 #include "protocol/core/bytes.h"
 #include "protocol/core/fast_start.h"
 #include "protocol/core/status.h"
@@ -176,6 +177,8 @@ struct ServerConfig {
   Duration idle_timeout = 60 * kSecond;
   // Fast Start: the largest factor granted (1 = none). protocol/core/fast_start.h.
   std::uint32_t fast_start_factor = kFastStartDefaultFactor;
+  // Access hook (protocol/core/access.h): every GET's target; false -> 403.
+  AuthorizeHook authorize;
 };
 
 // Bytes of one output batch handed to the I/O layer. Big enough that fast mode

@@ -476,6 +476,8 @@ void ServerSession::on_open_file(const Message& m) {
   }
   const std::uint32_t inc = m.open_file.play_incarnation;
   requested_ = content_name(m.open_file.file_name);
+  const std::size_t q = m.open_file.file_name.find('?');
+  requested_query_ = q == std::string::npos ? std::string() : m.open_file.file_name.substr(q);
   MMS_LOG(LogLevel::kInfo, kLog, "client-id=%u: OpenFile '%.200s'", client_id_, requested_.c_str());
   if (!config_->auth_user.empty() && !authorized_) {
     const ByteView token(m.open_file.token_data);
@@ -522,6 +524,15 @@ void ServerSession::on_security_response(const Message& m) {
 }
 
 void ServerSession::open_resolved(std::uint32_t inc) {
+  if (config_->authorize && !config_->authorize("/" + requested_ + requested_query_)) {
+    MMS_LOG(LogLevel::kInfo, kLog, "client-id=%u: '%.200s': access denied (hr 0x%08x)", client_id_,
+            requested_.c_str(), kHrAccessDenied);
+    refuse_open(inc, kHrAccessDenied);
+    state_ = State::kConnected;
+    content_.reset();
+    entries_.clear();
+    return;
+  }
   const auto redirect = config_->redirects.find(requested_);
   if (redirect != config_->redirects.end()) {
     MMS_LOG(LogLevel::kInfo, kLog, "client-id=%u: redirect '%s' -> %s", client_id_,

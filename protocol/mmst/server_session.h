@@ -40,6 +40,7 @@
 #include <string_view>
 #include <vector>
 
+#include "protocol/core/access.h"
 #include "protocol/core/fast_start.h"
 #include "protocol/core/bytes.h"
 #include "protocol/core/status.h"
@@ -67,6 +68,9 @@ struct ServerConfig {
   Instant live_epoch;                      // start of the shared broadcast clock (server start)
   // Fast Start: the largest factor granted (1 = none). protocol/core/fast_start.h.
   std::uint32_t fast_start_factor = kFastStartDefaultFactor;
+  // Access hook (protocol/core/access.h): "/" + every OpenFile name, query
+  // included, after authentication; false -> ReportOpenFile E_ACCESSDENIED.
+  AuthorizeHook authorize;
 };
 
 // Largest TCP control message a client may send (Logging is 1536 bytes; a
@@ -207,6 +211,7 @@ class ServerSession {
 
   // File.
   std::string requested_;
+  std::string requested_query_;  // of the OpenFile name, "?..." or ""
   std::vector<std::shared_ptr<const mmsh::Content>> entries_;  // playlist or one file
   std::size_t entry_ = 0;
   std::shared_ptr<const mmsh::Content> content_;

@@ -58,6 +58,7 @@
 #include <string>
 #include <vector>
 
+#include "protocol/core/access.h"
 #include "protocol/core/fast_start.h"
 #include "protocol/core/bytes.h"
 #include "protocol/core/status.h"
@@ -89,6 +90,9 @@ struct ServerConfig {
   // its keepalive requests are what keeps the session.
   Duration session_timeout = 60 * kSecond;  // Fast Start: the largest factor granted (1 = none). protocol/core/fast_start.h.
   std::uint32_t fast_start_factor = kFastStartDefaultFactor;
+  // Access hook (protocol/core/access.h): the path and query of DESCRIBE, and
+  // of a SETUP for another path than the one granted; false -> 403.
+  AuthorizeHook authorize;
 };
 // Largest request body the server accepts (SET_PARAMETER statistics, packet
 // pair); bigger requests get 400 and the connection closes.
@@ -244,6 +248,8 @@ class ServerSession {
   void reply(const Request& req, Response* resp);
   void reply_error(int status);
   bool authorized(const Request& req);
+  // The access hook's verdict on the request's path (remembered per path).
+  bool access_allowed(const Request& req);
   void challenge(Response* resp);
   // Opens `name` (playlist, redirect, file). On failure fills resp and returns false.
   bool open_content(const std::string& name, Response* resp,
@@ -286,6 +292,7 @@ class ServerSession {
   std::uint32_t server_cseq_ = 0;
   int auth_failures_ = 0;
   bool authorized_ = false;
+  std::optional<std::string> granted_path_;  // the path the access hook allowed
 
   // Output.
   std::vector<std::uint8_t> pending_;

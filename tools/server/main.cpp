@@ -7,13 +7,17 @@
 //              [--fast] [--keep-padding] [--auth USER:PASS] [--redirect NAME=URL]...
 //              [--fault NAME] [--udp-loss PERCENT] [--refuse mms|mmsu|mmsh|rtsp|rtspu]...
 //              [--close-after-packets N] [--keepalive MS] [--idle-timeout MS]
-//              [--fast-start-factor N] [--verbose]
+//              [--fast-start-factor N] [--url-key KEY] [--verbose]
+//   mms-server --sign-url URL --url-key KEY [--valid-for SECONDS]
 //
 // Prints "mms-server listening mmsh=PORT mms=PORT rtsp=PORT" once ready (a
 // refused transport's part is left out); SIGTERM/SIGINT stop it. --port N
 // serves all three on one TCP port (recognised by the first bytes of each
-// connection) with UDP data on the same number.
+// connection) with UDP data on the same number. --url-key requires signed
+// URLs (tools/server/url_signing.h); --sign-url prints URL signed for
+// --valid-for seconds (default 3600) and exits.
 #include <signal.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -26,6 +30,7 @@
 
 #include "protocol/core/log.h"
 #include "tools/server/server.h"
+#include "tools/server/url_signing.h"
 
 namespace {
 
@@ -63,7 +68,8 @@ void usage(std::FILE* out) {
                "                  [--redirect NAME=URL]... [--fault NAME] [--udp-loss PERCENT]\n"
                "                  [--refuse mms|mmsu|mmsh|rtsp|rtspu]... [--close-after-packets N]\n"
                "                  [--keepalive MS] [--idle-timeout MS] [--fast-start-factor N]\n"
-               "                  [--verbose]\n"
+               "                  [--url-key KEY] [--verbose]\n"
+               "       mms-server --sign-url URL --url-key KEY [--valid-for SECONDS]\n"
                "faults (MMSH): garbage, truncate, huge-length, stall-header, bad-frame\n"
                "playlists are served over MMS and RTSP\n");
 }
@@ -103,6 +109,8 @@ void on_signal(int /*sig*/) {
 int main(int argc, char** argv) {
   mms::server::ServerOptions opts;
   bool have_root = false;
+  std::string sign_url;
+  long valid_for = 3600;
   bool verbose = false;
   for (int i = 1; i < argc; ++i) {
     const std::string_view a = argv[i];
@@ -250,6 +258,20 @@ int main(int argc, char** argv) {
       opts.fast = true;
     } else if (a == "--keep-padding") {
       opts.keep_padding = true;
+    } else if (a == "--url-key") {
+      opts.url_key = value("--url-key");
+      if (opts.url_key.empty()) {
+        std::fprintf(stderr, "mms-server: --url-key wants a non-empty key\n");
+        return 2;
+      }
+    } else if (a == "--sign-url") {
+      sign_url = value("--sign-url");
+    } else if (a == "--valid-for") {
+      const char* s = value("--valid-for");
+      if (!parse_number(s, 0, 100L * 365 * 24 * 3600, &valid_for)) {
+        std::fprintf(stderr, "mms-server: bad --valid-for '%s' (seconds)\n", s);
+        return 2;
+      }
     } else if (a == "--verbose" || a == "-v") {
       verbose = true;
     } else if (a == "--help" || a == "-h") {
@@ -260,6 +282,21 @@ int main(int argc, char** argv) {
       usage(stderr);
       return 2;
     }
+  }
+  if (!sign_url.empty()) {
+    if (opts.url_key.empty()) {
+      std::fprintf(stderr, "mms-server: --sign-url needs --url-key\n");
+      return 2;
+    }
+    std::string out;
+    const std::int64_t expiry = static_cast<std::int64_t>(::time(nullptr)) + valid_for;
+    if (!mms::server::sign_url(sign_url, opts.url_key, expiry, &out)) {
+      std::fprintf(stderr, "mms-server: cannot sign '%s' (no path, or a bad %%-escape)\n",
+                   sign_url.c_str());
+      return 2;
+    }
+    std::printf("%s\n", out.c_str());
+    return 0;
   }
   if (!have_root) {
     usage(stderr);

@@ -15,6 +15,7 @@
 
 #include "protocol/core/log.h"
 #include "protocol/io/listener.h"
+#include "tools/server/url_signing.h"
 
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -25,44 +26,6 @@ namespace {
 constexpr const char* kLog = "mms-server";
 // Largest file served (it is held in memory, framed once more for the cache).
 constexpr std::uint64_t kMaxContentBytes = 2ull * 1024 * 1024 * 1024 - 1;
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') {
-    return c - '0';
-  }
-  if (c >= 'a' && c <= 'f') {
-    return c - 'a' + 10;
-  }
-  if (c >= 'A' && c <= 'F') {
-    return c - 'A' + 10;
-  }
-  return -1;
-}
-
-// Percent-decodes a URL path; false on a bad escape or a NUL byte.
-bool url_decode(std::string_view in, std::string* out) {
-  out->clear();
-  for (std::size_t i = 0; i < in.size(); ++i) {
-    char c = in[i];
-    if (c == '%') {
-      if (i + 2 >= in.size()) {
-        return false;
-      }
-      const int hi = hex_value(in[i + 1]);
-      const int lo = hex_value(in[i + 2]);
-      if (hi < 0 || lo < 0) {
-        return false;
-      }
-      c = static_cast<char>(hi * 16 + lo);
-      i += 2;
-    }
-    if (c == '\0') {
-      return false;
-    }
-    out->push_back(c);
-  }
-  return true;
-}
 
 // True for a relative path without "." / ".." components or backslashes.
 bool safe_relative(std::string_view name) {
@@ -384,6 +347,20 @@ Status Server::start(const ServerOptions& options) {
   impl->rtsp_config.playlists = options.playlists;
   impl->rtsp_config.close_after_packets = options.close_after_packets;
   impl->rtsp_config.live_epoch = impl->config.live_epoch;
+  if (!options.url_key.empty()) {
+    const std::string key = options.url_key;
+    const AuthorizeHook check = [key](std::string_view path_and_query) {
+      const UrlCheck c = check_signed_url(path_and_query, key, g_get_real_time() / G_USEC_PER_SEC);
+      if (c != UrlCheck::kOk) {
+        MMS_LOG(LogLevel::kInfo, kLog, "signed URL refused (%s): %.200s", to_string(c),
+                std::string(path_and_query).c_str());
+      }
+      return c == UrlCheck::kOk;
+    };
+    impl->config.authorize = check;
+    impl->mms_config.authorize = check;
+    impl->rtsp_config.authorize = check;
+  }
   impl->context = g_main_context_new();
   impl->loop = g_main_loop_new(impl->context, FALSE);
   Impl* raw = impl.get();
