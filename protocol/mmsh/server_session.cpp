@@ -461,6 +461,7 @@ void ServerSession::handle_request(const HttpRequest& req, Instant now) {
     state_ = State::kDone;
     return;
   }
+  request_path_ = std::string(target_path(req.target));
   const std::string* ua = req.headers.find("User-Agent");
   if (ua == nullptr) {
     MMS_LOG(LogLevel::kWarning, kLog, "client-id=%u: request without User-Agent (served anyway)",

@@ -225,6 +225,8 @@ class ServerSession {
   // For logs and tests.
   std::uint32_t client_id() const { return client_id_; }
   int response_status() const { return response_status_; }
+  // The request's path without the query ("" before a request head).
+  const std::string& request_path() const { return request_path_; }
   // First packet of a Play (after positioning), or -1.
   std::int64_t start_packet() const { return start_packet_; }
 
@@ -266,6 +268,7 @@ class ServerSession {
   Instant head_deadline_;
   std::size_t body_left_ = 0;
   int response_status_ = 0;
+  std::string request_path_;
   bool peer_gone_ = false;
 
   // Output: owned bytes (pending_) or a view into the framed cache (zc_*), never both.

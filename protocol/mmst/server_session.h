@@ -130,6 +130,14 @@ class ServerSession {
 
   // For logs and tests.
   std::uint32_t client_id() const { return client_id_; }
+  // Access logs: "/" + the last OpenFile name without its query ("" before
+  // one), its outcome as an HTTP-style status (200 opened, 403 access denied,
+  // 404 not found, 302 redirected, 400 invalid, 500 other; 0 before an
+  // OpenFile), and
+  // "mmsu" once a UDP funnel was set up, else "mmst".
+  std::string served_path() const { return opened_any_ ? "/" + requested_ : std::string(); }
+  int served_status() const { return served_status_; }
+  const char* transport_name() const { return used_udp_ ? "mmsu" : "mmst"; }
   std::int64_t start_packet() const { return start_packet_; }
   std::uint32_t data_packets_sent() const { return data_sent_; }
   std::uint32_t packets_resent() const { return resent_; }
@@ -212,6 +220,9 @@ class ServerSession {
   // File.
   std::string requested_;
   std::string requested_query_;  // of the OpenFile name, "?..." or ""
+  bool opened_any_ = false;      // an OpenFile came
+  int served_status_ = 0;
+  bool used_udp_ = false;
   std::vector<std::shared_ptr<const mmsh::Content>> entries_;  // playlist or one file
   std::size_t entry_ = 0;
   std::shared_ptr<const mmsh::Content> content_;

@@ -509,6 +509,10 @@ void ServerSession::reply(const Request& req, Response* resp) {
     h.list.push_back(std::move(x));
   }
   resp->headers = std::move(h);
+  if (req.method == "DESCRIBE" || req.method == "SETUP" || req.method == "PLAY") {
+    served_path_ = uri_path(aggregate_of(req.uri));
+    served_status_ = resp->status;
+  }
   append(&pending_, write_response(*resp));
 }
 

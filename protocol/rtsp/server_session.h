@@ -187,6 +187,11 @@ class ServerSession {
 
   // For logs and tests.
   const std::string& session_id() const { return session_id_; }
+  // Access logs: the content path of the last DESCRIBE, SETUP or PLAY (""
+  // before one), the status of its response (0 before one), "rtsp".
+  const std::string& served_path() const { return served_path_; }
+  int served_status() const { return served_status_; }
+  const char* transport_name() const { return "rtsp"; }
   std::int64_t start_packet() const { return start_packet_; }
   std::uint32_t packets_sent() const { return data_sent_; }
   // Fast UDP: datagrams sent beyond the client's reports, and the window.
@@ -293,6 +298,8 @@ class ServerSession {
   int auth_failures_ = 0;
   bool authorized_ = false;
   std::optional<std::string> granted_path_;  // the path the access hook allowed
+  std::string served_path_;
+  int served_status_ = 0;
 
   // Output.
   std::vector<std::uint8_t> pending_;

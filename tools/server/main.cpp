@@ -7,7 +7,8 @@
 //              [--fast] [--keep-padding] [--auth USER:PASS] [--redirect NAME=URL]...
 //              [--fault NAME] [--udp-loss PERCENT] [--refuse mms|mmsu|mmsh|rtsp|rtspu]...
 //              [--close-after-packets N] [--keepalive MS] [--idle-timeout MS]
-//              [--fast-start-factor N] [--url-key KEY] [--verbose]
+//              [--fast-start-factor N] [--url-key KEY] [--access-log FILE]
+//              [--verbose]
 //   mms-server --sign-url URL --url-key KEY [--valid-for SECONDS]
 //
 // Prints "mms-server listening mmsh=PORT mms=PORT rtsp=PORT" once ready (a
@@ -15,7 +16,8 @@
 // serves all three on one TCP port (recognised by the first bytes of each
 // connection) with UDP data on the same number. --url-key requires signed
 // URLs (tools/server/url_signing.h); --sign-url prints URL signed for
-// --valid-for seconds (default 3600) and exits.
+// --valid-for seconds (default 3600) and exits. --access-log FILE appends a
+// line per ended session; SIGHUP reopens FILE.
 #include <signal.h>
 #include <time.h>
 #include <unistd.h>
@@ -60,18 +62,19 @@ class StderrSink final : public mms::LogSink {
 };
 
 void usage(std::FILE* out) {
-  std::fprintf(out,
-               "usage: mms-server --root DIR [--bind ADDR] [--mmsh-port N] [--mms-port N]\n"
-               "                  [--rtsp-port N] [--port N]\n"
-               "                  [--live NAME=FILE]... [--playlist NAME=FILE1,FILE2,...]...\n"
-               "                  [--fast] [--keep-padding] [--auth USER:PASS]\n"
-               "                  [--redirect NAME=URL]... [--fault NAME] [--udp-loss PERCENT]\n"
-               "                  [--refuse mms|mmsu|mmsh|rtsp|rtspu]... [--close-after-packets N]\n"
-               "                  [--keepalive MS] [--idle-timeout MS] [--fast-start-factor N]\n"
-               "                  [--url-key KEY] [--verbose]\n"
-               "       mms-server --sign-url URL --url-key KEY [--valid-for SECONDS]\n"
-               "faults (MMSH): garbage, truncate, huge-length, stall-header, bad-frame\n"
-               "playlists are served over MMS and RTSP\n");
+  std::fprintf(
+      out,
+      "usage: mms-server --root DIR [--bind ADDR] [--mmsh-port N] [--mms-port N]\n"
+      "                  [--rtsp-port N] [--port N]\n"
+      "                  [--live NAME=FILE]... [--playlist NAME=FILE1,FILE2,...]...\n"
+      "                  [--fast] [--keep-padding] [--auth USER:PASS]\n"
+      "                  [--redirect NAME=URL]... [--fault NAME] [--udp-loss PERCENT]\n"
+      "                  [--refuse mms|mmsu|mmsh|rtsp|rtspu]... [--close-after-packets N]\n"
+      "                  [--keepalive MS] [--idle-timeout MS] [--fast-start-factor N]\n"
+      "                  [--url-key KEY] [--access-log FILE] [--verbose]\n"
+      "       mms-server --sign-url URL --url-key KEY [--valid-for SECONDS]\n"
+      "faults (MMSH): garbage, truncate, huge-length, stall-header, bad-frame\n"
+      "playlists are served over MMS and RTSP\n");
 }
 
 bool split_pair(std::string_view arg, char sep, std::string* a, std::string* b) {
@@ -98,8 +101,8 @@ bool parse_number(const char* s, long lo, long hi, long* out) {
 
 int g_signal_pipe[2] = {-1, -1};
 
-void on_signal(int /*sig*/) {
-  const char c = 'q';
+void on_signal(int sig) {
+  const char c = sig == SIGHUP ? 'h' : 'q';
   const ssize_t r = ::write(g_signal_pipe[1], &c, 1);
   (void)r;
 }
@@ -258,6 +261,8 @@ int main(int argc, char** argv) {
       opts.fast = true;
     } else if (a == "--keep-padding") {
       opts.keep_padding = true;
+    } else if (a == "--access-log") {
+      opts.access_log = value("--access-log");
     } else if (a == "--url-key") {
       opts.url_key = value("--url-key");
       if (opts.url_key.empty()) {
@@ -316,6 +321,7 @@ int main(int argc, char** argv) {
   sa.sa_handler = on_signal;
   sigaction(SIGTERM, &sa, nullptr);
   sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGHUP, &sa, nullptr);  // reopens the access log
   signal(SIGPIPE, SIG_IGN);
 
   mms::server::Server server;
@@ -337,8 +343,17 @@ int main(int argc, char** argv) {
   std::printf("%s\n", ready.c_str());
   std::fflush(stdout);
 
-  char c = 0;
-  while (::read(g_signal_pipe[0], &c, 1) < 0 && errno == EINTR) {
+  for (;;) {
+    char c = 0;
+    const ssize_t n = ::read(g_signal_pipe[0], &c, 1);
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n == 1 && c == 'h') {
+      server.reopen_access_log();
+      continue;
+    }
+    break;
   }
   server.stop();
   mms::set_log_sink(nullptr);

@@ -162,6 +162,67 @@ class FileContentSource final : public mmsh::ContentSource {
   std::map<std::string, std::shared_ptr<const mmsh::Content>> cache_;
 };
 
+// The access log: one line per ended session, W3C-like fields.
+class AccessLog {
+ public:
+  ~AccessLog() { close(); }
+  // Opens (appending) `path`; false when it cannot be opened.
+  bool open(const std::string& path) {
+    close();
+    path_ = path;
+    file_ = std::fopen(path.c_str(), "a");
+    if (file_ == nullptr) {
+      return false;
+    }
+    if (std::ftell(file_) == 0) {
+      std::fputs(
+          "#Software: mms-server\n"
+          "#Fields: date-time c-ip cs-uri-stem x-transport sc-bytes x-duration sc-status\n",
+          file_);
+      std::fflush(file_);
+    }
+    return true;
+  }
+  bool reopen() { return open(path_); }
+  void close() {
+    if (file_ != nullptr) {
+      std::fclose(file_);
+      file_ = nullptr;
+    }
+  }
+  void write(const io::ConnectionRecord& r) {
+    if (file_ == nullptr || r.info.transport.empty()) {
+      return;  // not a session: a connection that never said which protocol
+    }
+    GDateTime* now = g_date_time_new_now_utc();
+    gchar* when = g_date_time_format(now, "%Y-%m-%dT%H:%M:%SZ");
+    g_date_time_unref(now);
+    // The path as one field: control bytes, spaces and non-ASCII %-escaped.
+    std::string path;
+    for (const char ch : r.info.path) {
+      const auto b = static_cast<unsigned char>(ch);
+      if (b <= 0x20 || b >= 0x7F) {
+        char esc[4];
+        std::snprintf(esc, sizeof esc, "%%%02X", b);
+        path += esc;
+      } else {
+        path += ch;
+      }
+    }
+    const std::string status = r.info.status > 0 ? std::to_string(r.info.status) : "-";
+    std::fprintf(file_, "%s %s %s %s %llu %.3f %s\n", when,
+                 r.client.empty() ? "-" : r.client.c_str(), path.empty() ? "-" : path.c_str(),
+                 r.info.transport.c_str(), static_cast<unsigned long long>(r.bytes_sent),
+                 static_cast<double>(r.duration) / static_cast<double>(kSecond), status.c_str());
+    std::fflush(file_);
+    g_free(when);
+  }
+
+ private:
+  std::string path_;
+  std::FILE* file_ = nullptr;
+};
+
 gboolean quit_loop(gpointer loop) noexcept {
   g_main_loop_quit(static_cast<GMainLoop*>(loop));
   return G_SOURCE_REMOVE;
@@ -182,6 +243,7 @@ struct Server::Impl {
   GMainContext* context = nullptr;
   GMainLoop* loop = nullptr;
   std::uint16_t port = 0;
+  AccessLog access_log;
 
   std::mutex mu;
   std::condition_variable cv;
@@ -241,6 +303,9 @@ void Server::Impl::run() {
       return;
     }
     *bound = (*l)->port();
+    if (!options.access_log.empty()) {
+      (*l)->set_close_hook([this](const io::ConnectionRecord& r) { access_log.write(r); });
+    }
     listeners.push_back(std::move(*l));
   };
   std::uint16_t mmsh_bound = 0;
@@ -309,6 +374,9 @@ Status Server::start(const ServerOptions& options) {
   }
   auto impl = std::make_unique<Impl>();
   impl->options = options;
+  if (!options.access_log.empty() && !impl->access_log.open(options.access_log)) {
+    return Status(Code::kRefused, "cannot open the access log");
+  }
   impl->source = std::make_unique<FileContentSource>(options.root, options.live);
   impl->config.content = impl->source.get();
   impl->config.fast = options.fast;
@@ -388,6 +456,26 @@ std::uint16_t Server::mms_port() const {
 
 std::uint16_t Server::rtsp_port() const {
   return impl_ ? impl_->rtsp_port : 0;
+}
+
+namespace {
+gboolean reopen_log(gpointer data) noexcept {
+  auto* log = static_cast<AccessLog*>(data);
+  if (!log->reopen()) {
+    MMS_LOG(LogLevel::kError, kLog, "cannot reopen the access log");
+  }
+  return G_SOURCE_REMOVE;
+}
+}  // namespace
+
+void Server::reopen_access_log() {
+  if (!impl_) {
+    return;
+  }
+  GSource* s = g_idle_source_new();
+  g_source_set_callback(s, reopen_log, &impl_->access_log, nullptr);
+  g_source_attach(s, impl_->context);
+  g_source_unref(s);
 }
 
 void Server::stop() {

@@ -63,6 +63,11 @@ struct ServerOptions {
   // Signed URLs (tools/server/url_signing.h): when non-empty, every request
   // URL must carry a valid e= and s= for this key, else access is denied.
   std::string url_key;
+  // Access log: when non-empty, one line per session as it ends is appended
+  // to this file (docs/server.md): UTC time, client address, path,
+  // transport, bytes sent, duration in seconds, status. Reopened by
+  // Server::reopen_access_log() (mms-server: on SIGHUP).
+  std::string access_log;
 };
 
 class Server {
@@ -82,6 +87,9 @@ class Server {
   std::uint16_t mms_port() const;
   // The bound RTSP TCP (and UDP) port (0 before start() or when refused).
   std::uint16_t rtsp_port() const;
+  // Closes and reopens the access log file (after log rotation), on the
+  // server's thread; safe from any thread, also from a signal-driven source.
+  void reopen_access_log();
   // Stops the thread and closes every connection. Idempotent.
   void stop();
 
