@@ -462,6 +462,12 @@ void ServerSession::handle_request(const HttpRequest& req, Instant now) {
     return;
   }
   request_path_ = std::string(target_path(req.target));
+  if (busy_) {
+    MMS_LOG(LogLevel::kInfo, kLog, "client-id=%u: %.200s -> 503 (server full)", client_id_,
+            req.target.c_str());
+    respond_simple(503, "Service Unavailable", {});
+    return;
+  }
   const std::string* ua = req.headers.find("User-Agent");
   if (ua == nullptr) {
     MMS_LOG(LogLevel::kWarning, kLog, "client-id=%u: request without User-Agent (served anyway)",

@@ -222,6 +222,9 @@ class ServerSession {
   // was consumed: the caller closes the connection.
   bool wants_close() const;
 
+  // The server is full: the request gets "503 Service Unavailable".
+  void set_busy() { busy_ = true; }
+
   // For logs and tests.
   std::uint32_t client_id() const { return client_id_; }
   int response_status() const { return response_status_; }
@@ -269,6 +272,7 @@ class ServerSession {
   std::size_t body_left_ = 0;
   int response_status_ = 0;
   std::string request_path_;
+  bool busy_ = false;
   bool peer_gone_ = false;
 
   // Output: owned bytes (pending_) or a view into the framed cache (zc_*), never both.

@@ -395,6 +395,15 @@ void ServerSession::on_connect(const Message& m) {
   player_major_ = major > 0 ? static_cast<std::uint32_t>(major) : 0;
   MMS_LOG(LogLevel::kInfo, kLog, "client-id=%u: Connect '%.120s'", client_id_, name.c_str());
   Message r = make_message(kLinkMacToViewerReportConnectedEX);
+  if (busy_) {
+    MMS_LOG(LogLevel::kInfo, kLog, "client-id=%u: server full (hr 0x%08x)", client_id_,
+            kNsETooManySess);
+    r.report_connected_ex.hr = kNsETooManySess;
+    send(&r);
+    served_status_ = 503;
+    state_ = State::kDone;
+    return;
+  }
   r.report_connected_ex.hr = kHrOk;
   r.report_connected_ex.play_incarnation = kMmsDisablePacketPair;  // no packet-pair
   r.report_connected_ex.server_version_info = kServerVersion;

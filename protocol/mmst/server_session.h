@@ -128,6 +128,10 @@ class ServerSession {
   // A datagram the client sent to the server's UDP port.
   void on_datagram(ByteView datagram, Instant now);
 
+  // The server is full: Connect is answered with NS_E_TOO_MANY_SESS and the
+  // connection closes.
+  void set_busy() { busy_ = true; }
+
   // For logs and tests.
   std::uint32_t client_id() const { return client_id_; }
   // Access logs: "/" + the last OpenFile name without its query ("" before
@@ -223,6 +227,7 @@ class ServerSession {
   bool opened_any_ = false;      // an OpenFile came
   int served_status_ = 0;
   bool used_udp_ = false;
+  bool busy_ = false;
   std::vector<std::shared_ptr<const mmsh::Content>> entries_;  // playlist or one file
   std::size_t entry_ = 0;
   std::shared_ptr<const mmsh::Content> content_;

@@ -544,6 +544,18 @@ void ServerSession::handle_request(const Request& req, Instant now) {
           req.method.c_str(), req.uri.c_str());
   Response resp;
   resp.status = 200;
+  if (busy_) {
+    MMS_LOG(LogLevel::kInfo, kLog, "session %s: %s -> 503 (server full)", session_id_.c_str(),
+            req.method.c_str());
+    resp.status = 503;
+    reply(req, &resp);
+    served_status_ = 503;
+    // Closed after a content request: a client may ignore a failed OPTIONS.
+    if (req.method == "DESCRIBE" || req.method == "SETUP" || req.method == "PLAY") {
+      state_ = State::kDone;
+    }
+    return;
+  }
   if (!cseq_of(req.headers).ok()) {
     resp.status = 400;
     reply(req, &resp);

@@ -185,6 +185,10 @@ class ServerSession {
   // reports on this session's streams are read; anything else is ignored.
   void on_datagram(ByteView datagram, Instant now);
 
+  // The server is full: every request gets "503 Service Unavailable"; the
+  // connection closes after the first DESCRIBE, SETUP or PLAY.
+  void set_busy() { busy_ = true; }
+
   // For logs and tests.
   const std::string& session_id() const { return session_id_; }
   // Access logs: the content path of the last DESCRIBE, SETUP or PLAY (""
@@ -300,6 +304,7 @@ class ServerSession {
   std::optional<std::string> granted_path_;  // the path the access hook allowed
   std::string served_path_;
   int served_status_ = 0;
+  bool busy_ = false;
 
   // Output.
   std::vector<std::uint8_t> pending_;

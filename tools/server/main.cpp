@@ -8,7 +8,7 @@
 //              [--fault NAME] [--udp-loss PERCENT] [--refuse mms|mmsu|mmsh|rtsp|rtspu]...
 //              [--close-after-packets N] [--keepalive MS] [--idle-timeout MS]
 //              [--fast-start-factor N] [--url-key KEY] [--access-log FILE]
-//              [--verbose]
+//              [--max-clients N] [--verbose]
 //   mms-server --sign-url URL --url-key KEY [--valid-for SECONDS]
 //
 // Prints "mms-server listening mmsh=PORT mms=PORT rtsp=PORT" once ready (a
@@ -71,7 +71,8 @@ void usage(std::FILE* out) {
       "                  [--redirect NAME=URL]... [--fault NAME] [--udp-loss PERCENT]\n"
       "                  [--refuse mms|mmsu|mmsh|rtsp|rtspu]... [--close-after-packets N]\n"
       "                  [--keepalive MS] [--idle-timeout MS] [--fast-start-factor N]\n"
-      "                  [--url-key KEY] [--access-log FILE] [--verbose]\n"
+      "                  [--url-key KEY] [--access-log FILE] [--max-clients N]\n"
+      "                  [--verbose]\n"
       "       mms-server --sign-url URL --url-key KEY [--valid-for SECONDS]\n"
       "faults (MMSH): garbage, truncate, huge-length, stall-header, bad-frame\n"
       "playlists are served over MMS and RTSP\n");
@@ -261,6 +262,14 @@ int main(int argc, char** argv) {
       opts.fast = true;
     } else if (a == "--keep-padding") {
       opts.keep_padding = true;
+    } else if (a == "--max-clients") {
+      const char* s = value("--max-clients");
+      long n = 0;
+      if (!parse_number(s, 0, 1000000, &n)) {
+        std::fprintf(stderr, "mms-server: bad --max-clients '%s'\n", s);
+        return 2;
+      }
+      opts.max_clients = static_cast<std::uint32_t>(n);
     } else if (a == "--access-log") {
       opts.access_log = value("--access-log");
     } else if (a == "--url-key") {

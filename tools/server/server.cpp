@@ -223,6 +223,53 @@ class AccessLog {
   std::FILE* file_ = nullptr;
 };
 
+// A connection that holds one of the --max-clients places until its session
+// is done (wants_close) or it is destroyed, whichever comes first.
+class AdmittedConnection final : public io::Connection {
+ public:
+  AdmittedConnection(std::unique_ptr<io::Connection> inner, std::uint32_t* active)
+      : inner_(std::move(inner)), active_(active) {
+    ++*active_;
+  }
+  ~AdmittedConnection() override { release(); }
+  Result<std::size_t> on_bytes(ByteView in, Instant now) override {
+    return inner_->on_bytes(in, now);
+  }
+  void on_eof(Instant now) override { inner_->on_eof(now); }
+  void on_timeout(Instant now) override { inner_->on_timeout(now); }
+  std::optional<Instant> next_deadline() const override { return inner_->next_deadline(); }
+  ByteView next_output(Instant now) override { return inner_->next_output(now); }
+  void consume_output(std::size_t n) override { inner_->consume_output(n); }
+  bool wants_close() const override {
+    const bool done = inner_->wants_close();
+    if (done) {
+      release();  // a lingering close does not keep the place
+    }
+    return done;
+  }
+  std::uint16_t datagram_port() const override { return inner_->datagram_port(); }
+  ByteView next_datagram(Instant now) override { return inner_->next_datagram(now); }
+  void consume_datagram() override { inner_->consume_datagram(); }
+  std::size_t next_datagrams(Instant now, ByteView* out, std::size_t max) override {
+    return inner_->next_datagrams(now, out, max);
+  }
+  void consume_datagrams(std::size_t n) override { inner_->consume_datagrams(n); }
+  void on_datagram(ByteView d, Instant now) override { inner_->on_datagram(d, now); }
+  const char* protocol() const override { return inner_->protocol(); }
+  io::ConnectionInfo info() const override { return inner_->info(); }
+
+ private:
+  void release() const {
+    if (!released_) {
+      released_ = true;
+      --*active_;
+    }
+  }
+  std::unique_ptr<io::Connection> inner_;
+  std::uint32_t* active_;
+  mutable bool released_ = false;
+};
+
 gboolean quit_loop(gpointer loop) noexcept {
   g_main_loop_quit(static_cast<GMainLoop*>(loop));
   return G_SOURCE_REMOVE;
@@ -244,6 +291,22 @@ struct Server::Impl {
   GMainLoop* loop = nullptr;
   std::uint16_t port = 0;
   AccessLog access_log;
+  std::uint32_t active = 0;  // sessions holding a --max-clients place
+
+  // Wraps a new session's connection: admitted (counted) while there is a
+  // place, else the session is told it is busy first.
+  template <typename Session>
+  std::unique_ptr<io::Connection> admit(std::unique_ptr<Session> s) {
+    if (options.max_clients == 0) {
+      return io::make_connection(std::move(s));
+    }
+    if (active >= options.max_clients) {
+      MMS_LOG(LogLevel::kInfo, kLog, "%u sessions: refusing a new one (--max-clients)", active);
+      s->set_busy();
+      return io::make_connection(std::move(s));
+    }
+    return std::make_unique<AdmittedConnection>(io::make_connection(std::move(s)), &active);
+  }
 
   std::mutex mu;
   std::condition_variable cv;
@@ -259,15 +322,13 @@ void Server::Impl::run() {
   Status st;
   const auto refused = [this](const char* name) { return options.refuse.count(name) != 0; };
   const io::ConnectionFactory mmsh_factory = [this](Instant now) {
-    return io::make_connection(std::make_unique<mmsh::ServerSession>(&config, g_random_int(), now));
+    return admit(std::make_unique<mmsh::ServerSession>(&config, g_random_int(), now));
   };
   const io::ConnectionFactory mms_factory = [this](Instant now) {
-    return io::make_connection(
-        std::make_unique<mmst::ServerSession>(&mms_config, g_random_int(), now));
+    return admit(std::make_unique<mmst::ServerSession>(&mms_config, g_random_int(), now));
   };
   const io::ConnectionFactory rtsp_factory = [this](Instant now) {
-    return io::make_connection(
-        std::make_unique<rtsp::ServerSession>(&rtsp_config, g_random_int(), now));
+    return admit(std::make_unique<rtsp::ServerSession>(&rtsp_config, g_random_int(), now));
   };
   // UDP data: loss simulation and the silent "refuse" faults, per protocol.
   io::UdpOptions udp;

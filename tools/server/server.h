@@ -68,6 +68,11 @@ struct ServerOptions {
   // transport, bytes sent, duration in seconds, status. Reopened by
   // Server::reopen_access_log() (mms-server: on SIGHUP).
   std::string access_log;
+  // Sessions served at the same time, over all protocols (0 = no limit):
+  // beyond it a new connection is told the server is busy (MMSH and RTSP
+  // 503, MMS NS_E_TOO_MANY_SESS) and closed. A session holds its place from
+  // its connection's accept until the session is done.
+  std::uint32_t max_clients = 0;
 };
 
 class Server {
