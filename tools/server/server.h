@@ -64,7 +64,7 @@ struct ServerOptions {
   // URL must carry a valid e= and s= for this key, else access is denied.
   std::string url_key;
   // Access log: when non-empty, one line per session as it ends is appended
-  // to this file (docs/server.md): UTC time, client address, path,
+  // to this file (docs/server.md, "Access log"): UTC time, client address, path,
   // transport, bytes sent, duration in seconds, status. Reopened by
   // Server::reopen_access_log() (mms-server: on SIGHUP).
   std::string access_log;

@@ -10,7 +10,8 @@
 //
 // Other query parameters are allowed and not signed; the server ignores them.
 // The comparison takes the same time wherever the signatures differ.
-// Any HMAC-SHA256 tool can sign: printf "%s\n%s" PATH EXPIRY | openssl dgst -sha256 -hmac KEY.
+// Any HMAC-SHA256 tool can sign: printf "%s\n%s" PATH EXPIRY | openssl dgst -sha256 -hmac KEY
+// (docs/server.md, "Signed URLs", also has a Python example).
 #pragma once
 
 #include <cstdint>
