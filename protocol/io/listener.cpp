@@ -45,6 +45,9 @@ class SessionConnection final : public Connection {
   void consume_output(std::size_t n) override { s_->consume_output(n); }
   bool wants_close() const override { return s_->wants_close(); }
   const char* protocol() const override { return "mmsh"; }
+  ConnectionInfo info() const override {
+    return ConnectionInfo{s_->request_path(), s_->response_status(), "mmsh"};
+  }
 
  private:
   std::unique_ptr<mmsh::ServerSession> s_;
@@ -72,6 +75,9 @@ class DatagramConnection final : public Connection {
   void consume_datagrams(std::size_t n) override { s_->consume_datagrams(n); }
   void on_datagram(ByteView d, Instant now) override { s_->on_datagram(d, now); }
   const char* protocol() const override { return protocol_; }
+  ConnectionInfo info() const override {
+    return ConnectionInfo{s_->served_path(), s_->served_status(), s_->transport_name()};
+  }
 
  private:
   std::unique_ptr<Session> s_;
@@ -205,6 +211,7 @@ class DemuxConnection final : public Connection {
     }
   }
   const char* protocol() const override { return inner_ ? inner_->protocol() : ""; }
+  ConnectionInfo info() const override { return inner_ ? inner_->info() : ConnectionInfo{}; }
 
  private:
   Result<std::size_t> fail(const char* why) {
@@ -297,6 +304,8 @@ struct Conn {
   GInetAddress* peer = nullptr;     // remote address (UDP destination, resend source check)
   std::vector<std::uint8_t> input;  // bytes the handler has not consumed yet
   bool closing = false;             // write side shut down, waiting for the client's close
+  Instant accepted;                 // for the close hook
+  std::uint64_t bytes_sent = 0;     // TCP written + UDP sent
 };
 
 struct Listener::Impl {
@@ -318,6 +327,7 @@ struct Listener::Impl {
   bool gso_ = true;             // UDP segmentation offload works (until refused)
   std::map<std::uint64_t, std::unique_ptr<Conn>> conns;
   std::uint64_t next_id = 1;
+  CloseHook close_hook;
 
   ~Impl();
   void accept_all();
@@ -432,6 +442,7 @@ void Listener::Impl::accept_all() {
     c->owner = this;
     c->id = next_id++;
     c->socket = s;
+    c->accepted = monotonic_now();
     if (GSocketAddress* remote = g_socket_get_remote_address(s, nullptr)) {
       c->peer = G_INET_ADDRESS(
           g_object_ref(g_inet_socket_address_get_address(G_INET_SOCKET_ADDRESS(remote))));
@@ -457,6 +468,18 @@ void Listener::Impl::accept_all() {
 }
 
 void Listener::Impl::destroy(Conn* c) {
+  if (close_hook && c->handler) {
+    ConnectionRecord r;
+    if (c->peer != nullptr) {
+      gchar* text = g_inet_address_to_string(c->peer);
+      r.client = text;
+      g_free(text);
+    }
+    r.bytes_sent = c->bytes_sent;
+    r.duration = monotonic_now() - c->accepted;
+    r.info = c->handler->info();
+    close_hook(r);
+  }
   stop_waiting_udp(c);
   destroy_source(&c->read_source);
   destroy_source(&c->write_source);
@@ -629,6 +652,7 @@ bool Listener::Impl::write_tcp(Conn* c, Instant now, bool* blocked) {
       break;
     }
     c->handler->consume_output(static_cast<std::size_t>(n));
+    c->bytes_sent += static_cast<std::uint64_t>(n);
     if (static_cast<std::size_t>(n) < out.size()) {
       *blocked = true;
       break;
@@ -660,6 +684,9 @@ bool Listener::Impl::send_datagrams(Conn* c, Instant now) {
     }
     std::size_t taken = n;  // consumed: sent, dropped, or lost to an error
     const SendResult r = send_batch(c, to_port, d, n, &taken);
+    for (std::size_t i = 0; i < taken; ++i) {
+      c->bytes_sent += d[i].size();
+    }
     c->handler->consume_datagrams(taken);
     done += static_cast<int>(taken);
     if (r == SendResult::kFull) {
@@ -960,6 +987,9 @@ std::uint16_t Listener::port() const {
 }
 std::size_t Listener::connection_count() const {
   return impl_->conns.size();
+}
+void Listener::set_close_hook(CloseHook hook) {
+  impl_->close_hook = std::move(hook);
 }
 
 }  // namespace mms::io

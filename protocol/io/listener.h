@@ -31,6 +31,17 @@
 
 namespace mms::io {
 
+// What a connection served, for access logs: the content path asked for
+// (without the query; "" when no request came), the outcome as an HTTP-style
+// status (200 served, 403 access denied, 404 not found, 503 busy...; 0 when
+// no request came) and the transport ("mmsh", "mmst", "mmsu", "rtsp"; ""
+// while a demultiplexing connection has not recognised its protocol).
+struct ConnectionInfo {
+  std::string path;
+  int status = 0;
+  std::string transport;
+};
+
 // What the listener drives per accepted connection (the ServerSession drain API).
 class Connection {
  public:
@@ -70,7 +81,19 @@ class Connection {
   // "mmsh", "mms" or "rtsp" ("" while a demultiplexing connection has not
   // recognised its protocol yet).
   virtual const char* protocol() const = 0;
+  virtual ConnectionInfo info() const { return ConnectionInfo{std::string(), 0, protocol()}; }
 };
+
+// A connection that ended, as the listener saw it.
+struct ConnectionRecord {
+  std::string client;            // the peer's address, numeric ("127.0.0.1", "::1")
+  std::uint64_t bytes_sent = 0;  // TCP bytes written plus UDP datagram bytes sent
+  Duration duration{};           // from accept to close
+  ConnectionInfo info;
+};
+// Called on the listener's thread as each connection is destroyed (also when
+// the listener itself is).
+using CloseHook = std::function<void(const ConnectionRecord&)>;
 
 // Wraps an MMSH server session (takes ownership).
 std::unique_ptr<Connection> make_connection(std::unique_ptr<mmsh::ServerSession> session);
@@ -162,6 +185,8 @@ class Listener {
   // The bound port (the real one when 0 was asked).
   std::uint16_t port() const;
   std::size_t connection_count() const;
+  // Called for every connection that ends from now on (replaces any earlier hook).
+  void set_close_hook(CloseHook hook);
 
   struct Impl;
 

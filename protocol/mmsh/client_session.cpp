@@ -308,6 +308,14 @@ std::size_t MmshClientSession::handle_head(ByteView bytes, Instant now) {
     fail(Status(Code::kNotFound, "server says not found", 404), "404 " + resp.reason);
     return 0;
   }
+  if (status == 503) {
+    fail(Status(Code::kRefused, "server is busy (too many clients)", 503), "503 " + resp.reason);
+    return 0;
+  }
+  if (status == 403) {
+    fail(Status(Code::kNotAuthorized, "server denied access", 403), "403 " + resp.reason);
+    return 0;
+  }
   if (status < 200 || status > 299) {
     fail(Status(Code::kRefused, "server refused the request", static_cast<std::uint32_t>(status)),
          std::to_string(status) + " " + resp.reason);

@@ -461,6 +461,13 @@ void ServerSession::handle_request(const HttpRequest& req, Instant now) {
     state_ = State::kDone;
     return;
   }
+  request_path_ = std::string(target_path(req.target));
+  if (busy_) {
+    MMS_LOG(LogLevel::kInfo, kLog, "client-id=%u: %.200s -> 503 (server full)", client_id_,
+            req.target.c_str());
+    respond_simple(503, "Service Unavailable", {});
+    return;
+  }
   const std::string* ua = req.headers.find("User-Agent");
   if (ua == nullptr) {
     MMS_LOG(LogLevel::kWarning, kLog, "client-id=%u: request without User-Agent (served anyway)",
@@ -523,6 +530,12 @@ void ServerSession::handle_get(const HttpRequest& req, const std::vector<PragmaT
   if (find_pragma(pragmas, "xplaynextentry") != nullptr ||
       find_pragma(pragmas, "pipeline-request") != nullptr) {
     respond_simple(400, "Bad Request", {});
+    return;
+  }
+  if (config_->authorize && !config_->authorize(path_and_query(req.target))) {
+    MMS_LOG(LogLevel::kInfo, kLog, "client-id=%u: %.200s -> 403 (access denied)", client_id_,
+            req.target.c_str());
+    respond_simple(403, "Forbidden", {});
     return;
   }
   const std::string_view path = target_path(req.target);

@@ -35,6 +35,7 @@
 #include <vector>
 
 #include "protocol/asf/header_parser.h"
+#include "protocol/core/access.h"
 #include "protocol/core/bytes.h"
 #include "protocol/core/fast_start.h"
 #include "protocol/core/status.h"
@@ -176,6 +177,8 @@ struct ServerConfig {
   Duration idle_timeout = 60 * kSecond;
   // Fast Start: the largest factor granted (1 = none). protocol/core/fast_start.h.
   std::uint32_t fast_start_factor = kFastStartDefaultFactor;
+  // Access hook (protocol/core/access.h): every GET's target; false -> 403.
+  AuthorizeHook authorize;
 };
 
 // Bytes of one output batch handed to the I/O layer. Big enough that fast mode
@@ -219,9 +222,14 @@ class ServerSession {
   // was consumed: the caller closes the connection.
   bool wants_close() const;
 
+  // The server is full: the request gets "503 Service Unavailable".
+  void set_busy() { busy_ = true; }
+
   // For logs and tests.
   std::uint32_t client_id() const { return client_id_; }
   int response_status() const { return response_status_; }
+  // The request's path without the query ("" before a request head).
+  const std::string& request_path() const { return request_path_; }
   // First packet of a Play (after positioning), or -1.
   std::int64_t start_packet() const { return start_packet_; }
 
@@ -263,6 +271,8 @@ class ServerSession {
   Instant head_deadline_;
   std::size_t body_left_ = 0;
   int response_status_ = 0;
+  std::string request_path_;
+  bool busy_ = false;
   bool peer_gone_ = false;
 
   // Output: owned bytes (pending_) or a view into the framed cache (zc_*), never both.

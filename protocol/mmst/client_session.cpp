@@ -34,6 +34,8 @@ Status status_for_hresult(std::uint32_t hr, Code fallback) {
       return Status(Code::kNotFound, "server says the content does not exist", hr);
     case kHrAccessDenied:
       return Status(Code::kNotAuthorized, "server denied access", hr);
+    case kNsETooManySess:
+      return Status(Code::kRefused, "server is busy (too many clients)", hr);
     case kNsEProtocolMismatch:
     case kNsENoFunnel:
       return Status(Code::kRefused, "server refused the MMS transport", hr);

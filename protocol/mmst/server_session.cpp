@@ -395,6 +395,15 @@ void ServerSession::on_connect(const Message& m) {
   player_major_ = major > 0 ? static_cast<std::uint32_t>(major) : 0;
   MMS_LOG(LogLevel::kInfo, kLog, "client-id=%u: Connect '%.120s'", client_id_, name.c_str());
   Message r = make_message(kLinkMacToViewerReportConnectedEX);
+  if (busy_) {
+    MMS_LOG(LogLevel::kInfo, kLog, "client-id=%u: server full (hr 0x%08x)", client_id_,
+            kNsETooManySess);
+    r.report_connected_ex.hr = kNsETooManySess;
+    send(&r);
+    served_status_ = 503;
+    state_ = State::kDone;
+    return;
+  }
   r.report_connected_ex.hr = kHrOk;
   r.report_connected_ex.play_incarnation = kMmsDisablePacketPair;  // no packet-pair
   r.report_connected_ex.server_version_info = kServerVersion;
@@ -429,6 +438,7 @@ void ServerSession::on_connect_funnel(const Message& m) {
             client_id_);
   } else {
     udp_port_ = udp ? port : 0;
+    used_udp_ = used_udp_ || udp_port_ != 0;
   }
   MMS_LOG(LogLevel::kInfo, kLog, "client-id=%u: funnel '%.80s' -> %s data", client_id_,
           m.connect_funnel.funnel_name.c_str(), udp_port_ != 0 ? "UDP" : "TCP");
@@ -464,6 +474,10 @@ void ServerSession::challenge(std::uint32_t inc) {
 }
 
 void ServerSession::refuse_open(std::uint32_t inc, std::uint32_t hr) {
+  served_status_ = hr == kHrAccessDenied      ? 403
+                   : hr == kHrFileNotFound    ? 404
+                   : hr == kNsEInvalidRequest ? 400
+                                              : 500;
   Message r = make_message(kLinkMacToViewerReportOpenFile);
   r.report_open_file.hr = hr;
   r.report_open_file.play_incarnation = inc;
@@ -476,6 +490,9 @@ void ServerSession::on_open_file(const Message& m) {
   }
   const std::uint32_t inc = m.open_file.play_incarnation;
   requested_ = content_name(m.open_file.file_name);
+  opened_any_ = true;
+  const std::size_t q = m.open_file.file_name.find('?');
+  requested_query_ = q == std::string::npos ? std::string() : m.open_file.file_name.substr(q);
   MMS_LOG(LogLevel::kInfo, kLog, "client-id=%u: OpenFile '%.200s'", client_id_, requested_.c_str());
   if (!config_->auth_user.empty() && !authorized_) {
     const ByteView token(m.open_file.token_data);
@@ -522,10 +539,20 @@ void ServerSession::on_security_response(const Message& m) {
 }
 
 void ServerSession::open_resolved(std::uint32_t inc) {
+  if (config_->authorize && !config_->authorize("/" + requested_ + requested_query_)) {
+    MMS_LOG(LogLevel::kInfo, kLog, "client-id=%u: '%.200s': access denied (hr 0x%08x)", client_id_,
+            requested_.c_str(), kHrAccessDenied);
+    refuse_open(inc, kHrAccessDenied);
+    state_ = State::kConnected;
+    content_.reset();
+    entries_.clear();
+    return;
+  }
   const auto redirect = config_->redirects.find(requested_);
   if (redirect != config_->redirects.end()) {
     MMS_LOG(LogLevel::kInfo, kLog, "client-id=%u: redirect '%s' -> %s", client_id_,
             requested_.c_str(), redirect->second.c_str());
+    served_status_ = 302;
     Message r = make_message(kLinkMacToViewerReportRedirect);
     r.report_redirect.hr = kHrOk;
     r.report_redirect.redirect_type = kRedirectUrl;
@@ -570,6 +597,7 @@ void ServerSession::open_resolved(std::uint32_t inc) {
   keep_.clear();
   forget_history();
   stream_switch_seen_ = false;
+  served_status_ = 200;
   Message r = make_message(kLinkMacToViewerReportOpenFile);
   fill_open_file(&r.report_open_file);
   r.report_open_file.play_incarnation = inc;

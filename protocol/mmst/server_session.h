@@ -40,6 +40,7 @@
 #include <string_view>
 #include <vector>
 
+#include "protocol/core/access.h"
 #include "protocol/core/fast_start.h"
 #include "protocol/core/bytes.h"
 #include "protocol/core/status.h"
@@ -67,6 +68,9 @@ struct ServerConfig {
   Instant live_epoch;                      // start of the shared broadcast clock (server start)
   // Fast Start: the largest factor granted (1 = none). protocol/core/fast_start.h.
   std::uint32_t fast_start_factor = kFastStartDefaultFactor;
+  // Access hook (protocol/core/access.h): "/" + every OpenFile name, query
+  // included, after authentication; false -> ReportOpenFile E_ACCESSDENIED.
+  AuthorizeHook authorize;
 };
 
 // Largest TCP control message a client may send (Logging is 1536 bytes; a
@@ -124,8 +128,20 @@ class ServerSession {
   // A datagram the client sent to the server's UDP port.
   void on_datagram(ByteView datagram, Instant now);
 
+  // The server is full: Connect is answered with NS_E_TOO_MANY_SESS and the
+  // connection closes.
+  void set_busy() { busy_ = true; }
+
   // For logs and tests.
   std::uint32_t client_id() const { return client_id_; }
+  // Access logs: "/" + the last OpenFile name without its query ("" before
+  // one), its outcome as an HTTP-style status (200 opened, 403 access denied,
+  // 404 not found, 302 redirected, 400 invalid, 500 other; 0 before an
+  // OpenFile), and
+  // "mmsu" once a UDP funnel was set up, else "mmst".
+  std::string served_path() const { return opened_any_ ? "/" + requested_ : std::string(); }
+  int served_status() const { return served_status_; }
+  const char* transport_name() const { return used_udp_ ? "mmsu" : "mmst"; }
   std::int64_t start_packet() const { return start_packet_; }
   std::uint32_t data_packets_sent() const { return data_sent_; }
   std::uint32_t packets_resent() const { return resent_; }
@@ -207,6 +223,11 @@ class ServerSession {
 
   // File.
   std::string requested_;
+  std::string requested_query_;  // of the OpenFile name, "?..." or ""
+  bool opened_any_ = false;      // an OpenFile came
+  int served_status_ = 0;
+  bool used_udp_ = false;
+  bool busy_ = false;
   std::vector<std::shared_ptr<const mmsh::Content>> entries_;  // playlist or one file
   std::size_t entry_ = 0;
   std::shared_ptr<const mmsh::Content> content_;

@@ -846,6 +846,8 @@ void RtspClientSession::fail_for_status(const Response& resp, const char* during
     fail(Status(Code::kNotFound, "server says the content does not exist", status), detail);
   } else if (resp.status == 403) {
     fail(Status(Code::kNotAuthorized, "server denied access", status), detail);
+  } else if (resp.status == 503) {
+    fail(Status(Code::kRefused, "server is busy (too many clients)", status), detail);
   } else if (resp.status == 461) {
     fail(Status(Code::kRefused, "server refused the RTP transport", status), detail);
   } else {

@@ -509,6 +509,10 @@ void ServerSession::reply(const Request& req, Response* resp) {
     h.list.push_back(std::move(x));
   }
   resp->headers = std::move(h);
+  if (req.method == "DESCRIBE" || req.method == "SETUP" || req.method == "PLAY") {
+    served_path_ = uri_path(aggregate_of(req.uri));
+    served_status_ = resp->status;
+  }
   append(&pending_, write_response(*resp));
 }
 
@@ -540,6 +544,18 @@ void ServerSession::handle_request(const Request& req, Instant now) {
           req.method.c_str(), req.uri.c_str());
   Response resp;
   resp.status = 200;
+  if (busy_) {
+    MMS_LOG(LogLevel::kInfo, kLog, "session %s: %s -> 503 (server full)", session_id_.c_str(),
+            req.method.c_str());
+    resp.status = 503;
+    reply(req, &resp);
+    served_status_ = 503;
+    // Closed after a content request: a client may ignore a failed OPTIONS.
+    if (req.method == "DESCRIBE" || req.method == "SETUP" || req.method == "PLAY") {
+      state_ = State::kDone;
+    }
+    return;
+  }
   if (!cseq_of(req.headers).ok()) {
     resp.status = 400;
     reply(req, &resp);
@@ -637,6 +653,26 @@ bool ServerSession::authorized(const Request& req) {
   return ok;
 }
 
+bool ServerSession::access_allowed(const Request& req) {
+  if (!config_->authorize) {
+    return true;
+  }
+  const std::string path = uri_path(aggregate_of(req.uri));
+  if (granted_path_ && *granted_path_ == path) {
+    return true;
+  }
+  const std::string_view pq = path_and_query(req.uri);
+  const std::size_t q = pq.find('?');
+  const std::string_view query = q == std::string_view::npos ? std::string_view() : pq.substr(q);
+  if (!config_->authorize(path + std::string(query))) {
+    MMS_LOG(LogLevel::kInfo, kLog, "session %s: %s %.200s: access denied", session_id_.c_str(),
+            req.method.c_str(), req.uri.c_str());
+    return false;
+  }
+  granted_path_ = path;
+  return true;
+}
+
 void ServerSession::challenge(Response* resp) {
   resp->status = 401;
   resp->headers.add("WWW-Authenticate",
@@ -698,6 +734,10 @@ Result<std::string> ServerSession::sdp_for(const mmsh::Content& content) const {
 void ServerSession::on_describe(const Request& req, Response* resp) {
   if (!authorized(req)) {
     challenge(resp);
+    return;
+  }
+  if (!access_allowed(req)) {
+    resp->status = 403;
     return;
   }
   std::vector<std::shared_ptr<const mmsh::Content>> entries;
@@ -762,6 +802,10 @@ void ServerSession::on_setup(const Request& req, Response* resp) {
     return;
   }
   if (!session_matches(req, resp)) {
+    return;
+  }
+  if (!access_allowed(req)) {
+    resp->status = 403;
     return;
   }
   if (state_ == State::kPlaying) {
@@ -978,6 +1022,10 @@ void ServerSession::on_play(const Request& req, Response* resp, Instant now) {
   }
   if (slots_.empty() || !content_ || state_ == State::kInit) {
     resp->status = 455;
+    return;
+  }
+  if (config_->authorize && !granted_path_) {
+    resp->status = 403;  // unreachable: a SETUP was granted first
     return;
   }
   std::optional<NptRange> range;

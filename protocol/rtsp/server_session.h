@@ -58,6 +58,7 @@
 #include <string>
 #include <vector>
 
+#include "protocol/core/access.h"
 #include "protocol/core/fast_start.h"
 #include "protocol/core/bytes.h"
 #include "protocol/core/status.h"
@@ -89,6 +90,9 @@ struct ServerConfig {
   // its keepalive requests are what keeps the session.
   Duration session_timeout = 60 * kSecond;  // Fast Start: the largest factor granted (1 = none). protocol/core/fast_start.h.
   std::uint32_t fast_start_factor = kFastStartDefaultFactor;
+  // Access hook (protocol/core/access.h): the path and query of DESCRIBE, and
+  // of a SETUP for another path than the one granted; false -> 403.
+  AuthorizeHook authorize;
 };
 // Largest request body the server accepts (SET_PARAMETER statistics, packet
 // pair); bigger requests get 400 and the connection closes.
@@ -181,8 +185,17 @@ class ServerSession {
   // reports on this session's streams are read; anything else is ignored.
   void on_datagram(ByteView datagram, Instant now);
 
+  // The server is full: every request gets "503 Service Unavailable"; the
+  // connection closes after the first DESCRIBE, SETUP or PLAY.
+  void set_busy() { busy_ = true; }
+
   // For logs and tests.
   const std::string& session_id() const { return session_id_; }
+  // Access logs: the content path of the last DESCRIBE, SETUP or PLAY (""
+  // before one), the status of its response (0 before one), "rtsp".
+  const std::string& served_path() const { return served_path_; }
+  int served_status() const { return served_status_; }
+  const char* transport_name() const { return "rtsp"; }
   std::int64_t start_packet() const { return start_packet_; }
   std::uint32_t packets_sent() const { return data_sent_; }
   // Fast UDP: datagrams sent beyond the client's reports, and the window.
@@ -244,6 +257,8 @@ class ServerSession {
   void reply(const Request& req, Response* resp);
   void reply_error(int status);
   bool authorized(const Request& req);
+  // The access hook's verdict on the request's path (remembered per path).
+  bool access_allowed(const Request& req);
   void challenge(Response* resp);
   // Opens `name` (playlist, redirect, file). On failure fills resp and returns false.
   bool open_content(const std::string& name, Response* resp,
@@ -286,6 +301,10 @@ class ServerSession {
   std::uint32_t server_cseq_ = 0;
   int auth_failures_ = 0;
   bool authorized_ = false;
+  std::optional<std::string> granted_path_;  // the path the access hook allowed
+  std::string served_path_;
+  int served_status_ = 0;
+  bool busy_ = false;
 
   // Output.
   std::vector<std::uint8_t> pending_;

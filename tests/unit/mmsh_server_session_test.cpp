@@ -346,6 +346,26 @@ TEST_F(ServerSessionTest, BasicAuthentication) {
   EXPECT_EQ(o.frames.size(), 1u);
 }
 
+TEST_F(ServerSessionTest, AccessHookSeesPathAndQueryAndRefusesWith403) {
+  std::vector<std::string> seen;
+  config_.authorize = [&seen](std::string_view pq) {
+    seen.emplace_back(pq);
+    return pq.find("ok=1") != std::string_view::npos;
+  };
+  Output o = run(request("/small.asf?ok=0", {"no-cache"}));
+  EXPECT_EQ(o.head.status, 403);
+  EXPECT_EQ(o.head.reason, "Forbidden");
+  EXPECT_TRUE(o.frames.empty());
+  EXPECT_TRUE(o.closed);
+  // The query does not take part in the lookup; the proxy form gives the same path.
+  o = run(request("http://127.0.0.1:8080/small.asf?ok=1", {"no-cache"}));
+  EXPECT_EQ(o.head.status, 200);
+  EXPECT_EQ(o.frames.size(), 1u);
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_EQ(seen[0], "/small.asf?ok=0");
+  EXPECT_EQ(seen[1], "/small.asf?ok=1");
+}
+
 TEST_F(ServerSessionTest, RedirectAnswers302) {
   config_.redirects["old.asf"] = "mmsh://127.0.0.1:1/small.asf";
   Output o = run(request("/old.asf", {"no-cache"}));

@@ -480,6 +480,29 @@ TEST_F(MmstServerTest, FileNotFoundHresult) {
   EXPECT_EQ(c.units().back().msg.report_read_block.hr, kNsEInvalidRequest);
 }
 
+TEST_F(MmstServerTest, AccessHookRefusesOpenWithAccessDenied) {
+  std::vector<std::string> seen;
+  config.authorize = [&seen](std::string_view pq) {
+    seen.emplace_back(pq);
+    return pq.find("ok=1") != std::string_view::npos;
+  };
+  Client c(&config);
+  c.send(connect_msg());
+  c.send(open_msg("small.asf?ok=0"));
+  ASSERT_EQ(c.units().back().mid, kLinkMacToViewerReportOpenFile);
+  EXPECT_EQ(c.units().back().msg.report_open_file.hr, kHrAccessDenied);
+  EXPECT_FALSE(c.session().wants_close());
+  c.send(read_block_msg());
+  EXPECT_EQ(c.units().back().msg.report_read_block.hr, kNsEInvalidRequest);
+  // The query is stripped before the lookup.
+  c.send(open_msg("small.asf?ok=1", 3));
+  ASSERT_EQ(c.units().back().mid, kLinkMacToViewerReportOpenFile);
+  EXPECT_EQ(c.units().back().msg.report_open_file.hr, kHrOk);
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_EQ(seen[0], "/small.asf?ok=0");
+  EXPECT_EQ(seen[1], "/small.asf?ok=1");
+}
+
 TEST_F(MmstServerTest, RedirectThenClose) {
   config.redirects["old.asf"] = "mms://127.0.0.1:1755/small.asf";
   Client c(&config);

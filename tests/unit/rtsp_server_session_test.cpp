@@ -899,6 +899,46 @@ TEST_F(RtspServerTest, DigestAndBasicAuth) {
   }
 }
 
+TEST_F(RtspServerTest, AccessHookOnDescribeAndSetup) {
+  std::vector<std::string> seen;
+  config.authorize = [&seen](std::string_view pq) {
+    seen.emplace_back(pq);
+    return pq.find("ok=1") != std::string_view::npos;
+  };
+  const std::string tcp = "RTP/AVP/TCP;unicast;interleaved=0-1";
+  {
+    Client c(&config);
+    EXPECT_EQ(c.request("DESCRIBE", std::string(kUrl) + "?ok=0").status, 403);
+    EXPECT_EQ(c.request("DESCRIBE", kUrl).status, 403);
+    // SETUP of the refused path, without a query, is refused too.
+    EXPECT_EQ(c.request("SETUP", std::string(kUrl) + "/stream=1", {{"Transport", tcp}}).status,
+              403);
+    // A granted DESCRIBE: the Content-Base has no query, and SETUP and PLAY
+    // of that path need none.
+    Response d = c.request("DESCRIBE", std::string(kUrl) + "?ok=1");
+    ASSERT_EQ(d.status, 200);
+    EXPECT_EQ(header_value(d, "Content-Base"), std::string(kUrl) + "/");
+    Response s1 = c.request("SETUP", std::string(kUrl) + "/stream=1", {{"Transport", tcp}});
+    ASSERT_EQ(s1.status, 200);
+    EXPECT_EQ(c.request("PLAY", std::string(kUrl) + "/", {{"Session", session_of(s1)}}).status,
+              200);
+    ASSERT_EQ(seen.size(), 4u);
+    EXPECT_EQ(seen[0], "/small.asf?ok=0");
+    EXPECT_EQ(seen[1], "/small.asf");
+    EXPECT_EQ(seen[2], "/small.asf");
+    EXPECT_EQ(seen[3], "/small.asf?ok=1");
+  }
+  {
+    // SETUP without DESCRIBE carries the query itself.
+    seen.clear();
+    Client c(&config);
+    EXPECT_EQ(c.request("SETUP", std::string(kUrl) + "/stream=1?ok=1", {{"Transport", tcp}}).status,
+              200);
+    ASSERT_EQ(seen.size(), 1u);
+    EXPECT_EQ(seen[0], "/small.asf?ok=1");
+  }
+}
+
 TEST_F(RtspServerTest, NotFoundRedirectAndRefusedUdp) {
   config.redirects["moved.asf"] = "rtsp://10.0.0.1:554/small.asf";
   {

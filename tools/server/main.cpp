@@ -7,13 +7,19 @@
 //              [--fast] [--keep-padding] [--auth USER:PASS] [--redirect NAME=URL]...
 //              [--fault NAME] [--udp-loss PERCENT] [--refuse mms|mmsu|mmsh|rtsp|rtspu]...
 //              [--close-after-packets N] [--keepalive MS] [--idle-timeout MS]
-//              [--fast-start-factor N] [--verbose]
+//              [--fast-start-factor N] [--url-key KEY] [--access-log FILE]
+//              [--max-clients N] [--verbose]
+//   mms-server --sign-url URL --url-key KEY [--valid-for SECONDS]
 //
 // Prints "mms-server listening mmsh=PORT mms=PORT rtsp=PORT" once ready (a
 // refused transport's part is left out); SIGTERM/SIGINT stop it. --port N
 // serves all three on one TCP port (recognised by the first bytes of each
-// connection) with UDP data on the same number.
+// connection) with UDP data on the same number. --url-key requires signed
+// URLs (tools/server/url_signing.h); --sign-url prints URL signed for
+// --valid-for seconds (default 3600) and exits. --access-log FILE appends a
+// line per ended session; SIGHUP reopens FILE.
 #include <signal.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -26,6 +32,7 @@
 
 #include "protocol/core/log.h"
 #include "tools/server/server.h"
+#include "tools/server/url_signing.h"
 
 namespace {
 
@@ -55,17 +62,20 @@ class StderrSink final : public mms::LogSink {
 };
 
 void usage(std::FILE* out) {
-  std::fprintf(out,
-               "usage: mms-server --root DIR [--bind ADDR] [--mmsh-port N] [--mms-port N]\n"
-               "                  [--rtsp-port N] [--port N]\n"
-               "                  [--live NAME=FILE]... [--playlist NAME=FILE1,FILE2,...]...\n"
-               "                  [--fast] [--keep-padding] [--auth USER:PASS]\n"
-               "                  [--redirect NAME=URL]... [--fault NAME] [--udp-loss PERCENT]\n"
-               "                  [--refuse mms|mmsu|mmsh|rtsp|rtspu]... [--close-after-packets N]\n"
-               "                  [--keepalive MS] [--idle-timeout MS] [--fast-start-factor N]\n"
-               "                  [--verbose]\n"
-               "faults (MMSH): garbage, truncate, huge-length, stall-header, bad-frame\n"
-               "playlists are served over MMS and RTSP\n");
+  std::fprintf(
+      out,
+      "usage: mms-server --root DIR [--bind ADDR] [--mmsh-port N] [--mms-port N]\n"
+      "                  [--rtsp-port N] [--port N]\n"
+      "                  [--live NAME=FILE]... [--playlist NAME=FILE1,FILE2,...]...\n"
+      "                  [--fast] [--keep-padding] [--auth USER:PASS]\n"
+      "                  [--redirect NAME=URL]... [--fault NAME] [--udp-loss PERCENT]\n"
+      "                  [--refuse mms|mmsu|mmsh|rtsp|rtspu]... [--close-after-packets N]\n"
+      "                  [--keepalive MS] [--idle-timeout MS] [--fast-start-factor N]\n"
+      "                  [--url-key KEY] [--access-log FILE] [--max-clients N]\n"
+      "                  [--verbose]\n"
+      "       mms-server --sign-url URL --url-key KEY [--valid-for SECONDS]\n"
+      "faults (MMSH): garbage, truncate, huge-length, stall-header, bad-frame\n"
+      "playlists are served over MMS and RTSP\n");
 }
 
 bool split_pair(std::string_view arg, char sep, std::string* a, std::string* b) {
@@ -92,8 +102,8 @@ bool parse_number(const char* s, long lo, long hi, long* out) {
 
 int g_signal_pipe[2] = {-1, -1};
 
-void on_signal(int /*sig*/) {
-  const char c = 'q';
+void on_signal(int sig) {
+  const char c = sig == SIGHUP ? 'h' : 'q';
   const ssize_t r = ::write(g_signal_pipe[1], &c, 1);
   (void)r;
 }
@@ -103,6 +113,8 @@ void on_signal(int /*sig*/) {
 int main(int argc, char** argv) {
   mms::server::ServerOptions opts;
   bool have_root = false;
+  std::string sign_url;
+  long valid_for = 3600;
   bool verbose = false;
   for (int i = 1; i < argc; ++i) {
     const std::string_view a = argv[i];
@@ -250,6 +262,30 @@ int main(int argc, char** argv) {
       opts.fast = true;
     } else if (a == "--keep-padding") {
       opts.keep_padding = true;
+    } else if (a == "--max-clients") {
+      const char* s = value("--max-clients");
+      long n = 0;
+      if (!parse_number(s, 0, 1000000, &n)) {
+        std::fprintf(stderr, "mms-server: bad --max-clients '%s'\n", s);
+        return 2;
+      }
+      opts.max_clients = static_cast<std::uint32_t>(n);
+    } else if (a == "--access-log") {
+      opts.access_log = value("--access-log");
+    } else if (a == "--url-key") {
+      opts.url_key = value("--url-key");
+      if (opts.url_key.empty()) {
+        std::fprintf(stderr, "mms-server: --url-key wants a non-empty key\n");
+        return 2;
+      }
+    } else if (a == "--sign-url") {
+      sign_url = value("--sign-url");
+    } else if (a == "--valid-for") {
+      const char* s = value("--valid-for");
+      if (!parse_number(s, 0, 100L * 365 * 24 * 3600, &valid_for)) {
+        std::fprintf(stderr, "mms-server: bad --valid-for '%s' (seconds)\n", s);
+        return 2;
+      }
     } else if (a == "--verbose" || a == "-v") {
       verbose = true;
     } else if (a == "--help" || a == "-h") {
@@ -260,6 +296,21 @@ int main(int argc, char** argv) {
       usage(stderr);
       return 2;
     }
+  }
+  if (!sign_url.empty()) {
+    if (opts.url_key.empty()) {
+      std::fprintf(stderr, "mms-server: --sign-url needs --url-key\n");
+      return 2;
+    }
+    std::string out;
+    const std::int64_t expiry = static_cast<std::int64_t>(::time(nullptr)) + valid_for;
+    if (!mms::server::sign_url(sign_url, opts.url_key, expiry, &out)) {
+      std::fprintf(stderr, "mms-server: cannot sign '%s' (no path, or a bad %%-escape)\n",
+                   sign_url.c_str());
+      return 2;
+    }
+    std::printf("%s\n", out.c_str());
+    return 0;
   }
   if (!have_root) {
     usage(stderr);
@@ -279,6 +330,7 @@ int main(int argc, char** argv) {
   sa.sa_handler = on_signal;
   sigaction(SIGTERM, &sa, nullptr);
   sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGHUP, &sa, nullptr);  // reopens the access log
   signal(SIGPIPE, SIG_IGN);
 
   mms::server::Server server;
@@ -300,8 +352,17 @@ int main(int argc, char** argv) {
   std::printf("%s\n", ready.c_str());
   std::fflush(stdout);
 
-  char c = 0;
-  while (::read(g_signal_pipe[0], &c, 1) < 0 && errno == EINTR) {
+  for (;;) {
+    char c = 0;
+    const ssize_t n = ::read(g_signal_pipe[0], &c, 1);
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n == 1 && c == 'h') {
+      server.reopen_access_log();
+      continue;
+    }
+    break;
   }
   server.stop();
   mms::set_log_sink(nullptr);

@@ -15,6 +15,7 @@
 
 #include "protocol/core/log.h"
 #include "protocol/io/listener.h"
+#include "tools/server/url_signing.h"
 
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -25,44 +26,6 @@ namespace {
 constexpr const char* kLog = "mms-server";
 // Largest file served (it is held in memory, framed once more for the cache).
 constexpr std::uint64_t kMaxContentBytes = 2ull * 1024 * 1024 * 1024 - 1;
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') {
-    return c - '0';
-  }
-  if (c >= 'a' && c <= 'f') {
-    return c - 'a' + 10;
-  }
-  if (c >= 'A' && c <= 'F') {
-    return c - 'A' + 10;
-  }
-  return -1;
-}
-
-// Percent-decodes a URL path; false on a bad escape or a NUL byte.
-bool url_decode(std::string_view in, std::string* out) {
-  out->clear();
-  for (std::size_t i = 0; i < in.size(); ++i) {
-    char c = in[i];
-    if (c == '%') {
-      if (i + 2 >= in.size()) {
-        return false;
-      }
-      const int hi = hex_value(in[i + 1]);
-      const int lo = hex_value(in[i + 2]);
-      if (hi < 0 || lo < 0) {
-        return false;
-      }
-      c = static_cast<char>(hi * 16 + lo);
-      i += 2;
-    }
-    if (c == '\0') {
-      return false;
-    }
-    out->push_back(c);
-  }
-  return true;
-}
 
 // True for a relative path without "." / ".." components or backslashes.
 bool safe_relative(std::string_view name) {
@@ -199,6 +162,114 @@ class FileContentSource final : public mmsh::ContentSource {
   std::map<std::string, std::shared_ptr<const mmsh::Content>> cache_;
 };
 
+// The access log: one line per ended session, W3C-like fields.
+class AccessLog {
+ public:
+  ~AccessLog() { close(); }
+  // Opens (appending) `path`; false when it cannot be opened.
+  bool open(const std::string& path) {
+    close();
+    path_ = path;
+    file_ = std::fopen(path.c_str(), "a");
+    if (file_ == nullptr) {
+      return false;
+    }
+    if (std::ftell(file_) == 0) {
+      std::fputs(
+          "#Software: mms-server\n"
+          "#Fields: date-time c-ip cs-uri-stem x-transport sc-bytes x-duration sc-status\n",
+          file_);
+      std::fflush(file_);
+    }
+    return true;
+  }
+  bool reopen() { return open(path_); }
+  void close() {
+    if (file_ != nullptr) {
+      std::fclose(file_);
+      file_ = nullptr;
+    }
+  }
+  void write(const io::ConnectionRecord& r) {
+    if (file_ == nullptr || r.info.transport.empty()) {
+      return;  // not a session: a connection that never said which protocol
+    }
+    GDateTime* now = g_date_time_new_now_utc();
+    gchar* when = g_date_time_format(now, "%Y-%m-%dT%H:%M:%SZ");
+    g_date_time_unref(now);
+    // The path as one field: control bytes, spaces and non-ASCII %-escaped.
+    std::string path;
+    for (const char ch : r.info.path) {
+      const auto b = static_cast<unsigned char>(ch);
+      if (b <= 0x20 || b >= 0x7F) {
+        char esc[4];
+        std::snprintf(esc, sizeof esc, "%%%02X", b);
+        path += esc;
+      } else {
+        path += ch;
+      }
+    }
+    const std::string status = r.info.status > 0 ? std::to_string(r.info.status) : "-";
+    std::fprintf(file_, "%s %s %s %s %llu %.3f %s\n", when,
+                 r.client.empty() ? "-" : r.client.c_str(), path.empty() ? "-" : path.c_str(),
+                 r.info.transport.c_str(), static_cast<unsigned long long>(r.bytes_sent),
+                 static_cast<double>(r.duration) / static_cast<double>(kSecond), status.c_str());
+    std::fflush(file_);
+    g_free(when);
+  }
+
+ private:
+  std::string path_;
+  std::FILE* file_ = nullptr;
+};
+
+// A connection that holds one of the --max-clients places until its session
+// is done (wants_close) or it is destroyed, whichever comes first.
+class AdmittedConnection final : public io::Connection {
+ public:
+  AdmittedConnection(std::unique_ptr<io::Connection> inner, std::uint32_t* active)
+      : inner_(std::move(inner)), active_(active) {
+    ++*active_;
+  }
+  ~AdmittedConnection() override { release(); }
+  Result<std::size_t> on_bytes(ByteView in, Instant now) override {
+    return inner_->on_bytes(in, now);
+  }
+  void on_eof(Instant now) override { inner_->on_eof(now); }
+  void on_timeout(Instant now) override { inner_->on_timeout(now); }
+  std::optional<Instant> next_deadline() const override { return inner_->next_deadline(); }
+  ByteView next_output(Instant now) override { return inner_->next_output(now); }
+  void consume_output(std::size_t n) override { inner_->consume_output(n); }
+  bool wants_close() const override {
+    const bool done = inner_->wants_close();
+    if (done) {
+      release();  // a lingering close does not keep the place
+    }
+    return done;
+  }
+  std::uint16_t datagram_port() const override { return inner_->datagram_port(); }
+  ByteView next_datagram(Instant now) override { return inner_->next_datagram(now); }
+  void consume_datagram() override { inner_->consume_datagram(); }
+  std::size_t next_datagrams(Instant now, ByteView* out, std::size_t max) override {
+    return inner_->next_datagrams(now, out, max);
+  }
+  void consume_datagrams(std::size_t n) override { inner_->consume_datagrams(n); }
+  void on_datagram(ByteView d, Instant now) override { inner_->on_datagram(d, now); }
+  const char* protocol() const override { return inner_->protocol(); }
+  io::ConnectionInfo info() const override { return inner_->info(); }
+
+ private:
+  void release() const {
+    if (!released_) {
+      released_ = true;
+      --*active_;
+    }
+  }
+  std::unique_ptr<io::Connection> inner_;
+  std::uint32_t* active_;
+  mutable bool released_ = false;
+};
+
 gboolean quit_loop(gpointer loop) noexcept {
   g_main_loop_quit(static_cast<GMainLoop*>(loop));
   return G_SOURCE_REMOVE;
@@ -219,6 +290,23 @@ struct Server::Impl {
   GMainContext* context = nullptr;
   GMainLoop* loop = nullptr;
   std::uint16_t port = 0;
+  AccessLog access_log;
+  std::uint32_t active = 0;  // sessions holding a --max-clients place
+
+  // Wraps a new session's connection: admitted (counted) while there is a
+  // place, else the session is told it is busy first.
+  template <typename Session>
+  std::unique_ptr<io::Connection> admit(std::unique_ptr<Session> s) {
+    if (options.max_clients == 0) {
+      return io::make_connection(std::move(s));
+    }
+    if (active >= options.max_clients) {
+      MMS_LOG(LogLevel::kInfo, kLog, "%u sessions: refusing a new one (--max-clients)", active);
+      s->set_busy();
+      return io::make_connection(std::move(s));
+    }
+    return std::make_unique<AdmittedConnection>(io::make_connection(std::move(s)), &active);
+  }
 
   std::mutex mu;
   std::condition_variable cv;
@@ -234,15 +322,13 @@ void Server::Impl::run() {
   Status st;
   const auto refused = [this](const char* name) { return options.refuse.count(name) != 0; };
   const io::ConnectionFactory mmsh_factory = [this](Instant now) {
-    return io::make_connection(std::make_unique<mmsh::ServerSession>(&config, g_random_int(), now));
+    return admit(std::make_unique<mmsh::ServerSession>(&config, g_random_int(), now));
   };
   const io::ConnectionFactory mms_factory = [this](Instant now) {
-    return io::make_connection(
-        std::make_unique<mmst::ServerSession>(&mms_config, g_random_int(), now));
+    return admit(std::make_unique<mmst::ServerSession>(&mms_config, g_random_int(), now));
   };
   const io::ConnectionFactory rtsp_factory = [this](Instant now) {
-    return io::make_connection(
-        std::make_unique<rtsp::ServerSession>(&rtsp_config, g_random_int(), now));
+    return admit(std::make_unique<rtsp::ServerSession>(&rtsp_config, g_random_int(), now));
   };
   // UDP data: loss simulation and the silent "refuse" faults, per protocol.
   io::UdpOptions udp;
@@ -278,6 +364,9 @@ void Server::Impl::run() {
       return;
     }
     *bound = (*l)->port();
+    if (!options.access_log.empty()) {
+      (*l)->set_close_hook([this](const io::ConnectionRecord& r) { access_log.write(r); });
+    }
     listeners.push_back(std::move(*l));
   };
   std::uint16_t mmsh_bound = 0;
@@ -346,6 +435,9 @@ Status Server::start(const ServerOptions& options) {
   }
   auto impl = std::make_unique<Impl>();
   impl->options = options;
+  if (!options.access_log.empty() && !impl->access_log.open(options.access_log)) {
+    return Status(Code::kRefused, "cannot open the access log");
+  }
   impl->source = std::make_unique<FileContentSource>(options.root, options.live);
   impl->config.content = impl->source.get();
   impl->config.fast = options.fast;
@@ -384,6 +476,20 @@ Status Server::start(const ServerOptions& options) {
   impl->rtsp_config.playlists = options.playlists;
   impl->rtsp_config.close_after_packets = options.close_after_packets;
   impl->rtsp_config.live_epoch = impl->config.live_epoch;
+  if (!options.url_key.empty()) {
+    const std::string key = options.url_key;
+    const AuthorizeHook check = [key](std::string_view path_and_query) {
+      const UrlCheck c = check_signed_url(path_and_query, key, g_get_real_time() / G_USEC_PER_SEC);
+      if (c != UrlCheck::kOk) {
+        MMS_LOG(LogLevel::kInfo, kLog, "signed URL refused (%s): %.200s", to_string(c),
+                std::string(path_and_query).c_str());
+      }
+      return c == UrlCheck::kOk;
+    };
+    impl->config.authorize = check;
+    impl->mms_config.authorize = check;
+    impl->rtsp_config.authorize = check;
+  }
   impl->context = g_main_context_new();
   impl->loop = g_main_loop_new(impl->context, FALSE);
   Impl* raw = impl.get();
@@ -411,6 +517,26 @@ std::uint16_t Server::mms_port() const {
 
 std::uint16_t Server::rtsp_port() const {
   return impl_ ? impl_->rtsp_port : 0;
+}
+
+namespace {
+gboolean reopen_log(gpointer data) noexcept {
+  auto* log = static_cast<AccessLog*>(data);
+  if (!log->reopen()) {
+    MMS_LOG(LogLevel::kError, kLog, "cannot reopen the access log");
+  }
+  return G_SOURCE_REMOVE;
+}
+}  // namespace
+
+void Server::reopen_access_log() {
+  if (!impl_) {
+    return;
+  }
+  GSource* s = g_idle_source_new();
+  g_source_set_callback(s, reopen_log, &impl_->access_log, nullptr);
+  g_source_attach(s, impl_->context);
+  g_source_unref(s);
 }
 
 void Server::stop() {

@@ -60,6 +60,19 @@ struct ServerOptions {
   // Fast Start (protocol/core/fast_start.h): the largest factor a client's
   // acceleration request is granted on paced on-demand plays; 1 turns it off.
   std::uint32_t fast_start_factor = kFastStartDefaultFactor;
+  // Signed URLs (tools/server/url_signing.h): when non-empty, every request
+  // URL must carry a valid e= and s= for this key, else access is denied.
+  std::string url_key;
+  // Access log: when non-empty, one line per session as it ends is appended
+  // to this file (docs/server.md, "Access log"): UTC time, client address, path,
+  // transport, bytes sent, duration in seconds, status. Reopened by
+  // Server::reopen_access_log() (mms-server: on SIGHUP).
+  std::string access_log;
+  // Sessions served at the same time, over all protocols (0 = no limit):
+  // beyond it a new connection is told the server is busy (MMSH and RTSP
+  // 503, MMS NS_E_TOO_MANY_SESS) and closed. A session holds its place from
+  // its connection's accept until the session is done.
+  std::uint32_t max_clients = 0;
 };
 
 class Server {
@@ -79,6 +92,9 @@ class Server {
   std::uint16_t mms_port() const;
   // The bound RTSP TCP (and UDP) port (0 before start() or when refused).
   std::uint16_t rtsp_port() const;
+  // Closes and reopens the access log file (after log rotation), on the
+  // server's thread; safe from any thread, also from a signal-driven source.
+  void reopen_access_log();
   // Stops the thread and closes every connection. Idempotent.
   void stop();
 
