@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The project's test command: install dependencies, configure and build with
-# AddressSanitizer + UndefinedBehaviorSanitizer, run every Meson test suite
+# AddressSanitizer + UndefinedBehaviorSanitizer and warnings as errors, run every Meson test suite
 # (unit, element, integration, fuzz-replay, interop, field, package) and print, as the very
 # last line, "N passed, N failed" (plus ", N skipped" when tests skipped).
 # Exit status is non-zero when anything failed or the build broke.
@@ -35,7 +35,8 @@ summary_fail() {
 
 scripts/install-deps.sh || summary_fail "dependency installation failed"
 
-setup_args=(-Db_sanitize="$SANITIZE")
+# Warnings are errors in the test build (the code builds without any).
+setup_args=(-Db_sanitize="$SANITIZE" -Dwerror=true)
 if [[ "$SANITIZE" != none ]]; then
   # Sanitized shared modules resolve the runtime at load time.
   setup_args+=(-Db_lundef=false)

@@ -274,6 +274,64 @@ TEST_F(Pipeline, ScriptCommandsInTheHeaderArePosted) {
   expect_same_content(mmssrc(url("av-script.asf")), filesrc(out));
 }
 
+// A command (script) stream's samples become mms-script-command messages as
+// their packets are pushed, in order, with their presentation times.
+TEST_F(Pipeline, ScriptCommandStreamSamplesArePosted) {
+  const std::string out = media_dir() + "/commands.asf";
+  const std::string cmd = "python3 '" + std::string(MMS_SOURCE_ROOT) +
+                          "/tests/tools/asfcommands.py' '" + out +
+                          "' '0:TEXT:Hello there|1500:URL:http://example.invalid/x|3000:CAPTION:"
+                          "Third'";
+  ASSERT_EQ(std::system(cmd.c_str()), 0);
+  mms::server::ServerOptions o;
+  o.single_port = true;  // MMSH, MMS and RTSP on the port url() names
+  start_server(o);
+  for (const char* scheme : {"mmsh", "mmst", "rtspt"}) {
+    const std::string desc = mmssrc(url("commands.asf", scheme)) + " ! fakesink";
+    GstElement* pipeline = gst_parse_launch(desc.c_str(), nullptr);
+    ASSERT_NE(pipeline, nullptr);
+    GstBus* bus = gst_element_get_bus(pipeline);
+    gst_element_set_state(pipeline, GST_STATE_PLAYING);
+    std::vector<std::string> seen;
+    bool eos = false;
+    for (;;) {
+      GstMessage* msg = gst_bus_timed_pop_filtered(
+          bus, 30 * GST_SECOND,
+          static_cast<GstMessageType>(GST_MESSAGE_ELEMENT | GST_MESSAGE_ERROR | GST_MESSAGE_EOS));
+      if (msg == nullptr) {
+        break;
+      }
+      const GstMessageType type = GST_MESSAGE_TYPE(msg);
+      const GstStructure* st = gst_message_get_structure(msg);
+      if (type == GST_MESSAGE_ELEMENT && gst_structure_has_name(st, "mms-script-command")) {
+        guint64 ts = 0;
+        gst_structure_get_uint64(st, "timestamp", &ts);
+        seen.push_back(std::string(gst_structure_get_string(st, "origin")) + "/" +
+                       std::to_string(ts / GST_MSECOND) + "/" +
+                       gst_structure_get_string(st, "type") + "/" +
+                       gst_structure_get_string(st, "command"));
+      }
+      gst_message_unref(msg);
+      if (type == GST_MESSAGE_ERROR) {
+        ADD_FAILURE() << scheme << ": error";
+        break;
+      }
+      if (type == GST_MESSAGE_EOS) {
+        eos = true;
+        break;
+      }
+    }
+    gst_element_set_state(pipeline, GST_STATE_NULL);
+    gst_object_unref(bus);
+    gst_object_unref(pipeline);
+    EXPECT_TRUE(eos) << scheme;
+    EXPECT_EQ(seen, (std::vector<std::string>{"stream/0/TEXT/Hello there",
+                                              "stream/1500/URL/http://example.invalid/x",
+                                              "stream/3000/CAPTION/Third"}))
+        << scheme;
+  }
+}
+
 // --- errors ---------------------------------------------------------------
 
 void expect_error(const std::string& src, GQuark domain, gint code, const char* mms_code) {
