@@ -277,11 +277,10 @@ PY
   echo
   cat "$W/firstpicture.md"
   echo
-  echo "Why the file matters: uridecodebin buffers a stream URI in a queue2 sized from the streams'"
-  echo "bitrate tags (2 s of media); when one stream has none (FFmpeg's ASF muxer writes no video"
-  echo "bitrate), queue2 falls back to its rate estimate, which measures buffered time by the input"
-  echo "rate, so a burst does not shorten it (2.9 s instead of 5.3 s, from the bytes side)."
-  echo "MMS (mmst, mmsu) does not ask for Fast Start yet (docs/element.md, Fast Start)."
+  echo "uridecodebin buffers a stream URI in a queue2 sized from the streams' bitrate tags (2 s of"
+  echo "media); FFmpeg's ASF muxer writes no video bitrate, so mmssrc adds a Stream Bitrate Properties"
+  echo "object to such headers when the bitrates can be told (docs/element.md, Fast Start): without"
+  echo "it queue2 measures buffered time by the input rate, which a burst does not shorten."
   echo
   echo "Versions: $(ffmpeg -version | head -n1 | cut -d' ' -f1-3), $(gst-launch-1.0 --version | sed -n 2p),"
   echo "libmms $(pkg-config --modversion libmms)$( [[ -n "$have_vlc" ]] && echo ", $(cvlc --version 2>/dev/null | head -n1)")."

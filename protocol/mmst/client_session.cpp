@@ -1142,6 +1142,21 @@ void MmstClientSession::replay(std::uint32_t lost, const char* why, Instant now)
 }
 
 void MmstClientSession::finish_eos(Instant now) {
+  if (udp_ && !live() && all_selected_ && header_known_ && !seq_known_ &&
+      info_.data_packets_count > (last_location_ ? std::uint64_t{*last_location_} + 1 : 0)) {
+    // The end of a play none of whose datagrams arrived (they were all lost
+    // on the way: a blackout longer than a Fast Start burst), with packets of
+    // the file still missing. No sequence is known to probe the tail with:
+    // play again from the next packet, and when that keeps failing, give the
+    // connection up so that a reconnect resumes there. Never a short EOS.
+    const std::uint32_t next = last_location_ ? *last_location_ + 1 : 0;
+    if (replay_possible()) {
+      replay(next, "the play ended before any of its packets arrived", now);
+      return;
+    }
+    fail(Status(Code::kConnectionLost, "UDP data lost: the play ended with packets missing", next));
+    return;
+  }
   eos_pending_ = true;
   tail_probe_ = false;
   tail_next_set_ = false;

@@ -166,9 +166,12 @@ for scheme in mmsu rtspu; do
   fi
 
   # 4. A 5 s blackout after 40 datagrams: the no-data timeout (2 s) reconnects.
+  #    Without Fast Start, so that the server is still sending when the
+  #    blackout ends (with it, the 10 s file is sent within the blackout; see 5).
   start_relay "${PORT[$scheme]}" --udp --udp-blackout-after 40 --udp-blackout-seconds 5
   got="$T/blackout-$scheme.asf"
-  record "$scheme://127.0.0.1:$RELAY_PORT/$F" "$got" timeout=2 retries=3 retry-delay-max=1
+  record "$scheme://127.0.0.1:$RELAY_PORT/$F" "$got" timeout=2 retries=3 retry-delay-max=1 \
+    fast-start=false
   grep -q 'udp: blackout after 40 datagrams for 5 s' "$RELAY_LOG" || fail "$scheme blackout: the relay blacked nothing out"
   n=$(reconnects "$got.log")
   [[ $n -ge 1 ]] || { tail -n 25 "$got.log"; fail "$scheme blackout: no reconnect"; }
@@ -179,5 +182,15 @@ for scheme in mmsu rtspu; do
     cmp -s "$clean" "$got" || fail "mmsu blackout: the recording differs from the one without a fault"
     expect_same_as_file "$F" "$got" "mmsu after a blackout"
   fi
+
+  # 5. The same blackout with Fast Start: the server sends the whole file
+  #    within it. However mmssrc recovers (resends, a new play from the first
+  #    lost packet, or a reconnect), every frame arrives.
+  start_relay "${PORT[$scheme]}" --udp --udp-blackout-after 40 --udp-blackout-seconds 5
+  got="$T/blackout-fast-$scheme.asf"
+  record "$scheme://127.0.0.1:$RELAY_PORT/$F" "$got" timeout=2 retries=3 retry-delay-max=1
+  grep -q 'udp: blackout after 40 datagrams for 5 s' "$RELAY_LOG" || fail "$scheme blackout with Fast Start: the relay blacked nothing out"
+  log "$scheme blackout with Fast Start: $(fault_line 'udp: blackout after'); $(summary); $(reconnects "$got.log") reconnect(s)"
+  same_frames "$got" "$scheme after a 5 s blackout with Fast Start"
 done
 log "PASS"
