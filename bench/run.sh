@@ -107,7 +107,7 @@ declare -A CMDLINE=(
   [libmms]="mmsclient $URL /dev/null"
   [ffmpeg]="ffmpeg -i $URL -map 0 -c copy -f null -"
   [mmssrc]="gst-launch-1.0 -q mmssrc location=$URL ! fakesink"
-  [vlc]="cvlc -q --no-audio --no-video $URL --sout '#std{access=file,mux=asf,dst=OUT.asf}' vlc://quit"
+  [vlc]="cvlc -q $URL --sout '#std{access=file,mux=asf,dst=OUT.asf}' vlc://quit"
   [libmms_mmst]="mmsclient $URL_MMST /dev/null"
   [ffmpeg_mmst]="ffmpeg -i $URL_MMST -map 0 -c copy -f null -"
   [mmssrc_mmst]="gst-launch-1.0 -q mmssrc location=$URL_MMST ! fakesink"
@@ -139,9 +139,10 @@ for ((r = 1; r <= RUNS; r++)); do
   if [[ -n "$have_vlc" ]]; then
     # VLC remuxes into a file its user can write; a run only counts when the
     # file holds at least half of the input (cvlc exits 0 even when the
-    # input cannot be opened).
+    # input cannot be opened). No --no-audio/--no-video: access_mms would
+    # deselect both streams and give up ("no stream selected").
     chmod 711 "$W" && mkdir -p "$W/vlc" && chmod 777 "$W/vlc" && rm -f "$W/vlc/out.asf"
-    timed vlc "${as_vlc[@]}" cvlc --no-audio --no-video "$URL" \
+    timed vlc "${as_vlc[@]}" cvlc "$URL" \
       --sout "#std{access=file,mux=asf,dst=$W/vlc/out.asf}" vlc://quit || have_vlc=
     got=$(stat -c %s "$W/vlc/out.asf" 2>/dev/null || echo 0)
     if ((got < SIZE / 2)); then

@@ -333,6 +333,8 @@ struct Listener::Impl {
   void accept_all();
   void destroy(Conn* c);
   void pump(Conn* c);
+  void pump_once(Conn* c);
+  std::size_t feed(Conn* c, ByteView in, Instant now);
   // Writes pending TCP output; false when the connection was destroyed.
   bool write_tcp(Conn* c, Instant now, bool* blocked);
   void read(Conn* c);
@@ -533,21 +535,7 @@ void Listener::Impl::read(Conn* c) {
       c->input.insert(c->input.end(), buf, buf + n);
       in = ByteView(c->input);
     }
-    Result<std::size_t> r = c->handler->on_bytes(in, now);
-    std::size_t consumed = in.size();
-    if (r.ok()) {
-      consumed = std::min(*r, in.size());
-    } else {
-      MMS_LOG(LogLevel::kInfo, kLog, "connection %llu: %s", static_cast<unsigned long long>(c->id),
-              r.status().what());
-    }
-    if (c->input.empty()) {
-      if (consumed < in.size()) {
-        c->input.assign(in.begin() + consumed, in.end());
-      }
-    } else {
-      c->input.erase(c->input.begin(), c->input.begin() + static_cast<std::ptrdiff_t>(consumed));
-    }
+    feed(c, in, now);
     pump(c);
     if (conns.find(id) == conns.end()) {
       return;  // pump closed it
@@ -580,7 +568,47 @@ void Listener::Impl::arm_timer(Conn* c, std::optional<Instant> at, Instant now) 
   g_source_attach(c->timer_source, context);
 }
 
+// Hands `in` (the new bytes, or c->input with them appended) to the session and
+// keeps what it did not consume in c->input. Returns the bytes consumed.
+std::size_t Listener::Impl::feed(Conn* c, ByteView in, Instant now) {
+  Result<std::size_t> r = c->handler->on_bytes(in, now);
+  std::size_t consumed = in.size();
+  if (r.ok()) {
+    consumed = std::min(*r, in.size());
+  } else {
+    MMS_LOG(LogLevel::kInfo, kLog, "connection %llu: %s", static_cast<unsigned long long>(c->id),
+            r.status().what());
+  }
+  if (c->input.empty()) {
+    if (consumed < in.size()) {
+      c->input.assign(in.begin() + consumed, in.end());
+    }
+  } else {
+    c->input.erase(c->input.begin(), c->input.begin() + static_cast<std::ptrdiff_t>(consumed));
+  }
+  return consumed;
+}
+
+// Writes what the session has, then offers it the input it left unconsumed
+// again (a request pipelined behind a kept-alive response waits there until
+// that response is written), for as long as it takes some.
 void Listener::Impl::pump(Conn* c) {
+  const std::uint64_t id = c->id;
+  while (true) {
+    pump_once(c);
+    if (conns.find(id) == conns.end() || c->closing || c->input.empty() ||
+        c->write_source != nullptr) {
+      return;  // gone, closing, nothing left over, or blocked (the write source resumes)
+    }
+    const std::vector<std::uint8_t> left = c->input;  // feed() rewrites c->input
+    c->input.clear();
+    if (feed(c, ByteView(left), monotonic_now()) == 0) {
+      return;  // not taken yet: offered again with the next read or write
+    }
+  }
+}
+
+void Listener::Impl::pump_once(Conn* c) {
   if (c->closing) {
     return;
   }

@@ -325,8 +325,21 @@ ServerSession::ServerSession(const ServerConfig* config, std::uint32_t client_id
 Result<std::size_t> ServerSession::on_bytes(ByteView in, Instant now) {
   now_ = now;
   progress_at_ = now;  // the client is there; a response queued now starts its idle bound
+  std::size_t body = 0;
+  if (body_left_ > 0) {
+    // The rest of a POST body (Log XML) on a kept-alive connection: read and discarded.
+    body = std::min(body_left_, in.size());
+    body_left_ -= body;
+    in = in.subview(body);
+    if (body_left_ > 0 || in.empty()) {
+      return body;
+    }
+  }
   if (state_ != State::kReadingHead) {
-    return in.size();  // request complete: later bytes (POST bodies, junk) are discarded
+    if (keep_alive_ && !peer_gone_) {
+      return body;  // a pipelined request: left to the caller until this response is written
+    }
+    return body + in.size();  // request complete: later bytes (POST bodies, junk) are discarded
   }
   HttpRequest req;
   std::size_t consumed = 0;
@@ -337,15 +350,68 @@ Result<std::size_t> ServerSession::on_bytes(ByteView in, Instant now) {
       respond_simple(431, "Request Header Fields Too Large");
       return Status(Code::kLimitExceeded, "mmsh-server: request head too large");
     }
-    return std::size_t{0};
+    return body;
   }
   if (d == Decode::kError) {
     MMS_LOG(LogLevel::kWarning, kLog, "client-id=%u: bad request: %s", client_id_, error.what());
+    keep_alive_ = false;
     respond_simple(400, "Bad Request");
     return error;
   }
-  handle_request(req, now);
-  return in.size();
+  ++requests_;
+  keep_alive_ = wants_keep_alive(req);
+  std::uint64_t content_length = 0;
+  if (const std::string* cl = req.headers.find("Content-Length")) {
+    std::uint32_t n = 0;
+    if (!parse_u32(*cl, &n)) {
+      keep_alive_ = false;
+      respond_simple(400, "Bad Request");
+      return Status(Code::kMalformed, "mmsh-server: bad Content-Length");
+    }
+    content_length = n;
+  }
+  if (!keep_alive_) {
+    handle_request(req, in.subview(consumed), now);
+    return body + in.size();  // one request per connection: the rest is discarded
+  }
+  if (content_length > kMaxRequestBody) {
+    keep_alive_ = false;
+    respond_simple(413, "Payload Too Large");
+    return Status(Code::kLimitExceeded, "mmsh-server: request body too large");
+  }
+  // Keep-alive: consume exactly this request (head and the body present so far);
+  // what follows is the next request.
+  const std::size_t now_body =
+      static_cast<std::size_t>(std::min<std::uint64_t>(content_length, in.size() - consumed));
+  body_left_ = static_cast<std::size_t>(content_length) - now_body;
+  handle_request(req, in.subview(consumed, now_body), now);
+  return body + consumed + now_body;
+}
+
+bool ServerSession::wants_keep_alive(const HttpRequest& req) const {
+  const std::string* connection = req.headers.find("Connection");
+  if (connection != nullptr && iequals(*connection, "close")) {
+    return false;
+  }
+  if (connection != nullptr && iequals(*connection, "keep-alive")) {
+    return true;
+  }
+  return req.version_minor >= 1;  // HTTP/1.1 keeps the connection unless told otherwise
+}
+
+void ServerSession::next_request(Instant now) {
+  // The response is written: the connection waits for the client's next request
+  // (as long as the advertised session timeout, MS-WMSP 3.2.2).
+  state_ = State::kReadingHead;
+  head_deadline_ = now + config_->idle_timeout;
+  content_.reset();
+  framed_ = nullptr;
+  keep_.clear();
+  start_packet_ = -1;
+  d_count_ = 0;
+  accel_ = FastStart();
+  paced_ = false;
+  keep_alive_ = false;
 }
 
 void ServerSession::on_eof(Instant /*now*/) {
@@ -356,6 +422,12 @@ void ServerSession::on_eof(Instant /*now*/) {
 
 void ServerSession::on_timeout(Instant now) {
   if (state_ == State::kReadingHead && now >= head_deadline_) {
+    if (requests_ > 0) {
+      // An idle kept-alive connection: the session times out (MS-WMSP 3.2.6.2).
+      MMS_LOG(LogLevel::kDebug, kLog, "client-id=%u: no further request: closing", client_id_);
+      state_ = State::kDone;
+      return;
+    }
     MMS_LOG(LogLevel::kInfo, kLog, "client-id=%u: request head timed out", client_id_);
     respond_simple(408, "Request Timeout");
     progress_at_ = now;
@@ -436,7 +508,7 @@ std::string ServerSession::response_head(int status, const char* reason, const c
   for (const HttpHeader& h : extra) {
     r.headers.add(h.name, h.value);
   }
-  r.headers.add("Connection", "Close");
+  r.headers.add("Connection", keep_alive_ ? "Keep-Alive" : "Close");
   return write_response(r);
 }
 
@@ -449,8 +521,9 @@ void ServerSession::respond_simple(int status, const char* reason, std::vector<H
   state_ = State::kDone;
 }
 
-void ServerSession::handle_request(const HttpRequest& req, Instant now) {
+void ServerSession::handle_request(const HttpRequest& req, ByteView body, Instant now) {
   if (config_->fault == Fault::kGarbage) {
+    keep_alive_ = false;
     static constexpr char kJunk[] =
         "\x00\x01\x02\xff garbage: this is not an HTTP response \xfe\xfd\r\n\x24\x00";
     pending_.clear();
@@ -463,6 +536,7 @@ void ServerSession::handle_request(const HttpRequest& req, Instant now) {
   }
   request_path_ = std::string(target_path(req.target));
   if (busy_) {
+    keep_alive_ = false;
     MMS_LOG(LogLevel::kInfo, kLog, "client-id=%u: %.200s -> 503 (server full)", client_id_,
             req.target.c_str());
     respond_simple(503, "Service Unavailable", {});
@@ -493,22 +567,59 @@ void ServerSession::handle_request(const HttpRequest& req, Instant now) {
     return;
   }
   if (req.method == "POST") {
-    // Non-pipelined KeepAlive, Log, SelectStream (MS-WMSP 2.2.2.3/4/8). Sessions do
-    // not outlive their connection here, so they are acknowledged and ignored.
-    const bool log = find_pragma(pragmas, "log-line") != nullptr || [&req] {
-      const std::string* ct = req.headers.find("Content-Type");
-      return ct != nullptr && ct->find("LogStats") != std::string::npos;
-    }();
-    MMS_LOG(LogLevel::kDebug, kLog, "client-id=%u: POST %s -> %d", client_id_, req.target.c_str(),
-            log ? 204 : 200);
-    if (log) {
-      respond_simple(204, "No Content", {});
-    } else {
-      respond_simple(200, "OK", {});
-    }
+    handle_post(req, pragmas, body);
     return;
   }
-  respond_simple(405, "Method Not Allowed", {HttpHeader{"Allow", "GET, POST"}});
+  if (req.method == "OPTIONS") {
+    // Pipelined KeepAlive (MS-WMSP 2.2.2.3): any request refreshes the session.
+    MMS_LOG(LogLevel::kDebug, kLog, "client-id=%u: KeepAlive (OPTIONS)", client_id_);
+    respond_simple(200, "OK", {HttpHeader{"Allow", "GET, POST, OPTIONS"}});
+    return;
+  }
+  respond_simple(405, "Method Not Allowed", {HttpHeader{"Allow", "GET, POST, OPTIONS"}});
+}
+
+void ServerSession::handle_post(const HttpRequest& req, const std::vector<PragmaToken>& pragmas,
+                                ByteView body) {
+  // Non-pipelined Log, SelectStream and KeepAlive (MS-WMSP 2.2.2.4, 2.2.2.8, 2.2.2.3).
+  const std::string* log_line = find_pragma(pragmas, "log-line");
+  const std::string* ct = req.headers.find("Content-Type");
+  if (log_line != nullptr || (ct != nullptr && ct->find("LogStats") != std::string::npos)) {
+    // Logs are never refused, however malformed (MS-WMSP 3.2.5.11).
+    if (log_line != nullptr) {
+      MMS_LOG(LogLevel::kDebug, kLog, "client-id=%u: Log %s: %.400s", client_id_,
+              req.target.c_str(), log_line->c_str());
+    } else {
+      const std::string_view text = body.as_string_view();
+      MMS_LOG(LogLevel::kDebug, kLog, "client-id=%u: Log %s (%zu bytes of %s): %.*s", client_id_,
+              req.target.c_str(), text.size() + body_left_, ct->c_str(),
+              static_cast<int>(std::min<std::size_t>(text.size(), 400)), text.data());
+    }
+    respond_simple(204, "No Content", {});
+    return;
+  }
+  const std::string* entry = find_pragma(pragmas, "stream-switch-entry");
+  if (entry != nullptr && find_pragma(pragmas, "xKeepAliveInPause") == nullptr) {
+    // SelectStream: applies to the next Play on this connection that names no streams.
+    if (!parse_stream_switch(*entry).ok()) {
+      MMS_LOG(LogLevel::kWarning, kLog, "client-id=%u: SelectStream: unparsable entry '%.100s'",
+              client_id_, entry->c_str());
+      respond_simple(400, "Bad Request", {});
+      return;
+    }
+    selected_entry_ = *entry;
+    MMS_LOG(LogLevel::kDebug, kLog, "client-id=%u: SelectStream '%.200s' for the next Play",
+            client_id_, entry->c_str());
+    respond_simple(200, "OK", {});
+    return;
+  }
+  if (find_pragma(pragmas, "xKeepAliveInPause") != nullptr) {
+    MMS_LOG(LogLevel::kDebug, kLog, "client-id=%u: KeepAlive", client_id_);
+  } else {
+    MMS_LOG(LogLevel::kDebug, kLog, "client-id=%u: POST %s acknowledged", client_id_,
+            req.target.c_str());
+  }
+  respond_simple(200, "OK", {});
 }
 
 std::vector<std::uint8_t> ServerSession::header_payload() const {
@@ -582,6 +693,7 @@ void ServerSession::handle_get(const HttpRequest& req, const std::vector<PragmaT
   pending_.clear();
   append_str(&pending_, response_head(200, "OK", kDescribeType, length, content_->live(), {}));
   if (config_->fault == Fault::kStallHeader) {
+    keep_alive_ = false;
     pending_.insert(pending_.end(), body.begin(),
                     body.begin() + static_cast<std::ptrdiff_t>(body.size() / 2));
     state_ = State::kStalled;
@@ -692,6 +804,9 @@ void ServerSession::select_streams(const std::vector<PragmaToken>& pragmas) {
   if (entry == nullptr) {
     entry = find_pragma(pragmas, "switch-stream-entry");  // spelling of the spec's examples
   }
+  if (entry == nullptr && !selected_entry_.empty()) {
+    entry = &selected_entry_;  // an earlier SelectStream on this connection
+  }
   if (entry == nullptr) {
     MMS_LOG(LogLevel::kDebug, kLog, "client-id=%u: no stream-switch-entry: all streams",
             client_id_);
@@ -765,6 +880,8 @@ void ServerSession::select_streams(const std::vector<PragmaToken>& pragmas) {
 
 void ServerSession::start_play(const HttpRequest& req, const std::vector<PragmaToken>& pragmas,
                                Instant now) {
+  // The body has no length (non-pipelined Play): it ends with the connection.
+  keep_alive_ = false;
   response_status_ = 200;
   pending_.clear();
   pending_pos_ = 0;
@@ -952,6 +1069,9 @@ ByteView ServerSession::next_output(Instant now) {
   if (peer_gone_) {
     return ByteView();
   }
+  if (!output_pending() && state_ == State::kDone && keep_alive_) {
+    next_request(now);
+  }
   if (!output_pending()) {
     pending_.clear();
     pending_pos_ = 0;
@@ -986,7 +1106,8 @@ bool ServerSession::wants_close() const {
   if (peer_gone_ || written_ >= cut_at_) {
     return true;
   }
-  return state_ == State::kDone && pending_pos_ >= pending_.size() && zc_pos_ >= zc_end_;
+  return state_ == State::kDone && !keep_alive_ && pending_pos_ >= pending_.size() &&
+         zc_pos_ >= zc_end_;
 }
 
 }  // namespace mms::mmsh

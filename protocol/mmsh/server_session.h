@@ -11,8 +11,18 @@
 //   next_deadline()         -> when to call next_output/on_timeout again
 //   wants_close()           -> everything is written; close the connection
 //
-// Non-pipelined MS-WMSP only: every connection carries one request and its
-// response, then closes (MS-WMSP 1.3, what every open-source client does).
+// Non-pipelined MS-WMSP: a connection carries one request and its response,
+// then closes (MS-WMSP 1.3, what every open-source client does), unless the
+// request asks to keep it (HTTP/1.1 without "Connection: close", or
+// "Connection: Keep-Alive"): then the connection stays open after a response
+// of known length (Describe, POST, OPTIONS) for the client's next request, and
+// requests sent back to back are answered in order (on_bytes consumes one
+// request at a time and leaves the next one to the caller until the response is
+// written). A Play response has no length and ends with the connection. POST
+// SelectStream sets the streams of the next Play on the connection that names
+// none; POST KeepAlive and OPTIONS refresh the connection's idle timer; POST Log
+// is logged at debug level. The chunked pipelined mode (the pipeline-request
+// probe, version11-enabled Play) is not implemented: the server never offers it.
 //
 // Content comes from an injected ContentSource returning immutable, shared
 // Content objects (file bytes, layout, per-packet send times and key flags, and
@@ -203,7 +213,9 @@ class ServerSession {
   // offer them again with more appended). After the request is complete every
   // byte is consumed and discarded. An error means the request was rejected: a
   // 4xx response has been queued anyway, so keep draining next_output() until
-  // wants_close().
+  // wants_close(). On a kept-alive connection only the current request (head and
+  // body) is consumed; offer the rest again once its response is written
+  // (next_output() empty and !wants_close()).
   Result<std::size_t> on_bytes(ByteView in, Instant now);
   // The peer closed its side: stop streaming; wants_close() becomes true.
   void on_eof(Instant now);
@@ -243,7 +255,10 @@ class ServerSession {
     kDone,         // everything produced; close once pending output is written
   };
 
-  void handle_request(const HttpRequest& req, Instant now);
+  void handle_request(const HttpRequest& req, ByteView body, Instant now);
+  void handle_post(const HttpRequest& req, const std::vector<PragmaToken>& pragmas, ByteView body);
+  bool wants_keep_alive(const HttpRequest& req) const;
+  void next_request(Instant now);
   void handle_get(const HttpRequest& req, const std::vector<PragmaToken>& pragmas, Instant now);
   void respond_simple(int status, const char* reason, std::vector<HttpHeader> extra = {});
   std::string response_head(int status, const char* reason, const char* content_type,
@@ -274,6 +289,9 @@ class ServerSession {
   std::string request_path_;
   bool busy_ = false;
   bool peer_gone_ = false;
+  bool keep_alive_ = false;     // the current response leaves the connection open
+  std::uint32_t requests_ = 0;  // requests read on this connection
+  std::string selected_entry_;  // stream-switch-entry of a POST SelectStream
 
   // Output: owned bytes (pending_) or a view into the framed cache (zc_*), never both.
   std::vector<std::uint8_t> pending_;

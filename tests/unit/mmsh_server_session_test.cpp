@@ -384,6 +384,122 @@ TEST_F(ServerSessionTest, PostKeepAliveAndLog) {
   EXPECT_EQ(o.head.reason, "No Content");
 }
 
+// Feeds `reqs` at once into one session and drains it like the listener:
+// unconsumed input is offered again once the output is written.
+std::string drain_connection(ServerSession* s, std::string buf) {
+  std::string out;
+  Instant now{0};
+  for (int guard = 0; guard < 100000; ++guard) {
+    if (!buf.empty()) {
+      auto r = s->on_bytes(ByteView::of(buf), now);
+      buf.erase(0, r.ok() ? *r : buf.size());
+    }
+    ByteView v = s->next_output(now);
+    if (!v.empty()) {
+      out.append(reinterpret_cast<const char*>(v.data()), v.size());
+      s->consume_output(v.size());
+      continue;
+    }
+    if (s->wants_close() || buf.empty()) {
+      break;
+    }
+  }
+  return out;
+}
+
+std::string keep_alive_request(const std::string& method, const std::string& pragma,
+                               const std::string& extra = "") {
+  return method +
+         " /small.asf HTTP/1.1\r\nUser-Agent: NSPlayer/7.10.0.3059\r\nHost: 127.0.0.1\r\n"
+         "Pragma: " +
+         pragma + "\r\n" + extra + "\r\n";
+}
+
+TEST_F(ServerSessionTest, KeepAliveDescribeThenPlayOnOneConnection) {
+  ServerSession s(&config_, 42, Instant{0});
+  const std::string out =
+      drain_connection(&s, keep_alive_request("GET", "no-cache") +
+                               keep_alive_request("GET", "no-cache,xPlayStrm=1"));
+  HttpResponse head;
+  std::size_t n = 0;
+  Status err;
+  ASSERT_EQ(parse_response_head(ByteView::of(out), &head, &n, &err), Decode::kDone);
+  EXPECT_EQ(head.status, 200);
+  EXPECT_EQ(*head.headers.find("Connection"), "Keep-Alive");
+  const std::size_t len = std::stoul(*head.headers.find("Content-Length"));
+  const std::string play = out.substr(n + len);
+  HttpResponse head2;
+  ASSERT_EQ(parse_response_head(ByteView::of(play), &head2, &n, &err), Decode::kDone);
+  EXPECT_EQ(head2.status, 200);
+  EXPECT_EQ(*head2.headers.find("Content-Type"), "application/x-mms-framed");
+  EXPECT_EQ(*head2.headers.find("Connection"), "Close");
+  EXPECT_EQ(s.start_packet(), 0);
+  EXPECT_TRUE(s.wants_close());
+  // Both responses carry the same client-id.
+  EXPECT_NE(head2.headers.find("Pragma")->find("client-id=42"), std::string::npos);
+}
+
+TEST_F(ServerSessionTest, PipelinedPostsAreAnsweredInOrderAndSelectStreamApplies) {
+  ServerSession s(&config_, 42, Instant{0});
+  const std::string body = "<XML>log</XML>";
+  const std::string out = drain_connection(
+      &s, keep_alive_request("POST", "no-cache,xKeepAliveInPause=1,client-id=42",
+                             "Content-Length: 0\r\n") +
+              keep_alive_request("POST", "no-cache,client-id=42",
+                                 "Content-Type: application/x-wms-LogStats\r\nContent-Length: " +
+                                     std::to_string(body.size()) + "\r\n") +
+              body +
+              keep_alive_request("POST", "no-cache,stream-switch-entry=ffff:1:2 ffff:2:0",
+                                 "Content-Length: 0\r\n") +
+              keep_alive_request("GET", "no-cache,xPlayStrm=1"));
+  std::vector<int> statuses;
+  std::string rest = out;
+  for (int i = 0; i < 4; ++i) {
+    HttpResponse h;
+    std::size_t n = 0;
+    Status err;
+    ASSERT_EQ(parse_response_head(ByteView::of(rest), &h, &n, &err), Decode::kDone) << i;
+    statuses.push_back(h.status);
+    const std::string* cl = h.headers.find("Content-Length");
+    rest.erase(0, n + (cl != nullptr ? std::stoul(*cl) : 0));
+    if (i < 3) {
+      EXPECT_EQ(*h.headers.find("Connection"), "Keep-Alive");
+    }
+  }
+  EXPECT_EQ(statuses, (std::vector<int>{200, 204, 200, 200}));
+  // The Play named no streams: the SelectStream's entry applies (audio only).
+  std::vector<std::uint8_t> bytes(rest.begin(), rest.end());
+  ByteView v(bytes);
+  std::size_t data = 0;
+  while (!v.empty()) {
+    Frame f;
+    Status err;
+    ASSERT_EQ(decode_frame(v, &f, &err), Decode::kDone);
+    if (f.type == kFrameData) {
+      ++data;
+      auto p = asf::parse_packet(f.payload, content_->packet_size());
+      ASSERT_TRUE(p.ok());
+      for (const asf::PayloadInfo& pl : p->payloads) {
+        EXPECT_EQ(pl.stream, 2);
+      }
+    }
+    v = v.subview(f.wire_size);
+  }
+  EXPECT_GT(data, 0u);
+  EXPECT_LT(data, content_->packet_count());
+}
+
+TEST_F(ServerSessionTest, IdleKeptAliveConnectionClosesAfterTheTimeout) {
+  ServerSession s(&config_, 42, Instant{0});
+  drain_connection(&s, keep_alive_request("GET", "no-cache"));
+  EXPECT_FALSE(s.wants_close());
+  ASSERT_TRUE(s.next_deadline().has_value());
+  EXPECT_EQ(*s.next_deadline(), Instant{0} + config_.idle_timeout);
+  s.on_timeout(Instant{0} + config_.idle_timeout);
+  EXPECT_TRUE(s.next_output(Instant{0} + config_.idle_timeout).empty());
+  EXPECT_TRUE(s.wants_close());
+}
+
 TEST_F(ServerSessionTest, ByteByByteRequestGivesSameOutput) {
   for (const std::string& req :
        {play(), std::string(kFfmpegPlay), request("/small.asf", {"no-cache"})}) {
