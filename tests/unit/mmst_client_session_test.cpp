@@ -1028,6 +1028,61 @@ TEST(MmstClientSession, UdpUnrecoveredOnDemandLossPlaysAgainFromTheGap) {
   }
 }
 
+// A play none of whose datagrams arrive before its end of stream (a blackout
+// longer than a Fast Start burst): never a short EOS. It plays again from the
+// next packet, and when that keeps ending empty, the connection is given up
+// (kConnectionLost, which the rollover turns into a reconnect).
+TEST(MmstClientSession, UdpPlayEndingWithoutItsDatagramsIsNotTheEnd) {
+  Rig r("mmsu://h/a.wmv", true);
+  std::uint8_t inc = udp_setup(&r);
+  ASSERT_GT(media().packets.size(), 4u);
+  r.datagram(udp_packet(0, inc, 0));
+  r.datagram(udp_packet(1, inc, 1));
+  r.datagram(udp_packet(3, inc, 3));  // 2 lost for good
+  r.advance(kUdpLossDeadline);
+  r.timeout();
+  ASSERT_EQ(r.s().udp_replays(), 1u);
+  std::uint8_t cur = static_cast<std::uint8_t>(
+      r.last_sent(kLinkViewerToMacStartPlaying)->start_playing.play_incarnation);
+  unsigned plays = 0;
+  for (int round = 0; round < 20 && r.find(Event::Kind::kFailed) == nullptr; ++round) {
+    Message st = make_message(kLinkMacToViewerReportStartedPlaying);
+    st.report_started_playing.play_incarnation = cur;
+    r.feed(r.msg(st));
+    Message eos = make_message(kLinkMacToViewerReportEndOfStream);
+    eos.report_end_of_stream.play_incarnation = cur;
+    r.feed(r.msg(eos));  // and not one datagram of this play
+    ASSERT_EQ(r.find(Event::Kind::kEos), nullptr) << "round " << round;
+    const Message* sp = r.last_sent(kLinkViewerToMacStartPlaying);
+    ASSERT_NE(sp, nullptr);
+    const auto next = static_cast<std::uint8_t>(sp->start_playing.play_incarnation);
+    if (next != cur) {
+      ++plays;
+      EXPECT_EQ(sp->start_playing.location_id, 2u);  // from the first packet not delivered
+      cur = next;
+    }
+  }
+  const Seen* f = r.find(Event::Kind::kFailed);
+  ASSERT_NE(f, nullptr);
+  EXPECT_EQ(f->status.code(), Code::kConnectionLost);
+  EXPECT_GE(plays, 1u);
+  EXPECT_LE(plays, static_cast<unsigned>(kMaxUdpReplays));
+  EXPECT_EQ(r.packets().size(), 2u);
+  EXPECT_EQ(r.find(Event::Kind::kEos), nullptr);
+
+  // A play that does bring its packets ends normally.
+  Rig ok("mmsu://h/a.wmv", true);
+  std::uint8_t i2 = udp_setup(&ok);
+  for (std::uint32_t n = 0; n < media().packets.size(); ++n) {
+    ok.datagram(udp_packet(n, i2, static_cast<std::uint8_t>(n)));
+  }
+  Message eos = make_message(kLinkMacToViewerReportEndOfStream);
+  eos.report_end_of_stream.play_incarnation = i2;
+  ok.feed(ok.msg(eos));
+  EXPECT_NE(ok.find(Event::Kind::kEos), nullptr);
+  EXPECT_EQ(ok.find(Event::Kind::kFailed), nullptr);
+}
+
 TEST(MmstClientSession, UdpLossBurstLongerThanAfFlagsIsAskedForByLocation) {
   // 300 packets lost in a row: AFFlags alone (8 bits) would see a gap of 44.
   Rig r("mmsu://h/a.wmv", true);
