@@ -43,21 +43,23 @@ ulimit -n "$(ulimit -Hn)"
 
 echo "| clients asked | streaming | Mbit/s received | server CPU % of one core | server CPU µs per client-second | server RSS MB (peak) | RSS per client KB | generator CPU % |"
 echo "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+run=0
 for n in "${COUNTS[@]}"; do
+  run=$((run + 1))
   "$SERVER" --root "$MEDIA" --bind 127.0.0.1 --mmsh-port 0 --mms-port 0 --rtsp-port 0 \
-    >"$W/server.out" 2>"$W/server.err" &
+    >"$W/server-$run.out" 2>"$W/server-$run.err" &
   spid=$!
   pids+=("$spid")
   port=
   for ((i = 0; i < 200; i++)); do
-    port=$(sed -n 's/^mms-server listening mmsh=\([0-9][0-9]*\).*/\1/p' "$W/server.out" | head -n1)
+    port=$(sed -n 's/^mms-server listening mmsh=\([0-9][0-9]*\).*/\1/p' "$W/server-$run.out" | head -n1)
     [[ -n "$port" ]] && break
     sleep 0.05
   done
   [[ -n "$port" ]] || { echo "server_load: mms-server did not start" >&2; exit 1; }
   "$LOAD" "$port" "/$FILE" "$n" "$SECONDS_WIN" "$spid" >"$W/load.out" 2>"$W/load.err" ||
     { echo "server_load: mmsh_load failed for $n clients:" >&2; tail -n 5 "$W/load.err" >&2; exit 1; }
-  grep -E 'streaming after|ramp-up' "$W/load.err" >&2 || true
+  grep -vE "^mmsh_load: +[0-9.]+ s " "$W/load.err" | sort | uniq -c >&2 || true
   cat "$W/load.out" >&2
   kill "$spid" 2>/dev/null || true
   wait "$spid" 2>/dev/null || true
