@@ -665,7 +665,25 @@ void ServerSession::handle_get(const HttpRequest& req, const std::vector<PragmaT
     respond_simple(404, "Not Found", {});
     return;
   }
-  auto content_or = config_->content->open(path);
+  entries_.clear();
+  next_entry_ = 0;
+  std::string entry_path;
+  auto playlist = config_->playlists.find(std::string(name));
+  if (playlist != config_->playlists.end() && !playlist->second.empty()) {
+    // Every entry is opened now: a missing one is "not found" for the whole list.
+    for (std::size_t i = 1; i < playlist->second.size(); ++i) {
+      auto entry = config_->content->open("/" + playlist->second[i]);
+      if (!entry.ok()) {
+        MMS_LOG(LogLevel::kInfo, kLog, "client-id=%u: %s entry %s -> 404", client_id_,
+                req.target.c_str(), playlist->second[i].c_str());
+        respond_simple(404, "Not Found", {});
+        return;
+      }
+      entries_.push_back(std::move(*entry));
+    }
+    entry_path = "/" + playlist->second.front();
+  }
+  auto content_or = config_->content->open(entry_path.empty() ? path : entry_path);
   if (!content_or.ok()) {
     if (content_or.status().code() == Code::kNotFound) {
       MMS_LOG(LogLevel::kInfo, kLog, "client-id=%u: %s -> 404", client_id_, req.target.c_str());
@@ -1002,7 +1020,25 @@ void ServerSession::append_packet_frame(std::uint32_t packet) {
   }
 }
 
-void ServerSession::produce_end() {
+void ServerSession::produce_end(Instant now) {
+  if (next_entry_ < entries_.size() && !content_->live()) {
+    // The next playlist entry: $E(1) $C(0) $H, then its packets from the
+    // first, paced from now, all streams (the selection named the old ones).
+    encode_reason_frame(kFrameEnd, 1, &pending_);
+    encode_reason_frame(kFrameChange, 0, &pending_);
+    content_ = entries_[next_entry_++];
+    append_header_frames(&pending_);
+    keep_.clear();
+    framed_ = &content_->framed(!config_->keep_padding);
+    next_packet_ = 0;
+    start_packet_ = 0;
+    play_start_ = now;
+    start_send_ms_ = content_->packet_count() > 0 ? content_->meta(0).send_time_ms : 0;
+    accel_ = FastStart();
+    MMS_LOG(LogLevel::kInfo, kLog, "client-id=%u: playlist entry %zu of %zu", client_id_,
+            next_entry_ + 1, entries_.size() + 1);
+    return;
+  }
   if (content_->live()) {
     // Server-side playlist style loop (docs/protocols/wmsp-reference.md §9.2):
     // $E(1) $C(0) $H, packets from 0.
@@ -1025,7 +1061,7 @@ void ServerSession::produce(Instant now) {
   const Instant horizon = now + kPacingSlack;
   auto due = [&](std::uint32_t p) { return !paced_ || due_time(p) <= horizon; };
   if (next_packet_ >= count) {
-    produce_end();
+    produce_end(now);
     produced_ += pending_.size();
     return;
   }

@@ -178,6 +178,11 @@ struct ServerConfig {
   std::string auth_user;             // Basic authentication when non-empty
   std::string auth_password;
   std::map<std::string, std::string> redirects;  // content name (path without '/') -> URL
+  // Server-side playlists: name (path without '/') -> content names played in
+  // order. A Play of a playlist ends each entry but the last with $E(1) $C(0)
+  // and the next entry's $H (docs/protocols/wmsp-reference.md §9.2), then its
+  // packets; a Describe answers the first entry's header.
+  std::map<std::string, std::vector<std::string>> playlists;
   Fault fault = Fault::kNone;
   Instant live_epoch;  // start of the shared broadcast clock (server start)
   // A response whose bytes the client does not read for this long (a paused
@@ -274,7 +279,7 @@ class ServerSession {
 
   Instant due_time(std::uint32_t packet) const;
   void produce(Instant now);
-  void produce_end();
+  void produce_end(Instant now);
   void append_packet_frame(std::uint32_t packet);
   std::size_t clamp_to_cut(std::size_t n) const;
   bool output_pending() const { return pending_pos_ < pending_.size() || zc_pos_ < zc_end_; }
@@ -307,6 +312,8 @@ class ServerSession {
 
   // Play state.
   std::shared_ptr<const Content> content_;
+  std::vector<std::shared_ptr<const Content>> entries_;  // playlist entries after content_
+  std::size_t next_entry_ = 0;                           // index into entries_
   const FramedPackets* framed_ = nullptr;  // cache for the all-streams case, else nullptr
   std::vector<bool> keep_;                 // stream filter (128 entries) when framed_ == nullptr
   std::vector<std::uint8_t> scratch_;      // filtered packet

@@ -456,7 +456,9 @@ class PlaylistApps : public ::testing::TestWithParam<Transport> {
 
   std::string uri(const std::string& name) const {
     const Transport& t = GetParam();
-    const std::uint16_t port = t.rtsp ? server_->rtsp_port() : server_->mms_port();
+    const std::uint16_t port = t.rtsp                            ? server_->rtsp_port()
+                               : std::string(t.scheme) == "mmsh" ? server_->mmsh_port()
+                                                                 : server_->mms_port();
     return std::string(t.scheme) + "://127.0.0.1:" + std::to_string(port) + "/" + name;
   }
   static std::string file_uri(const char* name) {
@@ -616,7 +618,8 @@ TEST_P(PlaylistApps, TagsOfEveryEntryReachTheBus) {
 INSTANTIATE_TEST_SUITE_P(Transports, PlaylistApps,
                          ::testing::Values(Transport{"mmst", "mmst", "", false},
                                            Transport{"mmsu", "mmsu", "", false},
-                                           Transport{"rtspt", "mms", "rtspt", true}),
+                                           Transport{"rtspt", "mms", "rtspt", true},
+                                           Transport{"mmsh", "mmsh", "", false}),
                          [](const ::testing::TestParamInfo<Transport>& i) {
                            return std::string(i.param.name);
                          });

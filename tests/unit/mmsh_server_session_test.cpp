@@ -664,6 +664,47 @@ TEST_F(ServerSessionTest, LiveIsBroadcastAndLoops) {
   EXPECT_FALSE(o.closed);
 }
 
+TEST_F(ServerSessionTest, PlaylistPlaysEachEntryThenEnds) {
+  config_.playlists["list"] = {"small.asf", "small.asf"};
+  const std::string req =
+      request("/list", {"no-cache,rate=1.000000,request-context=2", "xPlayStrm=1"});
+  for (std::size_t step : {std::size_t{0}, std::size_t{1}}) {
+    Output o = run(req, step);
+    ASSERT_TRUE(o.frames_ok);
+    EXPECT_TRUE(o.closed);
+    EXPECT_EQ(o.head.status, 200);
+    // $H $D(0..n-1) $E(1) $C(0) $H $D(0..n-1) $E(0)
+    const std::size_t n = content_->packet_count();
+    ASSERT_EQ(o.frames.size(), 2 * n + 5);
+    EXPECT_EQ(o.frames[0].type, kFrameHeader);
+    EXPECT_EQ(o.frames[n + 1].type, kFrameEnd);
+    EXPECT_EQ(o.frames[n + 1].reason, 1u);
+    EXPECT_EQ(o.frames[n + 2].type, kFrameChange);
+    EXPECT_EQ(o.frames[n + 2].reason, 0u);
+    EXPECT_EQ(o.frames[n + 3].type, kFrameHeader);
+    EXPECT_EQ(o.frames[n + 3].payload.to_vector(), file_header().to_vector());
+    for (std::size_t i = 0; i < n; ++i) {
+      EXPECT_EQ(o.frames[1 + i].type, kFrameData);
+      EXPECT_EQ(o.frames[1 + i].location_id, i);
+      EXPECT_EQ(o.frames[n + 4 + i].type, kFrameData);
+      EXPECT_EQ(o.frames[n + 4 + i].location_id, i);  // the second entry from its first packet
+    }
+    EXPECT_EQ(o.frames.back().type, kFrameEnd);
+    EXPECT_EQ(o.frames.back().reason, 0u);
+  }
+  // A Describe of the playlist answers the first entry's header.
+  Output d = run(request("/list", {"no-cache,rate=1.000000,request-context=1"}));
+  ASSERT_EQ(d.frames.size(), 1u);
+  EXPECT_EQ(d.frames[0].payload.to_vector(), file_header().to_vector());
+}
+
+TEST_F(ServerSessionTest, PlaylistWithAMissingEntryIs404) {
+  config_.playlists["broken"] = {"small.asf", "missing.asf"};
+  Output o = run(request("/broken", {"no-cache,rate=1.000000,request-context=2", "xPlayStrm=1"}));
+  EXPECT_EQ(o.head.status, 404);
+  EXPECT_TRUE(o.frames.empty());
+}
+
 TEST_F(ServerSessionTest, LiveJoinsAtCurrentKeyFrame) {
   const auto half = static_cast<std::int64_t>(content_->loop_period_ms()) * kMillisecond / 2;
   config_.live_epoch = Instant{-half};  // the broadcast started half a loop ago

@@ -75,7 +75,7 @@ void usage(std::FILE* out) {
       "                  [--verbose]\n"
       "       mms-server --sign-url URL --url-key KEY [--valid-for SECONDS]\n"
       "faults (MMSH): garbage, truncate, huge-length, stall-header, bad-frame\n"
-      "playlists are served over MMS and RTSP\n");
+      "playlists are served over MMSH, MMS and RTSP\n");
 }
 
 bool split_pair(std::string_view arg, char sep, std::string* a, std::string* b) {

@@ -445,6 +445,7 @@ Status Server::start(const ServerOptions& options) {
   impl->config.auth_user = options.auth_user;
   impl->config.auth_password = options.auth_password;
   impl->config.redirects = options.redirects;
+  impl->config.playlists = options.playlists;
   impl->config.fault = options.fault;
   impl->config.live_epoch = io::monotonic_now();
   impl->mms_config.content = impl->source.get();
