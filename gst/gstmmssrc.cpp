@@ -166,6 +166,7 @@ struct GstMmsSrcPrivate {
   // server-side playlists); negative after a seek into an entry.
   gint64 timeline_ns = 0;
   bool timeline_next = false;  // the next data buffer starts a new entry's timeline
+  bool command_stream = false;  // the entry's header declares a command (script) stream
   bool discont_next = false;
   mms::gst::ErrorContext error_ctx;
   guint timeout = kDefaultTimeout;
@@ -714,6 +715,7 @@ static gboolean gst_mms_src_start(GstBaseSrc* src) noexcept {
   p->timeline_ns = 0;
   p->timeline_next = false;
   p->discont_next = false;
+  p->command_stream = false;
   p->timeout = s.timeout;
   auto driver = std::make_unique<mms::io::Driver>(
       [self](const mms::io::Notice& n) { post_notice(self, n); });
@@ -810,6 +812,7 @@ static GstFlowReturn gst_mms_src_create(GstPushSrc* psrc, GstBuffer** outbuf) no
           gst_element_post_message(GST_ELEMENT(self), gst_message_new_latency(GST_OBJECT(self)));
         }
         post_tags(self, *item.info);
+        p->command_stream = has_command_stream(*item.info);
         for (const mms::asf::ScriptCommand& c : item.info->script_commands) {
           post_script_command(self, c, "header", p->entry);
         }
@@ -859,7 +862,7 @@ static GstFlowReturn gst_mms_src_create(GstPushSrc* psrc, GstBuffer** outbuf) no
         if (info) {
           GST_BUFFER_OFFSET(buf) =
               info->total_size + static_cast<guint64>(item.first_packet) * info->packet_size;
-          if (has_command_stream(*info)) {
+          if (p->command_stream) {
             post_stream_commands(self, *info, data, size, p->entry);
           }
         }

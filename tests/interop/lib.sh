@@ -74,6 +74,19 @@ run() {
   timeout -k 5 "$secs" "$@"
 }
 
+# as_vlc_user: sets as_vlc, the command prefix that runs VLC (which refuses
+# to run as root) as the unprivileged test user MMS_TEST_USER (default
+# mmstest, created by scripts/install-deps.sh); empty when not root.
+as_vlc_user() {
+  VLC_USER=${MMS_TEST_USER:-mmstest}
+  if [[ $(id -u) -eq 0 ]]; then
+    id "$VLC_USER" >/dev/null 2>&1 || skip "user $VLC_USER does not exist (run scripts/install-deps.sh as root)"
+    as_vlc=(runuser -u "$VLC_USER" --)
+  else
+    as_vlc=()
+  fi
+}
+
 # ensure_media [MODE]: generate the test media into BUILD/test-media once;
 # concurrent tests serialise on a lock file.  Real sample files shipped in
 # tests/media/real/ are copied next to them.

@@ -14,13 +14,7 @@
 # ("cannot start stream").
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 need cvlc ffmpeg runuser
-VLC_USER=${MMS_TEST_USER:-mmstest}
-if [[ $(id -u) -eq 0 ]]; then
-  id "$VLC_USER" >/dev/null 2>&1 || skip "user $VLC_USER does not exist (run scripts/install-deps.sh as root)"
-  as_vlc=(runuser -u "$VLC_USER" --)
-else
-  as_vlc=()
-fi
+as_vlc_user
 ensure_media
 start_server  # paced (real time), as a real server
 MMS_PORT=$(sed -n 's/.* mms=\([0-9][0-9]*\).*/\1/p' "$T/server.out" | head -n1)

@@ -18,13 +18,7 @@
 # whatever the server; the recordings here keep at least one stream.)
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 need cvlc ffmpeg runuser
-VLC_USER=${MMS_TEST_USER:-mmstest}
-if [[ $(id -u) -eq 0 ]]; then
-  id "$VLC_USER" >/dev/null 2>&1 || skip "user $VLC_USER does not exist (run scripts/install-deps.sh as root)"
-  as_vlc=(runuser -u "$VLC_USER" --)
-else
-  as_vlc=()
-fi
+as_vlc_user
 ensure_media
 start_server
 PACED_PORT=$SERVER_PORT

@@ -6,22 +6,10 @@
 #include <optional>
 
 #include "protocol/core/access.h"
+#include "protocol/core/url.h"
 
 namespace mms::server {
 namespace {
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') {
-    return c - '0';
-  }
-  if (c >= 'a' && c <= 'f') {
-    return c - 'a' + 10;
-  }
-  if (c >= 'A' && c <= 'F') {
-    return c - 'A' + 10;
-  }
-  return -1;
-}
 
 // Decimal Unix time, at most 18 digits, no sign, no leading zero (the
 // signature covers the canonical form).
@@ -54,27 +42,7 @@ bool equal_constant_time(std::string_view a, std::string_view b) {
 }  // namespace
 
 bool url_decode(std::string_view in, std::string* out) {
-  out->clear();
-  for (std::size_t i = 0; i < in.size(); ++i) {
-    char c = in[i];
-    if (c == '%') {
-      if (i + 2 >= in.size()) {
-        return false;
-      }
-      const int hi = hex_value(in[i + 1]);
-      const int lo = hex_value(in[i + 2]);
-      if (hi < 0 || lo < 0) {
-        return false;
-      }
-      c = static_cast<char>(hi * 16 + lo);
-      i += 2;
-    }
-    if (c == '\0') {
-      return false;
-    }
-    out->push_back(c);
-  }
-  return true;
+  return percent_decode(in, out) && out->find('\0') == std::string::npos;
 }
 
 std::string url_signature(std::string_view key, std::string_view path, std::int64_t expiry) {
@@ -163,7 +131,7 @@ UrlCheck check_signed_url(std::string_view path_and_query, std::string_view key,
   }
   std::string given(*s);
   for (char& c : given) {
-    if (hex_value(c) < 0) {
+    if (!g_ascii_isxdigit(c)) {
       return UrlCheck::kMalformed;
     }
     c = g_ascii_tolower(c);
