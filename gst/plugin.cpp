@@ -1,7 +1,8 @@
-// Plugin "mms": registers mmssrc, mmsredirect and its typefinders, and bridges the engine's log to GStreamer.
+// Plugin "mms": registers mmssrc, mmssink, mmsredirect and its typefinders, and bridges the engine's log to GStreamer.
 #include <gst/gst.h>
 
 #include "gst/gstmmsredirect.h"
+#include "gst/gstmmssink.h"
 #include "gst/gstmmssrc.h"
 #include "protocol/core/log.h"
 
@@ -26,6 +27,7 @@ gboolean plugin_init(GstPlugin* plugin) noexcept {
   GST_DEBUG_CATEGORY_INIT(mms_protocol_debug, "mmsprotocol", 0, "MMS protocol engine");
   mms::set_log_sink(&g_log_sink);
   gboolean ok = GST_ELEMENT_REGISTER(mmssrc, plugin);
+  ok = GST_ELEMENT_REGISTER(mmssink, plugin) && ok;
   ok = GST_ELEMENT_REGISTER(mmsredirect, plugin) && ok;
   return gst_mms_redirect_register_typefinders(plugin) && ok;
 }
@@ -37,5 +39,5 @@ gboolean plugin_init(GstPlugin* plugin) noexcept {
 #define GST_MMS_VERSION "0.1.0"
 #endif
 GST_PLUGIN_DEFINE(GST_VERSION_MAJOR, GST_VERSION_MINOR, mms,
-                  "Microsoft Media Server (MMS/MMSH) streaming source", plugin_init, GST_MMS_VERSION,
+                  "Microsoft Media Server (MMS/MMSH/RTSP) streaming source and publishing point", plugin_init, GST_MMS_VERSION,
                   "LGPL", "gst-mms", "https://gstreamer.freedesktop.org/")

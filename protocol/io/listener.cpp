@@ -328,6 +328,7 @@ struct Listener::Impl {
   std::map<std::uint64_t, std::unique_ptr<Conn>> conns;
   std::uint64_t next_id = 1;
   CloseHook close_hook;
+  std::function<void(const std::string&)> accept_hook;
 
   ~Impl();
   void accept_all();
@@ -465,6 +466,11 @@ void Listener::Impl::accept_all() {
     conns.emplace(raw->id, std::move(c));
     MMS_LOG(LogLevel::kDebug, kLog, "connection %llu accepted",
             static_cast<unsigned long long>(raw->id));
+    if (accept_hook && raw->peer != nullptr) {
+      gchar* text = g_inet_address_to_string(raw->peer);
+      accept_hook(text);
+      g_free(text);
+    }
     arm_timer(raw, raw->handler->next_deadline(), now);
   }
 }
@@ -1018,6 +1024,32 @@ std::size_t Listener::connection_count() const {
 }
 void Listener::set_close_hook(CloseHook hook) {
   impl_->close_hook = std::move(hook);
+}
+
+void Listener::set_accept_hook(std::function<void(const std::string& client)> hook) {
+  impl_->accept_hook = std::move(hook);
+}
+
+void Listener::wake() {
+  std::vector<std::uint64_t> ids;
+  ids.reserve(impl_->conns.size());
+  for (const auto& entry : impl_->conns) {
+    ids.push_back(entry.first);
+  }
+  for (std::uint64_t id : ids) {
+    auto it = impl_->conns.find(id);  // an earlier pump may have closed it
+    if (it != impl_->conns.end() && !it->second->closing && it->second->write_source == nullptr) {
+      impl_->pump(it->second.get());
+    }
+  }
+}
+
+std::uint64_t Listener::open_bytes_sent() const {
+  std::uint64_t sum = 0;
+  for (const auto& entry : impl_->conns) {
+    sum += entry.second->bytes_sent;
+  }
+  return sum;
 }
 
 }  // namespace mms::io

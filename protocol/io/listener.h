@@ -187,6 +187,14 @@ class Listener {
   std::size_t connection_count() const;
   // Called for every connection that ends from now on (replaces any earlier hook).
   void set_close_hook(CloseHook hook);
+  // Called with the peer's numeric address for every connection accepted from
+  // now on (replaces any earlier hook).
+  void set_accept_hook(std::function<void(const std::string& client)> hook);
+  // The sessions have new output without a deadline of their own (a
+  // publishing point got packets): every connection is driven once now.
+  void wake();
+  // TCP and UDP bytes sent to the connections open now.
+  std::uint64_t open_bytes_sent() const;
 
   struct Impl;
 

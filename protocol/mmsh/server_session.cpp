@@ -13,6 +13,11 @@
 #include "protocol/mmsh/framing.h"
 
 namespace mms::mmsh {
+
+using server::Content;
+using server::content_bps;
+using server::PacketMeta;
+
 namespace {
 
 constexpr const char* kLog = "mmsh-server";
@@ -28,8 +33,6 @@ constexpr std::uint64_t kHugeLength = 2147483648ull;
 constexpr std::uint32_t kTruncateFrame = 5;
 // Fault bad-frame: sync byte that is not 0x24 / 0xA4.
 constexpr std::uint8_t kBadSync = 0x42;
-// Live loop period when the content has a single packet.
-constexpr std::uint32_t kDefaultPacketIntervalMs = 100;
 
 bool iequals(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) {
@@ -87,6 +90,11 @@ std::string_view target_path(std::string_view target) {
   return target;
 }
 
+// The framed cache's frames: LocationId = i, AFFlags = i mod 256.
+void encode_cached_frame(std::uint32_t i, ByteView payload, std::vector<std::uint8_t>* out) {
+  encode_data_frame(kFrameData, i, 0, static_cast<std::uint8_t>(i & 0xFFu), payload, out);
+}
+
 void append_str(std::vector<std::uint8_t>* out, std::string_view s) {
   const ByteView v = ByteView::of(s);
   out->insert(out->end(), v.begin(), v.end());
@@ -123,193 +131,6 @@ std::optional<Fault> fault_from_string(std::string_view name) {
     }
   }
   return std::nullopt;
-}
-
-// ---------------------------------------------------------------------------
-// Content
-
-Result<std::shared_ptr<const Content>> Content::create(std::string name,
-                                                       std::vector<std::uint8_t> file, bool live) {
-  auto owner = std::make_shared<const std::vector<std::uint8_t>>(std::move(file));
-  const ByteView view(*owner);
-  return create(std::move(name), view, std::move(owner), live);
-}
-
-Result<std::shared_ptr<const Content>> Content::create(std::string name, ByteView file,
-                                                       std::shared_ptr<const void> owner, bool live,
-                                                       LargeBufferHint hint) {
-  auto layout_or = asf::scan_file(file);
-  if (!layout_or.ok()) {
-    return layout_or.status();
-  }
-  std::shared_ptr<Content> c(new Content());
-  c->name_ = std::move(name);
-  c->live_ = live;
-  c->file_ = file;
-  c->owner_ = std::move(owner);
-  c->hint_ = hint;
-  c->layout_ = std::move(*layout_or);
-  const asf::HeaderInfo& info = c->layout_.info;
-  if (c->layout_.packet_count > UINT32_MAX) {
-    return Status(Code::kLimitExceeded, "content has too many packets");
-  }
-  if (live && c->layout_.packet_count == 0) {
-    return Status(Code::kMalformed, "live content has no data packets");
-  }
-  c->header_.assign(c->file_.begin(),
-                    c->file_.begin() + static_cast<std::ptrdiff_t>(c->layout_.header_bytes));
-  if (live) {
-    MMS_TRY(asf::mark_broadcast(&c->header_));
-  }
-
-  bool has_video = false;
-  std::vector<bool> video(128, false);
-  for (const asf::StreamInfo& s : info.streams) {
-    if (s.type == asf::StreamType::kVideo && s.number < 128) {
-      video[s.number] = true;
-      has_video = true;
-    }
-  }
-  const auto count = static_cast<std::uint32_t>(c->layout_.packet_count);
-  c->packets_.resize(count);
-  std::uint32_t last_send = 0;
-  for (std::uint32_t i = 0; i < count; ++i) {
-    PacketMeta& m = c->packets_[i];
-    auto p = asf::parse_packet(c->packet(i), info.packet_size);
-    if (!p.ok()) {
-      m.send_time_ms = last_send;
-      continue;
-    }
-    m.send_time_ms = p->send_time_ms;
-    last_send = m.send_time_ms;
-    for (const asf::PayloadInfo& pl : p->payloads) {
-      if (pl.object_offset == 0 && pl.presentation_ms < m.presentation_ms) {
-        m.presentation_ms = pl.presentation_ms;
-      }
-    }
-    if (!has_video) {
-      m.key = true;
-      continue;
-    }
-    for (const asf::PayloadInfo& pl : p->payloads) {
-      if (pl.stream < 128 && video[pl.stream] && pl.keyframe && pl.object_offset == 0) {
-        m.key = true;
-        m.presentation_ms = pl.presentation_ms;
-        break;
-      }
-    }
-  }
-
-  const std::uint64_t header_ms = info.duration_ns() / 1000000u;
-  if (header_ms > 0 && header_ms < UINT32_MAX) {
-    c->duration_ms_ = static_cast<std::uint32_t>(header_ms);
-  } else if (count > 0) {
-    const std::uint64_t last = c->packets_.back().send_time_ms;
-    c->duration_ms_ =
-        last > info.preroll_ms ? static_cast<std::uint32_t>(last - info.preroll_ms) : 0u;
-  }
-  if (count > 0) {
-    const std::uint32_t first = c->packets_.front().send_time_ms;
-    const std::uint32_t last = c->packets_.back().send_time_ms;
-    const std::uint32_t span = last > first ? last - first : 0u;
-    const std::uint32_t interval = count > 1 ? span / (count - 1) : kDefaultPacketIntervalMs;
-    c->loop_period_ms_ = std::max<std::uint32_t>(1u, span + std::max<std::uint32_t>(interval, 1u));
-  }
-  return std::shared_ptr<const Content>(std::move(c));
-}
-
-ByteView Content::packet(std::uint32_t i) const {
-  const std::size_t ps = layout_.info.packet_size;
-  return ByteView(file_.data() + layout_.first_packet + ps * i, ps);
-}
-
-bool Content::has_stream(std::uint16_t number) const {
-  return layout_.info.find_stream(number) != nullptr;
-}
-
-std::uint32_t Content::key_at_or_before(std::uint32_t packet) const {
-  if (packets_.empty()) {
-    return 0;
-  }
-  const std::uint32_t last = static_cast<std::uint32_t>(packets_.size() - 1);
-  for (std::uint32_t p = packet < last ? packet : last;; --p) {
-    if (packets_[p].key) {
-      return p;
-    }
-    if (p == 0) {
-      return packet;  // no key frame at or before: start where asked
-    }
-  }
-}
-
-std::uint64_t content_bps(const Content& c) {
-  if (c.info().max_bitrate != 0) {
-    return c.info().max_bitrate;
-  }
-  std::uint64_t sum = 0;
-  for (const asf::StreamInfo& st : c.info().streams) {
-    sum += st.bitrate;
-  }
-  return sum;
-}
-
-std::uint32_t Content::key_at_send_time(std::uint64_t send_ms) const {
-  std::uint32_t at = 0;
-  for (std::uint32_t i = 0; i < packet_count(); ++i) {
-    if (packets_[i].send_time_ms <= send_ms) {
-      at = i;
-    } else {
-      break;
-    }
-  }
-  return key_at_or_before(at);
-}
-
-std::uint32_t Content::start_for_presentation(std::uint64_t presentation_ms) const {
-  std::optional<std::uint32_t> key;
-  bool timed_keys = false;
-  for (std::uint32_t i = 0; i < packet_count(); ++i) {
-    const PacketMeta& m = packets_[i];
-    if (m.key && m.presentation_ms != PacketMeta::kNoTime) {
-      timed_keys = true;
-      if (m.presentation_ms <= presentation_ms) {
-        key = i;
-      }
-    }
-  }
-  if (key) {
-    return *key;
-  }
-  if (timed_keys) {
-    return 0;  // before the first key frame: from the start
-  }
-  return key_at_send_time(presentation_ms);
-}
-
-const FramedPackets& Content::framed(bool strip) const {
-  const std::size_t k = strip ? 1 : 0;
-  std::call_once(framed_once_[k], [this, strip, k] { build_framed(strip, &framed_[k]); });
-  return framed_[k];
-}
-
-void Content::build_framed(bool strip, FramedPackets* out) const {
-  const std::uint32_t count = packet_count();
-  out->offsets.reserve(std::size_t{count} + 1);
-  out->bytes.reserve(std::size_t{count} * (packet_size() + 12u));
-  if (hint_ != nullptr) {
-    hint_(out->bytes.data(), out->bytes.capacity());
-  }
-  std::vector<std::uint8_t> stripped;
-  for (std::uint32_t i = 0; i < count; ++i) {
-    out->offsets.push_back(out->bytes.size());
-    ByteView payload = packet(i);
-    if (strip && asf::padding_strippable(payload, packet_size()) &&
-        asf::strip_padding(payload, packet_size(), &stripped).ok()) {
-      payload = ByteView(stripped);
-    }
-    encode_data_frame(kFrameData, i, 0, static_cast<std::uint8_t>(i & 0xFFu), payload, &out->bytes);
-  }
-  out->offsets.push_back(out->bytes.size());
 }
 
 // ---------------------------------------------------------------------------
@@ -816,8 +637,12 @@ std::uint32_t ServerSession::choose_start(const std::vector<PragmaToken>& pragma
   return 0;
 }
 
+void ServerSession::all_streams() {
+  framed_ = content_->framed(!config_->keep_padding, &encode_cached_frame);
+  keep_.clear();
+}
+
 void ServerSession::select_streams(const std::vector<PragmaToken>& pragmas) {
-  const bool strip = !config_->keep_padding;
   const std::string* entry = find_pragma(pragmas, "stream-switch-entry");
   if (entry == nullptr) {
     entry = find_pragma(pragmas, "switch-stream-entry");  // spelling of the spec's examples
@@ -828,7 +653,7 @@ void ServerSession::select_streams(const std::vector<PragmaToken>& pragmas) {
   if (entry == nullptr) {
     MMS_LOG(LogLevel::kDebug, kLog, "client-id=%u: no stream-switch-entry: all streams",
             client_id_);
-    framed_ = &content_->framed(strip);
+    all_streams();
     return;
   }
   auto entries_or = parse_stream_switch(*entry);
@@ -836,7 +661,7 @@ void ServerSession::select_streams(const std::vector<PragmaToken>& pragmas) {
     MMS_LOG(LogLevel::kWarning, kLog,
             "client-id=%u: unparsable stream-switch-entry '%.100s': all streams", client_id_,
             entry->c_str());
-    framed_ = &content_->framed(strip);
+    all_streams();
     return;
   }
   std::vector<StreamSwitchEntry> entries = std::move(*entries_or);
@@ -887,8 +712,7 @@ void ServerSession::select_streams(const std::vector<PragmaToken>& pragmas) {
     }
   }
   if (on == content_->info().streams.size()) {
-    framed_ = &content_->framed(strip);
-    keep_.clear();
+    all_streams();
     return;
   }
   MMS_LOG(LogLevel::kInfo, kLog, "client-id=%u: %zu of %zu streams selected", client_id_, on,
@@ -926,7 +750,13 @@ void ServerSession::start_play(const HttpRequest& req, const std::vector<PragmaT
   }
   select_streams(pragmas);
   bool beyond_end = false;
-  if (content_->live()) {
+  if (content_->fed()) {
+    // A publishing point: from its last key frame, each packet as it arrives.
+    next_packet_ = content_->live_start();
+    paced_ = false;
+    MMS_LOG(LogLevel::kInfo, kLog, "client-id=%u: Play publishing point %s from packet %u",
+            client_id_, req.target.c_str(), next_packet_);
+  } else if (content_->live()) {
     // Join the shared broadcast clock at the current position, at a key frame.
     const std::uint32_t first = content_->meta(0).send_time_ms;
     const Duration period = Duration{content_->loop_period_ms()} * kMillisecond;
@@ -962,7 +792,8 @@ void ServerSession::start_play(const HttpRequest& req, const std::vector<PragmaT
   }
   produced_ += pending_.size();
   play_start_ = now;
-  start_send_ms_ = content_->meta(next_packet_).send_time_ms;
+  start_send_ms_ =
+      next_packet_ < content_->packet_count() ? content_->meta(next_packet_).send_time_ms : 0;
   accel_ = FastStart();
   if (paced_ && !content_->live()) {
     accel_ = FastStart::grant(pragma_u32(pragmas, "accelduration").value_or(0),
@@ -1000,7 +831,8 @@ void ServerSession::append_packet_frame(std::uint32_t packet) {
   } else {
     ByteView src = content_->packet(packet);
     bool empty = false;
-    if (asf::filter_streams(src, content_->packet_size(), keep_, &scratch_, &empty).ok()) {
+    if (!keep_.empty() &&
+        asf::filter_streams(src, content_->packet_size(), keep_, &scratch_, &empty).ok()) {
       if (empty) {
         return;  // nothing of the selected streams: skip the packet (LocationId jumps)
       }
@@ -1028,8 +860,7 @@ void ServerSession::produce_end(Instant now) {
     encode_reason_frame(kFrameChange, 0, &pending_);
     content_ = entries_[next_entry_++];
     append_header_frames(&pending_);
-    keep_.clear();
-    framed_ = &content_->framed(!config_->keep_padding);
+    all_streams();
     next_packet_ = 0;
     start_packet_ = 0;
     play_start_ = now;
@@ -1053,8 +884,43 @@ void ServerSession::produce_end(Instant now) {
   state_ = State::kDone;
 }
 
+void ServerSession::produce_fed() {
+  if (next_packet_ < content_->first_packet()) {
+    // The client fell behind the feed's window: on from its oldest key frame.
+    const std::uint32_t to = content_->key_at_or_before(content_->first_packet());
+    MMS_LOG(LogLevel::kWarning, kLog, "client-id=%u: too slow for the feed: packets %u..%u skipped",
+            client_id_, next_packet_, to);
+    next_packet_ = to;
+  }
+  while (next_packet_ < content_->packet_count() && pending_.size() < kOutputBatchBytes) {
+    append_packet_frame(next_packet_++);
+  }
+  if (next_packet_ >= content_->packet_count() && content_->ended() && pending_.size() == 0) {
+    std::shared_ptr<const Content> next = content_->successor();
+    if (!next) {
+      encode_reason_frame(kFrameEnd, 0, &pending_);
+      state_ = State::kDone;
+    } else {
+      // A new header upstream: a stream change (docs/protocols/wmsp-reference.md §9.2).
+      encode_reason_frame(kFrameEnd, 1, &pending_);
+      encode_reason_frame(kFrameChange, 0, &pending_);
+      content_ = std::move(next);
+      append_header_frames(&pending_);
+      all_streams();
+      next_packet_ = content_->first_packet();
+      MMS_LOG(LogLevel::kInfo, kLog, "client-id=%u: stream change on %s", client_id_,
+              content_->name().c_str());
+    }
+  }
+  produced_ += pending_.size();
+}
+
 void ServerSession::produce(Instant now) {
   if (state_ != State::kStreaming) {
+    return;
+  }
+  if (content_->fed()) {
+    produce_fed();
     return;
   }
   const std::uint32_t count = content_->packet_count();

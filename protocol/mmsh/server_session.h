@@ -24,14 +24,14 @@
 // is logged at debug level. The chunked pipelined mode (the pipeline-request
 // probe, version11-enabled Play) is not implemented: the server never offers it.
 //
-// Content comes from an injected ContentSource returning immutable, shared
-// Content objects (file bytes, layout, per-packet send times and key flags, and
-// a lazily built cache of framed $D packets so fast-mode Play hands out views
-// into one contiguous buffer).
+// Content comes from an injected server::ContentSource (protocol/server/
+// content.h): files, with a lazily built cache of framed $D packets so
+// fast-mode Play hands out views into one contiguous buffer, and publishing
+// points fed packet by packet (a Play of one starts at its last key frame, sends
+// each packet as it arrives, and turns a new header into $E(1) $C(0) $H; the
+// I/O layer calls next_output() again when the feed grew).
 //
-// Thread confinement: a session is used by one thread. Content objects are
-// immutable after creation except for the framed caches, whose one-time
-// construction is synchronised, so they may be shared between threads.
+// Thread confinement: a session is used by one thread (a fed content's thread).
 #pragma once
 
 #include <cstddef>
@@ -51,111 +51,9 @@
 #include "protocol/core/status.h"
 #include "protocol/core/time.h"
 #include "protocol/mmsh/http_codec.h"
+#include "protocol/server/content.h"
 
 namespace mms::mmsh {
-
-// Per-packet facts the server needs for positioning and pacing.
-struct PacketMeta {
-  static constexpr std::uint32_t kNoTime = UINT32_MAX;
-  std::uint32_t send_time_ms = 0;  // ASF Send Time (muxers differ on whether it includes preroll)
-  // Presentation time (ms, includes the preroll) of the key frame this packet starts
-  // (video), else of the earliest media object starting in it; kNoTime when none.
-  std::uint32_t presentation_ms = kNoTime;
-  bool key = false;  // starts a video key frame (audio-only content: every parsable packet)
-};
-
-// $D frames of every packet of a content, concatenated: frame i occupies
-// bytes [offsets[i], offsets[i + 1]). LocationId = i, AFFlags = i mod 256.
-struct FramedPackets {
-  std::vector<std::uint8_t> bytes;
-  std::vector<std::size_t> offsets;  // packet_count + 1 entries
-};
-
-// Called once on each big buffer the content allocates (the framed cache), so
-// the embedder can advise the OS (e.g. transparent huge pages: fewer page faults
-// when a 100 MB cache is first written). Must not touch the bytes.
-using LargeBufferHint = void (*)(void* data, std::size_t size);
-
-// One ASF file, parsed once and shared (read-only) by all sessions.
-class Content {
- public:
-  // Takes ownership of the file bytes. `live` serves the content as a looped
-  // broadcast (header marked broadcast). Errors: kMalformed for a file that is
-  // not a usable ASF file (no packets, bad header).
-  static Result<std::shared_ptr<const Content>> create(std::string name,
-                                                       std::vector<std::uint8_t> file, bool live);
-  // Zero-copy form: `file` stays valid while `owner` lives (e.g. a memory-mapped
-  // file whose deleter unmaps it); the Content keeps `owner`.
-  static Result<std::shared_ptr<const Content>> create(std::string name, ByteView file,
-                                                       std::shared_ptr<const void> owner, bool live,
-                                                       LargeBufferHint hint = nullptr);
-
-  const std::string& name() const { return name_; }
-  bool live() const { return live_; }
-  const asf::FileLayout& layout() const { return layout_; }
-  const asf::HeaderInfo& info() const { return layout_.info; }
-  std::uint32_t packet_size() const { return layout_.info.packet_size; }
-  std::uint32_t packet_count() const { return static_cast<std::uint32_t>(packets_.size()); }
-  // The $H payload: Header Object + 50-byte Data Object prefix (broadcast-marked when live).
-  // Lives as long as the Content.
-  ByteView header() const { return ByteView(header_); }
-  // ASF data packet `i` (< packet_count()), full size with padding. Lives as long as the Content.
-  ByteView packet(std::uint32_t i) const;
-  const PacketMeta& meta(std::uint32_t i) const { return packets_[i]; }
-  // Content duration in ms without preroll (from the header, else from send times).
-  std::uint32_t duration_ms() const { return duration_ms_; }
-  // Loop period of a live content in ms (send-time span plus one packet interval).
-  std::uint32_t loop_period_ms() const { return loop_period_ms_; }
-  // Streams declared by the header, stream number -> true.
-  bool has_stream(std::uint16_t number) const;
-
-  // Where a server starts, shared by every protocol's server session.
-  // The last key-frame packet at or before `packet` (`packet` itself when none).
-  std::uint32_t key_at_or_before(std::uint32_t packet) const;
-  // For an ASF presentation time (including the preroll): the last key-frame
-  // packet presented at or before it; packet 0 when it is before the first key
-  // frame; without timed key frames, the key packet at or before the last
-  // packet sent by then. Callers check the time against the duration first.
-  std::uint32_t start_for_presentation(std::uint64_t presentation_ms) const;
-  // The last packet sent at or before `send_ms`, moved back to a key frame
-  // (joining a broadcast loop).
-  std::uint32_t key_at_send_time(std::uint64_t send_ms) const;
-
-  // The $D frames of all streams (padding stripped when `strip`), built on first
-  // use (thread-safe) and kept for the lifetime of the Content.
-  const FramedPackets& framed(bool strip) const;
-
- private:
-  Content() = default;
-  void build_framed(bool strip, FramedPackets* out) const;
-
-  std::string name_;
-  bool live_ = false;
-  ByteView file_;
-  std::shared_ptr<const void> owner_;
-  LargeBufferHint hint_ = nullptr;
-  std::vector<std::uint8_t> header_;
-  asf::FileLayout layout_;
-  std::vector<PacketMeta> packets_;
-  std::uint32_t duration_ms_ = 0;
-  std::uint32_t loop_period_ms_ = 1;
-  mutable std::once_flag framed_once_[2];
-  mutable FramedPackets framed_[2];
-};
-
-// Where content comes from. Implemented by the server (files under a root
-// directory) and by tests (in-memory fixtures).
-// The content's bit rate: File Properties' maximum, else the sum of its
-// streams' (0 when unknown). What Fast Start divides a stated bandwidth by.
-std::uint64_t content_bps(const Content& c);
-
-class ContentSource {
- public:
-  virtual ~ContentSource() = default;
-  // Looks up the content for a request path ("/name", query string already
-  // removed). Errors: kNotFound (-> 404), anything else (-> 500).
-  virtual Result<std::shared_ptr<const Content>> open(std::string_view path) = 0;
-};
 
 // Fault injection for client robustness tests.
 enum class Fault : std::uint8_t {
@@ -172,7 +70,7 @@ std::optional<Fault> fault_from_string(std::string_view name);
 
 // Configuration shared by every session of a server.
 struct ServerConfig {
-  ContentSource* content = nullptr;  // not owned; outlives the sessions
+  server::ContentSource* content = nullptr;  // not owned; outlives the sessions
   bool fast = false;                 // on-demand Play as fast as the client reads
   bool keep_padding = false;         // send full-size $D payloads
   std::string auth_user;             // Basic authentication when non-empty
@@ -276,6 +174,8 @@ class ServerSession {
   std::uint32_t choose_start(const std::vector<PragmaToken>& pragmas, bool* beyond_end) const;
   std::uint32_t back_to_key(std::uint32_t packet) const;
   void select_streams(const std::vector<PragmaToken>& pragmas);
+  void all_streams();  // no filter: the framed cache of a file, packets as they are of a feed
+  void produce_fed();
 
   Instant due_time(std::uint32_t packet) const;
   void produce(Instant now);
@@ -311,10 +211,10 @@ class ServerSession {
   Instant progress_at_;                // output last produced or partly written
 
   // Play state.
-  std::shared_ptr<const Content> content_;
-  std::vector<std::shared_ptr<const Content>> entries_;  // playlist entries after content_
+  std::shared_ptr<const server::Content> content_;
+  std::vector<std::shared_ptr<const server::Content>> entries_;  // playlist entries after content_
   std::size_t next_entry_ = 0;                           // index into entries_
-  const FramedPackets* framed_ = nullptr;  // cache for the all-streams case, else nullptr
+  const server::FramedPackets* framed_ = nullptr;  // cache for the all-streams case, else nullptr
   std::vector<bool> keep_;                 // stream filter (128 entries) when framed_ == nullptr
   std::vector<std::uint8_t> scratch_;      // filtered packet
   std::vector<std::uint8_t> scratch2_;     // stripped packet

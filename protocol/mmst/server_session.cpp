@@ -174,7 +174,9 @@ std::optional<Instant> ServerSession::next_deadline() const {
   }
   if (state_ == State::kStreaming && pending_pos_ >= pending_.size() && datagrams_.empty() &&
       content_) {
-    if (udp_port_ != 0 && !paced_) {
+    if (content_->fed() && next_packet_ >= content_->packet_count() && !content_->ended()) {
+      // Waiting for the feed: the I/O layer calls again when it grows.
+    } else if (udp_port_ != 0 && !paced_) {
       earliest(pacer_.next_send(now_));
     } else if (paced_ && next_packet_ < content_->packet_count()) {
       earliest(due_time(next_packet_) + (-kMmsPacingSlack));
@@ -573,7 +575,7 @@ void ServerSession::open_resolved(std::uint32_t inc) {
   for (const std::string& name : names) {
     auto c =
         name.empty()
-            ? Result<std::shared_ptr<const mmsh::Content>>(Status(Code::kNotFound, "empty name"))
+            ? Result<std::shared_ptr<const server::Content>>(Status(Code::kNotFound, "empty name"))
             : config_->content->open("/" + name);
     if (!c.ok()) {
       const std::uint32_t hr =
@@ -786,7 +788,12 @@ void ServerSession::on_start_playing(const Message& m, Instant now) {
   play_inc_ = sp.play_incarnation;
   bool beyond_end = false;
   std::uint32_t start = 0;
-  if (content_->live()) {
+  if (content_->fed()) {
+    // A publishing point: from its last key frame (after a stream change, from
+    // the new header's first packet), each packet as it arrives.
+    start = fed_from_first_ ? content_->first_packet() : content_->live_start();
+    fed_from_first_ = false;
+  } else if (content_->live()) {
     start = live_join(now);
   } else {
     start = choose_start(sp, &beyond_end);
@@ -813,7 +820,8 @@ void ServerSession::on_start_playing(const Message& m, Instant now) {
           "client-id=%u: StartPlaying inc %u pos %.3f loc %u -> packet %u of %u (%s, %s)",
           client_id_, sp.play_incarnation, sp.position, sp.location_id, start,
           content_->packet_count(), udp_port_ != 0 ? "UDP" : "TCP",
-          content_->live() ? "live" : (config_->fast ? "fast" : "paced"));
+          content_->fed() ? "publishing point"
+                          : (content_->live() ? "live" : (config_->fast ? "fast" : "paced")));
   state_ = State::kStreaming;
   idle_at_.reset();
   paced_ = content_->live() || !config_->fast;
@@ -834,7 +842,7 @@ void ServerSession::on_start_playing(const Message& m, Instant now) {
   accel_ = FastStart();
   if (paced_ && !content_->live() && sp.has_accel) {
     accel_ = FastStart::grant(sp.dw_accel_duration, sp.dw_accel_bandwidth,
-                              mmsh::content_bps(*content_), config_->fast_start_factor);
+                              server::content_bps(*content_), config_->fast_start_factor);
     if (accel_.active()) {
       MMS_LOG(LogLevel::kInfo, kLog, "client-id=%u: Fast Start: %lld ms at %ux", client_id_,
               static_cast<long long>(accel_.burst_ms), accel_.factor);
@@ -870,6 +878,9 @@ void ServerSession::on_stop_playing(const Message& m) {
 // Data
 
 Instant ServerSession::due_time(std::uint32_t packet) const {
+  if (content_->fed()) {
+    return play_start_;  // due as soon as it arrived
+  }
   const std::int64_t send = content_->meta(packet).send_time_ms;
   if (content_->live()) {
     const std::int64_t rel = send - std::int64_t{content_->meta(0).send_time_ms};
@@ -880,6 +891,9 @@ Instant ServerSession::due_time(std::uint32_t packet) const {
 }
 
 ByteView ServerSession::packet_payload(std::uint32_t packet) {
+  if (packet < content_->first_packet() || packet >= content_->packet_count()) {
+    return ByteView();  // a publishing point no longer holds it
+  }
   ByteView src = content_->packet(packet);
   if (!all_selected()) {
     bool empty = false;
@@ -903,7 +917,7 @@ void ServerSession::send_packet(std::uint32_t packet) {
     return;  // nothing of the selected streams: not sent, LocationId skips
   }
   std::uint64_t location = packet;
-  if (content_->live()) {
+  if (content_->live() && !content_->fed()) {
     location += static_cast<std::uint64_t>(live_iteration_) * content_->packet_count();
   }
   const auto af = static_cast<std::uint8_t>(sequence_ & 0xFFu);
@@ -933,8 +947,9 @@ void ServerSession::end_of_entry() {
             client_id_, data_sent_, resent_, resend_misses_, pacer_.backoffs(),
             static_cast<double>(pacer_.rate()) / 1e6);
   }
-  const bool more = playlist_ && entry_ + 1 < entries_.size();
-  const bool loop = content_->live();
+  const bool fed_change = content_->fed() && content_->successor() != nullptr;
+  const bool more = (playlist_ && entry_ + 1 < entries_.size()) || fed_change;
+  const bool loop = content_->live() && !content_->fed();
   Message eos = make_message(kLinkMacToViewerReportEndOfStream);
   eos.report_end_of_stream.hr = (more || loop) ? kHrFalse : kHrOk;
   eos.report_end_of_stream.play_incarnation = play_inc_;
@@ -946,7 +961,13 @@ void ServerSession::end_of_entry() {
     idle_at_ = now_ + config_->idle_timeout;
     return;
   }
-  if (more) {
+  if (fed_change) {
+    content_ = content_->successor();
+    fed_from_first_ = true;
+    keep_.clear();
+    forget_history();
+    stream_switch_seen_ = false;
+  } else if (more) {
     ++entry_;
     content_ = entries_[entry_];
     keep_.clear();
@@ -979,9 +1000,18 @@ void ServerSession::produce(Instant now) {
   const std::uint32_t count = content_->packet_count();
   const Instant horizon = now + kMmsPacingSlack;
   const bool udp = udp_port_ != 0;
+  if (content_->fed() && next_packet_ < content_->first_packet()) {
+    const std::uint32_t to = content_->key_at_or_before(content_->first_packet());
+    MMS_LOG(LogLevel::kWarning, kLog, "client-id=%u: too slow for the feed: packets %u..%u skipped",
+            client_id_, next_packet_, to);
+    next_packet_ = to;
+  }
   for (;;) {
     if (state_ != State::kStreaming) {
       return;
+    }
+    if (content_->fed() && next_packet_ >= count && !content_->ended()) {
+      return;  // waiting for the feed
     }
     const bool at_end =
         next_packet_ >= count ||

@@ -46,14 +46,14 @@
 #include "protocol/core/status.h"
 #include "protocol/core/time.h"
 #include "protocol/core/udp_pacer.h"
-#include "protocol/mmsh/server_session.h"
 #include "protocol/mmst/messages.h"
+#include "protocol/server/content.h"
 
 namespace mms::mmst {
 
 // Configuration shared by every session of a server.
 struct ServerConfig {
-  mmsh::ContentSource* content = nullptr;  // not owned; outlives the sessions
+  server::ContentSource* content = nullptr;  // not owned; outlives the sessions
   bool fast = false;                       // on-demand data as fast as the client reads
   bool keep_padding = false;               // send full-size ASF packets
   std::string auth_user;                   // BASIC challenge when non-empty
@@ -228,9 +228,9 @@ class ServerSession {
   int served_status_ = 0;
   bool used_udp_ = false;
   bool busy_ = false;
-  std::vector<std::shared_ptr<const mmsh::Content>> entries_;  // playlist or one file
+  std::vector<std::shared_ptr<const server::Content>> entries_;  // playlist or one file
   std::size_t entry_ = 0;
-  std::shared_ptr<const mmsh::Content> content_;
+  std::shared_ptr<const server::Content> content_;
   std::uint32_t open_file_id_ = 1;  // VLC accepts only 1 or 2; FFmpeg hard-codes 1
   bool playlist_ = false;
   std::uint32_t auth_cookie_ = 0;
@@ -252,6 +252,7 @@ class ServerSession {
   FastStart accel_;  // this play's Fast Start grant (on demand, paced)
   std::int64_t live_iteration_ = 0;
   bool paced_ = false;
+  bool fed_from_first_ = false;  // after a publishing point's stream change
   std::uint32_t data_sent_ = 0;
   std::vector<std::uint8_t> scratch_;
   std::vector<std::uint8_t> scratch2_;

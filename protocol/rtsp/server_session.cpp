@@ -223,7 +223,9 @@ std::optional<Instant> ServerSession::next_deadline() const {
   }
   if (state_ == State::kPlaying && pending_pos_ >= pending_.size() && datagrams_.empty() &&
       content_) {
-    if (next_packet_ >= content_->packet_count()) {
+    if (content_->fed() && next_packet_ >= content_->packet_count() && !content_->ended()) {
+      // Waiting for the feed: the I/O layer calls again when it grows.
+    } else if (next_packet_ >= content_->packet_count()) {
       earliest(eos_at_ ? *eos_at_ : now_);  // end of entry to report
     } else if (paced_) {
       earliest(due_time(next_packet_) + (-kRtspPacingSlack));
@@ -684,7 +686,7 @@ void ServerSession::challenge(Response* resp) {
 }
 
 bool ServerSession::open_content(const std::string& name, Response* resp,
-                                 std::vector<std::shared_ptr<const mmsh::Content>>* entries) {
+                                 std::vector<std::shared_ptr<const server::Content>>* entries) {
   const auto redirect = config_->redirects.find(name);
   if (redirect != config_->redirects.end()) {
     MMS_LOG(LogLevel::kInfo, kLog, "session %s: redirect '%s' -> %s", session_id_.c_str(),
@@ -703,9 +705,9 @@ bool ServerSession::open_content(const std::string& name, Response* resp,
   }
   entries->clear();
   for (const std::string& n : names) {
-    Result<std::shared_ptr<const mmsh::Content>> c =
+    Result<std::shared_ptr<const server::Content>> c =
         n.empty() || config_->content == nullptr
-            ? Result<std::shared_ptr<const mmsh::Content>>(Status(Code::kNotFound, "empty name"))
+            ? Result<std::shared_ptr<const server::Content>>(Status(Code::kNotFound, "empty name"))
             : config_->content->open("/" + n);
     if (!c.ok()) {
       MMS_LOG(LogLevel::kInfo, kLog, "session %s: '%.200s': %s", session_id_.c_str(), n.c_str(),
@@ -723,7 +725,7 @@ bool ServerSession::open_content(const std::string& name, Response* resp,
   return true;
 }
 
-Result<std::string> ServerSession::sdp_for(const mmsh::Content& content) const {
+Result<std::string> ServerSession::sdp_for(const server::Content& content) const {
   SdpWriteOptions o;
   o.control = base_url_ + "/";
   o.origin_id = session_id_;
@@ -740,7 +742,7 @@ void ServerSession::on_describe(const Request& req, Response* resp) {
     resp->status = 403;
     return;
   }
-  std::vector<std::shared_ptr<const mmsh::Content>> entries;
+  std::vector<std::shared_ptr<const server::Content>> entries;
   const std::string name = content_name(uri_path(aggregate_of(req.uri)));
   if (!open_content(name, resp, &entries)) {
     return;
@@ -815,7 +817,7 @@ void ServerSession::on_setup(const Request& req, Response* resp) {
   std::string control;
   const std::string path = split_control(uri_path(req.uri), &control);
   if (!content_) {
-    std::vector<std::shared_ptr<const mmsh::Content>> entries;
+    std::vector<std::shared_ptr<const server::Content>> entries;
     const std::string name = content_name(path);
     if (!open_content(name, resp, &entries)) {
       return;
@@ -1050,7 +1052,9 @@ void ServerSession::on_play(const Request& req, Response* resp, Instant now) {
       }
       start = choose_start(*range->start_ms);
     } else {
-      start = 0;  // the next entry from its start (live: the next loop)
+      // The next entry from its start (live: the next loop; a publishing
+      // point: the new header's first packet).
+      start = content_->fed() ? content_->first_packet() : 0;
     }
   } else if (content_->live()) {
     const bool seek = range && range->start_ms && !range->start_now;
@@ -1061,7 +1065,7 @@ void ServerSession::on_play(const Request& req, Response* resp, Instant now) {
     if (state_ == State::kPlaying) {
       restart = false;
     } else {
-      start = live_join(now);
+      start = content_->fed() ? content_->live_start() : live_join(now);
     }
   } else if (range && range->start_ms && !range->start_now) {
     if (*range->start_ms >= end_ms) {
@@ -1084,8 +1088,8 @@ void ServerSession::on_play(const Request& req, Response* resp, Instant now) {
   NptRange out;
   std::uint64_t from = preroll;
   if (first < count) {
-    const mmsh::PacketMeta& pm = content_->meta(first);
-    from = pm.presentation_ms != mmsh::PacketMeta::kNoTime ? pm.presentation_ms : pm.send_time_ms;
+    const server::PacketMeta& pm = content_->meta(first);
+    from = pm.presentation_ms != server::PacketMeta::kNoTime ? pm.presentation_ms : pm.send_time_ms;
   }
   if (range && range->start_ms && !range->start_now && !content_->live()) {
     from = std::min<std::uint64_t>(from, *range->start_ms);
@@ -1110,7 +1114,7 @@ void ServerSession::on_play(const Request& req, Response* resp, Instant now) {
     if (paced_ && !content_->live()) {
       if (const std::string* x = req.headers.find("X-Accelerate-Streaming")) {
         const AccelRequest a = parse_accelerate_streaming(*x);
-        accel_ = FastStart::grant(a.duration_ms, a.bandwidth_bps, mmsh::content_bps(*content_),
+        accel_ = FastStart::grant(a.duration_ms, a.bandwidth_bps, server::content_bps(*content_),
                                   config_->fast_start_factor);
       }
     }
@@ -1137,6 +1141,9 @@ void ServerSession::on_pause(const Request& req, Response* resp) {
 // Data
 
 Instant ServerSession::due_time(std::uint32_t packet) const {
+  if (content_->fed()) {
+    return play_start_;  // due as soon as it arrived
+  }
   const std::int64_t send = content_->meta(packet).send_time_ms;
   if (content_->live()) {
     const std::int64_t rel = send - std::int64_t{content_->meta(0).send_time_ms};
@@ -1238,7 +1245,9 @@ void ServerSession::remap_streams() {
 }
 
 void ServerSession::end_of_entry() {
-  const bool more = (playlist_ && entry_ + 1 < entries_.size()) || content_->live();
+  const bool fed_change = content_->fed() && content_->successor() != nullptr;
+  const bool more = (playlist_ && entry_ + 1 < entries_.size()) ||
+                    (content_->live() && !content_->fed()) || fed_change;
   Request eos;
   eos.method = "SET_PARAMETER";
   eos.uri = base_url_ + "/";
@@ -1261,7 +1270,10 @@ void ServerSession::end_of_entry() {
     last_activity_ = now_;  // the session timer runs again from here
     return;
   }
-  if (content_->live()) {
+  if (fed_change) {
+    content_ = content_->successor();
+    remap_streams();
+  } else if (content_->live()) {
     ++live_iteration_;
   } else {
     ++entry_;
@@ -1280,7 +1292,7 @@ void ServerSession::end_of_entry() {
   queue_request(&ann);
   MMS_LOG(LogLevel::kInfo, kLog, "session %s: ANNOUNCE entry %zu ('%s'), gen id %u",
           session_id_.c_str(), entry_, content_->name().c_str(), gen_id_);
-  next_packet_ = 0;
+  next_packet_ = content_->first_packet();
   state_ = State::kAnnounced;
   last_activity_ = now_;
 }
@@ -1291,9 +1303,18 @@ void ServerSession::produce(Instant now) {
   }
   const std::uint32_t count = content_->packet_count();
   const Instant horizon = now + kRtspPacingSlack;
+  if (content_->fed() && next_packet_ < content_->first_packet()) {
+    const std::uint32_t to = content_->key_at_or_before(content_->first_packet());
+    MMS_LOG(LogLevel::kWarning, kLog, "session %s: too slow for the feed: packets %u..%u skipped",
+            session_id_.c_str(), next_packet_, to);
+    next_packet_ = to;
+  }
   for (;;) {
     if (state_ != State::kPlaying) {
       return;
+    }
+    if (content_->fed() && next_packet_ >= count && !content_->ended()) {
+      return;  // waiting for the feed
     }
     if (next_packet_ >= count) {
       if (udp_ && !datagrams_.empty()) {

@@ -63,15 +63,15 @@
 #include "protocol/core/bytes.h"
 #include "protocol/core/status.h"
 #include "protocol/core/time.h"
-#include "protocol/mmsh/server_session.h"
 #include "protocol/rtsp/asf_rtp.h"
 #include "protocol/rtsp/message_codec.h"
+#include "protocol/server/content.h"
 
 namespace mms::rtsp {
 
 // Configuration shared by every session of a server.
 struct ServerConfig {
-  mmsh::ContentSource* content = nullptr;  // not owned; outlives the sessions
+  server::ContentSource* content = nullptr;  // not owned; outlives the sessions
   bool fast = false;                       // on-demand data as fast as the client reads
   bool keep_padding = false;               // send full-size ASF packets
   std::string auth_user;                   // Basic + Digest challenge when non-empty
@@ -262,8 +262,8 @@ class ServerSession {
   void challenge(Response* resp);
   // Opens `name` (playlist, redirect, file). On failure fills resp and returns false.
   bool open_content(const std::string& name, Response* resp,
-                    std::vector<std::shared_ptr<const mmsh::Content>>* entries);
-  Result<std::string> sdp_for(const mmsh::Content& content) const;
+                    std::vector<std::shared_ptr<const server::Content>>* entries);
+  Result<std::string> sdp_for(const server::Content& content) const;
   bool session_matches(const Request& req, Response* resp) const;
   // RTCP for `slot`: sender report + SDES CNAME, and BYE when `bye`.
   void queue_rtcp(Slot* slot, bool bye);
@@ -315,9 +315,9 @@ class ServerSession {
 
   // Content.
   std::string base_url_;  // aggregate URL without the trailing '/'
-  std::vector<std::shared_ptr<const mmsh::Content>> entries_;
+  std::vector<std::shared_ptr<const server::Content>> entries_;
   std::size_t entry_ = 0;
-  std::shared_ptr<const mmsh::Content> content_;
+  std::shared_ptr<const server::Content> content_;
   bool playlist_ = false;
   std::uint32_t gen_id_ = 1;
 

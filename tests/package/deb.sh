@@ -93,7 +93,7 @@ has_words() {
 [[ "$(field Package)" == "$PACKAGE" ]] || fail "Package is '$(field Package)'"
 [[ "$(field Version)" == "$version" ]] || fail "Version is '$(field Version)', meson.build says $version"
 [[ "$(field Architecture)" == "$arch" ]] || fail "Architecture is '$(field Architecture)'"
-has_words Gstreamer-Elements mmssrc mmsredirect
+has_words Gstreamer-Elements mmssrc mmssink mmsredirect
 has_words Gstreamer-Uri-Sources mms mmsh mmst mmsu
 gst_version=$(field Gstreamer-Version)
 [[ "$gst_version" =~ ^1\.[0-9]+$ ]] || fail "Gstreamer-Version is '$gst_version'"

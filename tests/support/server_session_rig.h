@@ -120,18 +120,18 @@ inline std::vector<std::uint8_t> tiny_asf(std::uint32_t packets = 12) {
 }
 
 // tiny_asf() served on demand as "/a.asf" and live as "/live".
-class TinyContent final : public mmsh::ContentSource {
+class TinyContent final : public server::ContentSource {
  public:
   TinyContent() {
-    auto a = mmsh::Content::create("a.asf", tiny_asf(), false);
-    auto l = mmsh::Content::create("live", tiny_asf(), true);
+    auto a = server::Content::create("a.asf", tiny_asf(), false);
+    auto l = server::Content::create("live", tiny_asf(), true);
     if (!a.ok() || !l.ok()) {
       std::abort();  // the synthetic file must be valid
     }
     items_["/a.asf"] = *a;
     items_["/live"] = *l;
   }
-  Result<std::shared_ptr<const mmsh::Content>> open(std::string_view path) override {
+  Result<std::shared_ptr<const server::Content>> open(std::string_view path) override {
     auto it = items_.find(std::string(path));
     if (it == items_.end()) {
       return Status(Code::kNotFound, "not found");
@@ -140,7 +140,7 @@ class TinyContent final : public mmsh::ContentSource {
   }
 
  private:
-  std::map<std::string, std::shared_ptr<const mmsh::Content>> items_;
+  std::map<std::string, std::shared_ptr<const server::Content>> items_;
 };
 
 // A linear congruential generator seeded from two input bytes: the same

@@ -16,6 +16,9 @@
 namespace mms::mmsh {
 namespace {
 
+using server::Content;
+using server::ContentSource;
+
 std::vector<std::uint8_t> read_fixture(const char* name) {
   std::ifstream in(std::string(MMS_SOURCE_ROOT) + "/tests/media/fixtures/" + name,
                    std::ios::binary);

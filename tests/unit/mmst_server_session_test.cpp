@@ -24,25 +24,25 @@ std::vector<std::uint8_t> read_fixture(const char* name) {
                                    std::istreambuf_iterator<char>());
 }
 
-class MemorySource : public mmsh::ContentSource {
+class MemorySource : public server::ContentSource {
  public:
   MemorySource() {
     for (const char* name : {"small.asf", "mbr.asf"}) {
-      auto c = mmsh::Content::create(name, read_fixture(name), false);
+      auto c = server::Content::create(name, read_fixture(name), false);
       EXPECT_TRUE(c.ok()) << name;
       if (c.ok()) {
         items[std::string("/") + name] = *c;
       }
     }
   }
-  Result<std::shared_ptr<const mmsh::Content>> open(std::string_view path) override {
+  Result<std::shared_ptr<const server::Content>> open(std::string_view path) override {
     auto it = items.find(std::string(path));
     if (it == items.end()) {
       return Status(Code::kNotFound, "not found");
     }
     return it->second;
   }
-  std::map<std::string, std::shared_ptr<const mmsh::Content>> items;
+  std::map<std::string, std::shared_ptr<const server::Content>> items;
 };
 
 // A decoded TCP unit with owned bytes.
@@ -213,7 +213,7 @@ class MmstServerTest : public ::testing::Test {
     config.content = &source;
     config.fast = true;
   }
-  const mmsh::Content& content(const char* name) { return *source.items[std::string("/") + name]; }
+  const server::Content& content(const char* name) { return *source.items[std::string("/") + name]; }
   // Connect .. ReadBlock for `file`.
   void setup(Client* c, const std::string& file,
              const std::string& funnel = "\\\\192.168.0.129\\TCP\\1037",
@@ -254,7 +254,7 @@ TEST_F(MmstServerTest, FullOnDemandSequence) {
       kLinkMacToViewerReportReadBlock,       kLinkMacToViewerReportStreamSwitch,
       kLinkMacToViewerReportStartedPlaying,  kLinkMacToViewerReportEndOfStream};
   EXPECT_EQ(c.mids(), want_mids);
-  const mmsh::Content& small = content("small.asf");
+  const server::Content& small = content("small.asf");
   for (const Got& g : units) {
     if (g.mid == kLinkMacToViewerReportFunnelInfo) {
       EXPECT_EQ(g.msg.report_funnel_info.n_cubs, kClientId);
@@ -351,12 +351,12 @@ TEST_F(MmstServerTest, SeekLandsOnTheRightPacketWithANewIncarnation) {
   c.send(start_msg(4));
   const std::size_t before = c.units().size();
   // Time seek, libmms style (no StopPlaying; position includes the 3.1 s preroll).
-  const mmsh::Content& small = content("small.asf");
+  const server::Content& small = content("small.asf");
   const double position = 4.6;
   std::uint32_t want = 0;
   for (std::uint32_t i = 0; i < small.packet_count(); ++i) {
     const auto& m = small.meta(i);
-    if (m.key && m.presentation_ms != mmsh::PacketMeta::kNoTime && m.presentation_ms <= 4600) {
+    if (m.key && m.presentation_ms != server::PacketMeta::kNoTime && m.presentation_ms <= 4600) {
       want = i;
     }
   }
@@ -637,7 +637,7 @@ TEST_F(MmstServerTest, PlaylistStreamChange) {
   ASSERT_GE(tail.size(), 2u);
   EXPECT_EQ(tail[tail.size() - 2], kLinkMacToViewerReportEndOfStream);
   EXPECT_EQ(tail.back(), kLinkMacToViewerReportStreamChange);
-  const mmsh::Content& mbr = content("mbr.asf");
+  const server::Content& mbr = content("mbr.asf");
   for (const Got& g : units) {
     if (g.mid == kLinkMacToViewerReportEndOfStream) {
       EXPECT_EQ(g.msg.report_end_of_stream.hr, kHrFalse);

@@ -30,30 +30,30 @@ std::vector<std::uint8_t> read_fixture(const char* name) {
                                    std::istreambuf_iterator<char>());
 }
 
-class MemorySource : public mmsh::ContentSource {
+class MemorySource : public server::ContentSource {
  public:
   MemorySource() {
     for (const char* name : {"small.asf", "mbr.asf"}) {
-      auto c = mmsh::Content::create(name, read_fixture(name), false);
+      auto c = server::Content::create(name, read_fixture(name), false);
       EXPECT_TRUE(c.ok()) << name;
       if (c.ok()) {
         items[std::string("/") + name] = *c;
       }
     }
-    auto l = mmsh::Content::create("live.asf", read_fixture("small.asf"), true);
+    auto l = server::Content::create("live.asf", read_fixture("small.asf"), true);
     EXPECT_TRUE(l.ok());
     if (l.ok()) {
       items["/live.asf"] = *l;
     }
   }
-  Result<std::shared_ptr<const mmsh::Content>> open(std::string_view path) override {
+  Result<std::shared_ptr<const server::Content>> open(std::string_view path) override {
     auto it = items.find(std::string(path));
     if (it == items.end()) {
       return Status(Code::kNotFound, "not found");
     }
     return it->second;
   }
-  std::map<std::string, std::shared_ptr<const mmsh::Content>> items;
+  std::map<std::string, std::shared_ptr<const server::Content>> items;
 };
 
 // One decoded TCP unit (owned) or datagram.
@@ -238,7 +238,7 @@ using Packets = std::vector<std::vector<std::uint8_t>>;
 
 // What the server must send for stream `n`: each file packet filtered to it,
 // skipped when empty, padding stripped when safe.
-Packets expected_streams(const mmsh::Content& c, std::initializer_list<std::uint16_t> streams,
+Packets expected_streams(const server::Content& c, std::initializer_list<std::uint16_t> streams,
                          std::uint32_t from = 0) {
   Packets out;
   std::vector<bool> keep(128, false);
@@ -259,7 +259,7 @@ Packets expected_streams(const mmsh::Content& c, std::initializer_list<std::uint
   return out;
 }
 
-Packets expected_stream(const mmsh::Content& c, std::uint16_t n, std::uint32_t from = 0) {
+Packets expected_stream(const server::Content& c, std::uint16_t n, std::uint32_t from = 0) {
   return expected_streams(c, {n}, from);
 }
 
@@ -303,7 +303,7 @@ class RtspServerTest : public ::testing::Test {
     config.udp_port = 5544;
     config.live_epoch = Instant{0};
   }
-  const mmsh::Content& content(const char* name) { return *source.items[std::string("/") + name]; }
+  const server::Content& content(const char* name) { return *source.items[std::string("/") + name]; }
 
   MemorySource source;
   ServerConfig config;
@@ -407,7 +407,7 @@ TEST_F(RtspServerTest, UdpFlowFfmpegAndPairForms) {
                                             ? "RTP/AVP/UDP;unicast;client_port=7002;mode=play"
                                             : "RTP/AVP/UDP;unicast;client_port=7002-7003;mode=PLAY";
     Client c(&config);
-    const mmsh::Content& small = content("small.asf");
+    const server::Content& small = content("small.asf");
     ASSERT_EQ(c.request("DESCRIBE", kUrl).status, 200);
     const std::string base = std::string(kUrl) + "/";
     Response rtx =
@@ -700,7 +700,7 @@ TEST_F(RtspServerTest, UdpPortReadOncePerBatch) {
 TEST_F(RtspServerTest, TcpInterleavedFlowByteByByte) {
   for (std::size_t chunk : {SIZE_MAX, std::size_t{1}}) {
     Client c(&config);
-    const mmsh::Content& small = content("small.asf");
+    const server::Content& small = content("small.asf");
     const std::string base = std::string(kUrl) + "/";
     ASSERT_EQ(c.request("DESCRIBE", kUrl, {}, chunk).status, 200);
     Response s1 =
@@ -756,7 +756,7 @@ TEST_F(RtspServerTest, TcpInterleavedFlowByteByByte) {
 TEST_F(RtspServerTest, SeekWhilePlayingAndPause) {
   config.fast = false;  // paced: the flow is still running when the seek comes
   Client c(&config);
-  const mmsh::Content& small = content("small.asf");
+  const server::Content& small = content("small.asf");
   const std::string base = std::string(kUrl) + "/";
   Response s1 =
       c.request("SETUP", base + "stream=1", {{"Transport", "RTP/AVP/TCP;unicast;interleaved=0-1"}});
@@ -999,8 +999,8 @@ TEST_F(RtspServerTest, StateErrors) {
 TEST_F(RtspServerTest, PlaylistAnnouncesNextEntry) {
   config.playlists["pl"] = {"small.asf", "mbr.asf"};
   Client c(&config);
-  const mmsh::Content& small = content("small.asf");
-  const mmsh::Content& mbr = content("mbr.asf");
+  const server::Content& small = content("small.asf");
+  const server::Content& mbr = content("mbr.asf");
   const std::string url = "rtsp://127.0.0.1:5544/pl";
   const std::string base = url + "/";
   Response d = c.request("DESCRIBE", url);

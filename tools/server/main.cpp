@@ -3,7 +3,7 @@
 //
 //   mms-server --root DIR [--bind ADDR] [--mmsh-port N] [--mms-port N] [--rtsp-port N]
 //              [--port N]
-//              [--live NAME=FILE]... [--playlist NAME=FILE1,FILE2,...]...
+//              [--live NAME=FILE|NAME=-]... [--playlist NAME=FILE1,FILE2,...]...
 //              [--fast] [--keep-padding] [--auth USER:PASS] [--redirect NAME=URL]...
 //              [--fault NAME] [--udp-loss PERCENT] [--refuse mms|mmsu|mmsh|rtsp|rtspu]...
 //              [--close-after-packets N] [--keepalive MS] [--idle-timeout MS]
@@ -17,7 +17,11 @@
 // connection) with UDP data on the same number. --url-key requires signed
 // URLs (tools/server/url_signing.h); --sign-url prints URL signed for
 // --valid-for seconds (default 3600) and exits. --access-log FILE appends a
-// line per ended session; SIGHUP reopens FILE.
+// line per ended session; SIGHUP reopens FILE. --live NAME=- publishes the
+// ASF stream read from standard input (e.g. a GStreamer pipeline's
+// `asfmux streamable=true ! fdsink`, or an .asf file sent in real time) as
+// publishing point NAME; its end is the broadcast's end.
+#include <poll.h>
 #include <signal.h>
 #include <time.h>
 #include <unistd.h>
@@ -28,9 +32,12 @@
 #include <cstring>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "protocol/core/log.h"
+#include "protocol/io/listener.h"
+#include "tools/server/feeder.h"
 #include "tools/server/server.h"
 #include "tools/server/url_signing.h"
 
@@ -66,7 +73,7 @@ void usage(std::FILE* out) {
       out,
       "usage: mms-server --root DIR [--bind ADDR] [--mmsh-port N] [--mms-port N]\n"
       "                  [--rtsp-port N] [--port N]\n"
-      "                  [--live NAME=FILE]... [--playlist NAME=FILE1,FILE2,...]...\n"
+      "                  [--live NAME=FILE|NAME=-]... [--playlist NAME=FILE1,FILE2,...]...\n"
       "                  [--fast] [--keep-padding] [--auth USER:PASS]\n"
       "                  [--redirect NAME=URL]... [--fault NAME] [--udp-loss PERCENT]\n"
       "                  [--refuse mms|mmsu|mmsh|rtsp|rtspu]... [--close-after-packets N]\n"
@@ -101,6 +108,59 @@ bool parse_number(const char* s, long lo, long hi, long* out) {
 }
 
 int g_signal_pipe[2] = {-1, -1};
+int g_stop_pipe[2] = {-1, -1};  // tells the standard input feeder to stop
+
+// Blocks until `fd` is readable or the stop pipe is written; false: stop.
+bool wait_readable(int fd, int timeout_ms) {
+  pollfd fds[2] = {{fd, POLLIN, 0}, {g_stop_pipe[0], POLLIN, 0}};
+  for (;;) {
+    const int n = ::poll(fds, 2, timeout_ms);
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    return n >= 0 && (fds[1].revents & POLLIN) == 0;
+  }
+}
+
+// --live NAME=-: standard input to the publishing point, paced by send time.
+void feed_stdin(mms::server::Server* server, const std::string& name) {
+  mms::server::StreamFeeder feeder(server, name, [](mms::Instant due) {
+    const mms::Duration left = due - mms::io::monotonic_now();
+    if (left <= 0) {
+      return true;
+    }
+    // Sleeping in poll() on the stop pipe: a stop interrupts the wait.
+    return wait_readable(-1, static_cast<int>((left + mms::kMillisecond - 1) / mms::kMillisecond));
+  });
+  std::vector<std::uint8_t> buf(64 * 1024);
+  for (;;) {
+    if (!wait_readable(STDIN_FILENO, -1)) {
+      return;  // stopping
+    }
+    const ssize_t n = ::read(STDIN_FILENO, buf.data(), buf.size());
+    if (n < 0 && (errno == EINTR || errno == EAGAIN)) {
+      continue;
+    }
+    if (n <= 0) {
+      break;
+    }
+    const mms::Status st =
+        feeder.push(mms::ByteView(buf.data(), static_cast<std::size_t>(n)));
+    if (st.code() == mms::Code::kCancelled) {
+      return;
+    }
+    if (!st.ok()) {
+      std::fprintf(stderr, "mms-server: --live %s=-: %s; the publishing point ends\n",
+                   name.c_str(), st.what());
+      (void)feeder.finish();
+      return;
+    }
+  }
+  const mms::Status st = feeder.finish();
+  std::fprintf(stderr, "mms-server: --live %s=-: end of input after %llu packets%s%s\n",
+               name.c_str(), static_cast<unsigned long long>(feeder.packets()),
+               st.ok() ? "" : ": ", st.ok() ? "" : st.what());
+}
 
 void on_signal(int sig) {
   const char c = sig == SIGHUP ? 'h' : 'q';
@@ -113,6 +173,7 @@ void on_signal(int sig) {
 int main(int argc, char** argv) {
   mms::server::ServerOptions opts;
   bool have_root = false;
+  std::string stdin_feed;  // --live NAME=-
   std::string sign_url;
   long valid_for = 3600;
   bool verbose = false;
@@ -232,10 +293,19 @@ int main(int argc, char** argv) {
       opts.fast_start_factor = static_cast<std::uint32_t>(n);
     } else if (a == "--live") {
       if (!split_pair(value("--live"), '=', &k, &v)) {
-        std::fprintf(stderr, "mms-server: --live wants NAME=FILE\n");
+        std::fprintf(stderr, "mms-server: --live wants NAME=FILE or NAME=-\n");
         return 2;
       }
-      opts.live[k] = v;
+      if (v == "-") {
+        if (!stdin_feed.empty()) {
+          std::fprintf(stderr, "mms-server: only one --live NAME=- (standard input)\n");
+          return 2;
+        }
+        stdin_feed = k;
+        opts.feeds.insert(k);
+      } else {
+        opts.live[k] = v;
+      }
     } else if (a == "--redirect") {
       if (!split_pair(value("--redirect"), '=', &k, &v)) {
         std::fprintf(stderr, "mms-server: --redirect wants NAME=URL\n");
@@ -312,6 +382,10 @@ int main(int argc, char** argv) {
     std::printf("%s\n", out.c_str());
     return 0;
   }
+  if (!have_root && !stdin_feed.empty()) {
+    opts.root.clear();  // a publishing point only, no files
+    have_root = true;
+  }
   if (!have_root) {
     usage(stderr);
     return 2;
@@ -351,6 +425,14 @@ int main(int argc, char** argv) {
   }
   std::printf("%s\n", ready.c_str());
   std::fflush(stdout);
+  std::thread feeder;
+  if (!stdin_feed.empty()) {
+    if (::pipe(g_stop_pipe) != 0) {
+      std::perror("pipe");
+      return 1;
+    }
+    feeder = std::thread(feed_stdin, &server, stdin_feed);
+  }
 
   for (;;) {
     char c = 0;
@@ -363,6 +445,12 @@ int main(int argc, char** argv) {
       continue;
     }
     break;
+  }
+  if (feeder.joinable()) {
+    const char c = 'q';
+    const ssize_t r = ::write(g_stop_pipe[1], &c, 1);
+    (void)r;
+    feeder.join();
   }
   server.stop();
   mms::set_log_sink(nullptr);

@@ -5,8 +5,10 @@
 #include <glib.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <deque>
 #include <mutex>
 #include <string_view>
 #include <thread>
@@ -100,18 +102,30 @@ void advise_huge_pages(void* data, std::size_t size) {
   }
 }
 
-class FileContentSource final : public mmsh::ContentSource {
+class FileContentSource final : public server::ContentSource {
  public:
-  FileContentSource(std::string root, std::map<std::string, std::string> live)
-      : root_(std::move(root)), live_(std::move(live)) {}
+  FileContentSource(std::string root, std::map<std::string, std::string> live,
+                    const std::map<std::string, std::unique_ptr<server::LiveFeed>>* feeds)
+      : root_(std::move(root)), live_(std::move(live)), feeds_(feeds) {}
 
-  Result<std::shared_ptr<const mmsh::Content>> open(std::string_view path) override {
+  Result<std::shared_ptr<const server::Content>> open(std::string_view path) override {
     std::string name;
     if (!url_decode(path, &name)) {
       return Status(Code::kNotFound, "bad path");
     }
     while (!name.empty() && name.front() == '/') {
       name.erase(0, 1);
+    }
+    // Publishing points: used on the server's thread only, like the sessions.
+    if (auto f = feeds_->find(name); f != feeds_->end()) {
+      std::shared_ptr<const server::Content> current = f->second->current();
+      if (!current) {
+        return Status(Code::kNotFound, "publishing point has no stream yet");
+      }
+      return current;
+    }
+    if (root_.empty()) {
+      return Status(Code::kNotFound, "no such publishing point");
     }
     std::lock_guard<std::mutex> lock(mu_);
     auto cached = cache_.find(name);
@@ -142,7 +156,7 @@ class FileContentSource final : public mmsh::ContentSource {
       return mapped.status();
     }
     const ByteView view(static_cast<const std::uint8_t*>((*mapped)->data), (*mapped)->size);
-    auto content = mmsh::Content::create(name, view, std::move(*mapped), live, advise_huge_pages);
+    auto content = server::Content::create(name, view, std::move(*mapped), live, advise_huge_pages);
     if (!content.ok()) {
       MMS_LOG(LogLevel::kWarning, kLog, "%s: not servable ASF: %s", file.c_str(),
               content.status().what());
@@ -158,8 +172,9 @@ class FileContentSource final : public mmsh::ContentSource {
  private:
   std::string root_;
   std::map<std::string, std::string> live_;
+  const std::map<std::string, std::unique_ptr<server::LiveFeed>>* feeds_;
   std::mutex mu_;
-  std::map<std::string, std::shared_ptr<const mmsh::Content>> cache_;
+  std::map<std::string, std::shared_ptr<const server::Content>> cache_;
 };
 
 // The access log: one line per ended session, W3C-like fields.
@@ -277,8 +292,33 @@ gboolean quit_loop(gpointer loop) noexcept {
 
 }  // namespace
 
+// One feed call waiting for the server's thread.
+struct FeedItem {
+  enum class Kind : std::uint8_t { kHeader, kPacket, kEnd };
+  Kind kind = Kind::kPacket;
+  std::string name;
+  std::vector<std::uint8_t> bytes;
+};
+
 struct Server::Impl {
   ServerOptions options;
+  std::map<std::string, std::unique_ptr<server::LiveFeed>> feeds;  // server thread only
+  std::vector<std::unique_ptr<io::Listener>> listeners;            // server thread only
+  // Feed items handed over by other threads, taken by one idle source.
+  std::mutex feed_mu;
+  std::deque<FeedItem> feed_queue;
+  std::size_t feed_backlog = 0;  // bytes in feed_queue
+  bool feed_scheduled = false;
+  // Counters (ServerStats).
+  std::atomic<std::uint32_t> open_connections{0};
+  std::atomic<std::uint64_t> accepted{0};
+  std::atomic<std::uint64_t> closed_bytes{0};
+  std::atomic<std::uint64_t> open_bytes{0};
+  bool stopping = false;  // server thread: the listeners are being destroyed
+
+  Status post_feed(FeedItem item);
+  void drain_feeds();
+  void refresh_open_bytes();
   std::unique_ptr<FileContentSource> source;
   mmsh::ServerConfig config;
   mmst::ServerConfig mms_config;
@@ -316,9 +356,85 @@ struct Server::Impl {
   void run();
 };
 
+namespace {
+gboolean drain_feeds_cb(gpointer data) noexcept {
+  static_cast<Server::Impl*>(data)->drain_feeds();
+  return G_SOURCE_REMOVE;
+}
+}  // namespace
+
+Status Server::Impl::post_feed(FeedItem item) {
+  if (options.feeds.count(item.name) == 0) {
+    return Status(Code::kNotFound, "no such publishing point");
+  }
+  std::lock_guard<std::mutex> lock(feed_mu);
+  if (feed_backlog + item.bytes.size() > kMaxFeedBacklog) {
+    return Status(Code::kLimitExceeded, "the server does not keep up with the feed");
+  }
+  feed_backlog += item.bytes.size();
+  feed_queue.push_back(std::move(item));
+  if (!feed_scheduled) {
+    feed_scheduled = true;
+    GSource* s = g_idle_source_new();
+    g_source_set_priority(s, G_PRIORITY_DEFAULT);
+    g_source_set_callback(s, drain_feeds_cb, this, nullptr);
+    g_source_attach(s, context);
+    g_source_unref(s);
+  }
+  return Status::Ok();
+}
+
+void Server::Impl::drain_feeds() {
+  std::deque<FeedItem> items;
+  {
+    std::lock_guard<std::mutex> lock(feed_mu);
+    items.swap(feed_queue);
+    feed_backlog = 0;
+    feed_scheduled = false;
+  }
+  for (FeedItem& item : items) {
+    auto f = feeds.find(item.name);
+    if (f == feeds.end()) {
+      continue;
+    }
+    Status st;
+    switch (item.kind) {
+      case FeedItem::Kind::kHeader:
+        st = f->second->header(ByteView(item.bytes));
+        if (st.ok()) {
+          MMS_LOG(LogLevel::kInfo, kLog, "publishing point %s: header %u (%zu bytes)",
+                  item.name.c_str(), f->second->headers(), item.bytes.size());
+        }
+        break;
+      case FeedItem::Kind::kPacket:
+        st = f->second->packet(ByteView(item.bytes));
+        break;
+      case FeedItem::Kind::kEnd:
+        f->second->finish();
+        MMS_LOG(LogLevel::kInfo, kLog, "publishing point %s: end of stream after %llu packets",
+                item.name.c_str(), static_cast<unsigned long long>(f->second->packets()));
+        break;
+    }
+    if (!st.ok()) {
+      MMS_LOG(LogLevel::kWarning, kLog, "publishing point %s: %s", item.name.c_str(), st.what());
+    }
+  }
+  for (const auto& l : listeners) {
+    l->wake();
+  }
+  refresh_open_bytes();
+}
+
+void Server::Impl::refresh_open_bytes() {
+  std::uint64_t sum = 0;
+  for (const auto& l : listeners) {
+    sum += l->open_bytes_sent();
+  }
+  open_bytes.store(sum);
+}
+
 void Server::Impl::run() {
   g_main_context_push_thread_default(context);
-  std::vector<std::unique_ptr<io::Listener>> listeners;
   Status st;
   const auto refused = [this](const char* name) { return options.refuse.count(name) != 0; };
   const io::ConnectionFactory mmsh_factory = [this](Instant now) {
@@ -364,9 +480,36 @@ void Server::Impl::run() {
       return;
     }
     *bound = (*l)->port();
-    if (!options.access_log.empty()) {
-      (*l)->set_close_hook([this](const io::ConnectionRecord& r) { access_log.write(r); });
-    }
+    (*l)->set_close_hook([this](const io::ConnectionRecord& r) {
+      if (!options.access_log.empty()) {
+        access_log.write(r);
+      }
+      open_connections.fetch_sub(1);
+      closed_bytes.fetch_add(r.bytes_sent);
+      if (!stopping) {
+        refresh_open_bytes();
+      }
+      if (options.on_event) {
+        ServerEvent e;
+        e.client = r.client;
+        e.path = r.info.path;
+        e.transport = r.info.transport;
+        e.status = r.info.status;
+        e.bytes_sent = r.bytes_sent;
+        e.duration = r.duration;
+        options.on_event(e);
+      }
+    });
+    (*l)->set_accept_hook([this](const std::string& client) {
+      open_connections.fetch_add(1);
+      accepted.fetch_add(1);
+      if (options.on_event) {
+        ServerEvent e;
+        e.connected = true;
+        e.client = client;
+        options.on_event(e);
+      }
+    });
     listeners.push_back(std::move(*l));
   };
   std::uint16_t mmsh_bound = 0;
@@ -417,6 +560,7 @@ void Server::Impl::run() {
   if (st.ok()) {
     g_main_loop_run(loop);
   }
+  stopping = true;
   listeners.clear();  // close every connection on this thread
   g_main_context_pop_thread_default(context);
 }
@@ -430,7 +574,8 @@ Status Server::start(const ServerOptions& options) {
   if (impl_) {
     return Status(Code::kLocalMisuse, "server already started");
   }
-  if (!g_file_test(options.root.c_str(), G_FILE_TEST_IS_DIR)) {
+  if (!(options.root.empty() && !options.feeds.empty()) &&
+      !g_file_test(options.root.c_str(), G_FILE_TEST_IS_DIR)) {
     return Status(Code::kNotFound, "content root is not a directory");
   }
   auto impl = std::make_unique<Impl>();
@@ -438,7 +583,10 @@ Status Server::start(const ServerOptions& options) {
   if (!options.access_log.empty() && !impl->access_log.open(options.access_log)) {
     return Status(Code::kRefused, "cannot open the access log");
   }
-  impl->source = std::make_unique<FileContentSource>(options.root, options.live);
+  for (const std::string& name : options.feeds) {
+    impl->feeds.emplace(name, std::make_unique<server::LiveFeed>(name, options.feed_limits));
+  }
+  impl->source = std::make_unique<FileContentSource>(options.root, options.live, &impl->feeds);
   impl->config.content = impl->source.get();
   impl->config.fast = options.fast;
   impl->config.keep_padding = options.keep_padding;
@@ -529,6 +677,37 @@ gboolean reopen_log(gpointer data) noexcept {
   return G_SOURCE_REMOVE;
 }
 }  // namespace
+
+Status Server::feed_header(const std::string& name, ByteView header) {
+  if (!impl_) {
+    return Status(Code::kLocalMisuse, "server not started");
+  }
+  return impl_->post_feed(FeedItem{FeedItem::Kind::kHeader, name, {header.begin(), header.end()}});
+}
+
+Status Server::feed_packet(const std::string& name, ByteView packet) {
+  if (!impl_) {
+    return Status(Code::kLocalMisuse, "server not started");
+  }
+  return impl_->post_feed(FeedItem{FeedItem::Kind::kPacket, name, {packet.begin(), packet.end()}});
+}
+
+Status Server::feed_end(const std::string& name) {
+  if (!impl_) {
+    return Status(Code::kLocalMisuse, "server not started");
+  }
+  return impl_->post_feed(FeedItem{FeedItem::Kind::kEnd, name, {}});
+}
+
+ServerStats Server::stats() const {
+  ServerStats s;
+  if (impl_) {
+    s.clients = impl_->open_connections.load();
+    s.connections = impl_->accepted.load();
+    s.bytes_sent = impl_->closed_bytes.load() + impl_->open_bytes.load();
+  }
+  return s;
+}
 
 void Server::reopen_access_log() {
   if (!impl_) {

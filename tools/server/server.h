@@ -8,19 +8,45 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <set>
 #include <string>
 #include <vector>
 
+#include "protocol/core/bytes.h"
 #include "protocol/core/status.h"
+#include "protocol/core/time.h"
 #include "protocol/mmsh/server_session.h"
+#include "protocol/server/live_feed.h"
 
 namespace mms::server {
 
+// A client's connection opened or ended (mmssink's messages), reported on the
+// server's thread.
+struct ServerEvent {
+  bool connected = false;  // true: accepted; false: ended (the fields below are set)
+  std::string client;      // numeric address
+  std::string path;        // content path asked for ("" when no request came)
+  std::string transport;   // "mmsh", "mmst", "mmsu", "rtsp" (or "")
+  int status = 0;          // HTTP-style outcome (200, 403, 404, 503...; 0: no request)
+  std::uint64_t bytes_sent = 0;
+  Duration duration = 0;
+};
+
+struct ServerStats {
+  std::uint32_t clients = 0;      // connections open now
+  std::uint64_t connections = 0;  // connections accepted since start
+  std::uint64_t bytes_sent = 0;   // TCP + UDP bytes sent to all of them
+};
+
+// Bytes handed to feed_*() and not yet taken by the server's thread beyond
+// which a feed call fails (the server cannot keep up).
+constexpr std::size_t kMaxFeedBacklog = 64u * 1024 * 1024;
+
 struct ServerOptions {
-  std::string root = ".";                   // content directory
+  std::string root = ".";                   // content directory ("": none, publishing points only)
   std::string bind_address = "127.0.0.1";   // numeric IPv4/IPv6
   std::uint16_t mmsh_port = 0;              // 0 = any free port
   std::map<std::string, std::string> live;  // name -> file (absolute, or relative to root/cwd)
@@ -73,6 +99,14 @@ struct ServerOptions {
   // 503, MMS NS_E_TOO_MANY_SESS) and closed. A session holds its place from
   // its connection's accept until the session is done.
   std::uint32_t max_clients = 0;
+  // Publishing points: names served live from what feed_header() and
+  // feed_packet() hand over (mmssink, `mms-server --live NAME=-`); a request
+  // for one before its first header is "not found".
+  std::set<std::string> feeds;
+  // What the feeds keep for joining clients.
+  FeedLimits feed_limits;
+  // Called on the server's thread as connections open and end.
+  std::function<void(const ServerEvent&)> on_event;
 };
 
 class Server {
@@ -92,6 +126,16 @@ class Server {
   std::uint16_t mms_port() const;
   // The bound RTSP TCP (and UDP) port (0 before start() or when refused).
   std::uint16_t rtsp_port() const;
+  // Publishing points (options.feeds): hand a stream's next header or packet
+  // (AsfStreamReader items) or its end to the server's thread; safe from any
+  // thread, returns at once. Errors: kNotFound (no such feed), kLocalMisuse
+  // (not started), kLimitExceeded (kMaxFeedBacklog bytes wait already).
+  Status feed_header(const std::string& name, ByteView header);
+  Status feed_packet(const std::string& name, ByteView packet);
+  Status feed_end(const std::string& name);
+  // Counters, safe from any thread (bytes of open connections as of the last
+  // feed item or connection event).
+  ServerStats stats() const;
   // Closes and reopens the access log file (after log rotation), on the
   // server's thread; safe from any thread, also from a signal-driven source.
   void reopen_access_log();
