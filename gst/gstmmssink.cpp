@@ -15,7 +15,9 @@
  * plays in real time; a live encoder's packets go out as they come. A client
  * that joins late gets the header and starts at the latest key frame; a new
  * ASF header from upstream (a new asfmux, the next file) is a stream change
- * for the clients connected; EOS ends the broadcast for them.
+ * for the clients connected; EOS ends the broadcast for them, and goes on
+ * downstream (the pipeline's EOS message) once they have received the end and
+ * left, or after #GstMmsSink:drain-timeout.
  *
  * The element posts `mms-client-connected` (field `client`, the address) and
  * `mms-client-disconnected` (`client`, `path`, `transport`, `status`,
@@ -33,6 +35,7 @@
  */
 #include "gst/gstmmssink.h"
 
+#include <algorithm>
 #include <memory>
 #include <string>
 
@@ -48,6 +51,9 @@ namespace {
 constexpr const char* kDefaultBindAddress = "0.0.0.0";
 constexpr guint kDefaultPort = 1755;
 constexpr const char* kDefaultPath = "live";
+constexpr guint kDefaultDrainTimeoutMs = 5000;
+// How often the EOS drain looks at the client count.
+constexpr gint64 kDrainPollUs = 20 * 1000;
 
 enum {
   PROP_0,
@@ -60,6 +66,7 @@ enum {
   PROP_USER_PW,
   PROP_URL_KEY,
   PROP_PACE,
+  PROP_DRAIN_TIMEOUT,
   PROP_STATS,
 };
 
@@ -77,6 +84,7 @@ struct SinkState {
   std::string user_pw;
   std::string url_key;
   bool pace = true;
+  guint drain_timeout_ms = kDefaultDrainTimeoutMs;
 
   std::unique_ptr<mms::server::Server> server;
   std::unique_ptr<mms::server::StreamFeeder> feeder;
@@ -259,6 +267,21 @@ gboolean gst_mms_sink_event(GstBaseSink* sink, GstEvent* event) noexcept {
     }
     GST_INFO_OBJECT(self, "end of stream after %llu packets",
                     static_cast<unsigned long long>(s->feeder->packets()));
+    // The clients still receive what the server holds and the end-of-stream
+    // notice: EOS goes on once they have left (bounded, interrupted by a flush).
+    GST_OBJECT_LOCK(self);
+    const gint64 end_us =
+        g_get_monotonic_time() + gint64{s->drain_timeout_ms} * 1000;
+    GST_OBJECT_UNLOCK(self);
+    while (s->server && s->server->stats().clients > 0) {
+      const gint64 now = g_get_monotonic_time();
+      if (now >= end_us ||
+          !wait_until(self, mms::Instant{std::min(end_us, now + kDrainPollUs) * 1000})) {
+        GST_INFO_OBJECT(self, "%u clients still connected at EOS",
+                        s->server->stats().clients);
+        break;
+      }
+    }
   }
   return GST_BASE_SINK_CLASS(gst_mms_sink_parent_class)->event(sink, event);
 }
@@ -323,6 +346,11 @@ void gst_mms_sink_set_property(GObject* object, guint id, const GValue* value,
       s->pace = g_value_get_boolean(value) != FALSE;
       GST_OBJECT_UNLOCK(self);
       break;
+    case PROP_DRAIN_TIMEOUT:
+      GST_OBJECT_LOCK(self);
+      s->drain_timeout_ms = g_value_get_uint(value);
+      GST_OBJECT_UNLOCK(self);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID(object, id, pspec);
       break;
@@ -367,6 +395,11 @@ void gst_mms_sink_get_property(GObject* object, guint id, GValue* value,
     case PROP_PACE:
       GST_OBJECT_LOCK(self);
       g_value_set_boolean(value, s->pace ? TRUE : FALSE);
+      GST_OBJECT_UNLOCK(self);
+      break;
+    case PROP_DRAIN_TIMEOUT:
+      GST_OBJECT_LOCK(self);
+      g_value_set_uint(value, s->drain_timeout_ms);
       GST_OBJECT_UNLOCK(self);
       break;
     case PROP_STATS:
@@ -446,6 +479,12 @@ static void gst_mms_sink_class_init(GstMmsSinkClass* klass) {
                            "Send each data packet at its ASF send time (a file plays in real "
                            "time); off: as fast as upstream delivers",
                            TRUE, rw));
+  g_object_class_install_property(
+      gobject_class, PROP_DRAIN_TIMEOUT,
+      g_param_spec_uint("drain-timeout", "Drain timeout",
+                        "At EOS, milliseconds to wait for the clients to receive the end and "
+                        "leave before EOS goes on (0 = none)",
+                        0, G_MAXUINT, kDefaultDrainTimeoutMs, rw));
   g_object_class_install_property(
       gobject_class, PROP_STATS,
       g_param_spec_boxed("stats", "Statistics",

@@ -159,6 +159,16 @@ Status LiveFeed::header(ByteView bytes) {
   c->layout_.packet_count = 0;
   c->header_.assign(bytes.begin(), bytes.end());
   MMS_TRY(asf::mark_broadcast(&c->header_));
+  // A broadcast's Data Object has no size and no packet count (what asfmux
+  // streamable=true writes): a file's count would make a client that joined
+  // late wait for packets that never come (asfdemux then misses the next
+  // header of a stream change).
+  const std::size_t data = static_cast<std::size_t>(c->layout_.info.header_object_size);
+  for (std::size_t i = 0; i < 8; ++i) {
+    c->header_[data + 16 + i] = static_cast<std::uint8_t>(
+        (std::uint64_t{asf::kDataObjectPrefixSize} >> (8 * i)) & 0xFFu);
+    c->header_[data + 40 + i] = 0;
+  }
   video_ = std::vector<bool>(128, false);
   has_video_ = false;
   for (const asf::StreamInfo& s : c->layout_.info.streams) {

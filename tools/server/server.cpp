@@ -484,11 +484,8 @@ void Server::Impl::run() {
       if (!options.access_log.empty()) {
         access_log.write(r);
       }
-      open_connections.fetch_sub(1);
-      closed_bytes.fetch_add(r.bytes_sent);
-      if (!stopping) {
-        refresh_open_bytes();
-      }
+      // The event first: whoever waits for the count to drop (mmssink at EOS)
+      // has seen it by then.
       if (options.on_event) {
         ServerEvent e;
         e.client = r.client;
@@ -498,6 +495,11 @@ void Server::Impl::run() {
         e.bytes_sent = r.bytes_sent;
         e.duration = r.duration;
         options.on_event(e);
+      }
+      closed_bytes.fetch_add(r.bytes_sent);
+      open_connections.fetch_sub(1);
+      if (!stopping) {
+        refresh_open_bytes();
       }
     });
     (*l)->set_accept_hook([this](const std::string& client) {
