@@ -9,6 +9,7 @@
 #include "protocol/core/byte_reader.h"
 #include "protocol/core/byte_writer.h"
 #include "protocol/core/limits.h"
+#include "protocol/core/text.h"
 
 namespace mms::asf {
 namespace {
@@ -53,47 +54,6 @@ Status read_object(ByteView bytes, std::size_t pos, std::size_t end, ObjectSpan*
   out->begin = pos;
   out->size = static_cast<std::size_t>(size);
   return Status::Ok();
-}
-
-// UTF-16LE (possibly unpaired surrogates, trailing NULs) to UTF-8.
-std::string utf16le_to_utf8(ByteView in) {
-  std::string out;
-  ByteReader r(in);
-  std::uint16_t u = 0;
-  while (r.remaining() >= 2 && r.read_u16le(&u)) {
-    std::uint32_t cp = u;
-    if (cp >= 0xD800 && cp <= 0xDBFF) {
-      ByteReader peek(r.rest());
-      std::uint16_t lo = 0;
-      if (peek.read_u16le(&lo) && lo >= 0xDC00 && lo <= 0xDFFF) {
-        static_cast<void>(r.skip(2));
-        cp = 0x10000u + ((cp - 0xD800u) << 10) + (static_cast<std::uint32_t>(lo) - 0xDC00u);
-      } else {
-        cp = 0xFFFD;
-      }
-    } else if (cp >= 0xDC00 && cp <= 0xDFFF) {
-      cp = 0xFFFD;
-    }
-    if (cp == 0) {
-      break;  // terminating NUL
-    }
-    if (cp < 0x80) {
-      out.push_back(static_cast<char>(cp));
-    } else if (cp < 0x800) {
-      out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
-      out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-    } else if (cp < 0x10000) {
-      out.push_back(static_cast<char>(0xE0 | (cp >> 12)));
-      out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-      out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-    } else {
-      out.push_back(static_cast<char>(0xF0 | (cp >> 18)));
-      out.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
-      out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-      out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-    }
-  }
-  return out;
 }
 
 ExclusionType exclusion_type(const std::uint8_t* guid) {

@@ -1,6 +1,6 @@
 #include "protocol/core/url.h"
 
-#include <cctype>
+#include "protocol/core/text.h"
 
 namespace mms {
 namespace {
@@ -89,9 +89,7 @@ Result<Url> parse_url(std::string_view text) {
   if (sep == std::string_view::npos || sep == 0) {
     return Status(Code::kMalformed, "URL has no scheme");
   }
-  for (char c : text.substr(0, sep)) {
-    url.scheme.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
-  }
+  url.scheme = ascii_lower(text.substr(0, sep));
   if (!known_scheme(url.scheme)) {
     return Status(Code::kUnsupported, "unsupported URL scheme");
   }

@@ -6,6 +6,7 @@
 #include "protocol/asf/stream_selector.h"
 #include "protocol/core/limits.h"
 #include "protocol/core/log.h"
+#include "protocol/core/text.h"
 #include "protocol/mmsh/redirector.h"
 
 namespace mms::mmsh {

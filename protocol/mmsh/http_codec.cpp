@@ -3,16 +3,13 @@
 #include <cstring>
 
 #include "protocol/core/limits.h"
+#include "protocol/core/text.h"
 
 namespace mms::mmsh {
 namespace {
 
 bool is_space(char c) {
   return c == ' ' || c == '\t';
-}
-
-char to_lower(char c) {
-  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
 }
 
 bool is_alpha(char c) {
@@ -29,22 +26,6 @@ bool is_token_char(char c) {
     return true;
   }
   return std::strchr("!#$%&'*+-.^_`|~", c) != nullptr && c != '\0';
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) {
-    return false;
-  }
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (to_lower(a[i]) != to_lower(b[i])) {
-      return false;
-    }
-  }
-  return true;
-}
-
-bool istarts_with(std::string_view s, std::string_view prefix) {
-  return s.size() >= prefix.size() && iequals(s.substr(0, prefix.size()), prefix);
 }
 
 std::string_view trim(std::string_view s) {
@@ -148,28 +129,6 @@ bool parse_version(std::string_view s, int* minor) {
   return true;
 }
 
-constexpr char kBase64Alphabet[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-int base64_value(char c) {
-  if (c >= 'A' && c <= 'Z') {
-    return c - 'A';
-  }
-  if (c >= 'a' && c <= 'z') {
-    return c - 'a' + 26;
-  }
-  if (c >= '0' && c <= '9') {
-    return c - '0' + 52;
-  }
-  if (c == '+') {
-    return 62;
-  }
-  if (c == '/') {
-    return 63;
-  }
-  return -1;
-}
-
 bool parse_hex_u16(std::string_view s, std::uint16_t* out) {
   if (s.empty() || s.size() > 4) {
     return false;
@@ -179,8 +138,8 @@ bool parse_hex_u16(std::string_view s, std::uint16_t* out) {
     unsigned d = 0;
     if (is_digit(c)) {
       d = static_cast<unsigned>(c - '0');
-    } else if (to_lower(c) >= 'a' && to_lower(c) <= 'f') {
-      d = static_cast<unsigned>(to_lower(c) - 'a' + 10);
+    } else if (ascii_lower(c) >= 'a' && ascii_lower(c) <= 'f') {
+      d = static_cast<unsigned>(ascii_lower(c) - 'a' + 10);
     } else {
       return false;
     }
@@ -223,14 +182,6 @@ std::string_view cut_glued_header(std::string_view v) {
   return v;
 }
 
-std::string lower(std::string_view s) {
-  std::string r(s);
-  for (char& c : r) {
-    c = to_lower(c);
-  }
-  return r;
-}
-
 std::string_view unquote(std::string_view v) {
   if (v.size() >= 2 && v.front() == '"' && v.back() == '"') {
     return v.substr(1, v.size() - 2);
@@ -246,9 +197,9 @@ void add_token(std::string_view token, std::vector<PragmaToken>* out) {
   const std::size_t eq = token.find('=');
   PragmaToken t;
   if (eq == std::string_view::npos) {
-    t.name = lower(token);
+    t.name = ascii_lower(token);
   } else {
-    t.name = lower(trim(token.substr(0, eq)));
+    t.name = ascii_lower(trim(token.substr(0, eq)));
     t.value = std::string(unquote(trim(token.substr(eq + 1))));
   }
   if (t.name == "switch-stream-entry") {
@@ -410,24 +361,6 @@ const std::string* find_pragma(const std::vector<PragmaToken>& tokens, std::stri
   return nullptr;
 }
 
-bool parse_u32(std::string_view s, std::uint32_t* out) {
-  if (s.empty() || s.size() > 10) {
-    return false;
-  }
-  std::uint64_t v = 0;
-  for (char c : s) {
-    if (!is_digit(c)) {
-      return false;
-    }
-    v = v * 10 + static_cast<std::uint64_t>(c - '0');
-  }
-  if (v > 0xffffffffULL) {
-    return false;
-  }
-  *out = static_cast<std::uint32_t>(v);
-  return true;
-}
-
 Result<std::vector<StreamSwitchEntry>> parse_stream_switch(std::string_view value) {
   std::vector<StreamSwitchEntry> entries;
   std::size_t pos = 0;
@@ -483,74 +416,6 @@ std::string format_stream_switch(const std::vector<StreamSwitchEntry>& entries) 
     out.push_back(kDigits[e.thinning & 0xfu]);
   }
   return out;
-}
-
-std::string base64_encode(std::string_view in) {
-  std::string out;
-  out.reserve((in.size() + 2) / 3 * 4);
-  std::size_t i = 0;
-  for (; i + 3 <= in.size(); i += 3) {
-    const std::uint32_t v =
-        (static_cast<std::uint32_t>(static_cast<std::uint8_t>(in[i])) << 16) |
-        (static_cast<std::uint32_t>(static_cast<std::uint8_t>(in[i + 1])) << 8) |
-        static_cast<std::uint32_t>(static_cast<std::uint8_t>(in[i + 2]));
-    out.push_back(kBase64Alphabet[(v >> 18) & 63]);
-    out.push_back(kBase64Alphabet[(v >> 12) & 63]);
-    out.push_back(kBase64Alphabet[(v >> 6) & 63]);
-    out.push_back(kBase64Alphabet[v & 63]);
-  }
-  const std::size_t rest = in.size() - i;
-  if (rest != 0) {
-    std::uint32_t v = static_cast<std::uint32_t>(static_cast<std::uint8_t>(in[i])) << 16;
-    if (rest == 2) {
-      v |= static_cast<std::uint32_t>(static_cast<std::uint8_t>(in[i + 1])) << 8;
-    }
-    out.push_back(kBase64Alphabet[(v >> 18) & 63]);
-    out.push_back(kBase64Alphabet[(v >> 12) & 63]);
-    out.push_back(rest == 2 ? kBase64Alphabet[(v >> 6) & 63] : '=');
-    out.push_back('=');
-  }
-  return out;
-}
-
-bool base64_decode(std::string_view in, std::string* out) {
-  if (in.size() % 4 != 0) {
-    return false;
-  }
-  std::string r;
-  r.reserve(in.size() / 4 * 3);
-  for (std::size_t i = 0; i < in.size(); i += 4) {
-    const bool final_quad = i + 4 == in.size();
-    int pad = 0;
-    if (final_quad && in[i + 3] == '=') {
-      pad = in[i + 2] == '=' ? 2 : 1;
-    }
-    std::uint32_t v = 0;
-    for (int k = 0; k < 4; ++k) {
-      const char c = in[i + static_cast<std::size_t>(k)];
-      int d = 0;
-      if (k >= 4 - pad) {
-        if (c != '=') {
-          return false;
-        }
-      } else {
-        d = base64_value(c);
-        if (d < 0) {
-          return false;
-        }
-      }
-      v = (v << 6) | static_cast<std::uint32_t>(d);
-    }
-    r.push_back(static_cast<char>((v >> 16) & 0xff));
-    if (pad < 2) {
-      r.push_back(static_cast<char>((v >> 8) & 0xff));
-    }
-    if (pad < 1) {
-      r.push_back(static_cast<char>(v & 0xff));
-    }
-  }
-  *out = std::move(r);
-  return true;
 }
 
 }  // namespace mms::mmsh

@@ -87,9 +87,6 @@ std::vector<PragmaToken> parse_pragmas(const HttpHeaders& headers);
 // Value of the first token with this name (compared case-insensitively), or nullptr.
 const std::string* find_pragma(const std::vector<PragmaToken>& tokens, std::string_view name);
 
-// Decimal u32 with overflow check (Pragma numbers). Returns false if not 1..10 digits or > 2^32-1.
-bool parse_u32(std::string_view s, std::uint32_t* out);
-
 // One stream-switch entry "src:dst:thin" (hex numbers).
 struct StreamSwitchEntry {
   std::uint16_t source = 0xffff;
@@ -103,9 +100,5 @@ struct StreamSwitchEntry {
 // without leading zeros, entries separated by one space, no trailing space.
 Result<std::vector<StreamSwitchEntry>> parse_stream_switch(std::string_view value);
 std::string format_stream_switch(const std::vector<StreamSwitchEntry>& entries);
-
-// Base64 (RFC 4648) for Basic authentication.
-std::string base64_encode(std::string_view in);
-bool base64_decode(std::string_view in, std::string* out);
 
 }  // namespace mms::mmsh

@@ -7,30 +7,10 @@
 #include <map>
 #include <string_view>
 
+#include "protocol/core/text.h"
+
 namespace mms::mmsh {
 namespace {
-
-char lower(char c) { return static_cast<char>(std::tolower(static_cast<unsigned char>(c))); }
-
-bool istarts_with(std::string_view s, std::string_view prefix) {
-  if (s.size() < prefix.size()) {
-    return false;
-  }
-  for (std::size_t i = 0; i < prefix.size(); ++i) {
-    if (lower(s[i]) != lower(prefix[i])) {
-      return false;
-    }
-  }
-  return true;
-}
-
-std::string to_lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    c = lower(c);
-  }
-  return out;
-}
 
 bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
 
@@ -98,7 +78,7 @@ std::string scheme_of(std::string_view url) {
       return std::string();
     }
   }
-  return to_lower(url.substr(0, colon));
+  return ascii_lower(url.substr(0, colon));
 }
 
 bool clean_url(std::string_view url) {
@@ -166,7 +146,7 @@ std::string decode_entities(std::string_view s) {
       out.push_back('&');
       continue;
     }
-    const std::string name = to_lower(s.substr(i + 1, semi - i - 1));
+    const std::string name = ascii_lower(s.substr(i + 1, semi - i - 1));
     static const std::map<std::string, char> kNamed = {
         {"amp", '&'}, {"lt", '<'}, {"gt", '>'}, {"quot", '"'}, {"apos", '\''}};
     auto it = kNamed.find(name);
@@ -217,7 +197,7 @@ Tag parse_tag(std::string_view in) {
   while (i < in.size() && !is_space(in[i]) && in[i] != '/') {
     ++i;
   }
-  t.name = to_lower(in.substr(start, i - start));
+  t.name = ascii_lower(in.substr(start, i - start));
   while (i < in.size()) {
     while (i < in.size() && (is_space(in[i]) || in[i] == '/')) {
       ++i;
@@ -226,7 +206,7 @@ Tag parse_tag(std::string_view in) {
     while (i < in.size() && !is_space(in[i]) && in[i] != '=' && in[i] != '/') {
       ++i;
     }
-    const std::string name = to_lower(in.substr(start, i - start));
+    const std::string name = ascii_lower(in.substr(start, i - start));
     while (i < in.size() && is_space(in[i])) {
       ++i;
     }

@@ -10,6 +10,7 @@
 #include "protocol/asf/packet.h"
 #include "protocol/core/limits.h"
 #include "protocol/core/log.h"
+#include "protocol/core/text.h"
 #include "protocol/mmsh/framing.h"
 
 namespace mms::mmsh {
@@ -33,26 +34,6 @@ constexpr std::uint64_t kHugeLength = 2147483648ull;
 constexpr std::uint32_t kTruncateFrame = 5;
 // Fault bad-frame: sync byte that is not 0x24 / 0xA4.
 constexpr std::uint8_t kBadSync = 0x42;
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) {
-    return false;
-  }
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    char x = a[i];
-    char y = b[i];
-    if (x >= 'A' && x <= 'Z') {
-      x = static_cast<char>(x - 'A' + 'a');
-    }
-    if (y >= 'A' && y <= 'Z') {
-      y = static_cast<char>(y - 'A' + 'a');
-    }
-    if (x != y) {
-      return false;
-    }
-  }
-  return true;
-}
 
 // Leading decimal digits of `s` as a u32 ("0Connection: Close" -> 0, FFmpeg's glued line).
 std::optional<std::uint32_t> leading_u32(std::string_view s) {
@@ -290,8 +271,7 @@ bool ServerSession::authorized(const HttpRequest& req) const {
     return true;
   }
   const std::string* auth = req.headers.find("Authorization");
-  if (auth == nullptr || auth->size() < 6 ||
-      !iequals(std::string_view(*auth).substr(0, 6), "Basic ")) {
+  if (auth == nullptr || !istarts_with(*auth, "Basic ")) {
     return false;
   }
   std::string_view b64 = std::string_view(*auth).substr(6);

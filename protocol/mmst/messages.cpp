@@ -5,6 +5,7 @@
 #include "protocol/core/byte_reader.h"
 #include "protocol/core/byte_writer.h"
 #include "protocol/core/limits.h"
+#include "protocol/core/text.h"
 
 namespace mms::mmst {
 namespace {
@@ -42,31 +43,12 @@ void write_double(ByteWriter* w, double d) {
   w->u64le(bits_of(d));
 }
 
-void append_utf8(std::uint32_t cp, std::string* out) {
-  if (cp < 0x80) {
-    out->push_back(static_cast<char>(cp));
-  } else if (cp < 0x800) {
-    out->push_back(static_cast<char>(0xC0 | (cp >> 6)));
-    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else if (cp < 0x10000) {
-    out->push_back(static_cast<char>(0xE0 | (cp >> 12)));
-    out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else {
-    out->push_back(static_cast<char>(0xF0 | (cp >> 18)));
-    out->push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  }
-}
-
 // Decodes UTF-16LE code units from `units` (an odd trailing byte is ignored)
 // until the first NUL or the end. *consumed: bytes used including the NUL.
 // kLimitExceeded above kMaxMmsStringUnits code units before the NUL.
 Status read_utf16_z(ByteView units, std::string* out, std::size_t* consumed) {
   out->clear();
   const std::size_t n = units.size() / 2;
-  std::size_t i = 0;
   std::size_t len = 0;
   while (len < n && load_u16le(units.data() + 2 * len) != 0) {
     ++len;
@@ -76,23 +58,7 @@ Status read_utf16_z(ByteView units, std::string* out, std::size_t* consumed) {
                   static_cast<std::uint32_t>(len));
   }
   *consumed = len < n ? 2 * (len + 1) : 2 * len;
-  while (i < len) {
-    std::uint32_t u = load_u16le(units.data() + 2 * i);
-    ++i;
-    if (u >= 0xD800 && u <= 0xDBFF && i < len) {
-      std::uint32_t lo = load_u16le(units.data() + 2 * i);
-      if (lo >= 0xDC00 && lo <= 0xDFFF) {
-        ++i;
-        append_utf8(0x10000 + ((u - 0xD800) << 10) + (lo - 0xDC00), out);
-        continue;
-      }
-      append_utf8(kReplacementChar, out);
-    } else if (u >= 0xD800 && u <= 0xDFFF) {
-      append_utf8(kReplacementChar, out);
-    } else {
-      append_utf8(u, out);
-    }
-  }
+  *out = utf16le_to_utf8(units.subview(0, 2 * len));
   return Status::Ok();
 }
 
@@ -1383,24 +1349,6 @@ std::uint32_t extend_sequence(std::uint32_t last, std::uint8_t af_flags) {
 }
 
 // ---- helpers ----
-
-std::string utf16le_to_utf8(ByteView utf16le) {
-  std::string out;
-  const std::size_t n = utf16le.size() / 2;
-  for (std::size_t i = 0; i < n; ++i) {
-    std::uint32_t u = load_u16le(utf16le.data() + 2 * i);
-    if (u >= 0xD800 && u <= 0xDBFF && i + 1 < n) {
-      std::uint32_t lo = load_u16le(utf16le.data() + 2 * (i + 1));
-      if (lo >= 0xDC00 && lo <= 0xDFFF) {
-        ++i;
-        append_utf8(0x10000 + ((u - 0xD800) << 10) + (lo - 0xDC00), &out);
-        continue;
-      }
-    }
-    append_utf8(u >= 0xD800 && u <= 0xDFFF ? kReplacementChar : u, &out);
-  }
-  return out;
-}
 
 std::vector<std::uint8_t> utf8_to_utf16le(const std::string& utf8) {
   std::vector<std::uint8_t> out;

@@ -635,8 +635,8 @@ std::uint32_t extend_sequence(std::uint32_t last, std::uint8_t af_flags);
 
 // ---- Small helpers ------------------------------------------------------------
 
-// UTF-8 <-> UTF-16LE (no NUL). Invalid input becomes U+FFFD.
-std::string utf16le_to_utf8(ByteView utf16le);
+// UTF-8 to UTF-16LE (no NUL added). Invalid input becomes U+FFFD. The other
+// way is mms::utf16le_to_utf8 (protocol/core/text.h).
 std::vector<std::uint8_t> utf8_to_utf16le(const std::string& utf8);
 
 // Connect.subscriber_name for our client: "NSPlayer/<version>; {<guid>}; Host: <host>".

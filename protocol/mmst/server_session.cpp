@@ -9,7 +9,7 @@
 
 #include "protocol/asf/packet.h"
 #include "protocol/core/log.h"
-#include "protocol/mmsh/http_codec.h"
+#include "protocol/core/text.h"
 
 namespace mms::mmst {
 namespace {
@@ -33,10 +33,6 @@ bool is_spoon(const std::string& name) {
   return name.compare(i, 2, "n!") == 0;
 }
 
-char lower(char c) {
-  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
 // "\\ip\UDP\port" -> port for UDP, 0 for TCP (or anything unparsable).
 std::uint16_t funnel_udp_port(const std::string& funnel, bool* udp) {
   *udp = false;
@@ -48,11 +44,7 @@ std::uint16_t funnel_udp_port(const std::string& funnel, bool* udp) {
   if (prev == std::string::npos) {
     return 0;
   }
-  std::string transport = funnel.substr(prev + 1, last - prev - 1);
-  for (char& c : transport) {
-    c = lower(c);
-  }
-  if (transport != "udp") {
+  if (!iequals(std::string_view(funnel).substr(prev + 1, last - prev - 1), "udp")) {
     return 0;
   }
   std::uint32_t port = 0;
@@ -60,7 +52,7 @@ std::uint16_t funnel_udp_port(const std::string& funnel, bool* udp) {
   for (std::size_t i = last + 1; i < funnel.size() && funnel[i] >= '0' && funnel[i] <= '9'; ++i) {
     digits.push_back(funnel[i]);
   }
-  if (digits.empty() || digits.size() > 5 || !mmsh::parse_u32(digits, &port) || port == 0 ||
+  if (digits.empty() || digits.size() > 5 || !parse_u32(digits, &port) || port == 0 ||
       port > 65535) {
     return 0;
   }
@@ -459,7 +451,7 @@ bool ServerSession::credentials_ok(ByteView token) const {
     s.erase(0, 6);
   }
   std::string decoded;
-  if (!mmsh::base64_decode(s, &decoded)) {
+  if (!base64_decode(s, &decoded)) {
     return false;
   }
   return decoded == config_->auth_user + ":" + config_->auth_password;

@@ -7,6 +7,7 @@
 #include "protocol/asf/guids.h"
 #include "protocol/core/limits.h"
 #include "protocol/core/log.h"
+#include "protocol/core/text.h"
 #include "protocol/rtsp/rtcp.h"
 
 namespace mms::rtsp {

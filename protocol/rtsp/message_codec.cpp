@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "protocol/core/limits.h"
+#include "protocol/core/text.h"
 #include "protocol/rtsp/md5.h"
 
 namespace mms::rtsp {
@@ -11,10 +12,6 @@ namespace {
 
 bool is_space(char c) {
   return c == ' ' || c == '\t';
-}
-
-char to_lower(char c) {
-  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
 }
 
 char to_upper(char c) {
@@ -56,18 +53,6 @@ std::string_view trim(std::string_view s) {
     s.remove_suffix(1);
   }
   return s;
-}
-
-bool istarts_with(std::string_view s, std::string_view prefix) {
-  return s.size() >= prefix.size() && iequals(s.substr(0, prefix.size()), prefix);
-}
-
-std::string lower(std::string_view s) {
-  std::string r(s);
-  for (char& c : r) {
-    c = to_lower(c);
-  }
-  return r;
 }
 
 Decode fail(Status* error, Code code, const char* what, std::size_t detail) {
@@ -233,8 +218,8 @@ bool parse_hex_u32(std::string_view s, std::uint32_t* out) {
     std::uint32_t d = 0;
     if (is_digit(c)) {
       d = static_cast<std::uint32_t>(c - '0');
-    } else if (to_lower(c) >= 'a' && to_lower(c) <= 'f') {
-      d = static_cast<std::uint32_t>(to_lower(c) - 'a' + 10);
+    } else if (ascii_lower(c) >= 'a' && ascii_lower(c) <= 'f') {
+      d = static_cast<std::uint32_t>(ascii_lower(c) - 'a' + 10);
     } else {
       return false;
     }
@@ -338,41 +323,7 @@ bool parse_npt_time(std::string_view s, std::uint64_t* ms) {
   return true;
 }
 
-constexpr char kBase64Alphabet[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-int base64_value(char c) {
-  if (c >= 'A' && c <= 'Z') {
-    return c - 'A';
-  }
-  if (c >= 'a' && c <= 'z') {
-    return c - 'a' + 26;
-  }
-  if (c >= '0' && c <= '9') {
-    return c - '0' + 52;
-  }
-  if (c == '+' || c == '-') {
-    return 62;
-  }
-  if (c == '/' || c == '_') {
-    return 63;
-  }
-  return -1;
-}
-
 }  // namespace
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) {
-    return false;
-  }
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (to_lower(a[i]) != to_lower(b[i])) {
-      return false;
-    }
-  }
-  return true;
-}
 
 const std::string* Headers::find(std::string_view name) const {
   for (const Header& h : list) {
@@ -586,24 +537,6 @@ Status write_interleaved(std::uint8_t channel, ByteView payload, std::vector<std
   return Status::Ok();
 }
 
-bool parse_u32(std::string_view s, std::uint32_t* out) {
-  if (s.empty() || s.size() > 10) {
-    return false;
-  }
-  std::uint64_t v = 0;
-  for (char c : s) {
-    if (!is_digit(c)) {
-      return false;
-    }
-    v = v * 10 + static_cast<std::uint64_t>(c - '0');
-  }
-  if (v > 0xffffffffu) {
-    return false;
-  }
-  *out = static_cast<std::uint32_t>(v);
-  return true;
-}
-
 Result<std::uint32_t> cseq_of(const Headers& headers) {
   const std::string* v = headers.find("CSeq");
   std::uint32_t n = 0;
@@ -673,7 +606,7 @@ Result<std::vector<Transport>> parse_transports(std::string_view value) {
     for (std::size_t i = 1; i < params.size(); ++i) {
       const std::string_view p = trim(params[i]);
       const std::size_t eq = p.find('=');
-      const std::string name = lower(trim(p.substr(0, eq)));
+      const std::string name = ascii_lower(trim(p.substr(0, eq)));
       const std::string_view v =
           eq == std::string_view::npos ? std::string_view() : trim(p.substr(eq + 1));
       PortPair pp;
@@ -865,7 +798,7 @@ Result<std::vector<RtpInfo>> parse_rtp_info(std::string_view value) {
     for (std::string_view p : params) {
       p = trim(p);
       const std::size_t eq = p.find('=');
-      const std::string name = lower(trim(p.substr(0, eq)));
+      const std::string name = ascii_lower(trim(p.substr(0, eq)));
       const std::string_view v =
           eq == std::string_view::npos ? std::string_view() : trim(p.substr(eq + 1));
       if (name == "url") {
@@ -1022,7 +955,7 @@ Result<std::vector<AuthChallenge>> parse_auth(std::string_view value) {
       if (c.params.size() >= limits::kMaxAuthParams) {
         return Status(Code::kLimitExceeded, "rtsp: more auth parameters than kMaxAuthParams");
       }
-      c.params.push_back(AuthParam{lower(name), std::move(v)});
+      c.params.push_back(AuthParam{ascii_lower(name), std::move(v)});
     }
     out.push_back(std::move(c));
     skip_ws();
@@ -1047,67 +980,6 @@ Result<std::vector<AuthChallenge>> parse_www_authenticate(const Headers& headers
   return all;
 }
 
-std::string base64_encode(ByteView in) {
-  std::string out;
-  out.reserve((in.size() + 2) / 3 * 4);
-  std::size_t i = 0;
-  for (; i + 3 <= in.size(); i += 3) {
-    const std::uint32_t v = static_cast<std::uint32_t>(in[i]) << 16 |
-                            static_cast<std::uint32_t>(in[i + 1]) << 8 | in[i + 2];
-    out.push_back(kBase64Alphabet[(v >> 18) & 63]);
-    out.push_back(kBase64Alphabet[(v >> 12) & 63]);
-    out.push_back(kBase64Alphabet[(v >> 6) & 63]);
-    out.push_back(kBase64Alphabet[v & 63]);
-  }
-  const std::size_t rest = in.size() - i;
-  if (rest > 0) {
-    std::uint32_t v = static_cast<std::uint32_t>(in[i]) << 16;
-    if (rest == 2) {
-      v |= static_cast<std::uint32_t>(in[i + 1]) << 8;
-    }
-    out.push_back(kBase64Alphabet[(v >> 18) & 63]);
-    out.push_back(kBase64Alphabet[(v >> 12) & 63]);
-    out.push_back(rest == 2 ? kBase64Alphabet[(v >> 6) & 63] : '=');
-    out.push_back('=');
-  }
-  return out;
-}
-
-bool base64_decode(std::string_view in, std::vector<std::uint8_t>* out) {
-  std::vector<std::uint8_t> r;
-  r.reserve(in.size() / 4 * 3 + 3);
-  std::uint32_t acc = 0;
-  unsigned bits = 0;
-  bool padding = false;
-  for (char c : in) {
-    if (c == ' ' || c == '\t' || c == '\r' || c == '\n') {
-      continue;
-    }
-    if (c == '=') {
-      padding = true;
-      continue;
-    }
-    if (padding) {
-      return false;  // data after '='
-    }
-    const int d = base64_value(c);
-    if (d < 0) {
-      return false;
-    }
-    acc = (acc << 6) | static_cast<std::uint32_t>(d);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      r.push_back(static_cast<std::uint8_t>(acc >> bits));
-    }
-  }
-  if (bits >= 6) {
-    return false;  // a single dangling character
-  }
-  *out = std::move(r);
-  return true;
-}
-
 std::string basic_authorization(std::string_view user, std::string_view password) {
   const std::string plain = std::string(user) + ":" + std::string(password);
   return "Basic " + base64_encode(ByteView::of(plain));
@@ -1116,7 +988,8 @@ std::string basic_authorization(std::string_view user, std::string_view password
 bool parse_basic_credentials(const AuthChallenge& credentials, std::string* user,
                              std::string* password) {
   std::vector<std::uint8_t> plain;
-  if (!credentials.is("Basic") || !base64_decode(credentials.token68, &plain)) {
+  if (!credentials.is("Basic") ||
+      !base64_decode(credentials.token68, &plain, Base64Mode::kLenient)) {
     return false;
   }
   const std::string s(plain.begin(), plain.end());

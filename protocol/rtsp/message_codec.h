@@ -102,8 +102,6 @@ Status write_interleaved(std::uint8_t channel, ByteView payload, std::vector<std
 
 // ---- header values -------------------------------------------------------
 
-// Decimal u32, 1..10 digits, no sign, no overflow.
-bool parse_u32(std::string_view s, std::uint32_t* out);
 // CSeq of a message: kMalformed when missing or not a u32.
 Result<std::uint32_t> cseq_of(const Headers& headers);
 
@@ -228,12 +226,5 @@ Result<std::string> digest_authorization(const AuthChallenge& challenge, std::st
 // for the realm/nonce they carry; the caller checks those against its own.
 bool digest_verify(const AuthChallenge& credentials, std::string_view method,
                    std::string_view password);
-
-// Base64 (RFC 4648). decode skips whitespace and accepts missing '=' padding.
-std::string base64_encode(ByteView in);
-bool base64_decode(std::string_view in, std::vector<std::uint8_t>* out);
-
-// Case-insensitive ASCII equality.
-bool iequals(std::string_view a, std::string_view b);
 
 }  // namespace mms::rtsp

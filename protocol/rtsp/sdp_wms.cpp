@@ -5,16 +5,13 @@
 #include "protocol/asf/guids.h"
 #include "protocol/asf/header_parser.h"
 #include "protocol/core/limits.h"
+#include "protocol/core/text.h"
 
 namespace mms::rtsp {
 namespace {
 
 constexpr std::string_view kHeaderUrl = "pgmpu:data:application/vnd.ms.wms-hdr.asfv1;base64,";
 constexpr std::string_view kContentDescUrl = "pgmpu:data:application/x-wms-contentdesc,";
-
-bool istarts_with(std::string_view s, std::string_view prefix) {
-  return s.size() >= prefix.size() && iequals(s.substr(0, prefix.size()), prefix);
-}
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
@@ -26,22 +23,12 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
-std::string lower(std::string_view s) {
-  std::string r(s);
-  for (char& c : r) {
-    if (c >= 'A' && c <= 'Z') {
-      c = static_cast<char>(c - 'A' + 'a');
-    }
-  }
-  return r;
-}
-
 Status decode_header(std::string_view b64, std::vector<std::uint8_t>* out) {
   if (b64.size() / 4 * 3 > limits::kMaxAsfHeaderBytes) {
     return Status(Code::kLimitExceeded, "sdp: ASF header larger than kMaxAsfHeaderBytes",
                   static_cast<std::uint32_t>(b64.size()));
   }
-  if (!base64_decode(b64, out)) {
+  if (!base64_decode(b64, out, Base64Mode::kLenient)) {
     return Status(Code::kMalformed, "sdp: bad base64 in the ASF header");
   }
   if (out->size() < 30 || !asf::guid_equals(out->data(), asf::kHeaderObject)) {
@@ -64,7 +51,7 @@ Status parse_fmtp(std::string_view params, WmsSdp* sdp, bool* got_header) {
     if (eq == std::string_view::npos) {
       continue;
     }
-    const std::string name = lower(trim(p.substr(0, eq)));
+    const std::string name = ascii_lower(trim(p.substr(0, eq)));
     const std::string_view v = trim(p.substr(eq + 1));
     if (name == "maxps") {
       std::uint32_t n = 0;
@@ -135,7 +122,7 @@ Result<WmsSdp> parse_wms_sdp(std::string_view text) {
       }
       SdpMedia nm;
       const std::size_t sp = value.find(' ');
-      nm.media = lower(value.substr(0, sp));
+      nm.media = ascii_lower(value.substr(0, sp));
       // "<media> <port> <proto> <fmt>": the first format is the payload type.
       const std::size_t last_sp = value.rfind(' ');
       std::uint32_t pt = 0;
@@ -208,7 +195,7 @@ Result<WmsSdp> parse_wms_sdp(std::string_view text) {
       }
       const std::string_view enc = trim(v.substr(sp + 1));
       const std::size_t slash = enc.find('/');
-      m->encoding = lower(enc.substr(0, slash));
+      m->encoding = ascii_lower(enc.substr(0, slash));
       if (slash != std::string_view::npos) {
         const std::string_view clock = enc.substr(slash + 1, enc.find('/', slash + 1) - slash - 1);
         if (!parse_u32(clock, &m->clock_rate)) {

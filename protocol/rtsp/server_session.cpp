@@ -12,6 +12,7 @@
 #include "protocol/core/byte_writer.h"
 #include "protocol/core/limits.h"
 #include "protocol/core/log.h"
+#include "protocol/core/text.h"
 #include "protocol/rtsp/rtcp.h"
 #include "protocol/rtsp/sdp_wms.h"
 
@@ -33,10 +34,6 @@ std::uint64_t splitmix(std::uint64_t x) {
   x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
   x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
   return x ^ (x >> 31);
-}
-
-bool istarts(std::string_view s, std::string_view prefix) {
-  return s.size() >= prefix.size() && iequals(s.substr(0, prefix.size()), prefix);
 }
 
 // The path of a request-URI: "rtsp://host[:port]/a/b?q" -> "/a/b"; "/a/b" kept.
@@ -62,7 +59,7 @@ std::string split_control(std::string path, std::string* control) {
   }
   const std::size_t slash = path.rfind('/');
   const std::string last = slash == std::string::npos ? path : path.substr(slash + 1);
-  if (last == "rtx" || istarts(last, "stream=")) {
+  if (last == "rtx" || istarts_with(last, "stream=")) {
     *control = last;
     path.resize(slash == std::string::npos ? 0 : slash);
   }

@@ -4,25 +4,12 @@
 #include <utility>
 
 #include "protocol/core/log.h"
+#include "protocol/core/text.h"
 
 namespace mms::session {
 namespace {
 
 constexpr const char* kLog = "rollover";
-
-char lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) {
-    return false;
-  }
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (lower(a[i]) != lower(b[i])) {
-      return false;
-    }
-  }
-  return true;
-}
 
 // The default candidate list of each scheme, before filtering.
 bool scheme_candidates(const std::string& scheme, std::vector<Transport>* out) {

@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "protocol/core/limits.h"
+#include "protocol/core/text.h"
 #include "protocol/rtsp/message_codec.h"
 
 namespace {
@@ -90,11 +91,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   std::vector<std::uint8_t> decoded;
   const std::string_view text = in.as_string_view();
-  if (base64_decode(text, &decoded)) {
+  if (mms::base64_decode(text, &decoded, mms::Base64Mode::kLenient)) {
     check(decoded.size() <= size / 4 * 3 + 3);
   }
   std::vector<std::uint8_t> round;
-  check(base64_decode(base64_encode(in), &round) &&
+  check(mms::base64_decode(mms::base64_encode(in), &round, mms::Base64Mode::kLenient) &&
         round == std::vector<std::uint8_t>(in.begin(), in.end()));
   return 0;
 }

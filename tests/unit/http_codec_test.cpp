@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include "protocol/core/limits.h"
+#include "protocol/core/text.h"
 
 namespace mms::mmsh {
 namespace {
@@ -440,25 +441,6 @@ TEST(PragmaTokens, GluedHeaderIsCutButColonValuesStay) {
             "[version-url=http://example.net/a: b]");
 }
 
-TEST(ParseU32, RangeAndOverflow) {
-  std::uint32_t v = 7;
-  EXPECT_TRUE(parse_u32("0", &v));
-  EXPECT_EQ(v, 0u);
-  EXPECT_TRUE(parse_u32("4294967295", &v));
-  EXPECT_EQ(v, 4294967295u);
-  v = 7;
-  EXPECT_FALSE(parse_u32("4294967296", &v));
-  EXPECT_FALSE(parse_u32("9999999999", &v));
-  EXPECT_FALSE(parse_u32("00000000001", &v));  // 11 digits
-  EXPECT_FALSE(parse_u32("", &v));
-  EXPECT_FALSE(parse_u32("-1", &v));
-  EXPECT_FALSE(parse_u32("12a", &v));
-  EXPECT_FALSE(parse_u32(" 1", &v));
-  EXPECT_EQ(v, 7u);  // untouched on failure
-  EXPECT_TRUE(parse_u32("0000000001", &v));
-  EXPECT_EQ(v, 1u);
-}
-
 TEST(StreamSwitch, ParsesHexAndFormatsBack) {
   Result<std::vector<StreamSwitchEntry>> e = parse_stream_switch("ffff:1:0 ffff:2:2 FFFF:7f:1");
   ASSERT_TRUE(e.ok());
@@ -493,37 +475,6 @@ TEST(StreamSwitch, EntryCap) {
   Result<std::vector<StreamSwitchEntry>> above = parse_stream_switch(at + "ffff:1:0");
   ASSERT_FALSE(above.ok());
   EXPECT_EQ(above.status().code(), Code::kLimitExceeded);
-}
-
-TEST(Base64, Rfc4648Vectors) {
-  const std::pair<const char*, const char*> vectors[] = {
-      {"", ""},
-      {"f", "Zg=="},
-      {"fo", "Zm8="},
-      {"foo", "Zm9v"},
-      {"foob", "Zm9vYg=="},
-      {"fooba", "Zm9vYmE="},
-      {"foobar", "Zm9vYmFy"},
-  };
-  for (const auto& [plain, encoded] : vectors) {
-    EXPECT_EQ(base64_encode(plain), encoded);
-    std::string back;
-    ASSERT_TRUE(base64_decode(encoded, &back)) << encoded;
-    EXPECT_EQ(back, plain);
-  }
-  EXPECT_EQ(base64_encode("Aladdin:open sesame"), "QWxhZGRpbjpvcGVuIHNlc2FtZQ==");
-  const std::string binary("\xff\xfe\x00\x01", 4);
-  std::string back;
-  ASSERT_TRUE(base64_decode(base64_encode(binary), &back));
-  EXPECT_EQ(back, binary);
-}
-
-TEST(Base64, RejectsInvalidInput) {
-  std::string out = "keep";
-  for (const char* bad : {"Zg=", "Zg", "Z===", "Zm9v!A==", "Zg==Zg==", "=Zg=", "Zm 9v"}) {
-    EXPECT_FALSE(base64_decode(bad, &out)) << bad;
-  }
-  EXPECT_EQ(out, "keep");
 }
 
 }  // namespace

@@ -15,6 +15,7 @@
 #include "protocol/asf/header_parser.h"
 #include "protocol/core/bytes.h"
 #include "protocol/core/limits.h"
+#include "protocol/core/text.h"
 #include "protocol/core/url.h"
 #include "protocol/mmsh/client_session.h"
 #include "protocol/mmsh/framing.h"

@@ -9,6 +9,7 @@
 
 #include "protocol/asf/header_parser.h"
 #include "protocol/asf/packet.h"
+#include "protocol/core/text.h"
 #include "protocol/mmsh/framing.h"
 #include "protocol/mmsh/http_codec.h"
 #include "protocol/mmsh/server_session.h"

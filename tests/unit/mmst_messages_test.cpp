@@ -8,6 +8,7 @@
 
 #include "protocol/core/byte_reader.h"
 #include "protocol/core/limits.h"
+#include "protocol/core/text.h"
 #include "protocol/mmst/messages.h"
 #include "tests/unit/mmst_describe.h"
 

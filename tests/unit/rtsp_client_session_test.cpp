@@ -17,6 +17,7 @@
 
 #include "protocol/asf/header_parser.h"
 #include "protocol/asf/packet.h"
+#include "protocol/core/text.h"
 #include "protocol/core/url.h"
 #include "protocol/rtsp/asf_rtp.h"
 #include "protocol/rtsp/client_session.h"

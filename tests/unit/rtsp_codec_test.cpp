@@ -371,21 +371,6 @@ TEST(RtspAuth, BasicRoundTrip) {
   EXPECT_EQ(pass, "open sesame");
 }
 
-TEST(RtspBase64, LenientDecode) {
-  std::vector<std::uint8_t> out;
-  ASSERT_TRUE(base64_decode("QWxh\r\nZGRp bg", &out));
-  EXPECT_EQ(std::string(out.begin(), out.end()), "Aladdin");
-  EXPECT_FALSE(base64_decode("QW=x", &out));
-  EXPECT_FALSE(base64_decode("Q", &out));
-  EXPECT_FALSE(base64_decode("Q!==", &out));
-  const std::string s = "any carnal pleas";
-  for (std::size_t n = 0; n <= s.size(); ++n) {
-    const std::string enc = base64_encode(ByteView::of(s.substr(0, n)));
-    ASSERT_TRUE(base64_decode(enc, &out));
-    EXPECT_EQ(std::string(out.begin(), out.end()), s.substr(0, n));
-  }
-}
-
 TEST(RtspCodec, AccelerateStreamingHeader) {
   AccelRequest a = parse_accelerate_streaming("AccelDuration=18000;AccelBandwidth=1048576");
   EXPECT_EQ(a.duration_ms, 18000u);

@@ -50,6 +50,7 @@
 #include "tests/support/vectors.h"
 
 #include "protocol/core/bytes.h"
+#include "protocol/core/text.h"
 #include "protocol/rtsp/asf_rtp.h"
 #include "protocol/rtsp/message_codec.h"
 #include "protocol/rtsp/sdp_wms.h"

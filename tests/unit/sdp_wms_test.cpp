@@ -11,6 +11,7 @@
 
 #include "protocol/asf/header_parser.h"
 #include "protocol/core/limits.h"
+#include "protocol/core/text.h"
 
 namespace mms::rtsp {
 namespace {

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdlib>
 
+#include "protocol/core/text.h"
 #include "protocol/session/rollover.h"
 
 namespace mms::record {
@@ -37,10 +38,7 @@ std::optional<OutputKind> output_kind_for(const std::string& path) {
       dot + 1 == path.size()) {
     return std::nullopt;
   }
-  std::string ext = path.substr(dot + 1);
-  for (char& c : ext) {
-    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  }
+  const std::string ext = ascii_lower(std::string_view(path).substr(dot + 1));
   if (ext == "asf" || ext == "wmv" || ext == "wma") {
     return OutputKind::kAsf;
   }
