@@ -6,7 +6,6 @@
 #include <cstring>
 #include <map>
 #include <set>
-#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -16,6 +15,7 @@
 #include <sys/socket.h>
 
 #include "protocol/core/log.h"
+#include "protocol/server/demux.h"
 
 namespace mms::io {
 namespace {
@@ -34,67 +34,6 @@ constexpr Duration kBlockedRecheck = 100 * kMillisecond;
 // for G_IO_OUT. The kernel may grant less (net.core.wmem_max).
 constexpr gint kUdpSendBuffer = 4 * 1024 * 1024;
 
-class SessionConnection final : public Connection {
- public:
-  explicit SessionConnection(std::unique_ptr<mmsh::ServerSession> s) : s_(std::move(s)) {}
-  Result<std::size_t> on_bytes(ByteView in, Instant now) override { return s_->on_bytes(in, now); }
-  void on_eof(Instant now) override { s_->on_eof(now); }
-  void on_timeout(Instant now) override { s_->on_timeout(now); }
-  std::optional<Instant> next_deadline() const override { return s_->next_deadline(); }
-  ByteView next_output(Instant now) override { return s_->next_output(now); }
-  void consume_output(std::size_t n) override { s_->consume_output(n); }
-  bool wants_close() const override { return s_->wants_close(); }
-  const char* protocol() const override { return "mmsh"; }
-  ConnectionInfo info() const override {
-    return ConnectionInfo{s_->request_path(), s_->response_status(), "mmsh"};
-  }
-
- private:
-  std::unique_ptr<mmsh::ServerSession> s_;
-};
-
-// MMS and RTSP sessions: TCP plus UDP datagrams to the client.
-template <typename Session>
-class DatagramConnection final : public Connection {
- public:
-  DatagramConnection(std::unique_ptr<Session> s, const char* protocol)
-      : s_(std::move(s)), protocol_(protocol) {}
-  Result<std::size_t> on_bytes(ByteView in, Instant now) override { return s_->on_bytes(in, now); }
-  void on_eof(Instant now) override { s_->on_eof(now); }
-  void on_timeout(Instant now) override { s_->on_timeout(now); }
-  std::optional<Instant> next_deadline() const override { return s_->next_deadline(); }
-  ByteView next_output(Instant now) override { return s_->next_output(now); }
-  void consume_output(std::size_t n) override { s_->consume_output(n); }
-  bool wants_close() const override { return s_->wants_close(); }
-  std::uint16_t datagram_port() const override { return s_->udp_port(); }
-  ByteView next_datagram(Instant now) override { return s_->next_datagram(now); }
-  void consume_datagram() override { s_->consume_datagram(); }
-  std::size_t next_datagrams(Instant now, ByteView* out, std::size_t max) override {
-    return s_->next_datagrams(now, out, max);
-  }
-  void consume_datagrams(std::size_t n) override { s_->consume_datagrams(n); }
-  void on_datagram(ByteView d, Instant now) override { s_->on_datagram(d, now); }
-  const char* protocol() const override { return protocol_; }
-  ConnectionInfo info() const override {
-    return ConnectionInfo{s_->served_path(), s_->served_status(), s_->transport_name()};
-  }
-
- private:
-  std::unique_ptr<Session> s_;
-  const char* protocol_;
-};
-
-bool ends_with_version(std::string_view line, std::string_view proto) {
-  // "<method> <uri> PROTO/1.<d>" (a trailing CR already removed)
-  if (line.size() < proto.size() + 5) {
-    return false;
-  }
-  const std::string_view tail = line.substr(line.size() - proto.size() - 5);
-  return tail.substr(0, 1) == " " && tail.substr(1, proto.size()) == proto &&
-         tail.substr(1 + proto.size(), 3) == "/1." && tail[4 + proto.size()] >= '0' &&
-         tail[4 + proto.size()] <= '9';
-}
-
 // Recognises the protocol from the first bytes, then forwards to the session.
 class DemuxConnection final : public Connection {
  public:
@@ -108,46 +47,26 @@ class DemuxConnection final : public Connection {
     if (closed_) {
       return in.size();
     }
+    const server::FirstBytes kind = server::classify(in);
     const ConnectionFactory* chosen = nullptr;
-    const char* name = nullptr;
-    static constexpr std::uint8_t kMmsSignature[4] = {0xCE, 0xFA, 0x0B, 0xB0};
-    if (in.size() >= 8 && std::equal(kMmsSignature, kMmsSignature + 4, in.data() + 4)) {
-      chosen = &factories_->mms;
-      name = "mms";
-    } else if (!in.empty() && in[0] == '$') {
-      chosen = &factories_->rtsp;
-      name = "rtsp";
-    } else {
-      const auto* begin = reinterpret_cast<const char*>(in.data());
-      const std::string_view text(begin, in.size());
-      // Skip empty lines before the request line, as both codecs do.
-      std::size_t start = text.find_first_not_of("\r\n");
-      if (start == std::string_view::npos) {
-        start = text.size();
-      }
-      const std::size_t eol = text.find('\n', start);
-      if (eol == std::string_view::npos) {
-        if (in.size() >= kMaxSniffBytes) {
-          return fail("no request line in the first bytes");
-        }
+    switch (kind) {
+      case server::FirstBytes::kNeedMore:
         return std::size_t{0};  // wait for more
-      }
-      std::string_view line = text.substr(start, eol - start);
-      if (!line.empty() && line.back() == '\r') {
-        line.remove_suffix(1);
-      }
-      if (ends_with_version(line, "RTSP")) {
-        chosen = &factories_->rtsp;
-        name = "rtsp";
-      } else if (ends_with_version(line, "HTTP")) {
-        chosen = &factories_->mmsh;
-        name = "mmsh";
-      } else {
+      case server::FirstBytes::kUnknown:
         return fail("unknown protocol");
-      }
+      case server::FirstBytes::kMmsh:
+        chosen = &factories_->mmsh;
+        break;
+      case server::FirstBytes::kMms:
+        chosen = &factories_->mms;
+        break;
+      case server::FirstBytes::kRtsp:
+        chosen = &factories_->rtsp;
+        break;
     }
     if (!*chosen) {
-      MMS_LOG(LogLevel::kInfo, kLog, "%s connection refused (protocol disabled)", name);
+      MMS_LOG(LogLevel::kInfo, kLog, "%s connection refused (protocol disabled)",
+              server::to_string(kind));
       return fail("protocol refused");
     }
     inner_ = (*chosen)(now);
@@ -270,18 +189,6 @@ void set_udp_send_buffer(GSocket* u) {
 }
 
 }  // namespace
-
-std::unique_ptr<Connection> make_connection(std::unique_ptr<mmsh::ServerSession> session) {
-  return std::make_unique<SessionConnection>(std::move(session));
-}
-
-std::unique_ptr<Connection> make_connection(std::unique_ptr<mmst::ServerSession> session) {
-  return std::make_unique<DatagramConnection<mmst::ServerSession>>(std::move(session), "mms");
-}
-
-std::unique_ptr<Connection> make_connection(std::unique_ptr<rtsp::ServerSession> session) {
-  return std::make_unique<DatagramConnection<rtsp::ServerSession>>(std::move(session), "rtsp");
-}
 
 std::unique_ptr<Connection> make_demux_connection(const ProtocolFactories* factories,
                                                   Instant now) {

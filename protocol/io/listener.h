@@ -19,70 +19,21 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <optional>
 #include <string>
 
 #include "protocol/core/bytes.h"
 #include "protocol/core/status.h"
 #include "protocol/core/time.h"
-#include "protocol/mmsh/server_session.h"
-#include "protocol/mmst/server_session.h"
-#include "protocol/rtsp/server_session.h"
+#include "protocol/server/session.h"
 
 namespace mms::io {
 
-// What a connection served, for access logs: the content path asked for
-// (without the query; "" when no request came), the outcome as an HTTP-style
-// status (200 served, 403 access denied, 404 not found, 503 busy...; 0 when
-// no request came) and the transport ("mmsh", "mmst", "mmsu", "rtsp"; ""
-// while a demultiplexing connection has not recognised its protocol).
-struct ConnectionInfo {
-  std::string path;
-  int status = 0;
-  std::string transport;
-};
-
-// What the listener drives per accepted connection (the ServerSession drain API).
-class Connection {
- public:
-  virtual ~Connection() = default;
-  virtual Result<std::size_t> on_bytes(ByteView in, Instant now) = 0;
-  virtual void on_eof(Instant now) = 0;
-  virtual void on_timeout(Instant now) = 0;
-  virtual std::optional<Instant> next_deadline() const = 0;
-  virtual ByteView next_output(Instant now) = 0;
-  virtual void consume_output(std::size_t n) = 0;
-  virtual bool wants_close() const = 0;
-  // UDP data (MMS, RTP): the client's UDP port on the TCP peer's address (0 =
-  // none), the next datagram to send there, and datagrams the client sent to
-  // the listener's UDP socket. Connections without UDP keep the defaults. A
-  // connection with several destination ports returns an empty datagram at a
-  // port change; datagram_port() then names the next one.
-  virtual std::uint16_t datagram_port() const { return 0; }
-  virtual ByteView next_datagram(Instant /*now*/) { return ByteView(); }
-  virtual void consume_datagram() {}
-  // Several at once: up to `max` datagrams for datagram_port() in order, left
-  // queued (the views stay valid until consume_datagrams()); fewer at a port
-  // change. By default one, through next_datagram().
-  virtual std::size_t next_datagrams(Instant now, ByteView* out, std::size_t max) {
-    const ByteView d = max != 0 ? next_datagram(now) : ByteView();
-    if (d.empty()) {
-      return 0;
-    }
-    out[0] = d;
-    return 1;
-  }
-  virtual void consume_datagrams(std::size_t n) {
-    for (std::size_t i = 0; i < n; ++i) {
-      consume_datagram();
-    }
-  }
-  virtual void on_datagram(ByteView /*datagram*/, Instant /*now*/) {}
-  // "mmsh", "mms" or "rtsp" ("" while a demultiplexing connection has not
-  // recognised its protocol yet).
-  virtual const char* protocol() const = 0;
-  virtual ConnectionInfo info() const { return ConnectionInfo{std::string(), 0, protocol()}; }
-};
+// What the listener drives per accepted connection: a server session itself
+// (mmsh, mmst and rtsp::ServerSession are ones), the demultiplexing connection
+// below, or a wrapper around another one.
+using Connection = server::ServerSession;
+// What a connection served, for access logs (path, status, transport).
+using ConnectionInfo = server::SessionInfo;
 
 // A connection that ended, as the listener saw it.
 struct ConnectionRecord {
@@ -95,13 +46,6 @@ struct ConnectionRecord {
 // the listener itself is).
 using CloseHook = std::function<void(const ConnectionRecord&)>;
 
-// Wraps an MMSH server session (takes ownership).
-std::unique_ptr<Connection> make_connection(std::unique_ptr<mmsh::ServerSession> session);
-// Wraps an MMS server session (takes ownership), UDP data included.
-std::unique_ptr<Connection> make_connection(std::unique_ptr<mmst::ServerSession> session);
-// Wraps an RTSP server session (takes ownership), RTP over UDP included.
-std::unique_ptr<Connection> make_connection(std::unique_ptr<rtsp::ServerSession> session);
-
 // Called once per accepted connection; returns the handler that owns it.
 using ConnectionFactory = std::function<std::unique_ptr<Connection>(Instant now)>;
 
@@ -112,17 +56,16 @@ struct ProtocolFactories {
   ConnectionFactory mms;
   ConnectionFactory rtsp;
 };
-// Bytes a demultiplexing connection reads before it must have recognised the
-// protocol (an RTSP or HTTP request line, or the 8-byte MMS TCP header).
-constexpr std::size_t kMaxSniffBytes = 8 * 1024;
-// How long it waits for those bytes.
+// How long a demultiplexing connection waits for the bytes that tell its
+// protocol (at most server::kMaxSniffBytes of them).
 constexpr Duration kSniffTimeout = 30 * kSecond;
-// A connection that recognises its protocol from its first bytes and then
-// hands everything to a session made by the matching factory: an MMS TCP
-// header (bytes 4-7 CE FA 0B B0) is MMS, a first line ending in "RTSP/1.x"
-// (or an interleaved '$' frame) is RTSP, one ending in "HTTP/1.x" is MMSH.
-// Anything else, or a refused protocol, is closed. `factories` is not owned
-// and must outlive the connection.
+// A connection that keeps its first bytes until server::classify()
+// (protocol/server/demux.h) recognises the protocol, then hands everything to
+// a session made by the matching factory: an MMS TCP header (bytes 4-7 CE FA
+// 0B B0) is MMS, a first line ending in "RTSP/1.x" (or an interleaved '$'
+// frame) is RTSP, one ending in "HTTP/1.x" is MMSH. Anything else, or a
+// refused protocol, is closed. `factories` is not owned and must outlive the
+// connection.
 std::unique_ptr<Connection> make_demux_connection(const ProtocolFactories* factories, Instant now);
 
 // The monotonic clock the I/O layer feeds to the engine.

@@ -2,7 +2,8 @@
 //
 // Sans-I/O: request bytes and "now" go in, response bytes and the next
 // deadline come out. No sockets, no clock reads, no threads. The caller
-// (protocol/io/listener) owns the socket and drives the session:
+// (protocol/io/listener) owns the socket and drives the session through
+// server::ServerSession (protocol/server/session.h; no UDP):
 //
 //   on_bytes(buf, now)      -> consumed; unconsumed bytes are offered again
 //                              with more appended (the session never buffers input)
@@ -52,6 +53,7 @@
 #include "protocol/core/time.h"
 #include "protocol/mmsh/http_codec.h"
 #include "protocol/server/content.h"
+#include "protocol/server/session.h"
 
 namespace mms::mmsh {
 
@@ -106,7 +108,7 @@ constexpr std::size_t kMaxRequestBody = 64 * 1024;
 // fire at most every few milliseconds.
 constexpr Duration kPacingSlack = 10 * kMillisecond;
 
-class ServerSession {
+class ServerSession : public server::ServerSession {
  public:
   // `config` must outlive the session. `client_id` is the session's random id
   // (the caller owns the random source). `now` starts the request-head timer.
@@ -119,23 +121,23 @@ class ServerSession {
   // wants_close(). On a kept-alive connection only the current request (head and
   // body) is consumed; offer the rest again once its response is written
   // (next_output() empty and !wants_close()).
-  Result<std::size_t> on_bytes(ByteView in, Instant now);
+  Result<std::size_t> on_bytes(ByteView in, Instant now) override;
   // The peer closed its side: stop streaming; wants_close() becomes true.
-  void on_eof(Instant now);
+  void on_eof(Instant now) override;
   // A deadline passed (request-head timer, output idle for idle_timeout).
-  void on_timeout(Instant now);
+  void on_timeout(Instant now) override;
   // Earliest time next_output()/on_timeout() should be called again, if any.
-  std::optional<Instant> next_deadline() const;
+  std::optional<Instant> next_deadline() const override;
 
   // Bytes to write now (empty: nothing yet; see next_deadline/wants_close). The
   // view is valid until the next call of any method of this session; in fast
   // mode it usually aliases the content's framed cache (no copy).
-  ByteView next_output(Instant now);
+  ByteView next_output(Instant now) override;
   // `n` bytes of the last next_output() view were written (n <= its size).
-  void consume_output(std::size_t n);
+  void consume_output(std::size_t n) override;
   // True when the response is complete (or abandoned) and every byte handed out
   // was consumed: the caller closes the connection.
-  bool wants_close() const;
+  bool wants_close() const override;
 
   // The server is full: the request gets "503 Service Unavailable".
   void set_busy() { busy_ = true; }
@@ -147,6 +149,12 @@ class ServerSession {
   const std::string& request_path() const { return request_path_; }
   // First packet of a Play (after positioning), or -1.
   std::int64_t start_packet() const { return start_packet_; }
+
+  const char* protocol() const override { return "mmsh"; }
+  // Access logs: request_path(), response_status(), "mmsh".
+  server::SessionInfo info() const override {
+    return server::SessionInfo{request_path_, response_status_, "mmsh"};
+  }
 
  private:
   enum class State : std::uint8_t {

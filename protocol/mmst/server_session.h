@@ -1,9 +1,10 @@
 // MMS (MS-MMSP) server session: one object per accepted TCP control connection,
 // with optional UDP data delivery.
 //
-// Sans-I/O, same shape as mmsh::ServerSession: command bytes and "now" go in;
-// TCP bytes (control messages and, in TCP mode, Data packets), UDP datagrams
-// and the next deadline come out. No sockets, no clock reads, no threads.
+// Sans-I/O, a server::ServerSession (protocol/server/session.h) like
+// mmsh::ServerSession: command bytes and "now" go in; TCP bytes (control
+// messages and, in TCP mode, Data packets), UDP datagrams and the next
+// deadline come out. No sockets, no clock reads, no threads.
 //
 //   on_bytes(buf, now)      -> consumed; unconsumed bytes (an incomplete TCP
 //                              message) are offered again with more appended
@@ -48,6 +49,7 @@
 #include "protocol/core/udp_pacer.h"
 #include "protocol/mmst/messages.h"
 #include "protocol/server/content.h"
+#include "protocol/server/session.h"
 
 namespace mms::mmst {
 
@@ -97,7 +99,7 @@ constexpr int kMaxAuthRounds = 3;
 // Largest ASF header fragment per header Data packet (<= packet size).
 constexpr std::size_t kMaxHeaderFragment = 16 * 1024;
 
-class ServerSession {
+class ServerSession : public server::ServerSession {
  public:
   // `config` must outlive the session. `client_id` is the random Client-ID
   // (nCubs). `now` starts the Idle-Timeout.
@@ -106,27 +108,28 @@ class ServerSession {
   // TCP bytes from the client. Returns the bytes consumed (whole messages);
   // offer the rest again with more appended. An error is fatal (malformed
   // framing, oversized message): the session closes after pending output.
-  Result<std::size_t> on_bytes(ByteView in, Instant now);
-  void on_eof(Instant now);
-  void on_timeout(Instant now);
-  std::optional<Instant> next_deadline() const;
+  Result<std::size_t> on_bytes(ByteView in, Instant now) override;
+  void on_eof(Instant now) override;
+  void on_timeout(Instant now) override;
+  std::optional<Instant> next_deadline() const override;
 
   // TCP bytes to write now; valid until the next call of any method.
-  ByteView next_output(Instant now);
-  void consume_output(std::size_t n);
-  bool wants_close() const;
+  ByteView next_output(Instant now) override;
+  void consume_output(std::size_t n) override;
+  bool wants_close() const override;
 
   // UDP: the client's announced port (0 = TCP data mode).
   std::uint16_t udp_port() const { return udp_port_; }
+  std::uint16_t datagram_port() const override { return udp_port(); }
   // The next datagram to send now (empty: none); valid until consume_datagram().
-  ByteView next_datagram(Instant now);
-  void consume_datagram();
+  ByteView next_datagram(Instant now) override;
+  void consume_datagram() override;
   // Up to `max` datagrams to send now, left queued: the views stay valid until
   // consume_datagrams(); then the first n are sent (or dropped).
-  std::size_t next_datagrams(Instant now, ByteView* out, std::size_t max);
-  void consume_datagrams(std::size_t n);
+  std::size_t next_datagrams(Instant now, ByteView* out, std::size_t max) override;
+  void consume_datagrams(std::size_t n) override;
   // A datagram the client sent to the server's UDP port.
-  void on_datagram(ByteView datagram, Instant now);
+  void on_datagram(ByteView datagram, Instant now) override;
 
   // The server is full: Connect is answered with NS_E_TOO_MANY_SESS and the
   // connection closes.
@@ -142,6 +145,10 @@ class ServerSession {
   std::string served_path() const { return opened_any_ ? "/" + requested_ : std::string(); }
   int served_status() const { return served_status_; }
   const char* transport_name() const { return used_udp_ ? "mmsu" : "mmst"; }
+  const char* protocol() const override { return "mms"; }
+  server::SessionInfo info() const override {
+    return server::SessionInfo{served_path(), served_status(), transport_name()};
+  }
   std::int64_t start_packet() const { return start_packet_; }
   std::uint32_t data_packets_sent() const { return data_sent_; }
   std::uint32_t packets_resent() const { return resent_; }

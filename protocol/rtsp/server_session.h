@@ -2,9 +2,10 @@
 // accepted TCP control connection, RTP over UDP or interleaved in the TCP
 // connection.
 //
-// Sans-I/O, same shape as mmst::ServerSession: request bytes and "now" go in;
-// TCP bytes (RTSP messages and, in TCP mode, "$" frames), UDP datagrams and the
-// next deadline come out. No sockets, no clock reads, no threads.
+// Sans-I/O, a server::ServerSession (protocol/server/session.h) like
+// mmst::ServerSession: request bytes and "now" go in; TCP bytes (RTSP messages
+// and, in TCP mode, "$" frames), UDP datagrams and the next deadline come out.
+// No sockets, no clock reads, no threads.
 //
 //   on_bytes(buf, now)      -> consumed; unconsumed bytes (an incomplete
 //                              request) are offered again with more appended
@@ -66,6 +67,7 @@
 #include "protocol/rtsp/asf_rtp.h"
 #include "protocol/rtsp/message_codec.h"
 #include "protocol/server/content.h"
+#include "protocol/server/session.h"
 
 namespace mms::rtsp {
 
@@ -151,7 +153,7 @@ constexpr int kRtspMaxAuthFailures = 5;
 // a one-byte field is too small; kMalformed when the packet does not parse.
 Status rtp_asf_packet(ByteView packet, std::uint32_t packet_size, std::vector<std::uint8_t>* out);
 
-class ServerSession {
+class ServerSession : public server::ServerSession {
  public:
   // `config` must outlive the session. `seed` makes the session id, nonce and
   // SSRCs (the caller owns the random source). `now` starts the session timer.
@@ -161,29 +163,30 @@ class ServerSession {
   // interleaved frames); offer the rest again with more appended. An error is
   // fatal (garbage, oversized request): a 400 has been queued; keep draining
   // next_output() until wants_close().
-  Result<std::size_t> on_bytes(ByteView in, Instant now);
-  void on_eof(Instant now);
-  void on_timeout(Instant now);
-  std::optional<Instant> next_deadline() const;
+  Result<std::size_t> on_bytes(ByteView in, Instant now) override;
+  void on_eof(Instant now) override;
+  void on_timeout(Instant now) override;
+  std::optional<Instant> next_deadline() const override;
 
   // TCP bytes to write now; valid until the next call of any method.
-  ByteView next_output(Instant now);
-  void consume_output(std::size_t n);
-  bool wants_close() const;
+  ByteView next_output(Instant now) override;
+  void consume_output(std::size_t n) override;
+  bool wants_close() const override;
 
   // UDP: the client port the next datagram goes to (0 = TCP interleaved or no
   // UDP stream set up).
   std::uint16_t udp_port() const;
+  std::uint16_t datagram_port() const override { return udp_port(); }
   // The next datagram to send now (empty: none); valid until consume_datagram().
-  ByteView next_datagram(Instant now);
-  void consume_datagram();
+  ByteView next_datagram(Instant now) override;
+  void consume_datagram() override;
   // Up to `max` datagrams for the port udp_port() named, left queued: the
   // views stay valid until consume_datagrams(); then the first n are sent.
-  std::size_t next_datagrams(Instant now, ByteView* out, std::size_t max);
-  void consume_datagrams(std::size_t n);
+  std::size_t next_datagrams(Instant now, ByteView* out, std::size_t max) override;
+  void consume_datagrams(std::size_t n) override;
   // A datagram the client sent to the server's UDP ports: RTCP receiver
   // reports on this session's streams are read; anything else is ignored.
-  void on_datagram(ByteView datagram, Instant now);
+  void on_datagram(ByteView datagram, Instant now) override;
 
   // The server is full: every request gets "503 Service Unavailable"; the
   // connection closes after the first DESCRIBE, SETUP or PLAY.
@@ -196,6 +199,10 @@ class ServerSession {
   const std::string& served_path() const { return served_path_; }
   int served_status() const { return served_status_; }
   const char* transport_name() const { return "rtsp"; }
+  const char* protocol() const override { return "rtsp"; }
+  server::SessionInfo info() const override {
+    return server::SessionInfo{served_path(), served_status(), transport_name()};
+  }
   std::int64_t start_packet() const { return start_packet_; }
   std::uint32_t packets_sent() const { return data_sent_; }
   // Fast UDP: datagrams sent beyond the client's reports, and the window.

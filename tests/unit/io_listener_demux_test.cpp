@@ -12,6 +12,7 @@
 #include <gtest/gtest.h>
 
 #include "protocol/io/listener.h"
+#include "protocol/server/demux.h"
 
 namespace mms::io {
 namespace {
@@ -181,7 +182,7 @@ TEST(ListenerDemux, DisabledProtocolIsRefused) {
 
 TEST(ListenerDemux, NoRequestLineWithinTheSniffLimit) {
   Rig r;
-  Bytes blob(kMaxSniffBytes - 1, 'A');
+  Bytes blob(server::kMaxSniffBytes - 1, 'A');
   ASSERT_TRUE(r.feed(blob).ok());  // still waiting
   EXPECT_FALSE(r.conn->wants_close());
   Status st = r.feed(Bytes{'A'});

@@ -17,6 +17,9 @@
 
 #include "protocol/core/log.h"
 #include "protocol/io/listener.h"
+#include "protocol/mmsh/server_session.h"
+#include "protocol/mmst/server_session.h"
+#include "protocol/rtsp/server_session.h"
 #include "tools/server/url_signing.h"
 
 #include <sys/mman.h>
@@ -338,14 +341,14 @@ struct Server::Impl {
   template <typename Session>
   std::unique_ptr<io::Connection> admit(std::unique_ptr<Session> s) {
     if (options.max_clients == 0) {
-      return io::make_connection(std::move(s));
+      return std::unique_ptr<io::Connection>(std::move(s));
     }
     if (active >= options.max_clients) {
       MMS_LOG(LogLevel::kInfo, kLog, "%u sessions: refusing a new one (--max-clients)", active);
       s->set_busy();
-      return io::make_connection(std::move(s));
+      return std::unique_ptr<io::Connection>(std::move(s));
     }
-    return std::make_unique<AdmittedConnection>(io::make_connection(std::move(s)), &active);
+    return std::make_unique<AdmittedConnection>(std::move(s), &active);
   }
 
   std::mutex mu;
