@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Regenerate docs/mmssrc.inspect.txt, the `gst-inspect-1.0 mmssrc` snapshot
-# that the element suite's inspect_snapshot test compares with, after a change
-# of mmssrc's properties, pads, signals or URI protocols.
+# Regenerate docs/mmssrc.inspect.txt and docs/mmssink.inspect.txt, the
+# `gst-inspect-1.0` snapshots that the element suite's inspect_snapshot test
+# compares with, after a change of an element's properties, pads, signals or
+# URI protocols.
 #
 # usage: scripts/update-inspect-snapshot.sh [BUILD_DIR]   (default: build)
 #
@@ -15,4 +16,4 @@ BUILD_DIR=${1:-${BUILD_DIR:-build}}
   { echo "update-inspect-snapshot: $BUILD_DIR is not a configured build directory (meson setup $BUILD_DIR)" >&2; exit 1; }
 ninja -C "$BUILD_DIR" gst/libgstmms.so
 bash "$ROOT/tests/package/inspect_snapshot.sh" "$BUILD_DIR" --update
-git -C "$ROOT" diff --stat -- docs/mmssrc.inspect.txt 2>/dev/null || true
+git -C "$ROOT" diff --stat -- docs/mmssrc.inspect.txt docs/mmssink.inspect.txt 2>/dev/null || true

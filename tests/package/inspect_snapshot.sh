@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# `gst-inspect-1.0 mmssrc` of this build's plugin equals docs/mmssrc.inspect.txt:
+# `gst-inspect-1.0 ELEMENT` of this build's plugin equals docs/ELEMENT.inspect.txt,
+# for the elements mmssrc and mmssink:
 #
 #   bash tests/package/inspect_snapshot.sh BUILD_ROOT           # compare
 #   bash tests/package/inspect_snapshot.sh BUILD_ROOT --update  # rewrite the snapshot
@@ -13,7 +14,6 @@
 # needs the snapshot updated: scripts/update-inspect-snapshot.sh.
 source "$(dirname "$0")/../interop/lib.sh"
 
-SNAPSHOT="$SRC_ROOT/docs/mmssrc.inspect.txt"
 update=0
 [[ "${2:-}" == --update ]] && update=1
 
@@ -31,21 +31,23 @@ normalise() {
     -e 's/^(  Release date +).*/\1(the release date)/'
 }
 
-run "$CMD_TIMEOUT" "${GST_RUN[@]}" GST_REGISTRY="$T/inspect-registry.bin" \
-  GST_PLUGIN_SYSTEM_PATH_1_0= GST_PLUGIN_PATH_1_0="$PLUGIN_DIR" GST_PLUGIN_PATH="$PLUGIN_DIR" \
-  gst-inspect-1.0 --no-colors mmssrc >"$T/raw.txt" 2>"$T/inspect-stderr.log" ||
-  fail "gst-inspect-1.0 mmssrc failed: $(tail -n 5 "$T/inspect-stderr.log")"
-normalise <"$T/raw.txt" >"$T/got.txt"
-grep -q '^Factory Details:' "$T/got.txt" || fail "gst-inspect-1.0 printed no element details"
-
-if ((update)); then
-  cp "$T/got.txt" "$SNAPSHOT"
-  log "wrote $SNAPSHOT"
-  exit 0
-fi
-[[ -f "$SNAPSHOT" ]] || fail "no snapshot $SNAPSHOT (scripts/update-inspect-snapshot.sh writes it)"
-if ! diff -u "$SNAPSHOT" "$T/got.txt" >"$T/diff.txt"; then
-  cat "$T/diff.txt" >&2
-  fail "gst-inspect-1.0 mmssrc differs from docs/mmssrc.inspect.txt (above, - snapshot + build); if the change is intended, run scripts/update-inspect-snapshot.sh and commit the snapshot"
-fi
-log "gst-inspect-1.0 mmssrc equals docs/mmssrc.inspect.txt ($(wc -l <"$T/got.txt") lines)"
+for element in mmssrc mmssink; do
+  SNAPSHOT="$SRC_ROOT/docs/$element.inspect.txt"
+  run "$CMD_TIMEOUT" "${GST_RUN[@]}" GST_REGISTRY="$T/inspect-registry.bin" \
+    GST_PLUGIN_SYSTEM_PATH_1_0= GST_PLUGIN_PATH_1_0="$PLUGIN_DIR" GST_PLUGIN_PATH="$PLUGIN_DIR" \
+    gst-inspect-1.0 --no-colors "$element" >"$T/raw.txt" 2>"$T/inspect-stderr.log" ||
+    fail "gst-inspect-1.0 $element failed: $(tail -n 5 "$T/inspect-stderr.log")"
+  normalise <"$T/raw.txt" >"$T/got.txt"
+  grep -q '^Factory Details:' "$T/got.txt" || fail "gst-inspect-1.0 $element printed no element details"
+  if ((update)); then
+    cp "$T/got.txt" "$SNAPSHOT"
+    log "wrote $SNAPSHOT"
+    continue
+  fi
+  [[ -f "$SNAPSHOT" ]] || fail "no snapshot $SNAPSHOT (scripts/update-inspect-snapshot.sh writes it)"
+  if ! diff -u "$SNAPSHOT" "$T/got.txt" >"$T/diff.txt"; then
+    cat "$T/diff.txt" >&2
+    fail "gst-inspect-1.0 $element differs from docs/$element.inspect.txt (above, - snapshot + build); if the change is intended, run scripts/update-inspect-snapshot.sh and commit the snapshot"
+  fi
+  log "gst-inspect-1.0 $element equals docs/$element.inspect.txt ($(wc -l <"$T/got.txt") lines)"
+done
