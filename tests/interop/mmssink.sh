@@ -15,6 +15,10 @@
 # 3. Two .asf files one after the other (a new header upstream): mmssrc
 #    over MMSH must deliver the end of the first, the second header and every
 #    packet of the second (a stream change, not an error or an early EOS).
+# 4. Access control: with url-key, user-id and user-pw, mmssrc with a URL
+#    signed by `mms-server --sign-url` and the credentials plays to the end;
+#    unsigned, wrongly signed or without the password it gets an
+#    authorisation error.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 need ffmpeg
 need gst-launch-1.0
@@ -203,4 +207,34 @@ sys.exit(0 if found == len(packets) else 1)
 EOF
   fail "change: the second file did not arrive whole: $(cat "$T/change.out")"
 while read -r line; do log "change: $line"; done <"$T/change.out"
+# --- 4. access control: signed URLs and credentials ---
+serve secure "filesrc location=$MEDIA/$F ! mmssink name=sink bind-address=127.0.0.1 port=0 path=sec url-key=s3cret user-id=ann user-pw=pw"
+signed=$("$SERVER_BIN" --sign-url "mmsh://127.0.0.1:$PORT/sec" --url-key s3cret --valid-for 600) ||
+  fail "mms-server --sign-url failed"
+wrong=$("$SERVER_BIN" --sign-url "mmsh://127.0.0.1:$PORT/sec" --url-key other --valid-for 600)
+sleep 1
+pids=()
+# Signed and with the credentials: plays to the end.
+run "$CMD_TIMEOUT" "${GST_RUN[@]}" gst-launch-1.0 -q mmssrc location="$signed" user-id=ann user-pw=pw \
+  ! filesink location="$T/got-sec.asf" >"$T/gst-sec.log" 2>&1 & pids+=($!)
+# Unsigned, wrongly signed, or without the password: refused.
+run "$CMD_TIMEOUT" "${GST_RUN[@]}" gst-launch-1.0 -q mmssrc location="mmsh://127.0.0.1:$PORT/sec" \
+  user-id=ann user-pw=pw ! fakesink >"$T/gst-unsigned.log" 2>&1 & unsigned_pid=$!
+run "$CMD_TIMEOUT" "${GST_RUN[@]}" gst-launch-1.0 -q mmssrc location="$wrong" user-id=ann user-pw=pw \
+  ! fakesink >"$T/gst-wrong.log" 2>&1 & wrong_pid=$!
+run "$CMD_TIMEOUT" "${GST_RUN[@]}" gst-launch-1.0 -q mmssrc location="$signed" ! fakesink \
+  >"$T/gst-nopw.log" 2>&1 & nopw_pid=$!
+for p in "${pids[@]}"; do wait "$p" || fail "secure: the signed client failed: $(tail -n 3 "$T/gst-sec.log")"; done
+for name in unsigned wrong nopw; do
+  pid_var=${name}_pid
+  if wait "${!pid_var}"; then fail "secure: the $name client was let in"; fi
+  grep -qiE "not.authori|forbidden|denied|403|401" "$T/gst-$name.log" ||
+    fail "secure: the $name client's error is not an authorisation error: $(grep -A1 ERROR "$T/gst-$name.log" | head -n 2)"
+  log "secure: $name refused: $(grep -m1 ERROR "$T/gst-$name.log")"
+done
+served secure
+framemd5_copy "$T/got-sec.asf" >"$T/got-sec.md5" 2>"$T/ff-sec.log" || fail "secure: the recording does not read"
+suffix "secure: mmssrc signed, with credentials" "$T/want.md5" "$T/got-sec.md5" --max-lead 0
+grep -qE "^disconnected 127\.0\.0\.1 /sec mmsh 403 " "$T/serve-secure.out" ||
+  fail "secure: no 403 among the sink's messages: $(grep disconnected "$T/serve-secure.out")"
 log "PASS"
