@@ -5,7 +5,10 @@
 # Bitrate Properties object where Windows Media Encoder puts it (asfdemux then
 # tags every stream's bitrate, so uridecodebin sizes its buffer in bytes).
 # bench/firstpicture.py is the player: playbin, synchronised fakesinks, and
-# gst-play's buffering policy. Not part of the tests.
+# gst-play's buffering policy. The last two columns are broadcasts of the file
+# with bitrates: looped by the server (--live NAME=FILE) and a publishing point
+# fed on standard input (--live NAME=-); both join at the last key frame and
+# send what lies between it and now at once. Not part of the tests.
 #
 # usage: bench/firstpicture.sh BUILD_DIR MEDIA_DIR [RUNS]
 #   MEDIA_DIR holds av-wmv2-wma2-60s.asf (tests/media/make-test-media.sh).
@@ -42,6 +45,20 @@ start() {  # start NAME [options]: a paced server on one port for every protocol
 }
 FAST=$(start fast)
 SLOW=$(start slow --fast-start-factor 1)
+# Broadcasts: the file looped on the server's clock, and a publishing point
+# fed on standard input (the file twice: two minutes), joined at a key frame.
+LOOP=$(start loop --live live=bitrates.asf)
+start_fed() {
+  cat "$W/media/bitrates.asf" "$W/media/bitrates.asf" |
+    "$SERVER" --bind 127.0.0.1 --port 0 --live pp=- >"$W/fed.out" 2>/dev/null &
+  pids+=($!)
+  for ((i = 0; i < 200; i++)); do
+    grep -q listening "$W/fed.out" && break
+    sleep 0.05
+  done
+  sed -n 's/.* mmsh=\([0-9]*\).*/\1/p' "$W/fed.out"
+}
+FED=$(start_fed)
 
 median() { sort -n | awk '{a[NR] = $1} END {if (NR == 0) print "-"; else print a[int((NR + 1) / 2)]}'; }
 one() {  # one PORT FILE PROTOCOL -> median first picture ms
@@ -49,9 +66,10 @@ one() {  # one PORT FILE PROTOCOL -> median first picture ms
     sed -n 's/^first_picture_ms=\([0-9]*\).*/\1/p' | median
 }
 
-echo "| transport | FFmpeg file, Fast Start | FFmpeg file, no Fast Start | with bitrates, Fast Start | with bitrates, no Fast Start |"
-echo "| --- | ---: | ---: | ---: | ---: |"
+echo "| transport | FFmpeg file, Fast Start | FFmpeg file, no Fast Start | with bitrates, Fast Start | with bitrates, no Fast Start | broadcast (--live FILE) | publishing point (--live NAME=-) |"
+echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"
 for proto in mmsh mmst mmsu rtspt rtspu; do
   echo "| $proto | $(one "$FAST" plain.asf "$proto") | $(one "$SLOW" plain.asf "$proto") |" \
-    "$(one "$FAST" bitrates.asf "$proto") | $(one "$SLOW" bitrates.asf "$proto") |"
+    "$(one "$FAST" bitrates.asf "$proto") | $(one "$SLOW" bitrates.asf "$proto") |" \
+    "$(one "$LOOP" live "$proto") | $(one "$FED" pp "$proto") |"
 done

@@ -70,8 +70,8 @@ enum {
   PROP_STATS,
 };
 
-GstStaticPadTemplate sink_template =
-    GST_STATIC_PAD_TEMPLATE("sink", GST_PAD_SINK, GST_PAD_ALWAYS, GST_STATIC_CAPS("video/x-ms-asf"));
+GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE("sink", GST_PAD_SINK, GST_PAD_ALWAYS,
+                                                             GST_STATIC_CAPS("video/x-ms-asf"));
 
 // What lives between start() and stop(), and the settings.
 struct SinkState {
@@ -270,15 +270,13 @@ gboolean gst_mms_sink_event(GstBaseSink* sink, GstEvent* event) noexcept {
     // The clients still receive what the server holds and the end-of-stream
     // notice: EOS goes on once they have left (bounded, interrupted by a flush).
     GST_OBJECT_LOCK(self);
-    const gint64 end_us =
-        g_get_monotonic_time() + gint64{s->drain_timeout_ms} * 1000;
+    const gint64 end_us = g_get_monotonic_time() + gint64{s->drain_timeout_ms} * 1000;
     GST_OBJECT_UNLOCK(self);
     while (s->server && s->server->stats().clients > 0) {
       const gint64 now = g_get_monotonic_time();
       if (now >= end_us ||
           !wait_until(self, mms::Instant{std::min(end_us, now + kDrainPollUs) * 1000})) {
-        GST_INFO_OBJECT(self, "%u clients still connected at EOS",
-                        s->server->stats().clients);
+        GST_INFO_OBJECT(self, "%u clients still connected at EOS", s->server->stats().clients);
         break;
       }
     }

@@ -10,12 +10,13 @@
 #include <vector>
 
 #include <gio/gio.h>
-#include <netinet/in.h>
-#include <netinet/udp.h>
-#include <sys/socket.h>
 
 #include "protocol/core/log.h"
 #include "protocol/server/demux.h"
+
+#include <netinet/in.h>
+#include <netinet/udp.h>
+#include <sys/socket.h>
 
 namespace mms::io {
 namespace {

@@ -50,7 +50,8 @@ using LargeBufferHint = void (*)(void* data, std::size_t size);
 
 // How a content's $D frames are written (the MMSH framing; injected so this
 // layer does not depend on a transport): frame `index` carrying `payload`.
-using FrameEncoder = void (*)(std::uint32_t index, ByteView payload, std::vector<std::uint8_t>* out);
+using FrameEncoder = void (*)(std::uint32_t index, ByteView payload,
+                              std::vector<std::uint8_t>* out);
 
 class LiveFeed;
 
@@ -167,6 +168,5 @@ class ContentSource {
   // removed). Errors: kNotFound (-> 404), anything else (-> 500).
   virtual Result<std::shared_ptr<const Content>> open(std::string_view path) = 0;
 };
-
 
 }  // namespace mms::server

@@ -123,8 +123,7 @@ Status AsfStreamReader::finish(std::size_t left) const {
 
 Instant FeedPacer::due(std::uint32_t send_ms, Instant now) {
   if (started_) {
-    const Duration rel =
-        (std::int64_t{send_ms} - std::int64_t{origin_send_ms_}) * kMillisecond;
+    const Duration rel = (std::int64_t{send_ms} - std::int64_t{origin_send_ms_}) * kMillisecond;
     const Instant at = origin_ + rel;
     if (rel >= 0 && now - at <= kMaxLag) {
       return at;
@@ -139,8 +138,7 @@ Instant FeedPacer::due(std::uint32_t send_ms, Instant now) {
 // ---------------------------------------------------------------------------
 // LiveFeed
 
-LiveFeed::LiveFeed(std::string name, FeedLimits limits)
-    : name_(std::move(name)), limits_(limits) {}
+LiveFeed::LiveFeed(std::string name, FeedLimits limits) : name_(std::move(name)), limits_(limits) {}
 
 Status LiveFeed::header(ByteView bytes) {
   auto layout = asf::scan_file(bytes);
@@ -165,8 +163,8 @@ Status LiveFeed::header(ByteView bytes) {
   // header of a stream change).
   const std::size_t data = static_cast<std::size_t>(c->layout_.info.header_object_size);
   for (std::size_t i = 0; i < 8; ++i) {
-    c->header_[data + 16 + i] = static_cast<std::uint8_t>(
-        (std::uint64_t{asf::kDataObjectPrefixSize} >> (8 * i)) & 0xFFu);
+    c->header_[data + 16 + i] =
+        static_cast<std::uint8_t>((std::uint64_t{asf::kDataObjectPrefixSize} >> (8 * i)) & 0xFFu);
     c->header_[data + 40 + i] = 0;
   }
   video_ = std::vector<bool>(128, false);

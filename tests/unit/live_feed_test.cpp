@@ -3,13 +3,13 @@
 // MMSH server session playing a fed content as it grows.
 #include "protocol/server/live_feed.h"
 
-#include <gtest/gtest.h>
-
 #include <fstream>
 #include <iterator>
 #include <map>
 #include <string>
 #include <vector>
+
+#include <gtest/gtest.h>
 
 #include "protocol/asf/header_parser.h"
 #include "protocol/mmsh/framing.h"
@@ -113,7 +113,8 @@ TEST_F(LiveFeedTest, ReaderCutsAFileWholeAndByteByByteAlike) {
 }
 
 TEST_F(LiveFeedTest, ReaderTakesConcatenatedStreamsAsHeaderChanges) {
-  std::vector<std::uint8_t> two(file_.begin(), file_.begin() + static_cast<std::ptrdiff_t>(data_end()));
+  std::vector<std::uint8_t> two(file_.begin(),
+                                file_.begin() + static_cast<std::ptrdiff_t>(data_end()));
   two.insert(two.end(), file_.begin(), file_.end());
   const Cut c = cut(two, 13);
   ASSERT_TRUE(c.status.ok()) << c.status.what();

@@ -144,22 +144,21 @@ void feed_stdin(mms::server::Server* server, const std::string& name) {
     if (n <= 0) {
       break;
     }
-    const mms::Status st =
-        feeder.push(mms::ByteView(buf.data(), static_cast<std::size_t>(n)));
+    const mms::Status st = feeder.push(mms::ByteView(buf.data(), static_cast<std::size_t>(n)));
     if (st.code() == mms::Code::kCancelled) {
       return;
     }
     if (!st.ok()) {
-      std::fprintf(stderr, "mms-server: --live %s=-: %s; the publishing point ends\n",
-                   name.c_str(), st.what());
+      std::fprintf(stderr, "mms-server: --live %s=-: %s; the publishing point ends\n", name.c_str(),
+                   st.what());
       (void)feeder.finish();
       return;
     }
   }
   const mms::Status st = feeder.finish();
   std::fprintf(stderr, "mms-server: --live %s=-: end of input after %llu packets%s%s\n",
-               name.c_str(), static_cast<unsigned long long>(feeder.packets()),
-               st.ok() ? "" : ": ", st.ok() ? "" : st.what());
+               name.c_str(), static_cast<unsigned long long>(feeder.packets()), st.ok() ? "" : ": ",
+               st.ok() ? "" : st.what());
 }
 
 void on_signal(int sig) {
