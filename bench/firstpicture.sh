@@ -46,10 +46,10 @@ start() {  # start NAME [options]: a paced server on one port for every protocol
 FAST=$(start fast)
 SLOW=$(start slow --fast-start-factor 1)
 # Broadcasts: the file looped on the server's clock, and a publishing point
-# fed on standard input (the file twice: two minutes), joined at a key frame.
+# fed on standard input (the file five times: five minutes), joined at a key frame.
 LOOP=$(start loop --live live=bitrates.asf)
 start_fed() {
-  cat "$W/media/bitrates.asf" "$W/media/bitrates.asf" |
+  cat "$W/media/bitrates.asf" "$W/media/bitrates.asf" "$W/media/bitrates.asf" "$W/media/bitrates.asf" "$W/media/bitrates.asf" |
     "$SERVER" --bind 127.0.0.1 --port 0 --live pp=- >"$W/fed.out" 2>/dev/null &
   pids+=($!)
   for ((i = 0; i < 200; i++)); do

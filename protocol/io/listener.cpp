@@ -16,6 +16,7 @@
 
 #include <netinet/in.h>
 #include <netinet/udp.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 
 namespace mms::io {
@@ -220,6 +221,8 @@ struct Listener::Impl {
   GMainContext* context = nullptr;
   GSocket* socket = nullptr;
   GSource* accept_source = nullptr;
+  GSource* accept_pause = nullptr;  // accept errors (out of descriptors): retry later
+  std::size_t max_connections = kMaxConnections;
   std::uint16_t port = 0;
   ConnectionFactory factory;
   UdpOptions udp;
@@ -240,6 +243,8 @@ struct Listener::Impl {
 
   ~Impl();
   void accept_all();
+  void pause_accepting();
+  void watch_accept();
   void destroy(Conn* c);
   void pump(Conn* c);
   void pump_once(Conn* c);
@@ -265,6 +270,15 @@ struct Listener::Impl {
 };
 
 namespace {
+
+gboolean on_accept_resume(gpointer data) noexcept {
+  auto* impl = static_cast<Listener::Impl*>(data);
+  g_source_unref(impl->accept_pause);
+  impl->accept_pause = nullptr;
+  impl->watch_accept();
+  impl->accept_all();
+  return G_SOURCE_REMOVE;
+}
 
 gboolean on_accept(GSocket* /*socket*/, GIOCondition /*cond*/, gpointer data) noexcept {
   static_cast<Listener::Impl*>(data)->accept_all();
@@ -315,6 +329,7 @@ Listener::Impl::~Impl() {
     destroy(conns.begin()->second.get());
   }
   destroy_source(&accept_source);
+  destroy_source(&accept_pause);
   destroy_source(&udp_source);
   destroy_source(&udp_write_source);
   destroy_source(&rtcp_source);
@@ -330,18 +345,39 @@ Listener::Impl::~Impl() {
   }
 }
 
+void Listener::Impl::pause_accepting() {
+  if (accept_pause != nullptr) {
+    return;
+  }
+  destroy_source(&accept_source);  // allowed from its own callback
+  accept_pause = g_timeout_source_new(static_cast<guint>(kAcceptPause / kMillisecond));
+  g_source_set_callback(accept_pause, on_accept_resume, this, nullptr);
+  g_source_attach(accept_pause, context);
+}
+
+void Listener::Impl::watch_accept() {
+  accept_source = g_socket_create_source(socket, G_IO_IN, nullptr);
+  g_source_set_callback(accept_source, G_SOURCE_FUNC(on_accept), this, nullptr);
+  g_source_attach(accept_source, context);
+}
+
 void Listener::Impl::accept_all() {
   for (;;) {
     GError* err = nullptr;
     GSocket* s = g_socket_accept(socket, nullptr, &err);
     if (s == nullptr) {
       if (!would_block(err)) {
-        MMS_LOG(LogLevel::kWarning, kLog, "accept failed: %s", err->message);
+        // Out of file descriptors (or another error that persists): the
+        // listening socket stays readable, so accepting pauses for a moment
+        // instead of spinning.
+        MMS_LOG(LogLevel::kWarning, kLog, "accept failed: %s; accepting again in %lld ms",
+                err->message, static_cast<long long>(kAcceptPause / kMillisecond));
+        pause_accepting();
       }
       g_error_free(err);
       return;
     }
-    if (conns.size() >= kMaxConnections) {
+    if (conns.size() >= max_connections) {
       MMS_LOG(LogLevel::kWarning, kLog, "too many connections (%zu); closing a new one",
               conns.size());
       g_socket_close(s, nullptr);
@@ -859,6 +895,7 @@ Result<std::unique_ptr<Listener>> Listener::create(GMainContext* context,
     return Status(Code::kRefused, "listener: cannot create socket");
   }
   g_socket_set_blocking(s, FALSE);
+  g_socket_set_listen_backlog(s, kListenBacklog);
   const bool bound = g_socket_bind(s, sa, TRUE, &err) && g_socket_listen(s, &err);
   g_object_unref(sa);
   if (!bound) {
@@ -914,9 +951,16 @@ Result<std::unique_ptr<Listener>> Listener::create(GMainContext* context,
               impl->port);
     }
   }
-  impl->accept_source = g_socket_create_source(s, G_IO_IN, nullptr);
-  g_source_set_callback(impl->accept_source, G_SOURCE_FUNC(on_accept), impl.get(), nullptr);
-  g_source_attach(impl->accept_source, context);
+  // Connections are bounded by kMaxConnections and by the descriptors the
+  // process may open (each takes one; kReservedDescriptors stay for the rest).
+  rlimit nofile{};
+  if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur != RLIM_INFINITY) {
+    const rlim_t usable =
+        nofile.rlim_cur > kReservedDescriptors ? nofile.rlim_cur - kReservedDescriptors : 1;
+    impl->max_connections = std::min<std::size_t>(kMaxConnections, usable);
+  }
+  MMS_LOG(LogLevel::kInfo, kLog, "at most %zu connections", impl->max_connections);
+  impl->watch_accept();
   MMS_LOG(LogLevel::kInfo, kLog, "listening on %s port %u", address.c_str(), impl->port);
   return std::unique_ptr<Listener>(new Listener(std::move(impl)));
 }

@@ -102,7 +102,14 @@ constexpr std::size_t kMaxGsoBytes = 60000;
 constexpr std::size_t kMaxDatagramBytes = 2048;
 
 // Connections served at the same time; more are accepted and closed at once.
-constexpr std::size_t kMaxConnections = 1024;
+// Also bounded by the process's descriptor limit (RLIMIT_NOFILE) less
+// kReservedDescriptors; mms-server raises its soft limit to the hard one.
+constexpr std::size_t kMaxConnections = 16384;
+constexpr std::size_t kReservedDescriptors = 64;
+// Pending connections the kernel queues for accept().
+constexpr int kListenBacklog = 1024;
+// After an accept error (out of descriptors), accepting resumes after this.
+constexpr Duration kAcceptPause = 100 * kMillisecond;
 // How long a closing connection waits for the client's close after our
 // shutdown(SHUT_WR) before the socket is closed anyway.
 constexpr Duration kLingerTimeout = 5 * kSecond;

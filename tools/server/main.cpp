@@ -23,6 +23,7 @@
 // publishing point NAME; its end is the broadcast's end.
 #include <poll.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -406,6 +407,13 @@ int main(int argc, char** argv) {
   sigaction(SIGHUP, &sa, nullptr);  // reopens the access log
   signal(SIGPIPE, SIG_IGN);
 
+  // Every connection takes a descriptor: as many as the hard limit allows
+  // (the listener holds at most protocol/io/listener.h's kMaxConnections).
+  rlimit nofile{};
+  if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
+    nofile.rlim_cur = nofile.rlim_max;
+    (void)setrlimit(RLIMIT_NOFILE, &nofile);
+  }
   mms::server::Server server;
   const mms::Status st = server.start(opts);
   if (!st.ok()) {
