@@ -140,6 +140,18 @@ framemd5_copy() {
   local input=$1; shift
   run "$CMD_TIMEOUT" "${FF[@]}" "$@" -i "$input" -map 0 -c copy -f framemd5 - | { grep -v '^#' || true; }
 }
+# frames_suffix WHAT WANT GOT [frames_suffix.py options]: a client that joined
+# a broadcast late received the end of WANT's frames, to the end (per stream;
+# gst_frames.py or framemd5 lines). Logs the result, fails otherwise.
+frames_suffix() {
+  local what=$1 want=$2 got=$3 line; shift 3
+  "$SYS_PYTHON" "$INTEROP_DIR/frames_suffix.py" "$want" "$got" --what "$what" "$@" \
+    >"$T/suffix.out" 2>&1 || {
+    cat "$T/suffix.out" >&2
+    fail "$what: not the end of the broadcast's frames"
+  }
+  while read -r line; do log "$line"; done <"$T/suffix.out"
+}
 # framemd5_decoded INPUT: checksums of decoded frames (FFmpeg's default stream choice).
 framemd5_decoded() {
   run "$CMD_TIMEOUT" "${FF[@]}" -i "$1" -f framemd5 - | { grep -v '^#' || true; }

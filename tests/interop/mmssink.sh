@@ -26,7 +26,6 @@ need gst-inspect-1.0
 ensure_media
 gst_env
 run 30 "${GST_RUN[@]}" gst-inspect-1.0 avenc_wmv2 >/dev/null 2>&1 || skip "no avenc_wmv2 (gstreamer1.0-libav)"
-SUFFIX=("$SYS_PYTHON" "$INTEROP_DIR/frames_suffix.py")
 F=av-wmv2-wma2-10s.asf
 
 # serve NAME PIPELINE: runs mmssink_serve.py in the background; sets PORT.
@@ -54,14 +53,6 @@ served() {
 }
 gst_frames() {  # gst_frames URI OUT
   run "$CMD_TIMEOUT" "${GST_RUN[@]}" "$SYS_PYTHON" "$INTEROP_DIR/gst_frames.py" "$1" >"$2" 2>"$2.log"
-}
-suffix() {  # suffix WHAT WANT GOT [options]
-  local what=$1 want=$2 got=$3; shift 3
-  "${SUFFIX[@]}" "$want" "$got" --what "$what" "$@" >"$T/suffix.out" 2>&1 || {
-    cat "$T/suffix.out" >&2
-    fail "$what: not the end of the broadcast's frames"
-  }
-  while read -r line; do log "$line"; done <"$T/suffix.out"
 }
 
 # --- 1. an .asf file, every client at once ---
@@ -103,22 +94,22 @@ for i in "${!pids[@]}"; do
   wait "${pids[$i]}" || fail "${names[$i]}: the client failed: $(tail -n 3 "$T"/*.log | head -c 2000)"
 done
 served file
-suffix "FFmpeg mmsh://" "$T/want.md5" "$T/got-mmsh.md5" --max-lead 0
+frames_suffix "FFmpeg mmsh://" "$T/want.md5" "$T/got-mmsh.md5" --max-lead 0
 if ((have_libmms)); then
   framemd5_copy "$T/got-libmms.asf" >"$T/got-libmms.md5" 2>"$T/ff-libmms.log" ||
     fail "ffmpeg cannot read what libmms received"
-  suffix "libmms mmst:// (MMS/TCP)" "$T/want.md5" "$T/got-libmms.md5" --max-lead 0
+  frames_suffix "libmms mmst:// (MMS/TCP)" "$T/want.md5" "$T/got-libmms.md5" --max-lead 0
 else
   log "libmms not installed: its client not tried"
 fi
-suffix "FFmpeg rtsp://" "$T/want.md5" "$T/got-rtsp.md5" --max-lead 0
-suffix "mmssrc mms:// (decoded)" "$T/want.frames" "$T/got-mmssrc.frames"
+frames_suffix "FFmpeg rtsp://" "$T/want.md5" "$T/got-rtsp.md5" --max-lead 0
+frames_suffix "mmssrc mms:// (decoded)" "$T/want.frames" "$T/got-mmssrc.frames"
 if ((have_vlc)); then
   [[ -s "$T/vlc-out/live.asf" ]] || fail "VLC recorded nothing: $(tail -n 3 "$T/vlc.log")"
   framemd5_copy "$T/vlc-out/live.asf" >"$T/got-vlc.md5" 2>"$T/ff-vlc.log" ||
     fail "ffmpeg cannot read VLC's recording"
   # VLC's recorder may leave out the last few frames (vlc_mmsh_client.sh).
-  suffix "VLC mmsh://" "$T/want.md5" "$T/got-vlc.md5" --max-lead 2 --max-tail 5
+  frames_suffix "VLC mmsh://" "$T/want.md5" "$T/got-vlc.md5" --max-lead 2 --max-tail 5
 else
   log "VLC not installed: its client not tried"
 fi
@@ -152,8 +143,8 @@ for p in "${pids[@]}"; do wait "$p" || fail "live: a client failed (see $T)"; do
 served live
 gst_frames "file://$T/ref-live.asf" "$T/want-live.frames" || fail "GStreamer cannot decode the reference"
 framemd5_copy "$T/ref-live.asf" >"$T/want-live.md5"
-suffix "live: mmssrc MMS/TCP (decoded)" "$T/want-live.frames" "$T/got-live-mmst.frames"
-suffix "live: FFmpeg mmsh://" "$T/want-live.md5" "$T/got-live-mmsh.md5" --max-lead 0
+frames_suffix "live: mmssrc MMS/TCP (decoded)" "$T/want-live.frames" "$T/got-live-mmst.frames"
+frames_suffix "live: FFmpeg mmsh://" "$T/want-live.md5" "$T/got-live-mmsh.md5" --max-lead 0
 
 # --- 3. a new header upstream: a stream change ---
 F2=audio-wma2-10s.wma
@@ -234,7 +225,7 @@ for name in unsigned wrong nopw; do
 done
 served secure
 framemd5_copy "$T/got-sec.asf" >"$T/got-sec.md5" 2>"$T/ff-sec.log" || fail "secure: the recording does not read"
-suffix "secure: mmssrc signed, with credentials" "$T/want.md5" "$T/got-sec.md5" --max-lead 0
+frames_suffix "secure: mmssrc signed, with credentials" "$T/want.md5" "$T/got-sec.md5" --max-lead 0
 grep -qE "^disconnected 127\.0\.0\.1 /sec mmsh 403 " "$T/serve-secure.out" ||
   fail "secure: no 403 among the sink's messages: $(grep disconnected "$T/serve-secure.out")"
 log "PASS"

@@ -12,7 +12,6 @@ need gst-launch-1.0
 ensure_media
 gst_env
 F=av-wmv2-wma2-10s.asf
-SUFFIX=("$SYS_PYTHON" "$INTEROP_DIR/frames_suffix.py")
 
 # live_server INPUT [options]: mms-server --live live=- reading INPUT; sets PORT.
 live_server() {
@@ -30,14 +29,6 @@ live_server() {
   done
   [[ -n "$PORT" ]] || fail "mms-server --live live=- did not start: $(cat "$T/live.log")"
 }
-suffix() {  # suffix WHAT WANT GOT [options]
-  local what=$1 want=$2 got=$3; shift 3
-  "${SUFFIX[@]}" "$want" "$got" --what "$what" "$@" >"$T/suffix.out" 2>&1 || {
-    cat "$T/suffix.out" >&2
-    fail "$what: not the end of the broadcast's frames"
-  }
-  while read -r line; do log "$line"; done <"$T/suffix.out"
-}
 
 framemd5_copy "$MEDIA/$F" >"$T/want.md5"
 run "$CMD_TIMEOUT" "${GST_RUN[@]}" "$SYS_PYTHON" "$INTEROP_DIR/gst_frames.py" "file://$MEDIA/$F" \
@@ -52,9 +43,9 @@ run "$CMD_TIMEOUT" "${GST_RUN[@]}" "$SYS_PYTHON" "$INTEROP_DIR/gst_frames.py" \
 run "$CMD_TIMEOUT" "${GST_RUN[@]}" "$SYS_PYTHON" "$INTEROP_DIR/gst_frames.py" \
   "mmsu://127.0.0.1:$PORT/live" >"$T/got-mmsu.frames" 2>"$T/mmsu.log" & pids+=($!)
 for p in "${pids[@]}"; do wait "$p" || fail "a client failed: $(tail -n 3 "$T"/*.log | head -c 2000)"; done
-suffix "FFmpeg mmsh://" "$T/want.md5" "$T/got-mmsh.md5" --max-lead 0
-suffix "mmssrc rtspt:// (decoded)" "$T/want.frames" "$T/got-rtspt.frames"
-suffix "mmssrc mmsu:// (decoded)" "$T/want.frames" "$T/got-mmsu.frames"
+frames_suffix "FFmpeg mmsh://" "$T/want.md5" "$T/got-mmsh.md5" --max-lead 0
+frames_suffix "mmssrc rtspt:// (decoded)" "$T/want.frames" "$T/got-rtspt.frames"
+frames_suffix "mmssrc mmsu:// (decoded)" "$T/want.frames" "$T/got-mmsu.frames"
 grep -q "end of input after 131 packets" "$T/live.log" ||
   fail "no end-of-input message: $(tail -n 3 "$T/live.log")"
 kill "$LIVE_PID"; wait "$LIVE_PID" 2>/dev/null || true
