@@ -28,6 +28,21 @@ inline constexpr std::uint32_t kFastStartMaxBurstMs = 30000;
 inline constexpr std::uint32_t kFastStartDefaultFactor = 10;
 inline constexpr std::uint32_t kFastStartMaxFactor = 100;
 
+// Broadcasts have nothing ahead of "now" to send faster: a client that asks
+// for Fast Start joins this much media behind the live position (at the key
+// frame at or before it) and gets it at once, so its buffer fills as from a
+// burst, at the cost of being as far behind live. Windows Media Services did
+// the same from a publishing point's buffer.
+inline constexpr std::uint32_t kBroadcastFastStartMs = 5000;
+// How far behind live a broadcast client asking for `accel_ms` of Fast Start
+// joins, on a server allowing `max_factor` (1: Fast Start off, 0 ms).
+inline std::uint32_t broadcast_fast_start_ms(std::uint64_t accel_ms, std::uint32_t max_factor) {
+  if (accel_ms == 0 || max_factor <= 1) {
+    return 0;
+  }
+  return static_cast<std::uint32_t>(std::min<std::uint64_t>(accel_ms, kBroadcastFastStartMs));
+}
+
 struct FastStart {
   std::int64_t burst_ms = 0;  // media time (from the play's first packet) sent accelerated
   std::uint32_t factor = 1;   // times real time during the burst; 1 = none

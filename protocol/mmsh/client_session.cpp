@@ -172,8 +172,9 @@ void MmshClientSession::send_request(Instant now) {
     }
     h.add("Pragma", pragma);
     h.add("Pragma", "xPlayStrm=1");
-    if (!live && config_.fast_start_ms > 0) {
-      // Fast Start, as Windows Media Player asks for it.
+    if (config_.fast_start_ms > 0) {
+      // Fast Start, as Windows Media Player asks for it (a broadcast server
+      // answers by starting that far behind live, protocol/core/fast_start.h).
       std::snprintf(pragma, sizeof pragma, "LinkBW=%u, AccelBW=%u, AccelDuration=%u",
                     kFastStartAnyBandwidth, kFastStartAnyBandwidth, config_.fast_start_ms);
       h.add("Pragma", pragma);

@@ -730,9 +730,12 @@ void ServerSession::start_play(const HttpRequest& req, const std::vector<PragmaT
   }
   select_streams(pragmas);
   bool beyond_end = false;
+  // Broadcast Fast Start: join that far behind live (protocol/core/fast_start.h).
+  const std::uint32_t behind_ms = broadcast_fast_start_ms(
+      pragma_u32(pragmas, "accelduration").value_or(0), config_->fast_start_factor);
   if (content_->fed()) {
     // A publishing point: from its last key frame, each packet as it arrives.
-    next_packet_ = content_->live_start();
+    next_packet_ = content_->live_start(behind_ms);
     paced_ = false;
     MMS_LOG(LogLevel::kInfo, kLog, "client-id=%u: Play publishing point %s from packet %u",
             client_id_, req.target.c_str(), next_packet_);
@@ -742,8 +745,8 @@ void ServerSession::start_play(const HttpRequest& req, const std::vector<PragmaT
     const Duration period = Duration{content_->loop_period_ms()} * kMillisecond;
     const Duration elapsed = std::max<Duration>(0, now - config_->live_epoch);
     live_iteration_ = elapsed / period;
-    const std::uint64_t target =
-        first + static_cast<std::uint64_t>((elapsed % period) / kMillisecond);
+    std::uint64_t target = first + static_cast<std::uint64_t>((elapsed % period) / kMillisecond);
+    target = target >= first + behind_ms ? target - behind_ms : first;  // no wrap into the last loop
     std::uint32_t at = 0;
     for (std::uint32_t i = 0; i < content_->packet_count(); ++i) {
       if (content_->meta(i).send_time_ms <= target) {

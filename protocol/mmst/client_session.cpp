@@ -237,8 +237,9 @@ void MmstClientSession::send_start(Instant now, std::optional<std::uint32_t> loc
   if (server_major_ >= 9) {
     sp.has_accel = true;
     sp.dw_accel_bandwidth = 0x7FFFFFFF;
-    // Fast Start (protocol/core/fast_start.h) for on-demand plays.
-    sp.dw_accel_duration = live() ? 0 : config_.fast_start_ms;
+    // Fast Start (protocol/core/fast_start.h); for a broadcast the server
+    // starts that far behind live.
+    sp.dw_accel_duration = config_.fast_start_ms;
     sp.dw_link_bandwidth = 0x7FFFFFFF;
   }
   send(&m);

@@ -780,13 +780,16 @@ void ServerSession::on_start_playing(const Message& m, Instant now) {
   play_inc_ = sp.play_incarnation;
   bool beyond_end = false;
   std::uint32_t start = 0;
+  // Broadcast Fast Start: join that far behind live (protocol/core/fast_start.h).
+  const std::uint32_t behind_ms = broadcast_fast_start_ms(
+      sp.has_accel ? sp.dw_accel_duration : 0, config_->fast_start_factor);
   if (content_->fed()) {
     // A publishing point: from its last key frame (after a stream change, from
     // the new header's first packet), each packet as it arrives.
-    start = fed_from_first_ ? content_->first_packet() : content_->live_start();
+    start = fed_from_first_ ? content_->first_packet() : content_->live_start(behind_ms);
     fed_from_first_ = false;
   } else if (content_->live()) {
-    start = live_join(now);
+    start = live_join(now, behind_ms);
   } else {
     start = choose_start(sp, &beyond_end);
   }
@@ -845,13 +848,13 @@ void ServerSession::on_start_playing(const Message& m, Instant now) {
   }
 }
 
-std::uint32_t ServerSession::live_join(Instant now) {
+std::uint32_t ServerSession::live_join(Instant now, std::uint32_t behind_ms) {
   const std::uint32_t first = content_->meta(0).send_time_ms;
   const Duration period = Duration{content_->loop_period_ms()} * kMillisecond;
   const Duration elapsed = std::max<Duration>(0, now - config_->live_epoch);
   live_iteration_ = elapsed / period;
-  const std::uint64_t target =
-      first + static_cast<std::uint64_t>((elapsed % period) / kMillisecond);
+  std::uint64_t target = first + static_cast<std::uint64_t>((elapsed % period) / kMillisecond);
+  target = target >= first + behind_ms ? target - behind_ms : first;  // no wrap into the last loop
   return content_->key_at_send_time(target);
 }
 

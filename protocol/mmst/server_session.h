@@ -195,7 +195,7 @@ class ServerSession : public server::ServerSession {
                  ByteView payload, bool media);
   std::uint32_t choose_start(const StartPlaying& sp, bool* beyond_end) const;
   std::uint32_t back_to_key(std::uint32_t packet) const;
-  std::uint32_t live_join(Instant now);
+  std::uint32_t live_join(Instant now, std::uint32_t behind_ms);
   bool all_selected() const;
   void produce(Instant now);
   void end_of_entry();

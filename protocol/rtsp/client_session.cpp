@@ -404,8 +404,9 @@ void RtspClientSession::send_play(bool with_range, Instant now) {
     r.headers.add("X-Playlist-Gen-Id", gen_id_);
   }
   r.headers.add("Bandwidth", "2147483647");
-  if (with_range && config_.fast_start_ms > 0 && !info_.broadcast()) {
-    // Fast Start on a new position (not on a resume: the buffer is full then).
+  if (config_.fast_start_ms > 0 && (with_range || info_.broadcast())) {
+    // Fast Start on a new position (not on a resume: the buffer is full then);
+    // on every PLAY of a broadcast (a join: the server starts behind live).
     AccelRequest accel;
     accel.duration_ms = config_.fast_start_ms;
     accel.bandwidth_bps = kFastStartAnyBandwidth;

@@ -960,13 +960,13 @@ std::uint32_t ServerSession::choose_start(std::uint64_t target) const {
   return content_->start_for_presentation(target);
 }
 
-std::uint32_t ServerSession::live_join(Instant now) {
+std::uint32_t ServerSession::live_join(Instant now, std::uint32_t behind_ms) {
   const std::uint32_t first = content_->meta(0).send_time_ms;
   const Duration period = Duration{content_->loop_period_ms()} * kMillisecond;
   const Duration elapsed = std::max<Duration>(0, now - config_->live_epoch);
   live_iteration_ = elapsed / period;
-  const std::uint64_t target =
-      first + static_cast<std::uint64_t>((elapsed % period) / kMillisecond);
+  std::uint64_t target = first + static_cast<std::uint64_t>((elapsed % period) / kMillisecond);
+  target = target >= first + behind_ms ? target - behind_ms : first;  // no wrap into the last loop
   return content_->key_at_send_time(target);
 }
 
@@ -1062,7 +1062,13 @@ void ServerSession::on_play(const Request& req, Response* resp, Instant now) {
     if (state_ == State::kPlaying) {
       restart = false;
     } else {
-      start = content_->fed() ? content_->live_start() : live_join(now);
+      // Broadcast Fast Start: join that far behind live (protocol/core/fast_start.h).
+      std::uint32_t behind_ms = 0;
+      if (const std::string* x = req.headers.find("X-Accelerate-Streaming")) {
+        behind_ms = broadcast_fast_start_ms(parse_accelerate_streaming(*x).duration_ms,
+                                            config_->fast_start_factor);
+      }
+      start = content_->fed() ? content_->live_start(behind_ms) : live_join(now, behind_ms);
     }
   } else if (range && range->start_ms && !range->start_now) {
     if (*range->start_ms >= end_ms) {

@@ -284,7 +284,7 @@ class ServerSession : public server::ServerSession {
 
   std::uint32_t choose_start(std::uint64_t target_ms) const;
   std::uint32_t back_to_key(std::uint32_t packet) const;
-  std::uint32_t live_join(Instant now);
+  std::uint32_t live_join(Instant now, std::uint32_t behind_ms);
   void start_flow(std::uint32_t packet, Instant now);
   Instant due_time(std::uint32_t packet) const;
   void produce(Instant now);

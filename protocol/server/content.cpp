@@ -150,13 +150,24 @@ std::uint32_t Content::key_at_or_before(std::uint32_t packet) const {
   }
 }
 
-std::uint32_t Content::live_start() const {
+std::uint32_t Content::live_start(std::uint32_t behind_ms) const {
+  if (packets_.empty()) {
+    return packet_count();
+  }
+  const std::uint64_t newest = packets_.back().send_time_ms;
+  const std::uint64_t target = newest > behind_ms ? newest - behind_ms : 0;
+  std::optional<std::uint32_t> oldest_key;
   for (std::uint32_t p = packet_count(); p > first_; --p) {
-    if (meta(p - 1).key) {
+    const PacketMeta& m = meta(p - 1);
+    if (!m.key) {
+      continue;
+    }
+    if (m.send_time_ms <= target) {
       return p - 1;
     }
+    oldest_key = p - 1;
   }
-  return packet_count();
+  return oldest_key ? *oldest_key : packet_count();
 }
 
 std::uint64_t content_bps(const Content& c) {

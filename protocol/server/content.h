@@ -100,9 +100,11 @@ class Content {
   // Fed, ended: the content of the header that followed (a stream change for
   // the clients), or null when the broadcast ended.
   std::shared_ptr<const Content> successor() const { return successor_; }
-  // Fed: where a joining client starts, the last key-frame packet available
-  // (packet_count() while none has arrived).
-  std::uint32_t live_start() const;
+  // Fed: where a joining client starts: the last key-frame packet sent at
+  // least `behind_ms` before the newest packet (broadcast Fast Start,
+  // protocol/core/fast_start.h), else the oldest key frame available;
+  // packet_count() while none has arrived.
+  std::uint32_t live_start(std::uint32_t behind_ms = 0) const;
   // Content duration in ms without preroll (from the header, else from send times).
   std::uint32_t duration_ms() const { return duration_ms_; }
   // Loop period of a live content in ms (send-time span plus one packet interval).

@@ -12,6 +12,7 @@
 #include <gtest/gtest.h>
 
 #include "protocol/asf/header_parser.h"
+#include "protocol/core/fast_start.h"
 #include "protocol/mmsh/framing.h"
 #include "protocol/mmsh/server_session.h"
 
@@ -249,6 +250,49 @@ TEST_F(FedContentTest, ByteBoundKeepsTheLastKeyFrame) {
   const auto c = feed.current();
   EXPECT_EQ(c->first_packet(), c->live_start());
   EXPECT_EQ(c->packet_count(), packets_.size());
+}
+
+TEST_F(FedContentTest, LiveStartBehindLiveForBroadcastFastStart) {
+  LiveFeed feed("live");
+  ASSERT_TRUE(feed.header(ByteView(header_)).ok());
+  for (const auto& p : packets_) {
+    ASSERT_TRUE(feed.packet(ByteView(p)).ok());
+  }
+  const auto c = feed.current();
+  const std::uint32_t newest = c->meta(c->packet_count() - 1).send_time_ms;
+  EXPECT_EQ(c->live_start(0), c->live_start());
+  std::uint32_t keys = 0;
+  std::uint32_t first_key = c->packet_count();
+  for (std::uint32_t i = c->first_packet(); i < c->packet_count(); ++i) {
+    if (c->meta(i).key) {
+      ++keys;
+      first_key = std::min(first_key, i);
+    }
+  }
+  ASSERT_GE(keys, 2u) << "the fixture needs two key frames";
+  for (std::uint32_t behind : {100u, 1000u, 3000u}) {
+    const std::uint32_t at = c->live_start(behind);
+    ASSERT_LT(at, c->packet_count());
+    EXPECT_TRUE(c->meta(at).key);
+    if (newest >= behind && c->meta(first_key).send_time_ms <= newest - behind) {
+      EXPECT_LE(c->meta(at).send_time_ms, newest - behind) << behind;
+      // The latest such key frame: no later key frame is also far enough back.
+      for (std::uint32_t i = at + 1; i < c->packet_count(); ++i) {
+        EXPECT_FALSE(c->meta(i).key && c->meta(i).send_time_ms <= newest - behind) << i;
+      }
+    } else {
+      EXPECT_EQ(at, first_key) << behind;
+    }
+  }
+  EXPECT_EQ(c->live_start(UINT32_MAX), first_key);  // further back than held: the oldest
+  EXPECT_LE(c->live_start(3000), c->live_start(100));
+}
+
+TEST(BroadcastFastStartTest, JoinsBehindLiveOnlyWhenAskedAndAllowed) {
+  EXPECT_EQ(broadcast_fast_start_ms(0, kFastStartDefaultFactor), 0u);
+  EXPECT_EQ(broadcast_fast_start_ms(10000, 1), 0u);  // Fast Start off on the server
+  EXPECT_EQ(broadcast_fast_start_ms(2000, kFastStartDefaultFactor), 2000u);
+  EXPECT_EQ(broadcast_fast_start_ms(10000, kFastStartDefaultFactor), kBroadcastFastStartMs);
 }
 
 class SingleSource : public ContentSource {
