@@ -741,24 +741,10 @@ void ServerSession::start_play(const HttpRequest& req, const std::vector<PragmaT
             client_id_, req.target.c_str(), next_packet_);
   } else if (content_->live()) {
     // Join the shared broadcast clock at the current position, at a key frame.
-    const std::uint32_t first = content_->meta(0).send_time_ms;
-    const Duration period = Duration{content_->loop_period_ms()} * kMillisecond;
-    const Duration elapsed = std::max<Duration>(0, now - config_->live_epoch);
-    live_iteration_ = elapsed / period;
-    std::uint64_t target = first + static_cast<std::uint64_t>((elapsed % period) / kMillisecond);
-    target = target >= first + behind_ms ? target - behind_ms : first;  // no wrap into the last loop
-    std::uint32_t at = 0;
-    for (std::uint32_t i = 0; i < content_->packet_count(); ++i) {
-      if (content_->meta(i).send_time_ms <= target) {
-        at = i;
-      } else {
-        break;
-      }
-    }
-    next_packet_ = back_to_key(at);
+    next_packet_ = content_->loop_join(now - config_->live_epoch, behind_ms, &live_iteration_);
     paced_ = true;
-    MMS_LOG(LogLevel::kInfo, kLog, "client-id=%u: Play live %s: loop %lld, packet %u (key %u)",
-            client_id_, req.target.c_str(), static_cast<long long>(live_iteration_), at,
+    MMS_LOG(LogLevel::kInfo, kLog, "client-id=%u: Play live %s: loop %lld, key packet %u",
+            client_id_, req.target.c_str(), static_cast<long long>(live_iteration_),
             next_packet_);
   } else {
     next_packet_ = choose_start(pragmas, &beyond_end);
@@ -868,9 +854,8 @@ void ServerSession::produce_end(Instant now) {
 }
 
 void ServerSession::produce_fed() {
-  if (next_packet_ < content_->first_packet()) {
+  if (const std::uint32_t to = content_->catch_up(next_packet_); to != next_packet_) {
     // The client fell behind the feed's window: on from its oldest key frame.
-    const std::uint32_t to = content_->key_at_or_before(content_->first_packet());
     MMS_LOG(LogLevel::kWarning, kLog, "client-id=%u: too slow for the feed: packets %u..%u skipped",
             client_id_, next_packet_, to);
     next_packet_ = to;

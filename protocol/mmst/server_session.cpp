@@ -849,13 +849,7 @@ void ServerSession::on_start_playing(const Message& m, Instant now) {
 }
 
 std::uint32_t ServerSession::live_join(Instant now, std::uint32_t behind_ms) {
-  const std::uint32_t first = content_->meta(0).send_time_ms;
-  const Duration period = Duration{content_->loop_period_ms()} * kMillisecond;
-  const Duration elapsed = std::max<Duration>(0, now - config_->live_epoch);
-  live_iteration_ = elapsed / period;
-  std::uint64_t target = first + static_cast<std::uint64_t>((elapsed % period) / kMillisecond);
-  target = target >= first + behind_ms ? target - behind_ms : first;  // no wrap into the last loop
-  return content_->key_at_send_time(target);
+  return content_->loop_join(now - config_->live_epoch, behind_ms, &live_iteration_);
 }
 
 void ServerSession::on_stop_playing(const Message& m) {
@@ -995,8 +989,8 @@ void ServerSession::produce(Instant now) {
   const std::uint32_t count = content_->packet_count();
   const Instant horizon = now + kMmsPacingSlack;
   const bool udp = udp_port_ != 0;
-  if (content_->fed() && next_packet_ < content_->first_packet()) {
-    const std::uint32_t to = content_->key_at_or_before(content_->first_packet());
+  if (const std::uint32_t to = content_->fed() ? content_->catch_up(next_packet_) : next_packet_;
+      to != next_packet_) {
     MMS_LOG(LogLevel::kWarning, kLog, "client-id=%u: too slow for the feed: packets %u..%u skipped",
             client_id_, next_packet_, to);
     next_packet_ = to;

@@ -51,10 +51,7 @@ PacketMeta Content::scan_packet(ByteView packet, const asf::HeaderInfo& info,
   return m;
 }
 
-namespace {
-
-// Video stream numbers of a header (index = stream number < 128).
-std::vector<bool> video_streams(const asf::HeaderInfo& info, bool* has_video) {
+std::vector<bool> Content::video_streams(const asf::HeaderInfo& info, bool* has_video) {
   std::vector<bool> video(128, false);
   *has_video = false;
   for (const asf::StreamInfo& s : info.streams) {
@@ -65,8 +62,6 @@ std::vector<bool> video_streams(const asf::HeaderInfo& info, bool* has_video) {
   }
   return video;
 }
-
-}  // namespace
 
 Result<std::shared_ptr<const Content>> Content::create(std::string name, ByteView file,
                                                        std::shared_ptr<const void> owner, bool live,
@@ -168,6 +163,29 @@ std::uint32_t Content::live_start(std::uint32_t behind_ms) const {
     oldest_key = p - 1;
   }
   return oldest_key ? *oldest_key : packet_count();
+}
+
+std::uint32_t Content::catch_up(std::uint32_t next) const {
+  if (next >= first_) {
+    return next;
+  }
+  for (std::uint32_t p = first_; p < packet_count(); ++p) {
+    if (meta(p).key) {
+      return p;
+    }
+  }
+  return first_;
+}
+
+std::uint32_t Content::loop_join(Duration elapsed, std::uint32_t behind_ms,
+                                 std::int64_t* iteration) const {
+  const std::uint64_t first = packets_.empty() ? 0 : packets_.front().send_time_ms;
+  const Duration period = Duration{loop_period_ms_} * kMillisecond;
+  elapsed = std::max<Duration>(0, elapsed);
+  *iteration = elapsed / period;
+  std::uint64_t target = first + static_cast<std::uint64_t>((elapsed % period) / kMillisecond);
+  target = target >= first + behind_ms ? target - behind_ms : first;
+  return key_at_send_time(target);
 }
 
 std::uint64_t content_bps(const Content& c) {

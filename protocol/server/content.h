@@ -23,6 +23,7 @@
 #include "protocol/asf/header_parser.h"
 #include "protocol/core/bytes.h"
 #include "protocol/core/status.h"
+#include "protocol/core/time.h"
 
 namespace mms::server {
 
@@ -105,6 +106,15 @@ class Content {
   // protocol/core/fast_start.h), else the oldest key frame available;
   // packet_count() while none has arrived.
   std::uint32_t live_start(std::uint32_t behind_ms = 0) const;
+  // Fed: where a client whose next packet is `next` goes on: `next` while it
+  // is held, else (it fell behind the window) the oldest key frame held.
+  std::uint32_t catch_up(std::uint32_t next) const;
+  // Looped live (live() and not fed()): where a client joins the broadcast
+  // clock `elapsed` after its start, `behind_ms` behind live (broadcast Fast
+  // Start; never back into the previous loop): the key-frame packet at or
+  // before that point, and the loop number in *iteration.
+  std::uint32_t loop_join(Duration elapsed, std::uint32_t behind_ms,
+                          std::int64_t* iteration) const;
   // Content duration in ms without preroll (from the header, else from send times).
   std::uint32_t duration_ms() const { return duration_ms_; }
   // Loop period of a live content in ms (send-time span plus one packet interval).
@@ -137,6 +147,8 @@ class Content {
   static PacketMeta scan_packet(ByteView packet, const asf::HeaderInfo& info,
                                 const std::vector<bool>& video, bool has_video,
                                 std::uint32_t last_send);
+  // Video stream numbers of a header (index = stream number < 128).
+  static std::vector<bool> video_streams(const asf::HeaderInfo& info, bool* has_video);
 
   std::string name_;
   bool live_ = false;

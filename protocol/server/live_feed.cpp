@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "protocol/asf/guids.h"
+#include "protocol/core/byte_reader.h"
 #include "protocol/core/limits.h"
 
 namespace mms::server {
@@ -14,12 +15,18 @@ namespace {
 constexpr std::size_t kObjectHead = 24;
 constexpr std::size_t kGuidSize = 16;
 
-std::uint64_t load_u64le(const std::uint8_t* p) {
-  std::uint64_t v = 0;
-  for (int i = 7; i >= 0; --i) {
-    v = (v << 8) | p[i];
+// The layout of a streamed header (Header Object + Data Object prefix,
+// exactly `header`): what AsfStreamReader and LiveFeed both accept.
+Result<asf::FileLayout> scan_stream_header(ByteView header) {
+  auto layout = asf::scan_file(header);
+  if (!layout.ok()) {
+    return layout.status();
   }
-  return v;
+  if (layout->header_bytes != header.size() || layout->info.packet_size == 0 ||
+      layout->info.packet_size > limits::kMaxAsfPacketSize) {
+    return Status(Code::kMalformed, "ASF header has no usable packet size");
+  }
+  return layout;
 }
 
 bool is_index_object(const std::uint8_t* p) {
@@ -68,14 +75,10 @@ Result<StreamItem> AsfStreamReader::next(ByteView in) {
     if (in.size() < total) {
       return item;
     }
-    auto layout = asf::scan_file(in.subview(0, total));
+    auto layout = scan_stream_header(in.subview(0, total));
     if (!layout.ok()) {
       failed_ = layout.status();
       return failed_;
-    }
-    if (layout->header_bytes != total || layout->info.packet_size == 0 ||
-        layout->info.packet_size > limits::kMaxAsfPacketSize) {
-      return fail("ASF header has no usable packet size");
     }
     packet_size_ = layout->info.packet_size;
     item.kind = StreamItem::Kind::kHeader;
@@ -141,13 +144,9 @@ Instant FeedPacer::due(std::uint32_t send_ms, Instant now) {
 LiveFeed::LiveFeed(std::string name, FeedLimits limits) : name_(std::move(name)), limits_(limits) {}
 
 Status LiveFeed::header(ByteView bytes) {
-  auto layout = asf::scan_file(bytes);
+  auto layout = scan_stream_header(bytes);
   if (!layout.ok()) {
     return layout.status();
-  }
-  if (layout->header_bytes != bytes.size() || layout->info.packet_size == 0 ||
-      layout->info.packet_size > limits::kMaxAsfPacketSize) {
-    return Status(Code::kMalformed, "ASF header has no usable packet size");
   }
   std::shared_ptr<Content> c(new Content());
   c->name_ = name_;
@@ -162,19 +161,9 @@ Status LiveFeed::header(ByteView bytes) {
   // late wait for packets that never come (asfdemux then misses the next
   // header of a stream change).
   const std::size_t data = static_cast<std::size_t>(c->layout_.info.header_object_size);
-  for (std::size_t i = 0; i < 8; ++i) {
-    c->header_[data + 16 + i] =
-        static_cast<std::uint8_t>((std::uint64_t{asf::kDataObjectPrefixSize} >> (8 * i)) & 0xFFu);
-    c->header_[data + 40 + i] = 0;
-  }
-  video_ = std::vector<bool>(128, false);
-  has_video_ = false;
-  for (const asf::StreamInfo& s : c->layout_.info.streams) {
-    if (s.type == asf::StreamType::kVideo && s.number < 128) {
-      video_[s.number] = true;
-      has_video_ = true;
-    }
-  }
+  store_u64le(c->header_.data() + data + 16, asf::kDataObjectPrefixSize);
+  store_u64le(c->header_.data() + data + 40, 0);
+  video_ = Content::video_streams(c->layout_.info, &has_video_);
   if (current_) {
     // Indices continue, so a client's position never goes back.
     c->first_ = current_->packet_count();
@@ -214,12 +203,14 @@ Status LiveFeed::packet(ByteView bytes) {
 
 void LiveFeed::trim() {
   Content& c = *current_;
-  const std::uint32_t keep_from = have_key_ ? last_key_ : c.first_;
+  // Never dropped: the last key frame and after (no key frame yet: the
+  // newest packet, and only the byte bound applies).
+  const std::uint32_t keep_from = have_key_ ? last_key_ : c.packet_count() - 1;
   const std::uint64_t newest = c.packets_.back().send_time_ms;
   const auto window_ms = static_cast<std::uint64_t>(limits_.window / kMillisecond);
   while (c.first_ < keep_from) {
     const std::uint64_t oldest = c.packets_.front().send_time_ms;
-    const bool too_old = newest > oldest && newest - oldest > window_ms;
+    const bool too_old = have_key_ && newest > oldest && newest - oldest > window_ms;
     if (!too_old && bytes_ <= limits_.max_bytes) {
       break;
     }
@@ -227,15 +218,6 @@ void LiveFeed::trim() {
     c.packets_.pop_front();
     c.fed_packets_.pop_front();
     ++c.first_;
-  }
-  if (!have_key_ && bytes_ > limits_.max_bytes) {
-    // No key frame at all yet: keep the newest packets only.
-    while (c.packets_.size() > 1 && bytes_ > limits_.max_bytes) {
-      bytes_ -= c.fed_packets_.front().size();
-      c.packets_.pop_front();
-      c.fed_packets_.pop_front();
-      ++c.first_;
-    }
   }
 }
 
