@@ -383,7 +383,50 @@ void post_stream_commands(GstMmsSrc* self, const mms::asf::HeaderInfo& info,
 // Posts the entry's tags (Content Description, the common WM/ fields of the
 // Extended Content Description, bitrates) as a `tag` message: once per header
 // pushed, so every entry of a server-side playlist has its own.
-void post_tags(GstMmsSrc* self, const mms::asf::HeaderInfo& info) {
+// A GstStructure field name for a content description name: GStreamer takes
+// letters, digits and "-_+/:." only, starting with a letter.
+std::string structure_field_name(const std::string& name) {
+  std::string out = "x-";  // a prefix that starts with a letter for every name
+  for (const char c : name) {
+    const bool ok =
+        g_ascii_isalnum(c) || c == '-' || c == '_' || c == '+' || c == '/' || c == ':' || c == '.';
+    out.push_back(ok ? c : '-');
+  }
+  return g_ascii_isalpha(name.empty() ? '\0' : name[0]) ? out.substr(2) : out;
+}
+
+// Posts the element message `mms-metadata` for what the server said of the
+// entry besides its header (MMSH $M): playlist-gen-id, broadcast-id,
+// features, and "descriptions", one structure per language ("language" and
+// every name-value pair as a string).
+void post_metadata(GstMmsSrc* self, const mms::session::EntryMetadata& m, guint entry) {
+  GValue list = G_VALUE_INIT;
+  g_value_init(&list, GST_TYPE_ARRAY);
+  for (const mms::session::ContentDescription& d : m.descriptions) {
+    GstStructure* cd = gst_structure_new("content-description", "language", G_TYPE_STRING,
+                                         d.language.c_str(), nullptr);
+    for (const mms::session::CdlField& f : d.fields) {
+      const std::string key = structure_field_name(f.name);
+      if (key != "language") {
+        gst_structure_set(cd, key.c_str(), G_TYPE_STRING, f.value.c_str(), nullptr);
+      }
+    }
+    GValue v = G_VALUE_INIT;
+    g_value_init(&v, GST_TYPE_STRUCTURE);
+    g_value_take_boxed(&v, cd);
+    gst_value_array_append_and_take_value(&list, &v);
+  }
+  GstStructure* s =
+      gst_structure_new("mms-metadata", "entry", G_TYPE_UINT, entry, "playlist-gen-id", G_TYPE_UINT,
+                        m.playlist_gen_id, "broadcast-id", G_TYPE_UINT, m.broadcast_id, "features",
+                        G_TYPE_STRING, m.features.c_str(), nullptr);
+  gst_structure_take_value(s, "descriptions", &list);
+  GST_INFO_OBJECT(self, "metadata: %" GST_PTR_FORMAT, static_cast<void*>(s));
+  gst_element_post_message(GST_ELEMENT(self), gst_message_new_element(GST_OBJECT(self), s));
+}
+
+void post_tags(GstMmsSrc* self, const mms::asf::HeaderInfo& info,
+               const mms::session::EntryMetadata* metadata) {
   GstTagList* tags = gst_tag_list_new_empty();
   gst_tag_list_set_scope(tags, GST_TAG_SCOPE_GLOBAL);
   auto add = [tags](const char* tag, const std::string& v) {
@@ -397,6 +440,19 @@ void post_tags(GstMmsSrc* self, const mms::asf::HeaderInfo& info) {
   add(GST_TAG_DESCRIPTION, info.tags.description);
   add(GST_TAG_ALBUM, info.tags.album);
   add(GST_TAG_GENRE, info.tags.genre);
+  if (metadata != nullptr) {
+    // The server's content description fills what the header leaves empty.
+    auto fill = [&](const char* tag, const std::string& from_header, const char* name) {
+      const std::string* v = metadata->find(name);
+      if (from_header.empty() && v != nullptr) {
+        add(tag, *v);
+      }
+    };
+    fill(GST_TAG_TITLE, info.tags.title, "title");
+    fill(GST_TAG_ARTIST, info.tags.author, "author");
+    fill(GST_TAG_COPYRIGHT, info.tags.copyright, "copyright");
+    fill(GST_TAG_DESCRIPTION, info.tags.description, "WMS_CONTENT_DESCRIPTION_DESCRIPTION");
+  }
   if (!info.tags.year.empty()) {
     const int year = std::atoi(info.tags.year.c_str());
     if (year > 0 && year <= 9999) {
@@ -811,7 +867,10 @@ static GstFlowReturn gst_mms_src_create(GstPushSrc* psrc, GstBuffer** outbuf) no
           // The bin asked before the header was in; it asks again on this.
           gst_element_post_message(GST_ELEMENT(self), gst_message_new_latency(GST_OBJECT(self)));
         }
-        post_tags(self, *item.info);
+        post_tags(self, *item.info, item.metadata.get());
+        if (item.metadata) {
+          post_metadata(self, *item.metadata, p->entry);
+        }
         p->command_stream = has_command_stream(*item.info);
         for (const mms::asf::ScriptCommand& c : item.info->script_commands) {
           post_script_command(self, c, "header", p->entry);

@@ -205,6 +205,7 @@ struct Driver::Impl {
         item.header = e.header;
         item.info = e.info;
         item.changed = e.changed;
+        item.metadata = e.metadata;
         push(std::move(item));
         break;
       }

@@ -15,6 +15,7 @@
 
 #include "protocol/asf/header_parser.h"
 #include "protocol/core/status.h"
+#include "protocol/session/metadata.h"
 
 namespace mms::io {
 
@@ -71,6 +72,7 @@ struct Item {
   std::shared_ptr<const std::vector<std::uint8_t>> header;
   std::shared_ptr<const asf::HeaderInfo> info;
   bool changed = false;
+  std::shared_ptr<const session::EntryMetadata> metadata;  // null: none
   // kData: padded packets, back to back
   Block block;
   std::uint32_t first_packet = 0;

@@ -86,6 +86,7 @@ void MmshClientSession::start_phase(Phase phase, Instant now) {
   state_ = State::kConnecting;
   header_seen_in_body_ = false;
   assembler_.reset();
+  meta_assembler_.reset();
   touch(now);
   session::IoAction a;
   a.kind = session::IoAction::Kind::kConnectTcp;
@@ -502,9 +503,13 @@ std::size_t MmshClientSession::handle_body(ByteView bytes, Instant now) {
         after_change_ = true;
         header_seen_in_body_ = false;
         assembler_.reset();
+        meta_assembler_.reset();
+        metadata_ = nullptr;
         state_ = State::kBody;
         break;
       case kFrameMeta:
+        handle_meta_frame(frame);
+        break;
       case kFramePacketPair:
       case kFrameTest:
         break;
@@ -529,6 +534,29 @@ void MmshClientSession::handle_header_frame(const Frame& frame, Instant now) {
   if (*r) {
     handle_complete_header(now);
   }
+}
+
+void MmshClientSession::handle_meta_frame(const Frame& frame) {
+  // Metadata is informational: a bad $M is logged and dropped, the stream goes on.
+  Result<bool> r = meta_assembler_.add(frame);
+  if (!r.ok() || !*r) {
+    if (!r.ok()) {
+      MMS_LOG(LogLevel::kWarning, kLog, "dropping $M metadata: %s", r.status().what());
+    }
+    return;
+  }
+  const std::vector<std::uint8_t>& raw = meta_assembler_.header();
+  Result<session::EntryMetadata> m = session::parse_wmsp_metadata(ByteView(raw));
+  if (!m.ok()) {
+    MMS_LOG(LogLevel::kWarning, kLog, "dropping $M metadata (%zu bytes): %s", raw.size(),
+            m.status().what());
+    metadata_ = nullptr;
+  } else {
+    MMS_LOG(LogLevel::kDebug, kLog, "$M: playlist-gen-id=%u broadcast-id=%u features=\"%.80s\"",
+            m->playlist_gen_id, m->broadcast_id, m->features.c_str());
+    metadata_ = std::make_shared<const session::EntryMetadata>(std::move(*m));
+  }
+  meta_assembler_.reset();
 }
 
 void MmshClientSession::handle_complete_header(Instant now) {
@@ -580,8 +608,10 @@ void MmshClientSession::handle_complete_header(Instant now) {
     e.header = repaired_header_;
     e.info = std::make_shared<const asf::HeaderInfo>(info_);
     e.changed = changed;
+    e.metadata = std::move(metadata_);
     events_.push_back(std::move(e));
   }
+  metadata_ = nullptr;
   assembler_.reset();
   if (phase_ == Phase::kDescribe) {
     // The describe is done; play from the requested position on a new connection.

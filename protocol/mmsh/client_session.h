@@ -59,6 +59,7 @@ class MmshClientSession final : public session::ClientSession {
   void send_request(Instant now);
   std::size_t handle_head(ByteView bytes, Instant now);
   std::size_t handle_body(ByteView bytes, Instant now);
+  void handle_meta_frame(const Frame& frame);
   void handle_header_frame(const Frame& frame, Instant now);
   void handle_complete_header(Instant now);
   std::size_t handle_redirector(ByteView bytes, Instant now);
@@ -94,6 +95,9 @@ class MmshClientSession final : public session::ClientSession {
   bool frames_in_body_ = false;                // a frame of the current response was read
 
   HeaderAssembler assembler_;
+  HeaderAssembler meta_assembler_;  // $M fragments
+  // The last $M's metadata, for the header event that follows it.
+  std::shared_ptr<const session::EntryMetadata> metadata_;
   bool header_known_ = false;
   bool after_change_ = false;      // next $H starts a new playlist entry
   bool discont_pending_ = false;   // next packet follows a seek

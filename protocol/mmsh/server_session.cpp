@@ -12,6 +12,7 @@
 #include "protocol/core/log.h"
 #include "protocol/core/text.h"
 #include "protocol/mmsh/framing.h"
+#include "protocol/session/metadata.h"
 
 namespace mms::mmsh {
 
@@ -23,6 +24,21 @@ namespace {
 
 constexpr const char* kLog = "mmsh-server";
 constexpr const char* kServerToken = "Cougar/9.01.01.3814";
+
+// The major version of "NSPlayer/9.0.0.2980 ..." (0 when there is none).
+std::uint32_t player_major(std::string_view ua) {
+  const std::size_t slash = ua.find('/');
+  if (slash == std::string_view::npos) {
+    return 0;
+  }
+  ua.remove_prefix(slash + 1);
+  std::size_t digits = 0;
+  while (digits < ua.size() && digits < 9 && ua[digits] >= '0' && ua[digits] <= '9') {
+    ++digits;
+  }
+  std::uint32_t major = 0;
+  return parse_u32(ua.substr(0, digits), &major) ? major : 0;
+}
 constexpr const char* kDescribeType = "application/vnd.ms.wms-hdr.asfv1";
 constexpr const char* kPlayType = "application/x-mms-framed";
 constexpr std::uint32_t kIgnore = 0xFFFFFFFFu;  // "ignore" value of packet-num / stream-offset
@@ -343,12 +359,14 @@ void ServerSession::handle_request(const HttpRequest& req, ByteView body, Instan
     respond_simple(503, "Service Unavailable", {});
     return;
   }
+  send_metadata_ = false;
   const std::string* ua = req.headers.find("User-Agent");
   if (ua == nullptr) {
     MMS_LOG(LogLevel::kWarning, kLog, "client-id=%u: request without User-Agent (served anyway)",
             client_id_);
   } else {
     const std::string_view token = std::string_view(*ua).substr(0, ua->find('/'));
+    send_metadata_ = iequals(token, "NSPlayer") && player_major(*ua) >= 9;
     if (!iequals(token, "NSPlayer") && !iequals(token, "NSServer") &&
         !iequals(token, "WMCacheProxy")) {
       MMS_LOG(LogLevel::kWarning, kLog,
@@ -433,7 +451,17 @@ std::vector<std::uint8_t> ServerSession::header_payload() const {
   return h;
 }
 
-void ServerSession::append_header_frames(std::vector<std::uint8_t>* out) const {
+void ServerSession::append_header_frames(std::vector<std::uint8_t>* out) {
+  if (send_metadata_) {
+    session::EntryMetadata m;
+    m.playlist_gen_id = ++playlist_gen_id_;
+    m.broadcast_id = content_->live() ? 1 : 0;
+    m.features = content_->live() ? "broadcast" : "seekable";
+    m.descriptions.push_back(session::describe_entry(
+        content_->info().tags,
+        content_->live() ? std::nullopt : std::optional<std::uint32_t>(content_->duration_ms())));
+    encode_header_frames(kFrameMeta, ByteView(session::encode_wmsp_metadata(m)), 0, out);
+  }
   encode_header_frames(kFrameHeader, ByteView(header_payload()), 0, out);
 }
 

@@ -177,7 +177,9 @@ class ServerSession : public server::ServerSession {
                             const std::vector<HttpHeader>& extra) const;
   bool authorized(const HttpRequest& req) const;
   std::vector<std::uint8_t> header_payload() const;
-  void append_header_frames(std::vector<std::uint8_t>* out) const;
+  // [$M] $H of the current content; $M only to players of version 9 or later
+  // (docs/protocols/wmsp-reference.md §6.7), each with the next playlist-gen-id.
+  void append_header_frames(std::vector<std::uint8_t>* out);
   void start_play(const HttpRequest& req, const std::vector<PragmaToken>& pragmas, Instant now);
   std::uint32_t choose_start(const std::vector<PragmaToken>& pragmas, bool* beyond_end) const;
   std::uint32_t back_to_key(std::uint32_t packet) const;
@@ -203,6 +205,8 @@ class ServerSession : public server::ServerSession {
   bool busy_ = false;
   bool peer_gone_ = false;
   bool keep_alive_ = false;     // the current response leaves the connection open
+  bool send_metadata_ = false;  // the player is NSPlayer 9 or later: $M before every $H
+  std::uint32_t playlist_gen_id_ = 0;  // of the last $M sent
   std::uint32_t requests_ = 0;  // requests read on this connection
   std::string selected_entry_;  // stream-switch-entry of a POST SelectStream
 

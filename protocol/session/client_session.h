@@ -21,6 +21,7 @@
 #include "protocol/core/status.h"
 #include "protocol/core/time.h"
 #include "protocol/core/url.h"
+#include "protocol/session/metadata.h"
 
 namespace mms::session {
 
@@ -62,6 +63,9 @@ struct Event {
   std::shared_ptr<const std::vector<std::uint8_t>> header;
   std::shared_ptr<const asf::HeaderInfo> info;
   bool changed = false;
+  // kHeader: what the server said of the entry besides the header (MMSH $M,
+  // the RTSP SDP's content description); null when it said nothing.
+  std::shared_ptr<const EntryMetadata> metadata;
   Status status;       // kFailed
   std::string url;     // kRedirect (redacted)
   // kFailed: the server redirected to a URL this session's transport cannot

@@ -92,6 +92,8 @@ struct AppRun {
   std::string stuck;             // the watchdog fired: states at that moment
   std::vector<std::string> titles;   // GST_TAG_TITLE of every tag message, in order
   std::vector<std::string> artists;  // GST_TAG_ARTIST likewise
+  // mms-metadata messages: "<entry>:<playlist-gen-id>:<features>:<title>".
+  std::vector<std::string> metadata;
   std::mutex mu;
   // Decoded frames per stream kind ("audio", "video"), in arrival order.
   std::map<std::string, std::vector<std::string>> sums;
@@ -154,6 +156,27 @@ void run_to_eos(GstElement* pipeline, AppRun* run) {
           g_free(s);
         }
         gst_tag_list_unref(tags);
+        break;
+      }
+      case GST_MESSAGE_ELEMENT: {
+        const GstStructure* st = gst_message_get_structure(msg);
+        if (st != nullptr && gst_structure_has_name(st, "mms-metadata")) {
+          guint entry = 0;
+          guint gen = 0;
+          gst_structure_get_uint(st, "entry", &entry);
+          gst_structure_get_uint(st, "playlist-gen-id", &gen);
+          const char* features = gst_structure_get_string(st, "features");
+          const char* title = "";
+          const GValue* list = gst_structure_get_value(st, "descriptions");
+          if (list != nullptr && gst_value_array_get_size(list) > 0) {
+            const GstStructure* cd = gst_value_get_structure(gst_value_array_get_value(list, 0));
+            if (const char* t = gst_structure_get_string(cd, "title")) {
+              title = t;
+            }
+          }
+          run->metadata.push_back(std::to_string(entry) + ":" + std::to_string(gen) + ":" +
+                                  (features != nullptr ? features : "") + ":" + title);
+        }
         break;
       }
       case GST_MESSAGE_APPLICATION: {
@@ -223,6 +246,7 @@ void add_counter(GstPad* pad, AppRun* run, const std::string& kind) {
 // mmssrc settings of every run: the transport pinned by `protocols`.
 struct SourceSetup {
   std::string protocols;
+  std::string user_agent;  // "" = the element's default
 };
 
 void on_source_setup(GstElement*, GstElement* source, gpointer data) {
@@ -230,6 +254,10 @@ void on_source_setup(GstElement*, GstElement* source, gpointer data) {
   if (g_object_class_find_property(G_OBJECT_GET_CLASS(source), "protocols") != nullptr &&
       !s->protocols.empty()) {
     g_object_set(source, "protocols", s->protocols.c_str(), "timeout", 10u, nullptr);
+  }
+  if (g_object_class_find_property(G_OBJECT_GET_CLASS(source), "user-agent") != nullptr &&
+      !s->user_agent.empty()) {
+    g_object_set(source, "user-agent", s->user_agent.c_str(), nullptr);
   }
 }
 
@@ -613,6 +641,24 @@ TEST_P(PlaylistApps, TagsOfEveryEntryReachTheBus) {
   EXPECT_TRUE(has(run.titles, "Entry One")) << "titles:" << titles;
   EXPECT_TRUE(has(run.titles, "Entry Two")) << "titles:" << titles;
   EXPECT_TRUE(has(run.artists, "Author Two"));
+}
+
+// MMSH servers send a player of version 9 or later $M metadata before every
+// header; the element posts it as `mms-metadata`, one per entry.
+TEST_P(PlaylistApps, MetadataOfEveryEntryReachesTheBus) {
+  if (std::string(GetParam().name) != "mmsh") {
+    GTEST_SKIP() << "$M metadata is MMSH's";
+  }
+  AppRun old_player;
+  run_uridecodebin(uri("avav"), &setup_, &old_player);
+  ASSERT_TRUE(old_player.ok()) << old_player.why();
+  EXPECT_TRUE(old_player.metadata.empty());  // NSPlayer/7.10: no $M
+  setup_.user_agent = "NSPlayer/9.0.0.2980";
+  AppRun run;
+  run_uridecodebin(uri("avav"), &setup_, &run);
+  ASSERT_TRUE(run.ok()) << run.why();
+  const std::vector<std::string> want = {"0:1:seekable:Entry One", "1:2:seekable:Entry Two"};
+  EXPECT_EQ(run.metadata, want) << ::testing::PrintToString(run.metadata);
 }
 
 INSTANTIATE_TEST_SUITE_P(Transports, PlaylistApps,

@@ -20,6 +20,7 @@
 #include "protocol/mmsh/client_session.h"
 #include "protocol/mmsh/framing.h"
 #include "protocol/mmsh/http_codec.h"
+#include "protocol/session/metadata.h"
 
 namespace mms::mmsh {
 namespace {
@@ -578,6 +579,72 @@ TEST(MmshClientSession, StreamChangeWithTheSameHeaderIsStillANewEntry) {
   rig.feed(st.play, body);
   ASSERT_EQ(rig.count(Event::Kind::kHeader), 1u);
   EXPECT_TRUE(rig.events().back().changed);
+}
+
+// $M before a header rides on that header's event (fragmented or not); a bad
+// $M is dropped and the stream goes on.
+TEST(MmshClientSession, MetadataRidesOnTheHeaderEventThatFollowsIt) {
+  const Media& m = small_media();
+  const Media mbr = load_media("fixtures/mbr.asf");
+  ASSERT_FALSE(mbr.header.empty());
+  session::EntryMetadata first;
+  first.playlist_gen_id = 1;
+  first.features = "seekable";
+  asf::ContentTags tags;
+  tags.title = "First, entry";
+  first.descriptions.push_back(session::describe_entry(tags, 1000));
+  session::EntryMetadata second = first;
+  second.playlist_gen_id = 2;
+  second.descriptions[0].fields[0].value = "Second entry";
+
+  Rig rig(Rig::config("mmsh://h/playlist"));
+  rig.play(0);
+  ChannelId describe = 0;
+  rig.connect(&describe);
+  std::vector<std::uint8_t> d;
+  append(&d, ok_head());
+  encode_header_frames(kFrameMeta, ByteView(session::encode_wmsp_metadata(first)), 0, &d, 20);
+  encode_header_frames(kFrameHeader, m.header, 0, &d);
+  rig.feed(describe, d);
+  ASSERT_EQ(rig.count(Event::Kind::kHeader), 1u);
+  ASSERT_TRUE(rig.events()[0].metadata);
+  EXPECT_EQ(rig.events()[0].metadata->playlist_gen_id, 1u);
+  EXPECT_EQ(*rig.events()[0].metadata->find("title"), "First, entry");
+  rig.expect_action(IoAction::Kind::kClose);
+  ChannelId play = 0;
+  rig.connect(&play);
+  rig.clear_log();
+
+  std::vector<std::uint8_t> body;
+  append(&body, ok_head());
+  encode_header_frames(kFrameMeta, ByteView(session::encode_wmsp_metadata(first)), 0, &body);
+  encode_header_frames(kFrameHeader, m.header, 0, &body);
+  encode_data_frame(kFrameData, 0, 0, 0, m.packets[0], &body);
+  encode_reason_frame(kFrameEnd, 1, &body);
+  encode_reason_frame(kFrameChange, 0, &body);
+  encode_header_frames(kFrameMeta, ByteView(session::encode_wmsp_metadata(second)), 1, &body);
+  encode_header_frames(kFrameHeader, mbr.header, 1, &body);
+  encode_data_frame(kFrameData, 0, 1, 0, mbr.packets[0], &body);
+  encode_reason_frame(kFrameEnd, 1, &body);
+  encode_reason_frame(kFrameChange, 0, &body);
+  const std::string junk = "not metadata";
+  encode_header_frames(kFrameMeta, ByteView::of(junk), 2, &body);
+  encode_header_frames(kFrameHeader, m.header, 2, &body);
+  encode_reason_frame(kFrameEnd, 0, &body);
+  rig.feed(play, body);
+  // The Play's header is the Describe's: not announced again. Then two entries.
+  std::vector<const Event*> headers;
+  for (const Event& e : rig.events()) {
+    if (e.kind == Event::Kind::kHeader) {
+      headers.push_back(&e);
+    }
+  }
+  ASSERT_EQ(headers.size(), 2u) << ::testing::PrintToString(rig.log());
+  ASSERT_TRUE(headers[0]->metadata);
+  EXPECT_EQ(headers[0]->metadata->playlist_gen_id, 2u);
+  EXPECT_EQ(*headers[0]->metadata->find("title"), "Second entry");
+  EXPECT_FALSE(headers[1]->metadata);  // the junk $M was dropped
+  EXPECT_EQ(rig.events().back().kind, Event::Kind::kEos);
 }
 
 TEST(MmshClientSession, RepairsVlcHeaderObjectCount) {

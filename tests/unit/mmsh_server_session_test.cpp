@@ -13,6 +13,7 @@
 #include "protocol/mmsh/framing.h"
 #include "protocol/mmsh/http_codec.h"
 #include "protocol/mmsh/server_session.h"
+#include "protocol/session/metadata.h"
 
 namespace mms::mmsh {
 namespace {
@@ -700,6 +701,57 @@ TEST_F(ServerSessionTest, PlaylistPlaysEachEntryThenEnds) {
   Output d = run(request("/list", {"no-cache,rate=1.000000,request-context=1"}));
   ASSERT_EQ(d.frames.size(), 1u);
   EXPECT_EQ(d.frames[0].payload.to_vector(), file_header().to_vector());
+}
+
+// Players of version 9 or later get $M before every $H (MS-WMSP 2.2.3.6),
+// with a playlist-gen-id per entry; older ones never see one.
+TEST_F(ServerSessionTest, MetadataBeforeEveryHeaderForVersion9Players) {
+  config_.playlists["list"] = {"small.asf", "small.asf"};
+  const auto as_player = [](std::string req, const char* version) {
+    const std::string from = "NSPlayer/7.10.0.3059";
+    req.replace(req.find(from), from.size(), version);
+    return req;
+  };
+  const std::string describe = request("/list", {"no-cache,rate=1.000000,request-context=1"});
+  const std::string play_list =
+      request("/list", {"no-cache,rate=1.000000,request-context=2", "xPlayStrm=1"});
+  for (std::size_t step : {std::size_t{0}, std::size_t{1}}) {
+    Output d = run(as_player(describe, "NSPlayer/9.0.0.2980"), step);
+    ASSERT_TRUE(d.frames_ok);
+    ASSERT_EQ(d.frames.size(), 2u);
+    EXPECT_EQ(d.frames[0].type, kFrameMeta);
+    EXPECT_EQ(d.frames[0].af_flags, 0x0C);
+    EXPECT_EQ(d.frames[1].type, kFrameHeader);
+    Result<session::EntryMetadata> m = session::parse_wmsp_metadata(d.frames[0].payload);
+    ASSERT_TRUE(m.ok()) << m.status().what();
+    EXPECT_EQ(m->playlist_gen_id, 1u);
+    EXPECT_EQ(m->broadcast_id, 0u);
+    EXPECT_EQ(m->features, "seekable");
+    ASSERT_EQ(m->descriptions.size(), 1u);
+    ASSERT_NE(m->find("title"), nullptr);
+    EXPECT_EQ(*m->find("title"), content_->info().tags.title);
+    ASSERT_NE(m->find("WMS_CONTENT_DESCRIPTION_PLAYLIST_ENTRY_DURATION"), nullptr);
+    EXPECT_EQ(*m->find("WMS_CONTENT_DESCRIPTION_PLAYLIST_ENTRY_DURATION"),
+              std::to_string(content_->duration_ms()));
+  }
+  Output p = run(as_player(play_list, "NSPlayer/10.0.0.3802"));
+  ASSERT_TRUE(p.frames_ok);
+  const auto metas = frames_of(p, kFrameMeta);
+  ASSERT_EQ(metas.size(), 2u);
+  std::uint32_t gen = 0;
+  for (const Frame* f : metas) {
+    // Each $M is followed by its entry's header.
+    EXPECT_EQ((f + 1)->type, kFrameHeader);
+    Result<session::EntryMetadata> m = session::parse_wmsp_metadata(f->payload);
+    ASSERT_TRUE(m.ok()) << m.status().what();
+    EXPECT_EQ(m->playlist_gen_id, ++gen);
+  }
+  for (const char* old : {"NSPlayer/7.10.0.3059", "NSPlayer/8.0.0.4477", "VLC/3.0"}) {
+    Output o = run(as_player(play_list, old));
+    ASSERT_TRUE(o.frames_ok);
+    EXPECT_TRUE(frames_of(o, kFrameMeta).empty()) << old;
+    EXPECT_EQ(frames_of(o, kFrameHeader).size(), 2u) << old;
+  }
 }
 
 TEST_F(ServerSessionTest, PlaylistWithAMissingEntryIs404) {

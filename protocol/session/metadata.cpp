@@ -1,0 +1,223 @@
+#include "protocol/session/metadata.h"
+
+#include "protocol/core/text.h"
+
+namespace mms::session {
+namespace {
+
+constexpr std::string_view kLanguage = "language";
+constexpr std::string_view kCrlf = "\r\n";
+
+// Reads "<digits>," from the front of *s into *out.
+bool take_number(std::string_view* s, std::uint32_t* out) {
+  const std::size_t comma = s->find(',');
+  if (comma == std::string_view::npos || !parse_u32(s->substr(0, comma), out)) {
+    return false;
+  }
+  s->remove_prefix(comma + 1);
+  return true;
+}
+
+// Reads "<len>,<bytes>" from the front of *s; the byte after them is left.
+bool take_counted(std::string_view* s, std::string* out) {
+  std::uint32_t len = 0;
+  if (!take_number(s, &len) || len > s->size()) {
+    return false;
+  }
+  out->assign(s->substr(0, len));
+  s->remove_prefix(len);
+  return true;
+}
+
+void append_tuple(std::string* out, std::string_view name, std::uint16_t type,
+                  std::string_view value) {
+  out->append(std::to_string(name.size())).append(",").append(name).append(",");
+  out->append(std::to_string(type)).append(",");
+  out->append(std::to_string(value.size())).append(",").append(value);
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
+    s.remove_prefix(1);
+  }
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
+    s.remove_suffix(1);
+  }
+  return s;
+}
+
+}  // namespace
+
+const CdlField* ContentDescription::find(std::string_view name) const {
+  for (const CdlField& f : fields) {
+    if (iequals(f.name, name)) {
+      return &f;
+    }
+  }
+  return nullptr;
+}
+
+const std::string* EntryMetadata::find(std::string_view name) const {
+  for (const ContentDescription& d : descriptions) {
+    if (const CdlField* f = d.find(name)) {
+      return &f->value;
+    }
+  }
+  return nullptr;
+}
+
+Result<std::vector<ContentDescription>> parse_cdl(std::string_view text) {
+  if (text.size() > kMaxMetadataBytes) {
+    return Status(Code::kLimitExceeded, "content description list above kMaxMetadataBytes");
+  }
+  std::vector<ContentDescription> list;
+  std::size_t fields = 0;
+  while (!text.empty()) {
+    if (list.size() == kMaxCdlDescriptions) {
+      return Status(Code::kLimitExceeded, "more than kMaxCdlDescriptions content descriptions");
+    }
+    ContentDescription d;
+    bool first = true;
+    for (;;) {
+      CdlField f;
+      std::uint32_t type = 0;
+      if (!take_counted(&text, &f.name) || text.empty() || text.front() != ',') {
+        return Status(Code::kMalformed, "content description: bad name");
+      }
+      text.remove_prefix(1);
+      if (!take_number(&text, &type) || type > 0xffff) {
+        return Status(Code::kMalformed, "content description: bad value type");
+      }
+      f.type = static_cast<std::uint16_t>(type);
+      if (!take_counted(&text, &f.value)) {
+        return Status(Code::kMalformed, "content description: value length past the end");
+      }
+      if (first) {
+        if (!iequals(f.name, kLanguage)) {
+          return Status(Code::kMalformed, "content description does not start with 'language'");
+        }
+        d.language = std::move(f.value);
+        first = false;
+      } else {
+        if (++fields > kMaxCdlFields) {
+          return Status(Code::kLimitExceeded, "more than kMaxCdlFields content description fields");
+        }
+        d.fields.push_back(std::move(f));
+      }
+      if (text.substr(0, kCrlf.size()) == kCrlf) {
+        text.remove_prefix(kCrlf.size());
+        break;
+      }
+      if (text.empty() || text.front() != ',') {
+        return Status(Code::kMalformed, "content description: no ',' or CRLF after a value");
+      }
+      text.remove_prefix(1);
+    }
+    list.push_back(std::move(d));
+  }
+  return list;
+}
+
+std::string encode_cdl(const std::vector<ContentDescription>& list) {
+  std::string out;
+  for (const ContentDescription& d : list) {
+    append_tuple(&out, kLanguage, kCdlTypeLpwstr, d.language);
+    for (const CdlField& f : d.fields) {
+      out.append(",");
+      append_tuple(&out, f.name, f.type, f.value);
+    }
+    out.append(kCrlf);
+  }
+  return out;
+}
+
+Result<EntryMetadata> parse_wmsp_metadata(ByteView payload) {
+  if (payload.size() > kMaxMetadataBytes) {
+    return Status(Code::kLimitExceeded, "$M metadata above kMaxMetadataBytes");
+  }
+  const std::string_view all = payload.as_string_view();
+  const std::size_t nul = all.find('\0');
+  if (nul == std::string_view::npos) {
+    return Status(Code::kMalformed, "$M metadata without the NUL after its parameters");
+  }
+  EntryMetadata m;
+  bool gen = false;
+  bool bid = false;
+  bool features = false;
+  std::string_view params = all.substr(0, nul);
+  while (!params.empty()) {
+    // One "name=value" up to a ',' outside quotes.
+    std::size_t end = 0;
+    bool quoted = false;
+    while (end < params.size() && (quoted || params[end] != ',')) {
+      quoted = params[end] == '"' ? !quoted : quoted;
+      ++end;
+    }
+    if (quoted) {
+      return Status(Code::kMalformed, "$M metadata: unterminated quoted value");
+    }
+    const std::string_view item = trim(params.substr(0, end));
+    params.remove_prefix(end < params.size() ? end + 1 : end);
+    const std::size_t eq = item.find('=');
+    if (eq == std::string_view::npos) {
+      return Status(Code::kMalformed, "$M metadata: parameter without '='");
+    }
+    const std::string_view name = trim(item.substr(0, eq));
+    std::string_view value = trim(item.substr(eq + 1));
+    if (iequals(name, "playlist-gen-id")) {
+      if (!parse_u32(value, &m.playlist_gen_id)) {
+        return Status(Code::kMalformed, "$M metadata: bad playlist-gen-id");
+      }
+      gen = true;
+    } else if (iequals(name, "broadcast-id")) {
+      if (!parse_u32(value, &m.broadcast_id)) {
+        return Status(Code::kMalformed, "$M metadata: bad broadcast-id");
+      }
+      bid = true;
+    } else if (iequals(name, "features")) {
+      if (value.size() >= 2 && value.front() == '"' && value.back() == '"') {
+        value = value.substr(1, value.size() - 2);
+      }
+      m.features = std::string(value);
+      features = true;
+    }
+  }
+  if (!gen || !bid || !features) {
+    return Status(Code::kMalformed, "$M metadata without playlist-gen-id, broadcast-id, features");
+  }
+  Result<std::vector<ContentDescription>> cdl = parse_cdl(all.substr(nul + 1));
+  if (!cdl.ok()) {
+    return cdl.status();
+  }
+  m.descriptions = std::move(*cdl);
+  return m;
+}
+
+std::vector<std::uint8_t> encode_wmsp_metadata(const EntryMetadata& m) {
+  std::string s = "playlist-gen-id=" + std::to_string(m.playlist_gen_id) +
+                  ", broadcast-id=" + std::to_string(m.broadcast_id) + ", features=\"" +
+                  m.features + "\"";
+  s.push_back('\0');
+  s += encode_cdl(m.descriptions);
+  return std::vector<std::uint8_t>(s.begin(), s.end());
+}
+
+ContentDescription describe_entry(const asf::ContentTags& tags,
+                                  std::optional<std::uint32_t> duration_ms) {
+  ContentDescription d;
+  const auto add = [&d](const char* name, const std::string& value) {
+    d.fields.push_back(CdlField{name, kCdlTypeLpwstr, value});
+  };
+  add("title", tags.title);
+  add("author", tags.author);
+  add("copyright", tags.copyright);
+  add("WMS_CONTENT_DESCRIPTION_DESCRIPTION", tags.description);
+  add("WMS_CONTENT_DESCRIPTION_RATING", tags.rating);
+  if (duration_ms) {
+    d.fields.push_back(CdlField{"WMS_CONTENT_DESCRIPTION_PLAYLIST_ENTRY_DURATION", kCdlTypeI4,
+                                std::to_string(*duration_ms)});
+  }
+  return d;
+}
+
+}  // namespace mms::session
