@@ -219,6 +219,9 @@ class ServerSession : public server::ServerSession {
     kDone,       // closing once pending output is written
   };
 
+  // Entries of Slot::keep: one per ASF stream number (1..127).
+  static constexpr std::size_t kStreamSlots = 128;
+
   // One set-up media stream.
   struct Slot {
     std::uint16_t number = 0;  // ASF stream number the client set up
