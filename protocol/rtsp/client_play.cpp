@@ -203,13 +203,11 @@ void RtspClientSession::count_received(std::size_t stream, ByteView packet, Inst
 void RtspClientSession::send_receiver_report(Instant now) {
   // The next interval's reduced minimum, from this one's rate (none received: the full one).
   const Duration elapsed = std::max<Duration>(now - rr_last_at_, 0);
-  rr_min_interval_ =
-      rr_bytes_ == 0
-          ? kReceiverReportInterval
-          : static_cast<Duration>(std::min<double>(
-                static_cast<double>(kReceiverReportInterval),
-                static_cast<double>(elapsed) * kRtcpReducedIntervalBytes /
-                    static_cast<double>(rr_bytes_)));
+  rr_min_interval_ = rr_bytes_ == 0 ? kReceiverReportInterval
+                                    : static_cast<Duration>(std::min<double>(
+                                          static_cast<double>(kReceiverReportInterval),
+                                          static_cast<double>(elapsed) * kRtcpReducedIntervalBytes /
+                                              static_cast<double>(rr_bytes_)));
   rr_last_at_ = now;
   rr_bytes_ = 0;
   rr_pending_ = 0;

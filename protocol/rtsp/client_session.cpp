@@ -715,8 +715,7 @@ void RtspClientSession::emit_header(std::vector<std::uint8_t> repaired, bool cha
 
 // Chooses the m= lines to SETUP, then gives the caller the (inflated) header.
 bool RtspClientSession::take_plan() {
-  Result<StreamPlan> plan =
-      plan_streams(sdp_, info_, base_url_, config_.connection_speed_kbps);
+  Result<StreamPlan> plan = plan_streams(sdp_, info_, base_url_, config_.connection_speed_kbps);
   if (!plan.ok()) {
     plan_.streams.clear();
     receiver_.set_streams(0, 0);

@@ -46,6 +46,13 @@
 // TEARDOWN; nothing for `timeout` -> kTimedOut; connection lost once the PLAY
 // was answered -> kConnectionLost.
 //
+// Components (one file each): RequestTracker (CSeq,
+// outstanding requests, 401 with Digest/Basic), the stream plan (which media
+// are set up, with which transport; the caller's header), RtpReceiver (RTP to
+// the depayloaders in sequence order) and UdpPorts (RTX, media, RTCP ports).
+// This class is the state machine composing them: the RTSP dialogue in
+// client_session.cpp, the play phase in client_play.cpp.
+//
 // Thread confinement: one thread at a time; never calls back.
 #pragma once
 
@@ -107,6 +114,9 @@ class RtspClientSession final : public session::ClientSession, private RtpReceiv
  public:
   // `udp`: RTP over UDP ("rtspu"); otherwise interleaved on the RTSP connection.
   RtspClientSession(session::ClientConfig config, bool udp);
+  // Its components point back into it (ports_, receiver_): neither copied nor moved.
+  RtspClientSession(const RtspClientSession&) = delete;
+  RtspClientSession& operator=(const RtspClientSession&) = delete;
 
   void on_connected(session::ChannelId ch, Instant now) override;
   void on_connect_failed(session::ChannelId ch, Status why, Instant now) override;
@@ -186,8 +196,7 @@ class RtspClientSession final : public session::ClientSession, private RtpReceiv
   void handle_rtcp(std::optional<std::size_t> stream, ByteView packet, Instant now);
   void stream_bye(std::size_t stream, Instant now);
   void handle_rtp(std::size_t stream, ByteView packet, Instant now);
-  void on_depayloaded(std::size_t stream, std::vector<DepayPacket>* packets,
-                      Instant now) override;
+  void on_depayloaded(std::size_t stream, std::vector<DepayPacket>* packets, Instant now) override;
   void release_held(Instant now);
   void emit_packet(std::vector<std::uint8_t> data, bool discont);
   void maybe_finish_eos(Instant now, bool force);
@@ -263,7 +272,6 @@ class RtspClientSession final : public session::ClientSession, private RtpReceiv
   bool eos_by_bye_ = false;  // the pending end comes from RTCP BYE (UDP)
   Instant bye_at_;
   bool entry_ended_ = false;  // EOF with End-Of-Playlist-Entry: ANNOUNCE follows
-
 };
 
 }  // namespace mms::rtsp

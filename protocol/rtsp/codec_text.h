@@ -80,5 +80,4 @@ inline std::vector<std::string_view> split_unquoted(std::string_view s, char sep
   return parts;
 }
 
-
 }  // namespace mms::rtsp::codec_text

@@ -141,7 +141,6 @@ bool parse_npt_time(std::string_view s, std::uint64_t* ms) {
   return true;
 }
 
-
 }  // namespace
 
 Result<std::uint32_t> cseq_of(const Headers& headers) {

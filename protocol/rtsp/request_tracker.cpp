@@ -34,9 +34,8 @@ Status Authenticator::on_challenge(const Response& resp, const Credentials& cred
     }
   }
   if (digest != nullptr) {
-    Result<std::string> probe = digest_authorization(*digest, credentials.user,
-                                                     credentials.password, "DESCRIBE", probe_uri,
-                                                     "0");
+    Result<std::string> probe = digest_authorization(
+        *digest, credentials.user, credentials.password, "DESCRIBE", probe_uri, "0");
     if (!probe.ok()) {
       digest = nullptr;  // an algorithm we cannot do: Basic if offered
     }
@@ -60,9 +59,8 @@ void Authenticator::authorize(Request* req, const Credentials& credentials) cons
   }
   char cnonce[32];
   std::snprintf(cnonce, sizeof cnonce, "%08x%08x", cnonce_counter_, cnonce_salt_);
-  Result<std::string> v = digest_authorization(*challenge_, credentials.user,
-                                               credentials.password, req->method, req->uri,
-                                               cnonce);
+  Result<std::string> v = digest_authorization(*challenge_, credentials.user, credentials.password,
+                                               req->method, req->uri, cnonce);
   if (v.ok()) {
     req->headers.set("Authorization", *v);
   }

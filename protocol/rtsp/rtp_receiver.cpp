@@ -168,8 +168,8 @@ void RtpReceiver::push(std::size_t stream, ByteView packet, Instant now) {
   const std::uint16_t seq = h->seq;
   while (!streams_[stream].early.empty() &&
          (streams_[stream].early.size() > kMaxRtpReorderPackets ||
-          static_cast<std::int16_t>(static_cast<std::uint16_t>(
-              seq - *streams_[stream].next_rtp)) >= static_cast<int>(kMaxRtpReorderPackets))) {
+          static_cast<std::int16_t>(static_cast<std::uint16_t>(seq - *streams_[stream].next_rtp)) >=
+              static_cast<int>(kMaxRtpReorderPackets))) {
     give_up_gap(stream, now);  // too many waiting, or too far ahead to wait
   }
 }
@@ -202,8 +202,7 @@ void RtpReceiver::give_up_gap(std::size_t stream, Instant now) {
   }
   const std::uint16_t from = *s.next_rtp;
   auto first = std::min_element(
-      s.early.begin(), s.early.end(),
-      [from](const RtpStream::Early& a, const RtpStream::Early& b) {
+      s.early.begin(), s.early.end(), [from](const RtpStream::Early& a, const RtpStream::Early& b) {
         return static_cast<std::uint16_t>(a.seq - from) < static_cast<std::uint16_t>(b.seq - from);
       });
   MMS_LOG(LogLevel::kDebug, kLog, "stream %zu: RTP %u-%u missing, given up", stream, from,

@@ -23,7 +23,6 @@ constexpr const char* kSupported =
     "com.microsoft.wm.predstrm";
 constexpr const char* kPublic =
     "OPTIONS, DESCRIBE, SETUP, PLAY, PAUSE, TEARDOWN, GET_PARAMETER, SET_PARAMETER";
-constexpr const char* kRealm = "mms-server";
 
 std::uint64_t splitmix(std::uint64_t x) {
   x += 0x9E3779B97F4A7C15ull;
@@ -88,7 +87,6 @@ void append(std::vector<std::uint8_t>* out, const std::string& s) {
 
 }  // namespace
 
-
 ServerSession::ServerSession(const ServerConfig* config, std::uint32_t seed, Instant now)
     : config_(config), seed_(seed), now_(now), last_activity_(now) {
   const std::uint64_t id = splitmix(seed) % 10000000000000000000ull;
@@ -97,7 +95,7 @@ ServerSession::ServerSession(const ServerConfig* config, std::uint32_t seed, Ins
   std::snprintf(hex, sizeof hex, "%016llx%016llx",
                 static_cast<unsigned long long>(splitmix(std::uint64_t{seed} << 1 | 1)),
                 static_cast<unsigned long long>(splitmix(std::uint64_t{seed} << 2 | 3)));
-  nonce_ = hex;
+  auth_ = ServerAuth(config_->auth_user, config_->auth_password, hex, session_id_);
   gen_id_ = static_cast<std::uint32_t>(splitmix(seed ^ 0x5EEDull) % 60000u) + 1;
 }
 
@@ -330,43 +328,6 @@ bool ServerSession::session_matches(const Request& req, Response* resp) const {
   return true;
 }
 
-bool ServerSession::authorized(const Request& req) {
-  if (config_->auth_user.empty() || authorized_) {
-    return true;
-  }
-  const std::string* a = req.headers.find("Authorization");
-  if (a == nullptr) {
-    return false;
-  }
-  Result<std::vector<AuthChallenge>> creds = parse_auth(*a);
-  if (!creds.ok() || creds->empty()) {
-    return false;
-  }
-  const AuthChallenge& c = creds->front();
-  bool ok = false;
-  if (c.is("Basic")) {
-    std::string user;
-    std::string password;
-    ok = parse_basic_credentials(c, &user, &password) && user == config_->auth_user &&
-         password == config_->auth_password;
-  } else if (c.is("Digest")) {
-    const std::string* user = c.param("username");
-    const std::string* realm = c.param("realm");
-    const std::string* nonce = c.param("nonce");
-    ok = user != nullptr && *user == config_->auth_user && realm != nullptr && *realm == kRealm &&
-         nonce != nullptr && *nonce == nonce_ &&
-         digest_verify(c, req.method, config_->auth_password);
-  }
-  if (ok) {
-    authorized_ = true;
-  } else {
-    ++auth_failures_;
-    MMS_LOG(LogLevel::kInfo, kLog, "session %s: wrong credentials (%s)", session_id_.c_str(),
-            c.scheme.c_str());
-  }
-  return ok;
-}
-
 bool ServerSession::access_allowed(const Request& req) {
   if (!config_->authorize) {
     return true;
@@ -388,11 +349,8 @@ bool ServerSession::access_allowed(const Request& req) {
 }
 
 void ServerSession::challenge(Response* resp) {
-  resp->status = 401;
-  resp->headers.add("WWW-Authenticate",
-                    std::string("Digest realm=\"") + kRealm + "\", nonce=\"" + nonce_ + "\"");
-  resp->headers.add("WWW-Authenticate", std::string("Basic realm=\"") + kRealm + "\"");
-  if (auth_failures_ >= kRtspMaxAuthFailures) {
+  auth_.challenge(resp);
+  if (auth_.failures() >= kRtspMaxAuthFailures) {
     state_ = State::kDone;
   }
 }
@@ -446,7 +404,7 @@ Result<std::string> ServerSession::sdp_for(const server::Content& content) const
 }
 
 void ServerSession::on_describe(const Request& req, Response* resp) {
-  if (!authorized(req)) {
+  if (!auth_.check(req)) {
     challenge(resp);
     return;
   }
@@ -511,7 +469,7 @@ void ServerSession::set_source(Slot* slot, std::uint16_t source) {
 }
 
 void ServerSession::on_setup(const Request& req, Response* resp) {
-  if (!authorized(req)) {
+  if (!auth_.check(req)) {
     challenge(resp);
     return;
   }

@@ -45,8 +45,7 @@ void inflate_packet_counts(std::vector<std::uint8_t>* header, const asf::HeaderI
     if (size < 24 || size > end - pos) {
       break;
     }
-    if (asf::guid_equals(&h[pos], asf::kFileProperties) &&
-        size >= kFilePropertiesCountOffset + 8) {
+    if (asf::guid_equals(&h[pos], asf::kFileProperties) && size >= kFilePropertiesCountOffset + 8) {
       std::uint8_t* p = &h[pos + kFilePropertiesCountOffset];
       write_le64(p, saturating_mul(read_le64(p), factor));
     }
@@ -70,8 +69,7 @@ std::uint32_t rtp_max_packet_size(const WmsSdp& sdp, const asf::HeaderInfo& info
 }
 
 Result<StreamPlan> plan_streams(const WmsSdp& sdp, const asf::HeaderInfo& info,
-                                const std::string& base_url,
-                                std::uint32_t connection_speed_kbps) {
+                                const std::string& base_url, std::uint32_t connection_speed_kbps) {
   StreamPlan plan;
   plan.max_packet_size = rtp_max_packet_size(sdp, info);
   const SdpMedia* whole = nullptr;

@@ -61,7 +61,7 @@ Transport stream_setup_transport(bool udp, std::uint16_t media_port, std::size_t
 
 // What a SETUP reply's Transport tells about a stream.
 struct SetupAnswer {
-  bool has_transport = false;  // a parsable, non-empty Transport came
+  bool has_transport = false;         // a parsable, non-empty Transport came
   std::optional<std::uint32_t> ssrc;  // UDP: the server's SSRC (may be absent)
   // UDP: where receiver reports go, from server_port (its second port, else
   // the first + 1; 0 when that is beyond 65535). Empty without server_port.

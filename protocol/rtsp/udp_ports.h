@@ -34,10 +34,10 @@ class UdpPorts {
   bool on_bound(session::ChannelId ch, std::uint16_t port);
 
   enum class Failure : std::uint8_t {
-    kIgnored,   // not one of ours (or Q+1 after the binding phase)
-    kRetrying,  // Q+1 was taken: another Q is being bound
+    kIgnored,     // not one of ours (or Q+1 after the binding phase)
+    kRetrying,    // Q+1 was taken: another Q is being bound
     kCheckReady,  // given up on RTCP (or back to the Q held): check ready()
-    kFatal,     // P or Q could not be bound: the attempt fails
+    kFatal,       // P or Q could not be bound: the attempt fails
   };
   // A bind failed. `binding`: still in the binding phase (a Q+1 failure
   // later is ignored).
