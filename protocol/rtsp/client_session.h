@@ -46,6 +46,13 @@
 // TEARDOWN; nothing for `timeout` -> kTimedOut; connection lost once the PLAY
 // was answered -> kConnectionLost.
 //
+// Components (one file each): RequestTracker (CSeq,
+// outstanding requests, 401 with Digest/Basic), the stream plan (which media
+// are set up, with which transport; the caller's header), RtpReceiver (RTP to
+// the depayloaders in sequence order) and UdpPorts (RTX, media, RTCP ports).
+// This class is the state machine composing them: the RTSP dialogue in
+// client_session.cpp, the play phase in client_play.cpp.
+//
 // Thread confinement: one thread at a time; never calls back.
 #pragma once
 
@@ -61,7 +68,11 @@
 #include "protocol/asf/stream_selector.h"
 #include "protocol/rtsp/asf_rtp.h"
 #include "protocol/rtsp/message_codec.h"
+#include "protocol/rtsp/request_tracker.h"
+#include "protocol/rtsp/rtp_receiver.h"
 #include "protocol/rtsp/sdp_wms.h"
+#include "protocol/rtsp/stream_plan.h"
+#include "protocol/rtsp/udp_ports.h"
 #include "protocol/session/client_session.h"
 
 namespace mms::rtsp {
@@ -78,22 +89,12 @@ constexpr Duration kEosDrainWait = 1 * kSecond;
 // After the last RTCP BYE over UDP, the end is reported once no RTP came for
 // this long (bounded by kEosDrainWait after the BYE).
 constexpr Duration kByeQuietWait = 250 * kMillisecond;
-// UDP: attempts at binding a media port Q whose Q+1 (RTCP) is free as well.
-constexpr int kMaxRtcpPairAttempts = 4;
 // Session timeout assumed when the server names none (RFC 2326 12.37).
 constexpr std::uint32_t kDefaultSessionTimeoutS = 60;
 // RTCP receiver reports over UDP (RFC 3550's minimum interval).
 constexpr Duration kReceiverReportInterval = 5 * kSecond;
 // Keepalive floor, so a hostile "timeout=0" cannot make us flood the server.
 constexpr Duration kMinKeepaliveInterval = 1 * kSecond;
-// UDP reordering, per stream: RTP that overtook a missing packet waits this
-// long (and at most this many packets) for it; then the gap counts as loss
-// (DISCONT). RTP over UDP may be reordered on the way; over TCP it never is.
-constexpr Duration kRtpReorderWait = 200 * kMillisecond;
-constexpr std::size_t kMaxRtpReorderPackets = 64;
-// RTP packets held while a PLAY is unanswered (a seek's old flow, or new
-// packets that overtook the reply). At 1.4 KB this is < 1 MiB.
-constexpr std::size_t kMaxHeldRtpPackets = 512;
 // UDP: an RTCP receiver report (RFC 3550 6.4.2) goes to the server's RTCP
 // port every kReceiverReportInterval, after kRtcpReportEvery RTP packets, and
 // kRtcpReportDelay after the first packet not reported yet once the reduced
@@ -106,17 +107,16 @@ constexpr Duration kRtcpReportDelay = 1 * kMillisecond;
 // Bytes a report interval must carry for the reduced minimum interval to be
 // that interval (360 s at 1 kbit/s = 45,000 bytes).
 constexpr std::uint64_t kRtcpReducedIntervalBytes = 45000;
-// Requests sent and not yet answered (keepalives, seeks): older ones are forgotten.
-constexpr std::size_t kMaxOutstandingRequests = 16;
-// Credentials are sent once; a second 401 fails.
-constexpr int kMaxAuthRounds = 1;
 // A playlist may pause between entries: the no-data bound is multiplied.
 constexpr int kEntryChangeTimeoutFactor = 4;
 
-class RtspClientSession final : public session::ClientSession {
+class RtspClientSession final : public session::ClientSession, private RtpReceiver::Sink {
  public:
   // `udp`: RTP over UDP ("rtspu"); otherwise interleaved on the RTSP connection.
   RtspClientSession(session::ClientConfig config, bool udp);
+  // Its components point back into it (ports_, receiver_): neither copied nor moved.
+  RtspClientSession(const RtspClientSession&) = delete;
+  RtspClientSession& operator=(const RtspClientSession&) = delete;
 
   void on_connected(session::ChannelId ch, Instant now) override;
   void on_connect_failed(session::ChannelId ch, Status why, Instant now) override;
@@ -141,7 +141,7 @@ class RtspClientSession final : public session::ClientSession {
   // Counters and facts (tests, stats).
   std::uint32_t keepalives_sent() const { return keepalives_; }
   std::uint32_t reports_sent() const { return reports_sent_; }
-  std::size_t streams_set_up() const { return streams_.size(); }
+  std::size_t streams_set_up() const { return plan_.streams.size(); }
   const std::string& session_id() const { return session_id_; }
 
  private:
@@ -159,54 +159,6 @@ class RtspClientSession final : public session::ClientSession {
     kFailed,      // sticky: Failed emitted, inputs ignored
   };
 
-  // What an outstanding request was, to route its response.
-  enum class Sent : std::uint8_t { kOptions, kDescribe, kSetupRtx, kSetup, kPlay, kKeepalive,
-                                   kPause, kOther };
-  struct Outstanding {
-    Sent what = Sent::kOther;
-    std::size_t stream = 0;  // kSetup: index into streams_
-    Request request;         // for a retry with credentials
-  };
-
-  struct Stream {
-    std::uint16_t number = 0;  // ASF stream number; 0 for the whole mux
-    std::string url;           // SETUP URL (RTP-Info matching)
-    std::optional<std::uint32_t> ssrc;
-    std::uint8_t channel = 0;  // TCP: RTP interleaved channel
-    AsfDepayloader depay;
-    // This play: RTP-Info seq, and the last RTP seq seen.
-    std::optional<std::uint16_t> play_seq;
-    std::optional<std::uint16_t> last_seq;
-    std::optional<std::uint16_t> eos_seq;  // EndOfStream RTP-Info seq (next seq)
-    bool bye = false;                      // RTCP BYE from the server in this play
-    // Receiver report (RFC 3550 6.4.2, A.3): what arrived on this source.
-    struct Reception {
-      bool started = false;
-      std::uint16_t base_seq = 0;
-      std::uint16_t max_seq = 0;
-      std::uint32_t cycles = 0;  // seq wraps, times 65536
-      std::uint32_t received = 0;
-      std::uint32_t expected_prior = 0;  // at the last report
-      std::uint32_t received_prior = 0;
-      std::uint32_t lsr = 0;  // middle 32 bits of the last SR's NTP time
-      Instant sr_at;          // when that SR arrived
-    } rx;
-    // UDP: the seq the depayloader gets next, and RTP that came before it
-    // (sequence order restored by reorder(); at most kMaxRtpReorderPackets).
-    std::optional<std::uint16_t> next_rtp;
-    struct Early {
-      std::uint16_t seq = 0;
-      Instant at;  // arrival (reset when reading resumes after a throttle)
-      std::vector<std::uint8_t> bytes;
-    };
-    std::vector<Early> early;
-  };
-
-  struct HeldRtp {
-    std::size_t stream = 0;
-    std::vector<std::uint8_t> bytes;
-  };
-
   void connect_tcp(Instant now);
   void send_request(Request req, Sent what, std::size_t stream, Instant now);
   Request make_request(const char* method, const std::string& uri) const;
@@ -221,7 +173,6 @@ class RtspClientSession final : public session::ClientSession {
   void count_received(std::size_t stream, ByteView packet, Instant now);
   void send_teardown();
   void send_response(int status, const std::string& cseq);
-  void add_auth(Request* req) const;
 
   void handle_unit(const Unit& unit, Instant now);
   void handle_response(const Response& resp, Instant now);
@@ -236,25 +187,17 @@ class RtspClientSession final : public session::ClientSession {
   void handle_announce(const Request& req, Instant now);
   bool take_sdp(const std::string& body, bool announce, Instant now);
   bool take_header(const std::vector<std::uint8_t>& raw, bool changed);
-  void plan_streams();
+  bool take_plan();
+  void emit_header(std::vector<std::uint8_t> repaired, bool changed);
 
-  void bind_media(std::uint16_t port_min, std::uint16_t port_max);
   void udp_bind_done(Instant now);
   std::uint64_t npt_origin_ms() const;
-  bool whole_mux() const { return streams_.size() == 1 && streams_[0].number == 0; }
 
   void handle_rtcp(std::optional<std::size_t> stream, ByteView packet, Instant now);
   void stream_bye(std::size_t stream, Instant now);
   void handle_rtp(std::size_t stream, ByteView packet, Instant now);
-  void reorder(std::size_t stream, ByteView packet, Instant now);
-  void release_early(std::size_t stream, Instant now);
-  void give_up_gap(std::size_t stream, Instant now);
-  void flush_early(Instant now);
-  void expire_early(Instant now);
-  std::optional<Instant> reorder_deadline() const;
-  void depayload(std::size_t stream, ByteView packet, Instant now);
+  void on_depayloaded(std::size_t stream, std::vector<DepayPacket>* packets, Instant now) override;
   void release_held(Instant now);
-  std::optional<std::size_t> stream_for_ssrc(ByteView datagram);
   void emit_packet(std::vector<std::uint8_t> data, bool discont);
   void maybe_finish_eos(Instant now, bool force);
   void finish_eos(Instant now);
@@ -264,32 +207,20 @@ class RtspClientSession final : public session::ClientSession {
   void close_channels();
   void touch(Instant now) { last_activity_ = now; }
   bool live() const { return header_known_ && info_.broadcast(); }
-  std::string user() const;
-  std::string password() const;
+  Credentials credentials() const;  // the configured ones, else the URL's
 
   session::ClientConfig config_;
   bool udp_ = false;
   Url current_url_;
   State state_ = State::kIdle;
   session::ChannelId tcp_ = 0;
-  session::ChannelId rtx_ch_ = 0;    // UDP port P (RTX; nothing is read from it)
-  session::ChannelId media_ch_ = 0;  // UDP port Q (every media stream)
-  session::ChannelId rtcp_ch_ = 0;   // UDP port Q+1 (the server's RTCP: BYE)
   std::uint16_t server_rtcp_port_ = 0;    // where receiver reports go (0 = nowhere)
   std::uint32_t rr_pending_ = 0;          // RTP packets not reported yet
   std::uint64_t rr_bytes_ = 0;            // RTP bytes since the last report
   Instant rr_last_at_;                    // the last report (or the PLAY reply)
   Duration rr_min_interval_ = kReceiverReportInterval;  // RFC 3550 6.2 reduced minimum
   std::optional<Instant> rr_due_;
-  session::ChannelId old_media_ch_ = 0;  // a Q whose Q+1 was taken, kept while rebinding
-  std::uint16_t old_media_port_ = 0;
-  int pair_attempts_ = 0;
-  bool rtcp_done_ = false;  // Q+1 bound, or given up
   session::ChannelId next_channel_ = 1;
-  std::uint16_t rtx_port_ = 0;
-  std::uint16_t media_port_ = 0;
-  bool rtx_bound_ = false;
-  bool media_bound_ = false;
   Instant last_activity_;
   std::uint64_t position_ms_ = 0;
   int redirects_ = 0;
@@ -297,10 +228,16 @@ class RtspClientSession final : public session::ClientSession {
   bool announced_ = false;
   bool throttled_ = false;
 
-  // Requests.
-  std::uint32_t cseq_ = 0;
-  std::map<std::uint32_t, Outstanding> outstanding_;
-  std::uint32_t play_cseq_ = 0;  // the PLAY whose reply counts
+  // Storage of the emitted packets; cleared at every input.
+  std::vector<std::vector<std::uint8_t>> released_;
+  std::deque<session::IoAction> actions_;
+  std::deque<session::Event> events_;
+
+  // UDP: the RTX, media and RTCP ports (udp_ports.h).
+  UdpPorts ports_{&next_channel_, &actions_};
+
+  // Requests (CSeq, outstanding, authentication: request_tracker.h).
+  RequestTracker requests_;
   std::string request_url_;      // rtsp:// form of current_url_
   std::string base_url_;         // Content-Base, else the DESCRIBE URL
   std::string aggregate_;        // PLAY / TEARDOWN / GET_PARAMETER URI
@@ -313,20 +250,14 @@ class RtspClientSession final : public session::ClientSession {
   std::uint32_t reports_sent_ = 0;
   std::uint32_t keepalives_ = 0;
 
-  // Authentication.
-  int auth_rounds_ = 0;
-  std::optional<AuthChallenge> challenge_;  // answered on every later request
-  bool basic_ = false;
-  std::uint32_t cnonce_counter_ = 0;
-
   // Content.
   WmsSdp sdp_;
   bool header_known_ = false;
-  std::vector<std::uint8_t> raw_header_;
-  std::shared_ptr<const std::vector<std::uint8_t>> header_;  // inflated, given to the caller
-  asf::HeaderInfo info_;           // of the repaired (not inflated) header
-  std::uint64_t inflated_count_ = 0;
-  std::vector<Stream> streams_;
+  std::vector<std::uint8_t> repaired_header_;  // DESCRIBE: until the streams are planned
+  asf::HeaderInfo info_;                       // of the repaired (not inflated) header
+  std::uint64_t inflated_count_ = 0;           // packets in the caller's header
+  StreamPlan plan_;                            // the streams set up (stream_plan.h)
+  RtpReceiver receiver_;                       // their RTP (rtp_receiver.h)
   bool setup_rtx_ = false;  // the RTX SETUP is still to be sent
   std::size_t next_setup_ = 0;
 
@@ -335,18 +266,12 @@ class RtspClientSession final : public session::ClientSession {
   bool play_with_range_ = false;
   bool rtp_seen_ = false;  // some RTP since the PLAY reply (UDP silence check)
   std::optional<Instant> udp_wait_since_;
-  std::deque<HeldRtp> held_;
   std::uint32_t packet_number_ = 0;
   bool eos_pending_ = false;
   std::optional<Instant> eos_deadline_;
   bool eos_by_bye_ = false;  // the pending end comes from RTCP BYE (UDP)
   Instant bye_at_;
   bool entry_ended_ = false;  // EOF with End-Of-Playlist-Entry: ANNOUNCE follows
-
-  // Storage of the emitted packets; cleared at every input.
-  std::vector<std::vector<std::uint8_t>> released_;
-  std::deque<session::IoAction> actions_;
-  std::deque<session::Event> events_;
 };
 
 }  // namespace mms::rtsp

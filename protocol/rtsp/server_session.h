@@ -47,6 +47,10 @@
 // port than the last udp_port() answer, so an I/O layer that reads the port
 // once per batch still sends every datagram to the right port.
 //
+// Implementation: the request dispatcher in server_session.cpp, the media
+// flow (pacing, RTP/RTCP production, output queues) in server_flow.cpp,
+// authentication in ServerAuth (server_auth.h).
+//
 // Thread confinement: a session is used by one thread.
 #pragma once
 
@@ -60,12 +64,13 @@
 #include <vector>
 
 #include "protocol/core/access.h"
-#include "protocol/core/fast_start.h"
 #include "protocol/core/bytes.h"
+#include "protocol/core/fast_start.h"
 #include "protocol/core/status.h"
 #include "protocol/core/time.h"
 #include "protocol/rtsp/asf_rtp.h"
 #include "protocol/rtsp/message_codec.h"
+#include "protocol/rtsp/server_auth.h"
 #include "protocol/server/content.h"
 #include "protocol/server/session.h"
 
@@ -219,6 +224,9 @@ class ServerSession : public server::ServerSession {
     kDone,       // closing once pending output is written
   };
 
+  // Entries of Slot::keep: one per ASF stream number (1..127).
+  static constexpr std::size_t kStreamSlots = 128;
+
   // One set-up media stream.
   struct Slot {
     std::uint16_t number = 0;  // ASF stream number the client set up
@@ -263,7 +271,6 @@ class ServerSession : public server::ServerSession {
   void on_pause(const Request& req, Response* resp);
   void reply(const Request& req, Response* resp);
   void reply_error(int status);
-  bool authorized(const Request& req);
   // The access hook's verdict on the request's path (remembered per path).
   bool access_allowed(const Request& req);
   void challenge(Response* resp);
@@ -303,11 +310,9 @@ class ServerSession : public server::ServerSession {
 
   // Identity.
   std::string session_id_;
-  std::string nonce_;
   std::uint32_t ssrc_counter_ = 0;
   std::uint32_t server_cseq_ = 0;
-  int auth_failures_ = 0;
-  bool authorized_ = false;
+  ServerAuth auth_;                          // 401 challenges and credentials (server_auth.h)
   std::optional<std::string> granted_path_;  // the path the access hook allowed
   std::string served_path_;
   int served_status_ = 0;
