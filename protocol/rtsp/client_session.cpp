@@ -710,7 +710,28 @@ void RtspClientSession::emit_header(std::vector<std::uint8_t> repaired, bool cha
   e.header = std::move(shown.bytes);
   e.info = std::move(shown.info);
   e.changed = changed;
+  e.metadata = sdp_metadata();
   events_.push_back(std::move(e));
+}
+
+// The SDP's content description, as the entry's metadata (MS-RTSP has no
+// playlist-gen-id or broadcast-id there: both 0; features "broadcast" or
+// "seekable" from the header). A bad list is logged and dropped.
+std::shared_ptr<const session::EntryMetadata> RtspClientSession::sdp_metadata() const {
+  if (sdp_.content_description.empty()) {
+    return nullptr;
+  }
+  Result<std::vector<session::ContentDescription>> cdl =
+      session::parse_sdp_cdl(sdp_.content_description);
+  if (!cdl.ok()) {
+    MMS_LOG(LogLevel::kWarning, kLog, "dropping the SDP's content description: %s",
+            cdl.status().what());
+    return nullptr;
+  }
+  auto m = std::make_shared<session::EntryMetadata>();
+  m->features = info_.broadcast() ? "broadcast" : "seekable";
+  m->descriptions = std::move(*cdl);
+  return m;
 }
 
 // Chooses the m= lines to SETUP, then gives the caller the (inflated) header.

@@ -188,6 +188,7 @@ class RtspClientSession final : public session::ClientSession, private RtpReceiv
   bool take_sdp(const std::string& body, bool announce, Instant now);
   bool take_header(const std::vector<std::uint8_t>& raw, bool changed);
   bool take_plan();
+  std::shared_ptr<const session::EntryMetadata> sdp_metadata() const;
   void emit_header(std::vector<std::uint8_t> repaired, bool changed);
 
   void udp_bind_done(Instant now);

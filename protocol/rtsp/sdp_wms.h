@@ -86,12 +86,16 @@ struct SdpWriteOptions {
   std::string address = "127.0.0.1";  // o= address (IPv4 or IPv6 literal)
   bool include_rtx = false;           // add the x-wms-rtx media (a=control:rtx, a=stream:65536)
   std::uint32_t max_packet_size = 0;  // 0: the header's packet size
+  // The x-wms-contentdesc list in its SDP form (session::encode_sdp_cdl);
+  // "" = no such line. Must hold no CR or LF.
+  std::string content_description;
 };
 
 // Writes the WMS SDP for an ASF header (Header Object + Data Object prefix,
 // as the file starts): v/o/s/c/b/t, a=maxps, a=control, a=range (npt from the
 // preroll to the play duration; "npt=<preroll>-" for broadcast), a=recvonly,
-// a=pgmpu with the header in base64, then per ASF stream (header order)
+// a=pgmpu with the content description (when given), a=pgmpu with the
+// header in base64, then per ASF stream (header order)
 //   m=<audio|video|application> 0 RTP/AVP 96, b=AS, b=RS:0, b=RR:0,
 //   a=rtpmap:96 x-asf-pf/1000, a=control:stream=<n>, a=stream:<n>
 // and the RTX media when asked. Lines end in CRLF. kMalformed when the header

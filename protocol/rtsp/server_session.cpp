@@ -12,6 +12,7 @@
 #include "protocol/core/log.h"
 #include "protocol/core/text.h"
 #include "protocol/rtsp/sdp_wms.h"
+#include "protocol/session/metadata.h"
 
 namespace mms::rtsp {
 namespace {
@@ -395,11 +396,15 @@ bool ServerSession::open_content(const std::string& name, Response* resp,
   return true;
 }
 
-Result<std::string> ServerSession::sdp_for(const server::Content& content) const {
+Result<std::string> ServerSession::sdp_for(const server::Content& content,
+                                           const std::string& base) const {
   SdpWriteOptions o;
-  o.control = base_url_ + "/";
+  o.control = base + "/";
   o.origin_id = session_id_;
   o.include_rtx = true;
+  o.content_description = session::encode_sdp_cdl({session::describe_entry(
+      content.info().tags,
+      content.live() ? std::nullopt : std::optional<std::uint32_t>(content.duration_ms()))});
   return write_wms_sdp(content.header(), o);
 }
 
@@ -426,12 +431,7 @@ void ServerSession::on_describe(const Request& req, Response* resp) {
   }
   // The SDP of what was asked (the session keeps its content once set up).
   const std::string base = aggregate_of(req.uri);
-  SdpWriteOptions o;
-  o.control = base + "/";
-  o.origin_id = session_id_;
-  o.include_rtx = true;
-  Result<std::string> sdp =
-      write_wms_sdp(has_session() ? content_->header() : entries_.front()->header(), o);
+  Result<std::string> sdp = sdp_for(has_session() ? *content_ : *entries_.front(), base);
   if (!sdp.ok()) {
     MMS_LOG(LogLevel::kWarning, kLog, "session %s: no SDP for '%s': %s", session_id_.c_str(),
             name.c_str(), sdp.status().what());

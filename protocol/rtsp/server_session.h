@@ -277,7 +277,11 @@ class ServerSession : public server::ServerSession {
   // Opens `name` (playlist, redirect, file). On failure fills resp and returns false.
   bool open_content(const std::string& name, Response* resp,
                     std::vector<std::shared_ptr<const server::Content>>* entries);
-  Result<std::string> sdp_for(const server::Content& content) const;
+  // The SDP of `content` with its controls under `base` (the session's URL by default).
+  Result<std::string> sdp_for(const server::Content& content, const std::string& base) const;
+  Result<std::string> sdp_for(const server::Content& content) const {
+    return sdp_for(content, base_url_);
+  }
   bool session_matches(const Request& req, Response* resp) const;
   // RTCP for `slot`: sender report + SDES CNAME, and BYE when `bye`.
   void queue_rtcp(Slot* slot, bool bye);

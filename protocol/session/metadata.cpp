@@ -46,6 +46,49 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
+// URL escape: '%', ',', CR, LF, controls and non-ASCII bytes as %XX.
+std::string url_escape(std::string_view v) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (const char c : v) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u >= 0x7f || c == '%' || c == ',') {
+      out.push_back('%');
+      out.push_back(kHex[u >> 4]);
+      out.push_back(kHex[u & 0xf]);
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
+int hex_digit(char c) {
+  if (c >= '0' && c <= '9') {
+    return c - '0';
+  }
+  c = ascii_lower(c);
+  return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+bool url_unescape(std::string_view v, std::string* out) {
+  out->clear();
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    if (v[i] != '%') {
+      out->push_back(v[i]);
+      continue;
+    }
+    const int hi = i + 1 < v.size() ? hex_digit(v[i + 1]) : -1;
+    const int lo = i + 2 < v.size() ? hex_digit(v[i + 2]) : -1;
+    if (hi < 0 || lo < 0) {
+      return false;
+    }
+    out->push_back(static_cast<char>(hi * 16 + lo));
+    i += 2;
+  }
+  return true;
+}
+
 }  // namespace
 
 const CdlField* ContentDescription::find(std::string_view name) const {
@@ -127,6 +170,91 @@ std::string encode_cdl(const std::vector<ContentDescription>& list) {
       append_tuple(&out, f.name, f.type, f.value);
     }
     out.append(kCrlf);
+  }
+  return out;
+}
+
+Result<std::vector<ContentDescription>> parse_sdp_cdl(std::string_view text) {
+  if (text.size() > kMaxMetadataBytes) {
+    return Status(Code::kLimitExceeded, "content description list above kMaxMetadataBytes");
+  }
+  constexpr std::string_view kEscapedCrlf = "%0D%0A";
+  std::vector<ContentDescription> list;
+  std::size_t fields = 0;
+  bool open = false;  // a description has begun and not ended
+  while (!text.empty()) {
+    CdlField f;
+    std::uint32_t type = 0;
+    std::string escaped;
+    if (!take_counted(&text, &f.name) || text.empty() || text.front() != ',') {
+      return Status(Code::kMalformed, "content description: bad name");
+    }
+    text.remove_prefix(1);
+    if (!take_number(&text, &type) || type > 0xffff) {
+      return Status(Code::kMalformed, "content description: bad value type");
+    }
+    f.type = static_cast<std::uint16_t>(type);
+    if (!take_counted(&text, &escaped)) {
+      return Status(Code::kMalformed, "content description: value length past the end");
+    }
+    bool ends = false;
+    if (escaped.size() >= kEscapedCrlf.size() &&
+        iequals(std::string_view(escaped).substr(escaped.size() - kEscapedCrlf.size()),
+                kEscapedCrlf)) {
+      escaped.resize(escaped.size() - kEscapedCrlf.size());
+      ends = true;
+    }
+    if (!url_unescape(escaped, &f.value)) {
+      return Status(Code::kMalformed, "content description: bad URL escape in a value");
+    }
+    if (!open) {
+      if (!iequals(f.name, kLanguage)) {
+        return Status(Code::kMalformed, "content description does not start with 'language'");
+      }
+      if (list.size() == kMaxCdlDescriptions) {
+        return Status(Code::kLimitExceeded, "more than kMaxCdlDescriptions content descriptions");
+      }
+      list.emplace_back();
+      list.back().language = std::move(f.value);
+      open = true;
+    } else {
+      if (++fields > kMaxCdlFields) {
+        return Status(Code::kLimitExceeded, "more than kMaxCdlFields content description fields");
+      }
+      list.back().fields.push_back(std::move(f));
+    }
+    if (text.substr(0, kCrlf.size()) == kCrlf) {
+      text.remove_prefix(kCrlf.size());
+      ends = true;
+    } else if (!text.empty()) {
+      if (text.front() != ',') {
+        return Status(Code::kMalformed, "content description: no ',' or CRLF after a value");
+      }
+      text.remove_prefix(1);
+      if (text.empty()) {
+        return Status(Code::kMalformed, "content description: ',' at the end");
+      }
+    }
+    open = open && !ends;
+  }
+  return list;
+}
+
+std::string encode_sdp_cdl(const std::vector<ContentDescription>& list) {
+  std::string out;
+  for (const ContentDescription& d : list) {
+    if (!out.empty()) {
+      out.append(",");
+    }
+    const std::string end = "%0D%0A";
+    append_tuple(&out, kLanguage, kCdlTypeLpwstr,
+                 url_escape(d.language) + (d.fields.empty() ? end : std::string()));
+    for (std::size_t i = 0; i < d.fields.size(); ++i) {
+      out.append(",");
+      append_tuple(
+          &out, d.fields[i].name, d.fields[i].type,
+          url_escape(d.fields[i].value) + (i + 1 == d.fields.size() ? end : std::string()));
+    }
   }
   return out;
 }

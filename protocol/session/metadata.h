@@ -60,6 +60,16 @@ struct EntryMetadata {
 Result<std::vector<ContentDescription>> parse_cdl(std::string_view text);
 std::string encode_cdl(const std::vector<ContentDescription>& list);
 
+// The RTSP SDP form (`a=pgmpu:data:application/x-wms-contentdesc,<list>`,
+// docs/protocols/rtsp-wms-reference.md §4.2): the same tuples with every value
+// URL-escaped and its length counted escaped, each description's last value
+// ending in an escaped CRLF ("%0D%0A"), no line end after it. parse_sdp_cdl
+// also takes a description whose last value lacks the escaped CRLF, and the
+// $M form's unescaped CRLF between descriptions. Errors as parse_cdl, plus
+// kMalformed for a bad escape.
+Result<std::vector<ContentDescription>> parse_sdp_cdl(std::string_view escaped);
+std::string encode_sdp_cdl(const std::vector<ContentDescription>& list);
+
 // `$M` payload: `playlist-gen-id=<N>, broadcast-id=<N>, features="<list>"`,
 // one NUL, then a CDL. The three parameters are required, in any order;
 // unknown parameters are skipped. Errors as parse_cdl, plus kMalformed for a

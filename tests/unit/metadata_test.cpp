@@ -120,6 +120,53 @@ TEST(Cdl, Bounds) {
   EXPECT_EQ(parse_cdl(big).status().code(), Code::kLimitExceeded);
 }
 
+// The SDP form, as the capture has it: escaped values, lengths counted
+// escaped, the description's end inside its last value.
+const std::string kSdpCapture =
+    "8,language,31,0,,5,title,31,0,,6,author,31,0,,9,copyright,31,0,,"
+    "35,WMS_CONTENT_DESCRIPTION_DESCRIPTION,31,0,,30,WMS_CONTENT_DESCRIPTION_RATING,31,0,,"
+    "44,WMS_CONTENT_DESCRIPTION_SERVER_BRANDING_INFO,31,12,WMServer/9.0,"
+    "51,WMS_CONTENT_DESCRIPTION_PLAYLIST_ENTRY_START_OFFSET,3,4,3100,"
+    "47,WMS_CONTENT_DESCRIPTION_PLAYLIST_ENTRY_DURATION,3,6,170803,"
+    "58,WMS_CONTENT_DESCRIPTION_COPIED_METADATA_FROM_PLAYLIST_FILE,3,1,1,"
+    "42,WMS_CONTENT_DESCRIPTION_PLAYLIST_ENTRY_URL,31,17,0001-hi.wmv%0D%0A";
+
+TEST(SdpCdl, ParsesTheCaptureAsTheMmshFormOfTheSameList) {
+  Result<std::vector<ContentDescription>> sdp = parse_sdp_cdl(kSdpCapture);
+  ASSERT_TRUE(sdp.ok()) << sdp.status().what();
+  Result<std::vector<ContentDescription>> plain = parse_cdl(kServerList);
+  ASSERT_TRUE(plain.ok());
+  EXPECT_EQ(encode_cdl(*sdp), kServerList);
+  EXPECT_EQ(encode_sdp_cdl(*plain), kSdpCapture);
+  // Escapes: values with ',', '%', CR, LF and UTF-8 survive; two languages.
+  std::vector<ContentDescription> list(2);
+  list[0].language = "en-us";
+  list[0].fields.push_back(CdlField{"title", kCdlTypeLpwstr, "50%, r\xc3\xa9sum\xc3\xa9\r\n"});
+  list[1].language = "fr";
+  const std::string wire = encode_sdp_cdl(list);
+  EXPECT_EQ(wire.find_first_of("\r\n"), std::string::npos) << wire;
+  Result<std::vector<ContentDescription>> back = parse_sdp_cdl(wire);
+  ASSERT_TRUE(back.ok()) << back.status().what();
+  EXPECT_EQ(encode_cdl(*back), encode_cdl(list));
+  // Every prefix is an error or whole descriptions and fields; never a cut value.
+  for (std::size_t n = 0; n < kSdpCapture.size(); ++n) {
+    Result<std::vector<ContentDescription>> r = parse_sdp_cdl(kSdpCapture.substr(0, n));
+    if (r.ok() && !r->empty()) {
+      const std::vector<CdlField>& f = (*r)[0].fields;
+      for (std::size_t i = 0; i < f.size(); ++i) {
+        EXPECT_EQ(f[i].value, (*plain)[0].fields[i].value) << n;
+      }
+    } else if (!r.ok()) {
+      EXPECT_EQ(r.status().code(), Code::kMalformed) << n;
+    }
+  }
+  // Trailing data and bad escapes.
+  EXPECT_FALSE(parse_sdp_cdl(kSdpCapture + ",").ok());
+  EXPECT_FALSE(parse_sdp_cdl(kSdpCapture + "x").ok());
+  EXPECT_FALSE(parse_sdp_cdl("8,language,31,3,%4G").ok());
+  EXPECT_FALSE(parse_sdp_cdl("8,language,31,2,%4").ok());
+}
+
 std::vector<std::uint8_t> bytes(const std::string& s) {
   return std::vector<std::uint8_t>(s.begin(), s.end());
 }

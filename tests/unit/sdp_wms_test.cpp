@@ -136,14 +136,19 @@ TEST(SdpWms, WriterRoundTripsOverTestMedia) {
     opt.control = "rtsp://127.0.0.1:8554/media.asf/";
     opt.origin_id = "12345";
     opt.include_rtx = true;
+    opt.content_description = "8,language,31,0,,5,title,31,12,A%2C title%0D%0A";
     auto text = write_wms_sdp(header, opt);
     ASSERT_TRUE(text.ok()) << text.status().what();
+    EXPECT_NE(text->find("\r\na=pgmpu:data:application/x-wms-contentdesc,8,language,31,0,,5,"
+                         "title,31,12,A%2C title%0D%0A\r\n"),
+              std::string::npos);
     // FFmpeg's WMS hook matches this exact lower-case prefix.
     EXPECT_NE(text->find("\r\na=pgmpu:data:application/vnd.ms.wms-hdr.asfv1;base64,"),
               std::string::npos);
     auto sdp = parse_wms_sdp(*text);
     ASSERT_TRUE(sdp.ok()) << sdp.status().what();
     EXPECT_EQ(sdp->asf_header, header);
+    EXPECT_EQ(sdp->content_description, opt.content_description);
     EXPECT_EQ(sdp->max_packet_size, info->packet_size);
     EXPECT_EQ(sdp->control, opt.control);
     ASSERT_TRUE(sdp->range.has_value());
