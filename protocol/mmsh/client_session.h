@@ -95,10 +95,10 @@ class MmshClientSession final : public session::ClientSession {
 
   HeaderAssembler assembler_;
   bool header_known_ = false;
-  bool after_change_ = false;      // next $H starts a new playlist entry
-  bool discont_pending_ = false;   // next packet follows a seek
+  bool after_change_ = false;     // next $H starts a new playlist entry
+  bool discont_pending_ = false;  // next packet follows a seek
   bool header_seen_in_body_ = false;
-  std::vector<std::uint8_t> raw_header_;       // as last received
+  std::vector<std::uint8_t> raw_header_;                              // as last received
   std::shared_ptr<const std::vector<std::uint8_t>> repaired_header_;  // what downstream gets
   asf::HeaderInfo info_;
   std::vector<asf::StreamChoice> selection_;

@@ -52,8 +52,7 @@ void inflate_packet_counts(std::vector<std::uint8_t>* header, const asf::HeaderI
     if (size < 24 || size > end - pos) {
       break;
     }
-    if (asf::guid_equals(&h[pos], asf::kFileProperties) &&
-        size >= kFilePropertiesCountOffset + 8) {
+    if (asf::guid_equals(&h[pos], asf::kFileProperties) && size >= kFilePropertiesCountOffset + 8) {
       std::uint8_t* p = &h[pos + kFilePropertiesCountOffset];
       write_le64(p, saturating_mul(read_le64(p), factor));
     }
@@ -76,8 +75,7 @@ bool has_line(const std::string& body, std::string_view name) {
   std::size_t pos = 0;
   while (pos < body.size()) {
     std::size_t eol = body.find('\n', pos);
-    std::string_view line(body.data() + pos,
-                          (eol == std::string::npos ? body.size() : eol) - pos);
+    std::string_view line(body.data() + pos, (eol == std::string::npos ? body.size() : eol) - pos);
     pos = eol == std::string::npos ? body.size() : eol + 1;
     std::size_t colon = line.find(':');
     if (colon == std::string_view::npos) {
@@ -648,8 +646,8 @@ void RtspClientSession::handle_unit(const Unit& unit, Instant now) {
         return;  // frames on a UDP session: ignored
       }
       const bool rtcp = (unit.frame.channel & 1u) != 0;
-      const std::uint8_t rtp_channel = rtcp ? static_cast<std::uint8_t>(unit.frame.channel - 1)
-                                            : unit.frame.channel;
+      const std::uint8_t rtp_channel =
+          rtcp ? static_cast<std::uint8_t>(unit.frame.channel - 1) : unit.frame.channel;
       for (std::size_t k = 0; k < streams_.size(); ++k) {
         if (streams_[k].channel == rtp_channel) {
           if (rtcp) {
@@ -1055,8 +1053,8 @@ void RtspClientSession::handle_setup(const Response& resp, const Outstanding& o,
           s.ssrc = t.ssrc;
           if (t.server_port && server_rtcp_port_ == 0) {
             // RTCP goes to the second port, else to the one above (RFC 2326 12.39).
-            const std::uint32_t rtcp = t.server_port->second ? *t.server_port->second
-                                                             : t.server_port->first + 1u;
+            const std::uint32_t rtcp =
+                t.server_port->second ? *t.server_port->second : t.server_port->first + 1u;
             server_rtcp_port_ = rtcp <= 65535 ? static_cast<std::uint16_t>(rtcp) : 0;
           }
         } else if (t.interleaved && t.interleaved->first <= 255) {
@@ -1371,8 +1369,8 @@ void RtspClientSession::reorder(std::size_t stream, ByteView packet, Instant now
   const std::uint16_t seq = h->seq;
   while (!streams_[stream].early.empty() &&
          (streams_[stream].early.size() > kMaxRtpReorderPackets ||
-          static_cast<std::int16_t>(static_cast<std::uint16_t>(
-              seq - *streams_[stream].next_rtp)) >= static_cast<int>(kMaxRtpReorderPackets))) {
+          static_cast<std::int16_t>(static_cast<std::uint16_t>(seq - *streams_[stream].next_rtp)) >=
+              static_cast<int>(kMaxRtpReorderPackets))) {
     give_up_gap(stream, now);  // too many waiting, or too far ahead to wait
   }
 }
@@ -1615,13 +1613,11 @@ void RtspClientSession::count_received(std::size_t stream, ByteView packet, Inst
 void RtspClientSession::send_receiver_report(Instant now) {
   // The next interval's reduced minimum, from this one's rate (none received: the full one).
   const Duration elapsed = std::max<Duration>(now - rr_last_at_, 0);
-  rr_min_interval_ =
-      rr_bytes_ == 0
-          ? kReceiverReportInterval
-          : static_cast<Duration>(std::min<double>(
-                static_cast<double>(kReceiverReportInterval),
-                static_cast<double>(elapsed) * kRtcpReducedIntervalBytes /
-                    static_cast<double>(rr_bytes_)));
+  rr_min_interval_ = rr_bytes_ == 0 ? kReceiverReportInterval
+                                    : static_cast<Duration>(std::min<double>(
+                                          static_cast<double>(kReceiverReportInterval),
+                                          static_cast<double>(elapsed) * kRtcpReducedIntervalBytes /
+                                              static_cast<double>(rr_bytes_)));
   rr_last_at_ = now;
   rr_bytes_ = 0;
   rr_pending_ = 0;

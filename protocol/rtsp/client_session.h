@@ -160,8 +160,16 @@ class RtspClientSession final : public session::ClientSession {
   };
 
   // What an outstanding request was, to route its response.
-  enum class Sent : std::uint8_t { kOptions, kDescribe, kSetupRtx, kSetup, kPlay, kKeepalive,
-                                   kPause, kOther };
+  enum class Sent : std::uint8_t {
+    kOptions,
+    kDescribe,
+    kSetupRtx,
+    kSetup,
+    kPlay,
+    kKeepalive,
+    kPause,
+    kOther
+  };
   struct Outstanding {
     Sent what = Sent::kOther;
     std::size_t stream = 0;  // kSetup: index into streams_
@@ -272,13 +280,13 @@ class RtspClientSession final : public session::ClientSession {
   Url current_url_;
   State state_ = State::kIdle;
   session::ChannelId tcp_ = 0;
-  session::ChannelId rtx_ch_ = 0;    // UDP port P (RTX; nothing is read from it)
-  session::ChannelId media_ch_ = 0;  // UDP port Q (every media stream)
-  session::ChannelId rtcp_ch_ = 0;   // UDP port Q+1 (the server's RTCP: BYE)
-  std::uint16_t server_rtcp_port_ = 0;    // where receiver reports go (0 = nowhere)
-  std::uint32_t rr_pending_ = 0;          // RTP packets not reported yet
-  std::uint64_t rr_bytes_ = 0;            // RTP bytes since the last report
-  Instant rr_last_at_;                    // the last report (or the PLAY reply)
+  session::ChannelId rtx_ch_ = 0;                       // UDP port P (RTX; nothing is read from it)
+  session::ChannelId media_ch_ = 0;                     // UDP port Q (every media stream)
+  session::ChannelId rtcp_ch_ = 0;                      // UDP port Q+1 (the server's RTCP: BYE)
+  std::uint16_t server_rtcp_port_ = 0;                  // where receiver reports go (0 = nowhere)
+  std::uint32_t rr_pending_ = 0;                        // RTP packets not reported yet
+  std::uint64_t rr_bytes_ = 0;                          // RTP bytes since the last report
+  Instant rr_last_at_;                                  // the last report (or the PLAY reply)
   Duration rr_min_interval_ = kReceiverReportInterval;  // RFC 3550 6.2 reduced minimum
   std::optional<Instant> rr_due_;
   session::ChannelId old_media_ch_ = 0;  // a Q whose Q+1 was taken, kept while rebinding
@@ -306,10 +314,10 @@ class RtspClientSession final : public session::ClientSession {
   std::string aggregate_;        // PLAY / TEARDOWN / GET_PARAMETER URI
   std::string session_id_;
   std::uint32_t session_timeout_s_ = kDefaultSessionTimeoutS;
-  std::string gen_id_;           // X-Playlist-Gen-Id
+  std::string gen_id_;  // X-Playlist-Gen-Id
   std::optional<Instant> keepalive_at_;
-  bool paused_server_ = false;               // our PAUSE (consumer full) awaits a resuming PLAY
-  std::optional<Instant> report_at_;         // next periodic receiver report (UDP, playing)
+  bool paused_server_ = false;        // our PAUSE (consumer full) awaits a resuming PLAY
+  std::optional<Instant> report_at_;  // next periodic receiver report (UDP, playing)
   std::uint32_t reports_sent_ = 0;
   std::uint32_t keepalives_ = 0;
 
@@ -324,7 +332,7 @@ class RtspClientSession final : public session::ClientSession {
   bool header_known_ = false;
   std::vector<std::uint8_t> raw_header_;
   std::shared_ptr<const std::vector<std::uint8_t>> header_;  // inflated, given to the caller
-  asf::HeaderInfo info_;           // of the repaired (not inflated) header
+  asf::HeaderInfo info_;  // of the repaired (not inflated) header
   std::uint64_t inflated_count_ = 0;
   std::vector<Stream> streams_;
   bool setup_rtx_ = false;  // the RTX SETUP is still to be sent

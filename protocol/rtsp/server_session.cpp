@@ -411,8 +411,8 @@ std::size_t ServerSession::next_datagrams(Instant now, ByteView* out, std::size_
 }
 
 void ServerSession::consume_datagrams(std::size_t n) {
-  datagrams_.erase(datagrams_.begin(),
-                   datagrams_.begin() + static_cast<std::ptrdiff_t>(std::min(n, datagrams_.size())));
+  datagrams_.erase(datagrams_.begin(), datagrams_.begin() + static_cast<std::ptrdiff_t>(
+                                                                std::min(n, datagrams_.size())));
 }
 
 void ServerSession::on_datagram(ByteView datagram, Instant now) {
@@ -1330,8 +1330,7 @@ void ServerSession::produce(Instant now) {
     if (paced_ && due_time(next_packet_) > horizon) {
       return;
     }
-    if (udp_ ? ((!paced_ && !may_send_fast(now)) ||
-                datagrams_.size() >= kRtspMaxQueuedDatagrams)
+    if (udp_ ? ((!paced_ && !may_send_fast(now)) || datagrams_.size() >= kRtspMaxQueuedDatagrams)
              : pending_.size() >= kRtspOutputBatchBytes) {
       return;
     }

@@ -10,8 +10,8 @@
 
 #include <atomic>
 #include <chrono>
-#include <cstring>
 #include <cstdio>
+#include <cstring>
 #include <future>
 #include <mutex>
 #include <string>
@@ -516,8 +516,9 @@ TEST_F(MmsSrcTest, ErrorDetailsRedactCredentials) {
 }
 
 TEST_F(MmsSrcTest, NotFound) {
-  TinyServer server("HTTP/1.0 404 Not Found\r\nServer: Cougar/9.01.01.3814\r\n"
-                    "Content-Length: 0\r\n\r\n");
+  TinyServer server(
+      "HTTP/1.0 404 Not Found\r\nServer: Cougar/9.01.01.3814\r\n"
+      "Content-Length: 0\r\n\r\n");
   make(url_for(server.port()));
   ParsedError e = parse_error(play_until_error());
   ASSERT_TRUE(e.ok);
@@ -528,8 +529,9 @@ TEST_F(MmsSrcTest, NotFound) {
 }
 
 TEST_F(MmsSrcTest, NotAuthorized) {
-  TinyServer server("HTTP/1.0 401 Unauthorized\r\nServer: Cougar/9.01.01.3814\r\n"
-                    "WWW-Authenticate: Basic realm=\"wms\"\r\nContent-Length: 0\r\n\r\n");
+  TinyServer server(
+      "HTTP/1.0 401 Unauthorized\r\nServer: Cougar/9.01.01.3814\r\n"
+      "WWW-Authenticate: Basic realm=\"wms\"\r\nContent-Length: 0\r\n\r\n");
   make(url_for(server.port()));
   ParsedError e = parse_error(play_until_error());
   ASSERT_TRUE(e.ok);
@@ -539,8 +541,9 @@ TEST_F(MmsSrcTest, NotAuthorized) {
 }
 
 TEST_F(MmsSrcTest, NotAuthorizedAfterSendingCredentials) {
-  TinyServer server("HTTP/1.0 401 Unauthorized\r\nServer: Cougar/9.01.01.3814\r\n"
-                    "WWW-Authenticate: Basic realm=\"wms\"\r\nContent-Length: 0\r\n\r\n");
+  TinyServer server(
+      "HTTP/1.0 401 Unauthorized\r\nServer: Cougar/9.01.01.3814\r\n"
+      "WWW-Authenticate: Basic realm=\"wms\"\r\nContent-Length: 0\r\n\r\n");
   GstElement* src = make(url_for(server.port()));
   g_object_set(src, "user-id", "alice", "user-pw", "s3cret", nullptr);
   ParsedError e = parse_error(play_until_error());
