@@ -165,14 +165,14 @@ struct Driver::Impl {
       }
       session::IoAction action;
       while (session->next_io_action(&action)) {
-        run_action(std::move(action));
+        run_action(action);
         ran = true;
       }
     }
     reschedule_timer();
   }
 
-  void run_action(session::IoAction action) {
+  void run_action(const session::IoAction& action) {
     switch (action.kind) {
       case session::IoAction::Kind::kConnectTcp:
         io->connect(action.channel, action.host, action.port);

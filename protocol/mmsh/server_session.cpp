@@ -313,7 +313,8 @@ std::string ServerSession::response_head(int status, const char* reason, const c
   return write_response(r);
 }
 
-void ServerSession::respond_simple(int status, const char* reason, std::vector<HttpHeader> extra) {
+void ServerSession::respond_simple(int status, const char* reason,
+                                   const std::vector<HttpHeader>& extra) {
   response_status_ = status;
   pending_.clear();
   pending_pos_ = 0;

@@ -171,7 +171,7 @@ class ServerSession : public server::ServerSession {
   bool wants_keep_alive(const HttpRequest& req) const;
   void next_request(Instant now);
   void handle_get(const HttpRequest& req, const std::vector<PragmaToken>& pragmas, Instant now);
-  void respond_simple(int status, const char* reason, std::vector<HttpHeader> extra = {});
+  void respond_simple(int status, const char* reason, const std::vector<HttpHeader>& extra = {});
   std::string response_head(int status, const char* reason, const char* content_type,
                             std::optional<std::uint64_t> content_length, bool live,
                             const std::vector<HttpHeader>& extra) const;

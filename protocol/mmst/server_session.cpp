@@ -238,11 +238,11 @@ ByteView ServerSession::next_output(Instant now) {
   if (pending_pos_ >= pending_.size()) {
     pending_.clear();
     pending_pos_ = 0;
-    if (udp_port_ == 0) {
+    // TCP: everything travels here. UDP: only the end-of-stream messages, after the last
+    // datagram.
+    if (udp_port_ == 0 || (state_ == State::kStreaming && content_ &&
+                           next_packet_ >= content_->packet_count() && datagrams_.empty())) {
       produce(now);
-    } else if (state_ == State::kStreaming && content_ &&
-               next_packet_ >= content_->packet_count() && datagrams_.empty()) {
-      produce(now);  // UDP: the end-of-stream messages travel on TCP, after the last datagram
     }
   }
   return ByteView(pending_.data() + pending_pos_, pending_.size() - pending_pos_);

@@ -504,9 +504,11 @@ void RolloverSession::on_inner_failed(const Event& e, Instant now) {
   n.transport = name;
   n.url = config_.url.redacted();
   n.text = e.status.what();
-  n.final = d.kind != Decision::Kind::kTryNext && d.kind != Decision::Kind::kFollowRedirect;
+  const bool is_final =
+      d.kind != Decision::Kind::kTryNext && d.kind != Decision::Kind::kFollowRedirect;
+  n.final = is_final;
   notify(std::move(n));
-  if (n.final) {
+  if (is_final) {
     fail(e);
     return;
   }
