@@ -14,7 +14,6 @@
 namespace mms::io {
 namespace {
 
-constexpr const char* kLog = "io-driver";
 // Packets per output block: big buffers keep per-buffer costs in GStreamer low.
 constexpr std::size_t kBlockBytes = 256u * 1024;
 
