@@ -87,7 +87,7 @@ if [[ "${MMS_SKIP_TSAN:-0}" != 1 ]]; then
   for s in "${tsan_suites[@]}"; do
     suite_args+=(--suite "$s")
   done
-  tsan_log="$TSAN_DIR/meson-logs/testlog.json"
+  tsan_log="$TSAN_DIR/meson-logs/testlog-tsan.json"  # meson names it after the setup
   tsan_start=$SECONDS
   tsan_args=(-Db_sanitize=thread -Db_lundef=false -Dwerror=true)
   tsan_ok=1
