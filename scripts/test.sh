@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The project's test command: install dependencies, configure and build with
 # AddressSanitizer + UndefinedBehaviorSanitizer and warnings as errors, run every Meson test suite
-# (unit, element, integration, fuzz-replay, interop, field, package) and print, as the very
+# (unit, lint, element, integration, fuzz-replay, interop, field, package), then the
+# ThreadSanitizer stage below, and print, as the very
 # last line, "N passed, N failed" (plus ", N skipped" when tests skipped).
 # Exit status is non-zero when anything failed or the build broke.
 #
