@@ -136,8 +136,9 @@ PY
     fi
     rm -f "$tsan_log"
     set +e
+    # ThreadSanitizer runs our code several times slower: three times the timeouts.
     meson test -C "$TSAN_DIR" --no-rebuild --setup tsan "${suite_args[@]}" \
-      --print-errorlogs --num-processes "$PROCS" 2>&1 | sed -u 's/^/[tsan] /'
+      --timeout-multiplier 3 --print-errorlogs --num-processes "$PROCS" 2>&1 | sed -u 's/^/[tsan] /'
     tsan_rc=${PIPESTATUS[0]}
     set -e
     if [[ -f "$tsan_log" ]]; then
