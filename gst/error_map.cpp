@@ -17,12 +17,10 @@ GstStructure* details(const Status& status, const ErrorContext& ctx) {
     g_value_set_string(&v, a.c_str());
     gst_value_array_append_and_take_value(&attempts, &v);
   }
-  GstStructure* s = gst_structure_new("details", "uri", G_TYPE_STRING, ctx.uri.c_str(),
-                                      "mms-transport", G_TYPE_STRING, ctx.transport.c_str(),
-                                      "mms-code", G_TYPE_STRING, to_string(status.code()),
-                                      "mms-detail", G_TYPE_UINT, status.detail(),
-                                      "mms-status-text", G_TYPE_STRING, ctx.detail.c_str(),
-                                      nullptr);
+  GstStructure* s = gst_structure_new(
+      "details", "uri", G_TYPE_STRING, ctx.uri.c_str(), "mms-transport", G_TYPE_STRING,
+      ctx.transport.c_str(), "mms-code", G_TYPE_STRING, to_string(status.code()), "mms-detail",
+      G_TYPE_UINT, status.detail(), "mms-status-text", G_TYPE_STRING, ctx.detail.c_str(), nullptr);
   gst_structure_take_value(s, "mms-attempts", &attempts);
   GValue errors = G_VALUE_INIT;
   gst_value_array_init(&errors, static_cast<guint>(ctx.attempt_errors.size()));
@@ -78,10 +76,10 @@ GstFlowReturn post_error(GstElement* element, const Status& status, const ErrorC
   for (const std::string& a : ctx.attempt_errors) {
     tried += (tried.empty() ? "; attempts: " : ", ") + a;
   }
-  gchar* debug = g_strdup_printf("%s: %s (%s, detail %u%s%s) via %s%s", ctx.uri.c_str(),
-                                 status.what(), to_string(status.code()), status.detail(),
-                                 ctx.detail.empty() ? "" : ", ",
-                                 ctx.detail.c_str(), ctx.transport.c_str(), tried.c_str());
+  gchar* debug =
+      g_strdup_printf("%s: %s (%s, detail %u%s%s) via %s%s", ctx.uri.c_str(), status.what(),
+                      to_string(status.code()), status.detail(), ctx.detail.empty() ? "" : ", ",
+                      ctx.detail.c_str(), ctx.transport.c_str(), tried.c_str());
   gst_element_message_full_with_details(element, GST_MESSAGE_ERROR, GST_RESOURCE_ERROR, code,
                                         g_strdup(text), debug, __FILE__, GST_FUNCTION, __LINE__,
                                         details(status, ctx));

@@ -1,19 +1,19 @@
 // The single place where engine failures become GStreamer element errors.
 #pragma once
 
-#include <gst/gst.h>
-
 #include <string>
 #include <vector>
+
+#include <gst/gst.h>
 
 #include "protocol/core/status.h"
 
 namespace mms::gst {
 
 struct ErrorContext {
-  std::string uri;        // redacted
-  std::string transport;  // "mmsh"
-  std::string detail;     // server status text, if any
+  std::string uri;                          // redacted
+  std::string transport;                    // "mmsh"
+  std::string detail;                       // server status text, if any
   std::vector<std::string> attempts;        // transport names, in order
   std::vector<std::string> attempt_errors;  // "transport: why" per failed attempt
 };

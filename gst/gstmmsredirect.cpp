@@ -26,10 +26,10 @@
  */
 #include "gst/gstmmsredirect.h"
 
-#include <gst/base/gstadapter.h>
-
 #include <string>
 #include <vector>
+
+#include <gst/base/gstadapter.h>
 
 #include "protocol/mmsh/redirector.h"
 
@@ -101,8 +101,8 @@ GstFlowReturn finish(GstMmsRedirect* self) {
     for (const std::string& ref : e.refs) {
       GValue v = G_VALUE_INIT;
       g_value_init(&v, GST_TYPE_STRUCTURE);
-      GstStructure* one = gst_structure_new("redirect", "new-location", G_TYPE_STRING, ref.c_str(),
-                                            nullptr);
+      GstStructure* one =
+          gst_structure_new("redirect", "new-location", G_TYPE_STRING, ref.c_str(), nullptr);
       if (!e.title.empty()) {
         gst_structure_set(one, "title", G_TYPE_STRING, e.title.c_str(), nullptr);
       }
@@ -111,18 +111,19 @@ GstFlowReturn finish(GstMmsRedirect* self) {
     }
   }
   const std::string first = parsed->entries.front().refs.front();
-  GstStructure* s = gst_structure_new("redirect", "new-location", G_TYPE_STRING, first.c_str(),
-                                      "format", G_TYPE_STRING, mms::mmsh::to_string(parsed->format),
-                                      nullptr);
+  GstStructure* s =
+      gst_structure_new("redirect", "new-location", G_TYPE_STRING, first.c_str(), "format",
+                        G_TYPE_STRING, mms::mmsh::to_string(parsed->format), nullptr);
   if (!parsed->title.empty()) {
     gst_structure_set(s, "title", G_TYPE_STRING, parsed->title.c_str(), nullptr);
   }
   gst_structure_take_value(s, "locations", &list);
-  GST_INFO_OBJECT(self, "%s file: redirect to %s (%zu entries)", mms::mmsh::to_string(parsed->format),
-                  first.c_str(), parsed->entries.size());
+  GST_INFO_OBJECT(self, "%s file: redirect to %s (%zu entries)",
+                  mms::mmsh::to_string(parsed->format), first.c_str(), parsed->entries.size());
   gst_element_post_message(GST_ELEMENT(self), gst_message_new_element(GST_OBJECT(self), s));
   // For applications that do not act on the message (as the old mmssrc did).
-  GST_ELEMENT_ERROR(self, RESOURCE, NOT_FOUND, ("The stream is at another location: %s", first.c_str()),
+  GST_ELEMENT_ERROR(self, RESOURCE, NOT_FOUND,
+                    ("The stream is at another location: %s", first.c_str()),
                     ("a %s redirector; a 'redirect' message with new-location was posted for the "
                      "application",
                      mms::mmsh::to_string(parsed->format)));
@@ -148,8 +149,8 @@ GstFlowReturn chain(GstPad* /*pad*/, GstObject* parent, GstBuffer* buf) noexcept
   if (!self->sniffed && have >= 28) {
     self->sniffed = TRUE;
     const auto* head = static_cast<const std::uint8_t*>(gst_adapter_map(self->adapter, 28));
-    const bool describe =
-        mms::mmsh::sniff_redirector(mms::ByteView(head, 28)) == mms::mmsh::RedirectorFormat::kDescribe;
+    const bool describe = mms::mmsh::sniff_redirector(mms::ByteView(head, 28)) ==
+                          mms::mmsh::RedirectorFormat::kDescribe;
     gst_adapter_unmap(self->adapter);
     if (describe) {
       return finish(self);
@@ -165,7 +166,8 @@ gboolean sink_event(GstPad* pad, GstObject* parent, GstEvent* event) noexcept {
       if (!self->done) {
         if (gst_adapter_available(self->adapter) == 0) {
           self->done = TRUE;
-          GST_ELEMENT_ERROR(self, STREAM, DEMUX, ("Could not read the Windows Media redirector file."),
+          GST_ELEMENT_ERROR(self, STREAM, DEMUX,
+                            ("Could not read the Windows Media redirector file."),
                             ("the file is empty"));
         } else {
           (void)finish(self);
@@ -214,7 +216,8 @@ struct TypeFind {
 
 const TypeFind kAsx{mms::mmsh::RedirectorFormat::kAsx, "video/x-ms-asx"};
 const TypeFind kReference{mms::mmsh::RedirectorFormat::kReference, "application/x-mms-reference"};
-const TypeFind kDescribe{mms::mmsh::RedirectorFormat::kDescribe, "application/vnd.ms.wms-hdr.asfv1"};
+const TypeFind kDescribe{mms::mmsh::RedirectorFormat::kDescribe,
+                         "application/vnd.ms.wms-hdr.asfv1"};
 
 void type_find(GstTypeFind* tf, gpointer user) noexcept {
   const auto* want = static_cast<const TypeFind*>(user);
@@ -262,9 +265,9 @@ static void gst_mms_redirect_init(GstMmsRedirect* self) {
 }
 
 gboolean gst_mms_redirect_register_typefinders(GstPlugin* plugin) {
-  gboolean ok = gst_type_find_register(plugin, "mms/asx", GST_RANK_PRIMARY, type_find, "asx,wax,wvx",
-                                       gst_caps_from_string(kAsx.caps), const_cast<TypeFind*>(&kAsx),
-                                       nullptr);
+  gboolean ok = gst_type_find_register(plugin, "mms/asx", GST_RANK_PRIMARY, type_find,
+                                       "asx,wax,wvx", gst_caps_from_string(kAsx.caps),
+                                       const_cast<TypeFind*>(&kAsx), nullptr);
   ok = ok && gst_type_find_register(plugin, "mms/reference", GST_RANK_PRIMARY, type_find, nullptr,
                                     gst_caps_from_string(kReference.caps),
                                     const_cast<TypeFind*>(&kReference), nullptr);

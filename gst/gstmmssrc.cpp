@@ -81,8 +81,8 @@ constexpr guint kDefaultTimeout = 15;
 constexpr const char* kDefaultUserAgent = "NSPlayer/7.10.0.3059";
 constexpr const char* kDefaultProtocols = "rtspu,rtspt,mmsu,mmst,mmsh";
 constexpr guint64 kDefaultUdpTimeoutUs = 5000000;  // rtspsrc's `timeout` default
-constexpr gint kDefaultRetries = 3;         // souphttpsrc's `retries` default
-constexpr guint kDefaultRetryDelayMax = 10;  // seconds
+constexpr gint kDefaultRetries = 3;                // souphttpsrc's `retries` default
+constexpr guint kDefaultRetryDelayMax = 10;        // seconds
 // What a live source adds to the content's preroll in its LATENCY answer: the
 // network's jitter and the connection's start (rtspsrc's jitterbuffer waits
 // 2 s by default; a paced MMS server sends on time, so less is enough).
@@ -165,7 +165,7 @@ struct GstMmsSrcPrivate {
   // Running time at which the current entry starts (see docs/element.md,
   // server-side playlists); negative after a seek into an entry.
   gint64 timeline_ns = 0;
-  bool timeline_next = false;  // the next data buffer starts a new entry's timeline
+  bool timeline_next = false;   // the next data buffer starts a new entry's timeline
   bool command_stream = false;  // the entry's header declares a command (script) stream
   bool discont_next = false;
   mms::gst::ErrorContext error_ctx;
@@ -270,13 +270,13 @@ void post_notice(GstMmsSrc* self, const mms::io::Notice& n) {
       break;
     case Kind::kReconnecting:
       GST_WARNING_OBJECT(self, "%s: reconnecting after: %s", t, n.text.c_str());
-      post_progress(self, GST_PROGRESS_TYPE_START, "reconnect",
-                    n.max_attempts < 0
-                        ? g_strdup_printf("%s: reconnecting to %s (attempt %d) after: %s", t,
-                                          n.url.c_str(), n.attempt, n.text.c_str())
-                        : g_strdup_printf("%s: reconnecting to %s (attempt %d of %d) after: %s", t,
-                                          n.url.c_str(), n.attempt, n.max_attempts,
-                                          n.text.c_str()));
+      post_progress(
+          self, GST_PROGRESS_TYPE_START, "reconnect",
+          n.max_attempts < 0
+              ? g_strdup_printf("%s: reconnecting to %s (attempt %d) after: %s", t, n.url.c_str(),
+                                n.attempt, n.text.c_str())
+              : g_strdup_printf("%s: reconnecting to %s (attempt %d of %d) after: %s", t,
+                                n.url.c_str(), n.attempt, n.max_attempts, n.text.c_str()));
       break;
     case Kind::kReconnectFailed:
       post_progress(self, GST_PROGRESS_TYPE_ERROR, "reconnect",
@@ -624,8 +624,7 @@ static void gst_mms_src_set_property(GObject* object, guint prop_id, const GValu
       std::uint16_t lo = 0;
       std::uint16_t hi = 0;
       if (!parse_port_range(str(), &lo, &hi)) {
-        GST_WARNING_OBJECT(self, "invalid port range '%s' (use e.g. \"5000-5010\")",
-                           str().c_str());
+        GST_WARNING_OBJECT(self, "invalid port range '%s' (use e.g. \"5000-5010\")", str().c_str());
         break;
       }
       s.port_range = str();
@@ -727,8 +726,9 @@ static gboolean gst_mms_src_start(GstBaseSrc* src) noexcept {
   ds.client.user_agent = s.user_agent;
   ds.client.user = s.user_id;
   ds.client.password = s.user_pw;
-  ds.client.connection_speed_kbps =
-      s.connection_speed > G_MAXUINT32 ? G_MAXUINT32 : static_cast<std::uint32_t>(s.connection_speed);
+  ds.client.connection_speed_kbps = s.connection_speed > G_MAXUINT32
+                                        ? G_MAXUINT32
+                                        : static_cast<std::uint32_t>(s.connection_speed);
   ds.client.timeout = static_cast<mms::Duration>(s.timeout) * mms::kSecond;
   ds.client.client_guid = mms::io::make_client_guid();
   ds.client.udp_timeout = static_cast<mms::Duration>(s.udp_timeout_us) * 1000;
@@ -745,8 +745,8 @@ static gboolean gst_mms_src_start(GstBaseSrc* src) noexcept {
           mms::session::candidates_for(*url, ds.rollover.protocols);
       !candidates.ok()) {
     GST_ELEMENT_ERROR(self, RESOURCE, OPEN_READ, ("No transport allowed for this URL."),
-                      ("%s: %s (protocols=%s)", url->redacted().c_str(),
-                       candidates.status().what(), s.protocols.c_str()));
+                      ("%s: %s (protocols=%s)", url->redacted().c_str(), candidates.status().what(),
+                       s.protocols.c_str()));
     return FALSE;
   }
   if (!s.proxy.empty()) {
@@ -773,8 +773,8 @@ static gboolean gst_mms_src_start(GstBaseSrc* src) noexcept {
   p->discont_next = false;
   p->command_stream = false;
   p->timeout = s.timeout;
-  auto driver = std::make_unique<mms::io::Driver>(
-      [self](const mms::io::Notice& n) { post_notice(self, n); });
+  auto driver =
+      std::make_unique<mms::io::Driver>([self](const mms::io::Notice& n) { post_notice(self, n); });
   driver->open(std::move(ds));
   std::lock_guard<std::mutex> lock(p->mu);
   p->info.reset();
@@ -1024,8 +1024,8 @@ static gboolean gst_mms_src_do_seek(GstBaseSrc* src, GstSegment* segment) noexce
   } else if (kind == mms::io::Item::Kind::kEos) {
     start += info->data_packets_count * info->packet_size;
   }
-  GST_INFO_OBJECT(self, "server restarted at packet %u (byte %" G_GUINT64_FORMAT ")",
-                  first_packet, start);
+  GST_INFO_OBJECT(self, "server restarted at packet %u (byte %" G_GUINT64_FORMAT ")", first_packet,
+                  start);
   // Running time restarts at the seek position; the next entry starts where
   // the rest of this one ends.
   p->timeline_ns = -static_cast<gint64>(target_ms * GST_MSECOND);
@@ -1137,8 +1137,9 @@ static void gst_mms_src_class_init(GstMmsSrcClass* klass) {
    */
   g_object_class_install_property(
       gobject_class, PROP_LOCATION,
-      g_param_spec_string("location", "Location", "URL of the MMS stream (mms://, mmst://, mmsu://, mmsh://)",
-                          nullptr, rw));
+      g_param_spec_string("location", "Location",
+                          "URL of the MMS stream (mms://, mmst://, mmsu://, mmsh://)", nullptr,
+                          rw));
   /**
    * GstMmsSrc:connection-speed:
    * Network bandwidth in kbps used to pick streams of multi-bitrate content (0 = all streams).
@@ -1183,8 +1184,7 @@ static void gst_mms_src_class_init(GstMmsSrcClass* klass) {
    */
   g_object_class_install_property(
       gobject_class, PROP_USER_PW,
-      g_param_spec_string("user-pw", "User password", "Password for authentication", nullptr,
-                          rw));
+      g_param_spec_string("user-pw", "User password", "Password for authentication", nullptr, rw));
   /**
    * GstMmsSrc:proxy:
    * HTTP proxy for MMSH, as host:port or http://host:port.
@@ -1336,7 +1336,9 @@ static void gst_mms_src_init(GstMmsSrc* self) {
 
 // --- URI handler -----------------------------------------------------------
 
-static GstURIType gst_mms_src_uri_get_type(GType) noexcept { return GST_URI_SRC; }
+static GstURIType gst_mms_src_uri_get_type(GType) noexcept {
+  return GST_URI_SRC;
+}
 
 static const gchar* const* gst_mms_src_uri_get_protocols(GType) noexcept {
   static const gchar* protocols[] = {"mms", "mmsh", "mmst", "mmsu", nullptr};

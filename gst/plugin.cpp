@@ -1,4 +1,5 @@
-// Plugin "mms": registers mmssrc, mmssink, mmsredirect and its typefinders, and bridges the engine's log to GStreamer.
+// Plugin "mms": registers mmssrc, mmssink, mmsredirect and its typefinders, and bridges the
+// engine's log to GStreamer.
 #include <gst/gst.h>
 
 #include "gst/gstmmsredirect.h"
@@ -16,8 +17,8 @@ class GstLogSink final : public mms::LogSink {
     return gst_debug_category_get_threshold(mms_protocol_debug) >= static_cast<int>(level);
   }
   void write(mms::LogLevel level, const char* component, const char* message) override {
-    gst_debug_log(mms_protocol_debug, static_cast<GstDebugLevel>(level), component, "", 0,
-                  nullptr, "%s", message);
+    gst_debug_log(mms_protocol_debug, static_cast<GstDebugLevel>(level), component, "", 0, nullptr,
+                  "%s", message);
   }
 };
 
@@ -39,5 +40,6 @@ gboolean plugin_init(GstPlugin* plugin) noexcept {
 #define GST_MMS_VERSION "0.1.0"
 #endif
 GST_PLUGIN_DEFINE(GST_VERSION_MAJOR, GST_VERSION_MINOR, mms,
-                  "Microsoft Media Server (MMS/MMSH/RTSP) streaming source and publishing point", plugin_init, GST_MMS_VERSION,
-                  "LGPL", "gst-mms", "https://gstreamer.freedesktop.org/")
+                  "Microsoft Media Server (MMS/MMSH/RTSP) streaming source and publishing point",
+                  plugin_init, GST_MMS_VERSION, "LGPL", "gst-mms",
+                  "https://gstreamer.freedesktop.org/")

@@ -48,6 +48,8 @@ TEST_PACKAGES=(
   gstreamer1.0-plugins-base-apps
   # fuzzing (clang + libFuzzer runtime)
   clang-14 libclang-rt-14-dev
+  # lint suite: scripts/check-format.sh and scripts/check-tidy.sh (run-clang-tidy-14)
+  clang-format-14 clang-tidy-14
   # interoperability peers and media generation
   ffmpeg libmms-dev vlc-bin vlc-plugin-base tshark
   # network namespaces, veth pairs and traffic shaping for the field-network tests

@@ -12,8 +12,7 @@ namespace mms::asf {
 using Guid = std::array<std::uint8_t, 16>;
 
 // Builds the wire form of the textual GUID XXXXXXXX-XXXX-XXXX-XXXX-XXXXXXXXXXXX.
-constexpr Guid make_guid(std::uint32_t d1, std::uint16_t d2, std::uint16_t d3,
-                         std::uint64_t d4) {
+constexpr Guid make_guid(std::uint32_t d1, std::uint16_t d2, std::uint16_t d3, std::uint64_t d4) {
   return Guid{static_cast<std::uint8_t>(d1),       static_cast<std::uint8_t>(d1 >> 8),
               static_cast<std::uint8_t>(d1 >> 16), static_cast<std::uint8_t>(d1 >> 24),
               static_cast<std::uint8_t>(d2),       static_cast<std::uint8_t>(d2 >> 8),

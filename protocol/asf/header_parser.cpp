@@ -17,12 +17,10 @@ namespace {
 constexpr std::size_t kObjectHeaderSize = 24;       // GUID + QWORD size
 constexpr std::size_t kHeaderObjectFixedSize = 30;  // + count, reserved1, reserved2
 constexpr std::size_t kFilePropertiesSize = 104;
-constexpr std::size_t kStreamPropertiesFixedSize = 78;
 constexpr std::size_t kHeaderExtensionFixedSize = 46;
 constexpr std::size_t kExtStreamPropertiesFixedSize = 88;
 constexpr std::size_t kFilePropertiesFlagsOffset = 88;  // from the object start
 constexpr std::size_t kFilePropertiesMinPacketOffset = 92;
-constexpr std::size_t kFilePropertiesMaxPacketOffset = 96;
 constexpr std::size_t kHeaderObjectCountOffset = 24;
 
 // One object header read from the wire, with its bounds checked against the parent.

@@ -21,9 +21,10 @@ enum class StreamType : std::uint8_t { kAudio, kVideo, kCommand, kOther };
 const char* to_string(StreamType t);
 
 struct StreamInfo {
-  std::uint16_t number = 0;     // 1..127
+  std::uint16_t number = 0;  // 1..127
   StreamType type = StreamType::kOther;
-  std::uint32_t bitrate = 0;    // bps: Stream Bitrate Properties, else ESP, else WAVEFORMATEX; 0 unknown
+  std::uint32_t bitrate =
+      0;  // bps: Stream Bitrate Properties, else ESP, else WAVEFORMATEX; 0 unknown
   bool from_extension = false;  // declared only inside an Extended Stream Properties object
 };
 
@@ -56,14 +57,14 @@ struct HeaderInfo {
   std::size_t total_size = 0;          // header_object_size (+ 50 when has_data_prefix)
   Guid file_id{};
   std::uint64_t file_size = 0;
-  std::uint64_t data_packets_count = 0;    // invalid for broadcast
-  std::uint64_t play_duration_100ns = 0;   // includes preroll; invalid for broadcast
+  std::uint64_t data_packets_count = 0;   // invalid for broadcast
+  std::uint64_t play_duration_100ns = 0;  // includes preroll; invalid for broadcast
   std::uint64_t send_duration_100ns = 0;
   std::uint64_t preroll_ms = 0;
-  std::uint32_t flags = 0;                 // bit0 broadcast, bit1 seekable
+  std::uint32_t flags = 0;  // bit0 broadcast, bit1 seekable
   std::uint32_t min_packet_size = 0;
   std::uint32_t max_packet_size = 0;
-  std::uint32_t packet_size = 0;           // the fixed packet size (== max_packet_size)
+  std::uint32_t packet_size = 0;  // the fixed packet size (== max_packet_size)
   std::uint32_t max_bitrate = 0;
   std::uint32_t declared_object_count = 0;  // "Number of Header Objects" field
   std::uint32_t actual_object_count = 0;    // objects really present
@@ -127,8 +128,8 @@ Status mark_broadcast(std::vector<std::uint8_t>* header);
 // starts, and how many complete packets there are.
 struct FileLayout {
   HeaderInfo info;
-  std::size_t header_bytes = 0;   // Header Object + 50-byte Data Object prefix
-  std::size_t first_packet = 0;   // offset of packet 0 (== header_bytes)
+  std::size_t header_bytes = 0;    // Header Object + 50-byte Data Object prefix
+  std::size_t first_packet = 0;    // offset of packet 0 (== header_bytes)
   std::uint64_t packet_count = 0;  // complete packets present in the file
 };
 Result<FileLayout> scan_file(ByteView file);

@@ -14,29 +14,33 @@
 namespace mms::asf {
 
 struct PayloadInfo {
-  std::uint8_t stream = 0;        // 1..127
-  bool keyframe = false;          // bit 7 of the stream number byte
+  std::uint8_t stream = 0;  // 1..127
+  bool keyframe = false;    // bit 7 of the stream number byte
   std::uint32_t object_number = 0;
   std::uint32_t object_offset = 0;  // offset into media object (or presentation time if compressed)
-  std::uint32_t presentation_ms = 0;  // from replicated data when >= 8 bytes, else object_offset when compressed
-  std::size_t header_begin = 0;   // offset in the packet of this payload's stream number byte
-  std::size_t data_begin = 0;     // offset of the payload data
-  std::size_t data_end = 0;       // one past the payload data
+  std::uint32_t presentation_ms =
+      0;  // from replicated data when >= 8 bytes, else object_offset when compressed
+  std::size_t header_begin = 0;  // offset in the packet of this payload's stream number byte
+  std::size_t data_begin = 0;    // offset of the payload data
+  std::size_t data_end = 0;      // one past the payload data
 };
 
 struct PacketInfo {
   std::uint32_t send_time_ms = 0;
   std::uint16_t duration_ms = 0;
   bool multiple_payloads = false;
-  bool any_keyframe = false;          // some payload has the key-frame bit
-  std::uint32_t packet_length = 0;    // explicit Packet Length field, else packet_size
-  std::uint32_t padding_length = 0;   // Padding Length field value
-  std::size_t length_type_offset = 0; // offset of the Length Type Flags byte
-  std::size_t packet_length_offset = 0;  unsigned packet_length_width = 0;  // 0 = absent
-  std::size_t padding_offset = 0;        unsigned padding_width = 0;        // 0 = absent
-  std::size_t payloads_begin = 0;     // first byte after the parsing information (payload flags byte if multiple)
+  bool any_keyframe = false;           // some payload has the key-frame bit
+  std::uint32_t packet_length = 0;     // explicit Packet Length field, else packet_size
+  std::uint32_t padding_length = 0;    // Padding Length field value
+  std::size_t length_type_offset = 0;  // offset of the Length Type Flags byte
+  std::size_t packet_length_offset = 0;
+  unsigned packet_length_width = 0;  // 0 = absent
+  std::size_t padding_offset = 0;
+  unsigned padding_width = 0;  // 0 = absent
+  std::size_t payloads_begin =
+      0;  // first byte after the parsing information (payload flags byte if multiple)
   std::size_t payload_flags_offset = 0;  // multiple payloads: the Payload Flags byte
-  std::size_t used_end = 0;           // one past the last payload byte (start of padding)
+  std::size_t used_end = 0;              // one past the last payload byte (start of padding)
   std::vector<PayloadInfo> payloads;
 };
 

@@ -8,8 +8,12 @@ namespace {
 std::atomic<LogSink*> g_sink{nullptr};
 }  // namespace
 
-void set_log_sink(LogSink* sink) { g_sink.store(sink); }
-LogSink* log_sink() { return g_sink.load(); }
+void set_log_sink(LogSink* sink) {
+  g_sink.store(sink);
+}
+LogSink* log_sink() {
+  return g_sink.load();
+}
 
 void log_printf(LogLevel level, const char* component, const char* fmt, ...) {
   LogSink* sink = g_sink.load();

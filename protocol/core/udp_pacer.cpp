@@ -52,8 +52,8 @@ void UdpPacer::refill(Instant now) {
     refilled_ = now;
     return;
   }
-  refilled_ = refilled_ + static_cast<Duration>(add * static_cast<std::uint64_t>(kMillisecond) /
-                                                per_ms);
+  refilled_ =
+      refilled_ + static_cast<Duration>(add * static_cast<std::uint64_t>(kMillisecond) / per_ms);
 }
 
 bool UdpPacer::may_send(Instant now) {
@@ -81,8 +81,8 @@ Instant UdpPacer::next_send(Instant now) const {
   // Time for the missing tokens plus one byte at the current rate.
   const auto missing = static_cast<std::uint64_t>(1 - tokens_);
   const std::uint64_t per_ms = std::max<std::uint64_t>(1, rate_ / 1000);
-  const auto wait = static_cast<Duration>((missing * static_cast<std::uint64_t>(kMillisecond) +
-                                           per_ms - 1) / per_ms);
+  const auto wait = static_cast<Duration>(
+      (missing * static_cast<std::uint64_t>(kMillisecond) + per_ms - 1) / per_ms);
   return std::max(now, refilled_ + wait);  // tokens accrue from refilled_ on
 }
 

@@ -6,8 +6,8 @@ namespace mms {
 namespace {
 
 bool known_scheme(const std::string& s) {
-  return s == "mms" || s == "mmsh" || s == "mmst" || s == "mmsu" || s == "http" ||
-         s == "rtsp" || s == "rtspu" || s == "rtspt";
+  return s == "mms" || s == "mmsh" || s == "mmst" || s == "mmsu" || s == "http" || s == "rtsp" ||
+         s == "rtspu" || s == "rtspt";
 }
 
 int hex_digit(char c) {
@@ -81,7 +81,9 @@ std::string Url::to_string(bool with_credentials) const {
   return s;
 }
 
-std::string Url::redacted() const { return to_string(false); }
+std::string Url::redacted() const {
+  return to_string(false);
+}
 
 Result<Url> parse_url(std::string_view text) {
   Url url;
@@ -105,8 +107,7 @@ Result<Url> parse_url(std::string_view text) {
     if (!percent_decode(cred.substr(0, colon), &url.user)) {
       return Status(Code::kMalformed, "bad escape in URL user");
     }
-    if (colon != std::string_view::npos &&
-        !percent_decode(cred.substr(colon + 1), &url.password)) {
+    if (colon != std::string_view::npos && !percent_decode(cred.substr(colon + 1), &url.password)) {
       return Status(Code::kMalformed, "bad escape in URL password");
     }
   }

@@ -12,12 +12,12 @@
 namespace mms {
 
 struct Url {
-  std::string scheme;    // lower-cased
-  std::string user;      // percent-decoded
-  std::string password;  // percent-decoded
-  std::string host;      // without brackets for IPv6
+  std::string scheme;      // lower-cased
+  std::string user;        // percent-decoded
+  std::string password;    // percent-decoded
+  std::string host;        // without brackets for IPv6
   std::uint16_t port = 0;  // 0 when absent
-  std::string path;      // starts with '/', includes the query, never empty
+  std::string path;        // starts with '/', includes the query, never empty
 
   // Default port for the scheme (mmsh/http 80, mms/mmst/mmsu 1755, rtsp* 554).
   std::uint16_t effective_port() const;

@@ -24,7 +24,9 @@ constexpr unsigned kDatagramsPerCall = 16;
 // TCP reads per wake-up (commands such as seek and close stay responsive).
 constexpr int kReadsPerWakeup = 16;
 
-Instant now_instant() { return Instant{g_get_monotonic_time() * 1000}; }
+Instant now_instant() {
+  return Instant{g_get_monotonic_time() * 1000};
+}
 
 // Whether a source address from recvmmsg() is `host` (any port).
 bool from_host(const sockaddr_storage& from, GInetAddress* host) {
@@ -533,8 +535,8 @@ void Channels::send_to(session::ChannelId id, const std::string& host, std::uint
   }
   GSocketAddress* addr = g_inet_socket_address_new(ip, port);
   GError* error = nullptr;
-  if (g_socket_send_to(it->second->udp_socket, addr, bytes.data(), bytes.size(), nullptr,
-                       &error) < 0) {
+  if (g_socket_send_to(it->second->udp_socket, addr, bytes.data(), bytes.size(), nullptr, &error) <
+      0) {
     MMS_LOG(LogLevel::kDebug, kLog, "UDP send failed: %s", error->message);
     g_clear_error(&error);
   }

@@ -1,10 +1,10 @@
 #include "protocol/io/driver.h"
 
-#include <gio/gio.h>
-
 #include <cstdio>
 #include <cstring>
 #include <utility>
+
+#include <gio/gio.h>
 
 #include "protocol/asf/packet.h"
 #include "protocol/core/log.h"
@@ -14,11 +14,12 @@
 namespace mms::io {
 namespace {
 
-constexpr const char* kLog = "io-driver";
 // Packets per output block: big buffers keep per-buffer costs in GStreamer low.
 constexpr std::size_t kBlockBytes = 256u * 1024;
 
-Instant now_instant() { return Instant{g_get_monotonic_time() * 1000}; }
+Instant now_instant() {
+  return Instant{g_get_monotonic_time() * 1000};
+}
 
 }  // namespace
 
@@ -163,14 +164,14 @@ struct Driver::Impl {
       }
       session::IoAction action;
       while (session->next_io_action(&action)) {
-        run_action(std::move(action));
+        run_action(action);
         ran = true;
       }
     }
     reschedule_timer();
   }
 
-  void run_action(session::IoAction action) {
+  void run_action(const session::IoAction& action) {
     switch (action.kind) {
       case session::IoAction::Kind::kConnectTcp:
         io->connect(action.channel, action.host, action.port);
@@ -340,7 +341,6 @@ struct Driver::Impl {
     }
     return G_SOURCE_REMOVE;
   }
-
 };
 
 Driver::Driver(std::function<void(const Notice&)> notify) : notify_(std::move(notify)) {}
@@ -365,7 +365,9 @@ std::string Driver::transport() const {
   return attempts_.empty() ? std::string() : attempts_.back();
 }
 
-Driver::~Driver() { close(); }
+Driver::~Driver() {
+  close();
+}
 
 void Driver::open(DriverSettings settings) {
   queue_ = std::make_unique<OutputQueue>(settings.queue_high_bytes, settings.queue_low_bytes);
@@ -419,7 +421,8 @@ std::uint64_t Driver::seek(std::uint64_t position_ms) {
         d->impl->seek(d->epoch, d->position_ms);
         return G_SOURCE_REMOVE;
       },
-      new SeekData{impl_.get(), e, position_ms}, [](gpointer p) { delete static_cast<SeekData*>(p); });
+      new SeekData{impl_.get(), e, position_ms},
+      [](gpointer p) { delete static_cast<SeekData*>(p); });
   return e;
 }
 

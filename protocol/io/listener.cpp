@@ -1,6 +1,11 @@
 // Listener implementation: GSocket + GSource plumbing around sans-I/O sessions.
 #include "protocol/io/listener.h"
 
+#include <netinet/in.h>
+#include <netinet/udp.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
@@ -13,11 +18,6 @@
 
 #include "protocol/core/log.h"
 #include "protocol/server/demux.h"
-
-#include <netinet/in.h>
-#include <netinet/udp.h>
-#include <sys/resource.h>
-#include <sys/socket.h>
 
 namespace mms::io {
 namespace {
@@ -192,8 +192,7 @@ void set_udp_send_buffer(GSocket* u) {
 
 }  // namespace
 
-std::unique_ptr<Connection> make_demux_connection(const ProtocolFactories* factories,
-                                                  Instant now) {
+std::unique_ptr<Connection> make_demux_connection(const ProtocolFactories* factories, Instant now) {
   return std::make_unique<DemuxConnection>(factories, now);
 }
 
@@ -943,8 +942,7 @@ Result<std::unique_ptr<Listener>> Listener::create(GMainContext* context,
     }
     if (impl->rtcp_socket != nullptr) {
       impl->rtcp_source = g_socket_create_source(impl->rtcp_socket, G_IO_IN, nullptr);
-      g_source_set_callback(impl->rtcp_source, G_SOURCE_FUNC(on_udp_readable), impl.get(),
-                            nullptr);
+      g_source_set_callback(impl->rtcp_source, G_SOURCE_FUNC(on_udp_readable), impl.get(), nullptr);
       g_source_attach(impl->rtcp_source, context);
     } else if (impl->udp.rtcp) {
       MMS_LOG(LogLevel::kInfo, kLog, "UDP port %u+1 not available: RTCP from clients unread",

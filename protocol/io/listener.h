@@ -13,13 +13,13 @@
 // runs its GMainContext.
 #pragma once
 
-#include <glib.h>
-
 #include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
+
+#include <glib.h>
 
 #include "protocol/core/bytes.h"
 #include "protocol/core/status.h"

@@ -96,16 +96,17 @@ void MmshClientSession::start_phase(Phase phase, Instant now) {
     a.port = config_.proxy->port != 0 ? config_.proxy->port : 3128;
   } else {
     a.host = current_url_.host;
-    a.port = current_url_.scheme == "mms" && current_url_.port == 0
-                 ? std::uint16_t{80}
-                 : current_url_.effective_port();
+    a.port = current_url_.scheme == "mms" && current_url_.port == 0 ? std::uint16_t{80}
+                                                                    : current_url_.effective_port();
   }
   MMS_LOG(LogLevel::kInfo, kLog, "%s: connecting to %s:%u for %s", current_url_.redacted().c_str(),
           a.host.c_str(), a.port, phase == Phase::kDescribe ? "describe" : "play");
   actions_.push_back(std::move(a));
 }
 
-void MmshClientSession::touch(Instant now) { last_activity_ = now; }
+void MmshClientSession::touch(Instant now) {
+  last_activity_ = now;
+}
 
 void MmshClientSession::on_connected(session::ChannelId ch, Instant now) {
   if (ch != channel_ || state_ != State::kConnecting) {
@@ -269,8 +270,8 @@ std::size_t MmshClientSession::handle_head(ByteView bytes, Instant now) {
     fail(Status(Code::kMalformed, "server sent a malformed HTTP response"));
     return 0;
   }
-  MMS_LOG(LogLevel::kDebug, kLog, "%s response %d %s", phase_ == Phase::kDescribe ? "describe" : "play",
-          resp.status, resp.reason.c_str());
+  MMS_LOG(LogLevel::kDebug, kLog, "%s response %d %s",
+          phase_ == Phase::kDescribe ? "describe" : "play", resp.status, resp.reason.c_str());
   const int status = resp.status;
   if (status == 401 || status == 407) {
     bool proxy = status == 407;
@@ -292,7 +293,8 @@ std::size_t MmshClientSession::handle_head(ByteView bytes, Instant now) {
       status == 308) {
     const std::string* location = resp.headers.find("Location");
     if (location == nullptr) {
-      fail(Status(Code::kPeerViolation, "redirect without Location", static_cast<std::uint32_t>(status)));
+      fail(Status(Code::kPeerViolation, "redirect without Location",
+                  static_cast<std::uint32_t>(status)));
       return 0;
     }
     if (++redirects_ > limits::kMaxRedirects) {
@@ -383,10 +385,12 @@ std::size_t MmshClientSession::handle_redirector(ByteView bytes, Instant now) {
     take = static_cast<std::size_t>(*body_length_ - redirector_body_.size());
   }
   if (redirector_body_.size() + take > kMaxRedirectorBytes) {
-    fail(Status(Code::kLimitExceeded, "server answered with a redirector file larger than 256 KiB"));
+    fail(
+        Status(Code::kLimitExceeded, "server answered with a redirector file larger than 256 KiB"));
     return 0;
   }
-  redirector_body_.insert(redirector_body_.end(), bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(take));
+  redirector_body_.insert(redirector_body_.end(), bytes.begin(),
+                          bytes.begin() + static_cast<std::ptrdiff_t>(take));
   if (body_length_ && redirector_body_.size() >= *body_length_) {
     follow_redirector(now);
   }

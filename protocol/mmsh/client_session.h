@@ -99,10 +99,10 @@ class MmshClientSession final : public session::ClientSession {
   // The last $M's metadata, for the header event that follows it.
   std::shared_ptr<const session::EntryMetadata> metadata_;
   bool header_known_ = false;
-  bool after_change_ = false;      // next $H starts a new playlist entry
-  bool discont_pending_ = false;   // next packet follows a seek
+  bool after_change_ = false;     // next $H starts a new playlist entry
+  bool discont_pending_ = false;  // next packet follows a seek
   bool header_seen_in_body_ = false;
-  std::vector<std::uint8_t> raw_header_;       // as last received
+  std::vector<std::uint8_t> raw_header_;                              // as last received
   std::shared_ptr<const std::vector<std::uint8_t>> repaired_header_;  // what downstream gets
   asf::HeaderInfo info_;
   std::vector<asf::StreamChoice> selection_;

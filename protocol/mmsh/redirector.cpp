@@ -12,7 +12,9 @@
 namespace mms::mmsh {
 namespace {
 
-bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+bool is_space(char c) {
+  return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && is_space(s.front())) {
@@ -162,8 +164,8 @@ std::string decode_entities(std::string_view s) {
       for (std::size_t k = hex ? 2 : 1; k < name.size() && ok; ++k) {
         const char c = name[k];
         const int d = std::isdigit(static_cast<unsigned char>(c)) ? c - '0'
-                      : hex && c >= 'a' && c <= 'f'              ? c - 'a' + 10
-                                                                 : -1;
+                      : hex && c >= 'a' && c <= 'f'               ? c - 'a' + 10
+                                                                  : -1;
         ok = d >= 0 && d < (hex ? 16 : 10);
         v = v * (hex ? 16 : 10) + static_cast<unsigned long>(d < 0 ? 0 : d);
         ok = ok && v < 0x80;  // URLs and titles: ASCII only here

@@ -329,7 +329,8 @@ std::string ServerSession::response_head(int status, const char* reason, const c
   return write_response(r);
 }
 
-void ServerSession::respond_simple(int status, const char* reason, std::vector<HttpHeader> extra) {
+void ServerSession::respond_simple(int status, const char* reason,
+                                   const std::vector<HttpHeader>& extra) {
   response_status_ = status;
   pending_.clear();
   pending_pos_ = 0;
@@ -772,8 +773,7 @@ void ServerSession::start_play(const HttpRequest& req, const std::vector<PragmaT
     next_packet_ = content_->loop_join(now - config_->live_epoch, behind_ms, &live_iteration_);
     paced_ = true;
     MMS_LOG(LogLevel::kInfo, kLog, "client-id=%u: Play live %s: loop %lld, key packet %u",
-            client_id_, req.target.c_str(), static_cast<long long>(live_iteration_),
-            next_packet_);
+            client_id_, req.target.c_str(), static_cast<long long>(live_iteration_), next_packet_);
   } else {
     next_packet_ = choose_start(pragmas, &beyond_end);
     paced_ = !config_->fast;

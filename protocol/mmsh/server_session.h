@@ -73,9 +73,9 @@ std::optional<Fault> fault_from_string(std::string_view name);
 // Configuration shared by every session of a server.
 struct ServerConfig {
   server::ContentSource* content = nullptr;  // not owned; outlives the sessions
-  bool fast = false;                 // on-demand Play as fast as the client reads
-  bool keep_padding = false;         // send full-size $D payloads
-  std::string auth_user;             // Basic authentication when non-empty
+  bool fast = false;                         // on-demand Play as fast as the client reads
+  bool keep_padding = false;                 // send full-size $D payloads
+  std::string auth_user;                     // Basic authentication when non-empty
   std::string auth_password;
   std::map<std::string, std::string> redirects;  // content name (path without '/') -> URL
   // Server-side playlists: name (path without '/') -> content names played in
@@ -171,7 +171,7 @@ class ServerSession : public server::ServerSession {
   bool wants_keep_alive(const HttpRequest& req) const;
   void next_request(Instant now);
   void handle_get(const HttpRequest& req, const std::vector<PragmaToken>& pragmas, Instant now);
-  void respond_simple(int status, const char* reason, std::vector<HttpHeader> extra = {});
+  void respond_simple(int status, const char* reason, const std::vector<HttpHeader>& extra = {});
   std::string response_head(int status, const char* reason, const char* content_type,
                             std::optional<std::uint64_t> content_length, bool live,
                             const std::vector<HttpHeader>& extra) const;
@@ -204,11 +204,11 @@ class ServerSession : public server::ServerSession {
   std::string request_path_;
   bool busy_ = false;
   bool peer_gone_ = false;
-  bool keep_alive_ = false;     // the current response leaves the connection open
-  bool send_metadata_ = false;  // the player is NSPlayer 9 or later: $M before every $H
+  bool keep_alive_ = false;            // the current response leaves the connection open
+  bool send_metadata_ = false;         // the player is NSPlayer 9 or later: $M before every $H
   std::uint32_t playlist_gen_id_ = 0;  // of the last $M sent
-  std::uint32_t requests_ = 0;  // requests read on this connection
-  std::string selected_entry_;  // stream-switch-entry of a POST SelectStream
+  std::uint32_t requests_ = 0;         // requests read on this connection
+  std::string selected_entry_;         // stream-switch-entry of a POST SelectStream
 
   // Output: owned bytes (pending_) or a view into the framed cache (zc_*), never both.
   std::vector<std::uint8_t> pending_;
@@ -225,17 +225,17 @@ class ServerSession : public server::ServerSession {
   // Play state.
   std::shared_ptr<const server::Content> content_;
   std::vector<std::shared_ptr<const server::Content>> entries_;  // playlist entries after content_
-  std::size_t next_entry_ = 0;                           // index into entries_
+  std::size_t next_entry_ = 0;                                   // index into entries_
   const server::FramedPackets* framed_ = nullptr;  // cache for the all-streams case, else nullptr
-  std::vector<bool> keep_;                 // stream filter (128 entries) when framed_ == nullptr
-  std::vector<std::uint8_t> scratch_;      // filtered packet
-  std::vector<std::uint8_t> scratch2_;     // stripped packet
+  std::vector<bool> keep_;              // stream filter (128 entries) when framed_ == nullptr
+  std::vector<std::uint8_t> scratch_;   // filtered packet
+  std::vector<std::uint8_t> scratch2_;  // stripped packet
   std::uint32_t next_packet_ = 0;
   std::int64_t start_packet_ = -1;
   std::uint32_t d_count_ = 0;  // $D frames produced (AFFlags = d_count_ mod 256)
   Instant play_start_;         // on-demand pacing origin (due time of start packet)
   std::uint32_t start_send_ms_ = 0;
-  FastStart accel_;            // this play's Fast Start grant (on demand, paced)
+  FastStart accel_;                  // this play's Fast Start grant (on demand, paced)
   std::int64_t live_iteration_ = 0;  // live: loop number of next_packet_
   bool paced_ = false;
 };

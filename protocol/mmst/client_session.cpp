@@ -566,7 +566,8 @@ void MmstClientSession::handle_message(const Message& m, Instant now) {
         return;  // acknowledges our StopPlaying (pause)
       }
       Message lg = make_message(kLinkViewerToMacLogging);
-      lg.logging.log = make_client_log(open_file_id_, current_url_.redacted(), udp_ ? "UDP" : "TCP");
+      lg.logging.log =
+          make_client_log(open_file_id_, current_url_.redacted(), udp_ ? "UDP" : "TCP");
       send(&lg);
       if (r.hr == kHrFalse) {
         state_ = State::kWaitChange;  // a ReportStreamChange follows
@@ -860,9 +861,10 @@ void MmstClientSession::reset_udp_window() {
 std::uint32_t MmstClientSession::udp_sequence(const DataPacket& p) {
   // The first packet of a later play comes after everything the server sent
   // before: the next value above the highest seen with these low 8 bits.
-  std::uint32_t seq = seq_known_ ? extend_sequence(next_seq_, p.af_flags)
-                                 : last_seq_ + 1 + static_cast<std::uint8_t>(
-                                                       p.af_flags - ((last_seq_ + 1) & 0xFFu));
+  std::uint32_t seq =
+      seq_known_
+          ? extend_sequence(next_seq_, p.af_flags)
+          : last_seq_ + 1 + static_cast<std::uint8_t>(p.af_flags - ((last_seq_ + 1) & 0xFFu));
   if (!all_selected_ || live()) {
     return seq;
   }
@@ -1104,8 +1106,8 @@ void MmstClientSession::send_resend_request(const std::uint32_t* seqs, std::size
     return;
   }
   ++resend_requests_;
-  MMS_LOG(LogLevel::kDebug, kLog, "requesting %zu resend(s) from %u",
-          r.dw_begin_packet_list.size(), r.dw_begin_packet_list.front());
+  MMS_LOG(LogLevel::kDebug, kLog, "requesting %zu resend(s) from %u", r.dw_begin_packet_list.size(),
+          r.dw_begin_packet_list.front());
   session::IoAction a;
   a.kind = session::IoAction::Kind::kSendTo;
   a.channel = udp_ch_;
@@ -1408,8 +1410,8 @@ void MmstClientSession::fail(Status status, std::string detail) {
   if (state_ == State::kFailed) {
     return;
   }
-  MMS_LOG(LogLevel::kInfo, kLog, "%s failed: %s (%s, detail 0x%x)", transport_name(),
-          status.what(), to_string(status.code()), status.detail());
+  MMS_LOG(LogLevel::kInfo, kLog, "%s failed: %s (%s, detail 0x%x)", transport_name(), status.what(),
+          to_string(status.code()), status.detail());
   close_channels();
   state_ = State::kFailed;
   events_.push_back(session::failed_event(status, std::move(detail)));

@@ -134,20 +134,20 @@ class MmstClientSession final : public session::ClientSession {
   // Where the session is (docs/protocols/mmsp-reference.md §4.2).
   // One TCP control connection at a time.
   enum class State : std::uint8_t {
-    kIdle,           // nothing requested yet
-    kBinding,        // UDP: kBindUdp issued, waiting for on_udp_bound
-    kConnecting,     // TCP connect issued
-    kAwaitConnected, // Connect sent, waiting for ReportConnectedEX
+    kIdle,             // nothing requested yet
+    kBinding,          // UDP: kBindUdp issued, waiting for on_udp_bound
+    kConnecting,       // TCP connect issued
+    kAwaitConnected,   // Connect sent, waiting for ReportConnectedEX
     kAwaitFunnelInfo,  // FunnelInfo sent, waiting for ReportFunnelInfo
-    kAwaitFunnel,    // ConnectFunnel sent, waiting for ReportConnectedFunnel
-    kAwaitOpen,      // OpenFile/SecurityResponse sent, waiting for ReportOpenFile
-    kAwaitHeader,    // ReadBlock sent, header Data packets arriving
-    kAwaitStarted,   // StreamSwitch + StartPlaying sent
-    kStreaming,      // ReportStartedPlaying seen; media flows
-    kPaused,         // StopPlaying sent because the consumer is full (on-demand)
-    kWaitChange,     // EndOfStream hr=1: waiting for ReportStreamChange + header
-    kDone,           // Eos emitted or closed
-    kFailed,         // sticky: Failed emitted, inputs ignored
+    kAwaitFunnel,      // ConnectFunnel sent, waiting for ReportConnectedFunnel
+    kAwaitOpen,        // OpenFile/SecurityResponse sent, waiting for ReportOpenFile
+    kAwaitHeader,      // ReadBlock sent, header Data packets arriving
+    kAwaitStarted,     // StreamSwitch + StartPlaying sent
+    kStreaming,        // ReportStartedPlaying seen; media flows
+    kPaused,           // StopPlaying sent because the consumer is full (on-demand)
+    kWaitChange,       // EndOfStream hr=1: waiting for ReportStreamChange + header
+    kDone,             // Eos emitted or closed
+    kFailed,           // sticky: Failed emitted, inputs ignored
   };
 
   // A UDP data packet held for reordering.
@@ -206,7 +206,7 @@ class MmstClientSession final : public session::ClientSession {
   session::ChannelId udp_ch_ = 0;
   session::ChannelId next_channel_ = 1;
   std::uint16_t udp_port_ = 0;
-  std::string local_ip_;  // our address of the control connection (funnel name)
+  std::string local_ip_;   // our address of the control connection (funnel name)
   std::uint16_t seq_ = 0;  // our TcpMessageHeader counter
   Instant last_activity_;
   std::uint64_t position_ms_ = 0;
@@ -226,7 +226,6 @@ class MmstClientSession final : public session::ClientSession {
   std::uint8_t header_inc_ = kLastHeaderIncarnation;  // next ReadBlock uses next_header_incarnation
   std::uint8_t play_inc_ = kFirstPlayIncarnation;     // OpenFile uses 9; Start* the next ones
   std::uint8_t expected_header_inc_ = 0;              // incarnation of header packets we accept
-  bool header_requested_ = false;
 
   // Header.
   HeaderAssembler assembler_;
@@ -255,16 +254,16 @@ class MmstClientSession final : public session::ClientSession {
   bool tail_probe_ = false;
   std::uint32_t tail_next_ = 0;  // first tail packet not yet asked for
   bool tail_next_set_ = false;
-  std::uint32_t tail_recovered_mark_ = 0;  // recovered_ when the last tail batch was asked for
-  std::optional<std::uint32_t> last_location_;   // last emitted packet number
-  std::uint32_t resume_floor_ = 0;               // drop packets below this after a resume
+  std::uint32_t tail_recovered_mark_ = 0;       // recovered_ when the last tail batch was asked for
+  std::optional<std::uint32_t> last_location_;  // last emitted packet number
+  std::uint32_t resume_floor_ = 0;              // drop packets below this after a resume
   bool resume_floor_active_ = false;
 
   // UDP data.
   std::optional<Instant> udp_wait_since_;  // waiting for the first datagram
   bool udp_seen_ = false;
   bool seq_known_ = false;
-  std::uint32_t next_seq_ = 0;   // extended sequence expected next
+  std::uint32_t next_seq_ = 0;  // extended sequence expected next
   // The highest server sequence seen (the reference for the first packet of
   // a play): the server's counter runs on across plays (MS-MMSP 3.2.3), and
   // resend requests name its values.
@@ -282,15 +281,15 @@ class MmstClientSession final : public session::ClientSession {
   std::optional<std::uint32_t> window_top_;   // highest seq held or missing
   std::map<std::uint32_t, Instant> missing_;  // seq -> when first noticed
   struct Requested {
-    Instant at;            // last request
-    bool again = false;    // requested more than once (no round-trip sample)
+    Instant at;          // last request
+    bool again = false;  // requested more than once (no round-trip sample)
   };
   std::map<std::uint32_t, Requested> requested_at_;
-  std::set<std::uint32_t> unrequested_;  // missing, never asked for
+  std::set<std::uint32_t> unrequested_;                        // missing, never asked for
   std::deque<std::pair<Instant, std::uint32_t>> retry_queue_;  // requests in time order
-  std::optional<Instant> request_round_;  // last request_resends() that sent
-  std::optional<Duration> resend_rtt_;    // smoothed resend round trip
-  std::optional<std::uint32_t> replay_from_;  // LocationId of the last replay
+  std::optional<Instant> request_round_;                       // last request_resends() that sent
+  std::optional<Duration> resend_rtt_;                         // smoothed resend round trip
+  std::optional<std::uint32_t> replay_from_;                   // LocationId of the last replay
   int replays_in_row_ = 0;
   std::uint32_t replays_ = 0;
   std::vector<std::vector<std::uint8_t>> released_;  // storage of emitted held packets

@@ -72,7 +72,6 @@ std::string content_name(std::string path) {
   return path;
 }
 
-
 }  // namespace
 
 ServerSession::ServerSession(const ServerConfig* config, std::uint32_t client_id, Instant now)
@@ -239,11 +238,11 @@ ByteView ServerSession::next_output(Instant now) {
   if (pending_pos_ >= pending_.size()) {
     pending_.clear();
     pending_pos_ = 0;
-    if (udp_port_ == 0) {
+    // TCP: everything travels here. UDP: only the end-of-stream messages, after the last
+    // datagram.
+    if (udp_port_ == 0 || (state_ == State::kStreaming && content_ &&
+                           next_packet_ >= content_->packet_count() && datagrams_.empty())) {
       produce(now);
-    } else if (state_ == State::kStreaming && content_ &&
-               next_packet_ >= content_->packet_count() && datagrams_.empty()) {
-      produce(now);  // UDP: the end-of-stream messages travel on TCP, after the last datagram
     }
   }
   return ByteView(pending_.data() + pending_pos_, pending_.size() - pending_pos_);
@@ -295,8 +294,8 @@ std::size_t ServerSession::next_datagrams(Instant now, ByteView* out, std::size_
 }
 
 void ServerSession::consume_datagrams(std::size_t n) {
-  datagrams_.erase(datagrams_.begin(),
-                   datagrams_.begin() + static_cast<std::ptrdiff_t>(std::min(n, datagrams_.size())));
+  datagrams_.erase(datagrams_.begin(), datagrams_.begin() + static_cast<std::ptrdiff_t>(
+                                                                std::min(n, datagrams_.size())));
 }
 
 bool ServerSession::wants_close() const {
@@ -781,8 +780,8 @@ void ServerSession::on_start_playing(const Message& m, Instant now) {
   bool beyond_end = false;
   std::uint32_t start = 0;
   // Broadcast Fast Start: join that far behind live (protocol/core/fast_start.h).
-  const std::uint32_t behind_ms = broadcast_fast_start_ms(
-      sp.has_accel ? sp.dw_accel_duration : 0, config_->fast_start_factor);
+  const std::uint32_t behind_ms =
+      broadcast_fast_start_ms(sp.has_accel ? sp.dw_accel_duration : 0, config_->fast_start_factor);
   if (content_->fed()) {
     // A publishing point: from its last key frame (after a stream change, from
     // the new header's first packet), each packet as it arrives.
@@ -916,7 +915,8 @@ void ServerSession::send_packet(std::uint32_t packet) {
   sent.location_id = static_cast<std::uint32_t>(location & 0xFFFFFFFFu);
   sent.inc = incarnation_byte(play_inc_);
   sent.af_flags = af;
-  sent.rate_kb = static_cast<std::uint32_t>(std::min<std::uint64_t>(pacer_.rate() / 1000, UINT32_MAX));
+  sent.rate_kb =
+      static_cast<std::uint32_t>(std::min<std::uint64_t>(pacer_.rate() / 1000, UINT32_MAX));
   emit_data(sent.location_id, sent.inc, af, src, true);
   if (udp_port_ != 0) {
     history_.push_back(sent);
@@ -1057,9 +1057,8 @@ void ServerSession::on_datagram(ByteView datagram, Instant now) {
   }
   if (!paced_ && state_ == State::kStreaming) {
     // The client lost packets: they were sent too fast.
-    const Sent* first = req.dw_begin_packet_list.empty()
-                            ? nullptr
-                            : find_sent(req.dw_begin_packet_list.front());
+    const Sent* first =
+        req.dw_begin_packet_list.empty() ? nullptr : find_sent(req.dw_begin_packet_list.front());
     pacer_.on_loss(now, first != nullptr ? std::uint64_t{first->rate_kb} * 1000 : 0);
   }
   const std::uint32_t allowed =
@@ -1075,8 +1074,7 @@ void ServerSession::on_datagram(ByteView datagram, Instant now) {
     const ByteView payload = sent != nullptr ? packet_payload(sent->packet) : ByteView();
     Datagram d;
     if (payload.empty() ||
-        !encode_data_packet(sent->location_id, sent->inc, sent->af_flags, payload, &d.bytes)
-             .ok()) {
+        !encode_data_packet(sent->location_id, sent->inc, sent->af_flags, payload, &d.bytes).ok()) {
       ++resend_misses_;
       MMS_LOG(LogLevel::kDebug, kLog, "client-id=%u: resend of %u: no longer kept", client_id_,
               seq);

@@ -42,8 +42,8 @@
 #include <vector>
 
 #include "protocol/core/access.h"
-#include "protocol/core/fast_start.h"
 #include "protocol/core/bytes.h"
+#include "protocol/core/fast_start.h"
 #include "protocol/core/status.h"
 #include "protocol/core/time.h"
 #include "protocol/core/udp_pacer.h"
@@ -56,9 +56,9 @@ namespace mms::mmst {
 // Configuration shared by every session of a server.
 struct ServerConfig {
   server::ContentSource* content = nullptr;  // not owned; outlives the sessions
-  bool fast = false;                       // on-demand data as fast as the client reads
-  bool keep_padding = false;               // send full-size ASF packets
-  std::string auth_user;                   // BASIC challenge when non-empty
+  bool fast = false;                         // on-demand data as fast as the client reads
+  bool keep_padding = false;                 // send full-size ASF packets
+  std::string auth_user;                     // BASIC challenge when non-empty
   std::string auth_password;
   std::map<std::string, std::string> redirects;  // content name -> URL (ReportRedirect)
   // Server-side playlists: name -> content names played in order.
@@ -279,11 +279,11 @@ class ServerSession : public server::ServerSession {
   const Sent* find_sent(std::uint32_t sequence) const;
   std::int64_t resend_window_s_ = -1;
   std::uint32_t resends_in_window_ = 0;
-  std::uint32_t sent_at_window_ = 0;     // data_sent_ when the window began
-  std::uint32_t sent_last_window_ = 0;   // Data packets sent in the window before
+  std::uint32_t sent_at_window_ = 0;    // data_sent_ when the window began
+  std::uint32_t sent_last_window_ = 0;  // Data packets sent in the window before
   std::uint32_t resent_ = 0;
   std::uint32_t resend_misses_ = 0;  // asked for, no longer in history_
-  UdpPacer pacer_;  // fast UDP only
+  UdpPacer pacer_;                   // fast UDP only
   bool pacer_started_ = false;
 };
 

@@ -23,8 +23,7 @@ bool has_line(const std::string& body, std::string_view name) {
   std::size_t pos = 0;
   while (pos < body.size()) {
     std::size_t eol = body.find('\n', pos);
-    std::string_view line(body.data() + pos,
-                          (eol == std::string::npos ? body.size() : eol) - pos);
+    std::string_view line(body.data() + pos, (eol == std::string::npos ? body.size() : eol) - pos);
     pos = eol == std::string::npos ? body.size() : eol + 1;
     std::size_t colon = line.find(':');
     if (colon == std::string_view::npos) {
@@ -446,8 +445,8 @@ void RtspClientSession::handle_unit(const Unit& unit, Instant now) {
         return;  // frames on a UDP session: ignored
       }
       const bool rtcp = (unit.frame.channel & 1u) != 0;
-      const std::uint8_t rtp_channel = rtcp ? static_cast<std::uint8_t>(unit.frame.channel - 1)
-                                            : unit.frame.channel;
+      const std::uint8_t rtp_channel =
+          rtcp ? static_cast<std::uint8_t>(unit.frame.channel - 1) : unit.frame.channel;
       const std::optional<std::size_t> k = receiver_.stream_for_channel(rtp_channel);
       if (!k) {
         return;  // unknown channel

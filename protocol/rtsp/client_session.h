@@ -215,10 +215,10 @@ class RtspClientSession final : public session::ClientSession, private RtpReceiv
   Url current_url_;
   State state_ = State::kIdle;
   session::ChannelId tcp_ = 0;
-  std::uint16_t server_rtcp_port_ = 0;    // where receiver reports go (0 = nowhere)
-  std::uint32_t rr_pending_ = 0;          // RTP packets not reported yet
-  std::uint64_t rr_bytes_ = 0;            // RTP bytes since the last report
-  Instant rr_last_at_;                    // the last report (or the PLAY reply)
+  std::uint16_t server_rtcp_port_ = 0;                  // where receiver reports go (0 = nowhere)
+  std::uint32_t rr_pending_ = 0;                        // RTP packets not reported yet
+  std::uint64_t rr_bytes_ = 0;                          // RTP bytes since the last report
+  Instant rr_last_at_;                                  // the last report (or the PLAY reply)
   Duration rr_min_interval_ = kReceiverReportInterval;  // RFC 3550 6.2 reduced minimum
   std::optional<Instant> rr_due_;
   session::ChannelId next_channel_ = 1;
@@ -239,15 +239,15 @@ class RtspClientSession final : public session::ClientSession, private RtpReceiv
 
   // Requests (CSeq, outstanding, authentication: request_tracker.h).
   RequestTracker requests_;
-  std::string request_url_;      // rtsp:// form of current_url_
-  std::string base_url_;         // Content-Base, else the DESCRIBE URL
-  std::string aggregate_;        // PLAY / TEARDOWN / GET_PARAMETER URI
+  std::string request_url_;  // rtsp:// form of current_url_
+  std::string base_url_;     // Content-Base, else the DESCRIBE URL
+  std::string aggregate_;    // PLAY / TEARDOWN / GET_PARAMETER URI
   std::string session_id_;
   std::uint32_t session_timeout_s_ = kDefaultSessionTimeoutS;
-  std::string gen_id_;           // X-Playlist-Gen-Id
+  std::string gen_id_;  // X-Playlist-Gen-Id
   std::optional<Instant> keepalive_at_;
-  bool paused_server_ = false;               // our PAUSE (consumer full) awaits a resuming PLAY
-  std::optional<Instant> report_at_;         // next periodic receiver report (UDP, playing)
+  bool paused_server_ = false;        // our PAUSE (consumer full) awaits a resuming PLAY
+  std::optional<Instant> report_at_;  // next periodic receiver report (UDP, playing)
   std::uint32_t reports_sent_ = 0;
   std::uint32_t keepalives_ = 0;
 
@@ -259,7 +259,7 @@ class RtspClientSession final : public session::ClientSession, private RtpReceiv
   std::uint64_t inflated_count_ = 0;           // packets in the caller's header
   StreamPlan plan_;                            // the streams set up (stream_plan.h)
   RtpReceiver receiver_;                       // their RTP (rtp_receiver.h)
-  bool setup_rtx_ = false;  // the RTX SETUP is still to be sent
+  bool setup_rtx_ = false;                     // the RTX SETUP is still to be sent
   std::size_t next_setup_ = 0;
 
   // Play.

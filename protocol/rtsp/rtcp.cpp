@@ -12,7 +12,8 @@ constexpr std::size_t kBlockSize = 24;
 
 void write_block(const ReportBlock& b, ByteWriter* w) {
   w->u32be(b.ssrc);
-  const std::int32_t lost = std::max<std::int32_t>(-0x800000, std::min(b.cumulative_lost, 0x7FFFFF));
+  const std::int32_t lost =
+      std::max<std::int32_t>(-0x800000, std::min(b.cumulative_lost, 0x7FFFFF));
   w->u32be(static_cast<std::uint32_t>(b.fraction_lost) << 24 |
            (static_cast<std::uint32_t>(lost) & 0xFFFFFFu));
   w->u32be(b.highest_seq);

@@ -22,10 +22,10 @@ constexpr std::uint8_t kRtcpBye = 203;
 constexpr std::size_t kMaxReportBlocks = 31;
 
 struct ReportBlock {
-  std::uint32_t ssrc = 0;             // the source reported on
-  std::uint8_t fraction_lost = 0;     // since the last report, in 1/256
-  std::int32_t cumulative_lost = 0;   // 24 bits signed (negative: duplicates)
-  std::uint32_t highest_seq = 0;      // extended highest sequence number received
+  std::uint32_t ssrc = 0;            // the source reported on
+  std::uint8_t fraction_lost = 0;    // since the last report, in 1/256
+  std::int32_t cumulative_lost = 0;  // 24 bits signed (negative: duplicates)
+  std::uint32_t highest_seq = 0;     // extended highest sequence number received
   std::uint32_t jitter = 0;
   std::uint32_t last_sr = 0;
   std::uint32_t delay_since_last_sr = 0;

@@ -79,9 +79,9 @@ namespace mms::rtsp {
 // Configuration shared by every session of a server.
 struct ServerConfig {
   server::ContentSource* content = nullptr;  // not owned; outlives the sessions
-  bool fast = false;                       // on-demand data as fast as the client reads
-  bool keep_padding = false;               // send full-size ASF packets
-  std::string auth_user;                   // Basic + Digest challenge when non-empty
+  bool fast = false;                         // on-demand data as fast as the client reads
+  bool keep_padding = false;                 // send full-size ASF packets
+  std::string auth_user;                     // Basic + Digest challenge when non-empty
   std::string auth_password;
   std::map<std::string, std::string> redirects;  // content name -> URL (302)
   // Server-side playlists: name -> content names played in order.
@@ -95,7 +95,9 @@ struct ServerConfig {
   // a request or response, RTCP (UDP or interleaved), and over TCP the client
   // reading the interleaved data. A paused player over TCP stops reading, so
   // its keepalive requests are what keeps the session.
-  Duration session_timeout = 60 * kSecond;  // Fast Start: the largest factor granted (1 = none). protocol/core/fast_start.h.
+  Duration session_timeout =
+      60 *
+      kSecond;  // Fast Start: the largest factor granted (1 = none). protocol/core/fast_start.h.
   std::uint32_t fast_start_factor = kFastStartDefaultFactor;
   // Access hook (protocol/core/access.h): the path and query of DESCRIBE, and
   // of a SETUP for another path than the one granted; false -> 403.
@@ -355,7 +357,7 @@ class ServerSession : public server::ServerSession {
   std::int64_t live_iteration_ = 0;
   bool paced_ = false;
   bool played_ = false;
-  std::optional<Instant> eos_at_;  // UDP: when the end-of-stream request may go
+  std::optional<Instant> eos_at_;     // UDP: when the end-of-stream request may go
   std::optional<Instant> report_at_;  // next RTCP sender reports (while playing)
   // Fast UDP pacing (receiver reports, else ticks).
   bool reporting_ = false;

@@ -113,8 +113,7 @@ class Content {
   // clock `elapsed` after its start, `behind_ms` behind live (broadcast Fast
   // Start; never back into the previous loop): the key-frame packet at or
   // before that point, and the loop number in *iteration.
-  std::uint32_t loop_join(Duration elapsed, std::uint32_t behind_ms,
-                          std::int64_t* iteration) const;
+  std::uint32_t loop_join(Duration elapsed, std::uint32_t behind_ms, std::int64_t* iteration) const;
   // Content duration in ms without preroll (from the header, else from send times).
   std::uint32_t duration_ms() const { return duration_ms_; }
   // Loop period of a live content in ms (send-time span plus one packet interval).

@@ -20,7 +20,8 @@ bool scheme_candidates(const std::string& scheme, std::vector<Transport>* out) {
     *out = {Transport::kMmsUdp};
   } else if (scheme == "mmst") {
     *out = {Transport::kMmsTcp};
-  } else if (scheme == "mmsh" || scheme == "http") {  // http://: a Windows Media server, spoken as MMSH
+  } else if (scheme == "mmsh" ||
+             scheme == "http") {  // http://: a Windows Media server, spoken as MMSH
     *out = {Transport::kMmsh};
   } else if (scheme == "rtsp") {
     *out = {Transport::kRtspUdp, Transport::kRtspTcp};
@@ -52,11 +53,13 @@ const char* to_string(Transport t) {
   return "?";
 }
 
-const char* scheme_for(Transport t) { return to_string(t); }
+const char* scheme_for(Transport t) {
+  return to_string(t);
+}
 
 bool parse_transport(std::string_view name, Transport* out) {
-  static constexpr Transport kAll[] = {Transport::kRtspUdp, Transport::kRtspTcp,
-                                       Transport::kMmsUdp, Transport::kMmsTcp, Transport::kMmsh};
+  static constexpr Transport kAll[] = {Transport::kRtspUdp, Transport::kRtspTcp, Transport::kMmsUdp,
+                                       Transport::kMmsTcp, Transport::kMmsh};
   for (Transport t : kAll) {
     if (iequals(name, to_string(t))) {
       *out = t;
@@ -269,9 +272,9 @@ Decision RolloverController::on_outcome(Outcome outcome, Instant now, const Stat
   current.finished = true;
   Status failure = status;
   if (failure.ok()) {
-    failure = Status(outcome == Outcome::kRedirect ? Code::kPeerViolation : Code::kRefused,
-                     outcome == Outcome::kRedirect ? "redirect without a location"
-                                                   : "the transport failed");
+    failure = Status(
+        outcome == Outcome::kRedirect ? Code::kPeerViolation : Code::kRefused,
+        outcome == Outcome::kRedirect ? "redirect without a location" : "the transport failed");
   }
   if (media_started_) {
     // Media already flowed on this transport: no rollover mid-stream.

@@ -34,7 +34,9 @@ RolloverSession::RolloverSession(ClientConfig config, RolloverOptions options,
 
 // --- inputs -----------------------------------------------------------------
 
-void RolloverSession::begin_input() { retired_.clear(); }
+void RolloverSession::begin_input() {
+  retired_.clear();
+}
 
 template <typename F>
 void RolloverSession::feed(ChannelId global, Instant now, F&& f) {
@@ -162,13 +164,23 @@ void RolloverSession::close() {
 
 // --- drains -----------------------------------------------------------------
 
-bool RolloverSession::next_io_action(IoAction* out) { return pop_front(&actions_, out); }
-bool RolloverSession::next_event(Event* out) { return pop_front(&events_, out); }
-bool RolloverSession::next_notice(Notice* out) { return pop_front(&notices_, out); }
+bool RolloverSession::next_io_action(IoAction* out) {
+  return pop_front(&actions_, out);
+}
+bool RolloverSession::next_event(Event* out) {
+  return pop_front(&events_, out);
+}
+bool RolloverSession::next_notice(Notice* out) {
+  return pop_front(&notices_, out);
+}
 
-bool RolloverSession::seekable() const { return seekable_; }
+bool RolloverSession::seekable() const {
+  return seekable_;
+}
 
-const char* RolloverSession::transport_name() const { return to_string(transport_); }
+const char* RolloverSession::transport_name() const {
+  return to_string(transport_);
+}
 
 std::vector<std::string> RolloverSession::attempt_names() const {
   std::vector<std::string> names = table_.attempt_names();
@@ -178,7 +190,9 @@ std::vector<std::string> RolloverSession::attempt_names() const {
 
 // --- attempts ---------------------------------------------------------------
 
-void RolloverSession::notify(Notice n) { notices_.push_back(std::move(n)); }
+void RolloverSession::notify(Notice n) {
+  notices_.push_back(std::move(n));
+}
 
 Duration RolloverSession::backoff(int attempt) const {
   Duration d = options_.first_retry_delay;
@@ -490,9 +504,11 @@ void RolloverSession::on_inner_failed(const Event& e, Instant now) {
   n.transport = name;
   n.url = config_.url.redacted();
   n.text = e.status.what();
-  n.final = d.kind != Decision::Kind::kTryNext && d.kind != Decision::Kind::kFollowRedirect;
+  const bool is_final =
+      d.kind != Decision::Kind::kTryNext && d.kind != Decision::Kind::kFollowRedirect;
+  n.final = is_final;
   notify(std::move(n));
-  if (n.final) {
+  if (is_final) {
     fail(e);
     return;
   }
@@ -509,7 +525,8 @@ void RolloverSession::walk_on_reconnect() {
     return;
   }
   auto it = std::find(c.begin(), c.end(), transport_);
-  const std::size_t next = it == c.end() ? 0 : (static_cast<std::size_t>(it - c.begin()) + 1) % c.size();
+  const std::size_t next =
+      it == c.end() ? 0 : (static_cast<std::size_t>(it - c.begin()) + 1) % c.size();
   reconnect_transport_ = c[next];
   reconnect_url_ = winner_url_;
   reconnect_url_.scheme = scheme_for(reconnect_transport_);

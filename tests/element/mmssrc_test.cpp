@@ -10,8 +10,8 @@
 
 #include <atomic>
 #include <chrono>
-#include <cstring>
 #include <cstdio>
+#include <cstring>
 #include <future>
 #include <mutex>
 #include <string>
@@ -490,6 +490,100 @@ TEST_F(MmsSrcTest, QueriesWhileWaitingForTheHeader) {
   EXPECT_EQ(req.find("xPlayStrm"), std::string::npos);
 }
 
+// Queries and property reads from another thread while the element goes
+// NULL -> PLAYING -> NULL again and again: stop() drops the Driver while a
+// query may be using it (docs/architecture.md, "Threads"). Under the
+// sanitizer builds a query touching a destroyed Driver is a reported error;
+// here every query must be answered or refused cleanly and every state change
+// must succeed.
+TEST_F(MmsSrcTest, QueriesRaceStartAndStop) {
+  TinyServer server("", /*stall=*/true);
+  const std::string url = url_for(server.port());
+  GstElement* src = make(url);
+  g_object_set(src, "timeout", 0u, nullptr);  // only stop() ends a cycle
+  std::atomic<bool> quit{false};
+  std::atomic<int> rounds{0};  // query rounds completed
+  std::atomic<int> wrong{0};   // answers that contradict the state of the source
+  std::string bad;             // the first wrong answer (written by the query thread only)
+  std::thread hammer([&] {
+    while (!quit.load()) {
+      GstQuery* q = gst_query_new_seeking(GST_FORMAT_TIME);
+      gboolean seekable = TRUE;
+      if (!gst_element_query(src, q)) {
+        bad = bad.empty() ? "SEEKING refused" : bad;
+        wrong.fetch_add(1);
+      } else {
+        gst_query_parse_seeking(q, nullptr, &seekable, nullptr, nullptr);
+        if (seekable) {  // the server never sends a header
+          bad = bad.empty() ? "SEEKING says seekable" : bad;
+          wrong.fetch_add(1);
+        }
+      }
+      gst_query_unref(q);
+      gint64 value = 0;
+      if (gst_element_query_duration(src, GST_FORMAT_TIME, &value)) {
+        bad = bad.empty() ? "DURATION answered without a header" : bad;
+        wrong.fetch_add(1);
+      }
+      (void)gst_element_query_position(src, GST_FORMAT_TIME, &value);  // either is fine
+      GstQuery* uq = gst_query_new_uri();
+      gchar* uri = nullptr;
+      if (gst_element_query(src, uq)) {
+        gst_query_parse_uri(uq, &uri);
+      }
+      if (uri == nullptr || url != uri) {
+        bad = bad.empty() ? "URI query lost the location" : bad;
+        wrong.fetch_add(1);
+      }
+      g_free(uri);
+      gst_query_unref(uq);
+      gchar* transport = nullptr;
+      gboolean live = TRUE;
+      g_object_get(src, "transport", &transport, "is-live", &live, nullptr);
+      if (transport != nullptr || live) {  // nothing is ever established
+        bad = bad.empty() ? "transport or is-live wrong" : bad;
+        wrong.fetch_add(1);
+      }
+      g_free(transport);
+      rounds.fetch_add(1);
+    }
+  });
+  constexpr int kCycles = 20;
+  int cycles = 0;
+  for (; cycles < kCycles; ++cycles) {
+    const int accepted = server.accepted();
+    if (gst_element_set_state(src, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE) {
+      ADD_FAILURE() << "PLAYING failed in cycle " << cycles;
+      break;
+    }
+    // The Driver exists and has connected; let the query thread run at least
+    // two rounds against it (bounded waits, no timing asserted).
+    bool connected = false;
+    const int seen = rounds.load();
+    for (int i = 0; i < 2000 && !(connected && rounds.load() >= seen + 2); ++i) {
+      connected = connected || server.accepted() > accepted;
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    EXPECT_TRUE(connected) << "cycle " << cycles;
+    EXPECT_GE(rounds.load(), seen + 2) << "cycle " << cycles;
+    if (gst_element_set_state(src, GST_STATE_NULL) != GST_STATE_CHANGE_SUCCESS) {
+      ADD_FAILURE() << "NULL failed in cycle " << cycles;
+      break;
+    }
+  }
+  quit.store(true);
+  hammer.join();
+  EXPECT_EQ(cycles, kCycles);
+  EXPECT_EQ(server.accepted(), kCycles);
+  EXPECT_EQ(wrong.load(), 0) << bad;
+  // Cancelling a connection at stop() is not an error.
+  GstMessage* msg = gst_bus_pop_filtered(bus_, GST_MESSAGE_ERROR);
+  EXPECT_EQ(msg, nullptr);
+  if (msg != nullptr) {
+    gst_message_unref(msg);
+  }
+}
+
 // --- errors ------------------------------------------------------------------------
 
 TEST_F(MmsSrcTest, ConnectionRefusedIsOpenRead) {
@@ -516,8 +610,9 @@ TEST_F(MmsSrcTest, ErrorDetailsRedactCredentials) {
 }
 
 TEST_F(MmsSrcTest, NotFound) {
-  TinyServer server("HTTP/1.0 404 Not Found\r\nServer: Cougar/9.01.01.3814\r\n"
-                    "Content-Length: 0\r\n\r\n");
+  TinyServer server(
+      "HTTP/1.0 404 Not Found\r\nServer: Cougar/9.01.01.3814\r\n"
+      "Content-Length: 0\r\n\r\n");
   make(url_for(server.port()));
   ParsedError e = parse_error(play_until_error());
   ASSERT_TRUE(e.ok);
@@ -528,8 +623,9 @@ TEST_F(MmsSrcTest, NotFound) {
 }
 
 TEST_F(MmsSrcTest, NotAuthorized) {
-  TinyServer server("HTTP/1.0 401 Unauthorized\r\nServer: Cougar/9.01.01.3814\r\n"
-                    "WWW-Authenticate: Basic realm=\"wms\"\r\nContent-Length: 0\r\n\r\n");
+  TinyServer server(
+      "HTTP/1.0 401 Unauthorized\r\nServer: Cougar/9.01.01.3814\r\n"
+      "WWW-Authenticate: Basic realm=\"wms\"\r\nContent-Length: 0\r\n\r\n");
   make(url_for(server.port()));
   ParsedError e = parse_error(play_until_error());
   ASSERT_TRUE(e.ok);
@@ -539,8 +635,9 @@ TEST_F(MmsSrcTest, NotAuthorized) {
 }
 
 TEST_F(MmsSrcTest, NotAuthorizedAfterSendingCredentials) {
-  TinyServer server("HTTP/1.0 401 Unauthorized\r\nServer: Cougar/9.01.01.3814\r\n"
-                    "WWW-Authenticate: Basic realm=\"wms\"\r\nContent-Length: 0\r\n\r\n");
+  TinyServer server(
+      "HTTP/1.0 401 Unauthorized\r\nServer: Cougar/9.01.01.3814\r\n"
+      "WWW-Authenticate: Basic realm=\"wms\"\r\nContent-Length: 0\r\n\r\n");
   GstElement* src = make(url_for(server.port()));
   g_object_set(src, "user-id", "alice", "user-pw", "s3cret", nullptr);
   ParsedError e = parse_error(play_until_error());

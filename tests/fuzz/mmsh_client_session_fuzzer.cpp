@@ -17,11 +17,11 @@
 // since the start or a redirect;
 // packets only after a header and never larger than its packet size.
 #include <cstdint>
-#include <cstdlib>
 #include <cstdio>
+#include <cstdlib>
 #include <map>
-#include <optional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -296,7 +296,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   cfg.url = *url;
   cfg.client_guid = "{2a4e2c8b-5c1d-4f3e-9b7a-0123456789ab}";
-  cfg.connection_speed_kbps = static_cast<std::uint32_t>(p.integral(0, 3) == 3 ? p.integral(1, 1000) : 0);
+  cfg.connection_speed_kbps =
+      static_cast<std::uint32_t>(p.integral(0, 3) == 3 ? p.integral(1, 1000) : 0);
   cfg.timeout = static_cast<Duration>(p.integral(0, 30)) * mms::kSecond;
   if (cfg.timeout == 0) {
     cfg.timeout = 15 * mms::kSecond;  // keep the default case (0 = no timer) rare

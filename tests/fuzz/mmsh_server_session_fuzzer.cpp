@@ -20,7 +20,6 @@
 #include "protocol/mmsh/server_session.h"
 #include "tests/support/server_session_rig.h"
 
-
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size);
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {

@@ -22,7 +22,6 @@
 #include "protocol/mmst/server_session.h"
 #include "tests/support/server_session_rig.h"
 
-
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size);
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {

@@ -96,8 +96,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         const auto pick = static_cast<std::size_t>(p.integral(0, 7));
         ByteView v = p.front(p.integral(1, 2048));
         if (!d.udp.empty()) {
-          const std::size_t i = pick < 6 ? std::min<std::size_t>(1, d.udp.size() - 1)
-                                         : (pick - 6) % d.udp.size();
+          const std::size_t i =
+              pick < 6 ? std::min<std::size_t>(1, d.udp.size() - 1) : (pick - 6) % d.udp.size();
           session.on_datagram(d.udp[i], v, d.now);
           d.drain();
         }

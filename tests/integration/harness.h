@@ -3,17 +3,19 @@
 // element messages (mms-transport, mms-redirect) of the run.
 #pragma once
 
-#include <gst/gst.h>
-#include <gtest/gtest.h>
-
 #include <map>
 #include <mutex>
 #include <string>
 #include <vector>
 
+#include <gst/gst.h>
+#include <gtest/gtest.h>
+
 namespace mms_test {
 
-inline std::string media_dir() { return std::string(MMS_BUILD_ROOT) + "/test-media"; }
+inline std::string media_dir() {
+  return std::string(MMS_BUILD_ROOT) + "/test-media";
+}
 
 struct Frame {
   GstClockTime pts;
@@ -81,9 +83,9 @@ inline void on_decoded_pad(GstElement*, GstPad* pad, gpointer data) {
   gst_bin_add(GST_BIN(ctx->pipeline), sink);
   gst_element_sync_state_with_parent(sink);
   GstPad* sinkpad = gst_element_get_static_pad(sink, "sink");
-  g_object_set_data_full(G_OBJECT(sinkpad), "demux-pad",
-                         g_strdup(static_cast<const char*>(g_object_get_data(G_OBJECT(pad), "demux-pad"))),
-                         g_free);
+  g_object_set_data_full(
+      G_OBJECT(sinkpad), "demux-pad",
+      g_strdup(static_cast<const char*>(g_object_get_data(G_OBJECT(pad), "demux-pad"))), g_free);
   gst_pad_link(pad, sinkpad);
   gst_pad_add_probe(sinkpad, GST_PAD_PROBE_TYPE_BUFFER, on_buffer, ctx, nullptr);
   gst_object_unref(sinkpad);
@@ -101,14 +103,15 @@ inline void on_demux_pad(GstElement*, GstPad* pad, gpointer data) {
                "max-size-bytes", 0, nullptr);
   GstElement* dec = gst_element_factory_make("decodebin", nullptr);
   gst_bin_add_many(GST_BIN(ctx->pipeline), queue, dec, nullptr);
-  g_signal_connect(dec, "pad-added", G_CALLBACK(+[](GstElement* d, GstPad* p, gpointer c) {
-                     g_object_set_data_full(G_OBJECT(p), "demux-pad",
-                                            g_strdup(static_cast<const char*>(
-                                                g_object_get_data(G_OBJECT(d), "demux-pad"))),
-                                            g_free);
-                     on_decoded_pad(d, p, c);
-                   }),
-                   ctx);
+  g_signal_connect(
+      dec, "pad-added", G_CALLBACK(+[](GstElement* d, GstPad* p, gpointer c) {
+        g_object_set_data_full(
+            G_OBJECT(p), "demux-pad",
+            g_strdup(static_cast<const char*>(g_object_get_data(G_OBJECT(d), "demux-pad"))),
+            g_free);
+        on_decoded_pad(d, p, c);
+      }),
+      ctx);
   g_object_set_data_full(G_OBJECT(dec), "demux-pad", g_strdup(name), g_free);
   gst_element_sync_state_with_parent(queue);
   gst_element_sync_state_with_parent(dec);
@@ -123,7 +126,7 @@ inline void on_demux_pad(GstElement*, GstPad* pad, gpointer data) {
 // pipeline has played `after_buffers` video frames, a flushing key-unit TIME
 // seek is sent; frames collected before the seek are dropped.
 inline void run_pipeline(const std::string& src_desc, RunResult* result, gint64 seek_ns = -1,
-                  int timeout_s = 60) {
+                         int timeout_s = 60) {
   GError* perr = nullptr;
   std::string desc = src_desc + " ! asfdemux name=d";
   GstElement* pipeline = gst_parse_launch(desc.c_str(), &perr);
@@ -218,10 +221,10 @@ inline void run_pipeline(const std::string& src_desc, RunResult* result, gint64 
           gst_query_unref(q);
           gst_element_query_duration(pipeline, GST_FORMAT_TIME, &result->duration);
           result->seek_ok =
-              gst_element_seek_simple(pipeline, GST_FORMAT_TIME,
-                                      static_cast<GstSeekFlags>(GST_SEEK_FLAG_FLUSH |
-                                                                GST_SEEK_FLAG_KEY_UNIT),
-                                      seek_ns) != FALSE;
+              gst_element_seek_simple(
+                  pipeline, GST_FORMAT_TIME,
+                  static_cast<GstSeekFlags>(GST_SEEK_FLAG_FLUSH | GST_SEEK_FLAG_KEY_UNIT),
+                  seek_ns) != FALSE;
           {
             std::lock_guard<std::mutex> lock(ctx.mu);
             for (auto& [name, log] : result->pads) {

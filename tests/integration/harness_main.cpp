@@ -1,8 +1,8 @@
 // main() of the end-to-end tests: loads the freshly built plugin, runs GoogleTest.
+#include <string>
+
 #include <gst/gst.h>
 #include <gtest/gtest.h>
-
-#include <string>
 
 int main(int argc, char** argv) {
   gst_init(&argc, &argv);

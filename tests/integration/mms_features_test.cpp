@@ -307,7 +307,7 @@ class MmsFeatures : public ::testing::Test {
   }
   std::string url(const std::string& name, const char* scheme = "mmst") const {
     const std::string sch(scheme);
-    const std::uint16_t port = sch == "mmsh"                ? server_->mmsh_port()
+    const std::uint16_t port = sch == "mmsh"                    ? server_->mmsh_port()
                                : sch.compare(0, 4, "rtsp") == 0 ? server_->rtsp_port()
                                                                 : server_->mms_port();
     return sch + "://127.0.0.1:" + std::to_string(port) + "/" + name;

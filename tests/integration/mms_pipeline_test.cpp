@@ -3,12 +3,12 @@
 // mms:// URLs, seeks, errors and UDP loss recovery. Correctness is decoded
 // content: per-pad frame checksums over the network equal those of the file.
 // (The pipeline helpers are in harness.h.)
-#include <gst/gst.h>
-#include <gtest/gtest.h>
-
 #include <cstdlib>
 #include <memory>
 #include <string>
+
+#include <gst/gst.h>
+#include <gtest/gtest.h>
 
 #include "tests/integration/harness.h"
 #include "tools/server/server.h"
@@ -39,8 +39,9 @@ class MmsPipeline : public ::testing::Test {
   // MMS URLs use the MMS port; mmsh:// the MMSH port.
   std::string url(const std::string& name, const char* scheme = "mmst") const {
     const bool http = std::string(scheme) == "mmsh";
-    return std::string(scheme) + "://127.0.0.1:" +
-           std::to_string(http ? server_->mmsh_port() : server_->mms_port()) + "/" + name;
+    return std::string(scheme) +
+           "://127.0.0.1:" + std::to_string(http ? server_->mmsh_port() : server_->mms_port()) +
+           "/" + name;
   }
   static std::string mmssrc(const std::string& u, const std::string& props = "") {
     return "mmssrc location=" + u + " timeout=10 " + props;

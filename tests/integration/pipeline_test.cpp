@@ -19,7 +19,9 @@
 namespace mms_test {
 namespace {
 
-std::string real_dir() { return std::string(MMS_SOURCE_ROOT) + "/tests/media/real"; }
+std::string real_dir() {
+  return std::string(MMS_SOURCE_ROOT) + "/tests/media/real";
+}
 
 class Pipeline : public ::testing::Test {
  protected:
@@ -153,7 +155,8 @@ TEST_F(Pipeline, LiveBroadcastIsNotSeekableAndStreams) {
   mms::server::ServerOptions o;
   o.live["live"] = media_dir() + "/av-noindex.asf";
   start_server(o);
-  std::string desc = "mmssrc name=src location=" + url("live") + " timeout=10 ! asfdemux name=d d.video_0 ! "
+  std::string desc = "mmssrc name=src location=" + url("live") +
+                     " timeout=10 ! asfdemux name=d d.video_0 ! "
                      "queue ! fakesink name=v sync=false";
   GstElement* pipeline = gst_parse_launch(desc.c_str(), nullptr);
   ASSERT_NE(pipeline, nullptr);
@@ -359,8 +362,8 @@ TEST_F(Pipeline, AuthenticationRequiredAndAccepted) {
   start_server(o);
   expect_error(mmssrc(url("audio-wma2-10s.wma")), GST_RESOURCE_ERROR,
                GST_RESOURCE_ERROR_NOT_AUTHORIZED, "not-authorized");
-  expect_error(mmssrc(url("audio-wma2-10s.wma"), "user-id=alice user-pw=wrong"),
-               GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_NOT_AUTHORIZED, "not-authorized");
+  expect_error(mmssrc(url("audio-wma2-10s.wma"), "user-id=alice user-pw=wrong"), GST_RESOURCE_ERROR,
+               GST_RESOURCE_ERROR_NOT_AUTHORIZED, "not-authorized");
   std::string with_url_creds =
       "mmsh://alice:s3cret@127.0.0.1:" + std::to_string(server_->mmsh_port()) +
       "/audio-wma2-10s.wma";
@@ -378,8 +381,9 @@ TEST_F(Pipeline, RedirectIsFollowed) {
   r.redirects["old.asf"] = url("audio-wma2-10s.wma", "http");
   mms::server::Server redirector;
   ASSERT_TRUE(redirector.start(r).ok());
-  std::string src = "mmssrc timeout=10 location=mmsh://127.0.0.1:" +
-                    std::to_string(redirector.mmsh_port()) + "/old.asf";
+  std::string src =
+      "mmssrc timeout=10 location=mmsh://127.0.0.1:" + std::to_string(redirector.mmsh_port()) +
+      "/old.asf";
   RunResult net;
   run_pipeline(src, &net);
   ASSERT_EQ(net.error, nullptr) << net.error->message;

@@ -11,10 +11,6 @@
 //  - the tags (title, artist, ...) of the second entry reach the bus.
 // Every wait is bounded (a watchdog per run) and names the states it stopped
 // in; no timing assertions.
-#include <gst/gst.h>
-#include <gst/pbutils/pbutils.h>
-#include <gtest/gtest.h>
-
 #include <cstdio>
 #include <cstdlib>
 #include <map>
@@ -23,13 +19,19 @@
 #include <string>
 #include <vector>
 
+#include <gst/gst.h>
+#include <gst/pbutils/pbutils.h>
+#include <gtest/gtest.h>
+
 #include "tools/server/server.h"
 
 namespace {
 
 constexpr int kWatchdogSeconds = 60;
 
-std::string media_dir() { return std::string(MMS_BUILD_ROOT) + "/playlist-media"; }
+std::string media_dir() {
+  return std::string(MMS_BUILD_ROOT) + "/playlist-media";
+}
 
 // Entries with distinct titles and content. Durations in ns are read back
 // from the files (discoverer), not assumed.
@@ -50,7 +52,8 @@ const std::vector<Entry>& entries() {
        "-t 4 -c:v wmv2 -b:v 300k -g 25 -c:a wmav2 -b:a 64k -ac 2 -metadata artist='Author One' "
        "-metadata copyright='Copyright One' -metadata comment='Description One'"},
       {kAv2, "Entry Two",
-       "-f lavfi -i smptebars=size=320x240:rate=25 -f lavfi -i sine=frequency=880:sample_rate=44100 "
+       "-f lavfi -i smptebars=size=320x240:rate=25 -f lavfi -i "
+       "sine=frequency=880:sample_rate=44100 "
        "-t 3 -c:v wmv2 -b:v 300k -g 25 -c:a wmav2 -b:a 64k -ac 2 -metadata artist='Author Two' "
        "-metadata copyright='Copyright Two'"},
       {kAudio3, "Entry Three",
@@ -88,8 +91,8 @@ std::string describe_states(GstElement* pipeline) {
 
 struct AppRun {
   bool eos = false;
-  std::string error;             // "" = none
-  std::string stuck;             // the watchdog fired: states at that moment
+  std::string error;                 // "" = none
+  std::string stuck;                 // the watchdog fired: states at that moment
   std::vector<std::string> titles;   // GST_TAG_TITLE of every tag message, in order
   std::vector<std::string> artists;  // GST_TAG_ARTIST likewise
   // mms-metadata messages: "<entry>:<playlist-gen-id>:<features>:<title>".
@@ -98,7 +101,7 @@ struct AppRun {
   // Decoded frames per stream kind ("audio", "video"), in arrival order.
   std::map<std::string, std::vector<std::string>> sums;
   std::map<std::string, std::vector<GstClockTime>> pts;  // same order as `sums`
-  std::map<std::string, int> frames_per_pad;  // "<kind>:<pad>" -> buffers
+  std::map<std::string, int> frames_per_pad;             // "<kind>:<pad>" -> buffers
   bool ok() const { return eos && error.empty() && stuck.empty(); }
   std::string why() const {
     if (!error.empty()) {
@@ -292,17 +295,18 @@ void run_uridecodebin(const std::string& uri, SourceSetup* setup, AppRun* run) {
       static_cast<GConnectFlags>(0));
   // The pads of an entry that ended are removed (decodebin hands the next
   // entry to new pads): the application drops their sinks.
-  g_signal_connect(dec, "pad-removed", G_CALLBACK(+[](GstElement* d, GstPad* pad, gpointer) {
-                     auto* sink = static_cast<GstElement*>(g_object_get_data(G_OBJECT(pad), "app-sink"));
-                     if (sink == nullptr) {
-                       return;
-                     }
-                     gst_element_post_message(
-                         d, gst_message_new_application(
-                                GST_OBJECT(d), gst_structure_new("remove-sink", "sink",
-                                                                 GST_TYPE_ELEMENT, sink, nullptr)));
-                   }),
-                   nullptr);
+  g_signal_connect(
+      dec, "pad-removed", G_CALLBACK(+[](GstElement* d, GstPad* pad, gpointer) {
+        auto* sink = static_cast<GstElement*>(g_object_get_data(G_OBJECT(pad), "app-sink"));
+        if (sink == nullptr) {
+          return;
+        }
+        gst_element_post_message(
+            d, gst_message_new_application(
+                   GST_OBJECT(d),
+                   gst_structure_new("remove-sink", "sink", GST_TYPE_ELEMENT, sink, nullptr)));
+      }),
+      nullptr);
   run_to_eos(pipeline, run);
 }
 
@@ -506,16 +510,15 @@ class PlaylistApps : public ::testing::TestWithParam<Transport> {
   // long as both entries (within 0.5 s).
   void expect_transcode(const char* list, const char* a, const char* b) {
     AppRun run;
-    const std::string out = std::string(MMS_BUILD_ROOT) + "/playlist-transcode-" +
-                            GetParam().name + "-" + list + ".mkv";
+    const std::string out = std::string(MMS_BUILD_ROOT) + "/playlist-transcode-" + GetParam().name +
+                            "-" + list + ".mkv";
     run_transcode(uri(list), out, &setup_, &run);
     ASSERT_TRUE(run.ok()) << GetParam().name << " " << list << ": " << run.why();
     std::string why;
     const gint64 got = duration_of(out, &why);
     const gint64 want = file_duration(a) + file_duration(b);
     ASSERT_GT(got, 0) << out << ": " << why;
-    EXPECT_NEAR(static_cast<double>(got) / GST_SECOND, static_cast<double>(want) / GST_SECOND,
-                0.5)
+    EXPECT_NEAR(static_cast<double>(got) / GST_SECOND, static_cast<double>(want) / GST_SECOND, 0.5)
         << out << ": output duration vs. the sum of the entries";
   }
 
@@ -523,16 +526,15 @@ class PlaylistApps : public ::testing::TestWithParam<Transport> {
   // output lasts as long as both entries (within 0.5 s).
   void expect_encodebin(const char* list, const char* a, const char* b) {
     AppRun run;
-    const std::string out = std::string(MMS_BUILD_ROOT) + "/playlist-encode-" +
-                            GetParam().name + "-" + list + ".mkv";
+    const std::string out =
+        std::string(MMS_BUILD_ROOT) + "/playlist-encode-" + GetParam().name + "-" + list + ".mkv";
     run_encodebin(uri(list), out, &setup_, &run);
     ASSERT_TRUE(run.ok()) << GetParam().name << " " << list << ": " << run.why();
     std::string why;
     const gint64 got = duration_of(out, &why);
     const gint64 want = file_duration(a) + file_duration(b);
     ASSERT_GT(got, 0) << out << ": " << why;
-    EXPECT_NEAR(static_cast<double>(got) / GST_SECOND, static_cast<double>(want) / GST_SECOND,
-                0.5)
+    EXPECT_NEAR(static_cast<double>(got) / GST_SECOND, static_cast<double>(want) / GST_SECOND, 0.5)
         << out << ": output duration vs. the sum of the entries";
   }
 
@@ -560,8 +562,8 @@ class PlaylistApps : public ::testing::TestWithParam<Transport> {
     ASSERT_FALSE(want.empty());
     for (const auto& [kind, sums] : want) {
       EXPECT_EQ(net.sums[kind].size(), sums.size()) << kind << " frames; pads:" << pads;
-      EXPECT_TRUE(net.sums[kind] == sums) << kind << ": decoded frames differ from " << a
-                                          << " then " << b << "; pads:" << pads;
+      EXPECT_TRUE(net.sums[kind] == sums)
+          << kind << ": decoded frames differ from " << a << " then " << b << "; pads:" << pads;
     }
     // One timeline: the second entry's frames come after the first's (its
     // timestamps are offset by the first entry's duration).
@@ -604,23 +606,37 @@ class PlaylistApps : public ::testing::TestWithParam<Transport> {
 // cannot take into a file whose headers are written (hang, or not-linked).
 // Measured, not fixable in the source; see docs/element.md. Run with
 // --gtest_also_run_disabled_tests.
-TEST_P(PlaylistApps, DISABLED_TranscodeTwoAvEntries) { expect_transcode("avav", kAv1, kAv2); }
+TEST_P(PlaylistApps, DISABLED_TranscodeTwoAvEntries) {
+  expect_transcode("avav", kAv1, kAv2);
+}
 
 TEST_P(PlaylistApps, DISABLED_TranscodeAvThenAudioOnly) {
   expect_transcode("ava", kAv1, kAudio3);
 }
 
-TEST_P(PlaylistApps, EncodebinTwoAvEntries) { expect_encodebin("avav", kAv1, kAv2); }
+TEST_P(PlaylistApps, EncodebinTwoAvEntries) {
+  expect_encodebin("avav", kAv1, kAv2);
+}
 
-TEST_P(PlaylistApps, EncodebinAvThenAudioOnly) { expect_encodebin("ava", kAv1, kAudio3); }
+TEST_P(PlaylistApps, EncodebinAvThenAudioOnly) {
+  expect_encodebin("ava", kAv1, kAudio3);
+}
 
-TEST_P(PlaylistApps, UridecodebinTwoAvEntries) { expect_uridecodebin("avav", kAv1, kAv2); }
+TEST_P(PlaylistApps, UridecodebinTwoAvEntries) {
+  expect_uridecodebin("avav", kAv1, kAv2);
+}
 
-TEST_P(PlaylistApps, UridecodebinAvThenAudioOnly) { expect_uridecodebin("ava", kAv1, kAudio3); }
+TEST_P(PlaylistApps, UridecodebinAvThenAudioOnly) {
+  expect_uridecodebin("ava", kAv1, kAudio3);
+}
 
-TEST_P(PlaylistApps, PlaybinTwoAvEntries) { expect_playbin("avav", kAv1, kAv2); }
+TEST_P(PlaylistApps, PlaybinTwoAvEntries) {
+  expect_playbin("avav", kAv1, kAv2);
+}
 
-TEST_P(PlaylistApps, PlaybinAvThenAudioOnly) { expect_playbin("ava", kAv1, kAudio3); }
+TEST_P(PlaylistApps, PlaybinAvThenAudioOnly) {
+  expect_playbin("ava", kAv1, kAudio3);
+}
 
 TEST_P(PlaylistApps, TagsOfEveryEntryReachTheBus) {
   AppRun run;

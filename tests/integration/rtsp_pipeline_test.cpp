@@ -5,15 +5,15 @@
 // MMS and MMSH (UDP data on the same number) with transports refused or
 // blackholed, and check the winner, the `transport` property and the order of
 // the progress messages. (The pipeline helpers are in harness.h.)
-#include <gst/gst.h>
-#include <gtest/gtest.h>
-
 #include <cstdlib>
 #include <map>
 #include <memory>
 #include <set>
 #include <string>
 #include <vector>
+
+#include <gst/gst.h>
+#include <gtest/gtest.h>
 
 #include "tests/integration/harness.h"
 #include "tools/server/server.h"
@@ -215,8 +215,8 @@ TEST_F(RtspPipeline, NothingListeningSkipsRtspTcpAndListsEveryAttempt) {
   const std::uint16_t p = port();
   server_->stop();
   RunResult r;
-  run_pipeline("mmssrc timeout=3 udp-timeout=500000 location=mms://127.0.0.1:" +
-                   std::to_string(p) + "/x.asf",
+  run_pipeline("mmssrc timeout=3 udp-timeout=500000 location=mms://127.0.0.1:" + std::to_string(p) +
+                   "/x.asf",
                &r, -1, 30);
   ASSERT_NE(r.error, nullptr);
   EXPECT_EQ(r.error->code, GST_RESOURCE_ERROR_OPEN_READ) << r.error->message;
@@ -234,15 +234,14 @@ TEST_F(RtspPipeline, PlaybinPlaysAnMmsUrlOverTheFirstTransport) {
   start_single_port();
   RunResult r;
   GError* err = nullptr;
-  const std::string desc = "playbin uri=" + url(kAv, "mms") +
-                           " video-sink=fakesink audio-sink=fakesink";
+  const std::string desc =
+      "playbin uri=" + url(kAv, "mms") + " video-sink=fakesink audio-sink=fakesink";
   GstElement* pipeline = gst_parse_launch(desc.c_str(), &err);
   ASSERT_NE(pipeline, nullptr) << (err ? err->message : "");
   GstBus* bus = gst_element_get_bus(pipeline);
   gst_element_set_state(pipeline, GST_STATE_PLAYING);
   GstMessage* msg = gst_bus_timed_pop_filtered(
-      bus, 60 * GST_SECOND,
-      static_cast<GstMessageType>(GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
+      bus, 60 * GST_SECOND, static_cast<GstMessageType>(GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
   ASSERT_NE(msg, nullptr) << "no EOS within 60 s";
   EXPECT_EQ(GST_MESSAGE_TYPE(msg), GST_MESSAGE_EOS);
   gst_message_unref(msg);

@@ -191,7 +191,7 @@ gst_env() {
   libs=$(ldd "$PLUGIN_DIR/libgstmms.so" 2>/dev/null || true)
   local pre=()
   local rt
-  for rt in asan ubsan; do
+  for rt in asan ubsan tsan; do
     if grep -q "lib$rt\.so" <<<"$libs"; then
       pre+=("$(sed -n "s/.*lib$rt\.so[^ ]* => \([^ ]*\) .*/\1/p" <<<"$libs" | head -n1)")
     fi

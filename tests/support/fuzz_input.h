@@ -82,9 +82,9 @@ class FuzzInput {
 
 }  // namespace mms::test
 
-#define MMS_FUZZ_CHECK(cond)                      \
-  do {                                            \
-    if (!(cond)) {                                \
-      ::mms::test::invariant_violated(#cond);     \
-    }                                             \
+#define MMS_FUZZ_CHECK(cond)                  \
+  do {                                        \
+    if (!(cond)) {                            \
+      ::mms::test::invariant_violated(#cond); \
+    }                                         \
   } while (false)

@@ -25,8 +25,6 @@
 //  ignored, (d) split at random points (fixed seeds).
 #pragma once
 
-#include <gtest/gtest.h>
-
 #include <algorithm>
 #include <cctype>
 #include <cstdint>
@@ -39,6 +37,8 @@
 #include <sstream>
 #include <string>
 #include <vector>
+
+#include <gtest/gtest.h>
 
 #include "protocol/core/bytes.h"
 
@@ -84,7 +84,8 @@ inline std::string normalize(const std::string& s) {
 }
 
 // "text:" / "raw:" lines: the rest of the raw line (leading indentation kept out).
-inline void append_text_line(const std::string& raw, const char* kw, std::vector<std::uint8_t>* out) {
+inline void append_text_line(const std::string& raw, const char* kw,
+                             std::vector<std::uint8_t>* out) {
   std::string r = raw;
   if (!r.empty() && r.back() == '\r') {
     r.pop_back();
@@ -219,8 +220,8 @@ inline std::vector<VectorCase> load_vector_file(const std::filesystem::path& pat
 // Every case of tests/vectors/<dir>/*.vec, files in name order.
 inline std::vector<VectorCase> load_vectors(const std::string& dir) {
   std::vector<std::filesystem::path> files;
-  for (const auto& e :
-       std::filesystem::directory_iterator(std::string(MMS_SOURCE_ROOT) + "/tests/vectors/" + dir)) {
+  for (const auto& e : std::filesystem::directory_iterator(std::string(MMS_SOURCE_ROOT) +
+                                                           "/tests/vectors/" + dir)) {
     if (e.path().extension() == ".vec") {
       files.push_back(e.path());
     }
@@ -298,7 +299,8 @@ inline void expect_same_events_four_ways(const VectorCase& c, const VectorRunner
     std::size_t left = in.size();
     const std::size_t max_chunk = std::max<std::size_t>(1, in.size() / 3);
     while (left > 0) {
-      const std::size_t n = std::min(std::uniform_int_distribution<std::size_t>(1, max_chunk)(rng), left);
+      const std::size_t n =
+          std::min(std::uniform_int_distribution<std::size_t>(1, max_chunk)(rng), left);
       chunks.push_back(n);
       left -= n;
     }
@@ -307,7 +309,9 @@ inline void expect_same_events_four_ways(const VectorCase& c, const VectorRunner
 }
 
 // gtest prints parameters of failing tests; keep it to the case's name.
-inline void PrintTo(const VectorCase& c, std::ostream* os) { *os << c.file << ": " << c.title; }
+inline void PrintTo(const VectorCase& c, std::ostream* os) {
+  *os << c.file << ": " << c.title;
+}
 
 inline std::string vector_case_name(const ::testing::TestParamInfo<VectorCase>& info) {
   std::string stem = info.param.file.substr(0, info.param.file.find('.'));

@@ -126,7 +126,8 @@ TEST(UdpPacer, SendsABucketThenWaitsForTokens) {
   EXPECT_EQ(p.rate(), kPacerStartRate);
   const std::size_t burst = drain_bucket(&p, t0, 8000);
   // The bucket holds kPacerBurst at the start rate (one datagram more at most).
-  const auto depth = static_cast<std::size_t>(kPacerStartRate / 1000 * (kPacerBurst / kMillisecond));
+  const auto depth =
+      static_cast<std::size_t>(kPacerStartRate / 1000 * (kPacerBurst / kMillisecond));
   EXPECT_GE(burst, depth);
   EXPECT_LT(burst, depth + 8000);
   const Instant next = p.next_send(t0);

@@ -1,12 +1,12 @@
 // io::OutputQueue: the hand-over from the I/O thread to the streaming thread.
 // Epochs (a seek drops what was queued before it), the byte watermarks that
 // drive back-pressure, and flushing (GstBaseSrc::unlock) waking every wait.
-#include "protocol/io/output_queue.h"
-
 #include <cstring>
 #include <thread>
 
 #include <gtest/gtest.h>
+
+#include "protocol/io/output_queue.h"
 
 namespace mms::io {
 namespace {

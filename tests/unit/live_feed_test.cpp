@@ -249,7 +249,9 @@ TEST_F(FedContentTest, ByteBoundKeepsTheLastKeyFrame) {
   }
   const auto c = feed.current();
   EXPECT_EQ(c->first_packet(), c->live_start());
-  EXPECT_EQ(c->packet_count(), packets_.size());  // A client behind the window goes on from the oldest key frame held; one
+  EXPECT_EQ(
+      c->packet_count(),
+      packets_.size());  // A client behind the window goes on from the oldest key frame held; one
   // within it goes on where it is.
   ASSERT_GT(c->first_packet(), 0u);
   EXPECT_EQ(c->catch_up(0), c->first_packet());

@@ -103,7 +103,9 @@ std::vector<std::uint8_t> header_body(const std::string& head, const std::vector
   return out;
 }
 
-std::string hex_of(ByteView v) { return to_hex(v, v.size()); }
+std::string hex_of(ByteView v) {
+  return to_hex(v, v.size());
+}
 
 // The client session with a fake server around it: drains actions and events
 // after every input, keeps an event log and checks the on_bytes contract.
@@ -157,7 +159,8 @@ class Rig {
                " bytes=" + std::to_string(e.header ? e.header->size() : 0);
       case Event::Kind::kPacket:
         return "packet n=" + std::to_string(e.packet_number) +
-               " discont=" + std::to_string(e.discont) + " len=" + std::to_string(e.payload.size()) +
+               " discont=" + std::to_string(e.discont) +
+               " len=" + std::to_string(e.payload.size()) +
                " data=" + hex_of(e.payload.subview(0, 16));
       case Event::Kind::kEos:
         return "eos";
@@ -651,7 +654,8 @@ TEST(MmshClientSession, RepairsVlcHeaderObjectCount) {
   const Media& m = small_media();
   std::vector<std::uint8_t> vlc = m.header;
   // "Number of Header Objects" (u32 LE at offset 24) one too high, as VLC sends.
-  std::uint32_t count = vlc[24] | (vlc[25] << 8) | (vlc[26] << 16) | (static_cast<std::uint32_t>(vlc[27]) << 24);
+  std::uint32_t count =
+      vlc[24] | (vlc[25] << 8) | (vlc[26] << 16) | (static_cast<std::uint32_t>(vlc[27]) << 24);
   ++count;
   for (int i = 0; i < 4; ++i) {
     vlc[24 + static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(count >> (8 * i));
@@ -888,8 +892,9 @@ TEST(MmshClientSession, AsxBodyIsFollowedToItsFirstRef) {
       rig.feed(ch1, b);
     } else {
       for (std::size_t i = 0; i < b.size(); i += split) {
-        rig.feed(ch1, std::vector<std::uint8_t>(b.begin() + static_cast<std::ptrdiff_t>(i),
-                                                b.begin() + static_cast<std::ptrdiff_t>(std::min(b.size(), i + split))));
+        rig.feed(ch1, std::vector<std::uint8_t>(
+                          b.begin() + static_cast<std::ptrdiff_t>(i),
+                          b.begin() + static_cast<std::ptrdiff_t>(std::min(b.size(), i + split))));
       }
     }
     ASSERT_EQ(rig.log().size(), 1u) << "split " << split;
@@ -933,7 +938,8 @@ TEST(MmshClientSession, NeitherFramesNorRedirectorIsMalformed) {
   append(&b, "<html></html>");
   rig.feed(ch, b);
   rig.expect_failed(Code::kMalformed);
-  EXPECT_NE(std::string(rig.events().back().status.what()).find("neither MMSH frames"), std::string::npos);
+  EXPECT_NE(std::string(rig.events().back().status.what()).find("neither MMSH frames"),
+            std::string::npos);
 }
 
 TEST(MmshClientSession, AsxWithoutPlayableRefFails) {
@@ -1125,7 +1131,7 @@ TEST(MmshClientSession, MalformedFrameFails) {
   rig.clear_log();
   std::vector<std::uint8_t> b = header_body(ok_head(), m.header);
   // PacketLength 20 but inner PacketSize 99.
-  const std::uint8_t bad[] = {0x24, 'D', 20, 0, 0, 0, 0, 0, 0, 0, 99, 0,
+  const std::uint8_t bad[] = {0x24, 'D', 20, 0, 0, 0, 0, 0, 0, 0,  99, 0,
                               1,    2,   3,  4, 5, 6, 7, 8, 9, 10, 11, 12};
   b.insert(b.end(), std::begin(bad), std::end(bad));
   rig.feed(st.play, b);

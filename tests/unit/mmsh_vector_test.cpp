@@ -39,17 +39,18 @@
 
 #include <gtest/gtest.h>
 
-#include "tests/support/vectors.h"
-
 #include "protocol/core/bytes.h"
 #include "protocol/mmsh/framing.h"
+#include "tests/support/vectors.h"
 
 namespace mms::mmsh {
 namespace {
 
 using test::VectorCase;
 
-std::vector<VectorCase> load_all() { return test::load_vectors("mmsh"); }
+std::vector<VectorCase> load_all() {
+  return test::load_vectors("mmsh");
+}
 
 std::string type_name(std::uint8_t t) {
   if ((t >= 'A' && t <= 'Z') || (t >= 'a' && t <= 'z')) {
@@ -186,7 +187,8 @@ TEST_P(MmshVectors, SameEventsWholeByteByByteTrailingAndSplit) {
   test::expect_same_events_four_ways(GetParam(), runner_for(GetParam()), trailers);
 }
 
-INSTANTIATE_TEST_SUITE_P(Vectors, MmshVectors, ::testing::ValuesIn(load_all()), test::vector_case_name);
+INSTANTIATE_TEST_SUITE_P(Vectors, MmshVectors, ::testing::ValuesIn(load_all()),
+                         test::vector_case_name);
 
 TEST(MmshVectorFiles, EveryFileHasCasesWithExpectations) {
   const std::vector<VectorCase> all = load_all();

@@ -300,7 +300,9 @@ Bytes data_packet(std::uint32_t n, std::uint8_t inc, std::uint8_t af = 0) {
   return out;
 }
 
-void cat(Bytes* a, const Bytes& b) { a->insert(a->end(), b.begin(), b.end()); }
+void cat(Bytes* a, const Bytes& b) {
+  a->insert(a->end(), b.begin(), b.end());
+}
 
 // Runs the handshake up to the Header event and StartPlaying. Returns the
 // StartPlaying incarnation.
@@ -422,8 +424,12 @@ void full_tcp_sequence(bool byte_by_byte) {
   EXPECT_NE(r.last_sent(kLinkViewerToMacCloseFile), nullptr);
 }
 
-TEST(MmstClientSession, FullTcpSequenceWhole) { full_tcp_sequence(false); }
-TEST(MmstClientSession, FullTcpSequenceByteByByte) { full_tcp_sequence(true); }
+TEST(MmstClientSession, FullTcpSequenceWhole) {
+  full_tcp_sequence(false);
+}
+TEST(MmstClientSession, FullTcpSequenceByteByByte) {
+  full_tcp_sequence(true);
+}
 
 TEST(MmstClientSession, SeekUsesANewIncarnationAndDropsStaleData) {
   Rig r("mmst://h/a.wmv", false);
@@ -548,7 +554,8 @@ TEST(MmstClientSession, BroadcastDropsWhileThrottledWithDiscont) {
   const Message* rb = r.last_sent(kLinkViewerToMacReadBlock);
   ASSERT_NE(rb, nullptr);
   r.feed(header_packets(static_cast<std::uint8_t>(rb->read_block.play_incarnation)));
-  auto inc = static_cast<std::uint8_t>(r.last_sent(kLinkViewerToMacStartPlaying)->start_playing.play_incarnation);
+  auto inc = static_cast<std::uint8_t>(
+      r.last_sent(kLinkViewerToMacStartPlaying)->start_playing.play_incarnation);
   // Fast Start is asked for broadcasts too: the server answers by joining behind live.
   EXPECT_EQ(r.last_sent(kLinkViewerToMacStartPlaying)->start_playing.dw_accel_duration,
             kFastStartRequestMs);
@@ -712,9 +719,9 @@ TEST(MmstClientSession, HresultsMapToCodes) {
     Code code;
   };
   const Row rows[] = {
-      {kHrFileNotFound, Code::kNotFound},  {kNsEFileNotFound, Code::kNotFound},
-      {kHrPathNotFound, Code::kNotFound},  {kHrAccessDenied, Code::kNotAuthorized},
-      {kNsETooManySess, Code::kRefused},   {kHrFail, Code::kRefused},
+      {kHrFileNotFound, Code::kNotFound},     {kNsEFileNotFound, Code::kNotFound},
+      {kHrPathNotFound, Code::kNotFound},     {kHrAccessDenied, Code::kNotAuthorized},
+      {kNsETooManySess, Code::kRefused},      {kHrFail, Code::kRefused},
       {kNsEProtocolMismatch, Code::kRefused},
   };
   for (const Row& row : rows) {
@@ -825,7 +832,9 @@ void pings_do_not_hide_a_stall(bool byte_by_byte) {
   EXPECT_EQ(r.packets().size(), 1u);
 }
 
-TEST(MmstClientSession, PingsDoNotHideAStalledStreamWhole) { pings_do_not_hide_a_stall(false); }
+TEST(MmstClientSession, PingsDoNotHideAStalledStreamWhole) {
+  pings_do_not_hide_a_stall(false);
+}
 TEST(MmstClientSession, PingsDoNotHideAStalledStreamByteByByte) {
   pings_do_not_hide_a_stall(true);
 }
@@ -867,7 +876,9 @@ TEST(MmstClientSession, OversizedDataPacketFails) {
 
 // --- UDP -----------------------------------------------------------------------
 
-Bytes udp_packet(std::uint32_t n, std::uint8_t inc, std::uint8_t seq) { return data_packet(n, inc, seq); }
+Bytes udp_packet(std::uint32_t n, std::uint8_t inc, std::uint8_t seq) {
+  return data_packet(n, inc, seq);
+}
 
 // Handshake in UDP mode up to StartPlaying; returns its incarnation.
 std::uint8_t udp_setup(Rig* r, std::uint32_t attrs = kFileAttributeCanSeek) {

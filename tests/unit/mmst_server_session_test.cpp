@@ -213,7 +213,9 @@ class MmstServerTest : public ::testing::Test {
     config.content = &source;
     config.fast = true;
   }
-  const server::Content& content(const char* name) { return *source.items[std::string("/") + name]; }
+  const server::Content& content(const char* name) {
+    return *source.items[std::string("/") + name];
+  }
   // Connect .. ReadBlock for `file`.
   void setup(Client* c, const std::string& file,
              const std::string& funnel = "\\\\192.168.0.129\\TCP\\1037",

@@ -40,10 +40,9 @@
 
 #include <gtest/gtest.h>
 
-#include "tests/support/vectors.h"
-
 #include "protocol/core/bytes.h"
 #include "protocol/mmst/messages.h"
+#include "tests/support/vectors.h"
 #include "tests/unit/mmst_describe.h"
 
 namespace mms::mmst {
@@ -51,7 +50,9 @@ namespace {
 
 using test::VectorCase;
 
-std::vector<VectorCase> load_all() { return test::load_vectors("mmst"); }
+std::vector<VectorCase> load_all() {
+  return test::load_vectors("mmst");
+}
 
 // Decoding state of one run: what a client keeps between reads.
 class Runner {
@@ -178,7 +179,8 @@ TEST_P(MmstVectors, SameEventsWholeByteByByteTrailingAndSplit) {
   test::expect_same_events_four_ways(GetParam(), runner_for(GetParam()), trailers);
 }
 
-INSTANTIATE_TEST_SUITE_P(Vectors, MmstVectors, ::testing::ValuesIn(load_all()), test::vector_case_name);
+INSTANTIATE_TEST_SUITE_P(Vectors, MmstVectors, ::testing::ValuesIn(load_all()),
+                         test::vector_case_name);
 
 TEST(MmstVectorFiles, EveryFileHasCasesWithExpectations) {
   const std::vector<VectorCase> all = load_all();

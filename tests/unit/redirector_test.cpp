@@ -1,17 +1,20 @@
 // Redirector files: ASX playlists, [Reference] files and the MMSH describe
 // answer, as Windows Media web pages and servers hand them out.
-#include <gtest/gtest.h>
+#include "protocol/mmsh/redirector.h"
 
 #include <string>
 #include <vector>
 
-#include "protocol/mmsh/redirector.h"
+#include <gtest/gtest.h>
+
 #include "tests/support/server_session_rig.h"
 
 namespace mms::mmsh {
 namespace {
 
-ByteView bytes(const std::string& s) { return ByteView(reinterpret_cast<const std::uint8_t*>(s.data()), s.size()); }
+ByteView bytes(const std::string& s) {
+  return ByteView(reinterpret_cast<const std::uint8_t*>(s.data()), s.size());
+}
 
 constexpr const char* kBase = "http://radio.example/pages/listen.asx";
 
@@ -72,14 +75,16 @@ TEST(Redirector, UnsafeOrForeignSchemesAreDropped) {
       parse_redirector(bytes("<asx><entry><ref href=\"file:///x\"/></entry></asx>"), kBase);
   ASSERT_FALSE(none.ok());
   EXPECT_EQ(none.status().code(), Code::kMalformed);
-  Result<Redirector> empty = parse_redirector(bytes("<asx version=3><title>x</title></asx>"), kBase);
+  Result<Redirector> empty =
+      parse_redirector(bytes("<asx version=3><title>x</title></asx>"), kBase);
   ASSERT_FALSE(empty.ok());
   EXPECT_EQ(empty.status().code(), Code::kMalformed);
 }
 
 TEST(Redirector, ReferenceFilesTurnHttpIntoMmsh) {
   const std::string ref =
-      "[Reference]\r\nRef1=http://wm.example/clip.wmv?MSWMExt=.asf\r\nRef2=mms://wm.example/clip.wmv\r\n";
+      "[Reference]\r\nRef1=http://wm.example/clip.wmv?MSWMExt=.asf\r\nRef2=mms://wm.example/"
+      "clip.wmv\r\n";
   EXPECT_EQ(sniff_redirector(bytes(ref)), RedirectorFormat::kReference);
   Result<Redirector> r = parse_redirector(bytes(ref), kBase);
   ASSERT_TRUE(r.ok()) << r.status().what();
@@ -88,7 +93,8 @@ TEST(Redirector, ReferenceFilesTurnHttpIntoMmsh) {
                                                           "mms://wm.example/clip.wmv"}));
   // Order by N, other sections ignored, bad lines skipped.
   Result<Redirector> ordered = parse_redirector(
-      bytes("[reference]\nRef2=mms://b/\nRefX=mms://c/\nRef1=mms://a/\n[Other]\nRef3=mms://no/\n"), kBase);
+      bytes("[reference]\nRef2=mms://b/\nRefX=mms://c/\nRef1=mms://a/\n[Other]\nRef3=mms://no/\n"),
+      kBase);
   ASSERT_TRUE(ordered.ok()) << ordered.status().what();
   ASSERT_EQ(ordered->entries.size(), 1u);
   EXPECT_EQ(ordered->entries[0].refs, (std::vector<std::string>{"mms://a/", "mms://b/"}));

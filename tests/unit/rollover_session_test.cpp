@@ -3,14 +3,14 @@
 // inference, the first-reply bound) and of reconnects (backoff, resume without
 // duplicates, broadcasts, exhausted retries, seeks and throttling meanwhile,
 // stale channels) without a socket.
+#include "protocol/session/rollover_session.h"
+
 #include <cstring>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include <gtest/gtest.h>
-
-#include "protocol/session/rollover_session.h"
 
 namespace mms::session {
 namespace {
@@ -81,9 +81,7 @@ class Fake final : public ClientSession {
   void failed(Code code, const char* what) { emit(failed_event(Status(code, what))); }
 
   void on_connected(ChannelId ch, Instant) override { connected.push_back(ch); }
-  void on_connect_failed(ChannelId, Status why, Instant) override {
-    emit(failed_event(why));
-  }
+  void on_connect_failed(ChannelId, Status why, Instant) override { emit(failed_event(why)); }
   std::size_t on_bytes(ChannelId ch, ByteView b, Instant) override {
     bytes_in.emplace_back(ch, std::string(reinterpret_cast<const char*>(b.data()), b.size()));
     return b.size();
@@ -94,9 +92,7 @@ class Fake final : public ClientSession {
   void on_timeout(Instant) override { ++timeouts; }
   std::optional<Instant> next_deadline() const override { return deadline; }
   void on_throttle(bool paused, Instant) override { throttled = paused; }
-  void on_local_address(ChannelId, const std::string& local) override {
-    local_ip = local;
-  }
+  void on_local_address(ChannelId, const std::string& local) override { local_ip = local; }
   void play(const PlayRequest& req, Instant) override { plays.push_back(req.position_ms); }
   void close() override { closed = true; }
   bool next_io_action(IoAction* out) override { return pop_front(&actions, out); }
@@ -387,7 +383,7 @@ TEST(RolloverSession, ReconnectsOnTheWinningTransportOfAWalk) {
   r.start();
   r.cur().failed(Code::kRefused, "connection refused");  // rtspu; rtspt skipped
   r.kick();
-  r.establish();  // mmsu
+  r.establish();                      // mmsu
   play_and_drop(r, Code::kTimedOut);  // no data for `timeout`
   r.now = r.now + kSecond;
   r.kick();

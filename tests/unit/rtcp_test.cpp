@@ -43,9 +43,8 @@ TEST(Rtcp, ReceiverReportRoundTrips) {
 
 TEST(Rtcp, SenderReportBlocksAreReadAfterTheSenderInfo) {
   Bytes sr = {0x81, kRtcpSenderReport, 0, 12, 0, 0, 0, 9};  // 1 block, 13 words
-  sr.resize(8 + 20, 0);                                        // sender info
-  const Bytes block = {0, 0, 0, 7, 0, 0, 0, 3, 0, 0, 1, 0, 0, 0, 0, 0,
-                       0, 0, 0, 0, 0, 0, 0, 0};
+  sr.resize(8 + 20, 0);                                     // sender info
+  const Bytes block = {0, 0, 0, 7, 0, 0, 0, 3, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
   sr.insert(sr.end(), block.begin(), block.end());
   std::vector<ReportBlock> got;
   ASSERT_TRUE(parse_report_blocks(ByteView(sr.data(), sr.size()), &got).ok());

@@ -123,8 +123,8 @@ class Splitter {
           std::vector<bool> keep(128, false);
           keep[streams_[k]] = true;
           bool empty = false;
-          EXPECT_TRUE(asf::filter_streams(m_.packets[i], m_.packet_size, keep, &filtered, &empty)
-                          .ok());
+          EXPECT_TRUE(
+              asf::filter_streams(m_.packets[i], m_.packet_size, keep, &filtered, &empty).ok());
           if (empty) {
             continue;
           }
@@ -328,7 +328,8 @@ class Rig {
 
   // Scripted replies to the last request.
   const Request& last() const { return requests_.back(); }
-  std::string reply(int status, const std::vector<std::pair<std::string, std::string>>& headers = {},
+  std::string reply(int status,
+                    const std::vector<std::pair<std::string, std::string>>& headers = {},
                     const std::string& body = std::string()) const {
     Response r;
     r.status = status;
@@ -383,8 +384,8 @@ class Rig {
       if (!info.empty()) {
         info += ",";
       }
-      info += "url=" + setup_urls()[k] + ";seq=" + std::to_string(split->next_seq(k)) +
-              ";rtptime=0";
+      info +=
+          "url=" + setup_urls()[k] + ";seq=" + std::to_string(split->next_seq(k)) + ";rtptime=0";
     }
     std::vector<std::pair<std::string, std::string>> h = {{"Session", "12345678"},
                                                           {"Range", "npt=0.000-"}};
@@ -542,10 +543,14 @@ std::string gst_sdp(const Media& m, const std::string& range = "npt=0-") {
                                                                       : m.header.size()));
   return "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=Session streamed with GStreamer\r\n"
          "c=IN IP4 0.0.0.0\r\nt=0 0\r\na=tool:GStreamer\r\na=type:broadcast\r\n"
-         "a=control:*\r\na=range:" + range + "\r\n"
+         "a=control:*\r\na=range:" +
+         range +
+         "\r\n"
          "m=application 0 RTP/AVP 96\r\na=rtpmap:96 X-ASF-PF/1000\r\n"
-         "a=fmtp:96 maxps=" + std::to_string(m.packet_size) + ";config=" +
-         base64_encode(ByteView(bare.data(), bare.size())) + "\r\na=control:stream=0\r\n";
+         "a=fmtp:96 maxps=" +
+         std::to_string(m.packet_size) +
+         ";config=" + base64_encode(ByteView(bare.data(), bare.size())) +
+         "\r\na=control:stream=0\r\n";
 }
 
 // --- happy paths -------------------------------------------------------------------
@@ -771,8 +776,12 @@ void tcp_flow(bool byte_by_byte) {
   EXPECT_FALSE(rig.s().next_deadline().has_value());
 }
 
-TEST(RtspClientSession, TcpInterleavedFlow) { tcp_flow(false); }
-TEST(RtspClientSession, TcpInterleavedFlowByteByByte) { tcp_flow(true); }
+TEST(RtspClientSession, TcpInterleavedFlow) {
+  tcp_flow(false);
+}
+TEST(RtspClientSession, TcpInterleavedFlowByteByByte) {
+  tcp_flow(true);
+}
 
 TEST(RtspClientSession, GstRtspServerWholeMux) {
   const Media& m = small();
@@ -786,8 +795,9 @@ TEST(RtspClientSession, GstRtspServerWholeMux) {
       "c=IN IP4 0.0.0.0\r\nt=0 0\r\na=tool:GStreamer\r\na=type:broadcast\r\n"
       "a=control:*\r\na=range:npt=0-2\r\n"
       "m=application 0 RTP/AVP 96\r\na=rtpmap:96 X-ASF-PF/1000\r\n"
-      "a=fmtp:96 maxps=" + std::to_string(m.packet_size) + ";config=" +
-      base64_encode(ByteView(bare.data(), bare.size())) + "\r\na=control:stream=0\r\n";
+      "a=fmtp:96 maxps=" +
+      std::to_string(m.packet_size) +
+      ";config=" + base64_encode(ByteView(bare.data(), bare.size())) + "\r\na=control:stream=0\r\n";
   Rig rig(false, "rtsp://127.0.0.1/a.asf");
   rig.start();
   Splitter split(m, {0}, 65000);
@@ -832,8 +842,8 @@ void gst_tcp_bye(bool byte_by_byte) {
   const Bytes sr = rtcp_compound(Splitter::ssrc(0), false);
   const Bytes bye = rtcp_compound(Splitter::ssrc(0));
   for (std::size_t i = 0; i < rtp.size(); ++i) {
-    ASSERT_TRUE(write_interleaved(0, ByteView(rtp[i].bytes.data(), rtp[i].bytes.size()), &wire)
-                    .ok());
+    ASSERT_TRUE(
+        write_interleaved(0, ByteView(rtp[i].bytes.data(), rtp[i].bytes.size()), &wire).ok());
     if (i == 2) {
       ASSERT_TRUE(write_interleaved(1, ByteView(sr.data(), sr.size()), &wire).ok());
     }
@@ -852,8 +862,12 @@ void gst_tcp_bye(bool byte_by_byte) {
   EXPECT_FALSE(rig.s().next_deadline().has_value());
 }
 
-TEST(RtspClientSession, GstRtspServerTcpByeEndsThePlay) { gst_tcp_bye(false); }
-TEST(RtspClientSession, GstRtspServerTcpByeEndsThePlayByteByByte) { gst_tcp_bye(true); }
+TEST(RtspClientSession, GstRtspServerTcpByeEndsThePlay) {
+  gst_tcp_bye(false);
+}
+TEST(RtspClientSession, GstRtspServerTcpByeEndsThePlayByteByByte) {
+  gst_tcp_bye(true);
+}
 
 TEST(RtspClientSession, GstRtspServerNptStartsAtTheRangeStart) {
   const Media& m = small();
@@ -919,8 +933,8 @@ TEST(RtspClientSession, UdpByeOnTheRtcpPortEndsOnceRtpIsQuiet) {
   rtp.pop_back();
   rig.send_rtp(rtp);
   rig.rtcp_datagram(rtcp_compound(Splitter::ssrc(0), false));  // SR only
-  rig.rtcp_datagram(rtcp_compound(0xDEADBEEF));                 // someone else's BYE
-  rig.rtcp_datagram(Bytes{0x81, 203, 0, 9, 0x11, 0x11});        // truncated BYE
+  rig.rtcp_datagram(rtcp_compound(0xDEADBEEF));                // someone else's BYE
+  rig.rtcp_datagram(Bytes{0x81, 203, 0, 9, 0x11, 0x11});       // truncated BYE
   rig.advance(kByeQuietWait);
   rig.timeout();
   EXPECT_EQ(rig.count(Event::Kind::kEos), 0u);
@@ -1149,8 +1163,7 @@ struct BindScript {
   std::vector<IoAction> binds;
   std::vector<ChannelId> closed;
   ChannelId tcp = 0;
-  explicit BindScript(std::uint16_t min = 0, std::uint16_t max = 0)
-      : s(config(min, max), true) {}
+  explicit BindScript(std::uint16_t min = 0, std::uint16_t max = 0) : s(config(min, max), true) {}
   static session::ClientConfig config(std::uint16_t min, std::uint16_t max) {
     session::ClientConfig c = Rig::config("rtspu://127.0.0.1/a.asf", "", "", 0);
     c.udp_port_min = min;
@@ -1447,10 +1460,34 @@ TEST(RtspClientSession, UdpReceiverReportsToTheServersRtcpPort) {
     rig.datagram(r.bytes);
   }
   // A sender report for stream 0 (NTP 0x0001_2345.6789_0000): LSR 0x23456789.
-  const Bytes sr = {0x80, 200, 0, 6, static_cast<std::uint8_t>(ssrc0 >> 24),
-                    static_cast<std::uint8_t>(ssrc0 >> 16), static_cast<std::uint8_t>(ssrc0 >> 8),
-                    static_cast<std::uint8_t>(ssrc0), 0x00, 0x01, 0x23, 0x45, 0x67, 0x89, 0, 0,
-                    0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 1};
+  const Bytes sr = {0x80,
+                    200,
+                    0,
+                    6,
+                    static_cast<std::uint8_t>(ssrc0 >> 24),
+                    static_cast<std::uint8_t>(ssrc0 >> 16),
+                    static_cast<std::uint8_t>(ssrc0 >> 8),
+                    static_cast<std::uint8_t>(ssrc0),
+                    0x00,
+                    0x01,
+                    0x23,
+                    0x45,
+                    0x67,
+                    0x89,
+                    0,
+                    0,
+                    0,
+                    0,
+                    0,
+                    0,
+                    0,
+                    0,
+                    0,
+                    1,
+                    0,
+                    0,
+                    0,
+                    1};
   rig.rtcp_datagram(sr);
   EXPECT_TRUE(rig.sent_to().empty());
   rig.advance(5 * kSecond - 1);
@@ -1470,7 +1507,7 @@ TEST(RtspClientSession, UdpReceiverReportsToTheServersRtcpPort) {
   };
   ASSERT_GE(b.size(), 8u + 24u);
   EXPECT_EQ(u8(0) >> 6, 2);
-  EXPECT_EQ(u8(1), 201);                             // RR
+  EXPECT_EQ(u8(1), 201);  // RR
   const std::size_t blocks = u8(0) & 0x1Fu;
   EXPECT_EQ(blocks, m.streams.size());
   const std::size_t rr_len = (std::size_t{u8(2)} << 8 | u8(3)) * 4 + 4;
@@ -1482,11 +1519,11 @@ TEST(RtspClientSession, UdpReceiverReportsToTheServersRtcpPort) {
       continue;
     }
     found = true;
-    EXPECT_EQ(u32(at + 4) & 0xFFFFFFu, 1u);              // one lost
-    EXPECT_GT(u8(at + 4), 0);                            // fraction lost
-    EXPECT_EQ(u32(at + 8), std::uint32_t{last0});        // highest seq, no wrap
-    EXPECT_EQ(u32(at + 16), 0x23456789u);                // LSR
-    EXPECT_EQ(u32(at + 20), 5u * 65536u);                // DLSR: 5 s
+    EXPECT_EQ(u32(at + 4) & 0xFFFFFFu, 1u);        // one lost
+    EXPECT_GT(u8(at + 4), 0);                      // fraction lost
+    EXPECT_EQ(u32(at + 8), std::uint32_t{last0});  // highest seq, no wrap
+    EXPECT_EQ(u32(at + 16), 0x23456789u);          // LSR
+    EXPECT_EQ(u32(at + 20), 5u * 65536u);          // DLSR: 5 s
     (void)first0;
   }
   EXPECT_TRUE(found);
@@ -1516,7 +1553,8 @@ TEST(RtspClientSession, UdpPausesTheServerWhileTheConsumerIsFull) {
   std::vector<Bytes> expected;
   std::vector<Rtp> before = split.flow(0, 6, &expected);  // sent before the PAUSE took effect
   const std::size_t half = before.size() / 2;
-  rig.send_rtp(std::vector<Rtp>(before.begin(), before.begin() + static_cast<std::ptrdiff_t>(half)));
+  rig.send_rtp(
+      std::vector<Rtp>(before.begin(), before.begin() + static_cast<std::ptrdiff_t>(half)));
   EXPECT_TRUE(rig.s().keep_reading_when_throttled());
   rig.s().on_throttle(true, rig.now());
   rig.drain();

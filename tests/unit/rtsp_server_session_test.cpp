@@ -303,7 +303,9 @@ class RtspServerTest : public ::testing::Test {
     config.udp_port = 5544;
     config.live_epoch = Instant{0};
   }
-  const server::Content& content(const char* name) { return *source.items[std::string("/") + name]; }
+  const server::Content& content(const char* name) {
+    return *source.items[std::string("/") + name];
+  }
 
   MemorySource source;
   ServerConfig config;
@@ -606,13 +608,13 @@ TEST_F(RtspServerTest, UdpBatchesStopAtAPortChange) {
                           {{"Transport", "RTP/AVP;unicast;client_port=5000-5001"}});
   ASSERT_EQ(s1.status, 200);
   const std::string session = session_of(s1);
-  ASSERT_EQ(c.request("SETUP", base + "stream=2",
-                      {{"Transport", "RTP/AVP;unicast;client_port=5002-5003"},
-                       {"Session", session}})
-                .status,
-            200);
-  const std::string play = "PLAY " + base + " RTSP/1.0\r\nCSeq: 9\r\nSession: " + session +
-                           "\r\nRange: npt=0-\r\n\r\n";
+  ASSERT_EQ(
+      c.request("SETUP", base + "stream=2",
+                {{"Transport", "RTP/AVP;unicast;client_port=5002-5003"}, {"Session", session}})
+          .status,
+      200);
+  const std::string play =
+      "PLAY " + base + " RTSP/1.0\r\nCSeq: 9\r\nSession: " + session + "\r\nRange: npt=0-\r\n\r\n";
   ServerSession& s = c.session();
   ASSERT_TRUE(s.on_bytes(ByteView::of(play), c.now()).ok());
   c.drain_output();  // the PLAY reply opens the gate for RTP
@@ -1217,9 +1219,9 @@ TEST_F(RtspServerTest, SenderReportsAndByeAtTheEnd) {
     Response s1 = c.request("SETUP", base + "stream=1",
                             {{"Transport", "RTP/AVP/UDP;unicast;client_port=5000-5001"}});
     const std::string sid = session_of(s1);
-    Response s2 = c.request("SETUP", base + "stream=2",
-                            {{"Transport", "RTP/AVP/UDP;unicast;client_port=5002-5003"},
-                             {"Session", sid}});
+    Response s2 =
+        c.request("SETUP", base + "stream=2",
+                  {{"Transport", "RTP/AVP/UDP;unicast;client_port=5002-5003"}, {"Session", sid}});
     ASSERT_EQ(c.request("PLAY", base, {{"Session", sid}}).status, 200);
     c.run_for(30 * kSecond);
     ASSERT_EQ(c.server_requests().size(), 1u);  // the end-of-stream request
@@ -1277,7 +1279,8 @@ TEST_F(RtspServerTest, SenderReportsAndByeAtTheEnd) {
         Got g;
         g.kind = u.kind;
         g.channel = u.frame.channel;
-        g.payload = u.kind == UnitKind::kInterleaved ? u.frame.payload.to_vector() : std::vector<std::uint8_t>();
+        g.payload = u.kind == UnitKind::kInterleaved ? u.frame.payload.to_vector()
+                                                     : std::vector<std::uint8_t>();
         g.req = u.request;
         all.push_back(std::move(g));
         in = in.subview(u.wire_size);

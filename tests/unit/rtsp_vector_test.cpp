@@ -47,20 +47,21 @@
 
 #include <gtest/gtest.h>
 
-#include "tests/support/vectors.h"
-
 #include "protocol/core/bytes.h"
 #include "protocol/core/text.h"
 #include "protocol/rtsp/asf_rtp.h"
 #include "protocol/rtsp/message_codec.h"
 #include "protocol/rtsp/sdp_wms.h"
+#include "tests/support/vectors.h"
 
 namespace mms::rtsp {
 namespace {
 
 using test::VectorCase;
 
-std::vector<VectorCase> load_all() { return test::load_vectors("rtsp"); }
+std::vector<VectorCase> load_all() {
+  return test::load_vectors("rtsp");
+}
 
 std::string opt(const std::optional<std::uint32_t>& v) {
   return v ? std::to_string(*v) : "-";
@@ -239,7 +240,8 @@ TEST_P(RtspVectors, SameEventsWholeByteByByteTrailingAndSplit) {
   test::expect_same_events_four_ways(GetParam(), runner_for(GetParam()), trailers);
 }
 
-INSTANTIATE_TEST_SUITE_P(Vectors, RtspVectors, ::testing::ValuesIn(load_all()), test::vector_case_name);
+INSTANTIATE_TEST_SUITE_P(Vectors, RtspVectors, ::testing::ValuesIn(load_all()),
+                         test::vector_case_name);
 
 TEST(RtspVectorFiles, EveryFileHasCasesWithExpectations) {
   const std::vector<VectorCase> all = load_all();

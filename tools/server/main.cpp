@@ -256,8 +256,7 @@ int main(int argc, char** argv) {
       opts.udp_loss_percent = static_cast<std::uint32_t>(pct);
     } else if (a == "--refuse") {
       const std::string name = value("--refuse");
-      if (name != "mms" && name != "mmsu" && name != "mmsh" && name != "rtsp" &&
-          name != "rtspu") {
+      if (name != "mms" && name != "mmsu" && name != "mmsh" && name != "rtsp" && name != "rtspu") {
         std::fprintf(stderr, "mms-server: --refuse wants mms, mmsu, mmsh, rtsp or rtspu\n");
         return 2;
       }
@@ -287,7 +286,8 @@ int main(int argc, char** argv) {
       const char* s = value("--fast-start-factor");
       long n = 0;
       if (!parse_number(s, 1, mms::kFastStartMaxFactor, &n)) {
-        std::fprintf(stderr, "mms-server: bad Fast Start factor '%s' (1..%u)\n", s, mms::kFastStartMaxFactor);
+        std::fprintf(stderr, "mms-server: bad Fast Start factor '%s' (1..%u)\n", s,
+                     mms::kFastStartMaxFactor);
         return 2;
       }
       opts.fast_start_factor = static_cast<std::uint32_t>(n);

@@ -2,7 +2,8 @@
 #include "tools/server/server.h"
 
 #include <fcntl.h>
-#include <glib.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -15,15 +16,14 @@
 #include <utility>
 #include <vector>
 
+#include <glib.h>
+
 #include "protocol/core/log.h"
 #include "protocol/io/listener.h"
 #include "protocol/mmsh/server_session.h"
 #include "protocol/mmst/server_session.h"
 #include "protocol/rtsp/server_session.h"
 #include "tools/server/url_signing.h"
-
-#include <sys/mman.h>
-#include <sys/stat.h>
 
 namespace mms::server {
 namespace {
@@ -474,10 +474,9 @@ void Server::Impl::run() {
     if (!st.ok()) {
       return;
     }
-    auto l = with_udp ? io::Listener::create(context, options.bind_address, at,
-                                             std::move(factory), udp_options)
-                      : io::Listener::create(context, options.bind_address, at,
-                                             std::move(factory));
+    auto l = with_udp ? io::Listener::create(context, options.bind_address, at, std::move(factory),
+                                             udp_options)
+                      : io::Listener::create(context, options.bind_address, at, std::move(factory));
     if (!l.ok()) {
       st = l.status();
       return;
@@ -532,9 +531,8 @@ void Server::Impl::run() {
     }
     std::uint16_t bound = 0;
     listen(
-        options.port,
-        [this](Instant now) { return io::make_demux_connection(&factories, now); }, true,
-        &bound, udp_rtcp);
+        options.port, [this](Instant now) { return io::make_demux_connection(&factories, now); },
+        true, &bound, udp_rtcp);
     mmsh_bound = factories.mmsh ? bound : 0;
     mms_bound = factories.mms ? bound : 0;
     rtsp_bound = factories.rtsp ? bound : 0;

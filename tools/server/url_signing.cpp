@@ -1,9 +1,9 @@
 #include "tools/server/url_signing.h"
 
-#include <glib.h>
-
 #include <cstddef>
 #include <optional>
+
+#include <glib.h>
 
 #include "protocol/core/access.h"
 #include "protocol/core/url.h"
