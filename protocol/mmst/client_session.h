@@ -226,7 +226,6 @@ class MmstClientSession final : public session::ClientSession {
   std::uint8_t header_inc_ = kLastHeaderIncarnation;  // next ReadBlock uses next_header_incarnation
   std::uint8_t play_inc_ = kFirstPlayIncarnation;     // OpenFile uses 9; Start* the next ones
   std::uint8_t expected_header_inc_ = 0;              // incarnation of header packets we accept
-  bool header_requested_ = false;
 
   // Header.
   HeaderAssembler assembler_;
