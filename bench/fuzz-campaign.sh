@@ -87,7 +87,7 @@ for t in "${TARGETS[@]}"; do
   total_crashes=$((total_crashes + found))
   stopped="no"
   if ((rc != 0)); then
-    stopped="rc=$rc: $(grep -m1 -oE 'ERROR: [A-Za-z]+: [^ ]+|runtime error: .*|ERROR: libFuzzer: [a-z-]+' \
+    stopped="rc=$rc: $(grep -m1 -oE 'ERROR: [A-Za-z]+: [^ ]+|runtime error: .*|ERROR: libFuzzer: [a-z-]+( signal)?' \
       "$log" | head -c 80 || true)"
   fi
   echo "| $t | $took | ${execs:-?} | ${rate:-?} | ${cov:-?} | ${ft:-?} | $files / $bytes | $found | $stopped |"
