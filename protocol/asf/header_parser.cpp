@@ -3,6 +3,7 @@
 #include "protocol/asf/header_parser.h"
 
 #include <algorithm>
+#include <bitset>
 #include <limits>
 #include <map>
 
@@ -98,6 +99,10 @@ class Parser {
   std::size_t objects_walked_ = 0;
   bool has_sbpo_ = false;
   std::size_t stream_props_end_ = 0;
+  // Stream Properties Objects walked (top level and embedded in an ESP) and the
+  // stream numbers they declared: every stream is declared once (1..127).
+  std::size_t stream_objects_ = 0;
+  std::bitset<limits::kMaxAsfStreams + 1> declared_;
   std::map<std::uint16_t, std::uint32_t> sbp_bitrate_, esp_bitrate_, wave_bitrate_;
 };
 
@@ -251,10 +256,21 @@ Status Parser::parse_stream_properties(ByteView body, bool from_extension) {
       !r.read_view(type_len, &type_data)) {
     return Status(Code::kMalformed, "ASF Stream Properties data overruns the object");
   }
+  // ASF stream numbers are 1..127 and each names one stream: a header declares at most
+  // 127 streams, counting the Stream Properties Objects embedded in Extended Stream
+  // Properties Objects too (docs/protocols/asf-streaming.md §6).
+  if (++stream_objects_ > limits::kMaxAsfStreams) {
+    return Status(Code::kLimitExceeded, "more than 127 ASF Stream Properties Objects",
+                  static_cast<std::uint32_t>(stream_objects_));
+  }
   const auto number = static_cast<std::uint16_t>(flags & 0x7F);
   if (number == 0) {
     return Status(Code::kMalformed, "ASF stream number 0");
   }
+  if (declared_[number]) {
+    return Status(Code::kMalformed, "ASF stream number declared twice", number);
+  }
+  declared_[number] = true;
   StreamType st = StreamType::kOther;
   if (guid_equals(type.data(), kAudioMedia)) {
     st = StreamType::kAudio;
@@ -269,16 +285,6 @@ Status Parser::parse_stream_properties(ByteView body, bool from_extension) {
     st = StreamType::kVideo;
   } else if (guid_equals(type.data(), kCommandMedia)) {
     st = StreamType::kCommand;
-  }
-  for (StreamInfo& s : info_.streams) {
-    if (s.number == number) {
-      // Declared twice (top level and inside an ESP): keep one entry.
-      if (!from_extension) {
-        s.from_extension = false;
-        s.type = st;
-      }
-      return Status::Ok();
-    }
   }
   StreamInfo s;
   s.number = number;
@@ -333,6 +339,9 @@ Status Parser::parse_ext_stream_properties(const ObjectSpan& obj) {
     return Status(Code::kMalformed, "ASF Extended Stream Properties Object truncated");
   }
   number = static_cast<std::uint16_t>(number & 0x7F);
+  if (number == 0) {
+    return Status(Code::kMalformed, "ASF Extended Stream Properties stream number 0");
+  }
   for (unsigned i = 0; i < name_count; ++i) {
     std::uint16_t len = 0;
     if (!r.skip(2) || !r.read_u16le(&len) || !r.skip(len)) {
@@ -345,7 +354,7 @@ Status Parser::parse_ext_stream_properties(const ObjectSpan& obj) {
       return Status(Code::kMalformed, "ASF Extended Stream Properties extension overrun");
     }
   }
-  if (number != 0 && data_bitrate != 0) {
+  if (data_bitrate != 0) {
     esp_bitrate_[number] = data_bitrate;
   }
   if (r.remaining() >= kObjectHeaderSize) {

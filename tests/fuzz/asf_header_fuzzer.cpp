@@ -1,6 +1,6 @@
 // Fuzzes the ASF header parser and repair. Invariants: a parsed header never
-// claims more bytes than it was given, and a repaired header parses again with
-// nothing left to repair.
+// claims more bytes than it was given, declares each stream number (1..127) once,
+// and a repaired header parses again with nothing left to repair.
 #include <cstdint>
 #include <cstdlib>
 #include <vector>
@@ -18,10 +18,16 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         info->packet_size == 0) {
       std::abort();
     }
+    // Each stream declared once, numbered 1..127, sorted by number.
+    if (info->streams.size() > 127) {
+      std::abort();
+    }
+    unsigned previous = 0;
     for (const StreamInfo& s : info->streams) {
-      if (info->find_stream(s.number) == nullptr || s.number == 0 || s.number > 127) {
+      if (info->find_stream(s.number) == nullptr || s.number <= previous || s.number > 127) {
         std::abort();
       }
+      previous = s.number;
     }
     static_cast<void>(info->duration_ns());
   }

@@ -5,8 +5,11 @@
 // the client's byte stream. Content is a small synthetic ASF (one audio stream,
 // 12 packets) served both on demand ("/a.asf") and live ("/live").
 // Invariants: consumed <= offered; the output starts with an HTTP status line
-// (except the garbage fault); without faults the body decodes as whole frames;
+// (except the garbage fault); without faults it is a sequence of responses (an
+// error on a kept-alive connection is followed by the next request's answer), each
+// body (Content-Length bytes, or the rest) whole frames;
 // a fast on-demand response always ends (wants_close) within the step budget.
+#include <algorithm>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -56,29 +59,44 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (config.fault == Fault::kGarbage || out.empty()) {
     return 0;
   }
-  if (out.size() < 9 || std::memcmp(out.data(), "HTTP/1.0 ", 9) != 0) {
-    std::abort();
-  }
-  if (config.fault != Fault::kNone) {
-    return 0;
-  }
-  HttpResponse head;
-  std::size_t head_len = 0;
-  Status err;
-  if (parse_response_head(ByteView(out), &head, &head_len, &err) != Decode::kDone) {
-    std::abort();
-  }
-  ByteView body = ByteView(out).subview(head_len);
-  while (!body.empty()) {
-    Frame f;
-    const Decode d = decode_frame(body, &f, &err);
-    if (d == Decode::kError) {
+  // One response after another (an error answer to an HTTP/1.1 request keeps the
+  // connection): each starts with a status line; its body, Content-Length bytes
+  // when given, else the rest, decodes as whole frames.
+  ByteView rest(out);
+  while (!rest.empty()) {
+    if (rest.size() < 9 || std::memcmp(rest.data(), "HTTP/1.0 ", 9) != 0) {
       std::abort();
     }
-    if (d == Decode::kNeedMore) {
-      break;  // the client left mid-stream
+    if (config.fault != Fault::kNone) {
+      return 0;
     }
-    body = body.subview(f.wire_size);
+    HttpResponse head;
+    std::size_t head_len = 0;
+    Status err;
+    if (parse_response_head(rest, &head, &head_len, &err) != Decode::kDone) {
+      std::abort();
+    }
+    rest = rest.subview(head_len);
+    std::size_t body_len = rest.size();
+    if (const std::string* cl = head.headers.find("Content-Length")) {
+      body_len = std::min<std::size_t>(body_len, std::strtoull(cl->c_str(), nullptr, 10));
+    }
+    ByteView body = rest.subview(0, body_len);
+    rest = rest.subview(body_len);
+    while (!body.empty()) {
+      Frame f;
+      const Decode d = decode_frame(body, &f, &err);
+      if (d == Decode::kError) {
+        std::abort();
+      }
+      if (d == Decode::kNeedMore) {
+        if (!rest.empty()) {
+          std::abort();  // a frame cut short, and yet another response follows
+        }
+        break;  // the client left mid-stream
+      }
+      body = body.subview(f.wire_size);
+    }
   }
   return 0;
 }

@@ -843,5 +843,151 @@ TEST(AsfHeader, ContentDescriptionOverrunRejected) {
   EXPECT_FALSE(parse_header(h).ok());
 }
 
+// ---------------------------------------------------------------- stream numbers
+
+// An Extended Stream Properties Object for `number`, with no names or extension
+// systems, optionally embedding a Stream Properties Object.
+Bytes ext_stream_properties(std::uint16_t number, const Bytes& embedded = {}) {
+  Bytes body;
+  ByteWriter w(&body);
+  w.u64le(0);   // start time
+  w.u64le(0);   // end time
+  w.u32le(0);   // data bitrate
+  w.zeros(24);  // buffer size, fullness, alternates, maximum object size
+  w.u32le(0);   // flags
+  w.u16le(number);
+  w.u16le(0);  // language index
+  w.u64le(0);  // average time per frame
+  w.u16le(0);  // stream names
+  w.u16le(0);  // payload extension systems
+  w.bytes(embedded);
+  return object(kExtendedStreamProperties, body);
+}
+
+// Children of a header: File Properties, then `streams`.
+Bytes header_with(std::vector<Bytes> streams) {
+  streams.insert(streams.begin(), file_properties(1000, 1000));
+  return header_object(streams);
+}
+
+// The stream rules hold however the header arrives: every proper prefix is a truncated
+// header (never the stream error, never a parse), the whole header gets the error, and
+// so does the header followed by its Data Object prefix and trailing bytes.
+void expect_refused(const Bytes& h, Code code, const char* what) {
+  for (std::size_t len = 0; len < h.size(); ++len) {
+    auto r = parse_header(ByteView(h.data(), len));
+    ASSERT_FALSE(r.ok()) << "prefix " << len;
+    ASSERT_STREQ(r.status().what(), "ASF header truncated") << "prefix " << len;
+  }
+  auto whole = parse_header(h);
+  ASSERT_FALSE(whole.ok());
+  EXPECT_EQ(whole.status().code(), code);
+  EXPECT_STREQ(whole.status().what(), what);
+  Bytes trailing = h;
+  const Bytes d = data_prefix(10, 1000);
+  trailing.insert(trailing.end(), d.begin(), d.end());
+  trailing.insert(trailing.end(), 300, 0x5A);
+  auto t = parse_header(trailing);
+  ASSERT_FALSE(t.ok());
+  EXPECT_EQ(t.status().code(), code);
+  EXPECT_STREQ(t.status().what(), what);
+  // Repair and the other rewriters parse first: they refuse it too.
+  Bytes copy = trailing;
+  EXPECT_FALSE(repair_header(&copy).ok());
+  EXPECT_EQ(copy, trailing);
+  EXPECT_FALSE(mark_broadcast(&copy).ok());
+}
+
+TEST(AsfStreamNumbers, StreamNumberZeroIsRefused) {
+  expect_refused(header_with({stream_properties(0, kAudioMedia)}), Code::kMalformed,
+                 "ASF stream number 0");
+  // Bits 7..14 are reserved: 0x80 is stream 0 too.
+  expect_refused(header_with({stream_properties(0x80, kAudioMedia)}), Code::kMalformed,
+                 "ASF stream number 0");
+  // Embedded in an Extended Stream Properties Object.
+  expect_refused(header_with({header_extension(
+                     {ext_stream_properties(1, stream_properties(0, kVideoMedia))})}),
+                 Code::kMalformed, "ASF stream number 0");
+  // The Extended Stream Properties Object's own stream number.
+  expect_refused(header_with({stream_properties(1, kAudioMedia),
+                              header_extension({ext_stream_properties(0)})}),
+                 Code::kMalformed, "ASF Extended Stream Properties stream number 0");
+}
+
+TEST(AsfStreamNumbers, RepeatedStreamNumberIsRefused) {
+  // Two top-level Stream Properties Objects for stream 1 (also apart, and with the
+  // encrypted flag, bit 15, set on the second: the number is bits 0..6).
+  expect_refused(
+      header_with({stream_properties(1, kAudioMedia), stream_properties(1, kVideoMedia)}),
+      Code::kMalformed, "ASF stream number declared twice");
+  expect_refused(header_with({stream_properties(1, kAudioMedia), stream_properties(2, kVideoMedia),
+                              stream_properties(0x8001, kVideoMedia)}),
+                 Code::kMalformed, "ASF stream number declared twice");
+  // Top level and embedded in an ESP, in either order.
+  expect_refused(
+      header_with({stream_properties(2, kAudioMedia), header_extension({ext_stream_properties(
+                                                          2, stream_properties(2, kVideoMedia))})}),
+      Code::kMalformed, "ASF stream number declared twice");
+  expect_refused(
+      header_with({header_extension({ext_stream_properties(2, stream_properties(2, kVideoMedia))}),
+                   stream_properties(2, kAudioMedia)}),
+      Code::kMalformed, "ASF stream number declared twice");
+  // Embedded twice.
+  expect_refused(header_with({header_extension(
+                     {ext_stream_properties(3, stream_properties(3, kVideoMedia)),
+                      ext_stream_properties(3, stream_properties(3, kVideoMedia))})}),
+                 Code::kMalformed, "ASF stream number declared twice");
+  // The error names the stream.
+  auto r = parse_header(
+      header_with({stream_properties(9, kAudioMedia), stream_properties(9, kAudioMedia)}));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().detail(), 9u);
+}
+
+TEST(AsfStreamNumbers, DistinctNumbersFromBothPlacesAreKept) {
+  // An ESP without an embedded object for a top-level stream is the normal case.
+  auto r = parse_header(header_with(
+      {stream_properties(1, kAudioMedia), stream_properties(2, kVideoMedia),
+       header_extension({ext_stream_properties(1), ext_stream_properties(2),
+                         ext_stream_properties(3, stream_properties(3, kVideoMedia))})}));
+  ASSERT_TRUE(r.ok()) << r.status().what();
+  ASSERT_EQ(r->streams.size(), 3u);
+  EXPECT_FALSE(r->streams[0].from_extension);
+  EXPECT_FALSE(r->streams[1].from_extension);
+  EXPECT_EQ(r->streams[2].number, 3);
+  EXPECT_TRUE(r->streams[2].from_extension);
+}
+
+TEST(AsfStreamNumbers, AtMost127StreamObjects) {
+  // 127 streams (1..127), all at top level: the limit.
+  std::vector<Bytes> streams;
+  for (std::uint16_t n = 1; n <= limits::kMaxAsfStreams; ++n) {
+    streams.push_back(stream_properties(n, kAudioMedia));
+  }
+  auto full = parse_header(header_with(streams));
+  ASSERT_TRUE(full.ok()) << full.status().what();
+  ASSERT_EQ(full->streams.size(), limits::kMaxAsfStreams);
+  EXPECT_EQ(full->streams.back().number, 127);
+  // 126 at top level and one embedded: also 127.
+  std::vector<Bytes> mixed(streams.begin(), streams.end() - 1);
+  mixed.push_back(
+      header_extension({ext_stream_properties(127, stream_properties(127, kVideoMedia))}));
+  auto m = parse_header(header_with(mixed));
+  ASSERT_TRUE(m.ok()) << m.status().what();
+  EXPECT_EQ(m->streams.size(), limits::kMaxAsfStreams);
+  // A 128th Stream Properties Object, at top level or embedded, is one too many.
+  std::vector<Bytes> over = streams;
+  over.push_back(stream_properties(5, kAudioMedia));
+  expect_refused(header_with(over), Code::kLimitExceeded,
+                 "more than 127 ASF Stream Properties Objects");
+  over = streams;
+  over.push_back(header_extension({ext_stream_properties(1, stream_properties(1, kVideoMedia))}));
+  expect_refused(header_with(over), Code::kLimitExceeded,
+                 "more than 127 ASF Stream Properties Objects");
+  auto r = parse_header(header_with(over));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().detail(), 128u);
+}
+
 }  // namespace
 }  // namespace mms::asf
