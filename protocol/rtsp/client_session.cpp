@@ -853,6 +853,7 @@ void RtspClientSession::handle_end_of_stream(const Request& req, Instant now) {
     if (entries.ok()) {
       std::vector<RtpStream>& streams = receiver_.streams();
       std::vector<std::optional<std::uint16_t>> end_seqs;
+      end_seqs.reserve(streams.size());
       for (const RtpStream& s : streams) {
         end_seqs.push_back(s.eos_seq);
       }
