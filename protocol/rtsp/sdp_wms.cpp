@@ -314,11 +314,12 @@ Result<std::string> write_wms_sdp(ByteView asf_header, const SdpWriteOptions& op
     s += "a=range:" + format_range(range) + "\r\n";
   }
   s += "a=recvonly\r\n";
+  s += std::string("a=") + std::string(kHeaderUrl) + base64_encode(header) + "\r\n";
+  // After the header: GStreamer's rtspsrc takes the first a=pgmpu as the header.
   if (!options.content_description.empty() &&
       options.content_description.find_first_of("\r\n") == std::string::npos) {
     s += std::string("a=") + std::string(kContentDescUrl) + options.content_description + "\r\n";
   }
-  s += std::string("a=") + std::string(kHeaderUrl) + base64_encode(header) + "\r\n";
   for (const asf::StreamInfo& st : info->streams) {
     const char* media = st.type == asf::StreamType::kAudio   ? "audio"
                         : st.type == asf::StreamType::kVideo ? "video"

@@ -94,8 +94,9 @@ struct SdpWriteOptions {
 // Writes the WMS SDP for an ASF header (Header Object + Data Object prefix,
 // as the file starts): v/o/s/c/b/t, a=maxps, a=control, a=range (npt from the
 // preroll to the play duration; "npt=<preroll>-" for broadcast), a=recvonly,
-// a=pgmpu with the content description (when given), a=pgmpu with the
-// header in base64, then per ASF stream (header order)
+// a=pgmpu with the header in base64, a=pgmpu with the content description
+// (when given; after the header, which rtspsrc takes from the first a=pgmpu),
+// then per ASF stream (header order)
 //   m=<audio|video|application> 0 RTP/AVP 96, b=AS, b=RS:0, b=RR:0,
 //   a=rtpmap:96 x-asf-pf/1000, a=control:stream=<n>, a=stream:<n>
 // and the RTX media when asked. Lines end in CRLF. kMalformed when the header
