@@ -386,13 +386,13 @@ void post_stream_commands(GstMmsSrc* self, const mms::asf::HeaderInfo& info,
 // A GstStructure field name for a content description name: GStreamer takes
 // letters, digits and "-_+/:." only, starting with a letter.
 std::string structure_field_name(const std::string& name) {
-  std::string out = "x-";  // a prefix that starts with a letter for every name
+  std::string out = g_ascii_isalpha(name.empty() ? '\0' : name[0]) ? "" : "x-";
   for (const char c : name) {
     const bool ok =
         g_ascii_isalnum(c) || c == '-' || c == '_' || c == '+' || c == '/' || c == ':' || c == '.';
     out.push_back(ok ? c : '-');
   }
-  return g_ascii_isalpha(name.empty() ? '\0' : name[0]) ? out.substr(2) : out;
+  return out;
 }
 
 // Posts the element message `mms-metadata` for what the server said of the

@@ -1,5 +1,6 @@
 #include "protocol/core/text.h"
 
+#include <cstring>
 #include <utility>
 
 #include "protocol/core/byte_reader.h"
@@ -147,6 +148,51 @@ bool iequals(std::string_view a, std::string_view b) {
 
 bool istarts_with(std::string_view s, std::string_view prefix) {
   return s.size() >= prefix.size() && iequals(s.substr(0, prefix.size()), prefix);
+}
+
+std::string_view trim_lws(std::string_view s) {
+  while (!s.empty() && is_lws(s.front())) {
+    s.remove_prefix(1);
+  }
+  while (!s.empty() && is_lws(s.back())) {
+    s.remove_suffix(1);
+  }
+  return s;
+}
+
+bool is_token_char(char c) {
+  if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')) {
+    return true;
+  }
+  return c != '\0' && std::strchr("!#$%&'*+-.^_`|~", c) != nullptr;
+}
+
+bool is_token(std::string_view s) {
+  if (s.empty()) {
+    return false;
+  }
+  for (char c : s) {
+    if (!is_token_char(c)) {
+      return false;
+    }
+  }
+  return true;
+}
+
+std::vector<std::string_view> split_unquoted(std::string_view s, char sep) {
+  std::vector<std::string_view> parts;
+  bool quoted = false;
+  std::size_t begin = 0;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '"') {
+      quoted = !quoted;
+    } else if (s[i] == sep && !quoted) {
+      parts.push_back(s.substr(begin, i - begin));
+      begin = i + 1;
+    }
+  }
+  parts.push_back(s.substr(begin));
+  return parts;
 }
 
 bool parse_u32(std::string_view s, std::uint32_t* out) {

@@ -24,6 +24,22 @@ bool iequals(std::string_view a, std::string_view b);
 // Whether s starts with prefix, ASCII letters compared case-insensitively.
 bool istarts_with(std::string_view s, std::string_view prefix);
 
+// ---- HTTP/RTSP header text (RFC 9110 §5.6, RFC 2326 §15.1) ---------------------
+
+// Linear white space inside a header line: space or tab.
+constexpr bool is_lws(char c) {
+  return c == ' ' || c == '\t';
+}
+// s without leading and trailing spaces and tabs.
+std::string_view trim_lws(std::string_view s);
+// A tchar: letters, digits and "!#$%&'*+-.^_`|~".
+bool is_token_char(char c);
+// One or more tchars.
+bool is_token(std::string_view s);
+// The pieces of s between `sep`s outside double quotes (quotes kept); one
+// piece for a string without `sep`.
+std::vector<std::string_view> split_unquoted(std::string_view s, char sep);
+
 // ---- numbers -----------------------------------------------------------------
 
 // Decimal u32: 1 to 10 digits '0'..'9' (leading zeros count), nothing else (no

@@ -9,7 +9,11 @@ namespace mms::mmsh {
 namespace {
 
 bool is_space(char c) {
-  return c == ' ' || c == '\t';
+  return is_lws(c);
+}
+
+std::string_view trim(std::string_view s) {
+  return trim_lws(s);
 }
 
 bool is_alpha(char c) {
@@ -18,36 +22,6 @@ bool is_alpha(char c) {
 
 bool is_digit(char c) {
   return c >= '0' && c <= '9';
-}
-
-// RFC 9110 tchar.
-bool is_token_char(char c) {
-  if (is_alpha(c) || is_digit(c)) {
-    return true;
-  }
-  return std::strchr("!#$%&'*+-.^_`|~", c) != nullptr && c != '\0';
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && is_space(s.front())) {
-    s.remove_prefix(1);
-  }
-  while (!s.empty() && is_space(s.back())) {
-    s.remove_suffix(1);
-  }
-  return s;
-}
-
-bool is_token(std::string_view s) {
-  if (s.empty()) {
-    return false;
-  }
-  for (char c : s) {
-    if (!is_token_char(c)) {
-      return false;
-    }
-  }
-  return true;
 }
 
 Decode fail(Status* error, Code code, const char* what, std::size_t detail) {

@@ -8,10 +8,12 @@
 #include <string_view>
 #include <vector>
 
+#include "protocol/core/text.h"
+
 namespace mms::rtsp::codec_text {
 
 inline bool is_space(char c) {
-  return c == ' ' || c == '\t';
+  return is_lws(c);
 }
 
 inline char to_upper(char c) {
@@ -26,33 +28,12 @@ inline bool is_alpha(char c) {
   return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
 }
 
-inline bool is_token_char(char c) {
-  if (is_alpha(c) || is_digit(c)) {
-    return true;
-  }
-  return c != '\0' && std::strchr("!#$%&'*+-.^_`|~", c) != nullptr;
-}
-
-inline bool is_token(std::string_view s) {
-  if (s.empty()) {
-    return false;
-  }
-  for (char c : s) {
-    if (!is_token_char(c)) {
-      return false;
-    }
-  }
-  return true;
-}
+using mms::is_token;
+using mms::is_token_char;
+using mms::split_unquoted;
 
 inline std::string_view trim(std::string_view s) {
-  while (!s.empty() && is_space(s.front())) {
-    s.remove_prefix(1);
-  }
-  while (!s.empty() && is_space(s.back())) {
-    s.remove_suffix(1);
-  }
-  return s;
+  return trim_lws(s);
 }
 
 inline std::string unquote(std::string_view s) {
@@ -61,23 +42,6 @@ inline std::string unquote(std::string_view s) {
     s = s.substr(1, s.size() - 2);
   }
   return std::string(s);
-}
-
-// Splits at `sep` outside double quotes.
-inline std::vector<std::string_view> split_unquoted(std::string_view s, char sep) {
-  std::vector<std::string_view> parts;
-  bool quoted = false;
-  std::size_t begin = 0;
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '"') {
-      quoted = !quoted;
-    } else if (s[i] == sep && !quoted) {
-      parts.push_back(s.substr(begin, i - begin));
-      begin = i + 1;
-    }
-  }
-  parts.push_back(s.substr(begin));
-  return parts;
 }
 
 }  // namespace mms::rtsp::codec_text

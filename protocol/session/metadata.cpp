@@ -1,5 +1,7 @@
 #include "protocol/session/metadata.h"
 
+#include <algorithm>
+
 #include "protocol/core/text.h"
 
 namespace mms::session {
@@ -34,16 +36,6 @@ void append_tuple(std::string* out, std::string_view name, std::uint16_t type,
   out->append(std::to_string(name.size())).append(",").append(name).append(",");
   out->append(std::to_string(type)).append(",");
   out->append(std::to_string(value.size())).append(",").append(value);
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
-    s.remove_prefix(1);
-  }
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
-    s.remove_suffix(1);
-  }
-  return s;
 }
 
 // URL escape: '%', ',', CR, LF, controls and non-ASCII bytes as %XX.
@@ -89,92 +81,9 @@ bool url_unescape(std::string_view v, std::string* out) {
   return true;
 }
 
-}  // namespace
-
-const CdlField* ContentDescription::find(std::string_view name) const {
-  for (const CdlField& f : fields) {
-    if (iequals(f.name, name)) {
-      return &f;
-    }
-  }
-  return nullptr;
-}
-
-const std::string* EntryMetadata::find(std::string_view name) const {
-  for (const ContentDescription& d : descriptions) {
-    if (const CdlField* f = d.find(name)) {
-      return &f->value;
-    }
-  }
-  return nullptr;
-}
-
-Result<std::vector<ContentDescription>> parse_cdl(std::string_view text) {
-  if (text.size() > kMaxMetadataBytes) {
-    return Status(Code::kLimitExceeded, "content description list above kMaxMetadataBytes");
-  }
-  std::vector<ContentDescription> list;
-  std::size_t fields = 0;
-  while (!text.empty()) {
-    if (list.size() == kMaxCdlDescriptions) {
-      return Status(Code::kLimitExceeded, "more than kMaxCdlDescriptions content descriptions");
-    }
-    ContentDescription d;
-    bool first = true;
-    for (;;) {
-      CdlField f;
-      std::uint32_t type = 0;
-      if (!take_counted(&text, &f.name) || text.empty() || text.front() != ',') {
-        return Status(Code::kMalformed, "content description: bad name");
-      }
-      text.remove_prefix(1);
-      if (!take_number(&text, &type) || type > 0xffff) {
-        return Status(Code::kMalformed, "content description: bad value type");
-      }
-      f.type = static_cast<std::uint16_t>(type);
-      if (!take_counted(&text, &f.value)) {
-        return Status(Code::kMalformed, "content description: value length past the end");
-      }
-      if (first) {
-        if (!iequals(f.name, kLanguage)) {
-          return Status(Code::kMalformed, "content description does not start with 'language'");
-        }
-        d.language = std::move(f.value);
-        first = false;
-      } else {
-        if (++fields > kMaxCdlFields) {
-          return Status(Code::kLimitExceeded, "more than kMaxCdlFields content description fields");
-        }
-        d.fields.push_back(std::move(f));
-      }
-      if (text.substr(0, kCrlf.size()) == kCrlf) {
-        text.remove_prefix(kCrlf.size());
-        break;
-      }
-      if (text.empty() || text.front() != ',') {
-        return Status(Code::kMalformed, "content description: no ',' or CRLF after a value");
-      }
-      text.remove_prefix(1);
-    }
-    list.push_back(std::move(d));
-  }
-  return list;
-}
-
-std::string encode_cdl(const std::vector<ContentDescription>& list) {
-  std::string out;
-  for (const ContentDescription& d : list) {
-    append_tuple(&out, kLanguage, kCdlTypeLpwstr, d.language);
-    for (const CdlField& f : d.fields) {
-      out.append(",");
-      append_tuple(&out, f.name, f.type, f.value);
-    }
-    out.append(kCrlf);
-  }
-  return out;
-}
-
-Result<std::vector<ContentDescription>> parse_sdp_cdl(std::string_view text) {
+// Both forms of the list: `sdp` values are URL-escaped and a description
+// may end inside its last value ("%0D%0A") or with the list.
+Result<std::vector<ContentDescription>> parse_list(std::string_view text, bool sdp) {
   if (text.size() > kMaxMetadataBytes) {
     return Status(Code::kLimitExceeded, "content description list above kMaxMetadataBytes");
   }
@@ -185,7 +94,6 @@ Result<std::vector<ContentDescription>> parse_sdp_cdl(std::string_view text) {
   while (!text.empty()) {
     CdlField f;
     std::uint32_t type = 0;
-    std::string escaped;
     if (!take_counted(&text, &f.name) || text.empty() || text.front() != ',') {
       return Status(Code::kMalformed, "content description: bad name");
     }
@@ -194,18 +102,21 @@ Result<std::vector<ContentDescription>> parse_sdp_cdl(std::string_view text) {
       return Status(Code::kMalformed, "content description: bad value type");
     }
     f.type = static_cast<std::uint16_t>(type);
-    if (!take_counted(&text, &escaped)) {
+    if (!take_counted(&text, &f.value)) {
       return Status(Code::kMalformed, "content description: value length past the end");
     }
     bool ends = false;
-    if (escaped.size() >= kEscapedCrlf.size() &&
-        iequals(std::string_view(escaped).substr(escaped.size() - kEscapedCrlf.size()),
-                kEscapedCrlf)) {
-      escaped.resize(escaped.size() - kEscapedCrlf.size());
-      ends = true;
-    }
-    if (!url_unescape(escaped, &f.value)) {
-      return Status(Code::kMalformed, "content description: bad URL escape in a value");
+    if (sdp) {
+      std::string escaped = std::move(f.value);
+      if (escaped.size() >= kEscapedCrlf.size() &&
+          iequals(std::string_view(escaped).substr(escaped.size() - kEscapedCrlf.size()),
+                  kEscapedCrlf)) {
+        escaped.resize(escaped.size() - kEscapedCrlf.size());
+        ends = true;
+      }
+      if (!url_unescape(escaped, &f.value)) {
+        return Status(Code::kMalformed, "content description: bad URL escape in a value");
+      }
     }
     if (!open) {
       if (!iequals(f.name, kLanguage)) {
@@ -226,18 +137,58 @@ Result<std::vector<ContentDescription>> parse_sdp_cdl(std::string_view text) {
     if (text.substr(0, kCrlf.size()) == kCrlf) {
       text.remove_prefix(kCrlf.size());
       ends = true;
-    } else if (!text.empty()) {
-      if (text.front() != ',') {
-        return Status(Code::kMalformed, "content description: no ',' or CRLF after a value");
-      }
+    } else if (!text.empty() && text.front() == ',') {
       text.remove_prefix(1);
       if (text.empty()) {
         return Status(Code::kMalformed, "content description: ',' at the end");
       }
+    } else if (!text.empty() || !sdp) {
+      return Status(Code::kMalformed, "content description: no ',' or CRLF after a value");
     }
     open = open && !ends;
   }
   return list;
+}
+
+}  // namespace
+
+const CdlField* ContentDescription::find(std::string_view name) const {
+  for (const CdlField& f : fields) {
+    if (iequals(f.name, name)) {
+      return &f;
+    }
+  }
+  return nullptr;
+}
+
+const std::string* EntryMetadata::find(std::string_view name) const {
+  for (const ContentDescription& d : descriptions) {
+    if (const CdlField* f = d.find(name)) {
+      return &f->value;
+    }
+  }
+  return nullptr;
+}
+
+std::string encode_cdl(const std::vector<ContentDescription>& list) {
+  std::string out;
+  for (const ContentDescription& d : list) {
+    append_tuple(&out, kLanguage, kCdlTypeLpwstr, d.language);
+    for (const CdlField& f : d.fields) {
+      out.append(",");
+      append_tuple(&out, f.name, f.type, f.value);
+    }
+    out.append(kCrlf);
+  }
+  return out;
+}
+
+Result<std::vector<ContentDescription>> parse_cdl(std::string_view text) {
+  return parse_list(text, false);
+}
+
+Result<std::vector<ContentDescription>> parse_sdp_cdl(std::string_view text) {
+  return parse_list(text, true);
 }
 
 std::string encode_sdp_cdl(const std::vector<ContentDescription>& list) {
@@ -272,26 +223,22 @@ Result<EntryMetadata> parse_wmsp_metadata(ByteView payload) {
   bool gen = false;
   bool bid = false;
   bool features = false;
-  std::string_view params = all.substr(0, nul);
-  while (!params.empty()) {
-    // One "name=value" up to a ',' outside quotes.
-    std::size_t end = 0;
-    bool quoted = false;
-    while (end < params.size() && (quoted || params[end] != ',')) {
-      quoted = params[end] == '"' ? !quoted : quoted;
-      ++end;
-    }
-    if (quoted) {
-      return Status(Code::kMalformed, "$M metadata: unterminated quoted value");
-    }
-    const std::string_view item = trim(params.substr(0, end));
-    params.remove_prefix(end < params.size() ? end + 1 : end);
+  const std::string_view params = all.substr(0, nul);
+  if (std::count(params.begin(), params.end(), '"') % 2 != 0) {
+    return Status(Code::kMalformed, "$M metadata: unterminated quoted value");
+  }
+  std::vector<std::string_view> items = split_unquoted(params, ',');
+  if (items.back().empty()) {
+    items.pop_back();  // nothing, or a ',' at the end
+  }
+  for (const std::string_view raw : items) {
+    const std::string_view item = trim_lws(raw);
     const std::size_t eq = item.find('=');
     if (eq == std::string_view::npos) {
       return Status(Code::kMalformed, "$M metadata: parameter without '='");
     }
-    const std::string_view name = trim(item.substr(0, eq));
-    std::string_view value = trim(item.substr(eq + 1));
+    const std::string_view name = trim_lws(item.substr(0, eq));
+    std::string_view value = trim_lws(item.substr(eq + 1));
     if (iequals(name, "playlist-gen-id")) {
       if (!parse_u32(value, &m.playlist_gen_id)) {
         return Status(Code::kMalformed, "$M metadata: bad playlist-gen-id");

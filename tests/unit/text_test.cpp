@@ -309,5 +309,23 @@ TEST(Utf16le, StopsAtTheFirstNul) {
             "A");
 }
 
+TEST(HeaderText, TrimTokensAndSplitOutsideQuotes) {
+  EXPECT_EQ(trim_lws(" \t a b \t"), "a b");
+  EXPECT_EQ(trim_lws(" \t "), "");
+  EXPECT_EQ(trim_lws("\r\nx"), "\r\nx");  // only spaces and tabs
+  EXPECT_TRUE(is_token("x-Playlist-Gen-Id"));
+  EXPECT_TRUE(is_token("!#$%&'*+-.^_`|~09azAZ"));
+  EXPECT_FALSE(is_token(""));
+  EXPECT_FALSE(is_token("a b"));
+  EXPECT_FALSE(is_token("a:b"));
+  EXPECT_FALSE(is_token_char('\0'));
+  const std::vector<std::string_view> parts = split_unquoted("a=1, f=\"x,y\",", ',');
+  ASSERT_EQ(parts.size(), 3u);
+  EXPECT_EQ(parts[0], "a=1");
+  EXPECT_EQ(parts[1], " f=\"x,y\"");
+  EXPECT_EQ(parts[2], "");
+  EXPECT_EQ(split_unquoted("", ',').size(), 1u);
+}
+
 }  // namespace
 }  // namespace mms
