@@ -402,9 +402,13 @@ Result<std::string> ServerSession::sdp_for(const server::Content& content,
   o.control = base + "/";
   o.origin_id = session_id_;
   o.include_rtx = true;
-  o.content_description = session::encode_sdp_cdl({session::describe_entry(
-      content.info().tags,
-      content.live() ? std::nullopt : std::optional<std::uint32_t>(content.duration_ms()))});
+  if (wmp_client_) {
+    // Only Windows Media players get the list: with it GStreamer's rtspsrc,
+    // which takes the first a=pgmpu as the header, lost its UDP runs more often.
+    o.content_description = session::encode_sdp_cdl({session::describe_entry(
+        content.info().tags,
+        content.live() ? std::nullopt : std::optional<std::uint32_t>(content.duration_ms()))});
+  }
   return write_wms_sdp(content.header(), o);
 }
 
@@ -417,6 +421,8 @@ void ServerSession::on_describe(const Request& req, Response* resp) {
     resp->status = 403;
     return;
   }
+  const std::string* ua = req.headers.find("User-Agent");
+  wmp_client_ = ua != nullptr && istarts_with(*ua, "WMPlayer/");
   std::vector<std::shared_ptr<const server::Content>> entries;
   const std::string name = content_name(uri_path(aggregate_of(req.uri)));
   if (!open_content(name, resp, &entries)) {

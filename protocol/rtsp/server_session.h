@@ -337,6 +337,7 @@ class ServerSession : public server::ServerSession {
   std::size_t entry_ = 0;
   std::shared_ptr<const server::Content> content_;
   bool playlist_ = false;
+  bool wmp_client_ = false;  // the DESCRIBE came from a Windows Media player (User-Agent)
   std::uint32_t gen_id_ = 1;
 
   // Transport.

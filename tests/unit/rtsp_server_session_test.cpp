@@ -17,6 +17,7 @@
 #include "protocol/rtsp/rtcp.h"
 #include "protocol/rtsp/sdp_wms.h"
 #include "protocol/rtsp/server_session.h"
+#include "protocol/session/metadata.h"
 
 namespace mms::rtsp {
 namespace {
@@ -341,6 +342,31 @@ TEST_F(RtspServerTest, OptionsAndDescribe) {
             std::string(kUrl) + "/stream=2");
   ASSERT_TRUE(sdp->range.has_value());
   EXPECT_TRUE(sdp->range->end_ms.has_value());
+}
+
+// The entry's content description goes to Windows Media players only.
+TEST_F(RtspServerTest, ContentDescriptionForWindowsMediaPlayers) {
+  for (const char* ua : {"WMPlayer/9.0.0.2980 guid/abc", "GStreamer/1.22.0", ""}) {
+    Client c(&config);
+    std::vector<std::pair<std::string, std::string>> headers;
+    if (*ua != '\0') {
+      headers.emplace_back("User-Agent", ua);
+    }
+    Response d = c.request("DESCRIBE", kUrl, headers);
+    ASSERT_EQ(d.status, 200) << ua;
+    auto sdp = parse_wms_sdp(d.body);
+    ASSERT_TRUE(sdp.ok()) << sdp.status().what();
+    if (std::string(ua).rfind("WMPlayer/", 0) != 0) {
+      EXPECT_EQ(sdp->content_description, "") << ua;
+      continue;
+    }
+    auto list = session::parse_sdp_cdl(sdp->content_description);
+    ASSERT_TRUE(list.ok()) << list.status().what();
+    ASSERT_EQ(list->size(), 1u);
+    const session::CdlField* title = (*list)[0].find("title");
+    ASSERT_NE(title, nullptr);
+    EXPECT_EQ(title->value, content("small.asf").info().tags.title);
+  }
 }
 
 TEST_F(RtspServerTest, PipelinedRequestsAndTrailingBytes) {
