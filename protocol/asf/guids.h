@@ -50,6 +50,7 @@ constexpr Guid kAdvancedMutualExclusion =
     make_guid(0xA08649CF, 0x4775, 0x4670, 0x8A166E35357566CDULL);
 constexpr Guid kGroupMutualExclusion = make_guid(0xD1465A40, 0x5A79, 0x4338, 0xB71BE36B8FD6C249ULL);
 constexpr Guid kAudioMedia = make_guid(0xF8699E40, 0x5B4D, 0x11CF, 0xA8FD00805F5C442BULL);
+constexpr Guid kNoErrorCorrection = make_guid(0x20FB5700, 0x5B55, 0x11CF, 0xA8FD00805F5C442BULL);
 constexpr Guid kVideoMedia = make_guid(0xBC19EFC0, 0x5B4D, 0x11CF, 0xA8FD00805F5C442BULL);
 constexpr Guid kCommandMedia = make_guid(0x59DACFC0, 0x59E6, 0x11D0, 0xA3AC00A0C90348F6ULL);
 constexpr Guid kMutexLanguage = make_guid(0xD6E22A00, 0x35DA, 0x11D1, 0x903400A0C90349BEULL);

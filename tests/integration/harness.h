@@ -1,6 +1,9 @@
-// Shared harness of the end-to-end tests: runs `SRC ! asfdemux`, decodes every
+// The one harness of the end-to-end tests: runs `SRC ! asfdemux`, decodes every
 // pad and records per-pad frame checksums, errors with their details and the
-// element messages (mms-transport, mms-redirect) of the run.
+// element and progress messages (mms-transport, mms-redirect, connect,
+// reconnect) of the run; optionally seeks once or pauses once (RunOptions).
+// describe_states() names the element that did not reach its state when a run
+// hits its bound (playlist_apps uses it for its application pipelines).
 #pragma once
 
 #include <map>
@@ -31,6 +34,10 @@ struct PadLog {
 struct RunResult {
   std::map<std::string, PadLog> pads;  // asfdemux pad name -> decoded frames
   bool eos = false;
+  std::vector<std::string> redirects;  // new-location of each mms-redirect message
+  bool paused = false;                 // the pause scenario ran
+  int reconnects = 0;                  // progress START messages of code "reconnect"
+  std::string stuck;                   // why the run hit its bound (states), if it did
   GError* error = nullptr;
   GstStructure* error_details = nullptr;
   bool seek_ok = false;
@@ -51,13 +58,39 @@ struct RunResult {
       gst_structure_free(error_details);
     }
   }
+  std::size_t frames() const {
+    std::size_t n = 0;
+    for (const auto& [name, log] : pads) {
+      n += log.frames.size();
+    }
+    return n;
+  }
+};
+
+struct RunOptions {
+  // >= 0: the pipeline prerolls, then a flushing key-unit TIME seek to
+  // `seek_ns` is sent; frames collected before the seek are dropped.
+  gint64 seek_ns = -1;
+  int timeout_s = 60;
+  // Pause scenario: the sinks sync to the clock (real time) and the branch
+  // queues keep their default bounds, so PAUSED stalls the whole pipeline
+  // back to the server. After `pause_after_frames` decoded frames the
+  // pipeline goes PAUSED for `pause_ms`, then PLAYING again.
+  // The sinks are async=false: they still block in PAUSED, but the state
+  // change does not wait for their preroll. With async sinks, a pause landing
+  // while one branch is starved (its next data sits behind a full 1 s queue
+  // of the other branch, whose sink is prerolled) never completes, and the
+  // PLAYING asked for later waits for it: the plain per-branch queues after
+  // asfdemux deadlock (playbin's multiqueue would grow instead).
+  int pause_after_frames = -1;
+  int pause_ms = 0;
 };
 
 struct Ctx {
   std::mutex mu;
   RunResult* result;
   GstElement* pipeline;
-  bool decode;
+  bool sync;  // the pause scenario: sinks on the clock, bounded queues
 };
 
 inline GstPadProbeReturn on_buffer(GstPad* pad, GstPadProbeInfo* info, gpointer data) {
@@ -79,7 +112,10 @@ inline GstPadProbeReturn on_buffer(GstPad* pad, GstPadProbeInfo* info, gpointer 
 inline void on_decoded_pad(GstElement*, GstPad* pad, gpointer data) {
   auto* ctx = static_cast<Ctx*>(data);
   GstElement* sink = gst_element_factory_make("fakesink", nullptr);
-  g_object_set(sink, "sync", FALSE, nullptr);
+  g_object_set(sink, "sync", ctx->sync ? TRUE : FALSE, nullptr);
+  if (ctx->sync) {
+    g_object_set(sink, "async", FALSE, nullptr);  // see RunOptions
+  }
   gst_bin_add(GST_BIN(ctx->pipeline), sink);
   gst_element_sync_state_with_parent(sink);
   GstPad* sinkpad = gst_element_get_static_pad(sink, "sink");
@@ -99,8 +135,10 @@ inline void on_demux_pad(GstElement*, GstPad* pad, gpointer data) {
     ctx->result->pads[name];
   }
   GstElement* queue = gst_element_factory_make("queue", nullptr);
-  g_object_set(queue, "max-size-buffers", 0, "max-size-time", G_GUINT64_CONSTANT(0),
-               "max-size-bytes", 0, nullptr);
+  if (!ctx->sync) {
+    g_object_set(queue, "max-size-buffers", 0, "max-size-time", G_GUINT64_CONSTANT(0),
+                 "max-size-bytes", 0, nullptr);
+  }
   GstElement* dec = gst_element_factory_make("decodebin", nullptr);
   gst_bin_add_many(GST_BIN(ctx->pipeline), queue, dec, nullptr);
   g_signal_connect(
@@ -122,24 +160,147 @@ inline void on_demux_pad(GstElement*, GstPad* pad, gpointer data) {
   g_free(name);
 }
 
-// Runs `SRC ! asfdemux` and decodes every pad. `seek_ns` >= 0: once the
-// pipeline has played `after_buffers` video frames, a flushing key-unit TIME
-// seek is sent; frames collected before the seek are dropped.
-inline void run_pipeline(const std::string& src_desc, RunResult* result, gint64 seek_ns = -1,
-                         int timeout_s = 60) {
+// "name=STATE[->PENDING]" for the pipeline and every element in it: a run
+// that reaches its bound says which element did not get to its state.
+inline std::string describe_states(GstElement* pipeline) {
+  auto one = [](GstElement* e) {
+    GstState cur = GST_STATE_VOID_PENDING;
+    GstState pending = GST_STATE_VOID_PENDING;
+    gst_element_get_state(e, &cur, &pending, 0);
+    gchar* name = gst_element_get_name(e);
+    std::string out = std::string(name) + "=" + gst_element_state_get_name(cur);
+    if (pending != GST_STATE_VOID_PENDING) {
+      out += std::string("->") + gst_element_state_get_name(pending);
+    }
+    g_free(name);
+    return out;
+  };
+  std::string out = one(pipeline);
+  GstIterator* it = gst_bin_iterate_recurse(GST_BIN(pipeline));
+  GValue v = G_VALUE_INIT;
+  while (gst_iterator_next(it, &v) == GST_ITERATOR_OK) {
+    out += " " + one(GST_ELEMENT(g_value_get_object(&v)));
+    g_value_reset(&v);
+  }
+  g_value_unset(&v);
+  gst_iterator_free(it);
+  return out;
+}
+
+inline void record_element_message(GstMessage* msg, RunResult* result) {
+  const GstStructure* s = gst_message_get_structure(msg);
+  if (s == nullptr) {
+    return;
+  }
+  result->element_messages.push_back(gst_structure_get_name(s));
+  if (gst_structure_has_name(s, "mms-script-command")) {
+    guint64 ts = 0;
+    guint entry = 0;
+    gst_structure_get_uint64(s, "timestamp", &ts);
+    gst_structure_get_uint(s, "entry", &entry);
+    const char* origin = gst_structure_get_string(s, "origin");
+    const char* type = gst_structure_get_string(s, "type");
+    const char* command = gst_structure_get_string(s, "command");
+    result->script_commands.push_back(
+        std::string(origin != nullptr ? origin : "?") + "/" + std::to_string(entry) + "/" +
+        std::to_string(ts / GST_MSECOND) + "/" + (type != nullptr ? type : "?") + "/" +
+        (command != nullptr ? command : "?"));
+  } else if (gst_structure_has_name(s, "mms-transport")) {
+    const char* t = gst_structure_get_string(s, "transport");
+    result->transports.push_back(t != nullptr ? t : "");
+    gchar* prop = nullptr;
+    if (g_object_class_find_property(G_OBJECT_GET_CLASS(GST_MESSAGE_SRC(msg)), "transport") !=
+        nullptr) {
+      g_object_get(GST_MESSAGE_SRC(msg), "transport", &prop, nullptr);
+    }
+    result->transport_property = prop != nullptr ? prop : "";
+    g_free(prop);
+  } else if (gst_structure_has_name(s, "mms-redirect")) {
+    const char* l = gst_structure_get_string(s, "new-location");
+    result->redirects.push_back(l != nullptr ? l : "");
+  }
+}
+
+inline void record_progress(GstMessage* msg, RunResult* result) {
+  GstProgressType type = GST_PROGRESS_TYPE_START;
+  gchar* code = nullptr;
+  gchar* text = nullptr;
+  gst_message_parse_progress(msg, &type, &code, &text);
+  if (code != nullptr && text != nullptr && std::string(code) == "connect") {
+    const char* kind = type == GST_PROGRESS_TYPE_START      ? "start"
+                       : type == GST_PROGRESS_TYPE_COMPLETE ? "complete"
+                       : type == GST_PROGRESS_TYPE_ERROR    ? "error"
+                                                            : "other";
+    const std::string t(text);
+    result->progress.push_back(std::string(kind) + ":" + t.substr(0, t.find(':')));
+  }
+  if (type == GST_PROGRESS_TYPE_START && g_strcmp0(code, "reconnect") == 0) {
+    ++result->reconnects;
+  }
+  g_free(code);
+  g_free(text);
+}
+
+// After the preroll of a seek run: the seeking and duration queries, then the
+// seek; frames collected before it are dropped.
+inline void seek_after_preroll(GstElement* pipeline, Ctx* ctx, gint64 seek_ns) {
+  RunResult* result = ctx->result;
+  GstQuery* q = gst_query_new_seeking(GST_FORMAT_TIME);
+  if (gst_element_query(pipeline, q)) {
+    gboolean seekable = FALSE;
+    gst_query_parse_seeking(q, nullptr, &seekable, nullptr, nullptr);
+    result->seekable = seekable != FALSE;
+  }
+  gst_query_unref(q);
+  gst_element_query_duration(pipeline, GST_FORMAT_TIME, &result->duration);
+  result->seek_ok = gst_element_seek_simple(
+                        pipeline, GST_FORMAT_TIME,
+                        static_cast<GstSeekFlags>(GST_SEEK_FLAG_FLUSH | GST_SEEK_FLAG_KEY_UNIT),
+                        seek_ns) != FALSE;
+  {
+    std::lock_guard<std::mutex> lock(ctx->mu);
+    for (auto& [name, log] : result->pads) {
+      log.frames.clear();
+    }
+  }
+  gst_element_set_state(pipeline, GST_STATE_PLAYING);
+}
+
+// Runs `SRC ! asfdemux` and decodes every pad (see RunOptions).
+inline void run_pipeline(const std::string& src_desc, RunResult* result, const RunOptions& o = {}) {
   GError* perr = nullptr;
   std::string desc = src_desc + " ! asfdemux name=d";
   GstElement* pipeline = gst_parse_launch(desc.c_str(), &perr);
   ASSERT_NE(pipeline, nullptr) << (perr ? perr->message : "");
-  Ctx ctx{{}, result, pipeline, true};
+  const bool pause = o.pause_after_frames >= 0;
+  Ctx ctx{{}, result, pipeline, pause};
   GstElement* demux = gst_bin_get_by_name(GST_BIN(pipeline), "d");
   g_signal_connect(demux, "pad-added", G_CALLBACK(on_demux_pad), &ctx);
   GstBus* bus = gst_element_get_bus(pipeline);
-  gst_element_set_state(pipeline, seek_ns >= 0 ? GST_STATE_PAUSED : GST_STATE_PLAYING);
-  bool seek_pending = seek_ns >= 0;
-  gint64 deadline = g_get_monotonic_time() + gint64{timeout_s} * G_USEC_PER_SEC;
+  gst_element_set_state(pipeline, o.seek_ns >= 0 ? GST_STATE_PAUSED : GST_STATE_PLAYING);
+  bool seek_pending = o.seek_ns >= 0;
+  enum class Phase { kPlaying, kPaused, kResumed } phase = Phase::kPlaying;
+  gint64 resume_at = 0;
+  const gint64 deadline =
+      g_get_monotonic_time() + gint64{o.timeout_s} * G_USEC_PER_SEC + gint64{o.pause_ms} * 1000;
   while (g_get_monotonic_time() < deadline) {
-    GstMessage* msg = gst_bus_timed_pop(bus, 100 * GST_MSECOND);
+    if (pause && phase == Phase::kPlaying) {
+      std::size_t n = 0;
+      {
+        std::lock_guard<std::mutex> lock(ctx.mu);
+        n = result->frames();
+      }
+      if (n >= static_cast<std::size_t>(o.pause_after_frames)) {
+        gst_element_set_state(pipeline, GST_STATE_PAUSED);
+        phase = Phase::kPaused;
+        resume_at = g_get_monotonic_time() + gint64{o.pause_ms} * 1000;
+      }
+    } else if (phase == Phase::kPaused && g_get_monotonic_time() >= resume_at) {
+      gst_element_set_state(pipeline, GST_STATE_PLAYING);
+      phase = Phase::kResumed;
+      result->paused = true;
+    }
+    GstMessage* msg = gst_bus_timed_pop(bus, 50 * GST_MSECOND);
     if (msg == nullptr) {
       continue;
     }
@@ -161,77 +322,16 @@ inline void run_pipeline(const std::string& src_desc, RunResult* result, gint64 
         result->eos = true;
         done = true;
         break;
-      case GST_MESSAGE_ELEMENT: {
-        const GstStructure* s = gst_message_get_structure(msg);
-        if (s != nullptr) {
-          result->element_messages.push_back(gst_structure_get_name(s));
-          if (gst_structure_has_name(s, "mms-script-command")) {
-            guint64 ts = 0;
-            guint entry = 0;
-            gst_structure_get_uint64(s, "timestamp", &ts);
-            gst_structure_get_uint(s, "entry", &entry);
-            const char* origin = gst_structure_get_string(s, "origin");
-            const char* type = gst_structure_get_string(s, "type");
-            const char* command = gst_structure_get_string(s, "command");
-            result->script_commands.push_back(
-                std::string(origin != nullptr ? origin : "?") + "/" + std::to_string(entry) + "/" +
-                std::to_string(ts / GST_MSECOND) + "/" + (type != nullptr ? type : "?") + "/" +
-                (command != nullptr ? command : "?"));
-          }
-          if (gst_structure_has_name(s, "mms-transport")) {
-            const char* t = gst_structure_get_string(s, "transport");
-            result->transports.push_back(t != nullptr ? t : "");
-            gchar* prop = nullptr;
-            if (g_object_class_find_property(G_OBJECT_GET_CLASS(GST_MESSAGE_SRC(msg)),
-                                             "transport") != nullptr) {
-              g_object_get(GST_MESSAGE_SRC(msg), "transport", &prop, nullptr);
-            }
-            result->transport_property = prop != nullptr ? prop : "";
-            g_free(prop);
-          }
-        }
+      case GST_MESSAGE_ELEMENT:
+        record_element_message(msg, result);
         break;
-      }
-      case GST_MESSAGE_PROGRESS: {
-        GstProgressType type = GST_PROGRESS_TYPE_START;
-        gchar* code = nullptr;
-        gchar* text = nullptr;
-        gst_message_parse_progress(msg, &type, &code, &text);
-        if (code != nullptr && text != nullptr && std::string(code) == "connect") {
-          const char* kind = type == GST_PROGRESS_TYPE_START      ? "start"
-                             : type == GST_PROGRESS_TYPE_COMPLETE ? "complete"
-                             : type == GST_PROGRESS_TYPE_ERROR    ? "error"
-                                                                  : "other";
-          const std::string t(text);
-          result->progress.push_back(std::string(kind) + ":" + t.substr(0, t.find(':')));
-        }
-        g_free(code);
-        g_free(text);
+      case GST_MESSAGE_PROGRESS:
+        record_progress(msg, result);
         break;
-      }
       case GST_MESSAGE_ASYNC_DONE:
         if (seek_pending) {
           seek_pending = false;
-          GstQuery* q = gst_query_new_seeking(GST_FORMAT_TIME);
-          if (gst_element_query(pipeline, q)) {
-            gboolean seekable = FALSE;
-            gst_query_parse_seeking(q, nullptr, &seekable, nullptr, nullptr);
-            result->seekable = seekable != FALSE;
-          }
-          gst_query_unref(q);
-          gst_element_query_duration(pipeline, GST_FORMAT_TIME, &result->duration);
-          result->seek_ok =
-              gst_element_seek_simple(
-                  pipeline, GST_FORMAT_TIME,
-                  static_cast<GstSeekFlags>(GST_SEEK_FLAG_FLUSH | GST_SEEK_FLAG_KEY_UNIT),
-                  seek_ns) != FALSE;
-          {
-            std::lock_guard<std::mutex> lock(ctx.mu);
-            for (auto& [name, log] : result->pads) {
-              log.frames.clear();
-            }
-          }
-          gst_element_set_state(pipeline, GST_STATE_PLAYING);
+          seek_after_preroll(pipeline, &ctx, o.seek_ns);
         }
         break;
       default:
@@ -242,10 +342,34 @@ inline void run_pipeline(const std::string& src_desc, RunResult* result, gint64 
       break;
     }
   }
+  if (!result->eos && result->error == nullptr) {
+    result->stuck = describe_states(pipeline);  // bound reached: where it stopped
+  }
   gst_element_set_state(pipeline, GST_STATE_NULL);
   gst_object_unref(bus);
   gst_object_unref(demux);
   gst_object_unref(pipeline);
+}
+
+inline void run_pipeline(const std::string& src_desc, RunResult* result, gint64 seek_ns,
+                         int timeout_s = 60) {
+  RunOptions o;
+  o.seek_ns = seek_ns;
+  o.timeout_s = timeout_s;
+  run_pipeline(src_desc, result, o);
+}
+
+// Decoded frames per stream kind ("audio", "video"), pads in creation order
+// (asfdemux names chained pads audio_0, audio_1, ...).
+inline std::map<std::string, std::vector<std::string>> by_kind(const RunResult& r) {
+  std::map<std::string, std::vector<std::string>> out;
+  for (const auto& [name, log] : r.pads) {
+    const std::string kind = name.substr(0, name.find('_'));
+    for (const Frame& f : log.frames) {
+      out[kind].push_back(f.md5);
+    }
+  }
+  return out;
 }
 
 // Runs `net_src` with a flushing key-unit seek to `target` ns and `local_src`

@@ -21,265 +21,21 @@
 #include <gst/gst.h>
 #include <gtest/gtest.h>
 
+#include "tests/integration/harness.h"
 #include "tools/server/server.h"
 
 namespace {
 
-std::string media_dir() {
-  return std::string(MMS_BUILD_ROOT) + "/test-media";
-}
+using mms_test::by_kind;
+using mms_test::media_dir;
+using mms_test::run_pipeline;
+using mms_test::RunOptions;
+using mms_test::RunResult;
 
 // HRESULTs of MS-MMSP (docs/protocols/mmsp-reference.md §4.11).
 constexpr guint kHrFileNotFound = 0x80070002u;
 constexpr guint kHrAccessDenied = 0x80070005u;
 constexpr guint kNsEFileOpenFailed = 0xC00D001Du;
-
-struct Frame {
-  GstClockTime pts;
-  std::string md5;
-  bool operator==(const Frame& o) const { return pts == o.pts && md5 == o.md5; }
-};
-
-struct RunResult {
-  std::map<std::string, std::vector<Frame>> pads;  // asfdemux pad name -> decoded frames
-  bool eos = false;
-  GError* error = nullptr;
-  GstStructure* error_details = nullptr;
-  std::vector<std::string> redirects;   // new-location of each mms-redirect message
-  std::vector<std::string> transports;  // transport of each mms-transport message
-  bool paused = false;                  // the pause scenario ran
-  int reconnects = 0;                   // progress START messages of code "reconnect"
-  std::string stuck;                    // why the run hit its bound (states), if it did
-  ~RunResult() {
-    g_clear_error(&error);
-    if (error_details != nullptr) {
-      gst_structure_free(error_details);
-    }
-  }
-  std::size_t frames() const {
-    std::size_t n = 0;
-    for (const auto& [name, f] : pads) {
-      n += f.size();
-    }
-    return n;
-  }
-};
-
-struct RunOptions {
-  int timeout_s = 60;
-  // Pause scenario: the sinks sync to the clock (real time) and the branch
-  // queues keep their default bounds, so PAUSED stalls the whole pipeline
-  // back to the server. After `pause_after_frames` decoded frames the
-  // pipeline goes PAUSED for `pause_ms`, then PLAYING again.
-  // The sinks are async=false: they still block in PAUSED, but the state
-  // change does not wait for their preroll. With async sinks, a pause landing
-  // while one branch is starved (its next data sits behind a full 1 s queue
-  // of the other branch, whose sink is prerolled) never completes, and the
-  // PLAYING asked for later waits for it: the plain per-branch queues after
-  // asfdemux deadlock (playbin's multiqueue would grow instead).
-  int pause_after_frames = -1;
-  int pause_ms = 0;
-};
-
-struct Ctx {
-  std::mutex mu;
-  RunResult* result;
-  GstElement* pipeline;
-  bool sync;
-};
-
-GstPadProbeReturn on_buffer(GstPad* pad, GstPadProbeInfo* info, gpointer data) {
-  auto* ctx = static_cast<Ctx*>(data);
-  GstBuffer* buf = GST_PAD_PROBE_INFO_BUFFER(info);
-  GstMapInfo map;
-  if (!gst_buffer_map(buf, &map, GST_MAP_READ)) {
-    return GST_PAD_PROBE_OK;
-  }
-  gchar* sum = g_compute_checksum_for_data(G_CHECKSUM_MD5, map.data, map.size);
-  gst_buffer_unmap(buf, &map);
-  const char* name = static_cast<const char*>(g_object_get_data(G_OBJECT(pad), "demux-pad"));
-  std::lock_guard<std::mutex> lock(ctx->mu);
-  ctx->result->pads[name].push_back(Frame{GST_BUFFER_PTS(buf), sum});
-  g_free(sum);
-  return GST_PAD_PROBE_OK;
-}
-
-void on_decoded_pad(GstElement* dec, GstPad* pad, gpointer data) {
-  auto* ctx = static_cast<Ctx*>(data);
-  const char* demux_pad = static_cast<const char*>(g_object_get_data(G_OBJECT(dec), "demux-pad"));
-  GstElement* sink = gst_element_factory_make("fakesink", nullptr);
-  g_object_set(sink, "sync", ctx->sync ? TRUE : FALSE, nullptr);
-  if (ctx->sync) {
-    g_object_set(sink, "async", FALSE, nullptr);  // see RunOptions
-  }
-  gst_bin_add(GST_BIN(ctx->pipeline), sink);
-  gst_element_sync_state_with_parent(sink);
-  GstPad* sinkpad = gst_element_get_static_pad(sink, "sink");
-  g_object_set_data_full(G_OBJECT(sinkpad), "demux-pad", g_strdup(demux_pad), g_free);
-  gst_pad_link(pad, sinkpad);
-  gst_pad_add_probe(sinkpad, GST_PAD_PROBE_TYPE_BUFFER, on_buffer, ctx, nullptr);
-  gst_object_unref(sinkpad);
-}
-
-void on_demux_pad(GstElement*, GstPad* pad, gpointer data) {
-  auto* ctx = static_cast<Ctx*>(data);
-  gchar* name = gst_pad_get_name(pad);
-  {
-    std::lock_guard<std::mutex> lock(ctx->mu);
-    ctx->result->pads[name];
-  }
-  GstElement* queue = gst_element_factory_make("queue", nullptr);
-  if (!ctx->sync) {
-    g_object_set(queue, "max-size-buffers", 0, "max-size-time", G_GUINT64_CONSTANT(0),
-                 "max-size-bytes", 0, nullptr);
-  }
-  GstElement* dec = gst_element_factory_make("decodebin", nullptr);
-  gst_bin_add_many(GST_BIN(ctx->pipeline), queue, dec, nullptr);
-  g_object_set_data_full(G_OBJECT(dec), "demux-pad", g_strdup(name), g_free);
-  g_signal_connect(dec, "pad-added", G_CALLBACK(on_decoded_pad), ctx);
-  gst_element_sync_state_with_parent(queue);
-  gst_element_sync_state_with_parent(dec);
-  GstPad* qsink = gst_element_get_static_pad(queue, "sink");
-  gst_pad_link(pad, qsink);
-  gst_object_unref(qsink);
-  gst_element_link(queue, dec);
-  g_free(name);
-}
-
-// "name=STATE[->PENDING]" for the pipeline and every element in it: a run
-// that reaches its bound says which element did not get to its state.
-std::string describe_states(GstElement* pipeline) {
-  auto one = [](GstElement* e) {
-    GstState cur = GST_STATE_VOID_PENDING;
-    GstState pending = GST_STATE_VOID_PENDING;
-    gst_element_get_state(e, &cur, &pending, 0);
-    gchar* name = gst_element_get_name(e);
-    std::string out = std::string(name) + "=" + gst_element_state_get_name(cur);
-    if (pending != GST_STATE_VOID_PENDING) {
-      out += std::string("->") + gst_element_state_get_name(pending);
-    }
-    g_free(name);
-    return out;
-  };
-  std::string out = one(pipeline);
-  GstIterator* it = gst_bin_iterate_recurse(GST_BIN(pipeline));
-  GValue v = G_VALUE_INIT;
-  while (gst_iterator_next(it, &v) == GST_ITERATOR_OK) {
-    out += " " + one(GST_ELEMENT(g_value_get_object(&v)));
-    g_value_reset(&v);
-  }
-  g_value_unset(&v);
-  gst_iterator_free(it);
-  return out;
-}
-
-// Runs `SRC ! asfdemux` and decodes every pad (see RunOptions).
-void run_pipeline(const std::string& src_desc, RunResult* result, const RunOptions& o = {}) {
-  GError* perr = nullptr;
-  std::string desc = src_desc + " ! asfdemux name=d";
-  GstElement* pipeline = gst_parse_launch(desc.c_str(), &perr);
-  ASSERT_NE(pipeline, nullptr) << (perr ? perr->message : "");
-  const bool pause = o.pause_after_frames >= 0;
-  Ctx ctx{{}, result, pipeline, pause};
-  GstElement* demux = gst_bin_get_by_name(GST_BIN(pipeline), "d");
-  g_signal_connect(demux, "pad-added", G_CALLBACK(on_demux_pad), &ctx);
-  GstBus* bus = gst_element_get_bus(pipeline);
-  gst_element_set_state(pipeline, GST_STATE_PLAYING);
-  enum class Phase { kPlaying, kPaused, kResumed } phase = Phase::kPlaying;
-  gint64 resume_at = 0;
-  const gint64 deadline =
-      g_get_monotonic_time() + gint64{o.timeout_s} * G_USEC_PER_SEC + gint64{o.pause_ms} * 1000;
-  while (g_get_monotonic_time() < deadline) {
-    if (pause && phase == Phase::kPlaying) {
-      std::size_t n = 0;
-      {
-        std::lock_guard<std::mutex> lock(ctx.mu);
-        n = result->frames();
-      }
-      if (n >= static_cast<std::size_t>(o.pause_after_frames)) {
-        gst_element_set_state(pipeline, GST_STATE_PAUSED);
-        phase = Phase::kPaused;
-        resume_at = g_get_monotonic_time() + gint64{o.pause_ms} * 1000;
-      }
-    } else if (phase == Phase::kPaused && g_get_monotonic_time() >= resume_at) {
-      gst_element_set_state(pipeline, GST_STATE_PLAYING);
-      phase = Phase::kResumed;
-      result->paused = true;
-    }
-    GstMessage* msg = gst_bus_timed_pop(bus, 50 * GST_MSECOND);
-    if (msg == nullptr) {
-      continue;
-    }
-    bool done = false;
-    switch (GST_MESSAGE_TYPE(msg)) {
-      case GST_MESSAGE_ERROR: {
-        gchar* dbg = nullptr;
-        gst_message_parse_error(msg, &result->error, &dbg);
-        const GstStructure* details = nullptr;
-        gst_message_parse_error_details(msg, &details);
-        if (details != nullptr && result->error_details == nullptr) {
-          result->error_details = gst_structure_copy(details);
-        }
-        g_free(dbg);
-        done = true;
-        break;
-      }
-      case GST_MESSAGE_EOS:
-        result->eos = true;
-        done = true;
-        break;
-      case GST_MESSAGE_PROGRESS: {
-        GstProgressType type;
-        gchar* code = nullptr;
-        gchar* text = nullptr;
-        gst_message_parse_progress(msg, &type, &code, &text);
-        if (type == GST_PROGRESS_TYPE_START && g_strcmp0(code, "reconnect") == 0) {
-          ++result->reconnects;
-        }
-        g_free(code);
-        g_free(text);
-        break;
-      }
-      case GST_MESSAGE_ELEMENT: {
-        const GstStructure* s = gst_message_get_structure(msg);
-        if (s != nullptr && gst_structure_has_name(s, "mms-redirect")) {
-          const char* l = gst_structure_get_string(s, "new-location");
-          result->redirects.push_back(l != nullptr ? l : "");
-        } else if (s != nullptr && gst_structure_has_name(s, "mms-transport")) {
-          const char* t = gst_structure_get_string(s, "transport");
-          result->transports.push_back(t != nullptr ? t : "");
-        }
-        break;
-      }
-      default:
-        break;
-    }
-    gst_message_unref(msg);
-    if (done) {
-      break;
-    }
-  }
-  if (!result->eos && result->error == nullptr) {
-    result->stuck = describe_states(pipeline);  // bound reached: where it stopped
-  }
-  gst_element_set_state(pipeline, GST_STATE_NULL);
-  gst_object_unref(bus);
-  gst_object_unref(demux);
-  gst_object_unref(pipeline);
-}
-
-// Decoded frames per stream kind ("audio", "video"), pads in creation order
-// (asfdemux names chained pads audio_0, audio_1, ...).
-std::map<std::string, std::vector<std::string>> by_kind(const RunResult& r) {
-  std::map<std::string, std::vector<std::string>> out;
-  for (const auto& [name, frames] : r.pads) {
-    const std::string kind = name.substr(0, name.find('_'));
-    for (const Frame& f : frames) {
-      out[kind].push_back(f.md5);
-    }
-  }
-  return out;
-}
 
 class MmsFeatures : public ::testing::Test {
  protected:
@@ -342,8 +98,8 @@ class MmsFeatures : public ::testing::Test {
     }
     auto got = by_kind(net);
     std::string pads;
-    for (const auto& [name, frames] : net.pads) {
-      pads += " " + name + "=" + std::to_string(frames.size());
+    for (const auto& [name, log] : net.pads) {
+      pads += " " + name + "=" + std::to_string(log.frames.size());
     }
     std::printf("playlist over %s: %s then %s -> pads:%s\n", scheme, first.c_str(), second.c_str(),
                 pads.c_str());
@@ -424,9 +180,9 @@ void expect_pause_survives(MmsFeatures* t, const std::string& net_src, const std
   EXPECT_TRUE(net.eos) << net.stuck;
   ASSERT_FALSE(local.pads.empty());
   ASSERT_EQ(net.pads.size(), local.pads.size());
-  for (const auto& [name, frames] : local.pads) {
-    EXPECT_EQ(net.pads[name].size(), frames.size()) << name;
-    EXPECT_TRUE(net.pads[name] == frames) << name << ": decoded frames differ";
+  for (const auto& [name, log] : local.pads) {
+    EXPECT_EQ(net.pads[name].frames.size(), log.frames.size()) << name;
+    EXPECT_TRUE(net.pads[name].frames == log.frames) << name << ": decoded frames differ";
   }
   if (want_reconnects >= 0) {
     EXPECT_EQ(net.reconnects, want_reconnects);
@@ -583,8 +339,8 @@ TEST_F(MmsFeatures, RedirectIsFollowed) {
   EXPECT_TRUE(net.eos);
   EXPECT_EQ(net.redirects, (std::vector<std::string>{there}));
   ASSERT_EQ(net.pads.size(), local.pads.size());
-  for (const auto& [name, frames] : local.pads) {
-    EXPECT_TRUE(net.pads[name] == frames) << name << ": decoded frames differ";
+  for (const auto& [name, log] : local.pads) {
+    EXPECT_TRUE(net.pads[name].frames == log.frames) << name << ": decoded frames differ";
   }
   // A redirect to missing content: the target's HRESULT is reported.
   RunResult r;
@@ -626,24 +382,11 @@ TEST_F(MmsFeatures, RedirectToAnotherTransportIsFollowedByTheRollover) {
     EXPECT_EQ(net.redirects, (std::vector<std::string>{c.target})) << c.src;
     EXPECT_EQ(net.transports, (std::vector<std::string>{c.transport})) << c.src;
     ASSERT_EQ(net.pads.size(), local.pads.size()) << c.src;
-    for (const auto& [name, frames] : local.pads) {
-      EXPECT_TRUE(net.pads[name] == frames) << c.src << " " << name << ": decoded frames differ";
+    for (const auto& [name, log] : local.pads) {
+      EXPECT_TRUE(net.pads[name].frames == log.frames)
+          << c.src << " " << name << ": decoded frames differ";
     }
   }
 }
 
 }  // namespace
-
-int main(int argc, char** argv) {
-  gst_init(&argc, &argv);
-  std::string plugin = std::string(MMS_BUILD_ROOT) + "/gst/libgstmms.so";
-  GError* err = nullptr;
-  GstPlugin* p = gst_plugin_load_file(plugin.c_str(), &err);
-  if (p == nullptr) {
-    g_printerr("cannot load %s: %s\n", plugin.c_str(), err ? err->message : "?");
-    return 1;
-  }
-  gst_object_unref(p);
-  ::testing::InitGoogleTest(&argc, argv);
-  return RUN_ALL_TESTS();
-}

@@ -23,9 +23,12 @@
 #include <gst/pbutils/pbutils.h>
 #include <gtest/gtest.h>
 
+#include "tests/integration/harness.h"
 #include "tools/server/server.h"
 
 namespace {
+
+using mms_test::describe_states;
 
 constexpr int kWatchdogSeconds = 60;
 
@@ -61,32 +64,6 @@ const std::vector<Entry>& entries() {
        "-metadata artist='Author Three'"},
   };
   return e;
-}
-
-// "name=STATE[->PENDING]" of the pipeline and every element in it.
-std::string describe_states(GstElement* pipeline) {
-  auto one = [](GstElement* e) {
-    GstState cur = GST_STATE_VOID_PENDING;
-    GstState pending = GST_STATE_VOID_PENDING;
-    gst_element_get_state(e, &cur, &pending, 0);
-    gchar* name = gst_element_get_name(e);
-    std::string out = std::string(name) + "=" + gst_element_state_get_name(cur);
-    if (pending != GST_STATE_VOID_PENDING) {
-      out += std::string("->") + gst_element_state_get_name(pending);
-    }
-    g_free(name);
-    return out;
-  };
-  std::string out = one(pipeline);
-  GstIterator* it = gst_bin_iterate_recurse(GST_BIN(pipeline));
-  GValue v = G_VALUE_INIT;
-  while (gst_iterator_next(it, &v) == GST_ITERATOR_OK) {
-    out += " " + one(GST_ELEMENT(g_value_get_object(&v)));
-    g_value_reset(&v);
-  }
-  g_value_unset(&v);
-  gst_iterator_free(it);
-  return out;
 }
 
 struct AppRun {

@@ -18,103 +18,46 @@
 #include <string_view>
 #include <vector>
 
+#include "protocol/asf/guids.h"
 #include "protocol/core/byte_writer.h"
 #include "protocol/core/bytes.h"
 #include "protocol/core/time.h"
 #include "protocol/mmsh/server_session.h"
+#include "tests/support/asf_builder.h"
 
 namespace mms::test {
-
-inline void write_guid(ByteWriter* w, std::uint32_t d1, std::uint16_t d2, std::uint16_t d3,
-                       std::uint64_t d4) {
-  w->u32le(d1);
-  w->u16le(d2);
-  w->u16le(d3);
-  for (int i = 7; i >= 0; --i) {
-    w->u8(static_cast<std::uint8_t>(d4 >> (8 * i)));
-  }
-}
 
 // A minimal ASF file: Header (File Properties, Stream Properties of one WMA2
 // audio stream) + Data of `packets` packets of 64 bytes, each one key-frame
 // payload of stream 1 with send time 1000 + 100 * i ms and i % 7 bytes of
 // padding.
 inline std::vector<std::uint8_t> tiny_asf(std::uint32_t packets = 12) {
+  namespace b = asf_builder;
   constexpr std::uint32_t kPacketSize = 64;
-  std::vector<std::uint8_t> fp;
-  {
-    ByteWriter w(&fp);
-    write_guid(&w, 0x8CABDCA1, 0xA947, 0x11CF, 0x8EE400C00C205365ull);
-    w.u64le(104);
-    w.zeros(16);                                                   // file id
-    w.u64le(0);                                                    // file size
-    w.u64le(0);                                                    // creation date
-    w.u64le(packets);                                              // data packets
-    w.u64le(std::uint64_t{packets} * 100 * 10000 + 1000 * 10000);  // play duration (100 ns)
-    w.u64le(std::uint64_t{packets} * 100 * 10000);                 // send duration
-    w.u64le(1000);                                                 // preroll ms
-    w.u32le(2);                                                    // seekable
-    w.u32le(kPacketSize);
-    w.u32le(kPacketSize);
-    w.u32le(64000);
-  }
-  std::vector<std::uint8_t> sp;
-  {
-    ByteWriter w(&sp);
-    write_guid(&w, 0xB7DC0791, 0xA9B7, 0x11CF, 0x8EE600C00C205365ull);
-    w.u64le(24 + 16 + 16 + 8 + 4 + 4 + 2 + 4 + 18);
-    write_guid(&w, 0xF8699E40, 0x5B4D, 0x11CF, 0xA8FD00805F5C442Bull);  // audio
-    write_guid(&w, 0x20FB5700, 0x5B55, 0x11CF, 0xA8FD00805F5C442Bull);  // no error correction
-    w.u64le(0);
-    w.u32le(18);
-    w.u32le(0);
-    w.u16le(1);  // stream 1
-    w.u32le(0);
-    w.u16le(0x161);  // WAVEFORMATEX: WMA2
-    w.u16le(1);
-    w.u32le(8000);
-    w.u32le(4000);
-    w.u16le(64);
-    w.u16le(16);
-    w.u16le(0);
-  }
-  std::vector<std::uint8_t> out;
-  ByteWriter w(&out);
-  write_guid(&w, 0x75B22630, 0x668E, 0x11CF, 0xA6D900AA0062CE6Cull);
-  w.u64le(30 + fp.size() + sp.size());
-  w.u32le(2);
-  w.u8(1);
-  w.u8(2);
-  w.bytes(ByteView(fp));
-  w.bytes(ByteView(sp));
-  write_guid(&w, 0x75B22636, 0x668E, 0x11CF, 0xA6D900AA0062CE6Cull);
-  w.u64le(50 + std::uint64_t{packets} * kPacketSize);
-  w.zeros(16);
-  w.u64le(packets);
-  w.u8(1);
-  w.u8(1);
+  b::FileProperties fp;
+  fp.file_id_first = 0;
+  fp.packets = packets;
+  fp.play_duration_100ns = std::uint64_t{packets} * 100 * 10000 + 1000 * 10000;
+  fp.send_duration_100ns = std::uint64_t{packets} * 100 * 10000;
+  fp.preroll_ms = 1000;
+  fp.min_packet_size = kPacketSize;
+  fp.max_packet_size = kPacketSize;
+  fp.max_bitrate = 64000;
+  b::WaveFormat wf;
+  wf.channels = 1;
+  wf.samples_per_sec = 8000;
+  wf.avg_bytes_per_sec = 4000;
+  wf.block_align = 64;
+  std::vector<std::uint8_t> out = b::header_object(
+      {b::file_properties(fp),
+       b::stream_properties(1, asf::kAudioMedia, b::waveformatex(wf), &asf::kNoErrorCorrection)});
+  const b::Bytes data = b::data_prefix(packets, kPacketSize);
+  out.insert(out.end(), data.begin(), data.end());
   for (std::uint32_t i = 0; i < packets; ++i) {
-    const std::size_t start = out.size();
-    const std::uint8_t padding = static_cast<std::uint8_t>(i % 7);
-    w.u8(0x82);
-    w.u8(0);
-    w.u8(0);
-    w.u8(0x08);  // padding length: BYTE
-    w.u8(0x5D);  // replicated BYTE, offset DWORD, object BYTE, stream BYTE
-    w.u8(padding);
-    w.u32le(1000 + i * 100);  // send time
-    w.u16le(100);
-    w.u8(0x81);  // key frame, stream 1
-    w.u8(static_cast<std::uint8_t>(i));
-    w.u32le(0);
-    w.u8(8);
-    const std::size_t data = kPacketSize - 27 - padding;
-    w.u32le(static_cast<std::uint32_t>(data));
-    w.u32le(1000 + i * 100);
-    for (std::size_t k = 0; k < data; ++k) {
-      w.u8(static_cast<std::uint8_t>(k + i));
-    }
-    w.zeros(kPacketSize - (out.size() - start));
+    const b::Bytes p = b::single_payload_packet(kPacketSize, 1, static_cast<std::uint8_t>(i),
+                                                static_cast<std::uint8_t>(i % 7), 1000 + i * 100,
+                                                100, static_cast<std::uint8_t>(i));
+    out.insert(out.end(), p.begin(), p.end());
   }
   return out;
 }

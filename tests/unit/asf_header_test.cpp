@@ -13,6 +13,7 @@
 #include "protocol/core/byte_reader.h"
 #include "protocol/core/byte_writer.h"
 #include "protocol/core/limits.h"
+#include "tests/support/asf_builder.h"
 
 namespace mms::asf {
 namespace {
@@ -24,87 +25,27 @@ Bytes read_media(const std::string& rel) {
   return Bytes(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
 }
 
-Bytes object(const Guid& g, const Bytes& body) {
-  Bytes out;
-  ByteWriter w(&out);
-  w.bytes(ByteView(g.data(), g.size()));
-  w.u64le(24 + body.size());
-  w.bytes(body);
-  return out;
-}
+using test::asf_builder::data_prefix;
+using test::asf_builder::header_extension;
+using test::asf_builder::header_object;
+using test::asf_builder::object;
+using test::asf_builder::stream_properties;
+using test::asf_builder::utf16;
 
 Bytes file_properties(std::uint32_t min_ps, std::uint32_t max_ps, std::uint64_t packets = 10,
                       std::uint32_t flags = 2) {
-  Bytes body;
-  ByteWriter w(&body);
-  for (int i = 0; i < 16; ++i) {
-    w.u8(static_cast<std::uint8_t>(i + 1));  // file id
-  }
-  w.u64le(0);                   // file size
-  w.u64le(0);                   // creation date
-  w.u64le(packets);             // data packets
-  w.u64le(5'0000'000 + 30000);  // play duration (100 ns): 5 s + 3 ms preroll
-  w.u64le(5'0000'000);          // send duration
-  w.u64le(3);                   // preroll ms
-  w.u32le(flags);
-  w.u32le(min_ps);
-  w.u32le(max_ps);
-  w.u32le(128000);
-  return object(kFileProperties, body);
-}
-
-Bytes stream_properties(std::uint16_t number, const Guid& type, const Bytes& type_data = {}) {
-  Bytes body;
-  ByteWriter w(&body);
-  w.bytes(ByteView(type.data(), type.size()));
-  w.zeros(16);  // error correction type
-  w.u64le(0);
-  w.u32le(static_cast<std::uint32_t>(type_data.size()));
-  w.u32le(0);
-  w.u16le(number);
-  w.u32le(0);
-  w.bytes(type_data);
-  return object(kStreamProperties, body);
+  test::asf_builder::FileProperties p;
+  p.min_packet_size = min_ps;
+  p.max_packet_size = max_ps;
+  p.packets = packets;
+  p.flags = flags;
+  return test::asf_builder::file_properties(p);
 }
 
 Bytes waveformatex(std::uint32_t avg_bytes_per_sec) {
-  Bytes out;
-  ByteWriter w(&out);
-  w.u16le(0x0161);
-  w.u16le(2);
-  w.u32le(44100);
-  w.u32le(avg_bytes_per_sec);
-  w.u16le(4);
-  w.u16le(16);
-  w.u16le(0);
-  return out;
-}
-
-Bytes header_object(const std::vector<Bytes>& children, std::uint32_t count_delta = 0) {
-  Bytes body;
-  for (const Bytes& c : children) {
-    body.insert(body.end(), c.begin(), c.end());
-  }
-  Bytes out;
-  ByteWriter w(&out);
-  w.bytes(ByteView(kHeaderObject.data(), kHeaderObject.size()));
-  w.u64le(30 + body.size());
-  w.u32le(static_cast<std::uint32_t>(children.size()) + count_delta);
-  w.u8(1);
-  w.u8(2);
-  w.bytes(body);
-  return out;
-}
-
-Bytes data_prefix(std::uint64_t packets, std::uint32_t packet_size) {
-  Bytes out;
-  ByteWriter w(&out);
-  w.bytes(ByteView(kDataObject.data(), kDataObject.size()));
-  w.u64le(50 + packets * packet_size);
-  w.zeros(16);
-  w.u64le(packets);
-  w.u16le(0x0101);
-  return out;
+  test::asf_builder::WaveFormat f;
+  f.avg_bytes_per_sec = avg_bytes_per_sec;
+  return test::asf_builder::waveformatex(f);
 }
 
 Bytes simple_header(std::uint32_t packet_size = 1000) {
@@ -113,34 +54,6 @@ Bytes simple_header(std::uint32_t packet_size = 1000) {
   Bytes d = data_prefix(10, packet_size);
   h.insert(h.end(), d.begin(), d.end());
   return h;
-}
-
-// The first 30 bytes of the Header Object plus the Header Extension wrapper.
-Bytes header_extension(const std::vector<Bytes>& children) {
-  Bytes body;
-  ByteWriter w(&body);
-  w.zeros(16);
-  w.u16le(6);
-  std::size_t size = 0;
-  for (const Bytes& c : children) {
-    size += c.size();
-  }
-  w.u32le(static_cast<std::uint32_t>(size));
-  for (const Bytes& c : children) {
-    w.bytes(c);
-  }
-  return object(kHeaderExtension, body);
-}
-
-Bytes utf16(const std::string& ascii) {
-  Bytes out;
-  for (char c : ascii) {
-    out.push_back(static_cast<std::uint8_t>(c));
-    out.push_back(0);
-  }
-  out.push_back(0);
-  out.push_back(0);
-  return out;
 }
 
 // ---------------------------------------------------------------- real files
