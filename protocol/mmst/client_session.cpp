@@ -49,7 +49,13 @@ Status status_for_hresult(std::uint32_t hr, Code fallback) {
 }
 
 MmstClientSession::MmstClientSession(session::ClientConfig config, bool udp)
-    : config_(std::move(config)), udp_(udp), current_url_(config_.url) {}
+    : config_(std::move(config)), udp_(udp), current_url_(config_.url) {
+  asf::HeaderGateOptions o;
+  o.log_component = kLog;
+  o.connection_speed_kbps = config_.connection_speed_kbps;
+  o.new_entry_is_change = true;  // a ReportStreamChange's header is a change
+  gate_ = asf::HeaderGate(o);
+}
 
 // --- commands -----------------------------------------------------------------
 
@@ -75,7 +81,7 @@ void MmstClientSession::play(const session::PlayRequest& req, Instant now) {
     }
     return;
   }
-  if (!header_known_ || tcp_ == 0) {
+  if (!gate_.known() || tcp_ == 0) {
     return;  // the first play is still being set up; it uses position_ms_
   }
   if (state_ == State::kAwaitStarted || state_ == State::kStreaming || state_ == State::kPaused ||
@@ -206,10 +212,10 @@ void MmstClientSession::send_start(Instant now, std::optional<std::uint32_t> loc
   // continue it (unknown here, so the first packet of the play sets it).
   seq_known_ = !media_seen_;
   next_seq_ = 0;
-  if (switch_needed_ && !selection_.empty()) {
+  if (switch_needed_ && !gate_.selection().empty()) {
     switch_needed_ = false;
     Message ss = make_message(kLinkViewerToMacStreamSwitch);
-    for (const asf::StreamChoice& c : selection_) {
+    for (const asf::StreamChoice& c : gate_.selection()) {
       StreamSwitchEntry e;
       e.w_src_stream_number = kStreamNone;
       e.w_dst_stream_number = c.number;
@@ -230,7 +236,7 @@ void MmstClientSession::send_start(Instant now, std::optional<std::uint32_t> loc
     sp.position = 0.0;
   } else {
     // Our convention (shared with the server): presentation time, preroll included.
-    sp.position = static_cast<double>(position_ms_ + info_.preroll_ms) / 1000.0;
+    sp.position = static_cast<double>(position_ms_ + gate_.info().preroll_ms) / 1000.0;
   }
   sp.frame_offset = 0;
   sp.play_incarnation = play_inc_;
@@ -651,7 +657,7 @@ void MmstClientSession::follow_redirect(const ReportRedirect& r, Instant now) {
   }
   open_file_id_ = 0;
   auth_rounds_ = 0;
-  header_known_ = false;
+  gate_.forget();
   connect_tcp(now);
 }
 
@@ -729,45 +735,18 @@ void MmstClientSession::handle_complete_header(const std::vector<std::uint8_t>& 
   expected_header_inc_ = 0;
   const bool new_entry = after_change_;
   after_change_ = false;
-  const bool same = header_known_ && !new_entry && raw == raw_header_;
-  if (!same) {
-    std::vector<std::uint8_t> repaired = raw;
-    Result<unsigned> rep = asf::repair_header(&repaired);
-    if (!rep.ok()) {
-      fail(rep.status());
-      return;
-    }
-    if (*rep != 0) {
-      MMS_LOG(LogLevel::kWarning, kLog, "repaired the server's ASF header (fixes 0x%x)", *rep);
-    }
-    Result<asf::HeaderInfo> info = asf::parse_header(repaired);
-    if (!info.ok()) {
-      fail(info.status());
-      return;
-    }
-    if (info->packet_size == 0 || info->packet_size > limits::kMaxAsfPacketSize) {
-      fail(Status(Code::kMalformed, "ASF header has an unusable packet size", info->packet_size));
-      return;
-    }
-    if (info->streams.empty()) {
-      fail(Status(Code::kMalformed, "ASF header declares no stream"));
-      return;
-    }
-    const bool changed = header_known_ || new_entry;
-    raw_header_ = raw;
-    repaired_header_ = std::make_shared<const std::vector<std::uint8_t>>(std::move(repaired));
-    info_ = std::move(*info);
-    header_known_ = true;
-    selection_ = asf::select_streams(info_, config_.connection_speed_kbps);
-    all_selected_ = true;
-    for (const asf::StreamChoice& c : selection_) {
-      all_selected_ = all_selected_ && c.selected;
-    }
+  Result<asf::HeaderGate::Verdict> v = gate_.offer(ByteView(raw), new_entry);
+  if (!v.ok()) {
+    fail(v.status());
+    return;
+  }
+  if (v->fresh()) {
+    all_selected_ = gate_.all_selected();
     session::Event e;
     e.kind = session::Event::Kind::kHeader;
-    e.header = repaired_header_;
-    e.info = std::make_shared<const asf::HeaderInfo>(info_);
-    e.changed = changed;
+    e.header = gate_.header();
+    e.info = std::make_shared<const asf::HeaderInfo>(gate_.info());
+    e.changed = v->changed;
     events_.push_back(std::move(e));
   }
   if (new_entry) {
@@ -785,10 +764,10 @@ void MmstClientSession::handle_media(const DataPacket& p, bool from_udp, Instant
   if (throttle_grace_over(now)) {
     pause_server();  // the consumer stays stalled: this packet is in flight after StopPlaying
   }
-  if (p.play_incarnation != play_inc_ || !header_known_) {
+  if (p.play_incarnation != play_inc_ || !gate_.known()) {
     return;  // stale: a seek or resume superseded it
   }
-  if (p.payload.size() > info_.packet_size) {
+  if (p.payload.size() > gate_.info().packet_size) {
     fail(Status(Code::kMalformed, "data packet larger than the ASF packet size",
                 static_cast<std::uint32_t>(p.payload.size())));
     return;
@@ -844,7 +823,7 @@ void MmstClientSession::emit_packet(ByteView payload, std::uint32_t location_id)
 // --- UDP sequencing -----------------------------------------------------------
 
 std::size_t MmstClientSession::reorder_limit() const {
-  const std::size_t size = std::max<std::size_t>(info_.packet_size, 1);
+  const std::size_t size = std::max<std::size_t>(gate_.info().packet_size, 1);
   return std::clamp<std::size_t>(kMaxUdpReorderBytes / size, 16, kMaxUdpReorderPackets);
 }
 
@@ -1145,8 +1124,8 @@ void MmstClientSession::replay(std::uint32_t lost, const char* why, Instant now)
 }
 
 void MmstClientSession::finish_eos(Instant now) {
-  if (udp_ && !live() && all_selected_ && header_known_ && !seq_known_ &&
-      info_.data_packets_count > (last_location_ ? std::uint64_t{*last_location_} + 1 : 0)) {
+  if (udp_ && !live() && all_selected_ && gate_.known() && !seq_known_ &&
+      gate_.info().data_packets_count > (last_location_ ? std::uint64_t{*last_location_} + 1 : 0)) {
     // The end of a play none of whose datagrams arrived (they were all lost
     // on the way: a blackout longer than a Fast Start burst), with packets of
     // the file still missing. No sequence is known to probe the tail with:
@@ -1163,7 +1142,7 @@ void MmstClientSession::finish_eos(Instant now) {
   eos_pending_ = true;
   tail_probe_ = false;
   tail_next_set_ = false;
-  if (udp_ && !live() && all_selected_ && header_known_ && seq_known_) {
+  if (udp_ && !live() && all_selected_ && gate_.known() && seq_known_) {
     // Lost packets at the very end leave no gap to notice: ask for the packets
     // that should still come (every stream is selected, so packet numbers are
     // consecutive) before ending, a bounded batch at a time.
@@ -1179,7 +1158,7 @@ bool MmstClientSession::probe_tail(Instant now) {
     last = held_.rbegin()->second.location_id;
     next = held_.rbegin()->first + 1;
   }
-  const std::uint64_t count = info_.data_packets_count;
+  const std::uint64_t count = gate_.info().data_packets_count;
   if (!(last_location_ || !held_.empty()) || count <= std::uint64_t{last} + 1) {
     return false;
   }
@@ -1240,12 +1219,12 @@ void MmstClientSession::maybe_finish_eos(Instant now) {
 // --- timers and flow control -----------------------------------------------------
 
 bool MmstClientSession::live() const {
-  return (header_known_ && info_.broadcast()) ||
+  return (gate_.known() && gate_.info().broadcast()) ||
          (file_attributes_ & (kFileAttributeBroadcast | kFileAttributeLive)) != 0;
 }
 
 bool MmstClientSession::seekable() const {
-  return header_known_ && info_.seekable() && !live() &&
+  return gate_.known() && gate_.info().seekable() && !live() &&
          (file_attributes_ & kFileAttributeCanSeek) != 0;
 }
 

@@ -43,8 +43,7 @@
 #include <string>
 #include <vector>
 
-#include "protocol/asf/header_parser.h"
-#include "protocol/asf/stream_selector.h"
+#include "protocol/asf/header_gate.h"
 #include "protocol/mmst/messages.h"
 #include "protocol/session/client_session.h"
 
@@ -234,12 +233,8 @@ class MmstClientSession final : public session::ClientSession {
   std::optional<std::uint32_t> udp_last_fragment_;
   std::optional<Instant> header_retry_at_;
   int header_retries_ = 0;
-  bool header_known_ = false;
+  asf::HeaderGate gate_;  // the known header, its info and stream selection
   bool after_change_ = false;
-  std::vector<std::uint8_t> raw_header_;
-  std::shared_ptr<const std::vector<std::uint8_t>> repaired_header_;
-  asf::HeaderInfo info_;
-  std::vector<asf::StreamChoice> selection_;
   bool all_selected_ = true;
   bool switch_needed_ = true;  // StreamSwitch before the next StartPlaying
 
