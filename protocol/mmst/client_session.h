@@ -21,15 +21,14 @@
 // since a pause throws away what is in flight. Broadcast packets received
 // while throttled are dropped and the next one is flagged discont.
 //
-// UDP (docs/protocols/mmsp-reference.md §5): datagrams are sequenced by AFFlags (extended to 32
-// bits, with the LocationId when every stream of on-demand content is selected); gaps trigger
-// RequestPacketListResend to the server's MMS port, repeated after a retry interval that follows
-// the measured resend round trip; packets are reordered within kMaxUdpReorderPackets (and
-// kMaxUdpReorderBytes) and kUdpLossDeadline. After that, on-demand content is played again from the
-// first packet not delivered (StartPlaying at its LocationId, as after a pause), so no packet is
-// lost; for broadcasts the missing ones count as lost and the next packet is flagged discont. No
-// datagram within ClientConfig::udp_timeout fails with kTimedOut ("no UDP data from the server") so
-// rollover can move on.
+// UDP (docs/protocols/mmsp-reference.md §5): the UdpReceiveWindow (udp_receive_window.h) sequences
+// the datagrams, reorders them, asks for resends (RequestPacketListResend to the server's MMS port)
+// and gives up what does not come within kUdpLossDeadline. On-demand content is then played again
+// from the first packet not delivered (StartPlaying at its LocationId, as after a pause), so no
+// packet is lost; for broadcasts the missing ones count as lost and the next packet is flagged
+// discont. No datagram within ClientConfig::udp_timeout fails with kTimedOut ("no UDP data from the
+// server") so rollover can move on. The MMS dialogue and the header are in client_session.cpp, the
+// play phase (media, loss, end of stream, back-pressure) in client_play.cpp.
 //
 // Thread confinement: one thread at a time; never calls back.
 #pragma once
