@@ -44,14 +44,20 @@ bool has_feature(const std::string& features, const char* name) {
 }  // namespace
 
 MmshClientSession::MmshClientSession(session::ClientConfig config)
-    : config_(std::move(config)), current_url_(config_.url) {}
+    : config_(std::move(config)), current_url_(config_.url) {
+  asf::HeaderGateOptions o;
+  o.log_component = kLog;
+  o.connection_speed_kbps = config_.connection_speed_kbps;
+  o.same_when_repaired_equal = true;  // servers resend $H with or without what repair fixes
+  gate_ = asf::HeaderGate(o);
+}
 
 void MmshClientSession::play(const session::PlayRequest& req, Instant now) {
   if (state_ == State::kFailed) {
     return;
   }
   position_ms_ = req.position_ms;
-  if (!header_known_) {
+  if (!gate_.known()) {
     if (state_ == State::kIdle) {
       start_phase(Phase::kDescribe, now);
     }
@@ -162,7 +168,7 @@ void MmshClientSession::send_request(Instant now) {
                   request_context_);
     h.add("Pragma", pragma);
   } else {
-    bool live = info_.broadcast() || (features_known_ && features_broadcast_);
+    bool live = gate_.info().broadcast() || (features_known_ && features_broadcast_);
     if (live) {
       std::snprintf(pragma, sizeof pragma, "no-cache,rate=1.000000,request-context=%d",
                     request_context_);
@@ -186,9 +192,9 @@ void MmshClientSession::send_request(Instant now) {
     h.add("Pragma", "client-id=" + std::to_string(client_id_));
   }
   h.add("Pragma", "xClientGUID=" + config_.client_guid);
-  if (phase_ == Phase::kPlay && !selection_.empty()) {
+  if (phase_ == Phase::kPlay && !gate_.selection().empty()) {
     std::vector<StreamSwitchEntry> entries;
-    for (const asf::StreamChoice& c : selection_) {
+    for (const asf::StreamChoice& c : gate_.selection()) {
       StreamSwitchEntry e;
       e.stream = c.number;
       e.thinning = c.selected ? 0 : 2;
@@ -371,7 +377,7 @@ void MmshClientSession::follow(Url next, Instant now) {
   e.kind = session::Event::Kind::kRedirect;
   e.url = current_url_.redacted();
   events_.push_back(std::move(e));
-  header_known_ = false;
+  gate_.forget();
   have_client_id_ = false;
   start_phase(Phase::kDescribe, now);
 }
@@ -467,7 +473,7 @@ std::size_t MmshClientSession::handle_body(ByteView bytes, Instant now) {
           fail(Status(Code::kPeerViolation, "data frame before the ASF header"));
           return 0;
         }
-        if (frame.payload.size() > info_.packet_size) {
+        if (frame.payload.size() > gate_.info().packet_size) {
           fail(Status(Code::kMalformed, "data packet larger than the ASF packet size",
                       static_cast<std::uint32_t>(frame.payload.size())));
           return 0;
@@ -564,54 +570,28 @@ void MmshClientSession::handle_meta_frame(const Frame& frame) {
 }
 
 void MmshClientSession::handle_complete_header(Instant now) {
-  const std::vector<std::uint8_t>& raw = assembler_.header();
   header_seen_in_body_ = true;
-  bool same = header_known_ && raw == raw_header_;
-  bool new_entry = after_change_;
+  const bool new_entry = after_change_;
   after_change_ = false;
-  if (!same || new_entry) {
-    std::vector<std::uint8_t> repaired = raw;
-    Result<unsigned> rep = asf::repair_header(&repaired);
-    if (!rep.ok()) {
-      fail(Status(rep.status().code(), rep.status().what(), rep.status().detail()));
-      return;
+  Result<asf::HeaderGate::Verdict> v = gate_.offer(ByteView(assembler_.header()), new_entry);
+  if (!v.ok()) {
+    fail(v.status());
+    return;
+  }
+  if (v->kind == asf::HeaderGate::Kind::kSameRepaired) {
+    // The metadata stays for the next header event.
+    assembler_.reset();
+    if (phase_ == Phase::kDescribe) {
+      start_phase(Phase::kPlay, now);
     }
-    if (*rep != 0) {
-      MMS_LOG(LogLevel::kWarning, kLog, "repaired the server's ASF header (fixes 0x%x)", *rep);
-    }
-    if (!new_entry && header_known_ && repaired == *repaired_header_) {
-      // Differs from the known header only in what repair rewrites.
-      raw_header_ = raw;
-      assembler_.reset();
-      if (phase_ == Phase::kDescribe) {
-        start_phase(Phase::kPlay, now);
-      }
-      return;
-    }
-    Result<asf::HeaderInfo> info = asf::parse_header(repaired);
-    if (!info.ok()) {
-      fail(info.status());
-      return;
-    }
-    if (info->packet_size == 0 || info->packet_size > limits::kMaxAsfPacketSize) {
-      fail(Status(Code::kMalformed, "ASF header has an unusable packet size", info->packet_size));
-      return;
-    }
-    if (info->streams.empty()) {
-      fail(Status(Code::kMalformed, "ASF header declares no stream"));
-      return;
-    }
-    bool changed = header_known_;
-    raw_header_ = raw;
-    repaired_header_ = std::make_shared<const std::vector<std::uint8_t>>(std::move(repaired));
-    info_ = std::move(*info);
-    header_known_ = true;
-    selection_ = asf::select_streams(info_, config_.connection_speed_kbps);
+    return;
+  }
+  if (v->fresh()) {
     session::Event e;
     e.kind = session::Event::Kind::kHeader;
-    e.header = repaired_header_;
-    e.info = std::make_shared<const asf::HeaderInfo>(info_);
-    e.changed = changed;
+    e.header = gate_.header();
+    e.info = std::make_shared<const asf::HeaderInfo>(gate_.info());
+    e.changed = v->changed;
     e.metadata = std::move(metadata_);
     events_.push_back(std::move(e));
   }
@@ -673,13 +653,13 @@ void MmshClientSession::on_throttle(bool paused, Instant now) {
 }
 
 bool MmshClientSession::seekable() const {
-  if (!header_known_) {
+  if (!gate_.known()) {
     return false;
   }
   if (features_known_ && (features_broadcast_ || !features_seekable_)) {
     return false;
   }
-  return info_.seekable();
+  return gate_.info().seekable();
 }
 
 void MmshClientSession::fail(Status status, std::string detail) {

@@ -11,8 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "protocol/asf/header_parser.h"
-#include "protocol/asf/stream_selector.h"
+#include "protocol/asf/header_gate.h"
 #include "protocol/mmsh/framing.h"
 #include "protocol/mmsh/http_codec.h"
 #include "protocol/session/client_session.h"
@@ -98,14 +97,10 @@ class MmshClientSession final : public session::ClientSession {
   HeaderAssembler meta_assembler_;  // $M fragments
   // The last $M's metadata, for the header event that follows it.
   std::shared_ptr<const session::EntryMetadata> metadata_;
-  bool header_known_ = false;
+  asf::HeaderGate gate_;          // the known header, its info and stream selection
   bool after_change_ = false;     // next $H starts a new playlist entry
   bool discont_pending_ = false;  // next packet follows a seek
   bool header_seen_in_body_ = false;
-  std::vector<std::uint8_t> raw_header_;                              // as last received
-  std::shared_ptr<const std::vector<std::uint8_t>> repaired_header_;  // what downstream gets
-  asf::HeaderInfo info_;
-  std::vector<asf::StreamChoice> selection_;
 
   std::deque<session::IoAction> actions_;
   std::deque<session::Event> events_;

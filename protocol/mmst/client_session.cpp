@@ -1,6 +1,6 @@
 #include "protocol/mmst/client_session.h"
 
-#include <algorithm>
+#include <cstdio>
 #include <utility>
 
 #include "protocol/core/byte_reader.h"
@@ -49,7 +49,13 @@ Status status_for_hresult(std::uint32_t hr, Code fallback) {
 }
 
 MmstClientSession::MmstClientSession(session::ClientConfig config, bool udp)
-    : config_(std::move(config)), udp_(udp), current_url_(config_.url) {}
+    : config_(std::move(config)), udp_(udp), current_url_(config_.url), window_(this) {
+  asf::HeaderGateOptions o;
+  o.log_component = kLog;
+  o.connection_speed_kbps = config_.connection_speed_kbps;
+  o.new_entry_is_change = true;  // a ReportStreamChange's header is a change
+  gate_ = asf::HeaderGate(o);
+}
 
 // --- commands -----------------------------------------------------------------
 
@@ -75,7 +81,7 @@ void MmstClientSession::play(const session::PlayRequest& req, Instant now) {
     }
     return;
   }
-  if (!header_known_ || tcp_ == 0) {
+  if (!gate_.known() || tcp_ == 0) {
     return;  // the first play is still being set up; it uses position_ms_
   }
   if (state_ == State::kAwaitStarted || state_ == State::kStreaming || state_ == State::kPaused ||
@@ -194,22 +200,14 @@ void MmstClientSession::send_read_block(Instant now) {
 }
 
 void MmstClientSession::send_start(Instant now, std::optional<std::uint32_t> location) {
-  if (seq_minus_location_) {
-    prev_seq_minus_location_ = seq_minus_location_;
-    prev_play_inc_ = play_inc_;
-  }
-  seq_minus_location_.reset();  // a new play: set by its first packet
-  play_first_location_ = location;
   play_inc_ = next_play_incarnation(play_inc_);
-  reset_udp_window();
   // The server's sequence counter starts at 0 with the session; later plays
   // continue it (unknown here, so the first packet of the play sets it).
-  seq_known_ = !media_seen_;
-  next_seq_ = 0;
-  if (switch_needed_ && !selection_.empty()) {
+  window_.start_play(play_inc_, location, !media_seen_);
+  if (switch_needed_ && !gate_.selection().empty()) {
     switch_needed_ = false;
     Message ss = make_message(kLinkViewerToMacStreamSwitch);
-    for (const asf::StreamChoice& c : selection_) {
+    for (const asf::StreamChoice& c : gate_.selection()) {
       StreamSwitchEntry e;
       e.w_src_stream_number = kStreamNone;
       e.w_dst_stream_number = c.number;
@@ -230,7 +228,7 @@ void MmstClientSession::send_start(Instant now, std::optional<std::uint32_t> loc
     sp.position = 0.0;
   } else {
     // Our convention (shared with the server): presentation time, preroll included.
-    sp.position = static_cast<double>(position_ms_ + info_.preroll_ms) / 1000.0;
+    sp.position = static_cast<double>(position_ms_ + gate_.info().preroll_ms) / 1000.0;
   }
   sp.frame_offset = 0;
   sp.play_incarnation = play_inc_;
@@ -257,7 +255,7 @@ void MmstClientSession::on_local_address(session::ChannelId ch, const std::strin
 }
 
 void MmstClientSession::on_udp_bound(session::ChannelId ch, std::uint16_t port, Instant now) {
-  released_.clear();
+  window_.release_storage();
   if (ch != udp_ch_ || state_ != State::kBinding) {
     return;
   }
@@ -267,7 +265,7 @@ void MmstClientSession::on_udp_bound(session::ChannelId ch, std::uint16_t port, 
 }
 
 void MmstClientSession::on_connected(session::ChannelId ch, Instant now) {
-  released_.clear();
+  window_.release_storage();
   if (ch != tcp_ || state_ != State::kConnecting) {
     return;
   }
@@ -277,7 +275,7 @@ void MmstClientSession::on_connected(session::ChannelId ch, Instant now) {
 }
 
 void MmstClientSession::on_connect_failed(session::ChannelId ch, Status why, Instant) {
-  released_.clear();
+  window_.release_storage();
   if (state_ == State::kFailed) {
     return;
   }
@@ -291,7 +289,7 @@ void MmstClientSession::on_connect_failed(session::ChannelId ch, Status why, Ins
 }
 
 std::size_t MmstClientSession::on_bytes(session::ChannelId ch, ByteView bytes, Instant now) {
-  released_.clear();
+  window_.release_storage();
   if (ch != tcp_ || tcp_ == 0 || state_ == State::kFailed) {
     return bytes.size();  // stale channel: discard
   }
@@ -352,7 +350,7 @@ std::size_t MmstClientSession::on_bytes(session::ChannelId ch, ByteView bytes, I
 }
 
 void MmstClientSession::on_datagram(session::ChannelId ch, ByteView datagram, Instant now) {
-  released_.clear();
+  window_.release_storage();
   if (ch != udp_ch_ || udp_ch_ == 0 || state_ == State::kFailed) {
     return;
   }
@@ -370,7 +368,7 @@ void MmstClientSession::on_datagram(session::ChannelId ch, ByteView datagram, In
 }
 
 void MmstClientSession::on_eof(session::ChannelId ch, Instant) {
-  released_.clear();
+  window_.release_storage();
   if (ch != tcp_ || tcp_ == 0 || state_ == State::kFailed) {
     return;
   }
@@ -593,7 +591,7 @@ void MmstClientSession::handle_message(const Message& m, Instant now) {
       eos_pending_ = false;
       position_ms_ = 0;
       file_header_size_ = r.cb_header_size;
-      reset_udp_window();
+      window_.clear();
       if (udp_) {
         send_read_block(now);
       } else {
@@ -651,7 +649,7 @@ void MmstClientSession::follow_redirect(const ReportRedirect& r, Instant now) {
   }
   open_file_id_ = 0;
   auth_rounds_ = 0;
-  header_known_ = false;
+  gate_.forget();
   connect_tcp(now);
 }
 
@@ -729,45 +727,18 @@ void MmstClientSession::handle_complete_header(const std::vector<std::uint8_t>& 
   expected_header_inc_ = 0;
   const bool new_entry = after_change_;
   after_change_ = false;
-  const bool same = header_known_ && !new_entry && raw == raw_header_;
-  if (!same) {
-    std::vector<std::uint8_t> repaired = raw;
-    Result<unsigned> rep = asf::repair_header(&repaired);
-    if (!rep.ok()) {
-      fail(rep.status());
-      return;
-    }
-    if (*rep != 0) {
-      MMS_LOG(LogLevel::kWarning, kLog, "repaired the server's ASF header (fixes 0x%x)", *rep);
-    }
-    Result<asf::HeaderInfo> info = asf::parse_header(repaired);
-    if (!info.ok()) {
-      fail(info.status());
-      return;
-    }
-    if (info->packet_size == 0 || info->packet_size > limits::kMaxAsfPacketSize) {
-      fail(Status(Code::kMalformed, "ASF header has an unusable packet size", info->packet_size));
-      return;
-    }
-    if (info->streams.empty()) {
-      fail(Status(Code::kMalformed, "ASF header declares no stream"));
-      return;
-    }
-    const bool changed = header_known_ || new_entry;
-    raw_header_ = raw;
-    repaired_header_ = std::make_shared<const std::vector<std::uint8_t>>(std::move(repaired));
-    info_ = std::move(*info);
-    header_known_ = true;
-    selection_ = asf::select_streams(info_, config_.connection_speed_kbps);
-    all_selected_ = true;
-    for (const asf::StreamChoice& c : selection_) {
-      all_selected_ = all_selected_ && c.selected;
-    }
+  Result<asf::HeaderGate::Verdict> v = gate_.offer(ByteView(raw), new_entry);
+  if (!v.ok()) {
+    fail(v.status());
+    return;
+  }
+  if (v->fresh()) {
+    all_selected_ = gate_.all_selected();
     session::Event e;
     e.kind = session::Event::Kind::kHeader;
-    e.header = repaired_header_;
-    e.info = std::make_shared<const asf::HeaderInfo>(info_);
-    e.changed = changed;
+    e.header = gate_.header();
+    e.info = std::make_shared<const asf::HeaderInfo>(gate_.info());
+    e.changed = v->changed;
     events_.push_back(std::move(e));
   }
   if (new_entry) {
@@ -778,538 +749,20 @@ void MmstClientSession::handle_complete_header(const std::vector<std::uint8_t>& 
   send_start(now, std::nullopt);
 }
 
-void MmstClientSession::handle_media(const DataPacket& p, bool from_udp, Instant now) {
-  if (from_udp) {
-    note_udp_packet(p);
-  }
-  if (throttle_grace_over(now)) {
-    pause_server();  // the consumer stays stalled: this packet is in flight after StopPlaying
-  }
-  if (p.play_incarnation != play_inc_ || !header_known_) {
-    return;  // stale: a seek or resume superseded it
-  }
-  if (p.payload.size() > info_.packet_size) {
-    fail(Status(Code::kMalformed, "data packet larger than the ASF packet size",
-                static_cast<std::uint32_t>(p.payload.size())));
-    return;
-  }
-  if (stop_sent_ || state_ == State::kPaused) {
-    return;  // in flight after our StopPlaying: resumed later from the next packet
-  }
-  if (throttled_ && !throttle_grace_until_) {
-    if (!live()) {
-      // On-demand content while the consumer is full, the throttle having
-      // come before the play started (a reconnect during a long pause, the
-      // queue still full of a Fast Start burst): pause now; this packet comes
-      // again when the play resumes.
-      pause_server();
-      return;
-    }
-    // A broadcast while the consumer is full: drop, flag the gap.
-    discont_pending_ = true;
-    return;
-  }
-  if (resume_floor_active_ && p.location_id < resume_floor_) {
-    return;  // already delivered before the pause
-  }
-  if (from_udp) {
-    handle_udp_media(p, now);
-  } else {
-    emit_packet(p.payload, p.location_id);
-  }
-}
-
-void MmstClientSession::emit_packet(ByteView payload, std::uint32_t location_id) {
-  if (!announced_) {
-    announced_ = true;  // media flows on this transport
-    session::Event c;
-    c.kind = session::Event::Kind::kConnected;
-    c.detail = transport_name();
-    events_.push_back(std::move(c));
-  }
-  media_seen_ = true;
-  if (throttle_grace_until_) {
-    throttle_bytes_ += payload.size();
-  }
-  session::Event e;
-  e.kind = session::Event::Kind::kPacket;
-  e.payload = payload;
-  e.packet_number = location_id;
-  e.discont = discont_pending_;
-  discont_pending_ = false;
-  last_location_ = location_id;
-  events_.push_back(std::move(e));
-}
-
-// --- UDP sequencing -----------------------------------------------------------
-
-std::size_t MmstClientSession::reorder_limit() const {
-  const std::size_t size = std::max<std::size_t>(info_.packet_size, 1);
-  return std::clamp<std::size_t>(kMaxUdpReorderBytes / size, 16, kMaxUdpReorderPackets);
-}
-
-void MmstClientSession::reset_udp_window() {
-  window_top_.reset();
-  held_.clear();
-  missing_.clear();
-  requested_at_.clear();
-  unrequested_.clear();
-  retry_queue_.clear();
-  request_round_.reset();
-}
-
-std::uint32_t MmstClientSession::udp_sequence(const DataPacket& p) {
-  // The first packet of a later play comes after everything the server sent
-  // before: the next value above the highest seen with these low 8 bits.
-  std::uint32_t seq =
-      seq_known_
-          ? extend_sequence(next_seq_, p.af_flags)
-          : last_seq_ + 1 + static_cast<std::uint8_t>(p.af_flags - ((last_seq_ + 1) & 0xFFu));
-  if (!all_selected_ || live()) {
-    return seq;
-  }
-  if (!seq_minus_location_) {
-    seq_minus_location_ = seq - p.location_id;
-    return seq;
-  }
-  // AFFlags count 256 packets: a burst of 256 or more lost ones looks like a
-  // short gap, and a resend from further back than 128 packets like a packet
-  // from ahead. The LocationId says where the packet belongs; it is taken
-  // when it agrees with AFFlags (handle_udp_media bounds the distance).
-  const std::uint32_t by_location = p.location_id + *seq_minus_location_;
-  if (by_location != seq && (by_location & 0xFFu) == p.af_flags) {
-    seq = by_location;
-  }
-  return seq;
-}
-
-void MmstClientSession::note_server_sequence(std::uint32_t seq) {
-  if (static_cast<std::int32_t>(seq - last_seq_) > 0) {
-    last_seq_ = seq;  // resends from further back do not move it
-  }
-}
-
-void MmstClientSession::note_udp_packet(const DataPacket& p) {
-  // Packets that are dropped (stale play, paused, below the resume floor)
-  // still advance the server's counter.
-  if (!all_selected_ || live()) {
-    return;
-  }
-  std::optional<std::uint32_t> offset;
-  if (p.play_incarnation == play_inc_) {
-    offset = seq_minus_location_;
-  } else if (p.play_incarnation == prev_play_inc_) {
-    offset = prev_seq_minus_location_;
-  }
-  if (offset && ((p.location_id + *offset) & 0xFFu) == p.af_flags) {
-    note_server_sequence(p.location_id + *offset);
-  }
-}
-
-void MmstClientSession::handle_udp_media(const DataPacket& p, Instant now) {
-  const std::uint32_t seq = udp_sequence(p);
-  note_server_sequence(seq);
-  if (!seq_known_) {
-    seq_known_ = true;
-    next_seq_ = seq;
-    // A play from a known packet (resume, replay) with every packet sent:
-    // the first ones may be the lost ones; expect the play's first packet.
-    if (play_first_location_ && seq_minus_location_ && p.location_id >= *play_first_location_ &&
-        p.location_id - *play_first_location_ < kMaxUdpGapPackets) {
-      next_seq_ = *play_first_location_ + *seq_minus_location_;
-    }
-  }
-  const auto diff = static_cast<std::int32_t>(seq - next_seq_);
-  if (diff < 0 || held_.count(seq) != 0) {
-    return;  // a duplicate, or a packet already given up
-  }
-  if (missing_.count(seq) != 0) {
-    ++recovered_;
-    const auto r = requested_at_.find(seq);
-    if (r != requested_at_.end() && !r->second.again) {
-      const Duration sample = now - r->second.at;
-      resend_rtt_ = resend_rtt_ ? (*resend_rtt_ * 7 + sample) / 8 : sample;
-    }
-    forget_missing(seq);
-  }
-  if (diff == 0 && held_.empty()) {
-    ++next_seq_;
-    emit_packet(p.payload, p.location_id);  // in order: no copy
-    maybe_finish_eos(now);
-    return;
-  }
-  if (static_cast<std::uint32_t>(diff) >= kMaxUdpGapPackets) {
-    if (replay_possible()) {
-      replay(next_seq_, "gap too long", now);  // too far ahead to ask for the gap
-      return;
-    }
-    // Too far ahead to wait for the gap: give up on everything before it.
-    MMS_LOG(LogLevel::kInfo, kLog, "UDP packets %u..%u given up (jump)", next_seq_, seq - 1);
-    while (next_seq_ != seq) {
-      auto it = held_.find(next_seq_);
-      if (it != held_.end()) {
-        released_.push_back(std::move(it->second.payload));
-        const std::vector<std::uint8_t>& b = released_.back();
-        emit_packet(ByteView(b.data(), b.size()), it->second.location_id);
-        held_.erase(it);
-      } else {
-        ++udp_lost_;
-        discont_pending_ = true;
-      }
-      forget_missing(next_seq_);
-      ++next_seq_;
-    }
-  } else {
-    // Only the part of the gap beyond the highest packet seen is new: below
-    // it every packet is held, missing already, or delivered.
-    std::uint32_t from = next_seq_;
-    if (window_top_ && static_cast<std::int32_t>(*window_top_ + 1 - from) > 0) {
-      from = *window_top_ + 1;
-    }
-    for (std::uint32_t s = from; static_cast<std::int32_t>(seq - s) > 0; ++s) {
-      add_missing(s, now);
-    }
-  }
-  if (!window_top_ || static_cast<std::int32_t>(seq - *window_top_) > 0) {
-    window_top_ = seq;
-  }
-  Held h;
-  h.location_id = p.location_id;
-  h.payload.assign(p.payload.begin(), p.payload.end());
-  held_[seq] = std::move(h);
-  release_in_order();
-  if (held_.size() > reorder_limit()) {
-    skip_lost(now, true);
-  }
-  request_resends(now);
-  maybe_finish_eos(now);
-}
-
-void MmstClientSession::release_in_order() {
-  for (auto it = held_.find(next_seq_); it != held_.end(); it = held_.find(next_seq_)) {
-    released_.push_back(std::move(it->second.payload));
-    const std::vector<std::uint8_t>& b = released_.back();
-    emit_packet(ByteView(b.data(), b.size()), it->second.location_id);
-    held_.erase(it);
-    forget_missing(next_seq_);
-    ++next_seq_;
-  }
-}
-
-void MmstClientSession::skip_lost(Instant now, bool force) {
-  // Gives up on the oldest missing packet while its deadline has passed (or
-  // while the reorder window is over its bound), then hands on what follows.
-  while (!missing_.empty()) {
-    auto first = missing_.begin();
-    const bool expired = now >= first->second + kUdpLossDeadline;
-    const bool overflow = force && held_.size() > reorder_limit();
-    if (!expired && !overflow) {
-      break;
-    }
-    const std::uint32_t lost = first->first;
-    if (replay_possible()) {
-      replay(lost, expired ? "not resent in time" : "reorder window full", now);
-      return;
-    }
-    forget_missing(lost);
-    ++udp_lost_;
-    discont_pending_ = true;
-    MMS_LOG(LogLevel::kInfo, kLog, "UDP packet %u given up", lost);
-    std::optional<std::uint32_t> next;
-    if (!held_.empty()) {
-      next = held_.begin()->first;
-    }
-    if (!missing_.empty() && (!next || missing_.begin()->first < *next)) {
-      next = missing_.begin()->first;
-    }
-    if (next && *next > next_seq_) {
-      next_seq_ = *next;
-    } else if (!next && lost >= next_seq_) {
-      next_seq_ = lost + 1;
-    }
-    release_in_order();
-  }
-  while (missing_.empty() && !held_.empty()) {
-    next_seq_ = held_.begin()->first;  // nothing awaited before it any more
-    release_in_order();
-  }
-}
-
-void MmstClientSession::add_missing(std::uint32_t seq, Instant now) {
-  if (missing_.emplace(seq, now).second) {
-    unrequested_.insert(seq);
-  }
-}
-
-void MmstClientSession::forget_missing(std::uint32_t seq) {
-  missing_.erase(seq);
-  requested_at_.erase(seq);
-  unrequested_.erase(seq);  // retry_queue_ entries go stale and are skipped
-}
-
-Duration MmstClientSession::resend_retry() const {
-  if (!resend_rtt_) {
-    return kUdpResendRetry;
-  }
-  return std::clamp<Duration>(4 * *resend_rtt_, kUdpResendRetryMin, kUdpResendRetry);
-}
-
-void MmstClientSession::request_resends(Instant now) {
-  if (udp_ch_ == 0 || missing_.empty()) {
-    return;
-  }
-  // Packets asked for before whose retry interval has passed (oldest first),
-  // then the ones never asked for (lowest first); kMaxResendPackets per
-  // request, a few requests at a time.
-  std::vector<std::uint32_t> want;
-  const std::size_t most = limits::kMaxResendPackets * kMaxResendRequestsAtOnce;
-  const Duration retry = resend_retry();
-  while (!retry_queue_.empty() && want.size() < most) {
-    const auto [at, seq] = retry_queue_.front();
-    const auto it = requested_at_.find(seq);
-    if (it == requested_at_.end() || it->second.at != at) {
-      retry_queue_.pop_front();  // recovered, given up, or asked for again since
-      continue;
-    }
-    if (now < at + retry) {
-      break;
-    }
-    retry_queue_.pop_front();
-    it->second.again = true;
-    want.push_back(seq);
-  }
-  while (!unrequested_.empty() && want.size() < most) {
-    want.push_back(*unrequested_.begin());
-    unrequested_.erase(unrequested_.begin());
-  }
-  if (want.empty()) {
-    return;
-  }
-  request_round_ = now;
-  for (std::uint32_t seq : want) {
-    requested_at_[seq].at = now;
-    retry_queue_.emplace_back(now, seq);
-  }
-  for (std::size_t i = 0; i < want.size(); i += limits::kMaxResendPackets) {
-    const std::size_t n = std::min(limits::kMaxResendPackets, want.size() - i);
-    send_resend_request(want.data() + i, n);
-  }
-}
-
-void MmstClientSession::send_resend_request(const std::uint32_t* seqs, std::size_t n) {
-  RequestPacketListResend r;
-  r.dw_client_id = client_id_;
-  r.w_source_id = static_cast<std::uint16_t>(open_file_id_ & 0xFFFFu);
-  r.dw_begin_packet_list.assign(seqs, seqs + n);
-  std::vector<std::uint8_t> out;
-  if (!encode_resend(r, &out).ok()) {
-    return;
-  }
-  ++resend_requests_;
-  MMS_LOG(LogLevel::kDebug, kLog, "requesting %zu resend(s) from %u", r.dw_begin_packet_list.size(),
-          r.dw_begin_packet_list.front());
-  session::IoAction a;
-  a.kind = session::IoAction::Kind::kSendTo;
-  a.channel = udp_ch_;
-  a.host = current_url_.host;
-  a.port = current_url_.port != 0 ? current_url_.port : std::uint16_t{1755};
-  a.bytes.assign(out.begin(), out.end());
-  actions_.push_back(std::move(a));
-}
-
-bool MmstClientSession::replay_possible() const {
-  if (!udp_ || live() || tcp_ == 0 || state_ != State::kStreaming ||
-      (throttled_ && !throttle_grace_until_) || stop_sent_) {
-    return false;
-  }
-  const std::optional<std::uint32_t> from =
-      last_location_ ? std::optional<std::uint32_t>(*last_location_ + 1) : std::nullopt;
-  return !(from == replay_from_ && replays_in_row_ >= kMaxUdpReplays);
-}
-
-void MmstClientSession::replay(std::uint32_t lost, const char* why, Instant now) {
-  // As after a pause: everything before `from` was delivered, the held
-  // packets after the gap come again with the new incarnation.
-  const std::optional<std::uint32_t> from =
-      last_location_ ? std::optional<std::uint32_t>(*last_location_ + 1) : std::nullopt;
-  replays_in_row_ = from == replay_from_ ? replays_in_row_ + 1 : 1;
-  replay_from_ = from;
-  ++replays_;
-  MMS_LOG(LogLevel::kInfo, kLog, "UDP packet %u lost (%s): playing again from packet %u", lost, why,
-          from.value_or(0));
-  if (from) {
-    resume_floor_ = *from;
-    resume_floor_active_ = true;
-  }
-  send_start(now, from);
-}
-
-void MmstClientSession::finish_eos(Instant now) {
-  if (udp_ && !live() && all_selected_ && header_known_ && !seq_known_ &&
-      info_.data_packets_count > (last_location_ ? std::uint64_t{*last_location_} + 1 : 0)) {
-    // The end of a play none of whose datagrams arrived (they were all lost
-    // on the way: a blackout longer than a Fast Start burst), with packets of
-    // the file still missing. No sequence is known to probe the tail with:
-    // play again from the next packet, and when that keeps failing, give the
-    // connection up so that a reconnect resumes there. Never a short EOS.
-    const std::uint32_t next = last_location_ ? *last_location_ + 1 : 0;
-    if (replay_possible()) {
-      replay(next, "the play ended before any of its packets arrived", now);
-      return;
-    }
-    fail(Status(Code::kConnectionLost, "UDP data lost: the play ended with packets missing", next));
-    return;
-  }
-  eos_pending_ = true;
-  tail_probe_ = false;
-  tail_next_set_ = false;
-  if (udp_ && !live() && all_selected_ && header_known_ && seq_known_) {
-    // Lost packets at the very end leave no gap to notice: ask for the packets
-    // that should still come (every stream is selected, so packet numbers are
-    // consecutive) before ending, a bounded batch at a time.
-    tail_probe_ = true;
-  }
-  maybe_finish_eos(now);
-}
-
-bool MmstClientSession::probe_tail(Instant now) {
-  std::uint32_t last = last_location_ ? *last_location_ : 0;
-  std::uint32_t next = next_seq_;
-  if (!held_.empty()) {
-    last = held_.rbegin()->second.location_id;
-    next = held_.rbegin()->first + 1;
-  }
-  const std::uint64_t count = info_.data_packets_count;
-  if (!(last_location_ || !held_.empty()) || count <= std::uint64_t{last} + 1) {
-    return false;
-  }
-  std::uint64_t want = count - last - 1;
-  if (want > limits::kMaxResendPackets) {
-    want = limits::kMaxResendPackets;
-  }
-  // A whole batch given up with nothing recovered: the server no longer has
-  // those packets (its resend history is bounded); end instead of probing on.
-  if (tail_next_set_ && recovered_ == tail_recovered_mark_) {
-    return false;
-  }
-  tail_recovered_mark_ = recovered_;
-  // Never ask twice for the same tail packet: a given-up one stays given up.
-  if (tail_next_set_ && static_cast<std::int32_t>(tail_next_ - next) > 0) {
-    const std::uint32_t skip = tail_next_ - next;
-    if (skip >= want) {
-      return false;
-    }
-    want -= skip;
-    next = tail_next_;
-  }
-  bool added = false;
-  for (std::uint32_t i = 0; i < static_cast<std::uint32_t>(want); ++i) {
-    if (missing_.count(next + i) == 0) {
-      add_missing(next + i, now);
-      added = true;
-    }
-  }
-  tail_next_ = next + static_cast<std::uint32_t>(want);
-  tail_next_set_ = true;
-  if (added) {
-    request_resends(now);
-  }
-  return added;
-}
-
-void MmstClientSession::maybe_finish_eos(Instant now) {
-  if (!eos_pending_ || !missing_.empty() || !held_.empty()) {
-    return;
-  }
-  if (tail_probe_ && probe_tail(now)) {
-    return;  // the next batch of the tail is on its way (or given up in time)
-  }
-  eos_pending_ = false;
-  tail_probe_ = false;
-  state_ = State::kDone;
-  if (udp_) {
-    MMS_LOG(LogLevel::kInfo, kLog,
-            "UDP: %u resend requests, %u packets recovered, %u lost, %u replays", resend_requests_,
-            recovered_, udp_lost_, replays_);
-  }
-  session::Event e;
-  e.kind = session::Event::Kind::kEos;
-  events_.push_back(std::move(e));
-}
-
 // --- timers and flow control -----------------------------------------------------
 
 bool MmstClientSession::live() const {
-  return (header_known_ && info_.broadcast()) ||
+  return (gate_.known() && gate_.info().broadcast()) ||
          (file_attributes_ & (kFileAttributeBroadcast | kFileAttributeLive)) != 0;
 }
 
 bool MmstClientSession::seekable() const {
-  return header_known_ && info_.seekable() && !live() &&
+  return gate_.known() && gate_.info().seekable() && !live() &&
          (file_attributes_ & kFileAttributeCanSeek) != 0;
 }
 
-void MmstClientSession::on_throttle(bool paused, Instant now) {
-  // released_ stays: events still queued may point into it.
-  throttled_ = paused;
-  if (state_ == State::kFailed || state_ == State::kDone || tcp_ == 0) {
-    return;
-  }
-  if (paused) {
-    if (!live() && udp_ && state_ == State::kStreaming) {
-      // Over UDP a pause throws away everything in flight (the socket buffer
-      // holds megabytes; the server sends it again after StartPlaying): a
-      // short stall of the consumer is absorbed first (delivery goes on).
-      throttle_grace_until_ = now + kUdpThrottleGrace;
-      throttle_bytes_ = 0;
-      return;
-    }
-    pause_server();
-    return;
-  }
-  if (throttle_grace_until_) {
-    throttle_grace_until_.reset();  // the stall ended within the grace: never paused
-    return;
-  }
-  touch(now);
-  if (state_ == State::kPaused) {
-    stop_sent_ = false;
-    if (last_location_) {
-      resume_floor_ = *last_location_ + 1;
-      resume_floor_active_ = true;
-      send_start(now, resume_floor_);
-    } else {
-      send_start(now, std::nullopt);
-    }
-  } else if (udp_) {
-    reset_udp_window();  // broadcast: restart sequencing after the drop
-    seq_known_ = false;
-  }
-}
-
-void MmstClientSession::pause_server() {
-  throttle_grace_until_.reset();
-  if (live() || (state_ != State::kStreaming && state_ != State::kAwaitStarted)) {
-    return;
-  }
-  // On-demand: pause the server; pings keep flowing on the control connection.
-  Message m = make_message(kLinkViewerToMacStopPlaying);
-  m.stop_playing.open_file_id = open_file_id_;
-  m.stop_playing.play_incarnation = play_inc_;
-  send(&m);
-  stop_sent_ = true;
-  state_ = State::kPaused;
-  reset_udp_window();
-  eos_pending_ = false;
-}
-
-bool MmstClientSession::throttle_grace_over(Instant now) const {
-  return throttle_grace_until_ &&
-         (now >= *throttle_grace_until_ || throttle_bytes_ >= kUdpThrottleSlackBytes);
-}
-
 void MmstClientSession::on_timeout(Instant now) {
-  released_.clear();
+  window_.release_storage();
   if (state_ == State::kFailed || state_ == State::kDone) {
     return;
   }
@@ -1331,9 +784,10 @@ void MmstClientSession::on_timeout(Instant now) {
     send(&c);
     send_read_block(now);
   }
-  if (!missing_.empty()) {
-    skip_lost(now, false);
-    request_resends(now);
+  if (window_.has_missing()) {
+    if (std::optional<UdpReceiveWindow::Replay> r = window_.on_timeout(now, window_context())) {
+      replay(r->seq, r->why, now);
+    }
     maybe_finish_eos(now);
   }
   if (state_ == State::kFailed || state_ == State::kDone) {
@@ -1392,14 +846,8 @@ std::optional<Instant> MmstClientSession::next_deadline() const {
   if (throttle_grace_until_) {
     consider(*throttle_grace_until_);
   }
-  if (!missing_.empty()) {
-    consider(missing_.begin()->second + kUdpLossDeadline);
-    if (!retry_queue_.empty()) {
-      consider(retry_queue_.front().first + resend_retry());  // may be stale: early, harmless
-    }
-    if (!unrequested_.empty() && request_round_) {
-      consider(*request_round_ + kMillisecond);  // more than one round could ask for
-    }
+  if (std::optional<Instant> w = window_.next_deadline()) {
+    consider(*w);
   }
   return d;
 }

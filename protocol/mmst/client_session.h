@@ -21,15 +21,14 @@
 // since a pause throws away what is in flight. Broadcast packets received
 // while throttled are dropped and the next one is flagged discont.
 //
-// UDP (docs/protocols/mmsp-reference.md §5): datagrams are sequenced by AFFlags (extended to 32
-// bits, with the LocationId when every stream of on-demand content is selected); gaps trigger
-// RequestPacketListResend to the server's MMS port, repeated after a retry interval that follows
-// the measured resend round trip; packets are reordered within kMaxUdpReorderPackets (and
-// kMaxUdpReorderBytes) and kUdpLossDeadline. After that, on-demand content is played again from the
-// first packet not delivered (StartPlaying at its LocationId, as after a pause), so no packet is
-// lost; for broadcasts the missing ones count as lost and the next packet is flagged discont. No
-// datagram within ClientConfig::udp_timeout fails with kTimedOut ("no UDP data from the server") so
-// rollover can move on.
+// UDP (docs/protocols/mmsp-reference.md §5): the UdpReceiveWindow (udp_receive_window.h) sequences
+// the datagrams, reorders them, asks for resends (RequestPacketListResend to the server's MMS port)
+// and gives up what does not come within kUdpLossDeadline. On-demand content is then played again
+// from the first packet not delivered (StartPlaying at its LocationId, as after a pause), so no
+// packet is lost; for broadcasts the missing ones count as lost and the next packet is flagged
+// discont. No datagram within ClientConfig::udp_timeout fails with kTimedOut ("no UDP data from the
+// server") so rollover can move on. The MMS dialogue and the header are in client_session.cpp, the
+// play phase (media, loss, end of stream, back-pressure) in client_play.cpp.
 //
 // Thread confinement: one thread at a time; never calls back.
 #pragma once
@@ -39,13 +38,12 @@
 #include <map>
 #include <memory>
 #include <optional>
-#include <set>
 #include <string>
 #include <vector>
 
-#include "protocol/asf/header_parser.h"
-#include "protocol/asf/stream_selector.h"
+#include "protocol/asf/header_gate.h"
 #include "protocol/mmst/messages.h"
+#include "protocol/mmst/udp_receive_window.h"
 #include "protocol/session/client_session.h"
 
 namespace mms::mmst {
@@ -56,28 +54,6 @@ constexpr const char* kClientPlayerVersion = "9.0.0.2980";
 // ReadBlock before CancelReadBlock + a new ReadBlock; retries before failing.
 constexpr Duration kUdpHeaderRetry = 2 * kSecond;
 constexpr int kMaxUdpHeaderRetries = 4;
-// UDP reordering: packets held while waiting for a missing one, at most this
-// many and this many bytes of packets. A fast server (loopback) loses whole
-// bursts when this client is not scheduled for a few ms; the packets that
-// follow such a burst are held until the resends come, which arrive behind
-// what the socket buffer (4 MiB) holds already: 2048 packets of 8000 bytes
-// cover that; at 1 Mbit/s and 1.5 KB packets they are ~25 s of media.
-constexpr std::size_t kMaxUdpReorderPackets = 4096;
-constexpr std::size_t kMaxUdpReorderBytes = 32u * 1024 * 1024;
-// A sequence gap up to this long is asked for again; a longer jump (a
-// restarted sender) gives up on what is in between at once.
-constexpr std::uint32_t kMaxUdpGapPackets = 8192;
-// A missing UDP packet is re-requested after the retry interval: four resend
-// round trips as measured (packets asked for once), within these bounds, and
-// kUdpResendRetry until a round trip was measured. It is given up after
-// kUdpLossDeadline (broadcast: counted lost, next packet discont; on-demand:
-// played again from there, at most kMaxUdpReplays times from the same packet).
-constexpr Duration kUdpResendRetry = 200 * kMillisecond;
-constexpr Duration kUdpResendRetryMin = 10 * kMillisecond;
-constexpr Duration kUdpLossDeadline = 1 * kSecond;
-constexpr int kMaxUdpReplays = 8;
-// Resend requests (of up to 32 packets each) sent at once.
-constexpr std::size_t kMaxResendRequestsAtOnce = 8;
 // Back-pressure over UDP (on-demand): the server is paused (StopPlaying) only
 // when the consumer is still full after kUdpThrottleGrace, or after
 // kUdpThrottleSlackBytes more were delivered into the full queue.
@@ -98,7 +74,7 @@ constexpr int kStreamChangeTimeoutFactor = 4;
 // others -> `fallback` (kRefused during setup, kPeerViolation mid-stream).
 Status status_for_hresult(std::uint32_t hr, Code fallback);
 
-class MmstClientSession final : public session::ClientSession {
+class MmstClientSession final : public session::ClientSession, private UdpReceiveWindow::Sink {
  public:
   // `udp`: receive data over UDP (MMS/UDP, "mmsu"); otherwise on the TCP connection.
   MmstClientSession(session::ClientConfig config, bool udp);
@@ -124,9 +100,9 @@ class MmstClientSession final : public session::ClientSession {
   // Counters (tests, stats).
   std::uint32_t client_id() const { return client_id_; }
   std::uint32_t pongs_sent() const { return pongs_; }
-  std::uint32_t udp_lost() const { return udp_lost_; }
+  std::uint32_t udp_lost() const { return window_.lost(); }
   std::uint32_t udp_resend_requests() const { return resend_requests_; }
-  std::uint32_t udp_recovered() const { return recovered_; }
+  std::uint32_t udp_recovered() const { return window_.recovered(); }
   std::uint32_t udp_replays() const { return replays_; }
   std::uint8_t play_incarnation() const { return play_inc_; }
 
@@ -150,12 +126,6 @@ class MmstClientSession final : public session::ClientSession {
     kFailed,           // sticky: Failed emitted, inputs ignored
   };
 
-  // A UDP data packet held for reordering.
-  struct Held {
-    std::uint32_t location_id = 0;
-    std::vector<std::uint8_t> payload;
-  };
-
   void connect_tcp(Instant now);
   void send(Message* m);
   void send_connect();
@@ -168,30 +138,27 @@ class MmstClientSession final : public session::ClientSession {
   void handle_complete_header(const std::vector<std::uint8_t>& raw, Instant now);
   void handle_media(const DataPacket& p, bool from_udp, Instant now);
   void handle_udp_media(const DataPacket& p, Instant now);
-  std::uint32_t udp_sequence(const DataPacket& p);
-  void note_server_sequence(std::uint32_t seq);
-  void note_udp_packet(const DataPacket& p);
+  UdpReceiveWindow::Context window_context() const;
   void emit_packet(ByteView payload, std::uint32_t location_id);
-  void release_in_order();
-  void request_resends(Instant now);
   void send_resend_request(const std::uint32_t* seqs, std::size_t n);
-  void add_missing(std::uint32_t seq, Instant now);
-  void forget_missing(std::uint32_t seq);
-  Duration resend_retry() const;
+  // UdpReceiveWindow::Sink
+  void on_deliver(ByteView payload, std::uint32_t location_id) override {
+    emit_packet(payload, location_id);
+  }
+  void on_resend_request(const std::uint32_t* seqs, std::size_t n) override {
+    send_resend_request(seqs, n);
+  }
+  void on_lost(std::uint32_t) override { discont_pending_ = true; }
+  bool may_replay() const override { return replay_possible(); }
   // On-demand content: StartPlaying again from the first packet not delivered.
   bool replay_possible() const;
   void replay(std::uint32_t lost, const char* why, Instant now);
   // Back-pressure: StopPlaying for on-demand content (resumed on unthrottle).
   void pause_server();
   bool throttle_grace_over(Instant now) const;
-  void skip_lost(Instant now, bool force);
   void finish_eos(Instant now);
   void maybe_finish_eos(Instant now);
-  bool probe_tail(Instant now);
   std::optional<Instant> idle_deadline() const;
-  void reset_udp_window();
-  // Packets held_ may hold (kMaxUdpReorderPackets, fewer for big packets).
-  std::size_t reorder_limit() const;
   void follow_redirect(const ReportRedirect& r, Instant now);
   void fail(Status status, std::string detail = std::string());
   void close_channels();
@@ -234,12 +201,8 @@ class MmstClientSession final : public session::ClientSession {
   std::optional<std::uint32_t> udp_last_fragment_;
   std::optional<Instant> header_retry_at_;
   int header_retries_ = 0;
-  bool header_known_ = false;
+  asf::HeaderGate gate_;  // the known header, its info and stream selection
   bool after_change_ = false;
-  std::vector<std::uint8_t> raw_header_;
-  std::shared_ptr<const std::vector<std::uint8_t>> repaired_header_;
-  asf::HeaderInfo info_;
-  std::vector<asf::StreamChoice> selection_;
   bool all_selected_ = true;
   bool switch_needed_ = true;  // StreamSwitch before the next StartPlaying
 
@@ -251,10 +214,7 @@ class MmstClientSession final : public session::ClientSession {
   std::size_t throttle_bytes_ = 0;               // delivered since
   bool media_seen_ = false;
   bool eos_pending_ = false;  // EndOfStream seen; waiting for UDP stragglers
-  bool tail_probe_ = false;
-  std::uint32_t tail_next_ = 0;  // first tail packet not yet asked for
-  bool tail_next_set_ = false;
-  std::uint32_t tail_recovered_mark_ = 0;       // recovered_ when the last tail batch was asked for
+  bool tail_probe_ = false;   // EndOfStream: ask for the tail (UdpReceiveWindow::probe_tail)
   std::optional<std::uint32_t> last_location_;  // last emitted packet number
   std::uint32_t resume_floor_ = 0;              // drop packets below this after a resume
   bool resume_floor_active_ = false;
@@ -262,40 +222,11 @@ class MmstClientSession final : public session::ClientSession {
   // UDP data.
   std::optional<Instant> udp_wait_since_;  // waiting for the first datagram
   bool udp_seen_ = false;
-  bool seq_known_ = false;
-  std::uint32_t next_seq_ = 0;  // extended sequence expected next
-  // The highest server sequence seen (the reference for the first packet of
-  // a play): the server's counter runs on across plays (MS-MMSP 3.2.3), and
-  // resend requests name its values.
-  std::uint32_t last_seq_ = 0;
-  // On-demand with every stream selected, the server sends every packet, so
-  // sequence - LocationId stays the same within a play: it tells how many
-  // 256-packet cycles of AFFlags a long loss burst hid. The previous play's
-  // value places that play's packets still in flight after a new
-  // StartPlaying (they advance the server's counter too).
-  std::optional<std::uint32_t> seq_minus_location_;
-  std::optional<std::uint32_t> prev_seq_minus_location_;
-  std::optional<std::uint32_t> play_first_location_;  // StartPlaying's locationId
-  std::uint8_t prev_play_inc_ = 0;
-  std::map<std::uint32_t, Held> held_;
-  std::optional<std::uint32_t> window_top_;   // highest seq held or missing
-  std::map<std::uint32_t, Instant> missing_;  // seq -> when first noticed
-  struct Requested {
-    Instant at;          // last request
-    bool again = false;  // requested more than once (no round-trip sample)
-  };
-  std::map<std::uint32_t, Requested> requested_at_;
-  std::set<std::uint32_t> unrequested_;                        // missing, never asked for
-  std::deque<std::pair<Instant, std::uint32_t>> retry_queue_;  // requests in time order
-  std::optional<Instant> request_round_;                       // last request_resends() that sent
-  std::optional<Duration> resend_rtt_;                         // smoothed resend round trip
-  std::optional<std::uint32_t> replay_from_;                   // LocationId of the last replay
+  UdpReceiveWindow window_;
+  std::optional<std::uint32_t> replay_from_;  // LocationId of the last replay
   int replays_in_row_ = 0;
   std::uint32_t replays_ = 0;
-  std::vector<std::vector<std::uint8_t>> released_;  // storage of emitted held packets
-  std::uint32_t udp_lost_ = 0;
   std::uint32_t resend_requests_ = 0;
-  std::uint32_t recovered_ = 0;
 
   // Pings.
   std::uint32_t pongs_ = 0;

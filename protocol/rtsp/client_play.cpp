@@ -88,7 +88,7 @@ void RtspClientSession::on_depayloaded(std::size_t, std::vector<DepayPacket>* pa
   }
   touch(now);
   for (DepayPacket& p : *packets) {
-    if (p.data.empty() || p.data.size() > info_.packet_size) {
+    if (p.data.empty() || p.data.size() > gate_.info().packet_size) {
       discont_pending_ = true;
       continue;
     }
@@ -169,13 +169,13 @@ void RtspClientSession::finish_eos(Instant now) {
 // --- timers and flow control -----------------------------------------------------
 
 bool RtspClientSession::seekable() const {
-  if (!header_known_ || live()) {
+  if (!gate_.known() || live()) {
     return false;
   }
   if (sdp_.range && sdp_.range->end_ms) {
     return true;
   }
-  return info_.duration_ns() > 0;
+  return gate_.info().duration_ns() > 0;
 }
 
 // Counts an RTP datagram on arrival for the receiver reports (RFC 3550 A.1:

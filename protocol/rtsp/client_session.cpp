@@ -51,7 +51,12 @@ RtspClientSession::RtspClientSession(session::ClientConfig config, bool udp)
       udp_(udp),
       current_url_(config_.url),
       requests_(config_.client_guid),
-      receiver_(udp, this) {}
+      receiver_(udp, this) {
+  asf::HeaderGateOptions o;
+  o.log_component = kLog;
+  o.dedupe = false;  // every SDP's header is taken (an ANNOUNCE is a new entry)
+  gate_ = asf::HeaderGate(o);
+}
 
 Credentials RtspClientSession::credentials() const {
   if (!config_.user.empty()) {
@@ -232,7 +237,7 @@ void RtspClientSession::send_next_setup(Instant now) {
 // (docs/protocols/rtsp-wms-reference.md §2.4, §4.1: its a=range starts at the preroll); a
 // whole-mux SDP (gst-rtsp-server) gives media time, starting at its a=range start.
 std::uint64_t RtspClientSession::npt_origin_ms() const {
-  return rtsp::npt_origin_ms(sdp_, plan_.whole_mux(), info_.preroll_ms);
+  return rtsp::npt_origin_ms(sdp_, plan_.whole_mux(), gate_.info().preroll_ms);
 }
 
 void RtspClientSession::send_play(bool with_range, Instant now) {
@@ -247,7 +252,7 @@ void RtspClientSession::send_play(bool with_range, Instant now) {
     r.headers.add("X-Playlist-Gen-Id", gen_id_);
   }
   r.headers.add("Bandwidth", "2147483647");
-  if (config_.fast_start_ms > 0 && (with_range || info_.broadcast())) {
+  if (config_.fast_start_ms > 0 && (with_range || gate_.info().broadcast())) {
     // Fast Start on a new position (not on a resume: the buffer is full then);
     // on every PLAY of a broadcast (a join: the server starts behind live).
     AccelRequest accel;
@@ -665,44 +670,24 @@ bool RtspClientSession::take_sdp(const std::string& body, bool announce, Instant
 }
 
 bool RtspClientSession::take_header(const std::vector<std::uint8_t>& raw, bool changed) {
-  std::vector<std::uint8_t> repaired = raw;
-  Result<unsigned> rep = asf::repair_header(&repaired);
-  if (!rep.ok()) {
-    fail(rep.status());
+  Result<asf::HeaderGate::Verdict> v = gate_.offer(ByteView(raw), changed);
+  if (!v.ok()) {
+    fail(v.status());
     return false;
   }
-  if (*rep != 0) {
-    MMS_LOG(LogLevel::kWarning, kLog, "repaired the server's ASF header (fixes 0x%x)", *rep);
-  }
-  Result<asf::HeaderInfo> info = asf::parse_header(repaired);
-  if (!info.ok()) {
-    fail(info.status());
-    return false;
-  }
-  if (info->packet_size == 0 || info->packet_size > limits::kMaxAsfPacketSize) {
-    fail(Status(Code::kMalformed, "ASF header has an unusable packet size", info->packet_size));
-    return false;
-  }
-  if (info->streams.empty()) {
-    fail(Status(Code::kMalformed, "ASF header declares no stream"));
-    return false;
-  }
-  info_ = std::move(*info);
-  header_known_ = true;
   if (changed) {
     // A new playlist entry on the streams already set up.
-    receiver_.set_max_packet_size(rtp_max_packet_size(sdp_, info_));
-    emit_header(std::move(repaired), true);
-  } else {
-    repaired_header_ = std::move(repaired);  // given to the caller once the streams are planned
+    receiver_.set_max_packet_size(rtp_max_packet_size(sdp_, gate_.info()));
+    emit_header(true);
   }
+  // DESCRIBE: the header is given to the caller once the streams are planned.
   return true;
 }
 
 // The element sees one ASF packet per RTP stream packet: the header it gets
 // has the packet counts of the streams set up (stream_plan.h).
-void RtspClientSession::emit_header(std::vector<std::uint8_t> repaired, bool changed) {
-  CallerHeader shown = caller_header(std::move(repaired), info_, plan_.streams.size());
+void RtspClientSession::emit_header(bool changed) {
+  CallerHeader shown = caller_header(*gate_.header(), gate_.info(), plan_.streams.size());
   inflated_count_ = shown.packet_count;
   session::Event e;
   e.kind = session::Event::Kind::kHeader;
@@ -728,14 +713,15 @@ std::shared_ptr<const session::EntryMetadata> RtspClientSession::sdp_metadata() 
     return nullptr;
   }
   auto m = std::make_shared<session::EntryMetadata>();
-  m->features = info_.broadcast() ? "broadcast" : "seekable";
+  m->features = gate_.info().broadcast() ? "broadcast" : "seekable";
   m->descriptions = std::move(*cdl);
   return m;
 }
 
 // Chooses the m= lines to SETUP, then gives the caller the (inflated) header.
 bool RtspClientSession::take_plan() {
-  Result<StreamPlan> plan = plan_streams(sdp_, info_, base_url_, config_.connection_speed_kbps);
+  Result<StreamPlan> plan =
+      plan_streams(sdp_, gate_.info(), base_url_, config_.connection_speed_kbps);
   if (!plan.ok()) {
     plan_.streams.clear();
     receiver_.set_streams(0, 0);
@@ -744,8 +730,7 @@ bool RtspClientSession::take_plan() {
   }
   plan_ = std::move(*plan);
   receiver_.set_streams(plan_.streams.size(), plan_.max_packet_size);
-  emit_header(std::move(repaired_header_), false);
-  repaired_header_.clear();
+  emit_header(false);
   return true;
 }
 
@@ -798,7 +783,7 @@ void RtspClientSession::handle_play(const Response& resp, Instant now) {
   // A PLAY with a Range restarts the packet numbers where the position is.
   if (play_with_range_) {
     packet_number_ =
-        first_packet_number(position_ms_, info_.duration_ns() / 1000000, inflated_count_);
+        first_packet_number(position_ms_, gate_.info().duration_ns() / 1000000, inflated_count_);
   }
   state_ = State::kPlaying;
   if (!announced_) {

@@ -64,8 +64,7 @@
 #include <string>
 #include <vector>
 
-#include "protocol/asf/header_parser.h"
-#include "protocol/asf/stream_selector.h"
+#include "protocol/asf/header_gate.h"
 #include "protocol/rtsp/asf_rtp.h"
 #include "protocol/rtsp/message_codec.h"
 #include "protocol/rtsp/request_tracker.h"
@@ -189,7 +188,7 @@ class RtspClientSession final : public session::ClientSession, private RtpReceiv
   bool take_header(const std::vector<std::uint8_t>& raw, bool changed);
   bool take_plan();
   std::shared_ptr<const session::EntryMetadata> sdp_metadata() const;
-  void emit_header(std::vector<std::uint8_t> repaired, bool changed);
+  void emit_header(bool changed);
 
   void udp_bind_done(Instant now);
   std::uint64_t npt_origin_ms() const;
@@ -207,7 +206,7 @@ class RtspClientSession final : public session::ClientSession, private RtpReceiv
   void fail(Status status, std::string detail = std::string());
   void close_channels();
   void touch(Instant now) { last_activity_ = now; }
-  bool live() const { return header_known_ && info_.broadcast(); }
+  bool live() const { return gate_.known() && gate_.info().broadcast(); }
   Credentials credentials() const;  // the configured ones, else the URL's
 
   session::ClientConfig config_;
@@ -253,13 +252,11 @@ class RtspClientSession final : public session::ClientSession, private RtpReceiv
 
   // Content.
   WmsSdp sdp_;
-  bool header_known_ = false;
-  std::vector<std::uint8_t> repaired_header_;  // DESCRIBE: until the streams are planned
-  asf::HeaderInfo info_;                       // of the repaired (not inflated) header
-  std::uint64_t inflated_count_ = 0;           // packets in the caller's header
-  StreamPlan plan_;                            // the streams set up (stream_plan.h)
-  RtpReceiver receiver_;                       // their RTP (rtp_receiver.h)
-  bool setup_rtx_ = false;                     // the RTX SETUP is still to be sent
+  asf::HeaderGate gate_;              // the repaired (not inflated) header, its info
+  std::uint64_t inflated_count_ = 0;  // packets in the caller's header
+  StreamPlan plan_;                   // the streams set up (stream_plan.h)
+  RtpReceiver receiver_;              // their RTP (rtp_receiver.h)
+  bool setup_rtx_ = false;            // the RTX SETUP is still to be sent
   std::size_t next_setup_ = 0;
 
   // Play.
