@@ -10,6 +10,7 @@
 #include "protocol/asf/header_gate.h"
 #include "protocol/core/byte_reader.h"
 #include "protocol/core/byte_writer.h"
+#include "tests/support/asf_builder.h"
 
 namespace mms::asf {
 namespace {
@@ -36,64 +37,21 @@ Bytes bumped_count(Bytes h) {
   return h;
 }
 
-Bytes object(const Guid& g, const Bytes& body) {
-  Bytes out;
-  ByteWriter w(&out);
-  w.bytes(ByteView(g.data(), g.size()));
-  w.u64le(24 + body.size());
-  w.bytes(body);
-  return out;
-}
-
-Bytes file_properties(std::uint32_t packet_size) {
-  Bytes body;
-  ByteWriter w(&body);
-  w.zeros(16);           // file id
-  w.u64le(0);            // file size
-  w.u64le(0);            // creation date
-  w.u64le(10);           // data packets
-  w.u64le(50030000);     // play duration (100 ns)
-  w.u64le(50000000);     // send duration
-  w.u64le(3);            // preroll ms
-  w.u32le(2);            // seekable
-  w.u32le(packet_size);  // min
-  w.u32le(packet_size);  // max
-  w.u32le(128000);
-  return object(kFileProperties, body);
-}
-
-Bytes stream_properties(std::uint16_t number) {
-  Bytes body;
-  ByteWriter w(&body);
-  w.bytes(ByteView(kAudioMedia.data(), kAudioMedia.size()));
-  w.zeros(16);  // error correction type
-  w.u64le(0);
-  w.u32le(0);  // type-specific data
-  w.u32le(0);
-  w.u16le(number);
-  w.u32le(0);
-  return object(kStreamProperties, body);
-}
-
-// A Header Object with these children and the Data Object prefix.
-Bytes built_header(const std::vector<Bytes>& children, std::uint32_t packet_size) {
-  Bytes body;
-  for (const Bytes& c : children) {
-    body.insert(body.end(), c.begin(), c.end());
+// A Header Object with File Properties (`packet_size`) and `streams` audio
+// streams, then the Data Object prefix.
+Bytes built_header(std::uint32_t packet_size, std::uint16_t streams) {
+  namespace b = test::asf_builder;
+  b::FileProperties fp;
+  fp.file_id_first = 0;
+  fp.min_packet_size = packet_size;
+  fp.max_packet_size = packet_size;
+  std::vector<Bytes> children = {b::file_properties(fp)};
+  for (std::uint16_t n = 1; n <= streams; ++n) {
+    children.push_back(b::stream_properties(n, kAudioMedia));
   }
-  Bytes out;
-  ByteWriter w(&out);
-  w.bytes(ByteView(kHeaderObject.data(), kHeaderObject.size()));
-  w.u64le(30 + body.size());
-  w.u32le(static_cast<std::uint32_t>(children.size()));
-  w.u8(1);
-  w.u8(2);
-  w.bytes(body);
-  w.bytes(ByteView(kDataObject.data(), kDataObject.size()));
-  w.u64le(50 + 10ull * packet_size);
-  w.zeros(16);
-  w.u64le(10);
-  w.u16le(0x0101);
+  Bytes out = b::header_object(children);
+  const Bytes data = b::data_prefix(10, packet_size);
+  out.insert(out.end(), data.begin(), data.end());
   return out;
 }
 
@@ -158,9 +116,9 @@ std::vector<Case> cases() {
   const Bytes mbr = media_header("fixtures/mbr.asf");
   const Bytes bumped = bumped_count(silence);
   const Bytes truncated(silence.begin(), silence.begin() + 100);
-  const Bytes huge_packets = built_header({file_properties(70000), stream_properties(1)}, 70000);
-  const Bytes zero_packets = built_header({file_properties(0), stream_properties(1)}, 0);
-  const Bytes no_stream = built_header({file_properties(1000)}, 1000);
+  const Bytes huge_packets = built_header(70000, 1);
+  const Bytes zero_packets = built_header(0, 1);
+  const Bytes no_stream = built_header(1000, 0);
   const Numbers one{1};
   const Numbers all_mbr{1, 2, 3};
   const std::uint32_t ps = 2762;  // taglib-silence-1.wma
