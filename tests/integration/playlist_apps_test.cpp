@@ -433,6 +433,7 @@ struct Transport {
 class PlaylistApps : public ::testing::TestWithParam<Transport> {
  protected:
   static void SetUpTestSuite() {
+    gst_pb_utils_init();  // the discoverer and the missing-plugin messages
     g_mkdir_with_parents(media_dir().c_str(), 0755);
     for (const Entry& e : entries()) {
       const std::string path = media_dir() + "/" + e.name;
@@ -671,18 +672,3 @@ INSTANTIATE_TEST_SUITE_P(Transports, PlaylistApps,
                          });
 
 }  // namespace
-
-int main(int argc, char** argv) {
-  gst_init(&argc, &argv);
-  gst_pb_utils_init();
-  std::string plugin = std::string(MMS_BUILD_ROOT) + "/gst/libgstmms.so";
-  GError* err = nullptr;
-  GstPlugin* p = gst_plugin_load_file(plugin.c_str(), &err);
-  if (p == nullptr) {
-    g_printerr("cannot load %s: %s\n", plugin.c_str(), err ? err->message : "?");
-    return 1;
-  }
-  gst_object_unref(p);
-  ::testing::InitGoogleTest(&argc, argv);
-  return RUN_ALL_TESTS();
-}
