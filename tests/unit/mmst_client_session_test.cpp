@@ -19,6 +19,7 @@
 #include "protocol/core/url.h"
 #include "protocol/mmst/client_session.h"
 #include "protocol/mmst/messages.h"
+#include "tests/support/client_rig.h"
 
 namespace mms::mmst {
 namespace {
@@ -58,115 +59,16 @@ const Media& media() {
   return m;
 }
 
-// What the session did, copied out of its views.
-struct Seen {
-  Event::Kind kind;
-  Bytes payload;
-  std::uint32_t packet_number = 0;
-  bool discont = false;
-  bool changed = false;
-  Status status;
-  std::string detail;
-  std::string url;
-  std::string redirect_to;  // kFailed: a redirect for the rollover to follow
-};
+using Seen = test::SeenEvent;
 
-class Rig {
+class Rig : public test::ClientRig<MmstClientSession> {
  public:
   Rig(const std::string& url, bool udp, const std::string& user = "",
       const std::string& password = "")
-      : s_(config(url, user, password), udp) {}
+      : ClientRig(test::client_config(url, user, password), udp) {}
 
-  static session::ClientConfig config(const std::string& url, const std::string& user,
-                                      const std::string& password) {
-    session::ClientConfig c;
-    Result<Url> u = parse_url(url);
-    EXPECT_TRUE(u.ok()) << url;
-    if (u.ok()) {
-      c.url = *u;
-    }
-    c.user = user;
-    c.password = password;
-    c.client_guid = "{2a4e2c8b-5c1d-4f3e-9b7a-0123456789ab}";
-    c.timeout = 10 * kSecond;
-    c.udp_timeout = 5 * kSecond;
-    return c;
-  }
-
-  MmstClientSession& s() { return s_; }
-  Instant now() const { return now_; }
-  void advance(Duration d) { now_ = now_ + d; }
-
-  void drain() {
-    IoAction a;
-    while (s_.next_io_action(&a)) {
-      if (a.kind == IoAction::Kind::kSend) {
-        Bytes b(a.bytes.begin(), a.bytes.end());
-        std::size_t off = 0;
-        while (off < b.size()) {
-          Message m;
-          Status err;
-          ASSERT_EQ(decode_message(ByteView(b.data() + off, b.size() - off), &m, &err),
-                    Decode::kDone)
-              << err.what();
-          off += m.wire_size;
-          sent_.push_back(m);
-        }
-      } else if (a.kind == IoAction::Kind::kSendTo) {
-        datagrams_.push_back(a);
-      }
-      actions_.push_back(a);
-    }
-    Event e;
-    while (s_.next_event(&e)) {
-      if (failed_) {
-        ADD_FAILURE() << "event after Failed";
-      }
-      Seen v;
-      v.kind = e.kind;
-      v.payload.assign(e.payload.begin(), e.payload.end());
-      v.packet_number = e.packet_number;
-      v.discont = e.discont;
-      v.changed = e.changed;
-      v.status = e.status;
-      v.detail = e.detail;
-      v.url = e.url;
-      if (e.redirect_to) {
-        v.redirect_to = e.redirect_to->scheme + "://" + e.redirect_to->host + e.redirect_to->path;
-      }
-      if (e.kind == Event::Kind::kFailed) {
-        failed_ = true;
-      }
-      events_.push_back(std::move(v));
-    }
-    // Deadlines never move into the past relative to inputs already given.
-  }
-
-  // Feeds server bytes on the TCP channel: whole, or one byte at a time.
-  void feed(const Bytes& bytes, bool byte_by_byte = false) {
-    if (!byte_by_byte) {
-      pending_.insert(pending_.end(), bytes.begin(), bytes.end());
-      offer();
-      return;
-    }
-    for (std::uint8_t b : bytes) {
-      pending_.push_back(b);
-      offer();
-    }
-  }
-  void offer() {
-    std::size_t used = s_.on_bytes(tcp_, ByteView(pending_.data(), pending_.size()), now_);
-    ASSERT_LE(used, pending_.size());
-    // Events alias pending_: drain before erasing.
-    drain();
-    pending_.erase(pending_.begin(), pending_.begin() + static_cast<std::ptrdiff_t>(used));
-  }
   void datagram(const Bytes& d) {
-    s_.on_datagram(udp_, ByteView(d.data(), d.size()), now_);
-    drain();
-  }
-  void timeout() {
-    s_.on_timeout(now_);
+    s().on_datagram(udp_, ByteView(d.data(), d.size()), now());
     drain();
   }
 
@@ -195,43 +97,36 @@ class Rig {
     }
     return n;
   }
-  std::vector<Seen>& events() { return events_; }
   std::vector<IoAction>& actions() { return actions_; }
   std::vector<IoAction>& datagrams() { return datagrams_; }
-  std::vector<Seen> packets() const {
-    std::vector<Seen> out;
-    for (const Seen& e : events_) {
-      if (e.kind == Event::Kind::kPacket) {
-        out.push_back(e);
-      }
-    }
-    return out;
-  }
-  const Seen* find(Event::Kind k) const {
-    for (const Seen& e : events_) {
-      if (e.kind == k) {
-        return &e;
-      }
-    }
-    return nullptr;
-  }
-  void set_tcp(ChannelId ch) { tcp_ = ch; }
   void set_udp(ChannelId ch) { udp_ = ch; }
-  ChannelId tcp() const { return tcp_; }
   ChannelId udp() const { return udp_; }
 
+ protected:
+  void on_action(const IoAction& a) override {
+    if (a.kind == IoAction::Kind::kSend) {
+      Bytes b(a.bytes.begin(), a.bytes.end());
+      std::size_t off = 0;
+      while (off < b.size()) {
+        Message m;
+        Status err;
+        ASSERT_EQ(decode_message(ByteView(b.data() + off, b.size() - off), &m, &err), Decode::kDone)
+            << err.what();
+        off += m.wire_size;
+        sent_.push_back(m);
+      }
+    } else if (a.kind == IoAction::Kind::kSendTo) {
+      datagrams_.push_back(a);
+    }
+    actions_.push_back(a);
+  }
+
  private:
-  MmstClientSession s_;
-  Instant now_{5 * kSecond};
-  Bytes pending_;
-  ChannelId tcp_ = 0;
   ChannelId udp_ = 0;
   std::uint16_t server_seq_ = 0;
-  bool failed_ = false;
   std::vector<Message> sent_;
   std::vector<IoAction> actions_;
   std::vector<IoAction> datagrams_;
-  std::vector<Seen> events_;
 };
 
 constexpr std::uint32_t kClientId = 0x1A2B3C4D;

@@ -24,6 +24,7 @@
 #include "protocol/rtsp/message_codec.h"
 #include "protocol/rtsp/rtcp.h"
 #include "protocol/rtsp/sdp_wms.h"
+#include "tests/support/client_rig.h"
 
 namespace mms::rtsp {
 namespace {
@@ -148,167 +149,51 @@ class Splitter {
   std::vector<AsfPayloader> pay_;
 };
 
-struct Seen {
-  Event::Kind kind;
-  Bytes payload;
-  std::uint32_t packet_number = 0;
-  bool discont = false;
-  bool changed = false;
-  Status status;
-  std::string detail;
-  std::string url;
-  std::shared_ptr<const std::vector<std::uint8_t>> header;
-  std::shared_ptr<const asf::HeaderInfo> info;
-  std::string redirect_to;  // kFailed: a redirect for the rollover to follow
-};
+using Seen = test::SeenEvent;
 
-class Rig {
+class Rig : public test::ClientRig<RtspClientSession> {
  public:
   explicit Rig(bool udp, const std::string& url = "mms://127.0.0.1/a.asf",
                const std::string& user = "", const std::string& password = "",
                std::uint32_t speed = 0)
-      : s_(config(url, user, password, speed), udp), udp_(udp) {}
+      : ClientRig(config(url, user, password, speed), udp), udp_(udp) {
+    set_now(Instant{1000 * kSecond});
+  }
 
   static session::ClientConfig config(const std::string& url, const std::string& user,
                                       const std::string& password, std::uint32_t speed) {
-    session::ClientConfig c;
-    Result<Url> u = parse_url(url);
-    EXPECT_TRUE(u.ok()) << url;
-    if (u.ok()) {
-      c.url = *u;
-    }
-    c.user = user;
-    c.password = password;
-    c.client_guid = "{2a4e2c8b-5c1d-4f3e-9b7a-0123456789ab}";
-    c.timeout = 10 * kSecond;
-    c.udp_timeout = 5 * kSecond;
-    c.connection_speed_kbps = speed;
-    return c;
-  }
-
-  RtspClientSession& s() { return s_; }
-  Instant now() const { return now_; }
-  void advance(Duration d) { now_ = now_ + d; }
-
-  void drain() {
-    IoAction a;
-    while (s_.next_io_action(&a)) {
-      switch (a.kind) {
-        case IoAction::Kind::kBindUdp:
-          binds_.push_back(a.channel);
-          bind_ports_.push_back(a.port);
-          break;
-        case IoAction::Kind::kConnectTcp:
-          tcp_ = a.channel;
-          connects_.push_back(a);
-          break;
-        case IoAction::Kind::kSend: {
-          EXPECT_EQ(a.channel, tcp_);
-          out_.insert(out_.end(), a.bytes.begin(), a.bytes.end());
-          for (;;) {
-            Unit u;
-            Status err;
-            Decode d = decode_unit(ByteView(out_.data(), out_.size()), &u, &err);
-            if (d != Decode::kDone) {
-              EXPECT_NE(d, Decode::kError) << err.what();
-              break;
-            }
-            if (u.kind == UnitKind::kRequest) {
-              requests_.push_back(u.request);
-            } else if (u.kind == UnitKind::kResponse) {
-              responses_.push_back(u.response);
-            }
-            out_.erase(out_.begin(), out_.begin() + static_cast<std::ptrdiff_t>(u.wire_size));
-          }
-          break;
-        }
-        case IoAction::Kind::kClose:
-          closed_.push_back(a.channel);
-          break;
-        case IoAction::Kind::kSendTo:
-          sent_to_.push_back(a);
-          break;
-        default:
-          break;
-      }
-    }
-    Event e;
-    while (s_.next_event(&e)) {
-      if (failed_) {
-        ADD_FAILURE() << "event after Failed";
-      }
-      Seen v;
-      v.kind = e.kind;
-      v.payload.assign(e.payload.begin(), e.payload.end());
-      v.packet_number = e.packet_number;
-      v.discont = e.discont;
-      v.changed = e.changed;
-      v.status = e.status;
-      v.detail = e.detail;
-      v.url = e.url;
-      if (e.redirect_to) {
-        v.redirect_to = e.redirect_to->scheme + "://" + e.redirect_to->host + e.redirect_to->path;
-      }
-      v.header = e.header;
-      v.info = e.info;
-      failed_ = failed_ || e.kind == Event::Kind::kFailed;
-      events_.push_back(std::move(v));
-    }
+    return test::client_config(url, user, password, speed);
   }
 
   // play() and answer the binds and the TCP connect.
   void start(std::uint64_t position_ms = 0) {
-    s_.play(session::PlayRequest{position_ms}, now_);
+    s().play(session::PlayRequest{position_ms}, now());
     drain();
     if (udp_) {
       ASSERT_EQ(binds_.size(), 2u);
-      s_.on_udp_bound(binds_[0], kRtxPort, now_);
+      s().on_udp_bound(binds_[0], kRtxPort, now());
       drain();
-      s_.on_udp_bound(binds_[1], kMediaPort, now_);
+      s().on_udp_bound(binds_[1], kMediaPort, now());
       drain();
       // Then the RTCP port next to the media port.
       ASSERT_EQ(binds_.size(), 3u);
       ASSERT_EQ(bind_ports_[2], kMediaPort + 1);
-      s_.on_udp_bound(binds_[2], kMediaPort + 1, now_);
+      s().on_udp_bound(binds_[2], kMediaPort + 1, now());
       drain();
     }
     ASSERT_NE(tcp_, 0u);
-    s_.on_connected(tcp_, now_);
+    s().on_connected(tcp_, now());
     drain();
   }
 
-  void feed(const std::string& bytes, bool byte_by_byte = false) {
-    feed(Bytes(bytes.begin(), bytes.end()), byte_by_byte);
-  }
-  void feed(const Bytes& bytes, bool byte_by_byte = false) {
-    if (!byte_by_byte) {
-      pending_.insert(pending_.end(), bytes.begin(), bytes.end());
-      offer();
-      return;
-    }
-    for (std::uint8_t b : bytes) {
-      pending_.push_back(b);
-      offer();
-    }
-  }
-  void offer() {
-    std::size_t used = s_.on_bytes(tcp_, ByteView(pending_.data(), pending_.size()), now_);
-    ASSERT_LE(used, pending_.size());
-    drain();  // events alias pending_
-    pending_.erase(pending_.begin(), pending_.begin() + static_cast<std::ptrdiff_t>(used));
-  }
   session::ChannelId rtcp_channel() const { return binds_.size() > 2 ? binds_[2] : 0; }
   void datagram(const Bytes& d) {
-    s_.on_datagram(binds_.size() > 1 ? binds_[1] : 0, ByteView(d.data(), d.size()), now_);
+    s().on_datagram(binds_.size() > 1 ? binds_[1] : 0, ByteView(d.data(), d.size()), now());
     drain();
   }
   // A datagram on the RTCP port (media port + 1).
   void rtcp_datagram(const Bytes& d) {
-    s_.on_datagram(binds_.size() > 2 ? binds_[2] : 0, ByteView(d.data(), d.size()), now_);
-    drain();
-  }
-  void timeout() {
-    s_.on_timeout(now_);
+    s().on_datagram(binds_.size() > 2 ? binds_[2] : 0, ByteView(d.data(), d.size()), now());
     drain();
   }
   // Sends every RTP packet the way the transport carries it.
@@ -362,7 +247,7 @@ class Rig {
             {"X-Broadcast-Id", "0"}},
            sdp, byte_by_byte);
     std::size_t k = 0;
-    while (!failed_ && last().method == "SETUP") {
+    while (!failed() && last().method == "SETUP") {
       const std::string* tr = last().headers.find("Transport");
       EXPECT_NE(tr, nullptr);
       std::string t = tr != nullptr ? *tr : "";
@@ -380,7 +265,7 @@ class Rig {
   }
   void answer_play(Splitter* split) {
     std::string info;
-    for (std::size_t k = 0; split != nullptr && k < s_.streams_set_up(); ++k) {
+    for (std::size_t k = 0; split != nullptr && k < s().streams_set_up(); ++k) {
       if (!info.empty()) {
         info += ",";
       }
@@ -420,7 +305,7 @@ class Rig {
   }
   std::string eof_request(Splitter* split, bool entry_end = false) {
     std::string info;
-    for (std::size_t k = 0; k < s_.streams_set_up(); ++k) {
+    for (std::size_t k = 0; k < s().streams_set_up(); ++k) {
       if (!info.empty()) {
         info += ",";
       }
@@ -437,7 +322,6 @@ class Rig {
                           body);
   }
 
-  std::vector<Seen>& events() { return events_; }
   std::vector<Request>& requests() { return requests_; }
   std::vector<Response>& responses() { return responses_; }
   std::vector<ChannelId>& closed() { return closed_; }
@@ -445,31 +329,6 @@ class Rig {
   std::vector<IoAction>& sent_to() { return sent_to_; }
   std::vector<std::uint16_t>& bind_ports() { return bind_ports_; }
   std::vector<IoAction>& connects() { return connects_; }
-  ChannelId tcp() const { return tcp_; }
-  std::vector<Seen> packets() const {
-    std::vector<Seen> out;
-    for (const Seen& e : events_) {
-      if (e.kind == Event::Kind::kPacket) {
-        out.push_back(e);
-      }
-    }
-    return out;
-  }
-  std::size_t count(Event::Kind k) const {
-    std::size_t n = 0;
-    for (const Seen& e : events_) {
-      n += e.kind == k ? 1 : 0;
-    }
-    return n;
-  }
-  const Seen* find(Event::Kind k) const {
-    for (const Seen& e : events_) {
-      if (e.kind == k) {
-        return &e;
-      }
-    }
-    return nullptr;
-  }
   std::size_t count_method(const std::string& m) const {
     std::size_t n = 0;
     for (const Request& r : requests_) {
@@ -477,29 +336,64 @@ class Rig {
     }
     return n;
   }
-  bool failed() const { return failed_; }
   Status failure() const {
     const Seen* f = find(Event::Kind::kFailed);
     return f != nullptr ? f->status : Status();
   }
 
+ protected:
+  void on_action(const IoAction& a) override {
+    switch (a.kind) {
+      case IoAction::Kind::kBindUdp:
+        binds_.push_back(a.channel);
+        bind_ports_.push_back(a.port);
+        break;
+      case IoAction::Kind::kConnectTcp:
+        tcp_ = a.channel;
+        connects_.push_back(a);
+        break;
+      case IoAction::Kind::kSend: {
+        EXPECT_EQ(a.channel, tcp_);
+        out_.insert(out_.end(), a.bytes.begin(), a.bytes.end());
+        for (;;) {
+          Unit u;
+          Status err;
+          Decode d = decode_unit(ByteView(out_.data(), out_.size()), &u, &err);
+          if (d != Decode::kDone) {
+            EXPECT_NE(d, Decode::kError) << err.what();
+            break;
+          }
+          if (u.kind == UnitKind::kRequest) {
+            requests_.push_back(u.request);
+          } else if (u.kind == UnitKind::kResponse) {
+            responses_.push_back(u.response);
+          }
+          out_.erase(out_.begin(), out_.begin() + static_cast<std::ptrdiff_t>(u.wire_size));
+        }
+        break;
+      }
+      case IoAction::Kind::kClose:
+        closed_.push_back(a.channel);
+        break;
+      case IoAction::Kind::kSendTo:
+        sent_to_.push_back(a);
+        break;
+      default:
+        break;
+    }
+  }
+
  private:
-  RtspClientSession s_;
   bool udp_;
-  Instant now_{1000 * kSecond};
-  ChannelId tcp_ = 0;
   std::vector<ChannelId> binds_;
   std::vector<IoAction> sent_to_;
   std::vector<std::uint16_t> bind_ports_;
   std::vector<ChannelId> closed_;
   std::vector<IoAction> connects_;
-  Bytes pending_;
   Bytes out_;
   std::vector<Request> requests_;
   std::vector<Response> responses_;
-  std::vector<Seen> events_;
   std::uint32_t server_cseq_ = 1;
-  bool failed_ = false;
 };
 
 std::vector<Bytes> payloads(const std::vector<Seen>& packets) {
