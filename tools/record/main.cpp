@@ -77,6 +77,8 @@ struct App {
   bool awaiting_seek = false;
   bool filtering = false;
   bool resume_checked = false;  // the first packet after the seek was looked at
+  // The resume seek's seqnum (main thread): the EOS of the play after it carries it.
+  guint32 resume_seek_seqnum = GST_SEQNUM_INVALID;
   std::uint32_t resume_send_ms = 0;
   std::uint64_t resume_packets = 0;
   std::vector<std::vector<std::uint8_t>> resume_tail;
@@ -710,6 +712,13 @@ gboolean on_bus(GstBus*, GstMessage* msg, gpointer data) {
       g_main_loop_quit(app->loop);
       break;
     case GST_MESSAGE_EOS:
+      // After the resume seek, the EOS of the play before it (the whole file
+      // can arrive from a fast server before the seek is made; its message is
+      // then still queued behind the seek) is not the end of the recording.
+      if (app->resume_seek_seqnum != GST_SEQNUM_INVALID && !app->stopping &&
+          gst_message_get_seqnum(msg) != app->resume_seek_seqnum) {
+        break;
+      }
       g_main_loop_quit(app->loop);
       break;
     case GST_MESSAGE_APPLICATION: {
@@ -732,7 +741,11 @@ gboolean on_bus(GstBus*, GstMessage* msg, gpointer data) {
         const std::uint64_t send = app->resume_send_ms;
         const std::uint64_t preroll = app->resume_layout.info.preroll_ms;
         const gint64 pos = send > preroll ? static_cast<gint64>(send - preroll) * GST_MSECOND : 0;
-        if (!gst_element_seek_simple(app->pipeline, GST_FORMAT_TIME, GST_SEEK_FLAG_FLUSH, pos)) {
+        GstEvent* seek =
+            gst_event_new_seek(1.0, GST_FORMAT_TIME, GST_SEEK_FLAG_FLUSH, GST_SEEK_TYPE_SET, pos,
+                               GST_SEEK_TYPE_NONE, GST_CLOCK_TIME_NONE);
+        app->resume_seek_seqnum = gst_event_get_seqnum(seek);
+        if (!gst_element_send_event(app->pipeline, seek)) {
           if (app->error.empty()) {
             app->error = "cannot resume: the server does not seek in this stream";
           }
