@@ -83,13 +83,13 @@ logs=("$log")
 # --- ThreadSanitizer: the element and integration suites in a build of their own ---
 if [[ "${MMS_SKIP_TSAN:-0}" != 1 ]]; then
   TSAN_DIR=${TSAN_BUILD_DIR:-build-tsan}
-  # The element suite and the integration tests that held under it: mms_features,
-  # playlist_apps and mms_record are bounded in wall-clock time (a 30 MB file within
-  # 90 s after a pause) that ThreadSanitizer's slowdown exceeds, or did not match under
-  # it (mms_record, not resolved yet); rtsp_pipeline gave one report whose other stack
-  # TSan could not restore (docs/testing.md).
+  # The element suite and the integration tests that hold under it. Left out:
+  # mms_features and playlist_apps are bounded in wall-clock time (a 30 MB file within
+  # 90 s after a pause) that ThreadSanitizer's slowdown exceeds; mms_record's transcode to
+  # .webm produced no output within 90 s under it (every streaming thread waiting in a
+  # queue; not analysed yet), while its .asf steps pass (docs/testing.md).
   read -r -a tsan_tests <<<"${MMS_TSAN_TESTS:-mmssrc inspect_snapshot pipeline mms_pipeline \
-    mms_server_keepalive mms_server_max_clients}"
+    rtsp_pipeline mms_server_keepalive mms_server_max_clients}"
   tsan_log="$TSAN_DIR/meson-logs/testlog-tsan.json"  # meson names it after the setup
   tsan_start=$SECONDS
   tsan_args=(-Db_sanitize=thread -Db_lundef=false -Dwerror=true)
