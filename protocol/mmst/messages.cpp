@@ -151,6 +151,11 @@ Status write_utf16_z(ByteWriter* w, const std::string& s) {
   return Status::Ok();
 }
 
+bool mid_has_hr(std::uint32_t mid) {
+  return is_mac_to_viewer(mid) && mid != kLinkMacToViewerPing &&
+         mid != kLinkMacToViewerSecurityChallenge && is_known_mid(mid);
+}
+
 // ---- per-message decoders: `m` is the whole message (8*chunkLen bytes) ----
 
 Decode bad(Status* error, const char* what, std::uint32_t detail = 0) {
@@ -766,7 +771,255 @@ Status encode_fields(const Message& m, ByteWriter* w) {
   }
 }
 
+const char kBase64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+void put_ansi(std::vector<std::uint8_t>* buf, std::size_t off, std::size_t size,
+              const std::string& s) {
+  const std::string& v = s.empty() ? std::string("-") : s;
+  const std::size_t n = v.size() < size ? v.size() : size - 1;
+  std::memcpy(buf->data() + off, v.data(), n);
+  (*buf)[off + n] = 0;
+}
+
+int leading_int(const std::string& s, std::size_t pos) {
+  int v = -1;
+  while (pos < s.size() && s[pos] >= '0' && s[pos] <= '9' && v < 100000) {
+    v = (v < 0 ? 0 : v * 10) + (s[pos] - '0');
+    ++pos;
+  }
+  return v;
+}
+
 }  // namespace
+
+// ---- names ----
+
+const char* to_string(Mid mid) {
+  return mid_to_string(mid);
+}
+
+const char* mid_to_string(std::uint32_t mid) {
+  switch (mid) {
+#define MMS_MID_CASE(name) \
+  case name:               \
+    return &#name[1];
+    MMS_MID_CASE(kLinkViewerToMacConnect)
+    MMS_MID_CASE(kLinkViewerToMacConnectFunnel)
+    MMS_MID_CASE(kLinkViewerToMacOpenFile)
+    MMS_MID_CASE(kLinkViewerToMacStartPlaying)
+    MMS_MID_CASE(kLinkViewerToMacStopPlaying)
+    MMS_MID_CASE(kLinkViewerToMacCloseFile)
+    MMS_MID_CASE(kLinkViewerToMacReadBlock)
+    MMS_MID_CASE(kLinkViewerToMacFunnelInfo)
+    MMS_MID_CASE(kLinkViewerToMacSecurityResponse)
+    MMS_MID_CASE(kLinkViewerToMacPong)
+    MMS_MID_CASE(kLinkViewerToMacCancelReadBlock)
+    MMS_MID_CASE(kLinkViewerToMacStartStriding)
+    MMS_MID_CASE(kLinkViewerToMacLogging)
+    MMS_MID_CASE(kLinkViewerToMacStreamSwitch)
+    MMS_MID_CASE(kLinkMacToViewerReportConnectedEX)
+    MMS_MID_CASE(kLinkMacToViewerReportConnectedFunnel)
+    MMS_MID_CASE(kLinkMacToViewerReportDisconnectedFunnel)
+    MMS_MID_CASE(kLinkMacToViewerReportStartedPlaying)
+    MMS_MID_CASE(kLinkMacToViewerReportOpenFile)
+    MMS_MID_CASE(kLinkMacToViewerReportStartStriding)
+    MMS_MID_CASE(kLinkMacToViewerReportReadBlock)
+    MMS_MID_CASE(kLinkMacToViewerReportFunnelInfo)
+    MMS_MID_CASE(kLinkMacToViewerSecurityChallenge)
+    MMS_MID_CASE(kLinkMacToViewerPing)
+    MMS_MID_CASE(kLinkMacToViewerReportEndOfStream)
+    MMS_MID_CASE(kLinkMacToViewerReportStreamChange)
+    MMS_MID_CASE(kLinkMacToViewerReportStreamSwitch)
+    MMS_MID_CASE(kLinkMacToViewerReportRedirect)
+#undef MMS_MID_CASE
+    default:
+      return "unknown";
+  }
+}
+
+bool is_known_mid(std::uint32_t mid) {
+  return fixed_message_size(mid) != 0;
+}
+
+std::size_t fixed_message_size(std::uint32_t mid) {
+  switch (mid) {
+    case kLinkViewerToMacConnect:
+      return 20;
+    case kLinkViewerToMacConnectFunnel:
+      return 28;
+    case kLinkViewerToMacOpenFile:
+      return 24;
+    case kLinkViewerToMacStartPlaying:
+      return 40;
+    case kLinkViewerToMacStopPlaying:
+    case kLinkViewerToMacCloseFile:
+    case kLinkViewerToMacPong:
+    case kLinkMacToViewerPing:
+    case kLinkMacToViewerReportEndOfStream:
+    case kLinkMacToViewerReportDisconnectedFunnel:
+      return 16;
+    case kLinkViewerToMacReadBlock:
+      return 56;
+    case kLinkViewerToMacFunnelInfo:
+    case kLinkViewerToMacCancelReadBlock:
+    case kLinkViewerToMacStreamSwitch:
+    case kLinkMacToViewerReportStreamSwitch:
+      return 12;
+    case kLinkViewerToMacSecurityResponse:
+    case kLinkMacToViewerSecurityChallenge:
+    case kLinkMacToViewerReportConnectedFunnel:
+    case kLinkMacToViewerReportStartStriding:
+    case kLinkMacToViewerReportReadBlock:
+      return 20;
+    case kLinkViewerToMacStartStriding:
+    case kLinkMacToViewerReportFunnelInfo:
+      return 48;
+    case kLinkViewerToMacLogging:
+      return 12;
+    case kLinkMacToViewerReportConnectedEX:
+      return 64;
+    case kLinkMacToViewerReportStartedPlaying:
+      return 36;
+    case kLinkMacToViewerReportOpenFile:
+      return 116;
+    case kLinkMacToViewerReportStreamChange:
+      return 32;
+    case kLinkMacToViewerReportRedirect:
+      return 16;
+    default:
+      return 0;
+  }
+}
+
+const char* hresult_to_string(std::uint32_t hr) {
+  switch (hr) {
+    case kHrOk:
+      return "S_OK";
+    case kHrFalse:
+      return "S_FALSE";
+    case kHrFail:
+      return "E_FAIL";
+    case kHrUnexpected:
+      return "E_UNEXPECTED";
+    case kHrFileNotFound:
+      return "HRESULT(ERROR_FILE_NOT_FOUND)";
+    case kHrPathNotFound:
+      return "HRESULT(ERROR_PATH_NOT_FOUND)";
+    case kHrAccessDenied:
+      return "E_ACCESSDENIED";
+    case kHrOutOfMemory:
+      return "E_OUTOFMEMORY";
+    case kHrInvalidArg:
+      return "E_INVALIDARG";
+    case kNsENoConnection:
+      return "NS_E_NOCONNECTION";
+    case kNsECannotConnect:
+      return "NS_E_CANNOTCONNECT";
+    case kNsENoFunnel:
+      return "NS_E_NOFUNNEL";
+    case kNsENetworkBusy:
+      return "NS_E_NETWORK_BUSY";
+    case kNsETooManySess:
+      return "NS_E_TOO_MANY_SESS";
+    case kNsEProtocolMismatch:
+      return "NS_E_PROTOCOL_MISMATCH";
+    case kNsETimeout:
+      return "NS_E_TIMEOUT";
+    case kNsENetRead:
+      return "NS_E_NET_READ";
+    case kNsEFileNotFound:
+      return "NS_E_FILE_NOT_FOUND";
+    case kNsEFileOpenFailed:
+      return "NS_E_FILE_OPEN_FAILED";
+    case kNsEFilePlayFailed:
+      return "NS_E_FILE_PLAY_FAILED";
+    case kNsEBusy:
+      return "NS_E_BUSY";
+    case kNsEConnectionFailure:
+      return "NS_E_CONNECTION_FAILURE";
+    case kNsEInvalidRequest:
+      return "NS_E_INVALID_REQUEST";
+    case kNsEInsufficientBandwidth:
+      return "NS_E_INSUFFICIENT_BANDWIDTH";
+    case kNsEFileBandwidthLimit:
+      return "NS_E_FILE_BANDWIDTH_LIMIT";
+    case kNsEOpenFileLimit:
+      return "NS_E_OPEN_FILE_LIMIT";
+    case kNsEBadControlData:
+      return "NS_E_BAD_CONTROL_DATA";
+    case kNsENoStream:
+      return "NS_E_NO_STREAM";
+    case kNsEStreamEnd:
+      return "NS_E_STREAM_END";
+    case kNsEServerNotFound:
+      return "NS_E_SERVER_NOT_FOUND";
+    case kNsEInvalidChannel:
+      return "NS_E_INVALID_CHANNEL";
+    case kNsEInvalidStream:
+      return "NS_E_INVALID_STREAM";
+    case kNsEStrideRefused:
+      return "NS_E_STRIDE_REFUSED";
+    case kNsEMaxBitrate:
+      return "NS_E_MAX_BITRATE";
+    case kNsEMaxClients:
+      return "NS_E_MAX_CLIENTS";
+    default:
+      return "unknown";
+  }
+}
+
+Message make_message(std::uint32_t mid) {
+  Message m;
+  m.mid = mid;
+  return m;
+}
+
+bool message_hr(const Message& m, std::uint32_t* hr) {
+  if (!mid_has_hr(m.mid)) {
+    return false;
+  }
+  switch (m.mid) {
+    case kLinkMacToViewerReportConnectedEX:
+      *hr = m.report_connected_ex.hr;
+      break;
+    case kLinkMacToViewerReportConnectedFunnel:
+      *hr = m.report_connected_funnel.hr;
+      break;
+    case kLinkMacToViewerReportDisconnectedFunnel:
+      *hr = m.report_disconnected_funnel.hr;
+      break;
+    case kLinkMacToViewerReportStartedPlaying:
+      *hr = m.report_started_playing.hr;
+      break;
+    case kLinkMacToViewerReportOpenFile:
+      *hr = m.report_open_file.hr;
+      break;
+    case kLinkMacToViewerReportStartStriding:
+      *hr = m.report_start_striding.hr;
+      break;
+    case kLinkMacToViewerReportReadBlock:
+      *hr = m.report_read_block.hr;
+      break;
+    case kLinkMacToViewerReportFunnelInfo:
+      *hr = m.report_funnel_info.hr;
+      break;
+    case kLinkMacToViewerReportEndOfStream:
+      *hr = m.report_end_of_stream.hr;
+      break;
+    case kLinkMacToViewerReportStreamChange:
+      *hr = m.report_stream_change.hr;
+      break;
+    case kLinkMacToViewerReportStreamSwitch:
+      *hr = m.report_stream_switch.hr;
+      break;
+    case kLinkMacToViewerReportRedirect:
+      *hr = m.report_redirect.hr;
+      break;
+    default:
+      return false;
+  }
+  return true;
+}
 
 // ---- messages ----
 
@@ -889,7 +1142,213 @@ Status encode_message(const Message& m, std::vector<std::uint8_t>* out) {
   return Status::Ok();
 }
 
-// ---- text ----
+// ---- data packets ----
+
+Decode decode_data_packet(ByteView in, DataPacket* out, Status* error) {
+  if (in.size() < kDataHeaderSize) {
+    return Decode::kNeedMore;
+  }
+  const std::uint16_t size = load_u16le(in.data() + 6);
+  if (size < kDataHeaderSize) {
+    return bad(error, "mmst: Data PacketSize below 8", size);
+  }
+  if (in.size() < size) {
+    return Decode::kNeedMore;
+  }
+  out->location_id = load_u32le(in.data());
+  out->play_incarnation = in[4];
+  out->af_flags = in[5];
+  out->packet_size = size;
+  out->payload = in.subview(kDataHeaderSize, size - kDataHeaderSize);
+  return Decode::kDone;
+}
+
+Status decode_udp_data_packet(ByteView datagram, DataPacket* out) {
+  Status error;
+  if (datagram.size() < kDataHeaderSize) {
+    return Status(Code::kMalformed, "mmsu: datagram shorter than a Data header",
+                  static_cast<std::uint32_t>(datagram.size()));
+  }
+  if (load_u16le(datagram.data() + 6) != datagram.size()) {
+    return Status(Code::kMalformed, "mmsu: PacketSize differs from the datagram length",
+                  load_u16le(datagram.data() + 6));
+  }
+  if (decode_data_packet(datagram, out, &error) != Decode::kDone) {
+    return error.ok() ? Status(Code::kMalformed, "mmsu: truncated Data packet") : error;
+  }
+  return Status::Ok();
+}
+
+Status encode_data_packet(std::uint32_t location_id, std::uint8_t play_incarnation,
+                          std::uint8_t af_flags, ByteView payload, std::vector<std::uint8_t>* out) {
+  if (payload.size() > kMaxDataPayload) {
+    return Status(Code::kLocalMisuse, "mmst: Data payload above 65527 bytes",
+                  static_cast<std::uint32_t>(payload.size()));
+  }
+  ByteWriter w(out);
+  w.u32le(location_id);
+  w.u8(play_incarnation);
+  w.u8(af_flags);
+  w.u16le(static_cast<std::uint16_t>(payload.size() + kDataHeaderSize));
+  w.bytes(payload);
+  return Status::Ok();
+}
+
+std::size_t header_packet_count(std::size_t header_size, std::size_t max_payload) {
+  if (max_payload < 1) {
+    max_payload = 1;
+  }
+  if (max_payload > kMaxDataPayload) {
+    max_payload = kMaxDataPayload;
+  }
+  return header_size == 0 ? 1 : (header_size + max_payload - 1) / max_payload;
+}
+
+void encode_header_packets(ByteView header, std::uint8_t play_incarnation, std::size_t max_payload,
+                           std::vector<std::uint8_t>* out) {
+  if (max_payload < 1) {
+    max_payload = 1;
+  }
+  if (max_payload > kMaxDataPayload) {
+    max_payload = kMaxDataPayload;
+  }
+  const std::size_t n = header_packet_count(header.size(), max_payload);
+  for (std::size_t i = 0; i < n; ++i) {
+    ByteView part = header.subview(i * max_payload, max_payload);
+    const std::uint8_t flags = i + 1 == n ? kAfHeaderLast : kAfHeaderMore;
+    // Cannot fail: part.size() <= kMaxDataPayload.
+    (void)encode_data_packet(static_cast<std::uint32_t>(i), play_incarnation, flags, part, out);
+  }
+}
+
+void HeaderAssembler::reset(std::size_t expected_size) {
+  buf_.clear();
+  expected_ = expected_size;
+  next_location_ = 0;
+  complete_ = false;
+}
+
+Result<bool> HeaderAssembler::add(const DataPacket& packet) {
+  if (complete_) {
+    reset(expected_);
+  }
+  const bool first = buf_.empty() && next_location_ == 0;
+  if (!first && packet.location_id + 1 == next_location_) {
+    return false;  // duplicate of the previous fragment
+  }
+  if (!first && packet.location_id != next_location_) {
+    reset(expected_);
+    return Status(Code::kPeerViolation, "mmst: header fragment out of order", packet.location_id);
+  }
+  if (first && packet.location_id != 0) {
+    reset(expected_);
+    return Status(Code::kPeerViolation, "mmst: first header fragment with LocationId != 0",
+                  packet.location_id);
+  }
+  if (packet.payload.size() > limits::kMaxAsfHeaderBytes - buf_.size()) {
+    reset(expected_);
+    return Status(Code::kLimitExceeded, "mmst: ASF header above kMaxAsfHeaderBytes");
+  }
+  if (expected_ != 0 && buf_.size() + packet.payload.size() > expected_) {
+    reset(expected_);
+    return Status(Code::kPeerViolation, "mmst: ASF header longer than fileHeaderSize");
+  }
+  buf_.insert(buf_.end(), packet.payload.begin(), packet.payload.end());
+  next_location_ = packet.location_id + 1;
+  if ((packet.af_flags & kAfHeaderLastBit) == 0) {
+    return false;
+  }
+  if (expected_ != 0 && buf_.size() != expected_) {
+    const auto got = static_cast<std::uint32_t>(buf_.size());
+    reset(expected_);
+    return Status(Code::kPeerViolation, "mmst: ASF header shorter than fileHeaderSize", got);
+  }
+  complete_ = true;
+  return true;
+}
+
+// ---- TCP demultiplexing ----
+
+Decode decode_tcp_unit(ByteView in, Unit* out, Status* error) {
+  if (in.size() < 8) {
+    return Decode::kNeedMore;
+  }
+  bool command = load_u32le(in.data() + 4) == kSessionId;
+  if (command) {
+    if (in.size() < 16) {
+      return Decode::kNeedMore;
+    }
+    // A Data packet with incarnation 0xCE, AFFlags 0xFA and size 0xB00B looks like
+    // the magic; the seal tells them apart.
+    command = load_u32le(in.data() + 12) == kSeal;
+  }
+  Decode d;
+  if (command) {
+    out->kind = Unit::Kind::kMessage;
+    d = decode_message(in, &out->message, error);
+    out->wire_size = out->message.wire_size;
+  } else {
+    out->kind = Unit::Kind::kData;
+    d = decode_data_packet(in, &out->data, error);
+    out->wire_size = out->data.packet_size;
+  }
+  return d;
+}
+
+// ---- UDP resend ----
+
+Status decode_resend(ByteView datagram, RequestPacketListResend* out) {
+  ByteReader r(datagram);
+  std::uint32_t sig = 0;
+  std::uint16_t n = 0;
+  r.read_u32le(&sig);
+  r.read_u32le(&out->dw_client_id);
+  r.read_u16le(&out->w_source_id);
+  r.read_u16le(&n);
+  if (!r.ok()) {
+    return Status(Code::kMalformed, "mmsu: resend datagram shorter than 12 bytes",
+                  static_cast<std::uint32_t>(datagram.size()));
+  }
+  if (sig != kResendSignature) {
+    return Status(Code::kMalformed, "mmsu: bad RequestPacketListResend signature", sig);
+  }
+  if (n > limits::kMaxResendPackets) {
+    return Status(Code::kLimitExceeded, "mmsu: wNumPackets above kMaxResendPackets", n);
+  }
+  if (n == 0 || datagram.size() != kResendHeaderSize + 4u * n) {
+    return Status(Code::kMalformed, "mmsu: resend datagram length != 12 + 4 * wNumPackets", n);
+  }
+  out->dw_begin_packet_list.assign(n, 0);
+  for (std::uint32_t& v : out->dw_begin_packet_list) {
+    r.read_u32le(&v);
+  }
+  return Status::Ok();
+}
+
+Status encode_resend(const RequestPacketListResend& rq, std::vector<std::uint8_t>* out) {
+  const std::size_t n = rq.dw_begin_packet_list.size();
+  if (n == 0 || n > limits::kMaxResendPackets) {
+    return Status(Code::kLocalMisuse, "mmsu: resend list must hold 1..32 packets",
+                  static_cast<std::uint32_t>(n));
+  }
+  ByteWriter w(out);
+  w.u32le(kResendSignature);
+  w.u32le(rq.dw_client_id);
+  w.u16le(rq.w_source_id);
+  w.u16le(static_cast<std::uint16_t>(n));
+  for (std::uint32_t v : rq.dw_begin_packet_list) {
+    w.u32le(v);
+  }
+  return Status::Ok();
+}
+
+std::uint32_t extend_sequence(std::uint32_t last, std::uint8_t af_flags) {
+  const auto delta = static_cast<std::int8_t>(
+      static_cast<std::uint8_t>(af_flags - static_cast<std::uint8_t>(last & 0xFF)));
+  return last + static_cast<std::uint32_t>(static_cast<std::int32_t>(delta));
+}
+
+// ---- helpers ----
 
 std::vector<std::uint8_t> utf8_to_utf16le(const std::string& utf8) {
   std::vector<std::uint8_t> out;
@@ -898,6 +1357,95 @@ std::vector<std::uint8_t> utf8_to_utf16le(const std::string& utf8) {
     w.u16le(c);
   }
   return out;
+}
+
+std::string make_subscriber_name(const std::string& version, const std::string& guid,
+                                 const std::string& host) {
+  std::string s = "NSPlayer/" + version + "; {" + guid + "}";
+  if (!host.empty()) {
+    s += "; Host: " + host;
+  }
+  return s;
+}
+
+int player_major_version(const std::string& subscriber_name) {
+  static constexpr char kToken[] = "NSPlayer/";
+  const std::size_t pos = subscriber_name.find(kToken);
+  if (pos == std::string::npos) {
+    return -1;
+  }
+  return leading_int(subscriber_name, pos + sizeof(kToken) - 1);
+}
+
+int server_major_version(const std::string& server_version_info) {
+  return leading_int(server_version_info, 0);
+}
+
+std::vector<std::uint8_t> basic_challenge_token(const std::string& realm) {
+  std::vector<std::uint8_t> out = utf8_to_utf16le("realm=\"" + realm + "\"");
+  out.push_back(0);
+  out.push_back(0);
+  return out;
+}
+
+std::vector<std::uint8_t> basic_response_token(const std::string& user,
+                                               const std::string& password) {
+  const std::string in = user + ":" + password;
+  std::vector<std::uint8_t> out;
+  std::size_t i = 0;
+  for (; i + 2 < in.size(); i += 3) {
+    const std::uint32_t v = (std::uint32_t{static_cast<std::uint8_t>(in[i])} << 16) |
+                            (std::uint32_t{static_cast<std::uint8_t>(in[i + 1])} << 8) |
+                            std::uint32_t{static_cast<std::uint8_t>(in[i + 2])};
+    out.push_back(static_cast<std::uint8_t>(kBase64[(v >> 18) & 63]));
+    out.push_back(static_cast<std::uint8_t>(kBase64[(v >> 12) & 63]));
+    out.push_back(static_cast<std::uint8_t>(kBase64[(v >> 6) & 63]));
+    out.push_back(static_cast<std::uint8_t>(kBase64[v & 63]));
+  }
+  const std::size_t rest = in.size() - i;
+  if (rest > 0) {
+    std::uint32_t v = std::uint32_t{static_cast<std::uint8_t>(in[i])} << 16;
+    if (rest == 2) {
+      v |= std::uint32_t{static_cast<std::uint8_t>(in[i + 1])} << 8;
+    }
+    out.push_back(static_cast<std::uint8_t>(kBase64[(v >> 18) & 63]));
+    out.push_back(static_cast<std::uint8_t>(kBase64[(v >> 12) & 63]));
+    out.push_back(rest == 2 ? static_cast<std::uint8_t>(kBase64[(v >> 6) & 63])
+                            : static_cast<std::uint8_t>('='));
+    out.push_back(static_cast<std::uint8_t>('='));
+  }
+  out.push_back(0);
+  return out;
+}
+
+bool is_ntlm_token(ByteView token) {
+  return token.size() >= 2 && token[0] == 0 && token[1] == 0;
+}
+
+std::vector<std::uint8_t> make_client_log(std::uint32_t source_id, const std::string& url,
+                                          const std::string& transport) {
+  std::vector<std::uint8_t> log(kClientLogSize, 0);
+  constexpr std::size_t kInfo = 4;  // CLIENT_LOG_INFO offset in CLIENT_LOG
+  store_u32le(log.data(), kClientLogSize);
+  store_u32le(log.data() + kInfo, kClientLogInfoSize);
+  put_ansi(&log, kInfo + 4, 260, url);         // szURL
+  put_ansi(&log, kInfo + 264, 260, "");        // szChannelURL
+  put_ansi(&log, kInfo + 524, 64, "");         // szUserAgent
+  put_ansi(&log, kInfo + 588, 260, "");        // szHostingWebPage
+  put_ansi(&log, kInfo + 856, 16, "en-US");    // szLang
+  put_ansi(&log, kInfo + 872, 40, "");         // szUniquePID
+  put_ansi(&log, kInfo + 912, 32, "");         // szHostExe
+  put_ansi(&log, kInfo + 968, 64, "");         // szAudioCodec
+  put_ansi(&log, kInfo + 1032, 64, "");        // szVideoCodec
+  store_u16le(log.data() + kInfo + 1104, 1);   // rate
+  store_u32le(log.data() + 1146, source_id);   // dwSourceId
+  store_u32le(log.data() + 1150, 0xFFFFFFFF);  // dwIPAddress
+  put_ansi(&log, 1154, 260, "");               // szComputerDNS
+  put_ansi(&log, 1414, 16, "Linux");           // szOS
+  put_ansi(&log, 1438, 16, "");                // szCPU
+  put_ansi(&log, 1454, 8, "mms");              // szProto
+  put_ansi(&log, 1462, 8, transport);          // szTransport
+  return log;
 }
 
 }  // namespace mms::mmst
