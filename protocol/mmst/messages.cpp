@@ -1,6 +1,7 @@
 #include "protocol/mmst/messages.h"
 
 #include <cstring>
+#include <type_traits>
 
 #include "protocol/core/byte_reader.h"
 #include "protocol/core/byte_writer.h"
@@ -170,6 +171,237 @@ Decode from_status(const Status& s, Status* error) {
   return Decode::kError;
 }
 
+// ---- one field description per message, shared by encoder and decoder ----
+//
+// fields(v, m) lists a message's fields after chunkLen + MID in wire order; the
+// FieldWriter visitor appends them, the FieldReader visitor reads them. M is the
+// message struct, const when encoding. Messages whose layout depends on counts,
+// offsets or limits checked in a particular order (Connect, ReportConnectedEX,
+// OpenFile, ReportOpenFile, StreamSwitch, Logging, ReportRedirect, Security) keep
+// hand-written code in decode_fields/encode_fields below.
+
+class FieldWriter {
+ public:
+  explicit FieldWriter(ByteWriter* w) : w_(w) {}
+  void u32(std::uint32_t v) { w_->u32le(v); }
+  void f64(double v) { write_double(w_, v); }
+  // Reserved bytes: zeros on encode, not read on decode.
+  void reserved(std::size_t n) { w_->zeros(n); }
+  // The bytes up to the end of the message (chunkLen padding included on decode).
+  void rest(const std::vector<std::uint8_t>& v) { w_->bytes(v); }
+  // A NUL-terminated UTF-16LE string ending the message.
+  void string_z(const std::string& v) {
+    if (status_.ok()) {
+      status_ = write_utf16_z(w_, v);
+    }
+  }
+  // Trailing fields present only in a longer form of the message (n bytes).
+  bool optional(bool present, std::size_t /*n*/) { return present; }
+  const Status& status() const { return status_; }
+
+ private:
+  ByteWriter* w_;
+  Status status_;
+};
+
+class FieldReader {
+ public:
+  explicit FieldReader(ByteReader* r) : r_(r) {}
+  // Fixed fields lie within fixed_message_size(), which decode_body checks before.
+  void u32(std::uint32_t& v) { r_->read_u32le(&v); }
+  void f64(double& v) { read_double(r_, &v); }
+  void reserved(std::size_t n) { r_->skip(n); }
+  void rest(std::vector<std::uint8_t>& v) { v = r_->rest().to_vector(); }
+  void string_z(std::string& v) {
+    if (status_.ok()) {
+      std::size_t used = 0;
+      status_ = read_utf16_z(r_->rest(), &v, &used);
+      r_->skip(used);
+    }
+  }
+  bool optional(bool& present, std::size_t n) {
+    present = r_->remaining() >= n;
+    return present;
+  }
+  // The verdict: kDone, or kError with the first failure.
+  Decode finish(Status* error) const { return from_status(status_, error); }
+
+ private:
+  ByteReader* r_;
+  Status status_;
+};
+
+template <class M, class T>
+using IfMessage = std::enable_if_t<std::is_same_v<std::remove_const_t<M>, T>, int>;
+
+template <class V, class M, IfMessage<M, FunnelInfo> = 0>
+void fields(V& v, M& m) {
+  v.u32(m.play_incarnation);
+  v.reserved(4);  // the 12-byte message pads to 16
+}
+
+template <class V, class M, IfMessage<M, ReportFunnelInfo> = 0>
+void fields(V& v, M& m) {
+  v.u32(m.hr);
+  v.u32(m.play_incarnation);
+  v.u32(m.transport_mask);
+  v.u32(m.n_block_fragments);
+  v.u32(m.fragment_bytes);
+  v.u32(m.n_cubs);
+  v.u32(m.failed_cubs);
+  v.u32(m.n_disks);
+  v.u32(m.decluster);
+  v.u32(m.cubdd_datagram_size);
+  v.rest(m.packet_pair_data);
+}
+
+template <class V, class M, IfMessage<M, ConnectFunnel> = 0>
+void fields(V& v, M& m) {
+  v.u32(m.play_incarnation);
+  v.u32(m.max_block_bytes);
+  v.u32(m.max_funnel_bytes);
+  v.u32(m.max_bit_rate);
+  v.u32(m.funnel_mode);
+  v.string_z(m.funnel_name);
+}
+
+template <class V, class M, IfMessage<M, ReportConnectedFunnel> = 0>
+void fields(V& v, M& m) {
+  v.u32(m.hr);
+  v.u32(m.play_incarnation);
+  v.u32(m.packet_payload_size);
+  v.string_z(m.funnel_name);
+}
+
+template <class V, class M, IfMessage<M, ReportDisconnectedFunnel> = 0>
+void fields(V& v, M& m) {
+  v.u32(m.hr);
+  v.u32(m.play_incarnation);
+}
+
+template <class V, class M, IfMessage<M, ReadBlock> = 0>
+void fields(V& v, M& m) {
+  v.u32(m.open_file_id);
+  v.u32(m.file_block_id);
+  v.u32(m.offset);
+  v.u32(m.length);
+  v.u32(m.flags);
+  v.u32(m.padding);
+  v.f64(m.t_earliest);
+  v.f64(m.t_deadline);
+  v.u32(m.play_incarnation);
+  v.u32(m.play_sequence);
+}
+
+template <class V, class M, IfMessage<M, ReportReadBlock> = 0>
+void fields(V& v, M& m) {
+  v.u32(m.hr);
+  v.u32(m.play_incarnation);
+  v.u32(m.play_sequence);
+}
+
+template <class V, class M, IfMessage<M, CancelReadBlock> = 0>
+void fields(V& v, M& m) {
+  v.u32(m.play_incarnation);
+}
+
+template <class V, class M, IfMessage<M, ReportStreamSwitch> = 0>
+void fields(V& v, M& m) {
+  v.u32(m.hr);
+}
+
+template <class V, class M, IfMessage<M, StartPlaying> = 0>
+void fields(V& v, M& m) {
+  v.u32(m.open_file_id);
+  v.u32(m.padding);
+  v.f64(m.position);
+  v.u32(m.asf_offset);
+  v.u32(m.location_id);
+  v.u32(m.frame_offset);
+  v.u32(m.play_incarnation);
+  if (v.optional(m.has_accel, 12)) {
+    v.u32(m.dw_accel_bandwidth);
+    v.u32(m.dw_accel_duration);
+    v.u32(m.dw_link_bandwidth);
+  }
+}
+
+template <class V, class M, IfMessage<M, ReportStartedPlaying> = 0>
+void fields(V& v, M& m) {
+  v.u32(m.hr);
+  v.u32(m.play_incarnation);
+  v.u32(m.tiger_file_id);
+  v.u32(m.unused1);
+  v.reserved(12);
+}
+
+template <class V, class M, IfMessage<M, StartStriding> = 0>
+void fields(V& v, M& m) {
+  v.u32(m.open_file_id);
+  v.u32(m.padding);
+  v.f64(m.position);
+  v.u32(m.asf_offset);
+  v.u32(m.location_id);
+  v.u32(m.frame_offset);
+  v.u32(m.play_incarnation);
+  v.f64(m.rate);
+}
+
+template <class V, class M, IfMessage<M, ReportStartStriding> = 0>
+void fields(V& v, M& m) {
+  v.u32(m.hr);
+  v.u32(m.play_incarnation);
+  v.u32(m.spare);
+}
+
+template <class V, class M, IfMessage<M, StopPlaying> = 0>
+void fields(V& v, M& m) {
+  v.u32(m.open_file_id);
+  v.u32(m.play_incarnation);
+}
+
+template <class V, class M, IfMessage<M, ReportEndOfStream> = 0>
+void fields(V& v, M& m) {
+  v.u32(m.hr);
+  v.u32(m.play_incarnation);
+}
+
+template <class V, class M, IfMessage<M, ReportStreamChange> = 0>
+void fields(V& v, M& m) {
+  v.u32(m.hr);
+  v.u32(m.dw_tcp_hdr_incarnation);
+  v.u32(m.cb_packet_size);
+  v.u32(m.cb_header_size);
+  v.u32(m.dw_bit_rate);
+  v.u32(m.dw_stream_id);
+}
+
+template <class V, class M, IfMessage<M, PingPong> = 0>
+void fields(V& v, M& m) {
+  v.u32(m.dw_param1);
+  v.u32(m.dw_param2);
+}
+
+template <class V, class M, IfMessage<M, CloseFile> = 0>
+void fields(V& v, M& m) {
+  v.u32(m.play_incarnation);
+  v.u32(m.open_file_id);
+}
+
+template <class M>
+Decode read_fields(ByteReader* r, M* m, Status* error) {
+  FieldReader v(r);
+  fields(v, *m);
+  return v.finish(error);
+}
+
+template <class M>
+Status write_fields(ByteWriter* w, const M& m) {
+  FieldWriter v(w);
+  fields(v, m);
+  return v.status();
+}
+
 Decode decode_fields(ByteView m, Message* out, Status* error) {
   ByteReader r(m.subview(kMessagePrefixSize));
   const std::size_t len = m.size();
@@ -242,45 +474,15 @@ Decode decode_fields(ByteView m, Message* out, Status* error) {
       return Decode::kDone;
     }
     case kLinkViewerToMacFunnelInfo:
-      r.read_u32le(&out->funnel_info.play_incarnation);
-      return Decode::kDone;
-    case kLinkMacToViewerReportFunnelInfo: {
-      ReportFunnelInfo& f = out->report_funnel_info;
-      r.read_u32le(&f.hr);
-      r.read_u32le(&f.play_incarnation);
-      r.read_u32le(&f.transport_mask);
-      r.read_u32le(&f.n_block_fragments);
-      r.read_u32le(&f.fragment_bytes);
-      r.read_u32le(&f.n_cubs);
-      r.read_u32le(&f.failed_cubs);
-      r.read_u32le(&f.n_disks);
-      r.read_u32le(&f.decluster);
-      r.read_u32le(&f.cubdd_datagram_size);
-      f.packet_pair_data = r.rest().to_vector();
-      return Decode::kDone;
-    }
-    case kLinkViewerToMacConnectFunnel: {
-      ConnectFunnel& f = out->connect_funnel;
-      r.read_u32le(&f.play_incarnation);
-      r.read_u32le(&f.max_block_bytes);
-      r.read_u32le(&f.max_funnel_bytes);
-      r.read_u32le(&f.max_bit_rate);
-      r.read_u32le(&f.funnel_mode);
-      std::size_t used = 0;
-      return from_status(read_utf16_z(r.rest(), &f.funnel_name, &used), error);
-    }
-    case kLinkMacToViewerReportConnectedFunnel: {
-      ReportConnectedFunnel& f = out->report_connected_funnel;
-      r.read_u32le(&f.hr);
-      r.read_u32le(&f.play_incarnation);
-      r.read_u32le(&f.packet_payload_size);
-      std::size_t used = 0;
-      return from_status(read_utf16_z(r.rest(), &f.funnel_name, &used), error);
-    }
+      return read_fields(&r, &out->funnel_info, error);
+    case kLinkMacToViewerReportFunnelInfo:
+      return read_fields(&r, &out->report_funnel_info, error);
+    case kLinkViewerToMacConnectFunnel:
+      return read_fields(&r, &out->connect_funnel, error);
+    case kLinkMacToViewerReportConnectedFunnel:
+      return read_fields(&r, &out->report_connected_funnel, error);
     case kLinkMacToViewerReportDisconnectedFunnel:
-      r.read_u32le(&out->report_disconnected_funnel.hr);
-      r.read_u32le(&out->report_disconnected_funnel.play_incarnation);
-      return Decode::kDone;
+      return read_fields(&r, &out->report_disconnected_funnel, error);
     case kLinkViewerToMacOpenFile: {
       OpenFile& o = out->open_file;
       std::uint32_t token = 0;
@@ -328,28 +530,12 @@ Decode decode_fields(ByteView m, Message* out, Status* error) {
       r.read_u32le(&o.file_header_size);
       return Decode::kDone;
     }
-    case kLinkViewerToMacReadBlock: {
-      ReadBlock& b = out->read_block;
-      r.read_u32le(&b.open_file_id);
-      r.read_u32le(&b.file_block_id);
-      r.read_u32le(&b.offset);
-      r.read_u32le(&b.length);
-      r.read_u32le(&b.flags);
-      r.read_u32le(&b.padding);
-      read_double(&r, &b.t_earliest);
-      read_double(&r, &b.t_deadline);
-      r.read_u32le(&b.play_incarnation);
-      r.read_u32le(&b.play_sequence);
-      return Decode::kDone;
-    }
+    case kLinkViewerToMacReadBlock:
+      return read_fields(&r, &out->read_block, error);
     case kLinkMacToViewerReportReadBlock:
-      r.read_u32le(&out->report_read_block.hr);
-      r.read_u32le(&out->report_read_block.play_incarnation);
-      r.read_u32le(&out->report_read_block.play_sequence);
-      return Decode::kDone;
+      return read_fields(&r, &out->report_read_block, error);
     case kLinkViewerToMacCancelReadBlock:
-      r.read_u32le(&out->cancel_read_block.play_incarnation);
-      return Decode::kDone;
+      return read_fields(&r, &out->cancel_read_block, error);
     case kLinkViewerToMacStreamSwitch: {
       std::uint32_t n = 0;
       r.read_u32le(&n);
@@ -370,58 +556,19 @@ Decode decode_fields(ByteView m, Message* out, Status* error) {
       return Decode::kDone;
     }
     case kLinkMacToViewerReportStreamSwitch:
-      r.read_u32le(&out->report_stream_switch.hr);
-      return Decode::kDone;
-    case kLinkViewerToMacStartPlaying: {
-      StartPlaying& p = out->start_playing;
-      r.read_u32le(&p.open_file_id);
-      r.read_u32le(&p.padding);
-      read_double(&r, &p.position);
-      r.read_u32le(&p.asf_offset);
-      r.read_u32le(&p.location_id);
-      r.read_u32le(&p.frame_offset);
-      r.read_u32le(&p.play_incarnation);
-      p.has_accel = r.remaining() >= 12;
-      if (p.has_accel) {
-        r.read_u32le(&p.dw_accel_bandwidth);
-        r.read_u32le(&p.dw_accel_duration);
-        r.read_u32le(&p.dw_link_bandwidth);
-      }
-      return Decode::kDone;
-    }
-    case kLinkMacToViewerReportStartedPlaying: {
-      ReportStartedPlaying& p = out->report_started_playing;
-      r.read_u32le(&p.hr);
-      r.read_u32le(&p.play_incarnation);
-      r.read_u32le(&p.tiger_file_id);
-      r.read_u32le(&p.unused1);
-      return Decode::kDone;
-    }
-    case kLinkViewerToMacStartStriding: {
-      StartStriding& p = out->start_striding;
-      r.read_u32le(&p.open_file_id);
-      r.read_u32le(&p.padding);
-      read_double(&r, &p.position);
-      r.read_u32le(&p.asf_offset);
-      r.read_u32le(&p.location_id);
-      r.read_u32le(&p.frame_offset);
-      r.read_u32le(&p.play_incarnation);
-      read_double(&r, &p.rate);
-      return Decode::kDone;
-    }
+      return read_fields(&r, &out->report_stream_switch, error);
+    case kLinkViewerToMacStartPlaying:
+      return read_fields(&r, &out->start_playing, error);
+    case kLinkMacToViewerReportStartedPlaying:
+      return read_fields(&r, &out->report_started_playing, error);
+    case kLinkViewerToMacStartStriding:
+      return read_fields(&r, &out->start_striding, error);
     case kLinkMacToViewerReportStartStriding:
-      r.read_u32le(&out->report_start_striding.hr);
-      r.read_u32le(&out->report_start_striding.play_incarnation);
-      r.read_u32le(&out->report_start_striding.spare);
-      return Decode::kDone;
+      return read_fields(&r, &out->report_start_striding, error);
     case kLinkViewerToMacStopPlaying:
-      r.read_u32le(&out->stop_playing.open_file_id);
-      r.read_u32le(&out->stop_playing.play_incarnation);
-      return Decode::kDone;
+      return read_fields(&r, &out->stop_playing, error);
     case kLinkMacToViewerReportEndOfStream:
-      r.read_u32le(&out->report_end_of_stream.hr);
-      r.read_u32le(&out->report_end_of_stream.play_incarnation);
-      return Decode::kDone;
+      return read_fields(&r, &out->report_end_of_stream, error);
     case kLinkViewerToMacLogging: {
       std::uint32_t cb = 0;
       ByteView all = r.rest();
@@ -436,25 +583,13 @@ Decode decode_fields(ByteView m, Message* out, Status* error) {
       out->logging.log = all.subview(0, cb).to_vector();
       return Decode::kDone;
     }
-    case kLinkMacToViewerReportStreamChange: {
-      ReportStreamChange& c = out->report_stream_change;
-      r.read_u32le(&c.hr);
-      r.read_u32le(&c.dw_tcp_hdr_incarnation);
-      r.read_u32le(&c.cb_packet_size);
-      r.read_u32le(&c.cb_header_size);
-      r.read_u32le(&c.dw_bit_rate);
-      r.read_u32le(&c.dw_stream_id);
-      return Decode::kDone;
-    }
+    case kLinkMacToViewerReportStreamChange:
+      return read_fields(&r, &out->report_stream_change, error);
     case kLinkMacToViewerPing:
     case kLinkViewerToMacPong:
-      r.read_u32le(&out->ping_pong.dw_param1);
-      r.read_u32le(&out->ping_pong.dw_param2);
-      return Decode::kDone;
+      return read_fields(&r, &out->ping_pong, error);
     case kLinkViewerToMacCloseFile:
-      r.read_u32le(&out->close_file.play_incarnation);
-      r.read_u32le(&out->close_file.open_file_id);
-      return Decode::kDone;
+      return read_fields(&r, &out->close_file, error);
     case kLinkMacToViewerReportRedirect: {
       ReportRedirect& d = out->report_redirect;
       std::uint16_t cb = 0;
@@ -552,44 +687,15 @@ Status encode_fields(const Message& m, ByteWriter* w) {
       return Status::Ok();
     }
     case kLinkViewerToMacFunnelInfo:
-      w->u32le(m.funnel_info.play_incarnation);
-      w->u32le(0);  // the 12-byte message pads to 16
-      return Status::Ok();
-    case kLinkMacToViewerReportFunnelInfo: {
-      const ReportFunnelInfo& f = m.report_funnel_info;
-      w->u32le(f.hr);
-      w->u32le(f.play_incarnation);
-      w->u32le(f.transport_mask);
-      w->u32le(f.n_block_fragments);
-      w->u32le(f.fragment_bytes);
-      w->u32le(f.n_cubs);
-      w->u32le(f.failed_cubs);
-      w->u32le(f.n_disks);
-      w->u32le(f.decluster);
-      w->u32le(f.cubdd_datagram_size);
-      w->bytes(f.packet_pair_data);
-      return Status::Ok();
-    }
-    case kLinkViewerToMacConnectFunnel: {
-      const ConnectFunnel& f = m.connect_funnel;
-      w->u32le(f.play_incarnation);
-      w->u32le(f.max_block_bytes);
-      w->u32le(f.max_funnel_bytes);
-      w->u32le(f.max_bit_rate);
-      w->u32le(f.funnel_mode);
-      return write_utf16_z(w, f.funnel_name);
-    }
-    case kLinkMacToViewerReportConnectedFunnel: {
-      const ReportConnectedFunnel& f = m.report_connected_funnel;
-      w->u32le(f.hr);
-      w->u32le(f.play_incarnation);
-      w->u32le(f.packet_payload_size);
-      return write_utf16_z(w, f.funnel_name);
-    }
+      return write_fields(w, m.funnel_info);
+    case kLinkMacToViewerReportFunnelInfo:
+      return write_fields(w, m.report_funnel_info);
+    case kLinkViewerToMacConnectFunnel:
+      return write_fields(w, m.connect_funnel);
+    case kLinkMacToViewerReportConnectedFunnel:
+      return write_fields(w, m.report_connected_funnel);
     case kLinkMacToViewerReportDisconnectedFunnel:
-      w->u32le(m.report_disconnected_funnel.hr);
-      w->u32le(m.report_disconnected_funnel.play_incarnation);
-      return Status::Ok();
+      return write_fields(w, m.report_disconnected_funnel);
     case kLinkViewerToMacOpenFile: {
       const OpenFile& o = m.open_file;
       std::vector<std::uint16_t> u = utf16_units(o.file_name);
@@ -625,28 +731,12 @@ Status encode_fields(const Message& m, ByteWriter* w) {
       w->zeros(36);
       return Status::Ok();
     }
-    case kLinkViewerToMacReadBlock: {
-      const ReadBlock& b = m.read_block;
-      w->u32le(b.open_file_id);
-      w->u32le(b.file_block_id);
-      w->u32le(b.offset);
-      w->u32le(b.length);
-      w->u32le(b.flags);
-      w->u32le(b.padding);
-      write_double(w, b.t_earliest);
-      write_double(w, b.t_deadline);
-      w->u32le(b.play_incarnation);
-      w->u32le(b.play_sequence);
-      return Status::Ok();
-    }
+    case kLinkViewerToMacReadBlock:
+      return write_fields(w, m.read_block);
     case kLinkMacToViewerReportReadBlock:
-      w->u32le(m.report_read_block.hr);
-      w->u32le(m.report_read_block.play_incarnation);
-      w->u32le(m.report_read_block.play_sequence);
-      return Status::Ok();
+      return write_fields(w, m.report_read_block);
     case kLinkViewerToMacCancelReadBlock:
-      w->u32le(m.cancel_read_block.play_incarnation);
-      return Status::Ok();
+      return write_fields(w, m.cancel_read_block);
     case kLinkViewerToMacStreamSwitch: {
       const auto& v = m.stream_switch.a_stream_entries;
       if (v.size() > limits::kMaxStreamSwitchEntries) {
@@ -662,58 +752,19 @@ Status encode_fields(const Message& m, ByteWriter* w) {
       return Status::Ok();
     }
     case kLinkMacToViewerReportStreamSwitch:
-      w->u32le(m.report_stream_switch.hr);
-      return Status::Ok();
-    case kLinkViewerToMacStartPlaying: {
-      const StartPlaying& p = m.start_playing;
-      w->u32le(p.open_file_id);
-      w->u32le(p.padding);
-      write_double(w, p.position);
-      w->u32le(p.asf_offset);
-      w->u32le(p.location_id);
-      w->u32le(p.frame_offset);
-      w->u32le(p.play_incarnation);
-      if (p.has_accel) {
-        w->u32le(p.dw_accel_bandwidth);
-        w->u32le(p.dw_accel_duration);
-        w->u32le(p.dw_link_bandwidth);
-      }
-      return Status::Ok();
-    }
-    case kLinkMacToViewerReportStartedPlaying: {
-      const ReportStartedPlaying& p = m.report_started_playing;
-      w->u32le(p.hr);
-      w->u32le(p.play_incarnation);
-      w->u32le(p.tiger_file_id);
-      w->u32le(p.unused1);
-      w->zeros(12);
-      return Status::Ok();
-    }
-    case kLinkViewerToMacStartStriding: {
-      const StartStriding& p = m.start_striding;
-      w->u32le(p.open_file_id);
-      w->u32le(p.padding);
-      write_double(w, p.position);
-      w->u32le(p.asf_offset);
-      w->u32le(p.location_id);
-      w->u32le(p.frame_offset);
-      w->u32le(p.play_incarnation);
-      write_double(w, p.rate);
-      return Status::Ok();
-    }
+      return write_fields(w, m.report_stream_switch);
+    case kLinkViewerToMacStartPlaying:
+      return write_fields(w, m.start_playing);
+    case kLinkMacToViewerReportStartedPlaying:
+      return write_fields(w, m.report_started_playing);
+    case kLinkViewerToMacStartStriding:
+      return write_fields(w, m.start_striding);
     case kLinkMacToViewerReportStartStriding:
-      w->u32le(m.report_start_striding.hr);
-      w->u32le(m.report_start_striding.play_incarnation);
-      w->u32le(m.report_start_striding.spare);
-      return Status::Ok();
+      return write_fields(w, m.report_start_striding);
     case kLinkViewerToMacStopPlaying:
-      w->u32le(m.stop_playing.open_file_id);
-      w->u32le(m.stop_playing.play_incarnation);
-      return Status::Ok();
+      return write_fields(w, m.stop_playing);
     case kLinkMacToViewerReportEndOfStream:
-      w->u32le(m.report_end_of_stream.hr);
-      w->u32le(m.report_end_of_stream.play_incarnation);
-      return Status::Ok();
+      return write_fields(w, m.report_end_of_stream);
     case kLinkViewerToMacLogging: {
       const auto& log = m.logging.log;
       if (log.size() < 4 || log.size() > limits::kMaxClientLogBytes ||
@@ -724,25 +775,13 @@ Status encode_fields(const Message& m, ByteWriter* w) {
       w->bytes(log);
       return Status::Ok();
     }
-    case kLinkMacToViewerReportStreamChange: {
-      const ReportStreamChange& c = m.report_stream_change;
-      w->u32le(c.hr);
-      w->u32le(c.dw_tcp_hdr_incarnation);
-      w->u32le(c.cb_packet_size);
-      w->u32le(c.cb_header_size);
-      w->u32le(c.dw_bit_rate);
-      w->u32le(c.dw_stream_id);
-      return Status::Ok();
-    }
+    case kLinkMacToViewerReportStreamChange:
+      return write_fields(w, m.report_stream_change);
     case kLinkMacToViewerPing:
     case kLinkViewerToMacPong:
-      w->u32le(m.ping_pong.dw_param1);
-      w->u32le(m.ping_pong.dw_param2);
-      return Status::Ok();
+      return write_fields(w, m.ping_pong);
     case kLinkViewerToMacCloseFile:
-      w->u32le(m.close_file.play_incarnation);
-      w->u32le(m.close_file.open_file_id);
-      return Status::Ok();
+      return write_fields(w, m.close_file);
     case kLinkMacToViewerReportRedirect: {
       const ReportRedirect& d = m.report_redirect;
       std::vector<std::uint16_t> u = utf16_units(d.wsz_location);
