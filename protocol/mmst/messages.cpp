@@ -1,6 +1,7 @@
 #include "protocol/mmst/messages.h"
 
 #include <cstring>
+#include <type_traits>
 
 #include "protocol/core/byte_reader.h"
 #include "protocol/core/byte_writer.h"
@@ -170,6 +171,237 @@ Decode from_status(const Status& s, Status* error) {
   return Decode::kError;
 }
 
+// ---- one field description per message, shared by encoder and decoder ----
+//
+// fields(v, m) lists a message's fields after chunkLen + MID in wire order; the
+// FieldWriter visitor appends them, the FieldReader visitor reads them. M is the
+// message struct, const when encoding. Messages whose layout depends on counts,
+// offsets or limits checked in a particular order (Connect, ReportConnectedEX,
+// OpenFile, ReportOpenFile, StreamSwitch, Logging, ReportRedirect, Security) keep
+// hand-written code in decode_fields/encode_fields below.
+
+class FieldWriter {
+ public:
+  explicit FieldWriter(ByteWriter* w) : w_(w) {}
+  void u32(std::uint32_t v) { w_->u32le(v); }
+  void f64(double v) { write_double(w_, v); }
+  // Reserved bytes: zeros on encode, not read on decode.
+  void reserved(std::size_t n) { w_->zeros(n); }
+  // The bytes up to the end of the message (chunkLen padding included on decode).
+  void rest(const std::vector<std::uint8_t>& v) { w_->bytes(v); }
+  // A NUL-terminated UTF-16LE string ending the message.
+  void string_z(const std::string& v) {
+    if (status_.ok()) {
+      status_ = write_utf16_z(w_, v);
+    }
+  }
+  // Trailing fields present only in a longer form of the message (n bytes).
+  bool optional(bool present, std::size_t /*n*/) { return present; }
+  const Status& status() const { return status_; }
+
+ private:
+  ByteWriter* w_;
+  Status status_;
+};
+
+class FieldReader {
+ public:
+  explicit FieldReader(ByteReader* r) : r_(r) {}
+  // Fixed fields lie within fixed_message_size(), which decode_body checks before.
+  void u32(std::uint32_t& v) { r_->read_u32le(&v); }
+  void f64(double& v) { read_double(r_, &v); }
+  void reserved(std::size_t n) { r_->skip(n); }
+  void rest(std::vector<std::uint8_t>& v) { v = r_->rest().to_vector(); }
+  void string_z(std::string& v) {
+    if (status_.ok()) {
+      std::size_t used = 0;
+      status_ = read_utf16_z(r_->rest(), &v, &used);
+      r_->skip(used);
+    }
+  }
+  bool optional(bool& present, std::size_t n) {
+    present = r_->remaining() >= n;
+    return present;
+  }
+  // The verdict: kDone, or kError with the first failure.
+  Decode finish(Status* error) const { return from_status(status_, error); }
+
+ private:
+  ByteReader* r_;
+  Status status_;
+};
+
+template <class M, class T>
+using IfMessage = std::enable_if_t<std::is_same_v<std::remove_const_t<M>, T>, int>;
+
+template <class V, class M, IfMessage<M, FunnelInfo> = 0>
+void fields(V& v, M& m) {
+  v.u32(m.play_incarnation);
+  v.reserved(4);  // the 12-byte message pads to 16
+}
+
+template <class V, class M, IfMessage<M, ReportFunnelInfo> = 0>
+void fields(V& v, M& m) {
+  v.u32(m.hr);
+  v.u32(m.play_incarnation);
+  v.u32(m.transport_mask);
+  v.u32(m.n_block_fragments);
+  v.u32(m.fragment_bytes);
+  v.u32(m.n_cubs);
+  v.u32(m.failed_cubs);
+  v.u32(m.n_disks);
+  v.u32(m.decluster);
+  v.u32(m.cubdd_datagram_size);
+  v.rest(m.packet_pair_data);
+}
+
+template <class V, class M, IfMessage<M, ConnectFunnel> = 0>
+void fields(V& v, M& m) {
+  v.u32(m.play_incarnation);
+  v.u32(m.max_block_bytes);
+  v.u32(m.max_funnel_bytes);
+  v.u32(m.max_bit_rate);
+  v.u32(m.funnel_mode);
+  v.string_z(m.funnel_name);
+}
+
+template <class V, class M, IfMessage<M, ReportConnectedFunnel> = 0>
+void fields(V& v, M& m) {
+  v.u32(m.hr);
+  v.u32(m.play_incarnation);
+  v.u32(m.packet_payload_size);
+  v.string_z(m.funnel_name);
+}
+
+template <class V, class M, IfMessage<M, ReportDisconnectedFunnel> = 0>
+void fields(V& v, M& m) {
+  v.u32(m.hr);
+  v.u32(m.play_incarnation);
+}
+
+template <class V, class M, IfMessage<M, ReadBlock> = 0>
+void fields(V& v, M& m) {
+  v.u32(m.open_file_id);
+  v.u32(m.file_block_id);
+  v.u32(m.offset);
+  v.u32(m.length);
+  v.u32(m.flags);
+  v.u32(m.padding);
+  v.f64(m.t_earliest);
+  v.f64(m.t_deadline);
+  v.u32(m.play_incarnation);
+  v.u32(m.play_sequence);
+}
+
+template <class V, class M, IfMessage<M, ReportReadBlock> = 0>
+void fields(V& v, M& m) {
+  v.u32(m.hr);
+  v.u32(m.play_incarnation);
+  v.u32(m.play_sequence);
+}
+
+template <class V, class M, IfMessage<M, CancelReadBlock> = 0>
+void fields(V& v, M& m) {
+  v.u32(m.play_incarnation);
+}
+
+template <class V, class M, IfMessage<M, ReportStreamSwitch> = 0>
+void fields(V& v, M& m) {
+  v.u32(m.hr);
+}
+
+template <class V, class M, IfMessage<M, StartPlaying> = 0>
+void fields(V& v, M& m) {
+  v.u32(m.open_file_id);
+  v.u32(m.padding);
+  v.f64(m.position);
+  v.u32(m.asf_offset);
+  v.u32(m.location_id);
+  v.u32(m.frame_offset);
+  v.u32(m.play_incarnation);
+  if (v.optional(m.has_accel, 12)) {
+    v.u32(m.dw_accel_bandwidth);
+    v.u32(m.dw_accel_duration);
+    v.u32(m.dw_link_bandwidth);
+  }
+}
+
+template <class V, class M, IfMessage<M, ReportStartedPlaying> = 0>
+void fields(V& v, M& m) {
+  v.u32(m.hr);
+  v.u32(m.play_incarnation);
+  v.u32(m.tiger_file_id);
+  v.u32(m.unused1);
+  v.reserved(12);
+}
+
+template <class V, class M, IfMessage<M, StartStriding> = 0>
+void fields(V& v, M& m) {
+  v.u32(m.open_file_id);
+  v.u32(m.padding);
+  v.f64(m.position);
+  v.u32(m.asf_offset);
+  v.u32(m.location_id);
+  v.u32(m.frame_offset);
+  v.u32(m.play_incarnation);
+  v.f64(m.rate);
+}
+
+template <class V, class M, IfMessage<M, ReportStartStriding> = 0>
+void fields(V& v, M& m) {
+  v.u32(m.hr);
+  v.u32(m.play_incarnation);
+  v.u32(m.spare);
+}
+
+template <class V, class M, IfMessage<M, StopPlaying> = 0>
+void fields(V& v, M& m) {
+  v.u32(m.open_file_id);
+  v.u32(m.play_incarnation);
+}
+
+template <class V, class M, IfMessage<M, ReportEndOfStream> = 0>
+void fields(V& v, M& m) {
+  v.u32(m.hr);
+  v.u32(m.play_incarnation);
+}
+
+template <class V, class M, IfMessage<M, ReportStreamChange> = 0>
+void fields(V& v, M& m) {
+  v.u32(m.hr);
+  v.u32(m.dw_tcp_hdr_incarnation);
+  v.u32(m.cb_packet_size);
+  v.u32(m.cb_header_size);
+  v.u32(m.dw_bit_rate);
+  v.u32(m.dw_stream_id);
+}
+
+template <class V, class M, IfMessage<M, PingPong> = 0>
+void fields(V& v, M& m) {
+  v.u32(m.dw_param1);
+  v.u32(m.dw_param2);
+}
+
+template <class V, class M, IfMessage<M, CloseFile> = 0>
+void fields(V& v, M& m) {
+  v.u32(m.play_incarnation);
+  v.u32(m.open_file_id);
+}
+
+template <class M>
+Decode read_fields(ByteReader* r, M* m, Status* error) {
+  FieldReader v(r);
+  fields(v, *m);
+  return v.finish(error);
+}
+
+template <class M>
+Status write_fields(ByteWriter* w, const M& m) {
+  FieldWriter v(w);
+  fields(v, m);
+  return v.status();
+}
+
 Decode decode_fields(ByteView m, Message* out, Status* error) {
   ByteReader r(m.subview(kMessagePrefixSize));
   const std::size_t len = m.size();
@@ -242,45 +474,15 @@ Decode decode_fields(ByteView m, Message* out, Status* error) {
       return Decode::kDone;
     }
     case kLinkViewerToMacFunnelInfo:
-      r.read_u32le(&out->funnel_info.play_incarnation);
-      return Decode::kDone;
-    case kLinkMacToViewerReportFunnelInfo: {
-      ReportFunnelInfo& f = out->report_funnel_info;
-      r.read_u32le(&f.hr);
-      r.read_u32le(&f.play_incarnation);
-      r.read_u32le(&f.transport_mask);
-      r.read_u32le(&f.n_block_fragments);
-      r.read_u32le(&f.fragment_bytes);
-      r.read_u32le(&f.n_cubs);
-      r.read_u32le(&f.failed_cubs);
-      r.read_u32le(&f.n_disks);
-      r.read_u32le(&f.decluster);
-      r.read_u32le(&f.cubdd_datagram_size);
-      f.packet_pair_data = r.rest().to_vector();
-      return Decode::kDone;
-    }
-    case kLinkViewerToMacConnectFunnel: {
-      ConnectFunnel& f = out->connect_funnel;
-      r.read_u32le(&f.play_incarnation);
-      r.read_u32le(&f.max_block_bytes);
-      r.read_u32le(&f.max_funnel_bytes);
-      r.read_u32le(&f.max_bit_rate);
-      r.read_u32le(&f.funnel_mode);
-      std::size_t used = 0;
-      return from_status(read_utf16_z(r.rest(), &f.funnel_name, &used), error);
-    }
-    case kLinkMacToViewerReportConnectedFunnel: {
-      ReportConnectedFunnel& f = out->report_connected_funnel;
-      r.read_u32le(&f.hr);
-      r.read_u32le(&f.play_incarnation);
-      r.read_u32le(&f.packet_payload_size);
-      std::size_t used = 0;
-      return from_status(read_utf16_z(r.rest(), &f.funnel_name, &used), error);
-    }
+      return read_fields(&r, &out->funnel_info, error);
+    case kLinkMacToViewerReportFunnelInfo:
+      return read_fields(&r, &out->report_funnel_info, error);
+    case kLinkViewerToMacConnectFunnel:
+      return read_fields(&r, &out->connect_funnel, error);
+    case kLinkMacToViewerReportConnectedFunnel:
+      return read_fields(&r, &out->report_connected_funnel, error);
     case kLinkMacToViewerReportDisconnectedFunnel:
-      r.read_u32le(&out->report_disconnected_funnel.hr);
-      r.read_u32le(&out->report_disconnected_funnel.play_incarnation);
-      return Decode::kDone;
+      return read_fields(&r, &out->report_disconnected_funnel, error);
     case kLinkViewerToMacOpenFile: {
       OpenFile& o = out->open_file;
       std::uint32_t token = 0;
@@ -328,28 +530,12 @@ Decode decode_fields(ByteView m, Message* out, Status* error) {
       r.read_u32le(&o.file_header_size);
       return Decode::kDone;
     }
-    case kLinkViewerToMacReadBlock: {
-      ReadBlock& b = out->read_block;
-      r.read_u32le(&b.open_file_id);
-      r.read_u32le(&b.file_block_id);
-      r.read_u32le(&b.offset);
-      r.read_u32le(&b.length);
-      r.read_u32le(&b.flags);
-      r.read_u32le(&b.padding);
-      read_double(&r, &b.t_earliest);
-      read_double(&r, &b.t_deadline);
-      r.read_u32le(&b.play_incarnation);
-      r.read_u32le(&b.play_sequence);
-      return Decode::kDone;
-    }
+    case kLinkViewerToMacReadBlock:
+      return read_fields(&r, &out->read_block, error);
     case kLinkMacToViewerReportReadBlock:
-      r.read_u32le(&out->report_read_block.hr);
-      r.read_u32le(&out->report_read_block.play_incarnation);
-      r.read_u32le(&out->report_read_block.play_sequence);
-      return Decode::kDone;
+      return read_fields(&r, &out->report_read_block, error);
     case kLinkViewerToMacCancelReadBlock:
-      r.read_u32le(&out->cancel_read_block.play_incarnation);
-      return Decode::kDone;
+      return read_fields(&r, &out->cancel_read_block, error);
     case kLinkViewerToMacStreamSwitch: {
       std::uint32_t n = 0;
       r.read_u32le(&n);
@@ -370,58 +556,19 @@ Decode decode_fields(ByteView m, Message* out, Status* error) {
       return Decode::kDone;
     }
     case kLinkMacToViewerReportStreamSwitch:
-      r.read_u32le(&out->report_stream_switch.hr);
-      return Decode::kDone;
-    case kLinkViewerToMacStartPlaying: {
-      StartPlaying& p = out->start_playing;
-      r.read_u32le(&p.open_file_id);
-      r.read_u32le(&p.padding);
-      read_double(&r, &p.position);
-      r.read_u32le(&p.asf_offset);
-      r.read_u32le(&p.location_id);
-      r.read_u32le(&p.frame_offset);
-      r.read_u32le(&p.play_incarnation);
-      p.has_accel = r.remaining() >= 12;
-      if (p.has_accel) {
-        r.read_u32le(&p.dw_accel_bandwidth);
-        r.read_u32le(&p.dw_accel_duration);
-        r.read_u32le(&p.dw_link_bandwidth);
-      }
-      return Decode::kDone;
-    }
-    case kLinkMacToViewerReportStartedPlaying: {
-      ReportStartedPlaying& p = out->report_started_playing;
-      r.read_u32le(&p.hr);
-      r.read_u32le(&p.play_incarnation);
-      r.read_u32le(&p.tiger_file_id);
-      r.read_u32le(&p.unused1);
-      return Decode::kDone;
-    }
-    case kLinkViewerToMacStartStriding: {
-      StartStriding& p = out->start_striding;
-      r.read_u32le(&p.open_file_id);
-      r.read_u32le(&p.padding);
-      read_double(&r, &p.position);
-      r.read_u32le(&p.asf_offset);
-      r.read_u32le(&p.location_id);
-      r.read_u32le(&p.frame_offset);
-      r.read_u32le(&p.play_incarnation);
-      read_double(&r, &p.rate);
-      return Decode::kDone;
-    }
+      return read_fields(&r, &out->report_stream_switch, error);
+    case kLinkViewerToMacStartPlaying:
+      return read_fields(&r, &out->start_playing, error);
+    case kLinkMacToViewerReportStartedPlaying:
+      return read_fields(&r, &out->report_started_playing, error);
+    case kLinkViewerToMacStartStriding:
+      return read_fields(&r, &out->start_striding, error);
     case kLinkMacToViewerReportStartStriding:
-      r.read_u32le(&out->report_start_striding.hr);
-      r.read_u32le(&out->report_start_striding.play_incarnation);
-      r.read_u32le(&out->report_start_striding.spare);
-      return Decode::kDone;
+      return read_fields(&r, &out->report_start_striding, error);
     case kLinkViewerToMacStopPlaying:
-      r.read_u32le(&out->stop_playing.open_file_id);
-      r.read_u32le(&out->stop_playing.play_incarnation);
-      return Decode::kDone;
+      return read_fields(&r, &out->stop_playing, error);
     case kLinkMacToViewerReportEndOfStream:
-      r.read_u32le(&out->report_end_of_stream.hr);
-      r.read_u32le(&out->report_end_of_stream.play_incarnation);
-      return Decode::kDone;
+      return read_fields(&r, &out->report_end_of_stream, error);
     case kLinkViewerToMacLogging: {
       std::uint32_t cb = 0;
       ByteView all = r.rest();
@@ -436,25 +583,13 @@ Decode decode_fields(ByteView m, Message* out, Status* error) {
       out->logging.log = all.subview(0, cb).to_vector();
       return Decode::kDone;
     }
-    case kLinkMacToViewerReportStreamChange: {
-      ReportStreamChange& c = out->report_stream_change;
-      r.read_u32le(&c.hr);
-      r.read_u32le(&c.dw_tcp_hdr_incarnation);
-      r.read_u32le(&c.cb_packet_size);
-      r.read_u32le(&c.cb_header_size);
-      r.read_u32le(&c.dw_bit_rate);
-      r.read_u32le(&c.dw_stream_id);
-      return Decode::kDone;
-    }
+    case kLinkMacToViewerReportStreamChange:
+      return read_fields(&r, &out->report_stream_change, error);
     case kLinkMacToViewerPing:
     case kLinkViewerToMacPong:
-      r.read_u32le(&out->ping_pong.dw_param1);
-      r.read_u32le(&out->ping_pong.dw_param2);
-      return Decode::kDone;
+      return read_fields(&r, &out->ping_pong, error);
     case kLinkViewerToMacCloseFile:
-      r.read_u32le(&out->close_file.play_incarnation);
-      r.read_u32le(&out->close_file.open_file_id);
-      return Decode::kDone;
+      return read_fields(&r, &out->close_file, error);
     case kLinkMacToViewerReportRedirect: {
       ReportRedirect& d = out->report_redirect;
       std::uint16_t cb = 0;
@@ -552,44 +687,15 @@ Status encode_fields(const Message& m, ByteWriter* w) {
       return Status::Ok();
     }
     case kLinkViewerToMacFunnelInfo:
-      w->u32le(m.funnel_info.play_incarnation);
-      w->u32le(0);  // the 12-byte message pads to 16
-      return Status::Ok();
-    case kLinkMacToViewerReportFunnelInfo: {
-      const ReportFunnelInfo& f = m.report_funnel_info;
-      w->u32le(f.hr);
-      w->u32le(f.play_incarnation);
-      w->u32le(f.transport_mask);
-      w->u32le(f.n_block_fragments);
-      w->u32le(f.fragment_bytes);
-      w->u32le(f.n_cubs);
-      w->u32le(f.failed_cubs);
-      w->u32le(f.n_disks);
-      w->u32le(f.decluster);
-      w->u32le(f.cubdd_datagram_size);
-      w->bytes(f.packet_pair_data);
-      return Status::Ok();
-    }
-    case kLinkViewerToMacConnectFunnel: {
-      const ConnectFunnel& f = m.connect_funnel;
-      w->u32le(f.play_incarnation);
-      w->u32le(f.max_block_bytes);
-      w->u32le(f.max_funnel_bytes);
-      w->u32le(f.max_bit_rate);
-      w->u32le(f.funnel_mode);
-      return write_utf16_z(w, f.funnel_name);
-    }
-    case kLinkMacToViewerReportConnectedFunnel: {
-      const ReportConnectedFunnel& f = m.report_connected_funnel;
-      w->u32le(f.hr);
-      w->u32le(f.play_incarnation);
-      w->u32le(f.packet_payload_size);
-      return write_utf16_z(w, f.funnel_name);
-    }
+      return write_fields(w, m.funnel_info);
+    case kLinkMacToViewerReportFunnelInfo:
+      return write_fields(w, m.report_funnel_info);
+    case kLinkViewerToMacConnectFunnel:
+      return write_fields(w, m.connect_funnel);
+    case kLinkMacToViewerReportConnectedFunnel:
+      return write_fields(w, m.report_connected_funnel);
     case kLinkMacToViewerReportDisconnectedFunnel:
-      w->u32le(m.report_disconnected_funnel.hr);
-      w->u32le(m.report_disconnected_funnel.play_incarnation);
-      return Status::Ok();
+      return write_fields(w, m.report_disconnected_funnel);
     case kLinkViewerToMacOpenFile: {
       const OpenFile& o = m.open_file;
       std::vector<std::uint16_t> u = utf16_units(o.file_name);
@@ -625,28 +731,12 @@ Status encode_fields(const Message& m, ByteWriter* w) {
       w->zeros(36);
       return Status::Ok();
     }
-    case kLinkViewerToMacReadBlock: {
-      const ReadBlock& b = m.read_block;
-      w->u32le(b.open_file_id);
-      w->u32le(b.file_block_id);
-      w->u32le(b.offset);
-      w->u32le(b.length);
-      w->u32le(b.flags);
-      w->u32le(b.padding);
-      write_double(w, b.t_earliest);
-      write_double(w, b.t_deadline);
-      w->u32le(b.play_incarnation);
-      w->u32le(b.play_sequence);
-      return Status::Ok();
-    }
+    case kLinkViewerToMacReadBlock:
+      return write_fields(w, m.read_block);
     case kLinkMacToViewerReportReadBlock:
-      w->u32le(m.report_read_block.hr);
-      w->u32le(m.report_read_block.play_incarnation);
-      w->u32le(m.report_read_block.play_sequence);
-      return Status::Ok();
+      return write_fields(w, m.report_read_block);
     case kLinkViewerToMacCancelReadBlock:
-      w->u32le(m.cancel_read_block.play_incarnation);
-      return Status::Ok();
+      return write_fields(w, m.cancel_read_block);
     case kLinkViewerToMacStreamSwitch: {
       const auto& v = m.stream_switch.a_stream_entries;
       if (v.size() > limits::kMaxStreamSwitchEntries) {
@@ -662,58 +752,19 @@ Status encode_fields(const Message& m, ByteWriter* w) {
       return Status::Ok();
     }
     case kLinkMacToViewerReportStreamSwitch:
-      w->u32le(m.report_stream_switch.hr);
-      return Status::Ok();
-    case kLinkViewerToMacStartPlaying: {
-      const StartPlaying& p = m.start_playing;
-      w->u32le(p.open_file_id);
-      w->u32le(p.padding);
-      write_double(w, p.position);
-      w->u32le(p.asf_offset);
-      w->u32le(p.location_id);
-      w->u32le(p.frame_offset);
-      w->u32le(p.play_incarnation);
-      if (p.has_accel) {
-        w->u32le(p.dw_accel_bandwidth);
-        w->u32le(p.dw_accel_duration);
-        w->u32le(p.dw_link_bandwidth);
-      }
-      return Status::Ok();
-    }
-    case kLinkMacToViewerReportStartedPlaying: {
-      const ReportStartedPlaying& p = m.report_started_playing;
-      w->u32le(p.hr);
-      w->u32le(p.play_incarnation);
-      w->u32le(p.tiger_file_id);
-      w->u32le(p.unused1);
-      w->zeros(12);
-      return Status::Ok();
-    }
-    case kLinkViewerToMacStartStriding: {
-      const StartStriding& p = m.start_striding;
-      w->u32le(p.open_file_id);
-      w->u32le(p.padding);
-      write_double(w, p.position);
-      w->u32le(p.asf_offset);
-      w->u32le(p.location_id);
-      w->u32le(p.frame_offset);
-      w->u32le(p.play_incarnation);
-      write_double(w, p.rate);
-      return Status::Ok();
-    }
+      return write_fields(w, m.report_stream_switch);
+    case kLinkViewerToMacStartPlaying:
+      return write_fields(w, m.start_playing);
+    case kLinkMacToViewerReportStartedPlaying:
+      return write_fields(w, m.report_started_playing);
+    case kLinkViewerToMacStartStriding:
+      return write_fields(w, m.start_striding);
     case kLinkMacToViewerReportStartStriding:
-      w->u32le(m.report_start_striding.hr);
-      w->u32le(m.report_start_striding.play_incarnation);
-      w->u32le(m.report_start_striding.spare);
-      return Status::Ok();
+      return write_fields(w, m.report_start_striding);
     case kLinkViewerToMacStopPlaying:
-      w->u32le(m.stop_playing.open_file_id);
-      w->u32le(m.stop_playing.play_incarnation);
-      return Status::Ok();
+      return write_fields(w, m.stop_playing);
     case kLinkMacToViewerReportEndOfStream:
-      w->u32le(m.report_end_of_stream.hr);
-      w->u32le(m.report_end_of_stream.play_incarnation);
-      return Status::Ok();
+      return write_fields(w, m.report_end_of_stream);
     case kLinkViewerToMacLogging: {
       const auto& log = m.logging.log;
       if (log.size() < 4 || log.size() > limits::kMaxClientLogBytes ||
@@ -724,25 +775,13 @@ Status encode_fields(const Message& m, ByteWriter* w) {
       w->bytes(log);
       return Status::Ok();
     }
-    case kLinkMacToViewerReportStreamChange: {
-      const ReportStreamChange& c = m.report_stream_change;
-      w->u32le(c.hr);
-      w->u32le(c.dw_tcp_hdr_incarnation);
-      w->u32le(c.cb_packet_size);
-      w->u32le(c.cb_header_size);
-      w->u32le(c.dw_bit_rate);
-      w->u32le(c.dw_stream_id);
-      return Status::Ok();
-    }
+    case kLinkMacToViewerReportStreamChange:
+      return write_fields(w, m.report_stream_change);
     case kLinkMacToViewerPing:
     case kLinkViewerToMacPong:
-      w->u32le(m.ping_pong.dw_param1);
-      w->u32le(m.ping_pong.dw_param2);
-      return Status::Ok();
+      return write_fields(w, m.ping_pong);
     case kLinkViewerToMacCloseFile:
-      w->u32le(m.close_file.play_incarnation);
-      w->u32le(m.close_file.open_file_id);
-      return Status::Ok();
+      return write_fields(w, m.close_file);
     case kLinkMacToViewerReportRedirect: {
       const ReportRedirect& d = m.report_redirect;
       std::vector<std::uint16_t> u = utf16_units(d.wsz_location);
@@ -771,202 +810,7 @@ Status encode_fields(const Message& m, ByteWriter* w) {
   }
 }
 
-const char kBase64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-void put_ansi(std::vector<std::uint8_t>* buf, std::size_t off, std::size_t size,
-              const std::string& s) {
-  const std::string& v = s.empty() ? std::string("-") : s;
-  const std::size_t n = v.size() < size ? v.size() : size - 1;
-  std::memcpy(buf->data() + off, v.data(), n);
-  (*buf)[off + n] = 0;
-}
-
-int leading_int(const std::string& s, std::size_t pos) {
-  int v = -1;
-  while (pos < s.size() && s[pos] >= '0' && s[pos] <= '9' && v < 100000) {
-    v = (v < 0 ? 0 : v * 10) + (s[pos] - '0');
-    ++pos;
-  }
-  return v;
-}
-
 }  // namespace
-
-// ---- names ----
-
-const char* to_string(Mid mid) {
-  return mid_to_string(mid);
-}
-
-const char* mid_to_string(std::uint32_t mid) {
-  switch (mid) {
-#define MMS_MID_CASE(name) \
-  case name:               \
-    return &#name[1];
-    MMS_MID_CASE(kLinkViewerToMacConnect)
-    MMS_MID_CASE(kLinkViewerToMacConnectFunnel)
-    MMS_MID_CASE(kLinkViewerToMacOpenFile)
-    MMS_MID_CASE(kLinkViewerToMacStartPlaying)
-    MMS_MID_CASE(kLinkViewerToMacStopPlaying)
-    MMS_MID_CASE(kLinkViewerToMacCloseFile)
-    MMS_MID_CASE(kLinkViewerToMacReadBlock)
-    MMS_MID_CASE(kLinkViewerToMacFunnelInfo)
-    MMS_MID_CASE(kLinkViewerToMacSecurityResponse)
-    MMS_MID_CASE(kLinkViewerToMacPong)
-    MMS_MID_CASE(kLinkViewerToMacCancelReadBlock)
-    MMS_MID_CASE(kLinkViewerToMacStartStriding)
-    MMS_MID_CASE(kLinkViewerToMacLogging)
-    MMS_MID_CASE(kLinkViewerToMacStreamSwitch)
-    MMS_MID_CASE(kLinkMacToViewerReportConnectedEX)
-    MMS_MID_CASE(kLinkMacToViewerReportConnectedFunnel)
-    MMS_MID_CASE(kLinkMacToViewerReportDisconnectedFunnel)
-    MMS_MID_CASE(kLinkMacToViewerReportStartedPlaying)
-    MMS_MID_CASE(kLinkMacToViewerReportOpenFile)
-    MMS_MID_CASE(kLinkMacToViewerReportStartStriding)
-    MMS_MID_CASE(kLinkMacToViewerReportReadBlock)
-    MMS_MID_CASE(kLinkMacToViewerReportFunnelInfo)
-    MMS_MID_CASE(kLinkMacToViewerSecurityChallenge)
-    MMS_MID_CASE(kLinkMacToViewerPing)
-    MMS_MID_CASE(kLinkMacToViewerReportEndOfStream)
-    MMS_MID_CASE(kLinkMacToViewerReportStreamChange)
-    MMS_MID_CASE(kLinkMacToViewerReportStreamSwitch)
-    MMS_MID_CASE(kLinkMacToViewerReportRedirect)
-#undef MMS_MID_CASE
-    default:
-      return "unknown";
-  }
-}
-
-bool is_known_mid(std::uint32_t mid) {
-  return fixed_message_size(mid) != 0;
-}
-
-std::size_t fixed_message_size(std::uint32_t mid) {
-  switch (mid) {
-    case kLinkViewerToMacConnect:
-      return 20;
-    case kLinkViewerToMacConnectFunnel:
-      return 28;
-    case kLinkViewerToMacOpenFile:
-      return 24;
-    case kLinkViewerToMacStartPlaying:
-      return 40;
-    case kLinkViewerToMacStopPlaying:
-    case kLinkViewerToMacCloseFile:
-    case kLinkViewerToMacPong:
-    case kLinkMacToViewerPing:
-    case kLinkMacToViewerReportEndOfStream:
-    case kLinkMacToViewerReportDisconnectedFunnel:
-      return 16;
-    case kLinkViewerToMacReadBlock:
-      return 56;
-    case kLinkViewerToMacFunnelInfo:
-    case kLinkViewerToMacCancelReadBlock:
-    case kLinkViewerToMacStreamSwitch:
-    case kLinkMacToViewerReportStreamSwitch:
-      return 12;
-    case kLinkViewerToMacSecurityResponse:
-    case kLinkMacToViewerSecurityChallenge:
-    case kLinkMacToViewerReportConnectedFunnel:
-    case kLinkMacToViewerReportStartStriding:
-    case kLinkMacToViewerReportReadBlock:
-      return 20;
-    case kLinkViewerToMacStartStriding:
-    case kLinkMacToViewerReportFunnelInfo:
-      return 48;
-    case kLinkViewerToMacLogging:
-      return 12;
-    case kLinkMacToViewerReportConnectedEX:
-      return 64;
-    case kLinkMacToViewerReportStartedPlaying:
-      return 36;
-    case kLinkMacToViewerReportOpenFile:
-      return 116;
-    case kLinkMacToViewerReportStreamChange:
-      return 32;
-    case kLinkMacToViewerReportRedirect:
-      return 16;
-    default:
-      return 0;
-  }
-}
-
-const char* hresult_to_string(std::uint32_t hr) {
-  switch (hr) {
-    case kHrOk:
-      return "S_OK";
-    case kHrFalse:
-      return "S_FALSE";
-    case kHrFail:
-      return "E_FAIL";
-    case kHrUnexpected:
-      return "E_UNEXPECTED";
-    case kHrFileNotFound:
-      return "HRESULT(ERROR_FILE_NOT_FOUND)";
-    case kHrPathNotFound:
-      return "HRESULT(ERROR_PATH_NOT_FOUND)";
-    case kHrAccessDenied:
-      return "E_ACCESSDENIED";
-    case kHrOutOfMemory:
-      return "E_OUTOFMEMORY";
-    case kHrInvalidArg:
-      return "E_INVALIDARG";
-    case kNsENoConnection:
-      return "NS_E_NOCONNECTION";
-    case kNsECannotConnect:
-      return "NS_E_CANNOTCONNECT";
-    case kNsENoFunnel:
-      return "NS_E_NOFUNNEL";
-    case kNsENetworkBusy:
-      return "NS_E_NETWORK_BUSY";
-    case kNsETooManySess:
-      return "NS_E_TOO_MANY_SESS";
-    case kNsEProtocolMismatch:
-      return "NS_E_PROTOCOL_MISMATCH";
-    case kNsETimeout:
-      return "NS_E_TIMEOUT";
-    case kNsENetRead:
-      return "NS_E_NET_READ";
-    case kNsEFileNotFound:
-      return "NS_E_FILE_NOT_FOUND";
-    case kNsEFileOpenFailed:
-      return "NS_E_FILE_OPEN_FAILED";
-    case kNsEFilePlayFailed:
-      return "NS_E_FILE_PLAY_FAILED";
-    case kNsEBusy:
-      return "NS_E_BUSY";
-    case kNsEConnectionFailure:
-      return "NS_E_CONNECTION_FAILURE";
-    case kNsEInvalidRequest:
-      return "NS_E_INVALID_REQUEST";
-    case kNsEInsufficientBandwidth:
-      return "NS_E_INSUFFICIENT_BANDWIDTH";
-    case kNsEFileBandwidthLimit:
-      return "NS_E_FILE_BANDWIDTH_LIMIT";
-    case kNsEOpenFileLimit:
-      return "NS_E_OPEN_FILE_LIMIT";
-    case kNsEBadControlData:
-      return "NS_E_BAD_CONTROL_DATA";
-    case kNsENoStream:
-      return "NS_E_NO_STREAM";
-    case kNsEStreamEnd:
-      return "NS_E_STREAM_END";
-    case kNsEServerNotFound:
-      return "NS_E_SERVER_NOT_FOUND";
-    case kNsEInvalidChannel:
-      return "NS_E_INVALID_CHANNEL";
-    case kNsEInvalidStream:
-      return "NS_E_INVALID_STREAM";
-    case kNsEStrideRefused:
-      return "NS_E_STRIDE_REFUSED";
-    case kNsEMaxBitrate:
-      return "NS_E_MAX_BITRATE";
-    case kNsEMaxClients:
-      return "NS_E_MAX_CLIENTS";
-    default:
-      return "unknown";
-  }
-}
 
 Message make_message(std::uint32_t mid) {
   Message m;
@@ -1142,212 +986,6 @@ Status encode_message(const Message& m, std::vector<std::uint8_t>* out) {
   return Status::Ok();
 }
 
-// ---- data packets ----
-
-Decode decode_data_packet(ByteView in, DataPacket* out, Status* error) {
-  if (in.size() < kDataHeaderSize) {
-    return Decode::kNeedMore;
-  }
-  const std::uint16_t size = load_u16le(in.data() + 6);
-  if (size < kDataHeaderSize) {
-    return bad(error, "mmst: Data PacketSize below 8", size);
-  }
-  if (in.size() < size) {
-    return Decode::kNeedMore;
-  }
-  out->location_id = load_u32le(in.data());
-  out->play_incarnation = in[4];
-  out->af_flags = in[5];
-  out->packet_size = size;
-  out->payload = in.subview(kDataHeaderSize, size - kDataHeaderSize);
-  return Decode::kDone;
-}
-
-Status decode_udp_data_packet(ByteView datagram, DataPacket* out) {
-  Status error;
-  if (datagram.size() < kDataHeaderSize) {
-    return Status(Code::kMalformed, "mmsu: datagram shorter than a Data header",
-                  static_cast<std::uint32_t>(datagram.size()));
-  }
-  if (load_u16le(datagram.data() + 6) != datagram.size()) {
-    return Status(Code::kMalformed, "mmsu: PacketSize differs from the datagram length",
-                  load_u16le(datagram.data() + 6));
-  }
-  if (decode_data_packet(datagram, out, &error) != Decode::kDone) {
-    return error.ok() ? Status(Code::kMalformed, "mmsu: truncated Data packet") : error;
-  }
-  return Status::Ok();
-}
-
-Status encode_data_packet(std::uint32_t location_id, std::uint8_t play_incarnation,
-                          std::uint8_t af_flags, ByteView payload, std::vector<std::uint8_t>* out) {
-  if (payload.size() > kMaxDataPayload) {
-    return Status(Code::kLocalMisuse, "mmst: Data payload above 65527 bytes",
-                  static_cast<std::uint32_t>(payload.size()));
-  }
-  ByteWriter w(out);
-  w.u32le(location_id);
-  w.u8(play_incarnation);
-  w.u8(af_flags);
-  w.u16le(static_cast<std::uint16_t>(payload.size() + kDataHeaderSize));
-  w.bytes(payload);
-  return Status::Ok();
-}
-
-std::size_t header_packet_count(std::size_t header_size, std::size_t max_payload) {
-  if (max_payload < 1) {
-    max_payload = 1;
-  }
-  if (max_payload > kMaxDataPayload) {
-    max_payload = kMaxDataPayload;
-  }
-  return header_size == 0 ? 1 : (header_size + max_payload - 1) / max_payload;
-}
-
-void encode_header_packets(ByteView header, std::uint8_t play_incarnation, std::size_t max_payload,
-                           std::vector<std::uint8_t>* out) {
-  if (max_payload < 1) {
-    max_payload = 1;
-  }
-  if (max_payload > kMaxDataPayload) {
-    max_payload = kMaxDataPayload;
-  }
-  const std::size_t n = header_packet_count(header.size(), max_payload);
-  for (std::size_t i = 0; i < n; ++i) {
-    ByteView part = header.subview(i * max_payload, max_payload);
-    const std::uint8_t flags = i + 1 == n ? kAfHeaderLast : kAfHeaderMore;
-    // Cannot fail: part.size() <= kMaxDataPayload.
-    (void)encode_data_packet(static_cast<std::uint32_t>(i), play_incarnation, flags, part, out);
-  }
-}
-
-void HeaderAssembler::reset(std::size_t expected_size) {
-  buf_.clear();
-  expected_ = expected_size;
-  next_location_ = 0;
-  complete_ = false;
-}
-
-Result<bool> HeaderAssembler::add(const DataPacket& packet) {
-  if (complete_) {
-    reset(expected_);
-  }
-  const bool first = buf_.empty() && next_location_ == 0;
-  if (!first && packet.location_id + 1 == next_location_) {
-    return false;  // duplicate of the previous fragment
-  }
-  if (!first && packet.location_id != next_location_) {
-    reset(expected_);
-    return Status(Code::kPeerViolation, "mmst: header fragment out of order", packet.location_id);
-  }
-  if (first && packet.location_id != 0) {
-    reset(expected_);
-    return Status(Code::kPeerViolation, "mmst: first header fragment with LocationId != 0",
-                  packet.location_id);
-  }
-  if (packet.payload.size() > limits::kMaxAsfHeaderBytes - buf_.size()) {
-    reset(expected_);
-    return Status(Code::kLimitExceeded, "mmst: ASF header above kMaxAsfHeaderBytes");
-  }
-  if (expected_ != 0 && buf_.size() + packet.payload.size() > expected_) {
-    reset(expected_);
-    return Status(Code::kPeerViolation, "mmst: ASF header longer than fileHeaderSize");
-  }
-  buf_.insert(buf_.end(), packet.payload.begin(), packet.payload.end());
-  next_location_ = packet.location_id + 1;
-  if ((packet.af_flags & kAfHeaderLastBit) == 0) {
-    return false;
-  }
-  if (expected_ != 0 && buf_.size() != expected_) {
-    const auto got = static_cast<std::uint32_t>(buf_.size());
-    reset(expected_);
-    return Status(Code::kPeerViolation, "mmst: ASF header shorter than fileHeaderSize", got);
-  }
-  complete_ = true;
-  return true;
-}
-
-// ---- TCP demultiplexing ----
-
-Decode decode_tcp_unit(ByteView in, Unit* out, Status* error) {
-  if (in.size() < 8) {
-    return Decode::kNeedMore;
-  }
-  bool command = load_u32le(in.data() + 4) == kSessionId;
-  if (command) {
-    if (in.size() < 16) {
-      return Decode::kNeedMore;
-    }
-    // A Data packet with incarnation 0xCE, AFFlags 0xFA and size 0xB00B looks like
-    // the magic; the seal tells them apart.
-    command = load_u32le(in.data() + 12) == kSeal;
-  }
-  Decode d;
-  if (command) {
-    out->kind = Unit::Kind::kMessage;
-    d = decode_message(in, &out->message, error);
-    out->wire_size = out->message.wire_size;
-  } else {
-    out->kind = Unit::Kind::kData;
-    d = decode_data_packet(in, &out->data, error);
-    out->wire_size = out->data.packet_size;
-  }
-  return d;
-}
-
-// ---- UDP resend ----
-
-Status decode_resend(ByteView datagram, RequestPacketListResend* out) {
-  ByteReader r(datagram);
-  std::uint32_t sig = 0;
-  std::uint16_t n = 0;
-  r.read_u32le(&sig);
-  r.read_u32le(&out->dw_client_id);
-  r.read_u16le(&out->w_source_id);
-  r.read_u16le(&n);
-  if (!r.ok()) {
-    return Status(Code::kMalformed, "mmsu: resend datagram shorter than 12 bytes",
-                  static_cast<std::uint32_t>(datagram.size()));
-  }
-  if (sig != kResendSignature) {
-    return Status(Code::kMalformed, "mmsu: bad RequestPacketListResend signature", sig);
-  }
-  if (n > limits::kMaxResendPackets) {
-    return Status(Code::kLimitExceeded, "mmsu: wNumPackets above kMaxResendPackets", n);
-  }
-  if (n == 0 || datagram.size() != kResendHeaderSize + 4u * n) {
-    return Status(Code::kMalformed, "mmsu: resend datagram length != 12 + 4 * wNumPackets", n);
-  }
-  out->dw_begin_packet_list.assign(n, 0);
-  for (std::uint32_t& v : out->dw_begin_packet_list) {
-    r.read_u32le(&v);
-  }
-  return Status::Ok();
-}
-
-Status encode_resend(const RequestPacketListResend& rq, std::vector<std::uint8_t>* out) {
-  const std::size_t n = rq.dw_begin_packet_list.size();
-  if (n == 0 || n > limits::kMaxResendPackets) {
-    return Status(Code::kLocalMisuse, "mmsu: resend list must hold 1..32 packets",
-                  static_cast<std::uint32_t>(n));
-  }
-  ByteWriter w(out);
-  w.u32le(kResendSignature);
-  w.u32le(rq.dw_client_id);
-  w.u16le(rq.w_source_id);
-  w.u16le(static_cast<std::uint16_t>(n));
-  for (std::uint32_t v : rq.dw_begin_packet_list) {
-    w.u32le(v);
-  }
-  return Status::Ok();
-}
-
-std::uint32_t extend_sequence(std::uint32_t last, std::uint8_t af_flags) {
-  const auto delta = static_cast<std::int8_t>(
-      static_cast<std::uint8_t>(af_flags - static_cast<std::uint8_t>(last & 0xFF)));
-  return last + static_cast<std::uint32_t>(static_cast<std::int32_t>(delta));
-}
-
 // ---- helpers ----
 
 std::vector<std::uint8_t> utf8_to_utf16le(const std::string& utf8) {
@@ -1357,95 +995,6 @@ std::vector<std::uint8_t> utf8_to_utf16le(const std::string& utf8) {
     w.u16le(c);
   }
   return out;
-}
-
-std::string make_subscriber_name(const std::string& version, const std::string& guid,
-                                 const std::string& host) {
-  std::string s = "NSPlayer/" + version + "; {" + guid + "}";
-  if (!host.empty()) {
-    s += "; Host: " + host;
-  }
-  return s;
-}
-
-int player_major_version(const std::string& subscriber_name) {
-  static constexpr char kToken[] = "NSPlayer/";
-  const std::size_t pos = subscriber_name.find(kToken);
-  if (pos == std::string::npos) {
-    return -1;
-  }
-  return leading_int(subscriber_name, pos + sizeof(kToken) - 1);
-}
-
-int server_major_version(const std::string& server_version_info) {
-  return leading_int(server_version_info, 0);
-}
-
-std::vector<std::uint8_t> basic_challenge_token(const std::string& realm) {
-  std::vector<std::uint8_t> out = utf8_to_utf16le("realm=\"" + realm + "\"");
-  out.push_back(0);
-  out.push_back(0);
-  return out;
-}
-
-std::vector<std::uint8_t> basic_response_token(const std::string& user,
-                                               const std::string& password) {
-  const std::string in = user + ":" + password;
-  std::vector<std::uint8_t> out;
-  std::size_t i = 0;
-  for (; i + 2 < in.size(); i += 3) {
-    const std::uint32_t v = (std::uint32_t{static_cast<std::uint8_t>(in[i])} << 16) |
-                            (std::uint32_t{static_cast<std::uint8_t>(in[i + 1])} << 8) |
-                            std::uint32_t{static_cast<std::uint8_t>(in[i + 2])};
-    out.push_back(static_cast<std::uint8_t>(kBase64[(v >> 18) & 63]));
-    out.push_back(static_cast<std::uint8_t>(kBase64[(v >> 12) & 63]));
-    out.push_back(static_cast<std::uint8_t>(kBase64[(v >> 6) & 63]));
-    out.push_back(static_cast<std::uint8_t>(kBase64[v & 63]));
-  }
-  const std::size_t rest = in.size() - i;
-  if (rest > 0) {
-    std::uint32_t v = std::uint32_t{static_cast<std::uint8_t>(in[i])} << 16;
-    if (rest == 2) {
-      v |= std::uint32_t{static_cast<std::uint8_t>(in[i + 1])} << 8;
-    }
-    out.push_back(static_cast<std::uint8_t>(kBase64[(v >> 18) & 63]));
-    out.push_back(static_cast<std::uint8_t>(kBase64[(v >> 12) & 63]));
-    out.push_back(rest == 2 ? static_cast<std::uint8_t>(kBase64[(v >> 6) & 63])
-                            : static_cast<std::uint8_t>('='));
-    out.push_back(static_cast<std::uint8_t>('='));
-  }
-  out.push_back(0);
-  return out;
-}
-
-bool is_ntlm_token(ByteView token) {
-  return token.size() >= 2 && token[0] == 0 && token[1] == 0;
-}
-
-std::vector<std::uint8_t> make_client_log(std::uint32_t source_id, const std::string& url,
-                                          const std::string& transport) {
-  std::vector<std::uint8_t> log(kClientLogSize, 0);
-  constexpr std::size_t kInfo = 4;  // CLIENT_LOG_INFO offset in CLIENT_LOG
-  store_u32le(log.data(), kClientLogSize);
-  store_u32le(log.data() + kInfo, kClientLogInfoSize);
-  put_ansi(&log, kInfo + 4, 260, url);         // szURL
-  put_ansi(&log, kInfo + 264, 260, "");        // szChannelURL
-  put_ansi(&log, kInfo + 524, 64, "");         // szUserAgent
-  put_ansi(&log, kInfo + 588, 260, "");        // szHostingWebPage
-  put_ansi(&log, kInfo + 856, 16, "en-US");    // szLang
-  put_ansi(&log, kInfo + 872, 40, "");         // szUniquePID
-  put_ansi(&log, kInfo + 912, 32, "");         // szHostExe
-  put_ansi(&log, kInfo + 968, 64, "");         // szAudioCodec
-  put_ansi(&log, kInfo + 1032, 64, "");        // szVideoCodec
-  store_u16le(log.data() + kInfo + 1104, 1);   // rate
-  store_u32le(log.data() + 1146, source_id);   // dwSourceId
-  store_u32le(log.data() + 1150, 0xFFFFFFFF);  // dwIPAddress
-  put_ansi(&log, 1154, 260, "");               // szComputerDNS
-  put_ansi(&log, 1414, 16, "Linux");           // szOS
-  put_ansi(&log, 1438, 16, "");                // szCPU
-  put_ansi(&log, 1454, 8, "mms");              // szProto
-  put_ansi(&log, 1462, 8, transport);          // szTransport
-  return log;
 }
 
 }  // namespace mms::mmst

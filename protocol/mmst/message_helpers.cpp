@@ -1,0 +1,124 @@
+// Small MMS helpers both roles need: subscriber names and versions, BASIC
+// challenge/response tokens, the CLIENT_LOG for Logging. Declared in
+// protocol/mmst/messages.h.
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "protocol/core/byte_reader.h"
+#include "protocol/mmst/messages.h"
+
+namespace mms::mmst {
+namespace {
+
+const char kBase64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+void put_ansi(std::vector<std::uint8_t>* buf, std::size_t off, std::size_t size,
+              const std::string& s) {
+  const std::string& v = s.empty() ? std::string("-") : s;
+  const std::size_t n = v.size() < size ? v.size() : size - 1;
+  std::memcpy(buf->data() + off, v.data(), n);
+  (*buf)[off + n] = 0;
+}
+
+int leading_int(const std::string& s, std::size_t pos) {
+  int v = -1;
+  while (pos < s.size() && s[pos] >= '0' && s[pos] <= '9' && v < 100000) {
+    v = (v < 0 ? 0 : v * 10) + (s[pos] - '0');
+    ++pos;
+  }
+  return v;
+}
+
+}  // namespace
+
+std::string make_subscriber_name(const std::string& version, const std::string& guid,
+                                 const std::string& host) {
+  std::string s = "NSPlayer/" + version + "; {" + guid + "}";
+  if (!host.empty()) {
+    s += "; Host: " + host;
+  }
+  return s;
+}
+
+int player_major_version(const std::string& subscriber_name) {
+  static constexpr char kToken[] = "NSPlayer/";
+  const std::size_t pos = subscriber_name.find(kToken);
+  if (pos == std::string::npos) {
+    return -1;
+  }
+  return leading_int(subscriber_name, pos + sizeof(kToken) - 1);
+}
+
+int server_major_version(const std::string& server_version_info) {
+  return leading_int(server_version_info, 0);
+}
+
+std::vector<std::uint8_t> basic_challenge_token(const std::string& realm) {
+  std::vector<std::uint8_t> out = utf8_to_utf16le("realm=\"" + realm + "\"");
+  out.push_back(0);
+  out.push_back(0);
+  return out;
+}
+
+std::vector<std::uint8_t> basic_response_token(const std::string& user,
+                                               const std::string& password) {
+  const std::string in = user + ":" + password;
+  std::vector<std::uint8_t> out;
+  std::size_t i = 0;
+  for (; i + 2 < in.size(); i += 3) {
+    const std::uint32_t v = (std::uint32_t{static_cast<std::uint8_t>(in[i])} << 16) |
+                            (std::uint32_t{static_cast<std::uint8_t>(in[i + 1])} << 8) |
+                            std::uint32_t{static_cast<std::uint8_t>(in[i + 2])};
+    out.push_back(static_cast<std::uint8_t>(kBase64[(v >> 18) & 63]));
+    out.push_back(static_cast<std::uint8_t>(kBase64[(v >> 12) & 63]));
+    out.push_back(static_cast<std::uint8_t>(kBase64[(v >> 6) & 63]));
+    out.push_back(static_cast<std::uint8_t>(kBase64[v & 63]));
+  }
+  const std::size_t rest = in.size() - i;
+  if (rest > 0) {
+    std::uint32_t v = std::uint32_t{static_cast<std::uint8_t>(in[i])} << 16;
+    if (rest == 2) {
+      v |= std::uint32_t{static_cast<std::uint8_t>(in[i + 1])} << 8;
+    }
+    out.push_back(static_cast<std::uint8_t>(kBase64[(v >> 18) & 63]));
+    out.push_back(static_cast<std::uint8_t>(kBase64[(v >> 12) & 63]));
+    out.push_back(rest == 2 ? static_cast<std::uint8_t>(kBase64[(v >> 6) & 63])
+                            : static_cast<std::uint8_t>('='));
+    out.push_back(static_cast<std::uint8_t>('='));
+  }
+  out.push_back(0);
+  return out;
+}
+
+bool is_ntlm_token(ByteView token) {
+  return token.size() >= 2 && token[0] == 0 && token[1] == 0;
+}
+
+std::vector<std::uint8_t> make_client_log(std::uint32_t source_id, const std::string& url,
+                                          const std::string& transport) {
+  std::vector<std::uint8_t> log(kClientLogSize, 0);
+  constexpr std::size_t kInfo = 4;  // CLIENT_LOG_INFO offset in CLIENT_LOG
+  store_u32le(log.data(), kClientLogSize);
+  store_u32le(log.data() + kInfo, kClientLogInfoSize);
+  put_ansi(&log, kInfo + 4, 260, url);         // szURL
+  put_ansi(&log, kInfo + 264, 260, "");        // szChannelURL
+  put_ansi(&log, kInfo + 524, 64, "");         // szUserAgent
+  put_ansi(&log, kInfo + 588, 260, "");        // szHostingWebPage
+  put_ansi(&log, kInfo + 856, 16, "en-US");    // szLang
+  put_ansi(&log, kInfo + 872, 40, "");         // szUniquePID
+  put_ansi(&log, kInfo + 912, 32, "");         // szHostExe
+  put_ansi(&log, kInfo + 968, 64, "");         // szAudioCodec
+  put_ansi(&log, kInfo + 1032, 64, "");        // szVideoCodec
+  store_u16le(log.data() + kInfo + 1104, 1);   // rate
+  store_u32le(log.data() + 1146, source_id);   // dwSourceId
+  store_u32le(log.data() + 1150, 0xFFFFFFFF);  // dwIPAddress
+  put_ansi(&log, 1154, 260, "");               // szComputerDNS
+  put_ansi(&log, 1414, 16, "Linux");           // szOS
+  put_ansi(&log, 1438, 16, "");                // szCPU
+  put_ansi(&log, 1454, 8, "mms");              // szProto
+  put_ansi(&log, 1462, 8, transport);          // szTransport
+  return log;
+}
+
+}  // namespace mms::mmst
