@@ -6,12 +6,11 @@
 #include <vector>
 
 #include "protocol/core/byte_reader.h"
+#include "protocol/core/text.h"
 #include "protocol/mmst/messages.h"
 
 namespace mms::mmst {
 namespace {
-
-const char kBase64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 void put_ansi(std::vector<std::uint8_t>* buf, std::size_t off, std::size_t size,
               const std::string& s) {
@@ -63,30 +62,8 @@ std::vector<std::uint8_t> basic_challenge_token(const std::string& realm) {
 
 std::vector<std::uint8_t> basic_response_token(const std::string& user,
                                                const std::string& password) {
-  const std::string in = user + ":" + password;
-  std::vector<std::uint8_t> out;
-  std::size_t i = 0;
-  for (; i + 2 < in.size(); i += 3) {
-    const std::uint32_t v = (std::uint32_t{static_cast<std::uint8_t>(in[i])} << 16) |
-                            (std::uint32_t{static_cast<std::uint8_t>(in[i + 1])} << 8) |
-                            std::uint32_t{static_cast<std::uint8_t>(in[i + 2])};
-    out.push_back(static_cast<std::uint8_t>(kBase64[(v >> 18) & 63]));
-    out.push_back(static_cast<std::uint8_t>(kBase64[(v >> 12) & 63]));
-    out.push_back(static_cast<std::uint8_t>(kBase64[(v >> 6) & 63]));
-    out.push_back(static_cast<std::uint8_t>(kBase64[v & 63]));
-  }
-  const std::size_t rest = in.size() - i;
-  if (rest > 0) {
-    std::uint32_t v = std::uint32_t{static_cast<std::uint8_t>(in[i])} << 16;
-    if (rest == 2) {
-      v |= std::uint32_t{static_cast<std::uint8_t>(in[i + 1])} << 8;
-    }
-    out.push_back(static_cast<std::uint8_t>(kBase64[(v >> 18) & 63]));
-    out.push_back(static_cast<std::uint8_t>(kBase64[(v >> 12) & 63]));
-    out.push_back(rest == 2 ? static_cast<std::uint8_t>(kBase64[(v >> 6) & 63])
-                            : static_cast<std::uint8_t>('='));
-    out.push_back(static_cast<std::uint8_t>('='));
-  }
+  const std::string b64 = base64_encode(user + ":" + password);
+  std::vector<std::uint8_t> out(b64.begin(), b64.end());
   out.push_back(0);
   return out;
 }
