@@ -7,11 +7,11 @@
 #include "protocol/core/byte_writer.h"
 #include "protocol/core/limits.h"
 #include "protocol/core/text.h"
+#include "protocol/mmst/message_strings.h"
 
 namespace mms::mmst {
 namespace {
 
-constexpr std::uint32_t kReplacementChar = 0xFFFD;
 // Connect: "HOST:"/"VIA:" strings after the client token; more are ignored.
 constexpr std::size_t kMaxSubscriberExtra = 8;
 // Smallest messageLength: 16 header bytes after offset 16 plus one chunkLen+MID.
@@ -44,113 +44,10 @@ void write_double(ByteWriter* w, double d) {
   w->u64le(bits_of(d));
 }
 
-// Decodes UTF-16LE code units from `units` (an odd trailing byte is ignored)
-// until the first NUL or the end. *consumed: bytes used including the NUL.
-// kLimitExceeded above kMaxMmsStringUnits code units before the NUL.
-Status read_utf16_z(ByteView units, std::string* out, std::size_t* consumed) {
-  out->clear();
-  const std::size_t n = units.size() / 2;
-  std::size_t len = 0;
-  while (len < n && load_u16le(units.data() + 2 * len) != 0) {
-    ++len;
-  }
-  if (len > limits::kMaxMmsStringUnits) {
-    return Status(Code::kLimitExceeded, "mmst: string above kMaxMmsStringUnits",
-                  static_cast<std::uint32_t>(len));
-  }
-  *consumed = len < n ? 2 * (len + 1) : 2 * len;
-  *out = utf16le_to_utf8(units.subview(0, 2 * len));
-  return Status::Ok();
-}
-
-// UTF-8 -> code points; invalid sequences give U+FFFD.
-std::vector<std::uint32_t> code_points(const std::string& s) {
-  std::vector<std::uint32_t> cps;
-  std::size_t i = 0;
-  const std::size_t n = s.size();
-  while (i < n) {
-    const std::uint32_t b = static_cast<std::uint8_t>(s[i]);
-    std::size_t len = 0;
-    std::uint32_t cp = 0;
-    std::uint32_t min = 0;
-    if (b < 0x80) {
-      cps.push_back(b);
-      ++i;
-      continue;
-    } else if ((b & 0xE0) == 0xC0) {
-      len = 2;
-      cp = b & 0x1F;
-      min = 0x80;
-    } else if ((b & 0xF0) == 0xE0) {
-      len = 3;
-      cp = b & 0x0F;
-      min = 0x800;
-    } else if ((b & 0xF8) == 0xF0) {
-      len = 4;
-      cp = b & 0x07;
-      min = 0x10000;
-    } else {
-      cps.push_back(kReplacementChar);
-      ++i;
-      continue;
-    }
-    bool ok = i + len <= n;
-    for (std::size_t k = 1; ok && k < len; ++k) {
-      const std::uint32_t c = static_cast<std::uint8_t>(s[i + k]);
-      if ((c & 0xC0) != 0x80) {
-        ok = false;
-      } else {
-        cp = (cp << 6) | (c & 0x3F);
-      }
-    }
-    if (!ok || cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
-      cps.push_back(kReplacementChar);
-      ++i;
-      continue;
-    }
-    cps.push_back(cp);
-    i += len;
-  }
-  return cps;
-}
-
-std::vector<std::uint16_t> utf16_units(const std::string& s) {
-  std::vector<std::uint16_t> u;
-  for (std::uint32_t cp : code_points(s)) {
-    if (cp >= 0x10000) {
-      cp -= 0x10000;
-      u.push_back(static_cast<std::uint16_t>(0xD800 + (cp >> 10)));
-      u.push_back(static_cast<std::uint16_t>(0xDC00 + (cp & 0x3FF)));
-    } else {
-      u.push_back(static_cast<std::uint16_t>(cp));
-    }
-  }
-  return u;
-}
-
-// Checks an outgoing string: within the limit, no embedded NUL.
-Status check_string(const std::vector<std::uint16_t>& u) {
-  if (u.size() > limits::kMaxMmsStringUnits) {
-    return Status(Code::kLocalMisuse, "mmst: string above kMaxMmsStringUnits",
-                  static_cast<std::uint32_t>(u.size()));
-  }
-  for (std::uint16_t c : u) {
-    if (c == 0) {
-      return Status(Code::kLocalMisuse, "mmst: string with an embedded NUL");
-    }
-  }
-  return Status::Ok();
-}
-
-Status write_utf16_z(ByteWriter* w, const std::string& s) {
-  std::vector<std::uint16_t> u = utf16_units(s);
-  MMS_TRY(check_string(u));
-  for (std::uint16_t c : u) {
-    w->u16le(c);
-  }
-  w->u16le(0);
-  return Status::Ok();
-}
+using detail::check_string;
+using detail::read_utf16_z;
+using detail::utf16_units;
+using detail::write_utf16_z;
 
 bool mid_has_hr(std::uint32_t mid) {
   return is_mac_to_viewer(mid) && mid != kLinkMacToViewerPing &&
@@ -177,8 +74,16 @@ Decode from_status(const Status& s, Status* error) {
 // FieldWriter visitor appends them, the FieldReader visitor reads them. M is the
 // message struct, const when encoding. Messages whose layout depends on counts,
 // offsets or limits checked in a particular order (Connect, ReportConnectedEX,
-// OpenFile, ReportOpenFile, StreamSwitch, Logging, ReportRedirect, Security) keep
+// OpenFile, ReportOpenFile, StreamSwitch, Logging, ReportRedirect) keep
 // hand-written code in decode_fields/encode_fields below.
+
+Status check_token(std::size_t n) {
+  if (n > limits::kMaxMmsTokenBytes) {
+    return Status(Code::kLocalMisuse, "mmst: token above kMaxMmsTokenBytes",
+                  static_cast<std::uint32_t>(n));
+  }
+  return Status::Ok();
+}
 
 class FieldWriter {
  public:
@@ -197,6 +102,14 @@ class FieldWriter {
   }
   // Trailing fields present only in a longer form of the message (n bytes).
   bool optional(bool present, std::size_t /*n*/) { return present; }
+  // cbToken (u32) then the token bytes, bounded by limits::kMaxMmsTokenBytes.
+  void token(const std::vector<std::uint8_t>& v) {
+    if (status_.ok()) {
+      status_ = check_token(v.size());
+    }
+    w_->u32le(static_cast<std::uint32_t>(v.size()));
+    w_->bytes(v);
+  }
   const Status& status() const { return status_; }
 
  private:
@@ -222,6 +135,21 @@ class FieldReader {
   bool optional(bool& present, std::size_t n) {
     present = r_->remaining() >= n;
     return present;
+  }
+  void token(std::vector<std::uint8_t>& v) {
+    std::uint32_t cb = 0;
+    r_->read_u32le(&cb);
+    ByteView bytes;
+    if (!status_.ok()) {
+      return;
+    }
+    if (cb > limits::kMaxMmsTokenBytes) {
+      status_ = Status(Code::kLimitExceeded, "mmst: pToken above kMaxMmsTokenBytes", cb);
+    } else if (!r_->read_view(cb, &bytes)) {
+      status_ = Status(Code::kMalformed, "mmst: cbToken beyond chunkLen", cb);
+    } else {
+      v = bytes.to_vector();
+    }
   }
   // The verdict: kDone, or kError with the first failure.
   Decode finish(Status* error) const { return from_status(status_, error); }
@@ -386,6 +314,13 @@ template <class V, class M, IfMessage<M, CloseFile> = 0>
 void fields(V& v, M& m) {
   v.u32(m.play_incarnation);
   v.u32(m.open_file_id);
+}
+
+template <class V, class M, IfMessage<M, Security> = 0>
+void fields(V& v, M& m) {
+  v.u32(m.play_incarnation);
+  v.u32(m.cookie);
+  v.token(m.p_token);
 }
 
 template <class M>
@@ -608,36 +543,14 @@ Decode decode_fields(ByteView m, Message* out, Status* error) {
       return from_status(read_utf16_z(v, &d.wsz_location, &used), error);
     }
     case kLinkMacToViewerSecurityChallenge:
-    case kLinkViewerToMacSecurityResponse: {
-      Security& s = out->security;
-      std::uint32_t cb = 0;
-      r.read_u32le(&s.play_incarnation);
-      r.read_u32le(&s.cookie);
-      r.read_u32le(&cb);
-      if (cb > limits::kMaxMmsTokenBytes) {
-        return fail(error, Code::kLimitExceeded, "mmst: pToken above kMaxMmsTokenBytes", cb);
-      }
-      ByteView v;
-      if (!r.read_view(cb, &v)) {
-        return bad(error, "mmst: cbToken beyond chunkLen", cb);
-      }
-      s.p_token = v.to_vector();
-      return Decode::kDone;
-    }
+    case kLinkViewerToMacSecurityResponse:
+      return read_fields(&r, &out->security, error);
     default:
       return Decode::kDone;  // unknown MID: mid and raw only
   }
 }
 
 // ---- per-message encoders: fields after chunkLen + MID ----
-
-Status check_token(std::size_t n) {
-  if (n > limits::kMaxMmsTokenBytes) {
-    return Status(Code::kLocalMisuse, "mmst: token above kMaxMmsTokenBytes",
-                  static_cast<std::uint32_t>(n));
-  }
-  return Status::Ok();
-}
 
 Status encode_fields(const Message& m, ByteWriter* w) {
   switch (m.mid) {
@@ -796,15 +709,8 @@ Status encode_fields(const Message& m, ByteWriter* w) {
       return Status::Ok();
     }
     case kLinkMacToViewerSecurityChallenge:
-    case kLinkViewerToMacSecurityResponse: {
-      const Security& s = m.security;
-      MMS_TRY(check_token(s.p_token.size()));
-      w->u32le(s.play_incarnation);
-      w->u32le(s.cookie);
-      w->u32le(static_cast<std::uint32_t>(s.p_token.size()));
-      w->bytes(s.p_token);
-      return Status::Ok();
-    }
+    case kLinkViewerToMacSecurityResponse:
+      return write_fields(w, m.security);
     default:
       return Status(Code::kLocalMisuse, "mmst: encode of an unknown MID", m.mid);
   }
@@ -984,17 +890,6 @@ Status encode_message(const Message& m, std::vector<std::uint8_t>* out) {
   w.u64le(m.header.time_sent);
   w.bytes(body);
   return Status::Ok();
-}
-
-// ---- helpers ----
-
-std::vector<std::uint8_t> utf8_to_utf16le(const std::string& utf8) {
-  std::vector<std::uint8_t> out;
-  ByteWriter w(&out);
-  for (std::uint16_t c : utf16_units(utf8)) {
-    w.u16le(c);
-  }
-  return out;
 }
 
 }  // namespace mms::mmst
