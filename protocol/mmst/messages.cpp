@@ -7,11 +7,11 @@
 #include "protocol/core/byte_writer.h"
 #include "protocol/core/limits.h"
 #include "protocol/core/text.h"
+#include "protocol/mmst/message_strings.h"
 
 namespace mms::mmst {
 namespace {
 
-constexpr std::uint32_t kReplacementChar = 0xFFFD;
 // Connect: "HOST:"/"VIA:" strings after the client token; more are ignored.
 constexpr std::size_t kMaxSubscriberExtra = 8;
 // Smallest messageLength: 16 header bytes after offset 16 plus one chunkLen+MID.
@@ -44,113 +44,10 @@ void write_double(ByteWriter* w, double d) {
   w->u64le(bits_of(d));
 }
 
-// Decodes UTF-16LE code units from `units` (an odd trailing byte is ignored)
-// until the first NUL or the end. *consumed: bytes used including the NUL.
-// kLimitExceeded above kMaxMmsStringUnits code units before the NUL.
-Status read_utf16_z(ByteView units, std::string* out, std::size_t* consumed) {
-  out->clear();
-  const std::size_t n = units.size() / 2;
-  std::size_t len = 0;
-  while (len < n && load_u16le(units.data() + 2 * len) != 0) {
-    ++len;
-  }
-  if (len > limits::kMaxMmsStringUnits) {
-    return Status(Code::kLimitExceeded, "mmst: string above kMaxMmsStringUnits",
-                  static_cast<std::uint32_t>(len));
-  }
-  *consumed = len < n ? 2 * (len + 1) : 2 * len;
-  *out = utf16le_to_utf8(units.subview(0, 2 * len));
-  return Status::Ok();
-}
-
-// UTF-8 -> code points; invalid sequences give U+FFFD.
-std::vector<std::uint32_t> code_points(const std::string& s) {
-  std::vector<std::uint32_t> cps;
-  std::size_t i = 0;
-  const std::size_t n = s.size();
-  while (i < n) {
-    const std::uint32_t b = static_cast<std::uint8_t>(s[i]);
-    std::size_t len = 0;
-    std::uint32_t cp = 0;
-    std::uint32_t min = 0;
-    if (b < 0x80) {
-      cps.push_back(b);
-      ++i;
-      continue;
-    } else if ((b & 0xE0) == 0xC0) {
-      len = 2;
-      cp = b & 0x1F;
-      min = 0x80;
-    } else if ((b & 0xF0) == 0xE0) {
-      len = 3;
-      cp = b & 0x0F;
-      min = 0x800;
-    } else if ((b & 0xF8) == 0xF0) {
-      len = 4;
-      cp = b & 0x07;
-      min = 0x10000;
-    } else {
-      cps.push_back(kReplacementChar);
-      ++i;
-      continue;
-    }
-    bool ok = i + len <= n;
-    for (std::size_t k = 1; ok && k < len; ++k) {
-      const std::uint32_t c = static_cast<std::uint8_t>(s[i + k]);
-      if ((c & 0xC0) != 0x80) {
-        ok = false;
-      } else {
-        cp = (cp << 6) | (c & 0x3F);
-      }
-    }
-    if (!ok || cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
-      cps.push_back(kReplacementChar);
-      ++i;
-      continue;
-    }
-    cps.push_back(cp);
-    i += len;
-  }
-  return cps;
-}
-
-std::vector<std::uint16_t> utf16_units(const std::string& s) {
-  std::vector<std::uint16_t> u;
-  for (std::uint32_t cp : code_points(s)) {
-    if (cp >= 0x10000) {
-      cp -= 0x10000;
-      u.push_back(static_cast<std::uint16_t>(0xD800 + (cp >> 10)));
-      u.push_back(static_cast<std::uint16_t>(0xDC00 + (cp & 0x3FF)));
-    } else {
-      u.push_back(static_cast<std::uint16_t>(cp));
-    }
-  }
-  return u;
-}
-
-// Checks an outgoing string: within the limit, no embedded NUL.
-Status check_string(const std::vector<std::uint16_t>& u) {
-  if (u.size() > limits::kMaxMmsStringUnits) {
-    return Status(Code::kLocalMisuse, "mmst: string above kMaxMmsStringUnits",
-                  static_cast<std::uint32_t>(u.size()));
-  }
-  for (std::uint16_t c : u) {
-    if (c == 0) {
-      return Status(Code::kLocalMisuse, "mmst: string with an embedded NUL");
-    }
-  }
-  return Status::Ok();
-}
-
-Status write_utf16_z(ByteWriter* w, const std::string& s) {
-  std::vector<std::uint16_t> u = utf16_units(s);
-  MMS_TRY(check_string(u));
-  for (std::uint16_t c : u) {
-    w->u16le(c);
-  }
-  w->u16le(0);
-  return Status::Ok();
-}
+using detail::check_string;
+using detail::read_utf16_z;
+using detail::utf16_units;
+using detail::write_utf16_z;
 
 bool mid_has_hr(std::uint32_t mid) {
   return is_mac_to_viewer(mid) && mid != kLinkMacToViewerPing &&
@@ -175,15 +72,27 @@ Decode from_status(const Status& s, Status* error) {
 //
 // fields(v, m) lists a message's fields after chunkLen + MID in wire order; the
 // FieldWriter visitor appends them, the FieldReader visitor reads them. M is the
-// message struct, const when encoding. Messages whose layout depends on counts,
-// offsets or limits checked in a particular order (Connect, ReportConnectedEX,
-// OpenFile, ReportOpenFile, StreamSwitch, Logging, ReportRedirect, Security) keep
-// hand-written code in decode_fields/encode_fields below.
+// message struct, const when encoding. Four irregular messages keep hand-written
+// code in decode_fields/encode_fields below: Connect (a run of optional strings
+// ended by an empty one, at most kMaxSubscriberExtra), ReportConnectedEX (four
+// counts, all checked against the limit and the message before any string is
+// read), OpenFile (token/cbtoken locate the token inside the file-name bytes) and
+// Logging (cbSize is the first field of the log bytes it counts).
+
+Status check_token(std::size_t n) {
+  if (n > limits::kMaxMmsTokenBytes) {
+    return Status(Code::kLocalMisuse, "mmst: token above kMaxMmsTokenBytes",
+                  static_cast<std::uint32_t>(n));
+  }
+  return Status::Ok();
+}
 
 class FieldWriter {
  public:
   explicit FieldWriter(ByteWriter* w) : w_(w) {}
+  void u16(std::uint16_t v) { w_->u16le(v); }
   void u32(std::uint32_t v) { w_->u32le(v); }
+  void u64(std::uint64_t v) { w_->u64le(v); }
   void f64(double v) { write_double(w_, v); }
   // Reserved bytes: zeros on encode, not read on decode.
   void reserved(std::size_t n) { w_->zeros(n); }
@@ -197,6 +106,45 @@ class FieldWriter {
   }
   // Trailing fields present only in a longer form of the message (n bytes).
   bool optional(bool present, std::size_t /*n*/) { return present; }
+  // cbToken (u32) then the token bytes, bounded by limits::kMaxMmsTokenBytes.
+  void token(const std::vector<std::uint8_t>& v) {
+    if (status_.ok()) {
+      status_ = check_token(v.size());
+    }
+    w_->u32le(static_cast<std::uint32_t>(v.size()));
+    w_->bytes(v);
+  }
+  // ReportRedirect's cbLocation (u16: bytes including the NUL) then the string.
+  void location(const std::string& v) {
+    const std::vector<std::uint16_t> u = utf16_units(v);
+    if (status_.ok()) {
+      status_ = check_string(u);
+    }
+    w_->u16le(static_cast<std::uint16_t>(2 * (u.size() + 1)));
+    for (std::uint16_t c : u) {
+      w_->u16le(c);
+    }
+    w_->u16le(0);
+  }
+  // A u32 count, then that many entries (each described by `each`), at most `max`.
+  template <class E, class F>
+  void list(const std::vector<E>& v, std::size_t max, std::size_t /*entry_size*/,
+            const char* over_max, const char* /*beyond*/, F each) {
+    if (v.size() > max) {
+      if (status_.ok()) {
+        status_ = Status(Code::kLocalMisuse, over_max, static_cast<std::uint32_t>(v.size()));
+      }
+      return;
+    }
+    w_->u32le(static_cast<std::uint32_t>(v.size()));
+    for (const E& e : v) {
+      each(e);
+    }
+  }
+  // Fields after hr that a failure reply may leave out: always written.
+  bool unless_failed(std::uint32_t /*hr*/, std::size_t /*n*/, const char* /*too_short*/) {
+    return true;
+  }
   const Status& status() const { return status_; }
 
  private:
@@ -208,7 +156,9 @@ class FieldReader {
  public:
   explicit FieldReader(ByteReader* r) : r_(r) {}
   // Fixed fields lie within fixed_message_size(), which decode_body checks before.
+  void u16(std::uint16_t& v) { r_->read_u16le(&v); }
   void u32(std::uint32_t& v) { r_->read_u32le(&v); }
+  void u64(std::uint64_t& v) { r_->read_u64le(&v); }
   void f64(double& v) { read_double(r_, &v); }
   void reserved(std::size_t n) { r_->skip(n); }
   void rest(std::vector<std::uint8_t>& v) { v = r_->rest().to_vector(); }
@@ -222,6 +172,67 @@ class FieldReader {
   bool optional(bool& present, std::size_t n) {
     present = r_->remaining() >= n;
     return present;
+  }
+  void token(std::vector<std::uint8_t>& v) {
+    std::uint32_t cb = 0;
+    r_->read_u32le(&cb);
+    ByteView bytes;
+    if (!status_.ok()) {
+      return;
+    }
+    if (cb > limits::kMaxMmsTokenBytes) {
+      status_ = Status(Code::kLimitExceeded, "mmst: pToken above kMaxMmsTokenBytes", cb);
+    } else if (!r_->read_view(cb, &bytes)) {
+      status_ = Status(Code::kMalformed, "mmst: cbToken beyond chunkLen", cb);
+    } else {
+      v = bytes.to_vector();
+    }
+  }
+  void location(std::string& v) {
+    std::uint16_t cb = 0;
+    r_->read_u16le(&cb);
+    ByteView bytes;
+    if (!status_.ok()) {
+      return;
+    }
+    if (cb / 2 > limits::kMaxMmsStringUnits + 1) {
+      status_ = Status(Code::kLimitExceeded, "mmst: ReportRedirect above kMaxMmsStringUnits", cb);
+    } else if (!r_->read_view(cb, &bytes)) {
+      status_ = Status(Code::kMalformed, "mmst: ReportRedirect cbLocation beyond chunkLen", cb);
+    } else {
+      std::size_t used = 0;
+      status_ = read_utf16_z(bytes, &v, &used);
+    }
+  }
+  template <class E, class F>
+  void list(std::vector<E>& v, std::size_t max, std::size_t entry_size, const char* over_max,
+            const char* beyond, F each) {
+    std::uint32_t n = 0;
+    r_->read_u32le(&n);
+    if (!status_.ok()) {
+      return;
+    }
+    if (n > max) {
+      status_ = Status(Code::kLimitExceeded, over_max, n);
+    } else if (std::uint64_t{entry_size} * n > r_->remaining()) {
+      status_ = Status(Code::kMalformed, beyond, n);
+    } else {
+      v.assign(n, E{});
+      for (E& e : v) {
+        each(e);
+      }
+    }
+  }
+  // false when the n bytes of the remaining fields are missing: fine after a
+  // failure hr (nothing else is valid then), else `too_short`.
+  bool unless_failed(std::uint32_t hr, std::size_t n, const char* too_short) {
+    if (r_->remaining() >= n) {
+      return true;
+    }
+    if (!hr_failed(hr) && status_.ok()) {
+      status_ = Status(Code::kMalformed, too_short);
+    }
+    return false;
   }
   // The verdict: kDone, or kError with the first failure.
   Decode finish(Status* error) const { return from_status(status_, error); }
@@ -279,6 +290,28 @@ void fields(V& v, M& m) {
   v.u32(m.play_incarnation);
 }
 
+template <class V, class M, IfMessage<M, ReportOpenFile> = 0>
+void fields(V& v, M& m) {
+  v.u32(m.hr);
+  v.u32(m.play_incarnation);
+  // A failure reply may be short: the 100 bytes after hr and playIncarnation.
+  if (!v.unless_failed(m.hr, 100, "mmst: ReportOpenFile too short")) {
+    return;
+  }
+  v.u32(m.open_file_id);
+  v.u32(m.padding);
+  v.u32(m.file_name);
+  v.u32(m.file_attributes);
+  v.f64(m.file_duration);
+  v.u32(m.file_blocks);
+  v.reserved(16);
+  v.u32(m.file_packet_size);
+  v.u64(m.file_packet_count);
+  v.u32(m.file_bit_rate);
+  v.u32(m.file_header_size);
+  v.reserved(36);
+}
+
 template <class V, class M, IfMessage<M, ReadBlock> = 0>
 void fields(V& v, M& m) {
   v.u32(m.open_file_id);
@@ -303,6 +336,20 @@ void fields(V& v, M& m) {
 template <class V, class M, IfMessage<M, CancelReadBlock> = 0>
 void fields(V& v, M& m) {
   v.u32(m.play_incarnation);
+}
+
+template <class V, class M, IfMessage<M, StreamSwitchEntry> = 0>
+void fields(V& v, M& m) {
+  v.u16(m.w_src_stream_number);
+  v.u16(m.w_dst_stream_number);
+  v.u16(m.w_thinning_level);
+}
+
+template <class V, class M, IfMessage<M, StreamSwitch> = 0>
+void fields(V& v, M& m) {
+  v.list(m.a_stream_entries, limits::kMaxStreamSwitchEntries, 6,
+         "mmst: StreamSwitch above kMaxStreamSwitchEntries",
+         "mmst: StreamSwitch entries beyond chunkLen", [&v](auto& e) { fields(v, e); });
 }
 
 template <class V, class M, IfMessage<M, ReportStreamSwitch> = 0>
@@ -388,6 +435,20 @@ void fields(V& v, M& m) {
   v.u32(m.open_file_id);
 }
 
+template <class V, class M, IfMessage<M, ReportRedirect> = 0>
+void fields(V& v, M& m) {
+  v.u32(m.hr);
+  v.u16(m.redirect_type);
+  v.location(m.wsz_location);
+}
+
+template <class V, class M, IfMessage<M, Security> = 0>
+void fields(V& v, M& m) {
+  v.u32(m.play_incarnation);
+  v.u32(m.cookie);
+  v.token(m.p_token);
+}
+
 template <class M>
 Decode read_fields(ByteReader* r, M* m, Status* error) {
   FieldReader v(r);
@@ -404,7 +465,6 @@ Status write_fields(ByteWriter* w, const M& m) {
 
 Decode decode_fields(ByteView m, Message* out, Status* error) {
   ByteReader r(m.subview(kMessagePrefixSize));
-  const std::size_t len = m.size();
   switch (out->mid) {
     case kLinkViewerToMacConnect: {
       Connect& c = out->connect;
@@ -509,52 +569,16 @@ Decode decode_fields(ByteView m, Message* out, Status* error) {
       std::size_t used = 0;
       return from_status(read_utf16_z(names, &o.file_name, &used), error);
     }
-    case kLinkMacToViewerReportOpenFile: {
-      ReportOpenFile& o = out->report_open_file;
-      r.read_u32le(&o.hr);
-      r.read_u32le(&o.play_incarnation);
-      if (len < fixed_message_size(out->mid)) {
-        // A failure reply may be short; nothing else is valid then.
-        return hr_failed(o.hr) ? Decode::kDone : bad(error, "mmst: ReportOpenFile too short");
-      }
-      r.read_u32le(&o.open_file_id);
-      r.read_u32le(&o.padding);
-      r.read_u32le(&o.file_name);
-      r.read_u32le(&o.file_attributes);
-      read_double(&r, &o.file_duration);
-      r.read_u32le(&o.file_blocks);
-      r.skip(16);
-      r.read_u32le(&o.file_packet_size);
-      r.read_u64le(&o.file_packet_count);
-      r.read_u32le(&o.file_bit_rate);
-      r.read_u32le(&o.file_header_size);
-      return Decode::kDone;
-    }
+    case kLinkMacToViewerReportOpenFile:
+      return read_fields(&r, &out->report_open_file, error);
     case kLinkViewerToMacReadBlock:
       return read_fields(&r, &out->read_block, error);
     case kLinkMacToViewerReportReadBlock:
       return read_fields(&r, &out->report_read_block, error);
     case kLinkViewerToMacCancelReadBlock:
       return read_fields(&r, &out->cancel_read_block, error);
-    case kLinkViewerToMacStreamSwitch: {
-      std::uint32_t n = 0;
-      r.read_u32le(&n);
-      if (n > limits::kMaxStreamSwitchEntries) {
-        return fail(error, Code::kLimitExceeded, "mmst: StreamSwitch above kMaxStreamSwitchEntries",
-                    n);
-      }
-      if (6ull * n > r.remaining()) {
-        return bad(error, "mmst: StreamSwitch entries beyond chunkLen", n);
-      }
-      auto& v = out->stream_switch.a_stream_entries;
-      v.assign(n, StreamSwitchEntry{});
-      for (StreamSwitchEntry& e : v) {
-        r.read_u16le(&e.w_src_stream_number);
-        r.read_u16le(&e.w_dst_stream_number);
-        r.read_u16le(&e.w_thinning_level);
-      }
-      return Decode::kDone;
-    }
+    case kLinkViewerToMacStreamSwitch:
+      return read_fields(&r, &out->stream_switch, error);
     case kLinkMacToViewerReportStreamSwitch:
       return read_fields(&r, &out->report_stream_switch, error);
     case kLinkViewerToMacStartPlaying:
@@ -590,54 +614,17 @@ Decode decode_fields(ByteView m, Message* out, Status* error) {
       return read_fields(&r, &out->ping_pong, error);
     case kLinkViewerToMacCloseFile:
       return read_fields(&r, &out->close_file, error);
-    case kLinkMacToViewerReportRedirect: {
-      ReportRedirect& d = out->report_redirect;
-      std::uint16_t cb = 0;
-      r.read_u32le(&d.hr);
-      r.read_u16le(&d.redirect_type);
-      r.read_u16le(&cb);
-      if (cb / 2 > limits::kMaxMmsStringUnits + 1) {
-        return fail(error, Code::kLimitExceeded, "mmst: ReportRedirect above kMaxMmsStringUnits",
-                    cb);
-      }
-      ByteView v;
-      if (!r.read_view(cb, &v)) {
-        return bad(error, "mmst: ReportRedirect cbLocation beyond chunkLen", cb);
-      }
-      std::size_t used = 0;
-      return from_status(read_utf16_z(v, &d.wsz_location, &used), error);
-    }
+    case kLinkMacToViewerReportRedirect:
+      return read_fields(&r, &out->report_redirect, error);
     case kLinkMacToViewerSecurityChallenge:
-    case kLinkViewerToMacSecurityResponse: {
-      Security& s = out->security;
-      std::uint32_t cb = 0;
-      r.read_u32le(&s.play_incarnation);
-      r.read_u32le(&s.cookie);
-      r.read_u32le(&cb);
-      if (cb > limits::kMaxMmsTokenBytes) {
-        return fail(error, Code::kLimitExceeded, "mmst: pToken above kMaxMmsTokenBytes", cb);
-      }
-      ByteView v;
-      if (!r.read_view(cb, &v)) {
-        return bad(error, "mmst: cbToken beyond chunkLen", cb);
-      }
-      s.p_token = v.to_vector();
-      return Decode::kDone;
-    }
+    case kLinkViewerToMacSecurityResponse:
+      return read_fields(&r, &out->security, error);
     default:
       return Decode::kDone;  // unknown MID: mid and raw only
   }
 }
 
 // ---- per-message encoders: fields after chunkLen + MID ----
-
-Status check_token(std::size_t n) {
-  if (n > limits::kMaxMmsTokenBytes) {
-    return Status(Code::kLocalMisuse, "mmst: token above kMaxMmsTokenBytes",
-                  static_cast<std::uint32_t>(n));
-  }
-  return Status::Ok();
-}
 
 Status encode_fields(const Message& m, ByteWriter* w) {
   switch (m.mid) {
@@ -713,44 +700,16 @@ Status encode_fields(const Message& m, ByteWriter* w) {
       w->bytes(o.token_data);
       return Status::Ok();
     }
-    case kLinkMacToViewerReportOpenFile: {
-      const ReportOpenFile& o = m.report_open_file;
-      w->u32le(o.hr);
-      w->u32le(o.play_incarnation);
-      w->u32le(o.open_file_id);
-      w->u32le(o.padding);
-      w->u32le(o.file_name);
-      w->u32le(o.file_attributes);
-      write_double(w, o.file_duration);
-      w->u32le(o.file_blocks);
-      w->zeros(16);
-      w->u32le(o.file_packet_size);
-      w->u64le(o.file_packet_count);
-      w->u32le(o.file_bit_rate);
-      w->u32le(o.file_header_size);
-      w->zeros(36);
-      return Status::Ok();
-    }
+    case kLinkMacToViewerReportOpenFile:
+      return write_fields(w, m.report_open_file);
     case kLinkViewerToMacReadBlock:
       return write_fields(w, m.read_block);
     case kLinkMacToViewerReportReadBlock:
       return write_fields(w, m.report_read_block);
     case kLinkViewerToMacCancelReadBlock:
       return write_fields(w, m.cancel_read_block);
-    case kLinkViewerToMacStreamSwitch: {
-      const auto& v = m.stream_switch.a_stream_entries;
-      if (v.size() > limits::kMaxStreamSwitchEntries) {
-        return Status(Code::kLocalMisuse, "mmst: StreamSwitch above kMaxStreamSwitchEntries",
-                      static_cast<std::uint32_t>(v.size()));
-      }
-      w->u32le(static_cast<std::uint32_t>(v.size()));
-      for (const StreamSwitchEntry& e : v) {
-        w->u16le(e.w_src_stream_number);
-        w->u16le(e.w_dst_stream_number);
-        w->u16le(e.w_thinning_level);
-      }
-      return Status::Ok();
-    }
+    case kLinkViewerToMacStreamSwitch:
+      return write_fields(w, m.stream_switch);
     case kLinkMacToViewerReportStreamSwitch:
       return write_fields(w, m.report_stream_switch);
     case kLinkViewerToMacStartPlaying:
@@ -782,29 +741,11 @@ Status encode_fields(const Message& m, ByteWriter* w) {
       return write_fields(w, m.ping_pong);
     case kLinkViewerToMacCloseFile:
       return write_fields(w, m.close_file);
-    case kLinkMacToViewerReportRedirect: {
-      const ReportRedirect& d = m.report_redirect;
-      std::vector<std::uint16_t> u = utf16_units(d.wsz_location);
-      MMS_TRY(check_string(u));
-      w->u32le(d.hr);
-      w->u16le(d.redirect_type);
-      w->u16le(static_cast<std::uint16_t>(2 * (u.size() + 1)));
-      for (std::uint16_t c : u) {
-        w->u16le(c);
-      }
-      w->u16le(0);
-      return Status::Ok();
-    }
+    case kLinkMacToViewerReportRedirect:
+      return write_fields(w, m.report_redirect);
     case kLinkMacToViewerSecurityChallenge:
-    case kLinkViewerToMacSecurityResponse: {
-      const Security& s = m.security;
-      MMS_TRY(check_token(s.p_token.size()));
-      w->u32le(s.play_incarnation);
-      w->u32le(s.cookie);
-      w->u32le(static_cast<std::uint32_t>(s.p_token.size()));
-      w->bytes(s.p_token);
-      return Status::Ok();
-    }
+    case kLinkViewerToMacSecurityResponse:
+      return write_fields(w, m.security);
     default:
       return Status(Code::kLocalMisuse, "mmst: encode of an unknown MID", m.mid);
   }
@@ -984,17 +925,6 @@ Status encode_message(const Message& m, std::vector<std::uint8_t>* out) {
   w.u64le(m.header.time_sent);
   w.bytes(body);
   return Status::Ok();
-}
-
-// ---- helpers ----
-
-std::vector<std::uint8_t> utf8_to_utf16le(const std::string& utf8) {
-  std::vector<std::uint8_t> out;
-  ByteWriter w(&out);
-  for (std::uint16_t c : utf16_units(utf8)) {
-    w.u16le(c);
-  }
-  return out;
 }
 
 }  // namespace mms::mmst
