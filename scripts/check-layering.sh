@@ -22,6 +22,7 @@ layer_of() {  # repo-relative path -> layer name ("" outside protocol/)
   case "$1" in
     protocol/session/session_factory.*) echo factory ;;
     protocol/core/*) echo core ;;
+    protocol/auth/*) echo auth ;;
     protocol/asf/*) echo asf ;;
     protocol/server/*) echo server ;;
     protocol/session/*) echo session ;;
@@ -37,13 +38,14 @@ layer_of() {  # repo-relative path -> layer name ("" outside protocol/)
 allowed() {  # layer -> the layers it may include
   case "$1" in
     core) echo "core" ;;
+    auth) echo "core auth" ;;
     asf) echo "core asf" ;;
     server) echo "core asf server" ;;
     session) echo "core asf session" ;;
-    mmsh) echo "core asf server session mmsh" ;;
-    mmst) echo "core asf server session mmst" ;;
-    rtsp) echo "core asf server session rtsp" ;;
-    factory | io) echo "core asf server session mmsh mmst rtsp factory io" ;;
+    mmsh) echo "core auth asf server session mmsh" ;;
+    mmst) echo "core auth asf server session mmst" ;;
+    rtsp) echo "core auth asf server session rtsp" ;;
+    factory | io) echo "core auth asf server session mmsh mmst rtsp factory io" ;;
     *) echo "" ;;
   esac
 }

@@ -33,13 +33,15 @@ esac
 BUILD_PACKAGES=(
   # build (libgstreamer1.0-dev also ships dh_gstscancodecs and gst-codec-info-1.0)
   meson ninja-build pkg-config g++
-  libglib2.0-dev libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev
+  libglib2.0-dev libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev nettle-dev
   # Debian package (scripts/package-deb.sh, tests/package/deb.sh)
   build-essential debhelper dpkg-dev fakeroot
 )
 TEST_PACKAGES=(
   # tests
   libgtest-dev libgmock-dev python3 curl time
+  # an independent NTLM implementation (client of the NTLM interop test)
+  python3-ntlm-auth
   # mms-record: the progress test runs it under a pseudo-terminal (script)
   bsdutils
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good

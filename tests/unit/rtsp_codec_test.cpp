@@ -5,12 +5,16 @@
 
 #include <gtest/gtest.h>
 
+#include "protocol/auth/md5.h"
 #include "protocol/core/limits.h"
-#include "protocol/rtsp/md5.h"
 #include "protocol/rtsp/message_codec.h"
 
 namespace mms::rtsp {
 namespace {
+
+using auth::Md5;
+using auth::md5;
+using auth::md5_hex;
 
 Decode decode(std::string_view s, Unit* u, Status* err) {
   return decode_unit(ByteView::of(s), u, err);
