@@ -44,7 +44,10 @@ bool has_feature(const std::string& features, const char* name) {
 }  // namespace
 
 MmshClientSession::MmshClientSession(session::ClientConfig config)
-    : config_(std::move(config)), current_url_(config_.url) {
+    : config_(std::move(config)),
+      current_url_(config_.url),
+      auth_(config_.client_guid),
+      proxy_auth_(config_.client_guid) {
   asf::HeaderGateOptions o;
   o.log_component = kLog;
   o.connection_speed_kbps = config_.connection_speed_kbps;
@@ -137,6 +140,20 @@ void MmshClientSession::on_connect_failed(session::ChannelId ch, Status why, Ins
   fail(why);
 }
 
+auth::Credentials MmshClientSession::credentials() const {
+  if (!config_.user.empty()) {
+    return auth::Credentials{config_.user, config_.password};
+  }
+  return auth::Credentials{current_url_.user, current_url_.password};
+}
+
+auth::Credentials MmshClientSession::proxy_credentials() const {
+  if (!config_.proxy) {
+    return auth::Credentials{};
+  }
+  return auth::Credentials{config_.proxy->user, config_.proxy->password};
+}
+
 void MmshClientSession::send_request(Instant now) {
   HttpRequest req;
   req.method = "GET";
@@ -203,16 +220,20 @@ void MmshClientSession::send_request(Instant now) {
     h.add("Pragma", "stream-switch-count=" + std::to_string(entries.size()));
     h.add("Pragma", "stream-switch-entry=" + format_stream_switch(entries));
   }
-  std::string user = !config_.user.empty() ? config_.user : current_url_.user;
-  std::string password = !config_.user.empty() ? config_.password : current_url_.password;
-  if (auth_sent_ && !user.empty()) {
-    h.add("Authorization", "Basic " + base64_encode(user + ":" + password));
+  auth_.next_request();
+  proxy_auth_.next_request();
+  std::string authorization = auth_.authorization(req.method, req.target, credentials());
+  if (!authorization.empty()) {
+    h.add("Authorization", std::move(authorization));
   }
-  if (config_.proxy && proxy_auth_sent_ && !config_.proxy->user.empty()) {
-    h.add("Proxy-Authorization",
-          "Basic " + base64_encode(config_.proxy->user + ":" + config_.proxy->password));
+  if (config_.proxy) {
+    std::string proxy_authorization =
+        proxy_auth_.authorization(req.method, req.target, proxy_credentials());
+    if (!proxy_authorization.empty()) {
+      h.add("Proxy-Authorization", std::move(proxy_authorization));
+    }
   }
-  h.add("X-Accept-Authentication", "Basic");
+  h.add("X-Accept-Authentication", "Digest, Basic");
   h.add("Connection", "Close");
   last_request_ = write_request(req);
   session::IoAction a;
@@ -279,20 +300,25 @@ std::size_t MmshClientSession::handle_head(ByteView bytes, Instant now) {
   MMS_LOG(LogLevel::kDebug, kLog, "%s response %d %s",
           phase_ == Phase::kDescribe ? "describe" : "play", resp.status, resp.reason.c_str());
   const int status = resp.status;
-  if (status == 401 || status == 407) {
-    bool proxy = status == 407;
-    bool have = proxy ? (config_.proxy && !config_.proxy->user.empty())
-                      : (!config_.user.empty() || !current_url_.user.empty());
-    bool& sent = proxy ? proxy_auth_sent_ : auth_sent_;
-    if (have && !sent) {
-      sent = true;
+  if (status == 401 || (status == 407 && config_.proxy)) {
+    const bool proxy = status == 407;
+    std::vector<std::string_view> offered =
+        resp.headers.all(proxy ? "Proxy-Authenticate" : "WWW-Authenticate");
+    if (offered.empty()) {
+      offered.emplace_back("Basic");  // old servers and proxies challenge without saying how
+    }
+    Status taken = proxy ? proxy_auth_.on_challenge(offered, status, proxy_credentials())
+                         : auth_.on_challenge(offered, status, credentials());
+    if (taken.ok()) {
       start_phase(phase_, now);
       return consumed;
     }
-    fail(Status(Code::kNotAuthorized,
-                have ? "server rejected the credentials" : "server requires authentication",
-                static_cast<std::uint32_t>(status)),
-         std::to_string(status) + " " + resp.reason);
+    fail(taken, std::to_string(status) + " " + resp.reason);
+    return 0;
+  }
+  if (status == 407) {
+    fail(Status(Code::kNotAuthorized, "a proxy we were not told of requires authentication", 407),
+         "407 " + resp.reason);
     return 0;
   }
   if (status == 300 || status == 301 || status == 302 || status == 303 || status == 307 ||
@@ -371,7 +397,7 @@ void MmshClientSession::follow(Url next, Instant now) {
     next.user = current_url_.user;
     next.password = current_url_.password;
   }
-  auth_sent_ = false;
+  auth_.reset();
   current_url_ = std::move(next);
   session::Event e;
   e.kind = session::Event::Kind::kRedirect;

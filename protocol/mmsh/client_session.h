@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "protocol/asf/header_gate.h"
+#include "protocol/auth/client_auth.h"
 #include "protocol/mmsh/framing.h"
 #include "protocol/mmsh/http_codec.h"
 #include "protocol/session/client_session.h"
@@ -66,6 +67,8 @@ class MmshClientSession final : public session::ClientSession {
   // Follows a redirect to `next` (an HTTP Location, a redirector's ref).
   void follow(Url next, Instant now);
   void fail(Status status, std::string detail = std::string());
+  auth::Credentials credentials() const;        // the configured ones, else the URL's
+  auth::Credentials proxy_credentials() const;  // the proxy URL's
   void touch(Instant now);
   void close_channel();
 
@@ -77,8 +80,8 @@ class MmshClientSession final : public session::ClientSession {
   session::ChannelId next_channel_ = 1;
   std::uint64_t position_ms_ = 0;
   int redirects_ = 0;
-  bool auth_sent_ = false;
-  bool proxy_auth_sent_ = false;
+  auth::ClientAuth auth_;        // the server's 401 challenges
+  auth::ClientAuth proxy_auth_;  // the proxy's 407 challenges
   int request_context_ = 0;
   std::uint32_t client_id_ = 0;
   bool have_client_id_ = false;

@@ -4,6 +4,7 @@
 #include "protocol/mmsh/server_session.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 #include <utility>
 
@@ -134,7 +135,11 @@ ServerSession::ServerSession(const ServerConfig* config, std::uint32_t client_id
       client_id_(client_id),
       head_deadline_(now + kRequestHeadTimeout),
       now_(now),
-      progress_at_(now) {}
+      progress_at_(now) {
+  char nonce[20];
+  std::snprintf(nonce, sizeof nonce, "%08x%08x", client_id, client_id * 2654435761u ^ 0x5EEDu);
+  auth_ = auth::ServerAuth(&config->auth, nonce, std::to_string(client_id), kLog);
+}
 
 Result<std::size_t> ServerSession::on_bytes(ByteView in, Instant now) {
   now_ = now;
@@ -278,25 +283,6 @@ std::optional<Instant> ServerSession::next_deadline() const {
 // ---------------------------------------------------------------------------
 // ServerSession: requests
 
-bool ServerSession::authorized(const HttpRequest& req) const {
-  if (config_->auth_user.empty()) {
-    return true;
-  }
-  const std::string* auth = req.headers.find("Authorization");
-  if (auth == nullptr || !istarts_with(*auth, "Basic ")) {
-    return false;
-  }
-  std::string_view b64 = std::string_view(*auth).substr(6);
-  while (!b64.empty() && b64.front() == ' ') {
-    b64.remove_prefix(1);
-  }
-  std::string decoded;
-  if (!base64_decode(b64, &decoded)) {
-    return false;
-  }
-  return decoded == config_->auth_user + ":" + config_->auth_password;
-}
-
 std::string ServerSession::response_head(int status, const char* reason, const char* content_type,
                                          std::optional<std::uint64_t> content_length, bool live,
                                          const std::vector<HttpHeader>& extra) const {
@@ -371,10 +357,13 @@ void ServerSession::handle_request(const HttpRequest& req, ByteView body, Instan
               ua->c_str());
     }
   }
-  if (!authorized(req)) {
+  if (!auth_.check(req.method, req.headers.find("Authorization"))) {
     MMS_LOG(LogLevel::kInfo, kLog, "client-id=%u: 401 (credentials missing or wrong)", client_id_);
-    respond_simple(401, "Unauthorized",
-                   {HttpHeader{"WWW-Authenticate", "Basic realm=\"mms-server\""}});
+    std::vector<HttpHeader> challenges;
+    for (std::string& v : auth_.challenges()) {
+      challenges.push_back(HttpHeader{"WWW-Authenticate", std::move(v)});
+    }
+    respond_simple(401, "Unauthorized", challenges);
     return;
   }
   const std::vector<PragmaToken> pragmas = parse_pragmas(req.headers);

@@ -46,6 +46,7 @@
 #include <vector>
 
 #include "protocol/asf/header_parser.h"
+#include "protocol/auth/server_auth.h"
 #include "protocol/core/access.h"
 #include "protocol/core/bytes.h"
 #include "protocol/core/fast_start.h"
@@ -72,11 +73,10 @@ std::optional<Fault> fault_from_string(std::string_view name);
 
 // Configuration shared by every session of a server.
 struct ServerConfig {
-  server::ContentSource* content = nullptr;  // not owned; outlives the sessions
-  bool fast = false;                         // on-demand Play as fast as the client reads
-  bool keep_padding = false;                 // send full-size $D payloads
-  std::string auth_user;                     // Basic authentication when non-empty
-  std::string auth_password;
+  server::ContentSource* content = nullptr;      // not owned; outlives the sessions
+  bool fast = false;                             // on-demand Play as fast as the client reads
+  bool keep_padding = false;                     // send full-size $D payloads
+  auth::ServerAccount auth;                      // 401 challenges when auth.user is non-empty
   std::map<std::string, std::string> redirects;  // content name (path without '/') -> URL
   // Server-side playlists: name (path without '/') -> content names played in
   // order. A Play of a playlist ends each entry but the last with $E(1) $C(0)
@@ -175,7 +175,6 @@ class ServerSession : public server::ServerSession {
   std::string response_head(int status, const char* reason, const char* content_type,
                             std::optional<std::uint64_t> content_length, bool live,
                             const std::vector<HttpHeader>& extra) const;
-  bool authorized(const HttpRequest& req) const;
   std::vector<std::uint8_t> header_payload() const;
   // [$M] $H of the current content; $M only to players of version 9 or later
   // (docs/protocols/wmsp-reference.md §6.7), each with the next playlist-gen-id.
@@ -197,6 +196,7 @@ class ServerSession : public server::ServerSession {
 
   const ServerConfig* config_;
   std::uint32_t client_id_;
+  auth::ServerAuth auth_;  // 401 challenges and credentials (protocol/auth/server_auth.h)
   State state_ = State::kReadingHead;
   Instant head_deadline_;
   std::size_t body_left_ = 0;

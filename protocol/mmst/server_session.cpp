@@ -402,7 +402,7 @@ void ServerSession::on_connect(const Message& m) {
   r.report_connected_ex.hr = kHrOk;
   r.report_connected_ex.play_incarnation = kMmsDisablePacketPair;  // no packet-pair
   r.report_connected_ex.server_version_info = kServerVersion;
-  if (!config_->auth_user.empty()) {
+  if (!config_->auth.user.empty()) {
     r.report_connected_ex.authen_package = kAuthPackage;
   }
   send(&r);
@@ -455,7 +455,7 @@ bool ServerSession::credentials_ok(ByteView token) const {
   if (!base64_decode(s, &decoded)) {
     return false;
   }
-  return decoded == config_->auth_user + ":" + config_->auth_password;
+  return decoded == config_->auth.user + ":" + config_->auth.password;
 }
 
 void ServerSession::challenge(std::uint32_t inc) {
@@ -489,7 +489,7 @@ void ServerSession::on_open_file(const Message& m) {
   const std::size_t q = m.open_file.file_name.find('?');
   requested_query_ = q == std::string::npos ? std::string() : m.open_file.file_name.substr(q);
   MMS_LOG(LogLevel::kInfo, kLog, "client-id=%u: OpenFile '%.200s'", client_id_, requested_.c_str());
-  if (!config_->auth_user.empty() && !authorized_) {
+  if (!config_->auth.user.empty() && !authorized_) {
     const ByteView token(m.open_file.token_data);
     if (!token.empty() && is_ntlm_token(token)) {
       MMS_LOG(LogLevel::kInfo, kLog, "client-id=%u: NTLM credentials refused (BASIC only)",
@@ -513,7 +513,7 @@ void ServerSession::on_open_file(const Message& m) {
 
 void ServerSession::on_security_response(const Message& m) {
   const std::uint32_t inc = m.security.play_incarnation;
-  if (config_->auth_user.empty() || authorized_ || auth_rounds_ == 0) {
+  if (config_->auth.user.empty() || authorized_ || auth_rounds_ == 0) {
     MMS_LOG(LogLevel::kWarning, kLog, "client-id=%u: unsolicited SecurityResponse", client_id_);
     refuse_open(inc, kNsEInvalidRequest);
     return;

@@ -41,6 +41,7 @@
 #include <string_view>
 #include <vector>
 
+#include "protocol/auth/server_auth.h"
 #include "protocol/core/access.h"
 #include "protocol/core/bytes.h"
 #include "protocol/core/fast_start.h"
@@ -55,11 +56,10 @@ namespace mms::mmst {
 
 // Configuration shared by every session of a server.
 struct ServerConfig {
-  server::ContentSource* content = nullptr;  // not owned; outlives the sessions
-  bool fast = false;                         // on-demand data as fast as the client reads
-  bool keep_padding = false;                 // send full-size ASF packets
-  std::string auth_user;                     // BASIC challenge when non-empty
-  std::string auth_password;
+  server::ContentSource* content = nullptr;      // not owned; outlives the sessions
+  bool fast = false;                             // on-demand data as fast as the client reads
+  bool keep_padding = false;                     // send full-size ASF packets
+  auth::ServerAccount auth;                      // BASIC challenge when auth.user is non-empty
   std::map<std::string, std::string> redirects;  // content name -> URL (ReportRedirect)
   // Server-side playlists: name -> content names played in order.
   std::map<std::string, std::vector<std::string>> playlists;

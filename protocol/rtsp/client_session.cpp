@@ -544,7 +544,7 @@ void RtspClientSession::handle_response(const Response& resp, Instant now) {
 
 bool RtspClientSession::handle_auth(const Response& resp, const Outstanding& o, Instant now) {
   const std::string detail = std::to_string(resp.status) + " " + resp.reason;
-  Status taken = requests_.auth().on_challenge(resp, credentials(), request_url_);
+  Status taken = requests_.auth().on_challenge(resp, credentials());
   if (!taken.ok()) {
     fail(taken, detail);
     return false;

@@ -6,69 +6,18 @@
 
 namespace mms::rtsp {
 
-Authenticator::Authenticator(std::string_view client_guid)
-    : cnonce_salt_(static_cast<unsigned>(client_guid.size() * 2654435761u)) {}
-
-Status Authenticator::on_challenge(const Response& resp, const Credentials& credentials,
-                                   std::string_view probe_uri) {
+Status Authenticator::on_challenge(const Response& resp, const Credentials& credentials) {
   if (resp.status == 407) {
     return Status(Code::kNotAuthorized, "RTSP proxy authentication is not supported", 407);
   }
-  if (credentials.user.empty()) {
-    return Status(Code::kNotAuthorized, "server requires authentication", 401);
-  }
-  if (rounds_ >= kMaxAuthRounds) {
-    return Status(Code::kNotAuthorized, "server rejected the credentials", 401);
-  }
-  Result<std::vector<AuthChallenge>> challenges = parse_www_authenticate(resp.headers);
-  if (!challenges.ok()) {
-    return Status(Code::kNotAuthorized, "server sent an unusable authentication challenge", 401);
-  }
-  const AuthChallenge* digest = nullptr;
-  const AuthChallenge* basic = nullptr;
-  for (const AuthChallenge& c : *challenges) {
-    if (c.is("Digest") && digest == nullptr) {
-      digest = &c;
-    } else if (c.is("Basic") && basic == nullptr) {
-      basic = &c;
-    }
-  }
-  if (digest != nullptr) {
-    Result<std::string> probe = digest_authorization(
-        *digest, credentials.user, credentials.password, "DESCRIBE", probe_uri, "0");
-    if (!probe.ok()) {
-      digest = nullptr;  // an algorithm we cannot do: Basic if offered
-    }
-  }
-  if (digest == nullptr && basic == nullptr) {
-    return Status(Code::kNotAuthorized, "server offers no Digest or Basic authentication", 401);
-  }
-  ++rounds_;
-  challenge_ = digest != nullptr ? *digest : *basic;
-  basic_ = digest == nullptr;
-  return Status();
+  return auth_.on_challenge(resp.headers.all("WWW-Authenticate"), resp.status, credentials);
 }
 
 void Authenticator::authorize(Request* req, const Credentials& credentials) const {
-  if (!challenge_) {
-    return;
+  std::string v = auth_.authorization(req->method, req->uri, credentials);
+  if (!v.empty()) {
+    req->headers.set("Authorization", std::move(v));
   }
-  if (basic_) {
-    req->headers.set("Authorization", basic_authorization(credentials.user, credentials.password));
-    return;
-  }
-  char cnonce[32];
-  std::snprintf(cnonce, sizeof cnonce, "%08x%08x", cnonce_counter_, cnonce_salt_);
-  Result<std::string> v = digest_authorization(*challenge_, credentials.user, credentials.password,
-                                               req->method, req->uri, cnonce);
-  if (v.ok()) {
-    req->headers.set("Authorization", *v);
-  }
-}
-
-void Authenticator::reset() {
-  rounds_ = 0;
-  challenge_.reset();
 }
 
 RequestTracker::Stamped RequestTracker::send(Request req, Sent what, std::size_t stream,

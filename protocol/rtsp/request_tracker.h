@@ -14,6 +14,7 @@
 #include <string>
 #include <string_view>
 
+#include "protocol/auth/client_auth.h"
 #include "protocol/core/status.h"
 #include "protocol/rtsp/message_codec.h"
 
@@ -21,8 +22,7 @@ namespace mms::rtsp {
 
 // Requests sent and not yet answered (keepalives, seeks): older ones are forgotten.
 constexpr std::size_t kMaxOutstandingRequests = 16;
-// Credentials are sent once; a second 401 fails.
-constexpr int kMaxAuthRounds = 1;
+using auth::kMaxAuthRounds;
 
 // What an outstanding request was, to route its response.
 enum class Sent : std::uint8_t {
@@ -42,41 +42,33 @@ struct Outstanding {
   Request request;         // as sent, for a retry with credentials (CSeq, Authorization replaced)
 };
 
-struct Credentials {
-  std::string user;
-  std::string password;
-};
+using auth::Credentials;
 
-// Answers the server's challenges. Once a challenge is taken, every later
-// request carries credentials for it.
+// Answers the server's challenges (protocol/auth/client_auth.h). Once a
+// challenge is taken, every later request carries credentials for it.
 class Authenticator {
  public:
-  // `client_guid` salts the Digest cnonce (only its length counts, as before).
-  explicit Authenticator(std::string_view client_guid = {});
+  // `client_guid` salts the Digest cnonce.
+  explicit Authenticator(std::string_view client_guid = {}) : auth_(client_guid) {}
 
   // A 401 or 407 answer to a request. Ok: a Digest (preferred, when its
-  // algorithm is one we can compute for `probe_uri`) or Basic challenge was
-  // taken; resend the request. Otherwise kNotAuthorized with the status as
-  // detail: 407 (proxies are not supported), no user name, credentials sent
-  // already (kMaxAuthRounds), an unparsable challenge, neither Digest nor Basic.
-  Status on_challenge(const Response& resp, const Credentials& credentials,
-                      std::string_view probe_uri);
+  // algorithm is one we compute) or Basic challenge was taken; resend the
+  // request. Otherwise kNotAuthorized with the status as detail: 407 (RTSP
+  // proxies are not supported), no user name, credentials sent already
+  // (kMaxAuthRounds), an unparsable challenge, neither Digest nor Basic.
+  Status on_challenge(const Response& resp, const Credentials& credentials);
   // Called once per request sent: the next Digest cnonce.
-  void next_request() { ++cnonce_counter_; }
+  void next_request() { auth_.next_request(); }
   // Sets Authorization on `req` for the challenge taken; nothing before one.
   void authorize(Request* req, const Credentials& credentials) const;
   // A redirect to another server: challenges and rounds start again.
-  void reset();
+  void reset() { auth_.reset(); }
 
-  bool challenged() const { return challenge_.has_value(); }
-  bool basic() const { return basic_; }
+  bool challenged() const { return auth_.challenged(); }
+  bool basic() const { return auth_.basic(); }
 
  private:
-  int rounds_ = 0;
-  std::optional<AuthChallenge> challenge_;
-  bool basic_ = false;
-  std::uint32_t cnonce_counter_ = 0;
-  std::uint32_t cnonce_salt_ = 0;
+  auth::ClientAuth auth_;
 };
 
 // CSeq numbering and the outstanding requests.

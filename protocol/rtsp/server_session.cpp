@@ -96,7 +96,7 @@ ServerSession::ServerSession(const ServerConfig* config, std::uint32_t seed, Ins
   std::snprintf(hex, sizeof hex, "%016llx%016llx",
                 static_cast<unsigned long long>(splitmix(std::uint64_t{seed} << 1 | 1)),
                 static_cast<unsigned long long>(splitmix(std::uint64_t{seed} << 2 | 3)));
-  auth_ = ServerAuth(config_->auth_user, config_->auth_password, hex, session_id_);
+  auth_ = auth::ServerAuth(&config_->auth, hex, session_id_, kLog);
   gen_id_ = static_cast<std::uint32_t>(splitmix(seed ^ 0x5EEDull) % 60000u) + 1;
 }
 
@@ -350,7 +350,10 @@ bool ServerSession::access_allowed(const Request& req) {
 }
 
 void ServerSession::challenge(Response* resp) {
-  auth_.challenge(resp);
+  resp->status = 401;
+  for (std::string& v : auth_.challenges()) {
+    resp->headers.add("WWW-Authenticate", std::move(v));
+  }
   if (auth_.failures() >= kRtspMaxAuthFailures) {
     state_ = State::kDone;
   }
@@ -413,7 +416,7 @@ Result<std::string> ServerSession::sdp_for(const server::Content& content,
 }
 
 void ServerSession::on_describe(const Request& req, Response* resp) {
-  if (!auth_.check(req)) {
+  if (!auth_.check(req.method, req.headers.find("Authorization"))) {
     challenge(resp);
     return;
   }
@@ -475,7 +478,7 @@ void ServerSession::set_source(Slot* slot, std::uint16_t source) {
 }
 
 void ServerSession::on_setup(const Request& req, Response* resp) {
-  if (!auth_.check(req)) {
+  if (!auth_.check(req.method, req.headers.find("Authorization"))) {
     challenge(resp);
     return;
   }

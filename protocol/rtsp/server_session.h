@@ -49,7 +49,7 @@
 //
 // Implementation: the request dispatcher in server_session.cpp, the media
 // flow (pacing, RTP/RTCP production, output queues) in server_flow.cpp,
-// authentication in ServerAuth (server_auth.h).
+// authentication in auth::ServerAuth (protocol/auth/server_auth.h).
 //
 // Thread confinement: a session is used by one thread.
 #pragma once
@@ -63,6 +63,7 @@
 #include <string>
 #include <vector>
 
+#include "protocol/auth/server_auth.h"
 #include "protocol/core/access.h"
 #include "protocol/core/bytes.h"
 #include "protocol/core/fast_start.h"
@@ -70,7 +71,6 @@
 #include "protocol/core/time.h"
 #include "protocol/rtsp/asf_rtp.h"
 #include "protocol/rtsp/message_codec.h"
-#include "protocol/rtsp/server_auth.h"
 #include "protocol/server/content.h"
 #include "protocol/server/session.h"
 
@@ -78,11 +78,10 @@ namespace mms::rtsp {
 
 // Configuration shared by every session of a server.
 struct ServerConfig {
-  server::ContentSource* content = nullptr;  // not owned; outlives the sessions
-  bool fast = false;                         // on-demand data as fast as the client reads
-  bool keep_padding = false;                 // send full-size ASF packets
-  std::string auth_user;                     // Basic + Digest challenge when non-empty
-  std::string auth_password;
+  server::ContentSource* content = nullptr;      // not owned; outlives the sessions
+  bool fast = false;                             // on-demand data as fast as the client reads
+  bool keep_padding = false;                     // send full-size ASF packets
+  auth::ServerAccount auth;                      // 401 challenges when auth.user is non-empty
   std::map<std::string, std::string> redirects;  // content name -> URL (302)
   // Server-side playlists: name -> content names played in order.
   std::map<std::string, std::vector<std::string>> playlists;
@@ -318,7 +317,7 @@ class ServerSession : public server::ServerSession {
   std::string session_id_;
   std::uint32_t ssrc_counter_ = 0;
   std::uint32_t server_cseq_ = 0;
-  ServerAuth auth_;                          // 401 challenges and credentials (server_auth.h)
+  auth::ServerAuth auth_;                    // 401 challenges and credentials (server_auth.h)
   std::optional<std::string> granted_path_;  // the path the access hook allowed
   std::string served_path_;
   int served_status_ = 0;

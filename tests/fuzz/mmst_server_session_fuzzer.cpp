@@ -36,8 +36,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   config.fast = (data[0] & 1) != 0;
   config.keep_padding = (data[0] & 2) != 0;
   if ((data[0] & 4) != 0) {
-    config.auth_user = "u";
-    config.auth_password = "p";
+    config.auth.user = "u";
+    config.auth.password = "p";
   }
   config.refuse_udp = (data[0] & 8) != 0;
   config.close_after_packets = (data[0] & 16) != 0 ? 3 : 0;

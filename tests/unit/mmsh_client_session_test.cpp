@@ -13,6 +13,7 @@
 #include <gtest/gtest.h>
 
 #include "protocol/asf/header_parser.h"
+#include "protocol/auth/http_auth.h"
 #include "protocol/core/bytes.h"
 #include "protocol/core/limits.h"
 #include "protocol/core/text.h"
@@ -771,6 +772,53 @@ TEST(MmshClientSession, UnauthorizedWithoutCredentials) {
   ASSERT_EQ(rig.log().size(), 1u);
   rig.expect_failed(Code::kNotAuthorized);
   EXPECT_EQ(rig.events()[0].status.detail(), 401u);
+}
+
+// Digest is preferred to Basic; each request gets its own response (the
+// method and URI are in the hash, the cnonce changes).
+TEST(MmshClientSession, UnauthorizedAnswersDigest) {
+  const Media& m = small_media();
+  Rig rig(Rig::config("mmsh://alice:s3cret@h/secret.asf"));
+  rig.play();
+  ChannelId ch1 = 0;
+  rig.connect(&ch1);
+  std::vector<std::uint8_t> b;
+  append(&b,
+         simple_head(401, "Unauthorized",
+                     "WWW-Authenticate: Basic realm=\"wms\"\r\n"
+                     "WWW-Authenticate: Digest realm=\"wms\", nonce=\"abc\", qop=\"auth\"\r\n"));
+  rig.feed(ch1, b);
+  EXPECT_TRUE(rig.log().empty());
+  rig.expect_action(IoAction::Kind::kClose);
+  ChannelId ch2 = 0;
+  const std::string describe = rig.connect(&ch2);
+  const std::size_t at = describe.find("Authorization: Digest ");
+  ASSERT_NE(at, std::string::npos) << describe;
+  const std::string value = describe.substr(at + 15, describe.find("\r\n", at) - at - 15);
+  Result<std::vector<auth::AuthChallenge>> creds = auth::parse_auth(value);
+  ASSERT_TRUE(creds.ok());
+  ASSERT_EQ(creds->size(), 1u);
+  const auth::AuthChallenge& c = creds->front();
+  EXPECT_EQ(*c.param("username"), "alice");
+  EXPECT_EQ(*c.param("uri"), "/secret.asf");
+  EXPECT_TRUE(auth::digest_verify(c, "GET", "s3cret"));
+  EXPECT_FALSE(auth::digest_verify(c, "GET", "other"));
+  rig.feed(ch2, header_body(ok_head(), m.header));
+  ASSERT_EQ(rig.log().size(), 1u);
+  rig.expect_action(IoAction::Kind::kClose);
+  ChannelId ch3 = 0;
+  const std::string play = rig.connect(&ch3);
+  const std::size_t at3 = play.find("Authorization: Digest ");
+  ASSERT_NE(at3, std::string::npos) << play;
+  EXPECT_NE(play.substr(at3, play.find("\r\n", at3) - at3),
+            describe.substr(at, describe.find("\r\n", at) - at));
+  // A second 401 means the credentials were wrong.
+  b.clear();
+  append(&b, simple_head(401, "Unauthorized",
+                         "WWW-Authenticate: Digest realm=\"wms\", nonce=\"abc\"\r\n"));
+  rig.feed(ch3, b);
+  rig.expect_failed(Code::kNotAuthorized);
+  EXPECT_STREQ(rig.events().back().status.what(), "server rejected the credentials");
 }
 
 TEST(MmshClientSession, UnauthorizedWithUrlCredentialsRetriesWithBasic) {

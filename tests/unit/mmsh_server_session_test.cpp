@@ -9,6 +9,7 @@
 
 #include "protocol/asf/header_parser.h"
 #include "protocol/asf/packet.h"
+#include "protocol/auth/http_auth.h"
 #include "protocol/core/text.h"
 #include "protocol/mmsh/framing.h"
 #include "protocol/mmsh/http_codec.h"
@@ -336,12 +337,14 @@ TEST_F(ServerSessionTest, UnknownPathIs404WithReasonPhrase) {
 }
 
 TEST_F(ServerSessionTest, BasicAuthentication) {
-  config_.auth_user = "user";
-  config_.auth_password = "secret";
+  config_.auth.user = "user";
+  config_.auth.password = "secret";
+  config_.auth.schemes = auth::kSchemeBasic;
   Output o = run(request("/small.asf", {"no-cache"}));
   EXPECT_EQ(o.head.status, 401);
   EXPECT_EQ(o.head.reason, "Unauthorized");
-  EXPECT_EQ(*o.head.headers.find("WWW-Authenticate"), "Basic realm=\"mms-server\"");
+  EXPECT_EQ(o.head.headers.all("WWW-Authenticate"),
+            std::vector<std::string_view>{"Basic realm=\"mms-server\""});
   o = run(request("/small.asf", {"no-cache"},
                   "Authorization: Basic " + base64_encode("user:wrong") + "\r\n"));
   EXPECT_EQ(o.head.status, 401);
@@ -349,6 +352,37 @@ TEST_F(ServerSessionTest, BasicAuthentication) {
                   "Authorization: Basic " + base64_encode("user:secret") + "\r\n"));
   EXPECT_EQ(o.head.status, 200);
   EXPECT_EQ(o.frames.size(), 1u);
+}
+
+// Digest (RFC 2617) with the account's nonce: the 401 of one connection is
+// answered on the next one, as MMSH clients open a connection per request.
+TEST_F(ServerSessionTest, DigestAuthentication) {
+  config_.auth.user = "user";
+  config_.auth.password = "secret";
+  config_.auth.nonce = "00c0ffee00c0ffee";
+  Output o = run(request("/small.asf", {"no-cache"}));
+  EXPECT_EQ(o.head.status, 401);
+  const std::vector<std::string_view> offered = o.head.headers.all("WWW-Authenticate");
+  ASSERT_EQ(offered.size(), 2u);
+  EXPECT_EQ(offered[0], "Digest realm=\"mms-server\", nonce=\"00c0ffee00c0ffee\"");
+  EXPECT_EQ(offered[1], "Basic realm=\"mms-server\"");
+  Result<std::vector<auth::AuthChallenge>> challenge = auth::parse_auth(offered[0]);
+  ASSERT_TRUE(challenge.ok());
+  for (const char* password : {"wrong", "secret"}) {
+    SCOPED_TRACE(password);
+    Result<std::string> answer = auth::digest_authorization(challenge->front(), "user", password,
+                                                            "GET", "/small.asf", "0a4f113b");
+    ASSERT_TRUE(answer.ok());
+    o = run(request("/small.asf", {"no-cache"}, "Authorization: " + *answer + "\r\n"));
+    EXPECT_EQ(o.head.status, std::string_view(password) == "secret" ? 200 : 401);
+  }
+  EXPECT_EQ(o.frames.size(), 1u);
+  // Only the offered schemes pass.
+  config_.auth.schemes = auth::kSchemeDigest;
+  o = run(request("/small.asf", {"no-cache"},
+                  "Authorization: Basic " + base64_encode("user:secret") + "\r\n"));
+  EXPECT_EQ(o.head.status, 401);
+  EXPECT_EQ(o.head.headers.all("WWW-Authenticate").size(), 1u);
 }
 
 TEST_F(ServerSessionTest, AccessHookSeesPathAndQueryAndRefusesWith403) {

@@ -420,8 +420,8 @@ TEST_F(MmstServerTest, StreamSwitchFilters) {
 }
 
 TEST_F(MmstServerTest, BasicAuthChallenge) {
-  config.auth_user = "user";
-  config.auth_password = "pass";
+  config.auth.user = "user";
+  config.auth.password = "pass";
   Client c(&config);
   c.send(connect_msg());
   c.send(funnel_msg("\\\\1.2.3.4\\TCP\\1"));

@@ -165,7 +165,7 @@ TEST(RtspAuthenticator, AnswersChallengesAsTheTableSays) {
   for (const ChallengeCase& c : cases) {
     SCOPED_TRACE(c.name);
     RequestTracker t("{guid}");
-    Status s = t.auth().on_challenge(challenge(c.status, c.www_authenticate), c.credentials, kUri);
+    Status s = t.auth().on_challenge(challenge(c.status, c.www_authenticate), c.credentials);
     EXPECT_EQ(s.code(), c.code);
     EXPECT_STREQ(s.what(), c.what);
     if (!s.ok()) {
@@ -183,20 +183,20 @@ TEST(RtspAuthenticator, AnswersChallengesAsTheTableSays) {
 TEST(RtspAuthenticator, SendsCredentialsOnceThenFails) {
   RequestTracker t;
   const Response r = challenge(401, {"Basic realm=\"r\""});
-  ASSERT_TRUE(t.auth().on_challenge(r, kUser, kUri).ok());
-  Status again = t.auth().on_challenge(r, kUser, kUri);
+  ASSERT_TRUE(t.auth().on_challenge(r, kUser).ok());
+  Status again = t.auth().on_challenge(r, kUser);
   EXPECT_EQ(again.code(), Code::kNotAuthorized);
   EXPECT_STREQ(again.what(), "server rejected the credentials");
   t.auth().reset();  // a redirect to another server
   EXPECT_FALSE(t.auth().challenged());
-  EXPECT_TRUE(t.auth().on_challenge(r, kUser, kUri).ok());
+  EXPECT_TRUE(t.auth().on_challenge(r, kUser).ok());
 }
 
 TEST(RtspAuthenticator, AuthorizesEveryLaterRequestAndOnlyThose) {
   RequestTracker t;
   const std::string before = t.send(request("DESCRIBE"), Sent::kDescribe, 0, kUser).wire;
   EXPECT_EQ(header_of(before, "Authorization"), "");
-  ASSERT_TRUE(t.auth().on_challenge(challenge(401, {"Basic realm=\"r\""}), kUser, kUri).ok());
+  ASSERT_TRUE(t.auth().on_challenge(challenge(401, {"Basic realm=\"r\""}), kUser).ok());
   Request resend = request("DESCRIBE");
   resend.headers.add("Authorization", "Basic stale");
   const std::string after = t.send(resend, Sent::kDescribe, 0, kUser).wire;
@@ -207,10 +207,10 @@ TEST(RtspAuthenticator, AuthorizesEveryLaterRequestAndOnlyThose) {
 
 TEST(RtspAuthenticator, DigestAnswersTheRequestItIsSentWith) {
   RequestTracker t("{guid}");
-  ASSERT_TRUE(t.auth()
-                  .on_challenge(challenge(401, {"Digest realm=\"r\", nonce=\"n\", qop=\"auth\""}),
-                                kUser, kUri)
-                  .ok());
+  ASSERT_TRUE(
+      t.auth()
+          .on_challenge(challenge(401, {"Digest realm=\"r\", nonce=\"n\", qop=\"auth\""}), kUser)
+          .ok());
   Request setup = request("SETUP");
   setup.uri = "rtsp://127.0.0.1/a.asf/stream=1";
   const std::string a = header_of(t.send(setup, Sent::kSetup, 0, kUser).wire, "Authorization");

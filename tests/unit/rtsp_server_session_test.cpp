@@ -877,8 +877,8 @@ TEST_F(RtspServerTest, SeekWhilePlayingAndPause) {
 }
 
 TEST_F(RtspServerTest, DigestAndBasicAuth) {
-  config.auth_user = "user";
-  config.auth_password = "secret";
+  config.auth.user = "user";
+  config.auth.password = "secret";
   {
     Client c(&config);
     EXPECT_EQ(c.request("OPTIONS", kUrl).status, 200);

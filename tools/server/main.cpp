@@ -4,7 +4,8 @@
 //   mms-server --root DIR [--bind ADDR] [--mmsh-port N] [--mms-port N] [--rtsp-port N]
 //              [--port N]
 //              [--live NAME=FILE|NAME=-]... [--playlist NAME=FILE1,FILE2,...]...
-//              [--fast] [--keep-padding] [--auth USER:PASS] [--redirect NAME=URL]...
+//              [--fast] [--keep-padding] [--auth USER:PASS] [--auth-scheme basic|digest]...
+//              [--redirect NAME=URL]...
 //              [--fault NAME] [--udp-loss PERCENT] [--refuse mms|mmsu|mmsh|rtsp|rtspu]...
 //              [--close-after-packets N] [--keepalive MS] [--idle-timeout MS]
 //              [--fast-start-factor N] [--url-key KEY] [--access-log FILE]
@@ -76,6 +77,7 @@ void usage(std::FILE* out) {
       "                  [--rtsp-port N] [--port N]\n"
       "                  [--live NAME=FILE|NAME=-]... [--playlist NAME=FILE1,FILE2,...]...\n"
       "                  [--fast] [--keep-padding] [--auth USER:PASS]\n"
+      "                  [--auth-scheme basic|digest]...\n"
       "                  [--redirect NAME=URL]... [--fault NAME] [--udp-loss PERCENT]\n"
       "                  [--refuse mms|mmsu|mmsh|rtsp|rtspu]... [--close-after-packets N]\n"
       "                  [--keepalive MS] [--idle-timeout MS] [--fast-start-factor N]\n"
@@ -173,6 +175,7 @@ void on_signal(int sig) {
 int main(int argc, char** argv) {
   mms::server::ServerOptions opts;
   bool have_root = false;
+  bool auth_scheme_given = false;
   std::string stdin_feed;  // --live NAME=-
   std::string sign_url;
   long valid_for = 3600;
@@ -319,6 +322,19 @@ int main(int argc, char** argv) {
       }
       opts.auth_user = k;
       opts.auth_password = v;
+    } else if (a == "--auth-scheme") {
+      const char* name = value("--auth-scheme");
+      const mms::auth::Scheme s = mms::auth::scheme_from_name(name);
+      if (s == mms::auth::Scheme{}) {
+        std::fprintf(stderr, "mms-server: unknown authentication scheme '%s'\n", name);
+        usage(stderr);
+        return 2;
+      }
+      if (!auth_scheme_given) {
+        opts.auth_schemes = 0;  // the first --auth-scheme replaces the default set
+        auth_scheme_given = true;
+      }
+      opts.auth_schemes |= s;
     } else if (a == "--fault") {
       const char* name = value("--fault");
       auto f = mms::mmsh::fault_from_string(name);

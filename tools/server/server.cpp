@@ -593,8 +593,11 @@ Status Server::start(const ServerOptions& options) {
   impl->config.content = impl->source.get();
   impl->config.fast = options.fast;
   impl->config.keep_padding = options.keep_padding;
-  impl->config.auth_user = options.auth_user;
-  impl->config.auth_password = options.auth_password;
+  impl->config.auth.user = options.auth_user;
+  impl->config.auth.password = options.auth_password;
+  impl->config.auth.schemes = options.auth_schemes;
+  // MMSH answers each request on its own connection: one Digest nonce for all.
+  impl->config.auth.nonce = std::to_string(g_random_int()) + std::to_string(g_random_int());
   impl->config.redirects = options.redirects;
   impl->config.playlists = options.playlists;
   impl->config.fault = options.fault;
@@ -602,8 +605,9 @@ Status Server::start(const ServerOptions& options) {
   impl->mms_config.content = impl->source.get();
   impl->mms_config.fast = options.fast;
   impl->mms_config.keep_padding = options.keep_padding;
-  impl->mms_config.auth_user = options.auth_user;
-  impl->mms_config.auth_password = options.auth_password;
+  impl->mms_config.auth.user = options.auth_user;
+  impl->mms_config.auth.password = options.auth_password;
+  impl->mms_config.auth.schemes = options.auth_schemes;
   impl->mms_config.redirects = options.redirects;
   impl->mms_config.playlists = options.playlists;
   impl->mms_config.close_after_packets = options.close_after_packets;
@@ -622,8 +626,9 @@ Status Server::start(const ServerOptions& options) {
   impl->rtsp_config.content = impl->source.get();
   impl->rtsp_config.fast = options.fast;
   impl->rtsp_config.keep_padding = options.keep_padding;
-  impl->rtsp_config.auth_user = options.auth_user;
-  impl->rtsp_config.auth_password = options.auth_password;
+  impl->rtsp_config.auth.user = options.auth_user;
+  impl->rtsp_config.auth.password = options.auth_password;
+  impl->rtsp_config.auth.schemes = options.auth_schemes;
   impl->rtsp_config.redirects = options.redirects;
   impl->rtsp_config.playlists = options.playlists;
   impl->rtsp_config.close_after_packets = options.close_after_packets;

@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "protocol/auth/server_auth.h"
 #include "protocol/core/bytes.h"
 #include "protocol/core/status.h"
 #include "protocol/core/time.h"
@@ -52,8 +53,10 @@ struct ServerOptions {
   std::map<std::string, std::string> live;  // name -> file (absolute, or relative to root/cwd)
   bool fast = false;                        // on-demand Play as fast as the client reads
   bool keep_padding = false;                // send full-size $D payloads
-  std::string auth_user;                    // Basic auth when non-empty
+  std::string auth_user;                    // authentication when non-empty
   std::string auth_password;
+  // The schemes offered (MMSH and RTSP: Basic, Digest; MMS: BASIC).
+  mms::auth::SchemeSet auth_schemes = mms::auth::kDefaultSchemes;
   std::map<std::string, std::string> redirects;  // name -> URL (302)
   mmsh::Fault fault = mmsh::Fault::kNone;        // MMSH only
   // MMS (MS-MMSP) on TCP, plus a UDP socket on the same port number for UDP data.
