@@ -49,7 +49,9 @@ GstFlowReturn post_error(GstElement* element, const Status& status, const ErrorC
       break;
     case Code::kNotAuthorized:
       code = GST_RESOURCE_ERROR_NOT_AUTHORIZED;
-      text = "The MMS server requires authentication.";
+      // 407 is the HTTP proxy's answer, not the server's.
+      text = status.detail() == 407 ? "The HTTP proxy requires authentication."
+                                    : "The MMS server requires authentication.";
       break;
     case Code::kRefused:
     case Code::kUnsupported:

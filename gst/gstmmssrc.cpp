@@ -704,6 +704,19 @@ static void gst_mms_src_get_property(GObject* object, guint prop_id, GValue* val
   }
 }
 
+namespace {
+
+// The first of two environment variables that is set and not empty.
+std::string env_value(const char* name, const char* other) {
+  const char* v = g_getenv(name);
+  if (v == nullptr || *v == '\0') {
+    v = g_getenv(other);
+  }
+  return v != nullptr ? std::string(v) : std::string();
+}
+
+}  // namespace
+
 static gboolean gst_mms_src_start(GstBaseSrc* src) noexcept {
   GstMmsSrc* self = GST_MMS_SRC(src);
   GstMmsSrcPrivate* p = self->priv;
@@ -749,11 +762,26 @@ static gboolean gst_mms_src_start(GstBaseSrc* src) noexcept {
                        s.protocols.c_str()));
     return FALSE;
   }
-  if (!s.proxy.empty()) {
-    std::string proxy = s.proxy.find("://") == std::string::npos ? "http://" + s.proxy : s.proxy;
+  // The proxy: the property, else http_proxy / HTTP_PROXY unless no_proxy /
+  // NO_PROXY names the host (as souphttpsrc and curl do).
+  std::string proxy_setting = s.proxy;
+  if (proxy_setting.empty()) {
+    std::string env = env_value("http_proxy", "HTTP_PROXY");
+    std::string no_proxy = env_value("no_proxy", "NO_PROXY");
+    if (!env.empty() && mms::no_proxy_matches(no_proxy, url->host)) {
+      GST_INFO_OBJECT(self, "no proxy for %s (no_proxy=%s)", url->host.c_str(), no_proxy.c_str());
+    } else if (!env.empty()) {
+      GST_INFO_OBJECT(self, "proxy from the environment (http_proxy)");
+      proxy_setting = env;
+    }
+  }
+  if (!proxy_setting.empty()) {
+    std::string proxy =
+        proxy_setting.find("://") == std::string::npos ? "http://" + proxy_setting : proxy_setting;
     mms::Result<mms::Url> purl = mms::parse_url(proxy);
     if (!purl.ok() || purl->scheme != "http") {
-      GST_ELEMENT_ERROR(self, RESOURCE, OPEN_READ, ("Invalid proxy."), ("%s", s.proxy.c_str()));
+      GST_ELEMENT_ERROR(self, RESOURCE, OPEN_READ, ("Invalid proxy."),
+                        ("%s", s.proxy.empty() ? "from http_proxy" : s.proxy.c_str()));
       return FALSE;
     }
     if (!s.proxy_id.empty()) {
@@ -1187,12 +1215,20 @@ static void gst_mms_src_class_init(GstMmsSrcClass* klass) {
       g_param_spec_string("user-pw", "User password", "Password for authentication", nullptr, rw));
   /**
    * GstMmsSrc:proxy:
-   * HTTP proxy for MMSH, as host:port or http://host:port.
+   * HTTP proxy, as host:port or http://[user:password@]host:port. Every TCP
+   * transport goes through it: MMSH with absolute-URI requests, RTSP/TCP and
+   * MMS/TCP through a CONNECT tunnel; the UDP transports are not tried. When
+   * unset, the `http_proxy` (or `HTTP_PROXY`) environment variable is used
+   * unless `no_proxy` (or `NO_PROXY`) names the server's host.
    * Since: 0.1
    */
   g_object_class_install_property(
       gobject_class, PROP_PROXY,
-      g_param_spec_string("proxy", "Proxy", "HTTP proxy server URI (MMSH)", nullptr, rw));
+      g_param_spec_string("proxy", "Proxy",
+                          "HTTP proxy server URI for every TCP transport (MMSH requests, "
+                          "CONNECT for RTSP and MMS; UDP is not used); unset: $http_proxy "
+                          "unless $no_proxy names the host",
+                          nullptr, rw));
   /**
    * GstMmsSrc:proxy-id:
    * User name for proxy authentication.

@@ -4,7 +4,8 @@
 #   core                      -> nothing
 #   asf                       -> core
 #   server                    -> core, asf
-#   session (the interface:   -> core, asf
+#   auth                      -> core
+#   session (the interface:   -> core, auth, asf
 #     everything in protocol/session but session_factory.*)
 #   mmsh, mmst, rtsp          -> core, asf, server, session   (never one another)
 #   factory (session/session_factory.*) -> the engine
@@ -41,7 +42,7 @@ allowed() {  # layer -> the layers it may include
     auth) echo "core auth" ;;
     asf) echo "core asf" ;;
     server) echo "core asf server" ;;
-    session) echo "core asf session" ;;
+    session) echo "core auth asf session" ;;
     mmsh) echo "core auth asf server session mmsh" ;;
     mmst) echo "core auth asf server session mmst" ;;
     rtsp) echo "core auth asf server session rtsp" ;;

@@ -197,3 +197,69 @@ Result<Url> resolve_location(const Url& base, std::string_view location) {
 }
 
 }  // namespace mms
+
+namespace mms {
+namespace {
+
+// Lower-cased, without brackets, a trailing dot or (for names) a ":port".
+std::string normalise_host(std::string_view h) {
+  if (!h.empty() && h.front() == '[') {
+    std::size_t close = h.find(']');
+    h = h.substr(1, close == std::string_view::npos ? std::string_view::npos : close - 1);
+  } else if (std::size_t colon = h.find(':');
+             colon != std::string_view::npos && h.find(':', colon + 1) == std::string_view::npos) {
+    h = h.substr(0, colon);  // name:port or v4:port (an IPv6 literal has several colons)
+  }
+  while (!h.empty() && h.back() == '.') {
+    h.remove_suffix(1);
+  }
+  std::string out(h);
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') {
+      c = static_cast<char>(c - 'A' + 'a');
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+bool no_proxy_matches(std::string_view no_proxy, std::string_view host) {
+  const std::string h = normalise_host(host);
+  if (h.empty()) {
+    return false;
+  }
+  std::size_t pos = 0;
+  while (pos <= no_proxy.size()) {
+    std::size_t end = no_proxy.find_first_of(", \t", pos);
+    if (end == std::string_view::npos) {
+      end = no_proxy.size();
+    }
+    std::string_view item = no_proxy.substr(pos, end - pos);
+    pos = end + 1;
+    if (item.empty()) {
+      continue;
+    }
+    if (item == "*") {
+      return true;
+    }
+    const bool suffix_only = item.front() == '.';
+    std::string entry = normalise_host(suffix_only ? item.substr(1) : item);
+    while (!entry.empty() && entry.front() == '.') {
+      entry.erase(0, 1);
+    }
+    if (entry.empty()) {
+      continue;
+    }
+    if (h == entry) {
+      return true;
+    }
+    if (h.size() > entry.size() && h.compare(h.size() - entry.size(), entry.size(), entry) == 0 &&
+        h[h.size() - entry.size() - 1] == '.') {
+      return true;  // a subdomain
+    }
+  }
+  return false;
+}
+
+}  // namespace mms

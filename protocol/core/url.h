@@ -35,6 +35,13 @@ Result<Url> parse_url(std::string_view text);
 // Resolves an HTTP Location value against `base` (absolute URL or absolute path).
 Result<Url> resolve_location(const Url& base, std::string_view location);
 
+// Whether `host` is exempt from the proxy by a no_proxy list (curl's and
+// GLib's convention): comma- or space-separated entries, each "*" (every host),
+// a host name or IP literal (that host; a name also covers its subdomains), or
+// ".domain" (the domain and its subdomains). Case-insensitive; a trailing dot,
+// an entry's ":port" and IPv6 brackets are ignored.
+bool no_proxy_matches(std::string_view no_proxy, std::string_view host);
+
 // Percent-decodes; returns false on a malformed escape.
 bool percent_decode(std::string_view in, std::string* out);
 

@@ -219,7 +219,29 @@ Decision RolloverController::start(Instant now) {
   return try_candidate(0);
 }
 
+bool uses_udp(Transport t) {
+  return t == Transport::kRtspUdp || t == Transport::kMmsUdp;
+}
+
 Decision RolloverController::try_candidate(std::size_t index) {
+  if (options_.via_proxy) {
+    // UDP cannot go through the proxy: those steps are not tried.
+    while (index < candidates_.size() && uses_udp(candidates_[index])) {
+      MMS_LOG(LogLevel::kInfo, kLog, "skipping %s: UDP does not go through the HTTP proxy",
+              to_string(candidates_[index]));
+      Attempt skipped;
+      skipped.transport = candidates_[index];
+      skipped.outcome = Outcome::kRefused;
+      skipped.finished = true;
+      skipped.skipped = true;
+      attempts_.push_back(skipped);
+      ++index;
+    }
+    if (index >= candidates_.size()) {
+      next_ = index;
+      return give_up(Status(Code::kUnsupported, "UDP transports cannot go through an HTTP proxy"));
+    }
+  }
   Decision d;
   d.kind = Decision::Kind::kTryNext;
   d.transport = candidates_[index];
@@ -306,7 +328,9 @@ Decision RolloverController::on_outcome(Outcome outcome, Instant now, const Stat
     url_ = *redirect;
     candidates_ = std::move(*c);
     Decision d = try_candidate(0);
-    d.kind = Decision::Kind::kFollowRedirect;
+    if (d.kind == Decision::Kind::kTryNext) {
+      d.kind = Decision::Kind::kFollowRedirect;
+    }
     return d;
   }
   last_failure_ = failure;

@@ -17,6 +17,10 @@
 //    any WMS, may serve MMS and MMSH on different ports: pin the scheme or the
 //    `protocols` list to reach both). Without one each transport uses its
 //    default (MMS 1755, MMSH 80, RTSP 554).
+//  * Through an HTTP proxy (Options::via_proxy) the UDP transports are not
+//    tried (their data would bypass the proxy): each is recorded as a skipped
+//    attempt, logged, and the walk goes on with the next candidate; a list of
+//    UDP transports only gives up with kUnsupported.
 //  * Roll over only before the first media packet; afterwards any failure is
 //    final (GiveUp). NotFound and NotAuthorized stop the walk at once: another
 //    transport will not fix them. Attempts, redirects and the total time are
@@ -95,7 +99,8 @@ struct Attempt {
   Transport transport = Transport::kMmsTcp;
   Outcome outcome = Outcome::kEstablished;  // kEstablished while running
   bool finished = false;
-  bool skipped = false;  // not run: an earlier attempt proved it would fail the same way
+  bool skipped = false;  // not run: an earlier attempt proved it would fail the same way,
+                         // or it uses UDP and a proxy is set
 };
 
 class RolloverController {
@@ -108,6 +113,8 @@ class RolloverController {
     int max_redirects = 10;
     // Total time for the whole walk; 0 = unbounded.
     Duration total_timeout = 0;
+    // Every connection goes through an HTTP proxy: UDP transports are skipped.
+    bool via_proxy = false;
   };
 
   // Builds the candidate list for `url` and `protocols` (empty = the default
@@ -152,6 +159,9 @@ class RolloverController {
   Instant started_at_;
   Status last_failure_;
 };
+
+// Whether the transport carries media over UDP (not through an HTTP proxy).
+bool uses_udp(Transport t);
 
 // The candidate list for a URL (exposed for tests and documentation).
 Result<std::vector<Transport>> candidates_for(const Url& url,

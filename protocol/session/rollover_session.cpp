@@ -16,6 +16,13 @@ constexpr const char* kLog = "rollover";
 Result<std::unique_ptr<RolloverSession>> RolloverSession::create(ClientConfig config,
                                                                  RolloverOptions options,
                                                                  SessionFactory factory) {
+  options.table.via_proxy = config.proxy.has_value();
+  if (options.table.via_proxy) {
+    Result<std::vector<Transport>> c = candidates_for(config.url, options.protocols);
+    if (c.ok() && std::all_of(c->begin(), c->end(), uses_udp)) {
+      return Status(Code::kUnsupported, "UDP transports cannot go through an HTTP proxy");
+    }
+  }
   Result<RolloverController> table =
       RolloverController::create(config.url, options.protocols, options.table);
   if (!table.ok()) {
@@ -132,6 +139,10 @@ void RolloverSession::play(const PlayRequest& req, Instant now) {
   if (!started_) {
     started_ = true;
     Decision d = table_.start(now);
+    if (d.kind == Decision::Kind::kGiveUp) {
+      fail(failed_event(d.status));
+      return;
+    }
     start_attempt(d.transport, d.url, now);
     return;
   }
@@ -216,7 +227,27 @@ void RolloverSession::close_attempt_channels() {
   }
 }
 
+void RolloverSession::report_skipped() {
+  const std::vector<Attempt>& attempts = table_.attempts();
+  for (; reported_attempts_ < attempts.size(); ++reported_attempts_) {
+    const Attempt& a = attempts[reported_attempts_];
+    if (!a.skipped || !config_.proxy || !uses_udp(a.transport)) {
+      continue;
+    }
+    // Told like an attempt that failed at once, so the user sees why.
+    const std::string name = to_string(a.transport);
+    attempt_errors_.push_back(name + ": not tried: UDP does not go through the HTTP proxy");
+    Notice n;
+    n.kind = Notice::Kind::kAttemptFailed;
+    n.transport = name;
+    n.url = config_.url.redacted();
+    n.text = "not tried: UDP does not go through the HTTP proxy";
+    notify(std::move(n));
+  }
+}
+
 void RolloverSession::start_attempt(Transport transport, const Url& url, Instant now) {
+  report_skipped();
   close_attempt_channels();
   transport_ = transport;
   attempt_url_ = url;
@@ -525,8 +556,11 @@ void RolloverSession::walk_on_reconnect() {
     return;
   }
   auto it = std::find(c.begin(), c.end(), transport_);
-  const std::size_t next =
-      it == c.end() ? 0 : (static_cast<std::size_t>(it - c.begin()) + 1) % c.size();
+  std::size_t next = it == c.end() ? 0 : (static_cast<std::size_t>(it - c.begin()) + 1) % c.size();
+  // Through a proxy only the TCP transports are candidates (one of them is the winner).
+  for (std::size_t i = 0; config_.proxy && uses_udp(c[next]) && i < c.size(); ++i) {
+    next = (next + 1) % c.size();
+  }
   reconnect_transport_ = c[next];
   reconnect_url_ = winner_url_;
   reconnect_url_.scheme = scheme_for(reconnect_transport_);

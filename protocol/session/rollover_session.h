@@ -114,6 +114,7 @@ class RolloverSession final : public ClientSession {
   void feed(ChannelId global, Instant now, F&& f);
   void begin_input();
   void start_attempt(Transport transport, const Url& url, Instant now);
+  void report_skipped();
   void drain_inner(Instant now);
   void handle_inner_event(Event& e, Instant now);
   void on_inner_packet(Event& e, Instant now);
@@ -186,6 +187,7 @@ class RolloverSession final : public ClientSession {
   std::string reconnect_reason_;
   Status reconnect_cause_;  // the failure that started the current reconnects
   std::vector<std::string> attempt_errors_;
+  std::size_t reported_attempts_ = 0;  // table_.attempts() looked at by report_skipped()
   std::string established_;
 };
 

@@ -114,9 +114,13 @@ struct Rig {
   std::unique_ptr<RolloverSession> s;
   Instant now{1000 * kSecond};
 
-  explicit Rig(const char* u, RolloverOptions opt = RolloverOptions()) {
+  explicit Rig(const char* u, RolloverOptions opt = RolloverOptions(),
+               const char* proxy = nullptr) {
     ClientConfig cfg;
     cfg.url = url(u);
+    if (proxy != nullptr) {
+      cfg.proxy = url(proxy);
+    }
     Result<std::unique_ptr<RolloverSession>> r = RolloverSession::create(
         cfg, std::move(opt), [this](Transport t, ClientConfig c) -> std::unique_ptr<ClientSession> {
           auto f = std::make_unique<Fake>(t, std::move(c));
@@ -273,6 +277,46 @@ TEST(RolloverSession, WalksToTheNextTransportAndInfersConnectFailed) {
   EXPECT_EQ(r.events(), "H P30");
   ASSERT_EQ(r.s->attempt_errors().size(), 2u);
   EXPECT_EQ(r.s->attempt_errors()[0], "rtspu: connection refused");
+}
+
+TEST(RolloverSession, ThroughAProxyTheUdpStepsAreNotTried) {
+  Rig r("mms://h/a.wmv", RolloverOptions(), "http://proxy.example:3128");
+  r.start();
+  ASSERT_EQ(r.made_names, std::vector<std::string>{"rtspt"});
+  EXPECT_EQ(r.notices(), "failed:rtspu connecting:rtspt");
+  r.cur().failed(Code::kRefused, "proxy refused the connection");
+  r.kick();
+  EXPECT_EQ(r.made_names, (std::vector<std::string>{"rtspt", "mmst"}));
+  EXPECT_EQ(r.notices(), "failed:rtspt failed:mmsu connecting:mmst");
+  EXPECT_EQ(r.s->attempt_names(), (std::vector<std::string>{"rtspu", "rtspt", "mmsu", "mmst"}));
+  ASSERT_EQ(r.s->attempt_errors().size(), 3u);
+  EXPECT_EQ(r.s->attempt_errors()[0], "rtspu: not tried: UDP does not go through the HTTP proxy");
+  EXPECT_EQ(r.s->attempt_errors()[1], "rtspt: proxy refused the connection");
+  EXPECT_EQ(r.s->attempt_errors()[2], "mmsu: not tried: UDP does not go through the HTTP proxy");
+  // MMSH, the last step, is the runner's own: it sends absolute-URI requests itself.
+  r.cur().failed(Code::kRefused, "proxy refused the connection");
+  r.kick();
+  EXPECT_EQ(r.made_names.back(), "mmsh");
+  ASSERT_TRUE(r.cur().config.proxy);
+  EXPECT_EQ(r.cur().config.proxy->host, "proxy.example");
+}
+
+TEST(RolloverSession, ThroughAProxyAUdpOnlyListIsUnsupported) {
+  for (const char* u : {"mmsu://h/a.wmv", "rtspu://h/a.wmv"}) {
+    ClientConfig cfg;
+    cfg.url = url(u);
+    cfg.proxy = url("http://proxy.example:3128");
+    Result<std::unique_ptr<RolloverSession>> r = RolloverSession::create(
+        cfg, RolloverOptions(),
+        [](Transport, ClientConfig) { return std::unique_ptr<ClientSession>(); });
+    ASSERT_FALSE(r.ok()) << u;
+    EXPECT_EQ(r.status().code(), Code::kUnsupported) << u;
+  }
+  RolloverOptions opt;
+  opt.protocols = {Transport::kMmsUdp, Transport::kMmsTcp};
+  Rig r("mms://h/a.wmv", opt, "http://proxy.example:3128");
+  r.start();
+  EXPECT_EQ(r.made_names, std::vector<std::string>{"mmst"});
 }
 
 TEST(RolloverSession, LastCandidateWaitsTheFullTimeoutAndFailureIsFinal) {

@@ -391,5 +391,29 @@ TEST(Rollover, OutcomeBeforeStartIsMisuse) {
   EXPECT_EQ(d.status.code(), Code::kLocalMisuse);
 }
 
+TEST(Rollover, ThroughAProxyUdpStepsAreSkipped) {
+  RolloverController::Options opt;
+  opt.via_proxy = true;
+  Result<RolloverController> c = RolloverController::create(url("mms://h/a.wmv"), {}, opt);
+  ASSERT_TRUE(c.ok());
+  Decision d = c->start(Instant{});
+  EXPECT_EQ(d.kind, Decision::Kind::kTryNext);
+  EXPECT_EQ(d.transport, Transport::kRtspTcp);
+  ASSERT_EQ(c->attempts().size(), 2u);
+  EXPECT_TRUE(c->attempts()[0].skipped);
+  EXPECT_EQ(c->attempts()[0].transport, Transport::kRtspUdp);
+  d = c->on_outcome(Outcome::kConnectFailed, Instant{}, Status(Code::kRefused, "refused"));
+  EXPECT_EQ(d.transport, Transport::kMmsTcp);
+  d = c->on_outcome(Outcome::kRefused, Instant{}, Status(Code::kRefused, "refused"));
+  EXPECT_EQ(d.transport, Transport::kMmsh);
+  EXPECT_EQ(c->attempt_names(),
+            (std::vector<std::string>{"rtspu", "rtspt", "mmsu", "mmst", "mmsh"}));
+  // A redirect to a UDP-only URL gives up.
+  Url to = url("mmsu://other/a.wmv");
+  d = c->on_outcome(Outcome::kRedirect, Instant{}, Status(Code::kRefused, "redirected"), &to);
+  EXPECT_EQ(d.kind, Decision::Kind::kGiveUp);
+  EXPECT_EQ(d.status.code(), Code::kUnsupported);
+}
+
 }  // namespace
 }  // namespace mms::session
