@@ -1,11 +1,10 @@
 #include "protocol/session/proxy_tunnel.h"
 
 #include <algorithm>
-#include <cstdio>
 #include <string_view>
 #include <utility>
 
-#include "protocol/auth/http_auth.h"
+#include "protocol/auth/client_auth.h"
 #include "protocol/core/log.h"
 #include "protocol/core/text.h"
 
@@ -147,11 +146,7 @@ ProxyTunnelSession::ProxyTunnelSession(std::unique_ptr<ClientSession> inner, Url
   if (proxy_.port == 0) {
     proxy_.port = kDefaultProxyPort;
   }
-  std::uint32_t h = 2166136261u;  // FNV-1a of the client GUID: a per-client cnonce salt
-  for (char c : config.client_guid) {
-    h = (h ^ static_cast<std::uint8_t>(c)) * 16777619u;
-  }
-  cnonce_salt_ = h;
+  client_guid_ = config.client_guid;
 }
 
 // --- plumbing -----------------------------------------------------------------
@@ -184,6 +179,7 @@ void ProxyTunnelSession::pump(Instant now) {
       Tunnel& t = tunnels_[outer];
       t.inner = a.channel;
       t.authority = connect_authority(a.host, a.port);
+      t.auth = auth::ClientAuth(client_guid_);
       MMS_LOG(LogLevel::kInfo, kLog, "tunnel to %s through the proxy %s", t.authority.c_str(),
               connect_authority(proxy_.host, proxy_.port).c_str());
       connect_to_proxy(outer, &t, now);
@@ -244,7 +240,6 @@ void ProxyTunnelSession::send_connect(ChannelId outer, Tunnel* t, Instant now) {
   req += "Proxy-Connection: Keep-Alive\r\n";
   if (!t->authorization.empty()) {
     req += "Proxy-Authorization: " + t->authorization + "\r\n";
-    t->auth_sent = true;
   }
   req += "\r\n";
   send(outer, std::move(req));
@@ -291,53 +286,20 @@ void ProxyTunnelSession::open_tunnel(ChannelId outer, Tunnel* t, Instant now) {
 bool ProxyTunnelSession::answer_challenge(ChannelId outer, Tunnel* t, const ProxyAnswer& a,
                                           std::size_t rest, Instant now, bool* reconnected) {
   const std::string detail = std::to_string(a.status) + " " + a.reason;
-  if (proxy_.user.empty()) {
-    fail(Status(Code::kNotAuthorized, "proxy requires authentication", 407), detail);
+  // Digest when offered (the password does not travel), else Basic
+  // (protocol/auth/client_auth.h); no challenge at all: Basic, as browsers do.
+  std::vector<std::string_view> offered(a.authenticate.begin(), a.authenticate.end());
+  if (offered.empty()) {
+    offered.emplace_back("Basic");
+  }
+  const auth::Credentials credentials{proxy_.user, proxy_.password};
+  Status taken = t->auth.on_challenge(offered, 407, credentials);
+  if (!taken.ok()) {
+    fail(taken, detail);
     return false;
   }
-  if (t->auth_sent) {
-    fail(Status(Code::kNotAuthorized, "proxy rejected the credentials", 407), detail);
-    return false;
-  }
-  // Digest when offered (the password does not travel), else Basic.
-  std::vector<auth::AuthChallenge> challenges;
-  for (const std::string& value : a.authenticate) {
-    Result<std::vector<auth::AuthChallenge>> parsed = auth::parse_auth(value);
-    if (parsed.ok()) {
-      challenges.insert(challenges.end(), parsed->begin(), parsed->end());
-    }
-  }
-  std::string authorization;
-  Status digest_error;
-  for (const auth::AuthChallenge& c : challenges) {
-    if (c.is("Digest")) {
-      char cnonce[32];
-      std::snprintf(cnonce, sizeof cnonce, "%08x%08x", ++cnonce_counter_, cnonce_salt_);
-      Result<std::string> v = auth::digest_authorization(c, proxy_.user, proxy_.password, "CONNECT",
-                                                         t->authority, cnonce);
-      if (v.ok()) {
-        authorization = std::move(*v);
-        break;
-      }
-      digest_error = v.status();
-    }
-  }
-  if (authorization.empty()) {
-    bool basic = challenges.empty();  // no usable challenge: Basic, as browsers do
-    for (const auth::AuthChallenge& c : challenges) {
-      basic = basic || c.is("Basic");
-    }
-    if (!basic) {
-      fail(digest_error.ok()
-               ? Status(Code::kUnsupported,
-                        "proxy asks for an authentication scheme we do not speak", 407)
-               : digest_error,
-           detail);
-      return false;
-    }
-    authorization = auth::basic_authorization(proxy_.user, proxy_.password);
-  }
-  t->authorization = std::move(authorization);
+  t->auth.next_request();
+  t->authorization = t->auth.authorization("CONNECT", t->authority, credentials);
   const bool reuse = a.keep_alive && !a.chunked &&
                      a.content_length.value_or(0) <= kMaxProxySkippedBody &&
                      (a.content_length.has_value() || a.version_minor >= 1);

@@ -32,6 +32,7 @@
 #include <string>
 #include <vector>
 
+#include "protocol/auth/client_auth.h"
 #include "protocol/core/url.h"
 #include "protocol/session/client_session.h"
 
@@ -101,7 +102,7 @@ class ProxyTunnelSession final : public ClientSession {
     ChannelId inner = 0;
     std::string authority;      // "host:port" of the server
     std::string authorization;  // Proxy-Authorization of the next CONNECT ("" = none)
-    bool auth_sent = false;     // a CONNECT with credentials went out
+    auth::ClientAuth auth;      // the proxy's 407 challenges for this connection
     std::size_t body_left = 0;  // kSkipBody
     std::string pending;        // inner bytes sent before the tunnel opened
     std::optional<Instant> deadline;
@@ -123,8 +124,7 @@ class ProxyTunnelSession final : public ClientSession {
   Url proxy_;
   std::string user_agent_;
   Duration timeout_ = 0;
-  std::uint32_t cnonce_salt_ = 0;
-  std::uint32_t cnonce_counter_ = 0;
+  std::string client_guid_;  // salts the Digest cnonce
 
   ChannelId next_outer_ = 1;
   std::map<ChannelId, ChannelId> to_inner_;  // outer -> inner

@@ -8,8 +8,8 @@
 #  * mms:// without a protocols list on the server's one demultiplexed port:
 #    the UDP steps are not tried (the attempt messages say so), RTSP/TCP wins;
 #  * proxy authentication: Basic (407 on a kept-alive connection) for
-#    RTSP/TCP and MMSH, Digest (the proxy closes after its 407) for RTSP/TCP
-#    and MMS/TCP; a wrong password is a NOT_AUTHORIZED error naming the proxy;
+#    RTSP/TCP and MMSH, Digest (the proxy closes after its 407) for RTSP/TCP,
+#    MMS/TCP and MMSH; a wrong password is a NOT_AUTHORIZED error naming the proxy;
 #  * http_proxy in the environment instead of the property, and no_proxy
 #    naming the host (127.0.0.1 here): a direct connection, the proxy's log
 #    stays empty.
@@ -113,6 +113,9 @@ proxied "CONNECT media.invalid:$RTSP_PORT 200"
 play digest-mmst "mms://media.invalid:$MMS_PORT/$F" protocols=mmst proxy="$P" proxy-id=pu \
   proxy-pw=pw
 proxied "CONNECT media.invalid:$MMS_PORT 200"
+play digest-mmsh "mmsh://media.invalid:$MMSH_PORT/$F" proxy="$P" proxy-id=pu proxy-pw=pw
+proxied "GET http://media.invalid:$MMSH_PORT/$F 407"
+proxied "GET http://media.invalid:$MMSH_PORT/$F 200"
 # A wrong password: NOT_AUTHORIZED, after one answer to the challenge.
 if run "$CMD_TIMEOUT" "${GST_RUN[@]}" gst-launch-1.0 mmssrc \
   location="mms://media.invalid:$MMS_PORT/$F" protocols=mmst proxy="$P" proxy-id=pu \

@@ -322,15 +322,18 @@ TEST(ProxyTunnel, NoCredentialsForAChallenge) {
   EXPECT_EQ(f->status.detail(), 407u);
 }
 
-TEST(ProxyTunnel, UnknownSchemeOnlyIsUnsupported) {
+TEST(ProxyTunnel, UnknownSchemeOnlyIsRefused) {
   Rig r("http://pu:pp@proxy.example:3129");
   const ChannelId ch = r.last_connect();
   r.tunnel->on_connected(ch, r.now);
   r.drain();
-  r.feed(ch, "HTTP/1.1 407 Auth\r\nProxy-Authenticate: NTLM\r\nContent-Length: 0\r\n\r\n", false);
+  r.feed(ch, "HTTP/1.1 407 Auth\r\nProxy-Authenticate: Bearer\r\nContent-Length: 0\r\n\r\n",
+         false);
   std::optional<Event> f = r.failure();
   ASSERT_TRUE(f);
-  EXPECT_EQ(f->status.code(), Code::kUnsupported);
+  EXPECT_EQ(f->status.code(), Code::kNotAuthorized);
+  EXPECT_STREQ(f->status.what(), "proxy offers no Digest or Basic authentication");
+  EXPECT_EQ(f->status.detail(), 407u);
 }
 
 struct Refusal {

@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# HTTP authentication of mms-server's MMSH port against curl, an independent
+# HTTP client: Digest and Basic with the right and a wrong password, each
+# scheme refused when the server does not offer it (--auth-scheme); then
+# mmssrc against a Digest-only server over MMSH and RTSP/TCP, the decoded
+# frames equal to the local file's.
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+need curl
+need gst-launch-1.0
+ensure_media
+gst_env
+
+F=av-wmv2-wma2-10s.asf
+# describe CURL-OPTIONS...: the HTTP status of an MMSH describe request
+# (the NSPlayer User-Agent, as a player sends it); the body goes to $T/body.
+describe() {
+  run "$CMD_TIMEOUT" curl -s -o "$T/body" -w '%{http_code}' -A 'NSPlayer/12.0.7601.17514' \
+    -H 'Pragma: no-cache,rate=1.000000,stream-time=0,stream-offset=0:0,request-context=1' \
+    -H 'Pragma: xClientGUID={3300AD50-2C39-46C0-AE0A-60E4D8A0A7C1}' "$@" \
+    "http://127.0.0.1:$SERVER_PORT/$F" || true
+}
+# expect_status WANT WHAT CURL-OPTIONS...
+expect_status() {
+  local want=$1 what=$2 got; shift 2
+  got=$(describe "$@")
+  [[ "$got" == "$want" ]] || fail "$what: HTTP $got, wanted $want"
+  if [[ "$want" == 200 ]]; then
+    # The describe answer is the ASF header in a $H frame.
+    [[ $(head -c 2 "$T/body") == '$H' ]] || fail "$what: the answer is not a \$H frame"
+  fi
+  log "$what: HTTP $got"
+}
+
+# --- both schemes offered (the default) ---
+start_server --auth alice:s3cret
+expect_status 401 "no credentials"
+expect_status 200 "digest" --digest -u alice:s3cret
+expect_status 401 "digest, wrong password" --digest -u alice:wrong
+expect_status 200 "basic" --basic -u alice:s3cret
+expect_status 401 "basic, wrong password" --basic -u alice:wrong
+run "$CMD_TIMEOUT" curl -s -o /dev/null -D "$T/head" -A NSPlayer/12.0 \
+  "http://127.0.0.1:$SERVER_PORT/$F" || true
+grep -qi '^WWW-Authenticate: Digest realm="mms-server", nonce="' "$T/head" &&
+  grep -qi '^WWW-Authenticate: Basic realm="mms-server"' "$T/head" ||
+  fail "the 401 does not offer Digest and Basic: $(cat "$T/head")"
+
+# --- only Digest ---
+start_server --auth alice:s3cret --auth-scheme digest --rtsp-port 0
+DIGEST_PORT=$SERVER_PORT
+RTSP_PORT=$(sed -n 's/.* rtsp=\([0-9][0-9]*\).*/\1/p' "$T/server.out" | head -n1)
+expect_status 200 "digest-only server, digest" --digest -u alice:s3cret
+expect_status 401 "digest-only server, basic" --basic -u alice:s3cret
+
+# --- only Basic ---
+start_server --auth alice:s3cret --auth-scheme basic
+expect_status 200 "basic-only server, basic" --basic -u alice:s3cret
+expect_status 401 "basic-only server, digest" --digest -u alice:s3cret
+
+# --- mmssrc against the Digest-only server: MMSH and RTSP/TCP ---
+gst_frames() {  # gst_frames URI OUT
+  run "$CMD_TIMEOUT" "${GST_RUN[@]}" "$SYS_PYTHON" "$INTEROP_DIR/gst_frames.py" "$1" >"$2" \
+    2>"$2.log" || fail "GStreamer cannot decode $1: $(tail -n2 "$2.log")"
+}
+gst_frames "file://$MEDIA/$F" "$T/want.frames"
+play() {  # play NAME URL [properties...]
+  local name=$1 url=$2; shift 2
+  run "$CMD_TIMEOUT" "${GST_RUN[@]}" gst-launch-1.0 mmssrc location="$url" "$@" timeout=10 ! \
+    filesink location="$T/got-$name.asf" >"$T/gst-$name.log" 2>&1 ||
+    fail "$name: mmssrc could not play $url: $(grep -A1 'debug info' "$T/gst-$name.log" | tail -n1)"
+  gst_frames "file://$T/got-$name.asf" "$T/got-$name.frames"
+  compare_lines "$name: $url decoded" "$T/want.frames" "$T/got-$name.frames"
+}
+play digest-mmsh "mmsh://127.0.0.1:$DIGEST_PORT/$F" user-id=alice user-pw=s3cret
+play digest-rtspt "mms://127.0.0.1:$RTSP_PORT/$F" protocols=rtspt user-id=alice user-pw=s3cret
+if run "$CMD_TIMEOUT" "${GST_RUN[@]}" gst-launch-1.0 mmssrc \
+  location="mmsh://127.0.0.1:$DIGEST_PORT/$F" user-id=alice user-pw=wrong timeout=10 ! \
+  fakesink >"$T/gst-wrong.log" 2>&1; then
+  fail "a wrong password played"
+fi
+grep -q 'server rejected the credentials' "$T/gst-wrong.log" ||
+  fail "wrong password: not a clear error: $(grep -A1 ERROR "$T/gst-wrong.log")"
+log "PASS"
