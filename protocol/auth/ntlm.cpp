@@ -604,8 +604,8 @@ Result<std::string> ServerContext::challenge(ByteView negotiate) {
     return Status(Code::kMalformed, "ntlm: NEGOTIATE offers neither Unicode nor OEM");
   }
   const bool unicode = (f & flags::kUnicode) != 0;
-  // Unicode when offered; OEM echoed beside it as Windows does (4.2.4.3), which
-  // clients that clear OEM from our flags by subtraction rely on.
+  // Unicode when offered; OEM echoed beside it when the client offers both, as
+  // the example of §4.2.4.3 does. Strings are UTF-16 whenever Unicode is set.
   std::uint32_t out_flags =
       (f & (flags::kUnicode | flags::kOem)) | flags::kRequestTarget | flags::kNtlm |
       flags::kTargetTypeDomain | flags::kTargetInfo |

@@ -4,9 +4,9 @@
 //
 // Decoding is bounded: every length must fit the bytes that remain, lengths
 // are short form or long form of at most 4 bytes (no indefinite form), tags
-// are single-byte, the walk follows the fixed shape of the two tokens (so
-// nesting never goes deeper than kMaxDepth), and a token is at most
-// kMaxToken bytes (kLimitExceeded).
+// are single-byte, the walk follows the fixed shape of the two tokens (no
+// recursion: nesting never goes deeper than the six levels of a NegTokenInit's
+// mechType OID), and a token is at most kMaxToken bytes (kLimitExceeded).
 #pragma once
 
 #include <cstddef>
@@ -20,9 +20,6 @@ namespace mms::auth::spnego {
 
 // An NTLM message plus its DER wrapping (< 64 bytes).
 constexpr std::size_t kMaxToken = ntlm::kMaxMessage + 256;
-// Elements inside one another in the deepest token we read: GSS framing,
-// NegTokenInit choice, SEQUENCE, [0] mechTypes, SEQUENCE OF, OID.
-constexpr int kMaxDepth = 6;
 
 // GSS InitialContextToken: [APPLICATION 0] { OID 1.3.6.1.5.5.2,
 // [0] NegTokenInit { [0] mechTypes { NTLMSSP 1.3.6.1.4.1.311.2.2.10 },

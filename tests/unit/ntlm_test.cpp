@@ -795,10 +795,17 @@ class PythonPeer : public ::testing::Test {
     ASSERT_EQ(rc, 0) << out;
   }
 
-  // The python client against our ServerContext.
-  Status python_client(int compat, const std::string& password, bool accept_v1, bool* v1) {
+  // The python client against our ServerContext. ntlm_auth's NEGOTIATE
+  // offers OEM only, so our CHALLENGE to it selects OEM; with `unicode` the
+  // CHALLENGE answers our own NEGOTIATE (Unicode) instead, which the python
+  // client answers in UTF-16 just the same.
+  Status python_client(int compat, const std::string& password, bool accept_v1, bool* v1,
+                       bool unicode = false) {
     std::string negotiate;
     EXPECT_EQ(run_peer("negotiate " + std::to_string(compat), &negotiate), 0);
+    if (unicode) {
+      negotiate = b64(sample_negotiate());
+    }
     ServerContext server("Alice", "s3cret", "MMS", kServerChallenge, 0x01d9000000000000ull,
                          accept_v1);
     Result<std::string> ch = server.challenge(bv(unb64(negotiate)));
@@ -845,6 +852,10 @@ TEST_F(PythonPeer, ServerVerifiesItsNtlmV2Answers) {
     EXPECT_FALSE(v1) << compat;
     s = python_client(compat, "wrong", true, &v1);
     EXPECT_EQ(s.code(), Code::kNotAuthorized) << compat;
+    s = python_client(compat, "s3cret", true, &v1, true);
+    EXPECT_TRUE(s.ok()) << compat << " (Unicode): " << s.what();
+    s = python_client(compat, "wrong", true, &v1, true);
+    EXPECT_EQ(s.code(), Code::kNotAuthorized) << compat;
   }
 }
 
@@ -858,6 +869,8 @@ TEST_F(PythonPeer, ServerVerifiesItsNtlmV1Answers) {
     EXPECT_EQ(s.code(), Code::kNotAuthorized) << compat;
     s = python_client(compat, "s3cret", false, &v1);
     EXPECT_EQ(s.code(), Code::kNotAuthorized) << compat;
+    s = python_client(compat, "s3cret", true, &v1, true);
+    EXPECT_TRUE(s.ok()) << compat << " (Unicode): " << s.what();
   }
 }
 
