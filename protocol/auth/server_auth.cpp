@@ -15,6 +15,9 @@ Scheme scheme_from_name(std::string_view name) {
   if (iequals(name, "digest")) {
     return kSchemeDigest;
   }
+  if (iequals(name, "ntlm")) {
+    return kSchemeNtlm;
+  }
   return Scheme{};
 }
 

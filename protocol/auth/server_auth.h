@@ -24,10 +24,11 @@ constexpr const char* kRealm = "mms-server";
 enum Scheme : unsigned {
   kSchemeBasic = 1u << 0,
   kSchemeDigest = 1u << 1,
+  kSchemeNtlm = 1u << 2,  // NTLM, also inside Negotiate (SPNEGO)
 };
 using SchemeSet = unsigned;
 constexpr SchemeSet kDefaultSchemes = kSchemeBasic | kSchemeDigest;
-// "basic", "digest" -> the bit; 0 for anything else (case-insensitive).
+// "basic", "digest", "ntlm" -> the bit; 0 for anything else (case-insensitive).
 Scheme scheme_from_name(std::string_view name);
 
 // A server's account: `user` empty means no authentication. The strings
