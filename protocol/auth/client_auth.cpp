@@ -1,13 +1,16 @@
 #include "protocol/auth/client_auth.h"
 
+#include <chrono>
 #include <cstdio>
+#include <utility>
 
+#include "protocol/auth/md5.h"
+#include "protocol/auth/ntlm.h"
+#include "protocol/auth/spnego.h"
 #include "protocol/core/limits.h"
+#include "protocol/core/text.h"
 
 namespace mms::auth {
-
-ClientAuth::ClientAuth(std::string_view salt)
-    : cnonce_salt_(static_cast<unsigned>(salt.size() * 2654435761u)) {}
 
 namespace {
 // The messages of a refusal by the server (401) or a proxy (407).
@@ -16,20 +19,50 @@ struct Refusals {
   const char* rejected;
   const char* unusable;
   const char* none_known;
+  const char* bad_ntlm;
 };
 constexpr Refusals kServer = {
     "server requires authentication",
     "server rejected the credentials",
     "server sent an unusable authentication challenge",
-    "server offers no Digest or Basic authentication",
+    "server offers no authentication scheme we speak",
+    "server sent an unusable NTLM challenge",
 };
 constexpr Refusals kProxy = {
     "proxy requires authentication",
     "proxy rejected the credentials",
     "proxy sent an unusable authentication challenge",
-    "proxy offers no Digest or Basic authentication",
+    "proxy offers no authentication scheme we speak",
+    "proxy sent an unusable NTLM challenge",
 };
+
+// Now as a Windows FILETIME (100 ns units since 1601-01-01 UTC).
+std::uint64_t filetime_now() {
+  const auto since_epoch = std::chrono::system_clock::now().time_since_epoch();
+  const auto us = std::chrono::duration_cast<std::chrono::microseconds>(since_epoch).count();
+  return static_cast<std::uint64_t>(us) * 10u + 116444736000000000ull;
+}
+
+// "DOMAIN\user" -> NTLM credentials (a UPN "user@domain" stays whole).
+ntlm::Credentials ntlm_credentials(const Credentials& c) {
+  ntlm::Credentials out;
+  const std::size_t slash = c.user.find('\\');
+  if (slash != std::string::npos) {
+    out.domain = c.user.substr(0, slash);
+    out.user = c.user.substr(slash + 1);
+  } else {
+    out.user = c.user;
+  }
+  out.password = c.password;
+  out.workstation = "MMSSRC";
+  return out;
+}
 }  // namespace
+
+ClientAuth::ClientAuth(std::string_view salt, bool connection_auth)
+    : salt_(salt),
+      connection_auth_(connection_auth),
+      cnonce_salt_(static_cast<unsigned>(salt.size() * 2654435761u)) {}
 
 Status ClientAuth::on_challenge(const std::vector<std::string_view>& challenges, int status,
                                 const Credentials& credentials) {
@@ -38,13 +71,13 @@ Status ClientAuth::on_challenge(const std::vector<std::string_view>& challenges,
   if (credentials.user.empty()) {
     return Status(Code::kNotAuthorized, why.requires_auth, detail);
   }
-  if (rounds_ >= kMaxAuthRounds) {
-    return Status(Code::kNotAuthorized, why.rejected, detail);
-  }
   std::vector<AuthChallenge> offered;
   for (std::string_view value : challenges) {
     Result<std::vector<AuthChallenge>> parsed = parse_auth(value);
     if (!parsed.ok()) {
+      if (leg_ == Leg::kAwaitChallenge) {
+        leg_ = Leg::kDone;  // the handshake cannot go on
+      }
       return Status(Code::kNotAuthorized, why.unusable, detail);
     }
     for (AuthChallenge& c : *parsed) {
@@ -53,10 +86,23 @@ Status ClientAuth::on_challenge(const std::vector<std::string_view>& challenges,
       }
     }
   }
+  if (leg_ == Leg::kAwaitChallenge) {
+    // The second NTLM leg: the CHALLENGE is in the 401.
+    return answer_ntlm(offered, credentials, detail);
+  }
+  if (rounds_ >= kMaxAuthRounds || leg_ == Leg::kDone) {
+    return Status(Code::kNotAuthorized, why.rejected, detail);
+  }
+  const AuthChallenge* ntlm = nullptr;
+  const AuthChallenge* negotiate = nullptr;
   const AuthChallenge* digest = nullptr;
   const AuthChallenge* basic = nullptr;
   for (const AuthChallenge& c : offered) {
-    if (c.is("Digest") && digest == nullptr) {
+    if (c.is("NTLM") && ntlm == nullptr) {
+      ntlm = &c;
+    } else if (c.is("Negotiate") && negotiate == nullptr) {
+      negotiate = &c;
+    } else if (c.is("Digest") && digest == nullptr) {
       // Only a Digest whose algorithm and qop we can answer.
       if (digest_authorization(c, credentials.user, credentials.password, "GET", "/", "0").ok()) {
         digest = &c;
@@ -65,21 +111,104 @@ Status ClientAuth::on_challenge(const std::vector<std::string_view>& challenges,
       basic = &c;
     }
   }
+  ++rounds_;
+  if (connection_auth_ && (ntlm != nullptr || negotiate != nullptr)) {
+    scheme_ = Scheme::kNtlm;
+    negotiate_ = ntlm == nullptr;
+    leg_ = Leg::kNegotiate;
+    challenge_.reset();
+    return Status();
+  }
   if (digest == nullptr && basic == nullptr) {
+    --rounds_;
     return Status(Code::kNotAuthorized, why.none_known, detail);
   }
-  ++rounds_;
   challenge_ = digest != nullptr ? *digest : *basic;
-  basic_ = digest == nullptr;
+  scheme_ = digest != nullptr ? Scheme::kDigest : Scheme::kBasic;
+  return Status();
+}
+
+Status ClientAuth::answer_ntlm(const std::vector<AuthChallenge>& offered,
+                               const Credentials& credentials, std::uint32_t detail) {
+  const Refusals& why = detail == 407 ? kProxy : kServer;
+  const char* scheme = negotiate_ ? "Negotiate" : "NTLM";
+  const AuthChallenge* answer = nullptr;
+  for (const AuthChallenge& c : offered) {
+    if (c.is(scheme) && !c.token68.empty()) {
+      answer = &c;
+      break;
+    }
+  }
+  if (answer == nullptr) {
+    // No CHALLENGE: the server refused our NEGOTIATE (or the user).
+    leg_ = Leg::kDone;
+    return Status(Code::kNotAuthorized, why.rejected, detail);
+  }
+  std::string token;
+  if (!base64_decode(answer->token68, &token)) {
+    leg_ = Leg::kDone;
+    return Status(Code::kNotAuthorized, why.bad_ntlm, detail);
+  }
+  if (negotiate_) {
+    Result<std::string> inner = spnego::unwrap(ByteView::of(token));
+    if (!inner.ok()) {
+      leg_ = Leg::kDone;
+      return inner.status();
+    }
+    token = std::move(*inner);
+  }
+  // The client challenge: 8 bytes of MD5(salt, counter) - the salt is the
+  // random client GUID.
+  const std::string seed = salt_ + ":" + std::to_string(++ntlm_counter_);
+  const std::array<std::uint8_t, 16> h = md5(ByteView::of(seed));
+  ntlm::Nonce8 client_challenge{};
+  for (std::size_t i = 0; i < client_challenge.size(); ++i) {
+    client_challenge[i] = h[i];
+  }
+  ntlm::ClientContext ctx(ntlm_credentials(credentials), client_challenge, filetime_now());
+  Result<std::string> authenticate = ctx.authenticate(ByteView::of(token));
+  if (!authenticate.ok()) {
+    leg_ = Leg::kDone;
+    return authenticate.status();
+  }
+  if (negotiate_) {
+    Result<std::string> wrapped = spnego::wrap_response_client(ByteView::of(*authenticate));
+    if (!wrapped.ok()) {
+      leg_ = Leg::kDone;
+      return wrapped.status();
+    }
+    authenticate_ = std::move(*wrapped);
+  } else {
+    authenticate_ = std::move(*authenticate);
+  }
+  leg_ = Leg::kAuthenticate;
   return Status();
 }
 
 std::string ClientAuth::authorization(std::string_view method, std::string_view uri,
-                                      const Credentials& credentials) const {
+                                      const Credentials& credentials) {
+  if (scheme_ == Scheme::kNtlm) {
+    const std::string prefix = negotiate_ ? "Negotiate " : "NTLM ";
+    if (leg_ == Leg::kNegotiate) {
+      ntlm::ClientContext ctx(ntlm_credentials(credentials), ntlm::Nonce8{}, 0);
+      std::string type1 = ctx.negotiate();
+      if (negotiate_) {
+        Result<std::string> wrapped = spnego::wrap_init(ByteView::of(type1));
+        type1 = wrapped.ok() ? std::move(*wrapped) : std::string();
+      }
+      leg_ = Leg::kAwaitChallenge;
+      return prefix + base64_encode(type1);
+    }
+    if (leg_ == Leg::kAuthenticate) {
+      leg_ = Leg::kDone;
+      return prefix + base64_encode(authenticate_);
+    }
+    return std::string();
+  }
   if (!challenge_) {
     return std::string();
   }
-  if (basic_) {
+  if (scheme_ == Scheme::kBasic) {
     return basic_authorization(credentials.user, credentials.password);
   }
   char cnonce[32];
@@ -89,10 +218,19 @@ std::string ClientAuth::authorization(std::string_view method, std::string_view 
   return v.ok() ? *v : std::string();
 }
 
+void ClientAuth::new_connection() {
+  if (scheme_ == Scheme::kNtlm && leg_ == Leg::kDone) {
+    leg_ = Leg::kNegotiate;  // authenticated before: the new connection starts over
+  }
+}
+
 void ClientAuth::reset() {
   rounds_ = 0;
+  scheme_ = Scheme::kNone;
   challenge_.reset();
-  basic_ = false;
+  negotiate_ = false;
+  leg_ = Leg::kNone;
+  authenticate_.clear();
 }
 
 }  // namespace mms::auth

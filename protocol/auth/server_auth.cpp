@@ -1,8 +1,12 @@
 #include "protocol/auth/server_auth.h"
 
+#include <chrono>
 #include <utility>
 
 #include "protocol/auth/http_auth.h"
+#include "protocol/auth/md5.h"
+#include "protocol/auth/ntlm.h"
+#include "protocol/auth/spnego.h"
 #include "protocol/core/log.h"
 #include "protocol/core/text.h"
 
@@ -20,6 +24,23 @@ Scheme scheme_from_name(std::string_view name) {
   }
   return Scheme{};
 }
+
+namespace {
+// The NetBIOS domain our NTLM CHALLENGE names.
+constexpr const char* kNtlmTarget = "MMS-SERVER";
+
+// Now as a Windows FILETIME (100 ns units since 1601-01-01 UTC).
+std::uint64_t filetime_now() {
+  const auto since_epoch = std::chrono::system_clock::now().time_since_epoch();
+  const auto us = std::chrono::duration_cast<std::chrono::microseconds>(since_epoch).count();
+  return static_cast<std::uint64_t>(us) * 10u + 116444736000000000ull;
+}
+}  // namespace
+
+ServerAuth::ServerAuth() = default;
+ServerAuth::~ServerAuth() = default;
+ServerAuth::ServerAuth(ServerAuth&&) noexcept = default;
+ServerAuth& ServerAuth::operator=(ServerAuth&&) noexcept = default;
 
 ServerAuth::ServerAuth(const ServerAccount* account, std::string nonce, std::string session_id,
                        const char* log_domain)
@@ -40,7 +61,15 @@ bool ServerAuth::check(std::string_view method, const std::string* authorization
     return false;
   }
   const AuthChallenge& c = creds->front();
+  continuation_.clear();
   bool ok = false;
+  if ((c.is("NTLM") || c.is("Negotiate")) && (account_->schemes & kSchemeNtlm) != 0) {
+    if (check_ntlm(c)) {
+      authorized_ = true;
+      return true;
+    }
+    return false;
+  }
   if (c.is("Basic") && (account_->schemes & kSchemeBasic) != 0) {
     std::string user;
     std::string password;
@@ -63,10 +92,87 @@ bool ServerAuth::check(std::string_view method, const std::string* authorization
   return ok;
 }
 
+bool ServerAuth::check_ntlm(const AuthChallenge& c) {
+  std::string token;
+  if (c.token68.empty() || !base64_decode(c.token68, &token)) {
+    ++failures_;
+    ntlm_.reset();
+    MMS_LOG(LogLevel::kInfo, log_domain_, "session %s: unusable %s token", session_id_.c_str(),
+            c.is("NTLM") ? "NTLM" : "Negotiate");
+    return false;
+  }
+  const bool negotiate = c.is("Negotiate");
+  if (negotiate) {
+    Result<std::string> inner = spnego::unwrap(ByteView::of(token));
+    if (!inner.ok()) {
+      ++failures_;
+      ntlm_.reset();
+      MMS_LOG(LogLevel::kInfo, log_domain_, "session %s: Negotiate: %s", session_id_.c_str(),
+              inner.status().what());
+      return false;
+    }
+    token = std::move(*inner);
+  }
+  const std::uint32_t type = ntlm::message_type(ByteView::of(token));
+  if (type == 1) {
+    // NEGOTIATE: answer with a CHALLENGE; the server challenge derives from
+    // this session's nonce and id (each session has its own).
+    const std::string seed = nonce_ + ":" + session_id_ + ":" + std::to_string(++ntlm_rounds_);
+    const std::array<std::uint8_t, 16> h = md5(ByteView::of(seed));
+    ntlm::Nonce8 server_challenge{};
+    for (std::size_t i = 0; i < server_challenge.size(); ++i) {
+      server_challenge[i] = h[i];
+    }
+    ntlm_ = std::make_unique<ntlm::ServerContext>(account_->user, account_->password, kNtlmTarget,
+                                                  server_challenge, filetime_now());
+    Result<std::string> challenge = ntlm_->challenge(ByteView::of(token));
+    if (!challenge.ok()) {
+      ++failures_;
+      ntlm_.reset();
+      MMS_LOG(LogLevel::kInfo, log_domain_, "session %s: NTLM NEGOTIATE: %s", session_id_.c_str(),
+              challenge.status().what());
+      return false;
+    }
+    continuation_ =
+        negotiate
+            ? "Negotiate " + base64_encode(spnego::wrap_response(ByteView::of(*challenge), false))
+            : "NTLM " + base64_encode(*challenge);
+    return false;
+  }
+  if (type == 3 && ntlm_ != nullptr) {
+    const Status verified = ntlm_->verify(ByteView::of(token));
+    const std::string user = ntlm_->user();
+    const bool v1 = ntlm_->used_v1();
+    ntlm_.reset();
+    if (verified.ok()) {
+      MMS_LOG(LogLevel::kDebug, log_domain_, "session %s: NTLM%s user %.80s authenticated",
+              session_id_.c_str(), v1 ? "v1" : "v2", user.c_str());
+      return true;
+    }
+    ++failures_;
+    MMS_LOG(LogLevel::kInfo, log_domain_, "session %s: NTLM: %s", session_id_.c_str(),
+            verified.what());
+    return false;
+  }
+  ++failures_;
+  ntlm_.reset();
+  MMS_LOG(LogLevel::kInfo, log_domain_, "session %s: unexpected NTLM message (type %u)",
+          session_id_.c_str(), type);
+  return false;
+}
+
 std::vector<std::string> ServerAuth::challenges() const {
   std::vector<std::string> out;
   if (!enabled()) {
     return out;
+  }
+  if (!continuation_.empty()) {
+    out.push_back(continuation_);
+    return out;
+  }
+  if ((account_->schemes & kSchemeNtlm) != 0) {
+    out.emplace_back("Negotiate");
+    out.emplace_back("NTLM");
   }
   if ((account_->schemes & kSchemeDigest) != 0) {
     out.push_back(std::string("Digest realm=\"") + kRealm + "\", nonce=\"" + nonce_ + "\"");

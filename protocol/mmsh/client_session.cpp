@@ -1,5 +1,6 @@
 #include "protocol/mmsh/client_session.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <utility>
 
@@ -46,8 +47,8 @@ bool has_feature(const std::string& features, const char* name) {
 MmshClientSession::MmshClientSession(session::ClientConfig config)
     : config_(std::move(config)),
       current_url_(config_.url),
-      auth_(config_.client_guid),
-      proxy_auth_(config_.client_guid) {
+      auth_(config_.client_guid, true),
+      proxy_auth_(config_.client_guid, true) {
   asf::HeaderGateOptions o;
   o.log_component = kLog;
   o.connection_speed_kbps = config_.connection_speed_kbps;
@@ -90,6 +91,8 @@ void MmshClientSession::close_channel() {
 
 void MmshClientSession::start_phase(Phase phase, Instant now) {
   close_channel();
+  auth_.new_connection();
+  proxy_auth_.new_connection();
   phase_ = phase;
   channel_ = next_channel_++;
   state_ = State::kConnecting;
@@ -222,6 +225,8 @@ void MmshClientSession::send_request(Instant now) {
   }
   auth_.next_request();
   proxy_auth_.next_request();
+  // An NTLM NEGOTIATE needs its answer on this connection.
+  const bool keep_alive = auth_.wants_keep_alive() || proxy_auth_.wants_keep_alive();
   std::string authorization = auth_.authorization(req.method, req.target, credentials());
   if (!authorization.empty()) {
     h.add("Authorization", std::move(authorization));
@@ -233,8 +238,8 @@ void MmshClientSession::send_request(Instant now) {
       h.add("Proxy-Authorization", std::move(proxy_authorization));
     }
   }
-  h.add("X-Accept-Authentication", "Digest, Basic");
-  h.add("Connection", "Close");
+  h.add("X-Accept-Authentication", "Negotiate, NTLM, Digest, Basic");
+  h.add("Connection", keep_alive ? "Keep-Alive" : "Close");
   last_request_ = write_request(req);
   session::IoAction a;
   a.kind = session::IoAction::Kind::kSend;
@@ -259,6 +264,12 @@ std::size_t MmshClientSession::on_bytes(session::ChannelId ch, ByteView bytes, I
       n = handle_body(bytes.subview(consumed), now);
     } else if (state_ == State::kRedirector) {
       n = handle_redirector(bytes.subview(consumed), now);
+    } else if (state_ == State::kSkipBody) {
+      n = static_cast<std::size_t>(std::min<std::uint64_t>(skip_left_, bytes.size() - consumed));
+      skip_left_ -= n;
+      if (skip_left_ == 0) {
+        send_request(now);
+      }
     } else {
       return bytes.size();
     }
@@ -309,6 +320,25 @@ std::size_t MmshClientSession::handle_head(ByteView bytes, Instant now) {
     }
     Status taken = proxy ? proxy_auth_.on_challenge(offered, status, proxy_credentials())
                          : auth_.on_challenge(offered, status, credentials());
+    if (taken.ok() && (proxy ? proxy_auth_ : auth_).continuing()) {
+      // NTLM: the AUTHENTICATE goes on this connection, after the 401's body.
+      std::uint32_t length = 0;
+      const std::string* cl = resp.headers.find("Content-Length");
+      const std::string* connection = resp.headers.find("Connection");
+      if (cl == nullptr || !parse_u32(*cl, &length) || length > limits::kMaxHttpHead ||
+          (connection != nullptr && iequals(*connection, "close"))) {
+        fail(Status(Code::kNotAuthorized, "the NTLM challenge did not keep the connection open",
+                    static_cast<std::uint32_t>(status)),
+             std::to_string(status) + " " + resp.reason);
+        return 0;
+      }
+      skip_left_ = length;
+      state_ = State::kSkipBody;
+      if (skip_left_ == 0) {
+        send_request(now);
+      }
+      return consumed;
+    }
     if (taken.ok()) {
       start_phase(phase_, now);
       return consumed;

@@ -50,6 +50,7 @@ class MmshClientSession final : public session::ClientSession {
     kBody,        // reading the response body (frames)
     kWaitChange,  // play: $E reason 1 seen, waiting for $C
     kRedirector,  // describe: the body is a redirector file (ASX, [Reference]), not frames
+    kSkipBody,    // the body of a 401/407 continuing NTLM: skipped, then the next leg
     kDone,        // $E reason 0 handled, Eos emitted
     kFailed,      // sticky: Failed emitted, inputs ignored
   };
@@ -93,6 +94,7 @@ class MmshClientSession final : public session::ClientSession {
   Instant last_activity_;
   std::string last_request_;
   std::optional<std::uint64_t> body_length_;   // Content-Length of the current response
+  std::uint64_t skip_left_ = 0;                // kSkipBody
   std::vector<std::uint8_t> redirector_body_;  // kRedirector: the file so far
   bool frames_in_body_ = false;                // a frame of the current response was read
 

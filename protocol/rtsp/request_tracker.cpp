@@ -13,7 +13,7 @@ Status Authenticator::on_challenge(const Response& resp, const Credentials& cred
   return auth_.on_challenge(resp.headers.all("WWW-Authenticate"), resp.status, credentials);
 }
 
-void Authenticator::authorize(Request* req, const Credentials& credentials) const {
+void Authenticator::authorize(Request* req, const Credentials& credentials) {
   std::string v = auth_.authorization(req->method, req->uri, credentials);
   if (!v.empty()) {
     req->headers.set("Authorization", std::move(v));

@@ -49,7 +49,7 @@ using auth::Credentials;
 class Authenticator {
  public:
   // `client_guid` salts the Digest cnonce.
-  explicit Authenticator(std::string_view client_guid = {}) : auth_(client_guid) {}
+  explicit Authenticator(std::string_view client_guid = {}) : auth_(client_guid, true) {}
 
   // A 401 or 407 answer to a request. Ok: a Digest (preferred, when its
   // algorithm is one we compute) or Basic challenge was taken; resend the
@@ -60,7 +60,7 @@ class Authenticator {
   // Called once per request sent: the next Digest cnonce.
   void next_request() { auth_.next_request(); }
   // Sets Authorization on `req` for the challenge taken; nothing before one.
-  void authorize(Request* req, const Credentials& credentials) const;
+  void authorize(Request* req, const Credentials& credentials);
   // A redirect to another server: challenges and rounds start again.
   void reset() { auth_.reset(); }
 

@@ -179,7 +179,7 @@ void ProxyTunnelSession::pump(Instant now) {
       Tunnel& t = tunnels_[outer];
       t.inner = a.channel;
       t.authority = connect_authority(a.host, a.port);
-      t.auth = auth::ClientAuth(client_guid_);
+      t.auth = auth::ClientAuth(client_guid_, true);
       MMS_LOG(LogLevel::kInfo, kLog, "tunnel to %s through the proxy %s", t.authority.c_str(),
               connect_authority(proxy_.host, proxy_.port).c_str());
       connect_to_proxy(outer, &t, now);
@@ -314,7 +314,15 @@ bool ProxyTunnelSession::answer_challenge(ChannelId outer, Tunnel* t, const Prox
     *reconnected = false;
     return true;
   }
+  if (t->auth.continuing()) {
+    // NTLM answers a CHALLENGE on the connection that carried it.
+    fail(Status(Code::kNotAuthorized, "the proxy's NTLM challenge did not keep the connection open",
+                407),
+         detail);
+    return false;
+  }
   // The proxy closes (or we cannot tell where its answer ends): a new connection.
+  t->auth.new_connection();
   Tunnel moved = std::move(*t);
   const ChannelId inner = moved.inner;
   tunnels_.erase(outer);

@@ -14,6 +14,7 @@
 
 #include "protocol/asf/header_parser.h"
 #include "protocol/auth/http_auth.h"
+#include "protocol/auth/ntlm.h"
 #include "protocol/core/bytes.h"
 #include "protocol/core/limits.h"
 #include "protocol/core/text.h"
@@ -819,6 +820,93 @@ TEST(MmshClientSession, UnauthorizedAnswersDigest) {
   rig.feed(ch3, b);
   rig.expect_failed(Code::kNotAuthorized);
   EXPECT_STREQ(rig.events().back().status.what(), "server rejected the credentials");
+}
+
+// NTLM: the NEGOTIATE goes out with Connection: Keep-Alive on a new
+// connection; the AUTHENTICATE follows on that same connection once the
+// 401's body is read; the play request's connection does the same again.
+TEST(MmshClientSession, NtlmHandshakeKeepsTheConnection) {
+  const Media& m = small_media();
+  session::ClientConfig cfg = Rig::config("mmsh://h/secret.asf");
+  cfg.user = "CORP\\alice";
+  cfg.password = "s3cret";
+  Rig rig(cfg);
+  rig.play();
+  ChannelId ch1 = 0;
+  rig.connect(&ch1);
+  std::vector<std::uint8_t> b;
+  append(&b, simple_head(401, "Unauthorized",
+                         "WWW-Authenticate: NTLM\r\nWWW-Authenticate: Digest realm=\"w\", "
+                         "nonce=\"n\"\r\nContent-Length: 0\r\n"));
+  rig.feed(ch1, b);
+  rig.expect_action(IoAction::Kind::kClose);
+  for (int phase = 0; phase < 2; ++phase) {
+    SCOPED_TRACE(phase == 0 ? "describe" : "play");
+    ChannelId ch = 0;
+    const std::string first = rig.connect(&ch);
+    EXPECT_TRUE(has_line(first, "Connection: Keep-Alive")) << first;
+    const std::size_t at = first.find("Authorization: NTLM ");
+    ASSERT_NE(at, std::string::npos) << first;
+    std::string type1;
+    ASSERT_TRUE(base64_decode(first.substr(at + 20, first.find("\r\n", at) - at - 20), &type1));
+    auth::ntlm::ServerContext server("alice", "s3cret", "CORP", auth::ntlm::Nonce8{9, 8, 7, 6}, 0);
+    Result<std::string> type2 = server.challenge(ByteView::of(type1));
+    ASSERT_TRUE(type2.ok()) << type2.status().what();
+    b.clear();
+    // The 401 carries a body, read before the next leg.
+    append(&b, simple_head(401, "Unauthorized",
+                           "WWW-Authenticate: NTLM " + base64_encode(*type2) +
+                               "\r\nContent-Length: 6\r\nConnection: Keep-Alive\r\n") +
+                   "denied");
+    rig.feed(ch, b, {b.size() - 4});
+    IoAction again = rig.expect_action(IoAction::Kind::kSend);
+    EXPECT_EQ(again.channel, ch);  // the same connection
+    const std::size_t at3 = again.bytes.find("Authorization: NTLM ");
+    ASSERT_NE(at3, std::string::npos) << again.bytes;
+    EXPECT_TRUE(has_line(again.bytes, "Connection: Close")) << again.bytes;
+    std::string type3;
+    ASSERT_TRUE(base64_decode(
+        again.bytes.substr(at3 + 20, again.bytes.find("\r\n", at3) - at3 - 20), &type3));
+    EXPECT_TRUE(server.verify(ByteView::of(type3)).ok());
+    EXPECT_EQ(server.user(), "alice");
+    if (phase == 0) {
+      rig.feed(ch, header_body(ok_head(), m.header));
+      ASSERT_EQ(rig.log().size(), 1u);
+      rig.expect_action(IoAction::Kind::kClose);
+    } else {
+      rig.feed(ch, play_body(m, 2));
+      EXPECT_EQ(rig.count(Event::Kind::kPacket), 2u);
+    }
+  }
+}
+
+// A server that closes the connection of its NTLM challenge cannot be answered.
+TEST(MmshClientSession, NtlmChallengeOnAClosedConnectionFails) {
+  Rig rig(Rig::config("mmsh://alice:pw@h/a.asf"));
+  rig.play();
+  ChannelId ch1 = 0;
+  rig.connect(&ch1);
+  std::vector<std::uint8_t> b;
+  append(&b, simple_head(401, "Unauthorized", "WWW-Authenticate: NTLM\r\nContent-Length: 0\r\n"));
+  rig.feed(ch1, b);
+  rig.expect_action(IoAction::Kind::kClose);
+  ChannelId ch2 = 0;
+  const std::string first = rig.connect(&ch2);
+  const std::size_t at = first.find("Authorization: NTLM ");
+  ASSERT_NE(at, std::string::npos);
+  std::string type1;
+  ASSERT_TRUE(base64_decode(first.substr(at + 20, first.find("\r\n", at) - at - 20), &type1));
+  auth::ntlm::ServerContext server("alice", "pw", "D", auth::ntlm::Nonce8{}, 0);
+  Result<std::string> type2 = server.challenge(ByteView::of(type1));
+  ASSERT_TRUE(type2.ok());
+  b.clear();
+  append(&b, simple_head(
+                 401, "Unauthorized",
+                 "WWW-Authenticate: NTLM " + base64_encode(*type2) + "\r\nConnection: close\r\n"));
+  rig.feed(ch2, b);
+  rig.expect_failed(Code::kNotAuthorized);
+  EXPECT_STREQ(rig.events().back().status.what(),
+               "the NTLM challenge did not keep the connection open");
 }
 
 TEST(MmshClientSession, UnauthorizedWithUrlCredentialsRetriesWithBasic) {

@@ -332,7 +332,7 @@ TEST(ProxyTunnel, UnknownSchemeOnlyIsRefused) {
   std::optional<Event> f = r.failure();
   ASSERT_TRUE(f);
   EXPECT_EQ(f->status.code(), Code::kNotAuthorized);
-  EXPECT_STREQ(f->status.what(), "proxy offers no Digest or Basic authentication");
+  EXPECT_STREQ(f->status.what(), "proxy offers no authentication scheme we speak");
   EXPECT_EQ(f->status.detail(), 407u);
 }
 

@@ -9,6 +9,8 @@
 #include <gtest/gtest.h>
 
 #include "protocol/auth/http_auth.h"
+#include "protocol/auth/ntlm.h"
+#include "protocol/core/text.h"
 
 namespace mms::auth {
 namespace {
@@ -124,9 +126,69 @@ TEST(ServerAuth, TheAccountNonceOutlivesSessions) {
   EXPECT_TRUE(check(&second, "GET", digest_for(kRealm, "feedfacefeedface", "pw", "GET")));
 }
 
+TEST(ServerAuth, NtlmHandshakeOnOneConnection) {
+  const ServerAccount a = account(kSchemeNtlm | kSchemeBasic);
+  ServerAuth auth(&a, kNonce, "1", "test");
+  EXPECT_EQ(auth.challenges(),
+            (std::vector<std::string>{"Negotiate", "NTLM", "Basic realm=\"mms-server\""}));
+  ntlm::ClientContext client(ntlm::Credentials{kUser, kPassword, "CORP", "WS"},
+                             ntlm::Nonce8{1, 2, 3, 4, 5, 6, 7, 8}, 0);
+  const std::string negotiate = "NTLM " + base64_encode(client.negotiate());
+  EXPECT_FALSE(check(&auth, "GET", negotiate));
+  EXPECT_TRUE(auth.continuing());
+  EXPECT_EQ(auth.failures(), 0);  // a NEGOTIATE is not a failure
+  const std::vector<std::string> values = auth.challenges();
+  ASSERT_EQ(values.size(), 1u);
+  ASSERT_EQ(values[0].rfind("NTLM ", 0), 0u);
+  std::string challenge;
+  ASSERT_TRUE(base64_decode(std::string_view(values[0]).substr(5), &challenge));
+  EXPECT_EQ(ntlm::message_type(ByteView::of(challenge)), 2u);
+  Result<std::string> answer = client.authenticate(ByteView::of(challenge));
+  ASSERT_TRUE(answer.ok()) << answer.status().what();
+  EXPECT_TRUE(check(&auth, "GET", "NTLM " + base64_encode(*answer)));
+  EXPECT_FALSE(auth.continuing());
+  EXPECT_TRUE(auth.authorized());
+}
+
+TEST(ServerAuth, BadNtlmMessagesAreFailures) {
+  const ServerAccount a = account(kSchemeNtlm);
+  ntlm::ClientContext client(ntlm::Credentials{kUser, "wrong", "", ""}, ntlm::Nonce8{}, 0);
+  const std::string negotiate = "NTLM " + base64_encode(client.negotiate());
+  for (const std::string& bad :
+       {std::string("NTLM"), std::string("NTLM @@@"), std::string("NTLM AAAA"),
+        std::string("Negotiate ") + base64_encode(client.negotiate()),  // raw in Negotiate: ok
+        std::string("Negotiate AAAA"), std::string("NTLM TlRMTVNTUAADAAAA")}) {
+    SCOPED_TRACE(bad);
+    ServerAuth auth(&a, kNonce, "1", "test");
+    const bool ok = check(&auth, "GET", bad);
+    EXPECT_FALSE(ok);
+    if (!auth.continuing()) {
+      EXPECT_EQ(auth.failures(), 1);
+      EXPECT_EQ(auth.challenges().size(), 2u);  // the full offer again
+    }
+  }
+  // A wrong password in the AUTHENTICATE.
+  ServerAuth auth(&a, kNonce, "1", "test");
+  EXPECT_FALSE(check(&auth, "GET", negotiate));
+  std::string challenge;
+  ASSERT_TRUE(base64_decode(std::string_view(auth.challenges()[0]).substr(5), &challenge));
+  Result<std::string> answer = client.authenticate(ByteView::of(challenge));
+  ASSERT_TRUE(answer.ok());
+  EXPECT_FALSE(check(&auth, "GET", "NTLM " + base64_encode(*answer)));
+  EXPECT_EQ(auth.failures(), 1);
+  EXPECT_FALSE(auth.authorized());
+  // NTLM is not taken when not offered.
+  const ServerAccount basic = account(kSchemeBasic);
+  ServerAuth b(&basic, kNonce, "1", "test");
+  EXPECT_FALSE(check(&b, "GET", negotiate));
+  EXPECT_FALSE(b.continuing());
+  EXPECT_EQ(b.failures(), 1);
+}
+
 TEST(ServerAuth, SchemeNames) {
   EXPECT_EQ(scheme_from_name("basic"), kSchemeBasic);
   EXPECT_EQ(scheme_from_name("Digest"), kSchemeDigest);
+  EXPECT_EQ(scheme_from_name("NTLM"), kSchemeNtlm);
   EXPECT_EQ(scheme_from_name("kerberos"), Scheme{});
   EXPECT_EQ(scheme_from_name(""), Scheme{});
 }
