@@ -550,7 +550,9 @@ bool RtspClientSession::handle_auth(const Response& resp, const Outstanding& o, 
     return false;
   }
   MMS_LOG(LogLevel::kInfo, kLog, "authenticating with %s",
-          requests_.auth().basic() ? "Basic" : "Digest");
+          requests_.auth().ntlm()    ? "NTLM"
+          : requests_.auth().basic() ? "Basic"
+                                     : "Digest");
   send_request(o.request, o.what, o.stream, now);
   return true;
 }

@@ -66,6 +66,7 @@ class Authenticator {
 
   bool challenged() const { return auth_.challenged(); }
   bool basic() const { return auth_.basic(); }
+  bool ntlm() const { return auth_.ntlm(); }
 
  private:
   auth::ClientAuth auth_;

@@ -327,8 +327,7 @@ TEST(ProxyTunnel, UnknownSchemeOnlyIsRefused) {
   const ChannelId ch = r.last_connect();
   r.tunnel->on_connected(ch, r.now);
   r.drain();
-  r.feed(ch, "HTTP/1.1 407 Auth\r\nProxy-Authenticate: Bearer\r\nContent-Length: 0\r\n\r\n",
-         false);
+  r.feed(ch, "HTTP/1.1 407 Auth\r\nProxy-Authenticate: Bearer\r\nContent-Length: 0\r\n\r\n", false);
   std::optional<Event> f = r.failure();
   ASSERT_TRUE(f);
   EXPECT_EQ(f->status.code(), Code::kNotAuthorized);
