@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # HTTP authentication of mms-server's MMSH port against curl, an independent
-# HTTP client: Digest and Basic with the right and a wrong password, each
-# scheme refused when the server does not offer it (--auth-scheme); then
-# mmssrc against a Digest-only server over MMSH and RTSP/TCP, the decoded
-# frames equal to the local file's.
+# HTTP client: Digest, Basic and NTLM (curl's own, the handshake on one
+# kept-alive connection) with the right and a wrong password, each scheme
+# refused when the server does not offer it (--auth-scheme); then mmssrc
+# against a Digest-only and an NTLM-only server over MMSH and RTSP/TCP, the
+# decoded frames equal to the local file's.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 need curl
+curl -V | grep -qw NTLM || fail "this curl has no NTLM"
 need gst-launch-1.0
 ensure_media
 gst_env
@@ -56,6 +58,20 @@ start_server --auth alice:s3cret --auth-scheme basic
 expect_status 200 "basic-only server, basic" --basic -u alice:s3cret
 expect_status 401 "basic-only server, digest" --digest -u alice:s3cret
 
+# --- only NTLM: curl's NTLM client, one kept-alive connection ---
+start_server --auth alice:s3cret --auth-scheme ntlm --rtsp-port 0
+NTLM_PORT=$SERVER_PORT
+NTLM_RTSP=$(sed -n 's/.* rtsp=\([0-9][0-9]*\).*/\1/p' "$T/server.out" | head -n1)
+expect_status 200 "ntlm" --ntlm -u alice:s3cret
+expect_status 200 "ntlm with a domain" --ntlm -u 'CORP\alice:s3cret'
+expect_status 401 "ntlm, wrong password" --ntlm -u alice:wrong
+expect_status 401 "ntlm, wrong user" --ntlm -u bob:s3cret
+expect_status 401 "ntlm-only server, basic" --basic -u alice:s3cret
+run "$CMD_TIMEOUT" curl -s -o /dev/null -D "$T/head" -A NSPlayer/12.0 \
+  "http://127.0.0.1:$NTLM_PORT/$F" || true
+grep -qi '^WWW-Authenticate: Negotiate' "$T/head" && grep -qi '^WWW-Authenticate: NTLM' "$T/head" ||
+  fail "the 401 does not offer Negotiate and NTLM: $(cat "$T/head")"
+
 # --- mmssrc against the Digest-only server: MMSH and RTSP/TCP ---
 gst_frames() {  # gst_frames URI OUT
   run "$CMD_TIMEOUT" "${GST_RUN[@]}" "$SYS_PYTHON" "$INTEROP_DIR/gst_frames.py" "$1" >"$2" \
@@ -72,6 +88,17 @@ play() {  # play NAME URL [properties...]
 }
 play digest-mmsh "mmsh://127.0.0.1:$DIGEST_PORT/$F" user-id=alice user-pw=s3cret
 play digest-rtspt "mms://127.0.0.1:$RTSP_PORT/$F" protocols=rtspt user-id=alice user-pw=s3cret
+# ... and the NTLM-only one.
+play ntlm-mmsh "mmsh://127.0.0.1:$NTLM_PORT/$F" user-id=alice user-pw=s3cret
+play ntlm-rtspt "mms://127.0.0.1:$NTLM_RTSP/$F" protocols=rtspt user-id='CORP\alice' \
+  user-pw=s3cret
+if run "$CMD_TIMEOUT" "${GST_RUN[@]}" gst-launch-1.0 mmssrc \
+  location="mmsh://127.0.0.1:$NTLM_PORT/$F" user-id=alice user-pw=wrong timeout=10 ! \
+  fakesink >"$T/gst-ntlm-wrong.log" 2>&1; then
+  fail "ntlm: a wrong password played"
+fi
+grep -q 'server rejected the credentials' "$T/gst-ntlm-wrong.log" ||
+  fail "ntlm, wrong password: not a clear error: $(grep -A1 ERROR "$T/gst-ntlm-wrong.log")"
 if run "$CMD_TIMEOUT" "${GST_RUN[@]}" gst-launch-1.0 mmssrc \
   location="mmsh://127.0.0.1:$DIGEST_PORT/$F" user-id=alice user-pw=wrong timeout=10 ! \
   fakesink >"$T/gst-wrong.log" 2>&1; then

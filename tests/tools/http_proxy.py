@@ -1,10 +1,16 @@
 #!/usr/bin/env python3
 """A small threaded HTTP proxy for the tests: CONNECT tunnels and absolute-URI
 GET requests (the request is forwarded in origin form, the reply streamed back
-until either side closes), with optional Basic or Digest proxy authentication.
+until either side closes), with optional Basic, Digest or NTLM proxy
+authentication.
 
   http_proxy.py --port-file FILE --log FILE [--map NAME=IP ...]
-                [--auth basic|digest --user U --password P] [--close-on-407]
+                [--auth basic|digest|ntlm --user U --password P] [--close-on-407]
+
+NTLM is not ours: the proxy's CHALLENGE is built here from MS-NLMP 2.2.1.2,
+and the client's AUTHENTICATE is checked with python ntlm-auth's NTLMv2 and
+NTLMv1 computations (tests/tools/ntlm_peer.py verify), on the connection
+that carried the CHALLENGE.
 
 --map makes NAME resolve, inside the proxy only, to IP (a name under .invalid
 cannot be resolved by the client itself, so a client that plays through it did
@@ -18,8 +24,11 @@ import hashlib
 import os
 import secrets
 import socket
+import struct
 import sys
+import tempfile
 import threading
+import time
 
 MAX_HEAD = 16 * 1024
 
@@ -58,6 +67,44 @@ def parse_params(value):
     return params
 
 
+def ntlm_challenge(server_challenge):
+    """A CHALLENGE_MESSAGE (MS-NLMP 2.2.1.2): Unicode, NTLM, extended session
+    security, target "PROXY" with TargetInfo (NetBIOS names, timestamp)."""
+    name = "PROXY".encode("utf-16-le")
+    filetime = int(time.time() * 10000000) + 116444736000000000
+    info = b""
+    for av_id, value in ((2, name), (1, name), (7, struct.pack("<Q", filetime))):
+        info += struct.pack("<HH", av_id, len(value)) + value
+    info += struct.pack("<HH", 0, 0)
+    flags = (0x00000001 | 0x00000004 | 0x00000200 | 0x00008000 | 0x00010000 |
+             0x00080000 | 0x00800000 | 0x20000000 | 0x80000000)
+    offset = 48
+    return (b"NTLMSSP\0" + struct.pack("<I", 2) +
+            struct.pack("<HHI", len(name), len(name), offset) + struct.pack("<I", flags) +
+            server_challenge + b"\0" * 8 +
+            struct.pack("<HHI", len(info), len(info), offset + len(name)) + name + info)
+
+
+def ensure_md4():
+    """python ntlm-auth needs MD4, which OpenSSL 3 keeps in its legacy
+    provider: without it, run again (same process) with a configuration that
+    loads that provider."""
+    try:
+        hashlib.new("md4", b"")
+        return
+    except ValueError:
+        pass
+    if os.environ.get("HTTP_PROXY_MD4_CONF"):
+        sys.exit("http_proxy: no MD4 in this Python's OpenSSL")
+    fd, path = tempfile.mkstemp(prefix="http-proxy-", suffix=".cnf")
+    with os.fdopen(fd, "w") as f:
+        f.write("openssl_conf = openssl_init\n[openssl_init]\nproviders = provider_sect\n"
+                "[provider_sect]\ndefault = default_sect\nlegacy = legacy_sect\n"
+                "[default_sect]\nactivate = 1\n[legacy_sect]\nactivate = 1\n")
+    env = dict(os.environ, OPENSSL_CONF=path, HTTP_PROXY_MD4_CONF=path)
+    os.execve(sys.executable, [sys.executable] + sys.argv, env)
+
+
 class Proxy:
     def __init__(self, args):
         self.args = args
@@ -81,11 +128,13 @@ class Proxy:
 
     # --- authentication -------------------------------------------------------
 
-    def authorized(self, method, headers):
+    def authorized(self, method, headers, conn_state):
         if not self.args.auth:
             return True
         value = headers.get("proxy-authorization", "")
         scheme, _, rest = value.partition(" ")
+        if self.args.auth == "ntlm" and scheme.lower() == "ntlm":
+            return self.ntlm(rest.strip(), conn_state)
         if self.args.auth == "basic" and scheme.lower() == "basic":
             try:
                 user, _, pw = base64.b64decode(rest.strip()).decode().partition(":")
@@ -108,7 +157,34 @@ class Proxy:
             return p.get("response") == want
         return False
 
-    def challenge(self):
+    def ntlm(self, token, conn_state):
+        try:
+            msg = base64.b64decode(token)
+        except ValueError:
+            return False
+        kind = struct.unpack_from("<I", msg, 8)[0] if len(msg) >= 12 else 0
+        if msg[:8] != b"NTLMSSP\0":
+            return False
+        if kind == 1:
+            conn_state["ntlm"] = ntlm_challenge(secrets.token_bytes(8))
+            return False
+        challenge = conn_state.pop("ntlm", None)
+        if kind != 3 or challenge is None:
+            return False
+        import io
+        import contextlib
+        import ntlm_peer
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            rc = ntlm_peer.verify(self.args.user, self.args.password,
+                                  base64.b64encode(challenge).decode(), token)
+        sys.stderr.write("http_proxy: NTLM %s\n" % out.getvalue().strip())
+        return rc == 0
+
+    def challenge(self, conn_state):
+        if self.args.auth == "ntlm":
+            pending = conn_state.get("ntlm")
+            return "NTLM" if pending is None else "NTLM " + base64.b64encode(pending).decode()
         if self.args.auth == "basic":
             return 'Basic realm="%s"' % self.realm
         nonce = secrets.token_hex(16)
@@ -119,6 +195,7 @@ class Proxy:
     # --- connections ----------------------------------------------------------
 
     def serve(self, conn):
+        conn_state = {}  # per connection: the NTLM CHALLENGE sent on it
         try:
             buf = b""
             while True:
@@ -136,13 +213,13 @@ class Proxy:
                 for line in lines[1:]:
                     name, _, value = line.partition(":")
                     headers[name.strip().lower()] = value.strip()
-                if not self.authorized(method, headers):
+                if not self.authorized(method, headers, conn_state):
                     self.log("%s %s 407" % (method, target))
                     body = b"proxy authentication required\n"
                     close = self.args.close_on_407
                     conn.sendall(("HTTP/1.1 407 Proxy Authentication Required\r\n"
                                   "Proxy-Authenticate: %s\r\nContent-Length: %d\r\n%s\r\n" % (
-                                      self.challenge(), len(body),
+                                      self.challenge(conn_state), len(body),
                                       "Connection: close\r\n" if close else "")).encode() + body)
                     if close:
                         return
@@ -233,11 +310,13 @@ def main():
     ap.add_argument("--port-file", required=True)
     ap.add_argument("--log", required=True)
     ap.add_argument("--map", action="append", default=[])
-    ap.add_argument("--auth", choices=["basic", "digest"])
+    ap.add_argument("--auth", choices=["basic", "digest", "ntlm"])
     ap.add_argument("--user", default="")
     ap.add_argument("--password", default="")
     ap.add_argument("--close-on-407", action="store_true")
     args = ap.parse_args()
+    if args.auth == "ntlm":
+        ensure_md4()
     proxy = Proxy(args)
     srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -251,6 +330,8 @@ def main():
         conn, _ = srv.accept()
         threading.Thread(target=proxy.serve, args=(conn,), daemon=True).start()
 
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # ntlm_peer
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -9,7 +9,8 @@
 #    the UDP steps are not tried (the attempt messages say so), RTSP/TCP wins;
 #  * proxy authentication: Basic (407 on a kept-alive connection) for
 #    RTSP/TCP and MMSH, Digest (the proxy closes after its 407) for RTSP/TCP,
-#    MMS/TCP and MMSH; a wrong password is a NOT_AUTHORIZED error naming the proxy;
+#    MMS/TCP and MMSH; NTLM (checked by python ntlm-auth) for RTSP/TCP and
+#    MMSH, a wrong password refused for MMS/TCP; a wrong password is a NOT_AUTHORIZED error naming the proxy;
 #  * http_proxy in the environment instead of the property, and no_proxy
 #    naming the host (127.0.0.1 here): a direct connection, the proxy's log
 #    stays empty.
@@ -127,6 +128,28 @@ grep -q 'The HTTP proxy requires authentication' "$T/gst-wrong.log" &&
   fail "wrong password: not a clear NOT_AUTHORIZED error: $(grep -A1 ERROR "$T/gst-wrong.log")"
 [[ $(grep -c "^CONNECT media.invalid:$MMS_PORT 407" "$PROXY_LOG") -ge 2 ]] ||
   fail "wrong password: the challenge was not answered: $(cat "$PROXY_LOG")"
+stop_proxy
+
+# --- NTLM proxy authentication: the proxy's check is python ntlm-auth's ---
+"$SYS_PYTHON" "$SRC_ROOT/tests/tools/ntlm_peer.py" check ||
+  fail "python3-ntlm-auth (an install step) is missing"
+start_proxy ntlm --auth ntlm --user pu --password pw
+P=127.0.0.1:$PROXY_PORT
+play ntlm-rtspt "mms://media.invalid:$RTSP_PORT/$F" protocols=rtspt proxy="$P" \
+  proxy-id='CORP\pu' proxy-pw=pw
+[[ $(grep -c "^CONNECT media.invalid:$RTSP_PORT 407" "$PROXY_LOG") -eq 2 ]] ||
+  fail "ntlm: not a two-leg handshake: $(cat "$PROXY_LOG")"
+proxied "CONNECT media.invalid:$RTSP_PORT 200"
+play ntlm-mmsh "mmsh://media.invalid:$MMSH_PORT/$F" proxy="$P" proxy-id=pu proxy-pw=pw
+proxied "GET http://media.invalid:$MMSH_PORT/$F 200"
+grep -q 'NTLM v2 ok' "$T/proxy-ntlm.log" || fail "ntlm: the proxy did not see NTLMv2"
+if run "$CMD_TIMEOUT" "${GST_RUN[@]}" gst-launch-1.0 mmssrc \
+  location="mms://media.invalid:$MMS_PORT/$F" protocols=mmst proxy="$P" proxy-id=pu \
+  proxy-pw=wrong timeout=10 ! fakesink >"$T/gst-ntlm-wrong.log" 2>&1; then
+  fail "ntlm: a wrong proxy password played"
+fi
+grep -q 'proxy rejected the credentials (not-authorized' "$T/gst-ntlm-wrong.log" ||
+  fail "ntlm, wrong password: not a clear error: $(grep -A1 ERROR "$T/gst-ntlm-wrong.log")"
 stop_proxy
 
 # --- http_proxy from the environment; no_proxy naming the host ---

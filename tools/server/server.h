@@ -55,7 +55,7 @@ struct ServerOptions {
   bool keep_padding = false;                // send full-size $D payloads
   std::string auth_user;                    // authentication when non-empty
   std::string auth_password;
-  // The schemes offered (MMSH and RTSP: Basic, Digest; MMS: BASIC).
+  // The schemes offered (MMSH and RTSP: Basic, Digest, NTLM/Negotiate; MMS: BASIC).
   mms::auth::SchemeSet auth_schemes = mms::auth::kDefaultSchemes;
   std::map<std::string, std::string> redirects;  // name -> URL (302)
   mmsh::Fault fault = mmsh::Fault::kNone;        // MMSH only
