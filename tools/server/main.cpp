@@ -4,7 +4,7 @@
 //   mms-server --root DIR [--bind ADDR] [--mmsh-port N] [--mms-port N] [--rtsp-port N]
 //              [--port N]
 //              [--live NAME=FILE|NAME=-]... [--playlist NAME=FILE1,FILE2,...]...
-//              [--fast] [--keep-padding] [--auth USER:PASS] [--auth-scheme basic|digest]...
+//              [--fast] [--keep-padding] [--auth USER:PASS] [--auth-scheme basic|digest|ntlm]...
 //              [--redirect NAME=URL]...
 //              [--fault NAME] [--udp-loss PERCENT] [--refuse mms|mmsu|mmsh|rtsp|rtspu]...
 //              [--close-after-packets N] [--keepalive MS] [--idle-timeout MS]
@@ -77,7 +77,7 @@ void usage(std::FILE* out) {
       "                  [--rtsp-port N] [--port N]\n"
       "                  [--live NAME=FILE|NAME=-]... [--playlist NAME=FILE1,FILE2,...]...\n"
       "                  [--fast] [--keep-padding] [--auth USER:PASS]\n"
-      "                  [--auth-scheme basic|digest]...\n"
+      "                  [--auth-scheme basic|digest|ntlm]...\n"
       "                  [--redirect NAME=URL]... [--fault NAME] [--udp-loss PERCENT]\n"
       "                  [--refuse mms|mmsu|mmsh|rtsp|rtspu]... [--close-after-packets N]\n"
       "                  [--keepalive MS] [--idle-timeout MS] [--fast-start-factor N]\n"
