@@ -20,7 +20,7 @@
  * arrives within #GstMmsSrc:udp-timeout after the play request.
  * Credentials may be given in the URL or with #GstMmsSrc:user-id and
  * #GstMmsSrc:user-pw (HTTP Basic, MMS BASIC or NTLM, RTSP Digest or Basic; a
- * user "DOMAIN\\user" names the NTLM domain).
+ * user "DOMAIN\user" names the NTLM domain).
  *
  * Seeking: on-demand content answers the SEEKING query in TIME and accepts
  * flushing TIME seeks (as sent by asfdemux, playbin and gst-play-1.0); the
