@@ -19,8 +19,8 @@
  * authorized" stop it at once. UDP transports are given up when no datagram
  * arrives within #GstMmsSrc:udp-timeout after the play request.
  * Credentials may be given in the URL or with #GstMmsSrc:user-id and
- * #GstMmsSrc:user-pw (HTTP Basic, MMS BASIC, RTSP Digest or Basic; NTLM is not
- * supported).
+ * #GstMmsSrc:user-pw (HTTP Basic, MMS BASIC or NTLM, RTSP Digest or Basic; a
+ * user "DOMAIN\user" names the NTLM domain).
  *
  * Seeking: on-demand content answers the SEEKING query in TIME and accepts
  * flushing TIME seeks (as sent by asfdemux, playbin and gst-play-1.0); the

@@ -1,6 +1,5 @@
 #include "protocol/auth/client_auth.h"
 
-#include <chrono>
 #include <cstdio>
 #include <utility>
 
@@ -35,13 +34,6 @@ constexpr Refusals kProxy = {
     "proxy offers no authentication scheme we speak",
     "proxy sent an unusable NTLM challenge",
 };
-
-// Now as a Windows FILETIME (100 ns units since 1601-01-01 UTC).
-std::uint64_t filetime_now() {
-  const auto since_epoch = std::chrono::system_clock::now().time_since_epoch();
-  const auto us = std::chrono::duration_cast<std::chrono::microseconds>(since_epoch).count();
-  return static_cast<std::uint64_t>(us) * 10u + 116444736000000000ull;
-}
 
 // "DOMAIN\user" -> NTLM credentials (a UPN "user@domain" stays whole).
 ntlm::Credentials ntlm_credentials(const Credentials& c) {
@@ -165,7 +157,7 @@ Status ClientAuth::answer_ntlm(const std::vector<AuthChallenge>& offered,
   for (std::size_t i = 0; i < client_challenge.size(); ++i) {
     client_challenge[i] = h[i];
   }
-  ntlm::ClientContext ctx(ntlm_credentials(credentials), client_challenge, filetime_now());
+  ntlm::ClientContext ctx(ntlm_credentials(credentials), client_challenge, ntlm::filetime_now());
   Result<std::string> authenticate = ctx.authenticate(ByteView::of(token));
   if (!authenticate.ok()) {
     leg_ = Leg::kDone;

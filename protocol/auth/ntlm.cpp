@@ -5,6 +5,7 @@
 #include <nettle/md4.h>
 #include <nettle/md5.h>
 
+#include <chrono>
 #include <cstring>
 #include <initializer_list>
 #include <utility>
@@ -687,6 +688,15 @@ Status ServerContext::verify(ByteView authenticate) {
     return Status(Code::kNotAuthorized, kWrongCredentials);
   }
   return Status::Ok();
+}
+
+std::uint64_t filetime_now() {
+  // 100 ns units between 1601-01-01 and 1970-01-01.
+  constexpr std::uint64_t kUnixEpochAsFiletime = 116444736000000000ull;
+  const auto since_unix = std::chrono::duration_cast<std::chrono::microseconds>(
+      std::chrono::system_clock::now().time_since_epoch());
+  const std::int64_t us = since_unix.count();
+  return kUnixEpochAsFiletime + (us > 0 ? static_cast<std::uint64_t>(us) * 10 : 0);
 }
 
 }  // namespace mms::auth::ntlm

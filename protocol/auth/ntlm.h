@@ -136,6 +136,13 @@ class ServerContext {
   bool used_v1_ = false;
 };
 
+// ---- the clock ---------------------------------------------------------------
+
+// The system clock as a FILETIME (100 ns units since 1601-01-01 UTC): the one
+// clock read of the engine, for NTLM timestamps only (no deadline or decision
+// depends on it; docs/architecture.md).
+std::uint64_t filetime_now();
+
 // ---- helpers -----------------------------------------------------------------
 
 // Starts with the signature "NTLMSSP\0".

@@ -1,6 +1,5 @@
 #include "protocol/auth/server_auth.h"
 
-#include <chrono>
 #include <utility>
 
 #include "protocol/auth/http_auth.h"
@@ -29,12 +28,6 @@ namespace {
 // The NetBIOS domain our NTLM CHALLENGE names.
 constexpr const char* kNtlmTarget = "MMS-SERVER";
 
-// Now as a Windows FILETIME (100 ns units since 1601-01-01 UTC).
-std::uint64_t filetime_now() {
-  const auto since_epoch = std::chrono::system_clock::now().time_since_epoch();
-  const auto us = std::chrono::duration_cast<std::chrono::microseconds>(since_epoch).count();
-  return static_cast<std::uint64_t>(us) * 10u + 116444736000000000ull;
-}
 }  // namespace
 
 ServerAuth::ServerAuth() = default;
@@ -124,7 +117,7 @@ bool ServerAuth::check_ntlm(const AuthChallenge& c) {
       server_challenge[i] = h[i];
     }
     ntlm_ = std::make_unique<ntlm::ServerContext>(account_->user, account_->password, kNtlmTarget,
-                                                  server_challenge, filetime_now());
+                                                  server_challenge, ntlm::filetime_now());
     Result<std::string> challenge = ntlm_->challenge(ByteView::of(token));
     if (!challenge.ok()) {
       ++failures_;

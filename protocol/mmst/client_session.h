@@ -2,7 +2,8 @@
 // constructed with `udp = true` (control stays on TCP).
 //
 //   Connect -> FunnelInfo -> ConnectFunnel (TCP, or UDP with the bound port)
-//   -> OpenFile [-> SecurityChallenge/Response (BASIC)] [-> Redirect]
+//   -> OpenFile [-> SecurityChallenge/Response (BASIC, or NTLM: NEGOTIATE,
+//      then AUTHENTICATE for the server's CHALLENGE)] [-> Redirect]
 //   -> ReadBlock -> header Data packets (Header event, repaired)
 //   -> StreamSwitch + StartPlaying(position) -> ReportStartedPlaying
 //   -> Data packets (Packet events) ... -> ReportEndOfStream (Eos)
@@ -42,6 +43,7 @@
 #include <vector>
 
 #include "protocol/asf/header_gate.h"
+#include "protocol/auth/ntlm.h"
 #include "protocol/mmst/messages.h"
 #include "protocol/mmst/udp_receive_window.h"
 #include "protocol/session/client_session.h"
@@ -61,7 +63,8 @@ constexpr Duration kUdpThrottleGrace = 50 * kMillisecond;
 constexpr std::size_t kUdpThrottleSlackBytes = 8u * 1024 * 1024;
 // Header fragments collected over UDP (a 16 MiB header in 1 KiB fragments).
 constexpr std::size_t kMaxUdpHeaderFragments = 16384;
-// SecurityResponse rounds before giving up (docs/protocols/mmsp-reference.md §9 item 14).
+// SecurityResponse rounds before giving up (docs/protocols/mmsp-reference.md §9 item 14):
+// BASIC credentials, or one NTLM handshake (NEGOTIATE + AUTHENTICATE), are sent this often.
 constexpr int kMaxAuthRounds = 1;
 // Pongs answered per second before Pings count as a flood
 // (docs/protocols/mmsp-reference.md §9 item 14).
@@ -160,6 +163,10 @@ class MmstClientSession final : public session::ClientSession, private UdpReceiv
   void maybe_finish_eos(Instant now);
   std::optional<Instant> idle_deadline() const;
   void follow_redirect(const ReportRedirect& r, Instant now);
+  void answer_challenge(const Security& c, Instant now);
+  void answer_ntlm(const Security& c, const std::string& user, const std::string& password,
+                   Instant now);
+  auth::ntlm::Nonce8 ntlm_client_challenge();
   void fail(Status status, std::string detail = std::string());
   void close_channels();
   void touch(Instant now) { last_activity_ = now; }
@@ -180,6 +187,15 @@ class MmstClientSession final : public session::ClientSession, private UdpReceiv
   int redirects_ = 0;
   int auth_rounds_ = 0;
   bool announced_ = false;
+
+  // NTLM (docs/protocols/mmsp-reference.md §6): where the handshake of this OpenFile is.
+  enum class NtlmStage : std::uint8_t {
+    kNone,          // no NTLM token sent
+    kNegotiate,     // NEGOTIATE sent, waiting for the CHALLENGE
+    kAuthenticate,  // AUTHENTICATE sent: a further challenge is a rejection
+  };
+  NtlmStage ntlm_stage_ = NtlmStage::kNone;
+  std::uint32_t ntlm_nonces_ = 0;  // client challenges made (salts the next)
 
   // Server facts.
   int server_major_ = -1;

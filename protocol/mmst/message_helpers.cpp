@@ -1,10 +1,11 @@
 // Small MMS helpers both roles need: subscriber names and versions, BASIC
-// challenge/response tokens, the CLIENT_LOG for Logging. Declared in
+// challenge/response tokens, the NTLM pToken framing, the CLIENT_LOG for Logging. Declared in
 // protocol/mmst/messages.h.
 #include <cstring>
 #include <string>
 #include <vector>
 
+#include "protocol/auth/ntlm.h"
 #include "protocol/core/byte_reader.h"
 #include "protocol/core/text.h"
 #include "protocol/mmst/messages.h"
@@ -70,6 +71,74 @@ std::vector<std::uint8_t> basic_response_token(const std::string& user,
 
 bool is_ntlm_token(ByteView token) {
   return token.size() >= 2 && token[0] == 0 && token[1] == 0;
+}
+
+std::vector<std::uint8_t> make_ntlm_token(ByteView ntlmssp, bool wrapped) {
+  std::vector<std::uint8_t> out(2 + (wrapped ? kNtlmAuthSize : 0), 0);
+  if (wrapped) {
+    std::uint8_t* a = out.data() + 2;
+    store_u32le(a + 4, 1);  // One
+    store_u32le(a + 12, static_cast<std::uint32_t>(ntlmssp.size()));
+    store_u32le(a + 16, 2);  // Two
+  }
+  out.insert(out.end(), ntlmssp.begin(), ntlmssp.end());
+  return out;
+}
+
+namespace {
+
+bool is_ntlm_auth(ByteView v) {
+  return v.size() >= kNtlmAuthSize && load_u32le(v.data()) == 0 && load_u32le(v.data() + 4) == 1 &&
+         load_u32le(v.data() + 16) == 2;
+}
+
+bool all_zero(ByteView v) {
+  for (std::uint8_t b : v) {
+    if (b != 0) {
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+Result<NtlmToken> parse_ntlm_token(ByteView p_token) {
+  if (!is_ntlm_token(p_token)) {
+    return Status(Code::kMalformed, "NTLM pToken does not start with 00 00");
+  }
+  NtlmToken t;
+  ByteView auth_struct;
+  if (is_ntlm_auth(p_token.subview(2))) {
+    auth_struct = p_token.subview(2);
+  } else if (is_ntlm_auth(p_token)) {
+    auth_struct = p_token;  // the two zero bytes read as the start of Zero
+  }
+  if (!auth_struct.empty()) {
+    const std::uint32_t size = load_u32le(auth_struct.data() + 12);
+    if (size > auth_struct.size() - kNtlmAuthSize) {
+      return Status(Code::kMalformed, "NTLM_AUTH NTLMTokenSize beyond the pToken", size);
+    }
+    t.wrapped = true;
+    t.ntlmssp = auth_struct.subview(kNtlmAuthSize, size);
+  } else {
+    const ByteView rest = p_token.subview(2);
+    if (all_zero(rest)) {
+      return t;  // the initial challenge (maybe with a terminating byte)
+    }
+    if (!auth::ntlm::is_ntlmssp(rest)) {
+      return Status(Code::kMalformed, "NTLM pToken holds neither NTLM_AUTH nor an NTLMSSP token");
+    }
+    t.ntlmssp = rest;
+  }
+  if (t.ntlmssp.size() > auth::ntlm::kMaxMessage) {
+    return Status(Code::kLimitExceeded, "NTLM token above kMaxMessage",
+                  static_cast<std::uint32_t>(t.ntlmssp.size()));
+  }
+  if (!t.ntlmssp.empty() && !auth::ntlm::is_ntlmssp(t.ntlmssp)) {
+    return Status(Code::kMalformed, "NTLM_AUTH holds no NTLMSSP token");
+  }
+  return t;
 }
 
 std::vector<std::uint8_t> make_client_log(std::uint32_t source_id, const std::string& url,

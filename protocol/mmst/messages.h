@@ -655,6 +655,25 @@ std::vector<std::uint8_t> basic_response_token(const std::string& user,
 // True if a challenge pToken is NTLM-shaped (starts with 00 00).
 bool is_ntlm_token(ByteView token);
 
+// NTLM pToken (MS-MMSP 2.2.4.14, 2.2.4.14.1, 2.2.4.24, 3.2.5.7): two zero bytes,
+// then either the NTLM_AUTH structure (u32 Zero=0, One=1, Reserved1,
+// NTLMTokenSize, Two=2, Reserved2; 24 bytes) followed by the NTLMSSP token, or
+// the bare NTLMSSP token. "00 00" alone is the initial challenge (no token yet).
+constexpr std::size_t kNtlmAuthSize = 24;
+// `ntlmssp` empty gives "00 00" (+ an NTLM_AUTH of size 0 when `wrapped`).
+std::vector<std::uint8_t> make_ntlm_token(ByteView ntlmssp, bool wrapped);
+struct NtlmToken {
+  ByteView ntlmssp;      // view into the pToken; empty for the initial challenge
+  bool wrapped = false;  // it came inside NTLM_AUTH
+};
+// Parses an NTLM pToken. NTLM_AUTH is recognised by its Zero/One/Two fields,
+// right after the two zero bytes or (an ambiguity of the spec) overlapping
+// them; bytes after NTLMTokenSize (a terminating byte) are ignored. A bare
+// token must start with the NTLMSSP signature. kMalformed for anything else
+// (no 00 00, NTLMTokenSize beyond the pToken, garbage), kLimitExceeded for a
+// token above auth::ntlm::kMaxMessage.
+Result<NtlmToken> parse_ntlm_token(ByteView p_token);
+
 // A CLIENT_LOG (1490 bytes, MS-MMSP 2.2.1) filled with cbSize fields, "-" for
 // strings, the given source id (openFileId) and transport ("TCP"/"UDP").
 std::vector<std::uint8_t> make_client_log(std::uint32_t source_id, const std::string& url,

@@ -6,10 +6,14 @@
 #include "protocol/mmst/server_session.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
+#include <string_view>
 #include <utility>
 
 #include "protocol/asf/packet.h"
+#include "protocol/auth/md5.h"
+#include "protocol/core/byte_reader.h"
 #include "protocol/core/log.h"
 #include "protocol/core/text.h"
 
@@ -19,7 +23,8 @@ namespace {
 constexpr const char* kLog = "mmst-server";
 // ServerVersionInfo: clients gate features on major >= 9.
 constexpr const char* kServerVersion = "9.01.01.3841";
-constexpr const char* kAuthPackage = "BASIC";
+constexpr const char* kAuthPackageBasic = "BASIC";
+constexpr const char* kAuthPackageNtlm = "NTLM";
 constexpr const char* kRealm = "mms-server";
 constexpr std::size_t kStreamSlots = 128;
 
@@ -76,9 +81,11 @@ std::string content_name(std::string path) {
 
 }  // namespace
 
-ServerSession::ServerSession(const ServerConfig* config, std::uint32_t client_id, Instant now)
+ServerSession::ServerSession(const ServerConfig* config, std::uint32_t client_id, Instant now,
+                             std::uint64_t seed)
     : config_(config),
       client_id_(client_id),
+      seed_(seed),
       session_start_(now),
       idle_at_(now + config->idle_timeout),
       now_(now) {}
@@ -403,7 +410,7 @@ void ServerSession::on_connect(const Message& m) {
   r.report_connected_ex.play_incarnation = kMmsDisablePacketPair;  // no packet-pair
   r.report_connected_ex.server_version_info = kServerVersion;
   if (!config_->auth.user.empty()) {
-    r.report_connected_ex.authen_package = kAuthPackage;
+    r.report_connected_ex.authen_package = ntlm_offered() ? kAuthPackageNtlm : kAuthPackageBasic;
   }
   send(&r);
   state_ = State::kConnected;
@@ -458,14 +465,98 @@ bool ServerSession::credentials_ok(ByteView token) const {
   return decoded == config_->auth.user + ":" + config_->auth.password;
 }
 
+bool ServerSession::basic_allowed() const {
+  return !ntlm_offered() || (config_->auth.schemes & auth::kSchemeBasic) != 0;
+}
+
+bool ServerSession::ntlm_offered() const {
+  return (config_->auth.schemes & auth::kSchemeNtlm) != 0;
+}
+
 void ServerSession::challenge(std::uint32_t inc) {
   ++auth_rounds_;
   auth_cookie_ = client_id_ ^ (0x5EC0000u + static_cast<std::uint32_t>(auth_rounds_));
+  if (ntlm_offered()) {
+    // The initial NTLM challenge (MS-MMSP 2.2.4.14): 00 00, no token yet.
+    ntlm_stage_ = NtlmStage::kNegotiate;
+    ntlm_.reset();
+    ntlm_challenge(inc, ByteView(), false);
+    return;
+  }
   Message c = make_message(kLinkMacToViewerSecurityChallenge);
   c.security.play_incarnation = inc;
   c.security.cookie = auth_cookie_;
   c.security.p_token = basic_challenge_token(kRealm);
   send(&c);
+}
+
+void ServerSession::ntlm_challenge(std::uint32_t inc, ByteView ntlmssp, bool wrapped) {
+  Message c = make_message(kLinkMacToViewerSecurityChallenge);
+  c.security.play_incarnation = inc;
+  c.security.cookie = auth_cookie_;
+  c.security.p_token = make_ntlm_token(ntlmssp, wrapped);
+  send(&c);
+}
+
+auth::ntlm::Nonce8 ServerSession::ntlm_server_challenge() const {
+  std::uint8_t material[16];
+  store_u32le(material, client_id_);
+  store_u64le(material + 4, seed_);
+  store_u32le(material + 12, static_cast<std::uint32_t>(auth_rounds_));
+  auth::Md5 h;
+  h.update(std::string_view("mms-ntlm-server:"));
+  h.update(ByteView(material, sizeof material));
+  const std::array<std::uint8_t, 16> d = h.finish();
+  auth::ntlm::Nonce8 out{};
+  std::copy(d.begin(), d.begin() + out.size(), out.begin());
+  return out;
+}
+
+void ServerSession::on_ntlm_token(std::uint32_t inc, ByteView token) {
+  auto parsed = parse_ntlm_token(token);
+  if (!parsed.ok()) {
+    MMS_LOG(LogLevel::kInfo, kLog, "client-id=%u: bad NTLM token (%s): access denied", client_id_,
+            parsed.status().what());
+    refuse_open(inc, kHrAccessDenied);
+    return;
+  }
+  const ByteView ntlmssp = parsed->ntlmssp;
+  const std::uint32_t type = auth::ntlm::message_type(ntlmssp);
+  if (type == 1 && ntlm_stage_ == NtlmStage::kNegotiate) {
+    ntlm_.emplace(config_->auth.user, config_->auth.password, kNtlmTarget, ntlm_server_challenge(),
+                  auth::ntlm::filetime_now());
+    auto challenge_message = ntlm_->challenge(ntlmssp);
+    if (!challenge_message.ok()) {
+      MMS_LOG(LogLevel::kInfo, kLog, "client-id=%u: bad NTLM NEGOTIATE (%s): access denied",
+              client_id_, challenge_message.status().what());
+      ntlm_.reset();
+      refuse_open(inc, kHrAccessDenied);
+      return;
+    }
+    // The CHALLENGE goes inside NTLM_AUTH when the NEGOTIATE came in one
+    // (MS-MMSP 3.2.5.7).
+    ntlm_stage_ = NtlmStage::kAuthenticate;
+    ntlm_challenge(inc, ByteView::of(*challenge_message), parsed->wrapped);
+    return;
+  }
+  if (type == 3 && ntlm_stage_ == NtlmStage::kAuthenticate && ntlm_) {
+    const Status st = ntlm_->verify(ntlmssp);
+    ntlm_.reset();
+    ntlm_stage_ = NtlmStage::kNone;
+    if (!st.ok()) {
+      // Wrong credentials are refused as BASIC ones are.
+      MMS_LOG(LogLevel::kInfo, kLog, "client-id=%u: NTLM: %s: access denied", client_id_,
+              st.what());
+      refuse_open(inc, kHrAccessDenied);
+      return;
+    }
+    authorized_ = true;
+    open_resolved(inc);
+    return;
+  }
+  MMS_LOG(LogLevel::kInfo, kLog, "client-id=%u: unexpected NTLM token (type %u): access denied",
+          client_id_, type);
+  refuse_open(inc, kHrAccessDenied);
 }
 
 void ServerSession::refuse_open(std::uint32_t inc, std::uint32_t hr) {
@@ -492,12 +583,20 @@ void ServerSession::on_open_file(const Message& m) {
   if (!config_->auth.user.empty() && !authorized_) {
     const ByteView token(m.open_file.token_data);
     if (!token.empty() && is_ntlm_token(token)) {
-      MMS_LOG(LogLevel::kInfo, kLog, "client-id=%u: NTLM credentials refused (BASIC only)",
-              client_id_);
-      refuse_open(inc, kHrAccessDenied);
+      if (!ntlm_offered()) {
+        MMS_LOG(LogLevel::kInfo, kLog, "client-id=%u: NTLM credentials refused (BASIC only)",
+                client_id_);
+        refuse_open(inc, kHrAccessDenied);
+        return;
+      }
+      // A NEGOTIATE in tokenData: the handshake starts without the initial challenge.
+      ++auth_rounds_;
+      auth_cookie_ = client_id_ ^ (0x5EC0000u + static_cast<std::uint32_t>(auth_rounds_));
+      ntlm_stage_ = NtlmStage::kNegotiate;
+      on_ntlm_token(inc, token);
       return;
     }
-    if (!token.empty() && credentials_ok(token)) {
+    if (!token.empty() && basic_allowed() && credentials_ok(token)) {
       authorized_ = true;
     } else {
       if (auth_rounds_ >= kMaxAuthRounds) {
@@ -519,12 +618,23 @@ void ServerSession::on_security_response(const Message& m) {
     return;
   }
   const ByteView token(m.security.p_token);
-  if (is_ntlm_token(token)) {
-    MMS_LOG(LogLevel::kInfo, kLog, "client-id=%u: NTLM response refused (BASIC only)", client_id_);
+  if (m.security.cookie != auth_cookie_) {
+    MMS_LOG(LogLevel::kInfo, kLog, "client-id=%u: SecurityResponse for another challenge",
+            client_id_);
     refuse_open(inc, kHrAccessDenied);
     return;
   }
-  if (m.security.cookie != auth_cookie_ || !credentials_ok(token)) {
+  if (is_ntlm_token(token)) {
+    if (!ntlm_offered()) {
+      MMS_LOG(LogLevel::kInfo, kLog, "client-id=%u: NTLM response refused (BASIC only)",
+              client_id_);
+      refuse_open(inc, kHrAccessDenied);
+      return;
+    }
+    on_ntlm_token(inc, token);
+    return;
+  }
+  if (!basic_allowed() || !credentials_ok(token)) {
     MMS_LOG(LogLevel::kInfo, kLog, "client-id=%u: bad credentials: access denied", client_id_);
     refuse_open(inc, kHrAccessDenied);
     return;

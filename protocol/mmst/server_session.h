@@ -41,6 +41,7 @@
 #include <string_view>
 #include <vector>
 
+#include "protocol/auth/ntlm.h"
 #include "protocol/auth/server_auth.h"
 #include "protocol/core/access.h"
 #include "protocol/core/bytes.h"
@@ -56,10 +57,13 @@ namespace mms::mmst {
 
 // Configuration shared by every session of a server.
 struct ServerConfig {
-  server::ContentSource* content = nullptr;      // not owned; outlives the sessions
-  bool fast = false;                             // on-demand data as fast as the client reads
-  bool keep_padding = false;                     // send full-size ASF packets
-  auth::ServerAccount auth;                      // BASIC challenge when auth.user is non-empty
+  server::ContentSource* content = nullptr;  // not owned; outlives the sessions
+  bool fast = false;                         // on-demand data as fast as the client reads
+  bool keep_padding = false;                 // send full-size ASF packets
+  // Authentication when auth.user is non-empty: NTLM when auth.schemes has
+  // kSchemeNtlm (BASIC answers are then still taken if it has kSchemeBasic),
+  // BASIC otherwise.
+  auth::ServerAccount auth;
   std::map<std::string, std::string> redirects;  // content name -> URL (ReportRedirect)
   // Server-side playlists: name -> content names played in order.
   std::map<std::string, std::vector<std::string>> playlists;
@@ -94,16 +98,21 @@ constexpr std::uint32_t kResendShareDivisor = 1;
 constexpr Duration kMmsPacingSlack = 10 * kMillisecond;
 // TCP bytes produced per batch handed to the I/O layer.
 constexpr std::size_t kMmsOutputBatchBytes = 256 * 1024;
-// Authentication rounds before the open is refused with access denied.
+// Authentication rounds (BASIC challenges, NTLM handshakes) before the open is
+// refused with access denied.
 constexpr int kMaxAuthRounds = 3;
+// The NTLM TargetName (NetBIOS domain) of the server's CHALLENGE_MESSAGE.
+constexpr const char* kNtlmTarget = "MMS-SERVER";
 // Largest ASF header fragment per header Data packet (<= packet size).
 constexpr std::size_t kMaxHeaderFragment = 16 * 1024;
 
 class ServerSession : public server::ServerSession {
  public:
   // `config` must outlive the session. `client_id` is the random Client-ID
-  // (nCubs). `now` starts the Idle-Timeout.
-  ServerSession(const ServerConfig* config, std::uint32_t client_id, Instant now);
+  // (nCubs), `seed` more random material (the NTLM server challenges are made
+  // of both). `now` starts the Idle-Timeout.
+  ServerSession(const ServerConfig* config, std::uint32_t client_id, Instant now,
+                std::uint64_t seed = 0);
 
   // TCP bytes from the client. Returns the bytes consumed (whole messages);
   // offer the rest again with more appended. An error is fatal (malformed
@@ -190,6 +199,15 @@ class ServerSession : public server::ServerSession {
   void fill_open_file(ReportOpenFile* r) const;
   std::uint32_t total_bitrate() const;
   bool credentials_ok(ByteView token) const;
+  // NTLM challenges when auth.schemes has kSchemeNtlm; BASIC answers are
+  // taken unless NTLM is the only scheme.
+  bool ntlm_offered() const;
+  bool basic_allowed() const;
+  // NTLM (docs/protocols/mmsp-reference.md §6): a token (SecurityResponse or
+  // OpenFile tokenData) that starts with 00 00.
+  void on_ntlm_token(std::uint32_t inc, ByteView token);
+  void ntlm_challenge(std::uint32_t inc, ByteView ntlmssp, bool wrapped);
+  auth::ntlm::Nonce8 ntlm_server_challenge() const;
   void send_header(std::uint8_t inc);
   void emit_data(std::uint32_t location_id, std::uint8_t inc, std::uint8_t af_flags,
                  ByteView payload, bool media);
@@ -208,6 +226,7 @@ class ServerSession : public server::ServerSession {
 
   const ServerConfig* config_;
   std::uint32_t client_id_;
+  std::uint64_t seed_;
   State state_ = State::kInit;
   bool peer_gone_ = false;
   std::uint16_t seq_ = 0;  // TcpMessageHeader seq counter
@@ -243,6 +262,14 @@ class ServerSession : public server::ServerSession {
   std::uint32_t auth_cookie_ = 0;
   int auth_rounds_ = 0;
   bool authorized_ = false;
+  // NTLM: where the handshake is; the context that made the CHALLENGE.
+  enum class NtlmStage : std::uint8_t {
+    kNone,          // no NTLM challenge sent (or BASIC)
+    kNegotiate,     // initial challenge (00 00) sent: waiting for the NEGOTIATE
+    kAuthenticate,  // CHALLENGE_MESSAGE sent: waiting for the AUTHENTICATE
+  };
+  NtlmStage ntlm_stage_ = NtlmStage::kNone;
+  std::optional<auth::ntlm::ServerContext> ntlm_;
   std::uint8_t header_inc_ = 0;
 
   // Play.

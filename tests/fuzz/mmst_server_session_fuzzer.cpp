@@ -2,7 +2,8 @@
 // points, UDP resend datagrams and random time steps.
 //
 // Input: byte 0 = options (bit0 fast, bit1 keep padding, bit2 auth required,
-// bit3 UDP refused, bit4 close after 3 packets), byte 1 = split-point seed,
+// bit3 UDP refused, bit4 close after 3 packets, bit5 NTLM challenges with
+// bit2, bit6 BASIC answers too with bit5), byte 1 = split-point seed,
 // byte 2 = time step seed, byte 3 = length L of a trailing UDP datagram (0 =
 // none); then the client's TCP byte stream, then the datagram. Content is a
 // small synthetic ASF (one audio stream, 12 packets) served on demand
@@ -38,6 +39,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if ((data[0] & 4) != 0) {
     config.auth.user = "u";
     config.auth.password = "p";
+    if ((data[0] & 32) != 0) {
+      config.auth.schemes = auth::kSchemeNtlm | ((data[0] & 64) != 0 ? auth::kSchemeBasic : 0u);
+    }
   }
   config.refuse_udp = (data[0] & 8) != 0;
   config.close_after_packets = (data[0] & 16) != 0 ? 3 : 0;

@@ -195,6 +195,34 @@ TEST_F(MmsPipeline, AuthenticationOverMms) {
                       filesrc(media_dir() + "/audio-wma2-10s.wma"));
 }
 
+TEST_F(MmsPipeline, NtlmAuthenticationOverMmstAndMmsu) {
+  mms::server::ServerOptions o;
+  o.auth_user = "alice";
+  o.auth_password = "s3cret";
+  o.auth_schemes = mms::auth::kSchemeNtlm;  // as --auth-scheme ntlm
+  start_server(o);
+  for (const char* scheme : {"mmst", "mmsu"}) {
+    SCOPED_TRACE(scheme);
+    RunResult net;
+    expect_same_content(mmssrc(url("av-wmv2-wma2-10s.asf", scheme), "user-id=alice user-pw=s3cret"),
+                        filesrc(media_dir() + "/av-wmv2-wma2-10s.asf"), &net);
+    EXPECT_EQ(net.transports, (std::vector<std::string>{scheme}));
+    expect_error(mmssrc(url("av-wmv2-wma2-10s.asf", scheme), "user-id=alice user-pw=wrong"),
+                 GST_RESOURCE_ERROR_NOT_AUTHORIZED, "not-authorized", {scheme});
+  }
+  // A domain before the user name, and credentials in the URL.
+  expect_same_content(mmssrc(url("audio-wma2-10s.wma", "mmst"),
+                             "user-id=WORKGROUP\\\\alice "
+                             "user-pw=s3cret"),
+                      filesrc(media_dir() + "/audio-wma2-10s.wma"));
+  const std::string with_creds =
+      "mmst://alice:s3cret@127.0.0.1:" + std::to_string(server_->mms_port()) +
+      "/audio-wma2-10s.wma";
+  expect_same_content(mmssrc(with_creds), filesrc(media_dir() + "/audio-wma2-10s.wma"));
+  expect_error(mmssrc(url("audio-wma2-10s.wma", "mmst")), GST_RESOURCE_ERROR_NOT_AUTHORIZED,
+               "not-authorized", {"mmst"});
+}
+
 TEST_F(MmsPipeline, AllTransportsFailingListsTheAttempts) {
   start_server();
   std::uint16_t port = server_->mms_port();

@@ -1,7 +1,7 @@
 // MmstClientSession driven by a fake MMS server built from the role-neutral
 // codecs (protocol/mmst/messages.h): the whole TCP sequence (whole and byte by
 // byte), seeks by incarnation, pings while throttled, end of stream, playlist
-// changes, redirects, BASIC authentication, HRESULT failures, and the UDP data
+// changes, redirects, BASIC and NTLM authentication, HRESULT failures, and the UDP data
 // path (loss -> resend request, reordering, discont, silence timeout).
 // Pure and deterministic: no sockets, no clock.
 #include <algorithm>
@@ -16,6 +16,8 @@
 #include <gtest/gtest.h>
 
 #include "protocol/asf/header_parser.h"
+#include "protocol/auth/ntlm.h"
+#include "protocol/core/text.h"
 #include "protocol/core/url.h"
 #include "protocol/mmst/client_session.h"
 #include "protocol/mmst/messages.h"
@@ -589,11 +591,11 @@ TEST(MmstClientSession, AuthenticationFailures) {
     int rounds;
     const char* what;
   };
-  const std::vector<std::uint8_t> ntlm = {0, 0, 1, 2};
   const Row rows[] = {
       {"", basic_challenge_token("MMS"), 1, "server requires authentication"},
       {"u", basic_challenge_token("MMS"), 2, "server rejected the credentials"},
-      {"u", ntlm, 1, "server requires NTLM authentication, which mmssrc does not support"},
+      {"", {0, 0}, 1, "server requires authentication"},
+      {"u", {0, 0}, 3, "server rejected the credentials"},  // NEGOTIATE, NEGOTIATE again?
   };
   for (const Row& row : rows) {
     Rig r("mmst://h/a.wmv", false, row.user, "pw");
@@ -603,9 +605,208 @@ TEST(MmstClientSession, AuthenticationFailures) {
     }
     const Seen* f = r.find(Event::Kind::kFailed);
     ASSERT_NE(f, nullptr) << row.what;
+    if (row.rounds == 3) {
+      // A second initial NTLM challenge instead of a CHALLENGE_MESSAGE.
+      EXPECT_EQ(f->status.code(), Code::kPeerViolation);
+      continue;
+    }
     EXPECT_EQ(f->status.code(), Code::kNotAuthorized);
     EXPECT_STREQ(f->status.what(), row.what);
   }
+}
+
+// ---- NTLM (MS-MMSP 2.2.4.14.1, 3.1.5.8): the test plays the server with an
+// ntlm::ServerContext.
+
+const auth::ntlm::Nonce8 kServerNonce = {1, 2, 3, 4, 5, 6, 7, 8};
+constexpr std::uint64_t kFiletime = 133000000000000000ull;  // 2022
+
+// The NTLMSSP token of the client's last SecurityResponse.
+std::string sent_ntlmssp(const Rig& r, bool* wrapped = nullptr) {
+  const Message* resp = r.last_sent(kLinkViewerToMacSecurityResponse);
+  EXPECT_NE(resp, nullptr);
+  if (resp == nullptr) {
+    return std::string();
+  }
+  auto t = parse_ntlm_token(ByteView(resp->security.p_token));
+  EXPECT_TRUE(t.ok()) << t.status().what();
+  if (!t.ok()) {
+    return std::string();
+  }
+  if (wrapped != nullptr) {
+    *wrapped = t->wrapped;
+  }
+  EXPECT_EQ(resp->security.cookie, 77u);
+  EXPECT_EQ(resp->security.play_incarnation, 9u);
+  return std::string(t->ntlmssp.as_string_view());
+}
+
+// Runs the handshake up to the AUTHENTICATE; returns it (empty on failure).
+std::string ntlm_handshake(Rig* r, auth::ntlm::ServerContext* server, bool wrap) {
+  handshake(r, false, "NTLM");
+  r->feed(r->msg(challenge(9, {0, 0})));  // initial challenge: no token yet
+  bool wrapped = false;
+  const std::string negotiate = sent_ntlmssp(*r, &wrapped);
+  EXPECT_EQ(auth::ntlm::message_type(ByteView::of(negotiate)), 1u);
+  EXPECT_TRUE(wrapped);  // the client wraps its tokens in NTLM_AUTH
+  auto ch = server->challenge(ByteView::of(negotiate));
+  EXPECT_TRUE(ch.ok());
+  if (!ch.ok()) {
+    return std::string();
+  }
+  r->feed(r->msg(challenge(9, make_ntlm_token(ByteView::of(*ch), wrap))));
+  EXPECT_EQ(r->count_sent(kLinkViewerToMacSecurityResponse), 2u);
+  const std::string authenticate = sent_ntlmssp(*r, &wrapped);
+  EXPECT_EQ(auth::ntlm::message_type(ByteView::of(authenticate)), 3u);
+  EXPECT_EQ(wrapped, wrap);  // answered in the framing of the challenge
+  return authenticate;
+}
+
+TEST(MmstClientSession, NtlmAuthentication) {
+  for (bool wrap : {true, false}) {
+    Rig r("mmst://h/a.wmv", false, "WORKGROUP\\user", "pass");
+    auth::ntlm::ServerContext server("user", "pass", "MMS-SERVER", kServerNonce, kFiletime);
+    const std::string authenticate = ntlm_handshake(&r, &server, wrap);
+    EXPECT_TRUE(server.verify(ByteView::of(authenticate)).ok());
+    EXPECT_EQ(server.user(), "user");
+    auto parsed = auth::ntlm::parse_authenticate(ByteView::of(authenticate));
+    ASSERT_TRUE(parsed.ok());
+    EXPECT_EQ(parsed->domain, "WORKGROUP");  // DOMAIN\user is split
+    EXPECT_EQ(parsed->user, "user");
+    std::uint8_t inc = open_and_header(&r);
+    EXPECT_NE(inc, 0);
+    EXPECT_NE(r.find(Event::Kind::kHeader), nullptr);
+    EXPECT_EQ(r.find(Event::Kind::kFailed), nullptr);
+  }
+}
+
+TEST(MmstClientSession, NtlmCredentialsFromTheUrl) {
+  // Credentials in the URL; an empty pToken with AuthenPackage NTLM starts NTLM too.
+  Rig r("mmst://user:pass@h/a.wmv", false);
+  handshake(&r, false, "NTLM");
+  r.feed(r.msg(challenge(9, {})));
+  const std::string negotiate = sent_ntlmssp(r);
+  auth::ntlm::ServerContext server("user", "pass", "MMS-SERVER", kServerNonce, kFiletime);
+  auto ch = server.challenge(ByteView::of(negotiate));
+  ASSERT_TRUE(ch.ok());
+  r.feed(r.msg(challenge(9, make_ntlm_token(ByteView::of(*ch), true))));
+  EXPECT_TRUE(server.verify(ByteView::of(sent_ntlmssp(r))).ok());
+}
+
+TEST(MmstClientSession, NtlmWrongPasswordIsRejected) {
+  // The server's answer to a wrong AUTHENTICATE: access denied, or another challenge.
+  for (bool denied : {true, false}) {
+    Rig r("mmst://h/a.wmv", false, "user", "wrong");
+    auth::ntlm::ServerContext server("user", "pass", "MMS-SERVER", kServerNonce, kFiletime);
+    const std::string authenticate = ntlm_handshake(&r, &server, true);
+    EXPECT_EQ(server.verify(ByteView::of(authenticate)).code(), Code::kNotAuthorized);
+    if (denied) {
+      r.feed(r.msg(with_hr(kLinkMacToViewerReportOpenFile, kHrAccessDenied, 9)));
+    } else {
+      r.feed(r.msg(challenge(9, {0, 0})));
+    }
+    const Seen* f = r.find(Event::Kind::kFailed);
+    ASSERT_NE(f, nullptr);
+    EXPECT_EQ(f->status.code(), Code::kNotAuthorized);
+    if (!denied) {
+      EXPECT_STREQ(f->status.what(), "server rejected the credentials");
+    }
+    EXPECT_EQ(r.count_sent(kLinkViewerToMacSecurityResponse), 2u);  // no third try
+  }
+}
+
+TEST(MmstClientSession, NtlmMalformedChallengesFailCleanly) {
+  auth::ntlm::ServerContext server("user", "pass", "MMS-SERVER", kServerNonce, kFiletime);
+  const auth::ntlm::ClientContext peer({"user", "pass", "", ""}, kServerNonce, kFiletime);
+  const std::string good = *server.challenge(ByteView::of(peer.negotiate()));
+  const Bytes wrapped = make_ntlm_token(ByteView::of(good), true);
+  // NTLM_AUTH whose NTLMTokenSize runs past the pToken.
+  Bytes truncated = wrapped;
+  truncated.resize(2 + kNtlmAuthSize + 10);
+  // NTLM_AUTH cut inside its own 24 bytes.
+  Bytes short_auth = wrapped;
+  short_auth.resize(2 + 12);
+  // A token above the NTLM message bound.
+  std::string big = good;
+  big.resize(auth::ntlm::kMaxMessage + 1, 'x');
+  // A CHALLENGE whose fields point outside it.
+  std::string cut = good;
+  cut.resize(40);
+  // A NEGOTIATE where a CHALLENGE belongs.
+  const std::string negotiate = peer.negotiate();
+  struct Row {
+    Bytes token;
+    Code code;
+  };
+  const Row rows[] = {
+      {{0, 0, 1, 2}, Code::kMalformed},
+      {{0, 0, 'N', 'T', 'L', 'M'}, Code::kMalformed},
+      {truncated, Code::kMalformed},
+      {short_auth, Code::kMalformed},
+      {make_ntlm_token(ByteView::of(big), true), Code::kMalformed},
+      {make_ntlm_token(ByteView::of(big), false), Code::kMalformed},
+      {make_ntlm_token(ByteView::of(cut), true), Code::kMalformed},
+      {make_ntlm_token(ByteView::of(negotiate), true), Code::kMalformed},
+  };
+  for (const Row& row : rows) {
+    SCOPED_TRACE(to_hex(ByteView(row.token), 64));
+    // As the first challenge, and as the answer to our NEGOTIATE.
+    for (bool after_negotiate : {false, true}) {
+      Rig r("mmst://h/a.wmv", false, "user", "pass");
+      handshake(&r, false, "NTLM");
+      if (after_negotiate) {
+        r.feed(r.msg(challenge(9, {0, 0})));
+        ASSERT_EQ(r.count_sent(kLinkViewerToMacSecurityResponse), 1u);
+      }
+      r.feed(r.msg(challenge(9, row.token)));
+      const Seen* f = r.find(Event::Kind::kFailed);
+      ASSERT_NE(f, nullptr);
+      EXPECT_EQ(f->status.code(), row.code) << f->status.what();
+      EXPECT_EQ(r.count_sent(kLinkViewerToMacSecurityResponse), after_negotiate ? 1u : 0u);
+    }
+  }
+}
+
+TEST(MmstClientSession, NtlmTokenFraming) {
+  const std::string token = "NTLMSSP" + std::string(1, '\0') + "\x02rest";
+  // 00 00 + NTLM_AUTH + token, with a terminating byte after it.
+  Bytes w = make_ntlm_token(ByteView::of(token), true);
+  ASSERT_EQ(w.size(), 2 + kNtlmAuthSize + token.size());
+  EXPECT_EQ(w[2 + 4], 1);              // One
+  EXPECT_EQ(w[2 + 12], token.size());  // NTLMTokenSize
+  EXPECT_EQ(w[2 + 16], 2);             // Two
+  w.push_back(0);
+  auto t = parse_ntlm_token(ByteView(w));
+  ASSERT_TRUE(t.ok());
+  EXPECT_TRUE(t->wrapped);
+  EXPECT_EQ(t->ntlmssp.as_string_view(), token);
+  // NTLM_AUTH overlapping the two zero bytes (its Zero field read as them).
+  Bytes overlap(w.begin() + 2, w.end());
+  t = parse_ntlm_token(ByteView(overlap));
+  ASSERT_TRUE(t.ok());
+  EXPECT_TRUE(t->wrapped);
+  EXPECT_EQ(t->ntlmssp.as_string_view(), token);
+  // Bare token.
+  const Bytes b = make_ntlm_token(ByteView::of(token), false);
+  t = parse_ntlm_token(ByteView(b));
+  ASSERT_TRUE(t.ok());
+  EXPECT_FALSE(t->wrapped);
+  EXPECT_EQ(t->ntlmssp.as_string_view(), token);
+  // The initial challenge, alone or with a terminating byte.
+  for (const Bytes& e : {Bytes{0, 0}, Bytes{0, 0, 0}, make_ntlm_token(ByteView(), true)}) {
+    t = parse_ntlm_token(ByteView(e));
+    ASSERT_TRUE(t.ok());
+    EXPECT_TRUE(t->ntlmssp.empty());
+  }
+  // Every prefix of a wrapped token parses or fails; none reads past it.
+  for (std::size_t n = 0; n <= w.size(); ++n) {
+    const Bytes cut(w.begin(), w.begin() + static_cast<std::ptrdiff_t>(n));
+    auto c = parse_ntlm_token(ByteView(cut));
+    if (c.ok()) {
+      EXPECT_LE(c->ntlmssp.size(), cut.size());
+    }
+  }
+  EXPECT_FALSE(parse_ntlm_token(ByteView(basic_challenge_token("R"))).ok());
 }
 
 TEST(MmstClientSession, HresultsMapToCodes) {

@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include "protocol/asf/packet.h"
+#include "protocol/auth/ntlm.h"
 #include "protocol/mmst/messages.h"
 #include "protocol/mmst/server_session.h"
 
@@ -468,6 +469,172 @@ TEST_F(MmstServerTest, BasicAuthChallenge) {
   pre.send(o);
   EXPECT_EQ(pre.units().back().mid, kLinkMacToViewerReportOpenFile);
   EXPECT_EQ(pre.units().back().msg.report_open_file.hr, kHrOk);
+}
+
+// ---- NTLM (MS-MMSP 2.2.4.14.1, 3.2.5.7): the test plays the client with an
+// ntlm::ClientContext.
+
+const auth::ntlm::Nonce8 kClientNonce = {9, 8, 7, 6, 5, 4, 3, 2};
+constexpr std::uint64_t kFiletime = 133000000000000000ull;
+
+Message response(std::uint32_t cookie, std::vector<std::uint8_t> token) {
+  Message r = make_message(kLinkViewerToMacSecurityResponse);
+  r.security.play_incarnation = 9;
+  r.security.cookie = cookie;
+  r.security.p_token = std::move(token);
+  return r;
+}
+
+// The NTLMSSP token of the session's last SecurityChallenge.
+std::string challenge_ntlmssp(const Got& g, bool* wrapped) {
+  EXPECT_EQ(g.mid, kLinkMacToViewerSecurityChallenge);
+  auto t = parse_ntlm_token(ByteView(g.msg.security.p_token));
+  EXPECT_TRUE(t.ok());
+  if (!t.ok()) {
+    return std::string();
+  }
+  *wrapped = t->wrapped;
+  return std::string(t->ntlmssp.as_string_view());
+}
+
+// Connect and OpenFile, then NEGOTIATE (in NTLM_AUTH when `wrap`) for the
+// initial challenge; returns the AUTHENTICATE made for the server's CHALLENGE.
+std::string ntlm_to_authenticate(Client* c, const std::string& password, bool wrap,
+                                 std::uint32_t* cookie) {
+  c->send(connect_msg());
+  c->send(funnel_msg("\\\\1.2.3.4\\TCP\\1"));
+  c->send(open_msg("small.asf", 9));
+  auto units = c->units();
+  EXPECT_EQ(units.front().msg.report_connected_ex.authen_package, "NTLM");
+  EXPECT_EQ(units.back().mid, kLinkMacToViewerSecurityChallenge);
+  EXPECT_EQ(units.back().msg.security.p_token, (std::vector<std::uint8_t>{0, 0}));
+  auth::ntlm::ClientContext peer({"user", password, "", ""}, kClientNonce, kFiletime);
+  const std::string negotiate = peer.negotiate();
+  c->send(
+      response(units.back().msg.security.cookie, make_ntlm_token(ByteView::of(negotiate), wrap)));
+  units = c->units();
+  bool wrapped = !wrap;
+  const std::string ch = challenge_ntlmssp(units.back(), &wrapped);
+  EXPECT_EQ(wrapped, wrap);  // mirrors the client's framing
+  auto parsed = auth::ntlm::parse_challenge(ByteView::of(ch));
+  EXPECT_TRUE(parsed.ok());
+  if (!parsed.ok()) {
+    return std::string();
+  }
+  EXPECT_EQ(parsed->target_name, kNtlmTarget);
+  EXPECT_TRUE(parsed->has_timestamp);
+  *cookie = units.back().msg.security.cookie;
+  auto a = peer.authenticate(ByteView::of(ch));
+  EXPECT_TRUE(a.ok());
+  return a.ok() ? *a : std::string();
+}
+
+TEST_F(MmstServerTest, NtlmAuthentication) {
+  config.auth.user = "user";
+  config.auth.password = "pass";
+  config.auth.schemes = auth::kSchemeNtlm;
+  for (bool wrap : {true, false}) {
+    Client c(&config);
+    std::uint32_t cookie = 0;
+    const std::string a = ntlm_to_authenticate(&c, "pass", wrap, &cookie);
+    c.send(response(cookie, make_ntlm_token(ByteView::of(a), wrap)));
+    ASSERT_EQ(c.units().back().mid, kLinkMacToViewerReportOpenFile);
+    EXPECT_EQ(c.units().back().msg.report_open_file.hr, kHrOk);
+  }
+  // A NEGOTIATE right in OpenFile's tokenData is answered with the CHALLENGE.
+  Client pre(&config);
+  pre.send(connect_msg());
+  Message o = open_msg("small.asf", 9);
+  auth::ntlm::ClientContext peer({"user", "pass", "", ""}, kClientNonce, kFiletime);
+  o.open_file.token_data = make_ntlm_token(ByteView::of(peer.negotiate()), true);
+  pre.send(o);
+  bool wrapped = false;
+  const std::string ch = challenge_ntlmssp(pre.units().back(), &wrapped);
+  auto a = peer.authenticate(ByteView::of(ch));
+  ASSERT_TRUE(a.ok());
+  pre.send(
+      response(pre.units().back().msg.security.cookie, make_ntlm_token(ByteView::of(*a), true)));
+  EXPECT_EQ(pre.units().back().msg.report_open_file.hr, kHrOk);
+}
+
+TEST_F(MmstServerTest, NtlmWrongCredentialsAreDenied) {
+  config.auth.user = "user";
+  config.auth.password = "pass";
+  config.auth.schemes = auth::kSchemeNtlm;
+  Client c(&config);
+  std::uint32_t cookie = 0;
+  const std::string a = ntlm_to_authenticate(&c, "wrong", true, &cookie);
+  c.send(response(cookie, make_ntlm_token(ByteView::of(a), true)));
+  ASSERT_EQ(c.units().back().mid, kLinkMacToViewerReportOpenFile);
+  EXPECT_EQ(c.units().back().msg.report_open_file.hr, kHrAccessDenied);
+  // NTLM only: BASIC credentials are refused.
+  Client basic(&config);
+  basic.send(connect_msg());
+  basic.send(open_msg("small.asf", 9));
+  basic.send(
+      response(basic.units().back().msg.security.cookie, basic_response_token("user", "pass")));
+  EXPECT_EQ(basic.units().back().msg.report_open_file.hr, kHrAccessDenied);
+  // NTLM and BASIC: NTLM is advertised and challenged, BASIC answers still pass.
+  config.auth.schemes = auth::kSchemeNtlm | auth::kSchemeBasic;
+  Client both(&config);
+  both.send(connect_msg());
+  both.send(open_msg("small.asf", 9));
+  EXPECT_EQ(both.units().front().msg.report_connected_ex.authen_package, "NTLM");
+  both.send(
+      response(both.units().back().msg.security.cookie, basic_response_token("user", "pass")));
+  EXPECT_EQ(both.units().back().msg.report_open_file.hr, kHrOk);
+}
+
+TEST_F(MmstServerTest, NtlmMalformedTokensAreDenied) {
+  config.auth.user = "user";
+  config.auth.password = "pass";
+  config.auth.schemes = auth::kSchemeNtlm;
+  auth::ntlm::ClientContext peer({"user", "pass", "", ""}, kClientNonce, kFiletime);
+  const std::string negotiate = peer.negotiate();
+  const std::vector<std::uint8_t> wrapped = make_ntlm_token(ByteView::of(negotiate), true);
+  std::vector<std::uint8_t> truncated = wrapped;  // NTLMTokenSize past the end
+  truncated.resize(truncated.size() - 4);
+  std::vector<std::uint8_t> short_auth(wrapped.begin(), wrapped.begin() + 14);
+  std::string big = negotiate;
+  big.resize(auth::ntlm::kMaxMessage + 1, 'x');
+  std::string cut = negotiate;
+  cut.resize(12);
+  const std::vector<std::vector<std::uint8_t>> tokens = {
+      {0, 0, 1, 2},
+      {0, 0, 'N', 'T', 'L', 'M', 'S', 'S', 'P', 0},
+      truncated,
+      short_auth,
+      make_ntlm_token(ByteView::of(big), true),
+      make_ntlm_token(ByteView::of(cut), true),
+      make_ntlm_token(ByteView(), true),  // no token at all
+  };
+  for (const auto& token : tokens) {
+    SCOPED_TRACE(token.size());
+    // Instead of the NEGOTIATE.
+    Client c(&config);
+    c.send(connect_msg());
+    c.send(open_msg("small.asf", 9));
+    c.send(response(c.units().back().msg.security.cookie, token));
+    ASSERT_EQ(c.units().back().mid, kLinkMacToViewerReportOpenFile);
+    EXPECT_EQ(c.units().back().msg.report_open_file.hr, kHrAccessDenied);
+    // Instead of the AUTHENTICATE.
+    Client d(&config);
+    std::uint32_t cookie = 0;
+    ntlm_to_authenticate(&d, "pass", true, &cookie);
+    d.send(response(cookie, token));
+    ASSERT_EQ(d.units().back().mid, kLinkMacToViewerReportOpenFile);
+    EXPECT_EQ(d.units().back().msg.report_open_file.hr, kHrAccessDenied);
+  }
+  // A second NEGOTIATE where the AUTHENTICATE belongs; a stale cookie.
+  Client again(&config);
+  std::uint32_t cookie = 0;
+  ntlm_to_authenticate(&again, "pass", true, &cookie);
+  again.send(response(cookie, wrapped));
+  EXPECT_EQ(again.units().back().msg.report_open_file.hr, kHrAccessDenied);
+  Client stale(&config);
+  const std::string a = ntlm_to_authenticate(&stale, "pass", true, &cookie);
+  stale.send(response(cookie + 1, make_ntlm_token(ByteView::of(a), true)));
+  EXPECT_EQ(stale.units().back().msg.report_open_file.hr, kHrAccessDenied);
 }
 
 TEST_F(MmstServerTest, FileNotFoundHresult) {

@@ -444,7 +444,8 @@ void Server::Impl::run() {
     return admit(std::make_unique<mmsh::ServerSession>(&config, g_random_int(), now));
   };
   const io::ConnectionFactory mms_factory = [this](Instant now) {
-    return admit(std::make_unique<mmst::ServerSession>(&mms_config, g_random_int(), now));
+    const std::uint64_t seed = (static_cast<std::uint64_t>(g_random_int()) << 32) | g_random_int();
+    return admit(std::make_unique<mmst::ServerSession>(&mms_config, g_random_int(), now, seed));
   };
   const io::ConnectionFactory rtsp_factory = [this](Instant now) {
     return admit(std::make_unique<rtsp::ServerSession>(&rtsp_config, g_random_int(), now));
