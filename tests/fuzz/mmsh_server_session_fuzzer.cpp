@@ -39,6 +39,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if ((data[0] & 4) != 0) {
     config.auth.user = "u";
     config.auth.password = "p";
+    config.auth.schemes =
+        mms::auth::kSchemeBasic | mms::auth::kSchemeDigest | mms::auth::kSchemeNtlm;
   }
   const int fault = (data[0] >> 3) & 7;
   config.fault = fault <= 5 ? static_cast<Fault>(fault) : Fault::kNone;

@@ -41,6 +41,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if ((data[0] & 4) != 0) {
     config.auth.user = "u";
     config.auth.password = "p";
+    config.auth.schemes =
+        mms::auth::kSchemeBasic | mms::auth::kSchemeDigest | mms::auth::kSchemeNtlm;
   }
   config.refuse_udp = (data[0] & 8) != 0;
   config.close_after_packets = (data[0] & 16) != 0 ? 3 : 0;

@@ -136,7 +136,7 @@ stop_proxy
 start_proxy ntlm --auth ntlm --user pu --password pw
 P=127.0.0.1:$PROXY_PORT
 play ntlm-rtspt "mms://media.invalid:$RTSP_PORT/$F" protocols=rtspt proxy="$P" \
-  proxy-id='CORP\pu' proxy-pw=pw
+  proxy-id='CORP\\pu' proxy-pw=pw
 [[ $(grep -c "^CONNECT media.invalid:$RTSP_PORT 407" "$PROXY_LOG") -eq 2 ]] ||
   fail "ntlm: not a two-leg handshake: $(cat "$PROXY_LOG")"
 proxied "CONNECT media.invalid:$RTSP_PORT 200"
