@@ -38,9 +38,13 @@ ServerAuth& ServerAuth::operator=(ServerAuth&&) noexcept = default;
 ServerAuth::ServerAuth(const ServerAccount* account, std::string nonce, std::string session_id,
                        const char* log_domain)
     : account_(account),
-      nonce_(account != nullptr && !account->nonce.empty() ? account->nonce : std::move(nonce)),
+      nonce_(std::move(nonce)),
       session_id_(std::move(session_id)),
-      log_domain_(log_domain) {}
+      log_domain_(log_domain) {
+  if (account_ != nullptr && !account_->nonce.empty()) {
+    nonce_ = account_->nonce;
+  }
+}
 
 bool ServerAuth::check(std::string_view method, const std::string* authorization) {
   if (!enabled() || authorized_) {

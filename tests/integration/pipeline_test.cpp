@@ -372,6 +372,24 @@ TEST_F(Pipeline, AuthenticationRequiredAndAccepted) {
                       filesrc(media_dir() + "/audio-wma2-10s.wma"));
 }
 
+// Each HTTP scheme alone: mmssrc answers what the server offers (Digest and
+// NTLM with a connection per MMSH request), a wrong password is refused.
+TEST_F(Pipeline, AuthenticationWithEachHttpScheme) {
+  for (mms::auth::Scheme scheme :
+       {mms::auth::kSchemeBasic, mms::auth::kSchemeDigest, mms::auth::kSchemeNtlm}) {
+    SCOPED_TRACE(static_cast<unsigned>(scheme));
+    mms::server::ServerOptions o;
+    o.auth_user = "alice";
+    o.auth_password = "s3cret";
+    o.auth_schemes = scheme;
+    start_server(o);
+    expect_same_content(mmssrc(url("audio-wma2-10s.wma"), "user-id=alice user-pw=s3cret"),
+                        filesrc(media_dir() + "/audio-wma2-10s.wma"));
+    expect_error(mmssrc(url("audio-wma2-10s.wma"), "user-id=alice user-pw=wrong"),
+                 GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_NOT_AUTHORIZED, "not-authorized");
+  }
+}
+
 TEST_F(Pipeline, RedirectIsFollowed) {
   mms::server::ServerOptions o;
   start_server(o);
