@@ -3,7 +3,6 @@
 #include <cstdio>
 #include <utility>
 
-#include "protocol/auth/md5.h"
 #include "protocol/auth/ntlm.h"
 #include "protocol/auth/spnego.h"
 #include "protocol/core/limits.h"
@@ -35,17 +34,9 @@ constexpr Refusals kProxy = {
     "proxy sent an unusable NTLM challenge",
 };
 
-// "DOMAIN\user" -> NTLM credentials (a UPN "user@domain" stays whole).
+// NTLM credentials; the workstation names this client.
 ntlm::Credentials ntlm_credentials(const Credentials& c) {
-  ntlm::Credentials out;
-  const std::size_t slash = c.user.find('\\');
-  if (slash != std::string::npos) {
-    out.domain = c.user.substr(0, slash);
-    out.user = c.user.substr(slash + 1);
-  } else {
-    out.user = c.user;
-  }
-  out.password = c.password;
+  ntlm::Credentials out = ntlm::credentials_for(c.user, c.password);
   out.workstation = "MMSSRC";
   return out;
 }
@@ -149,14 +140,9 @@ Status ClientAuth::answer_ntlm(const std::vector<AuthChallenge>& offered,
     }
     token = std::move(*inner);
   }
-  // The client challenge: 8 bytes of MD5(salt, counter) - the salt is the
-  // random client GUID.
-  const std::string seed = salt_ + ":" + std::to_string(++ntlm_counter_);
-  const std::array<std::uint8_t, 16> h = md5(ByteView::of(seed));
-  ntlm::Nonce8 client_challenge{};
-  for (std::size_t i = 0; i < client_challenge.size(); ++i) {
-    client_challenge[i] = h[i];
-  }
+  // The client challenge: from the salt (the random client GUID) and a counter.
+  const ntlm::Nonce8 client_challenge =
+      ntlm::nonce_from(salt_ + ":" + std::to_string(++ntlm_counter_));
   ntlm::ClientContext ctx(ntlm_credentials(credentials), client_challenge, ntlm::filetime_now());
   Result<std::string> authenticate = ctx.authenticate(ByteView::of(token));
   if (!authenticate.ok()) {

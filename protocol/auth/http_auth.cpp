@@ -6,18 +6,6 @@
 
 namespace mms::auth {
 
-namespace {
-
-bool is_space(char c) {
-  return is_lws(c);
-}
-
-std::string_view trim(std::string_view s) {
-  return trim_lws(s);
-}
-
-}  // namespace
-
 const std::string* AuthChallenge::param(std::string_view name) const {
   for (const AuthParam& p : params) {
     if (iequals(p.name, name)) {
@@ -35,7 +23,7 @@ Result<std::vector<AuthChallenge>> parse_auth(std::string_view value) {
   std::vector<AuthChallenge> out;
   std::size_t pos = 0;
   auto skip_ws = [&] {
-    while (pos < value.size() && (is_space(value[pos]) || value[pos] == ',')) {
+    while (pos < value.size() && (is_lws(value[pos]) || value[pos] == ',')) {
       ++pos;
     }
   };
@@ -57,7 +45,7 @@ Result<std::vector<AuthChallenge>> parse_auth(std::string_view value) {
     }
     AuthChallenge c;
     c.scheme = std::string(scheme);
-    while (pos < value.size() && is_space(value[pos])) {
+    while (pos < value.size() && is_lws(value[pos])) {
       ++pos;
     }
     // token68 (Basic credentials): everything up to a comma, if no '=' follows a token.
@@ -65,7 +53,7 @@ Result<std::vector<AuthChallenge>> parse_auth(std::string_view value) {
       const std::size_t save = pos;
       const std::string_view tok = read_token();
       std::size_t k = pos;
-      while (k < value.size() && is_space(value[k])) {
+      while (k < value.size() && is_lws(value[k])) {
         ++k;
       }
       const bool is_param = !tok.empty() && k < value.size() && value[k] == '=' &&
@@ -76,7 +64,7 @@ Result<std::vector<AuthChallenge>> parse_auth(std::string_view value) {
         if (e == std::string_view::npos) {
           e = value.size();
         }
-        c.token68 = std::string(trim(value.substr(save, e - save)));
+        c.token68 = std::string(trim_lws(value.substr(save, e - save)));
         pos = e;
         out.push_back(std::move(c));
         skip_ws();
@@ -92,7 +80,7 @@ Result<std::vector<AuthChallenge>> parse_auth(std::string_view value) {
       const std::size_t save = pos;
       const std::string_view name = read_token();
       std::size_t k = pos;
-      while (k < value.size() && is_space(value[k])) {
+      while (k < value.size() && is_lws(value[k])) {
         ++k;
       }
       if (name.empty() || k >= value.size() || value[k] != '=') {
@@ -103,7 +91,7 @@ Result<std::vector<AuthChallenge>> parse_auth(std::string_view value) {
         break;
       }
       pos = k + 1;
-      while (pos < value.size() && is_space(value[pos])) {
+      while (pos < value.size() && is_lws(value[pos])) {
         ++pos;
       }
       std::string v;
@@ -126,7 +114,7 @@ Result<std::vector<AuthChallenge>> parse_auth(std::string_view value) {
         }
       } else {
         const std::size_t b = pos;
-        while (pos < value.size() && value[pos] != ',' && !is_space(value[pos])) {
+        while (pos < value.size() && value[pos] != ',' && !is_lws(value[pos])) {
           ++pos;
         }
         v = std::string(value.substr(b, pos - b));
@@ -217,7 +205,7 @@ Result<std::string> digest_authorization(const AuthChallenge& challenge, std::st
   if (const std::string* qop = challenge.param("qop")) {
     bool auth = false;
     for (std::string_view q : split_unquoted(*qop, ',')) {
-      auth = auth || iequals(trim(q), "auth");
+      auth = auth || iequals(trim_lws(q), "auth");
     }
     if (!auth) {
       return Status(Code::kUnsupported, "auth: Digest qop without auth");

@@ -5,12 +5,14 @@
 #include <nettle/md4.h>
 #include <nettle/md5.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <initializer_list>
 #include <utility>
 #include <vector>
 
+#include "protocol/auth/md5.h"
 #include "protocol/core/byte_reader.h"
 #include "protocol/core/byte_writer.h"
 #include "protocol/core/text.h"
@@ -688,6 +690,26 @@ Status ServerContext::verify(ByteView authenticate) {
     return Status(Code::kNotAuthorized, kWrongCredentials);
   }
   return Status::Ok();
+}
+
+Nonce8 nonce_from(std::string_view seed) {
+  const std::array<std::uint8_t, 16> h = md5(ByteView::of(seed));
+  Nonce8 out{};
+  std::copy(h.begin(), h.begin() + out.size(), out.begin());
+  return out;
+}
+
+Credentials credentials_for(std::string_view user, std::string_view password) {
+  Credentials out;
+  const std::size_t slash = user.find('\\');
+  if (slash != std::string_view::npos) {
+    out.domain = std::string(user.substr(0, slash));
+    out.user = std::string(user.substr(slash + 1));
+  } else {
+    out.user = std::string(user);
+  }
+  out.password = std::string(password);
+  return out;
 }
 
 std::uint64_t filetime_now() {

@@ -136,6 +136,15 @@ class ServerContext {
   bool used_v1_ = false;
 };
 
+// ---- what the callers share ----------------------------------------------------
+
+// The first 8 bytes of MD5(seed): a client or server challenge drawn from the
+// caller's random material (a client GUID, a session seed) and a counter.
+Nonce8 nonce_from(std::string_view seed);
+// Credentials of a user name as people type it: "DOMAIN\user" names the
+// domain; any other name (a UPN "user@domain" too) stays whole.
+Credentials credentials_for(std::string_view user, std::string_view password);
+
 // ---- the clock ---------------------------------------------------------------
 
 // The system clock as a FILETIME (100 ns units since 1601-01-01 UTC): the one

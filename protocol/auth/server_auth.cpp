@@ -3,7 +3,6 @@
 #include <utility>
 
 #include "protocol/auth/http_auth.h"
-#include "protocol/auth/md5.h"
 #include "protocol/auth/ntlm.h"
 #include "protocol/auth/spnego.h"
 #include "protocol/core/log.h"
@@ -114,12 +113,8 @@ bool ServerAuth::check_ntlm(const AuthChallenge& c) {
   if (type == 1) {
     // NEGOTIATE: answer with a CHALLENGE; the server challenge derives from
     // this session's nonce and id (each session has its own).
-    const std::string seed = nonce_ + ":" + session_id_ + ":" + std::to_string(++ntlm_rounds_);
-    const std::array<std::uint8_t, 16> h = md5(ByteView::of(seed));
-    ntlm::Nonce8 server_challenge{};
-    for (std::size_t i = 0; i < server_challenge.size(); ++i) {
-      server_challenge[i] = h[i];
-    }
+    const ntlm::Nonce8 server_challenge =
+        ntlm::nonce_from(nonce_ + ":" + session_id_ + ":" + std::to_string(++ntlm_rounds_));
     ntlm_ = std::make_unique<ntlm::ServerContext>(account_->user, account_->password, kNtlmTarget,
                                                   server_challenge, ntlm::filetime_now());
     Result<std::string> challenge = ntlm_->challenge(ByteView::of(token));

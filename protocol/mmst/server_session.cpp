@@ -12,7 +12,6 @@
 #include <utility>
 
 #include "protocol/asf/packet.h"
-#include "protocol/auth/md5.h"
 #include "protocol/core/byte_reader.h"
 #include "protocol/core/log.h"
 #include "protocol/core/text.h"
@@ -503,13 +502,8 @@ auth::ntlm::Nonce8 ServerSession::ntlm_server_challenge() const {
   store_u32le(material, client_id_);
   store_u64le(material + 4, seed_);
   store_u32le(material + 12, static_cast<std::uint32_t>(auth_rounds_));
-  auth::Md5 h;
-  h.update(std::string_view("mms-ntlm-server:"));
-  h.update(ByteView(material, sizeof material));
-  const std::array<std::uint8_t, 16> d = h.finish();
-  auth::ntlm::Nonce8 out{};
-  std::copy(d.begin(), d.begin() + out.size(), out.begin());
-  return out;
+  return auth::ntlm::nonce_from(std::string("mms-ntlm-server:") +
+                                std::string(ByteView(material, sizeof material).as_string_view()));
 }
 
 void ServerSession::on_ntlm_token(std::uint32_t inc, ByteView token) {
