@@ -107,11 +107,12 @@ enum {
   PROP_TRANSPORT,
   PROP_RETRIES,
   PROP_RETRY_DELAY_MAX,
+  PROP_BANDWIDTH,
 };
 
 struct Settings {
   std::string location;
-  guint64 connection_speed = 0;  // kbps, 0 = all streams
+  guint64 connection_speed = 0;  // kbps, 0 = the packet-pair estimate, else no limit
   guint timeout = kDefaultTimeout;
   std::string user_agent = kDefaultUserAgent;
   std::string user_id;
@@ -173,6 +174,8 @@ struct GstMmsSrcPrivate {
   // Minimum latency answered for a live source (guarded by mu): the
   // content's preroll once a header is in, plus kLiveJitter.
   GstClockTime live_latency = kLiveJitter;
+  // The packet-pair estimate in bits/s (0: none yet); written on the I/O thread.
+  std::atomic<guint64> bandwidth{0};
 };
 
 struct _GstMmsSrc {
@@ -288,6 +291,17 @@ void post_notice(GstMmsSrc* self, const mms::io::Notice& n) {
                       static_cast<double>(g_get_monotonic_time()) / G_USEC_PER_SEC);
       post_progress(self, GST_PROGRESS_TYPE_COMPLETE, "reconnect",
                     g_strdup_printf("%s: reconnected", t));
+      break;
+    case Kind::kBandwidth:
+      self->priv->bandwidth.store(n.bandwidth_bps);
+      GST_INFO_OBJECT(self, "%s: packet pair: %" G_GUINT64_FORMAT " bit/s", t,
+                      static_cast<guint64>(n.bandwidth_bps));
+      gst_element_post_message(
+          GST_ELEMENT(self),
+          gst_message_new_element(GST_OBJECT(self),
+                                  gst_structure_new("mms-bandwidth", "bandwidth", G_TYPE_UINT64,
+                                                    static_cast<guint64>(n.bandwidth_bps),
+                                                    "transport", G_TYPE_STRING, t, nullptr)));
       break;
     case Kind::kRedirect:
       gst_element_post_message(
@@ -698,6 +712,9 @@ static void gst_mms_src_get_property(GObject* object, guint prop_id, GValue* val
       str(d != nullptr ? d->established_transport() : std::string());
       break;
     }
+    case PROP_BANDWIDTH:
+      g_value_set_uint64(value, self->priv->bandwidth.load());
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
       break;
@@ -801,6 +818,7 @@ static gboolean gst_mms_src_start(GstBaseSrc* src) noexcept {
   p->discont_next = false;
   p->command_stream = false;
   p->timeout = s.timeout;
+  p->bandwidth.store(0);
   auto driver =
       std::make_unique<mms::io::Driver>([self](const mms::io::Notice& n) { post_notice(self, n); });
   driver->open(std::move(ds));
@@ -1170,14 +1188,18 @@ static void gst_mms_src_class_init(GstMmsSrcClass* klass) {
                           rw));
   /**
    * GstMmsSrc:connection-speed:
-   * Network bandwidth in kbps used to pick streams of multi-bitrate content (0 = all streams).
+   * Network bandwidth in kbps used to pick one stream of each mutual exclusion
+   * group of multi-bitrate content: the best that fits. 0 = the bandwidth the
+   * packet-pair probe measured (#GstMmsSrc:bandwidth), or, without one, the
+   * best stream of each group.
    * Since: 0.1
    */
   g_object_class_install_property(
       gobject_class, PROP_CONNECTION_SPEED,
       g_param_spec_uint64("connection-speed", "Connection speed",
-                          "Network connection speed in kbps (0 = receive every stream)", 0,
-                          G_MAXUINT32, 0, rw));
+                          "Network connection speed in kbps for multi-bitrate stream selection "
+                          "(0 = the measured bandwidth, else the best streams)",
+                          0, G_MAXUINT32, 0, rw));
   /**
    * GstMmsSrc:timeout:
    * Seconds to wait for a connection or for data before failing (0 = wait forever).
@@ -1345,6 +1367,22 @@ static void gst_mms_src_class_init(GstMmsSrcClass* klass) {
       g_param_spec_string("transport", "Transport",
                           "Transport the stream is established on (rtspu, rtspt, mmsu, mmst, mmsh)",
                           nullptr,
+                          static_cast<GParamFlags>(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
+
+  /**
+   * GstMmsSrc:bandwidth:
+   * The link bandwidth in bits per second that the packet-pair probe of the
+   * MMS (TCP and UDP) and MMSH transports measured; 0 before a measurement,
+   * over RTSP, and when the link is too fast to tell (loopback). Also posted
+   * as the element message `mms-bandwidth` (fields `bandwidth`, `transport`).
+   * Since: 0.4
+   */
+  g_object_class_install_property(
+      gobject_class, PROP_BANDWIDTH,
+      g_param_spec_uint64("bandwidth", "Bandwidth",
+                          "Link bandwidth measured by the packet-pair probe, in bits per second "
+                          "(0 = not measured)",
+                          0, G_MAXUINT64, 0,
                           static_cast<GParamFlags>(G_PARAM_READABLE | G_PARAM_STATIC_STRINGS)));
 
   gst_element_class_add_static_pad_template(element_class, &src_template);

@@ -22,7 +22,7 @@ namespace mms::asf {
 struct HeaderGateOptions {
   // Log component of the repair warning (the client's).
   const char* log_component = "asf";
-  // For select_streams (0: every stream).
+  // For select_streams (0: the measured bandwidth, else no limit).
   std::uint32_t connection_speed_kbps = 0;
   // Off: every header offered is taken as new (RTSP: each SDP is a header to use).
   bool dedupe = true;
@@ -76,6 +76,15 @@ class HeaderGate {
   // Every stream is selected.
   bool all_selected() const;
 
+  // The packet-pair estimate in bits/s (0: none): what the selection fits when
+  // no connection speed is configured. Applies from the next header taken.
+  void set_measured_bandwidth(std::uint64_t bps) { measured_bps_ = bps; }
+  // Chooses the streams again for a new connection speed (kbps; 0: the
+  // measured bandwidth, else no limit). Returns whether the selection changed.
+  bool reselect(std::uint32_t connection_speed_kbps);
+  // The bandwidth (kbps) the selection fits; 0 = no limit.
+  std::uint32_t selection_kbps() const;
+
  private:
   HeaderGateOptions options_;
   bool known_ = false;
@@ -83,6 +92,7 @@ class HeaderGate {
   std::shared_ptr<const std::vector<std::uint8_t>> repaired_;
   HeaderInfo info_;
   std::vector<StreamChoice> selection_;
+  std::uint64_t measured_bps_ = 0;
 };
 
 }  // namespace mms::asf

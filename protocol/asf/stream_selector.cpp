@@ -27,16 +27,17 @@ StreamChoice* find_choice(std::vector<StreamChoice>* choices, std::uint16_t numb
 
 }  // namespace
 
-std::vector<StreamChoice> select_streams(const HeaderInfo& info,
-                                         std::uint32_t connection_speed_kbps) {
+std::vector<StreamChoice> all_streams(const HeaderInfo& info) {
   std::vector<StreamChoice> choices;
   choices.reserve(info.streams.size());
   for (const StreamInfo& s : info.streams) {
     choices.push_back(StreamChoice{s.number, true});
   }
-  if (connection_speed_kbps == 0) {
-    return choices;
-  }
+  return choices;
+}
+
+std::vector<StreamChoice> select_streams(const HeaderInfo& info, std::uint32_t bandwidth_kbps) {
+  std::vector<StreamChoice> choices = all_streams(info);
   // Streams in an exclusion group start deselected; each group then picks one.
   std::vector<const MutualExclusion*> groups;
   for (const MutualExclusion& ex : info.exclusions) {
@@ -52,7 +53,8 @@ std::vector<StreamChoice> select_streams(const HeaderInfo& info,
     }
   }
   // Budget left after the streams that are always sent.
-  std::uint64_t budget = static_cast<std::uint64_t>(connection_speed_kbps) * 1000u;
+  std::uint64_t budget =
+      bandwidth_kbps == 0 ? UINT64_MAX : static_cast<std::uint64_t>(bandwidth_kbps) * 1000u;
   for (const StreamChoice& c : choices) {
     const StreamInfo* s = info.find_stream(c.number);
     if (c.selected && s != nullptr) {

@@ -13,13 +13,16 @@ struct StreamChoice {
   bool selected = false;
 };
 
-// Chooses streams. connection_speed_kbps == 0 selects every stream. Otherwise
-// streams outside bitrate exclusion groups are always selected; for each
-// Bitrate Mutual Exclusion group (audio groups first, then video) the highest
-// bitrate stream that fits the remaining budget is chosen, else the lowest.
+// Chooses one stream per mutual exclusion group, as Windows Media Player did.
+// Streams outside exclusion groups are always selected; for each Bitrate
+// Mutual Exclusion group (audio groups first, then video) the highest bitrate
+// stream that fits what is left of `bandwidth_kbps` is chosen, else the
+// lowest; `bandwidth_kbps` == 0 means no limit (the highest of each group).
 // Language/unknown exclusion groups: the first stream is chosen.
 // The result lists every stream of the header, in header order.
-std::vector<StreamChoice> select_streams(const HeaderInfo& info,
-                                         std::uint32_t connection_speed_kbps);
+std::vector<StreamChoice> select_streams(const HeaderInfo& info, std::uint32_t bandwidth_kbps);
+
+// Every stream of the header, selected (a server relaying the whole file).
+std::vector<StreamChoice> all_streams(const HeaderInfo& info);
 
 }  // namespace mms::asf

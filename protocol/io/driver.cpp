@@ -195,6 +195,7 @@ struct Driver::Impl {
     switch (e.kind) {
       case session::Event::Kind::kConnected:
       case session::Event::Kind::kRedirect:
+      case session::Event::Kind::kBandwidth:
         break;  // the rollover session turns these into notices
       case session::Event::Kind::kHeader: {
         flush_block();

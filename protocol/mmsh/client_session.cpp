@@ -187,6 +187,9 @@ void MmshClientSession::send_request(Instant now) {
                   "max-duration=0",
                   request_context_);
     h.add("Pragma", pragma);
+    if (config_.packet_pair && !probed_) {
+      h.add("Pragma", "packet-pair-experiment=1");
+    }
   } else {
     bool live = gate_.info().broadcast() || (features_known_ && features_broadcast_);
     if (live) {
@@ -410,6 +413,7 @@ std::size_t MmshClientSession::handle_head(ByteView bytes, Instant now) {
   }
   redirector_body_.clear();
   frames_in_body_ = false;
+  frame_ctx_ = FrameContext();
   state_ = State::kBody;
   return consumed;
 }
@@ -507,7 +511,7 @@ std::size_t MmshClientSession::handle_body(ByteView bytes, Instant now) {
   while (consumed < bytes.size()) {
     Frame frame;
     Status error;
-    Decode d = decode_frame(bytes.subview(consumed), &frame, &error);
+    Decode d = decode_frame(bytes.subview(consumed), &frame, &error, &frame_ctx_);
     if (d == Decode::kNeedMore) {
       break;
     }
@@ -577,6 +581,8 @@ std::size_t MmshClientSession::handle_body(ByteView bytes, Instant now) {
         handle_meta_frame(frame);
         break;
       case kFramePacketPair:
+        on_packet_pair(frame, bytes.size() - consumed, now);
+        break;
       case kFrameTest:
         break;
       default:
@@ -589,6 +595,32 @@ std::size_t MmshClientSession::handle_body(ByteView bytes, Instant now) {
     }
   }
   return consumed;
+}
+
+// The three $P frames of a Describe (MS-WMSP 2.2.3.7): what arrived after the
+// first, over the time it took, estimates the link's bandwidth. `already_here`:
+// the bytes after this frame in the same read.
+void MmshClientSession::on_packet_pair(const Frame& frame, std::size_t already_here, Instant now) {
+  if (phase_ != Phase::kDescribe || probed_) {
+    return;  // not asked for: nothing to measure
+  }
+  if (frame_ctx_.packet_pairs_seen == 1) {
+    probe_.first(now, already_here);
+    return;
+  }
+  probe_.later(frame.wire_size);
+  if (frame_ctx_.packet_pairs_seen < 3) {
+    return;
+  }
+  probed_ = true;
+  const std::optional<std::uint64_t> bps = probe_.finish(now, already_here);
+  gate_.set_measured_bandwidth(bps.value_or(0));
+  MMS_LOG(LogLevel::kInfo, kLog, "packet pair: %s",
+          bps ? (std::to_string(*bps / 1000) + " kbit/s").c_str() : "too fast to measure");
+  session::Event e;
+  e.kind = session::Event::Kind::kBandwidth;
+  e.bandwidth_bps = bps.value_or(0);
+  events_.push_back(std::move(e));
 }
 
 void MmshClientSession::handle_header_frame(const Frame& frame, Instant now) {

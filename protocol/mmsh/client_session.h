@@ -13,6 +13,7 @@
 
 #include "protocol/asf/header_gate.h"
 #include "protocol/auth/client_auth.h"
+#include "protocol/core/packet_pair.h"
 #include "protocol/mmsh/framing.h"
 #include "protocol/mmsh/http_codec.h"
 #include "protocol/session/client_session.h"
@@ -62,6 +63,7 @@ class MmshClientSession final : public session::ClientSession {
   std::size_t handle_body(ByteView bytes, Instant now);
   void handle_meta_frame(const Frame& frame);
   void handle_header_frame(const Frame& frame, Instant now);
+  void on_packet_pair(const Frame& frame, std::size_t already_here, Instant now);
   void handle_complete_header(Instant now);
   std::size_t handle_redirector(ByteView bytes, Instant now);
   void follow_redirector(Instant now);
@@ -97,6 +99,9 @@ class MmshClientSession final : public session::ClientSession {
   std::uint64_t skip_left_ = 0;                // kSkipBody
   std::vector<std::uint8_t> redirector_body_;  // kRedirector: the file so far
   bool frames_in_body_ = false;                // a frame of the current response was read
+  FrameContext frame_ctx_;                     // $P frames of the current response
+  PacketPairProbe probe_;                      // the Describe's $P arrival times
+  bool probed_ = false;                        // the probe ran (asked once per session)
 
   HeaderAssembler assembler_;
   HeaderAssembler meta_assembler_;  // $M fragments

@@ -518,13 +518,30 @@ void ServerSession::handle_get(const HttpRequest& req, const std::vector<PragmaT
     return;
   }
 
-  // Describe: 200 + Content-Length + $H, then close (MS-WMSP 3.2.5.4).
+  // Describe: 200 + Content-Length + [$P $P $P] $H, then close (MS-WMSP 3.2.5.4).
+  const bool packet_pair =
+      config_->packet_pair && pragma_u32(pragmas, "packet-pair-experiment").value_or(0) == 1;
   std::vector<std::uint8_t> body;
   append_header_frames(&body);
-  const std::uint64_t length = config_->fault == Fault::kHugeLength ? kHugeLength : body.size();
+  std::vector<std::uint8_t> pairs;
+  if (packet_pair) {
+    encode_packet_pair_frames(0, &pairs);  // for the length; the same for any head size
+  }
+  const std::uint64_t length =
+      config_->fault == Fault::kHugeLength ? kHugeLength : pairs.size() + body.size();
+  std::vector<HttpHeader> extra;
+  if (packet_pair) {
+    extra.push_back(HttpHeader{"Pragma", "packet-pair-experiment=1"});
+  }
   response_status_ = 200;
   pending_.clear();
-  append_str(&pending_, response_head(200, "OK", kDescribeType, length, content_->live(), {}));
+  append_str(&pending_, response_head(200, "OK", kDescribeType, length, content_->live(), extra));
+  if (packet_pair) {
+    // The Reason of each $P is the head's size (at most 504).
+    pairs.clear();
+    encode_packet_pair_frames(pending_.size(), &pairs);
+    body.insert(body.begin(), pairs.begin(), pairs.end());
+  }
   if (config_->fault == Fault::kStallHeader) {
     keep_alive_ = false;
     pending_.insert(pending_.end(), body.begin(),

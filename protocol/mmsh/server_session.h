@@ -94,6 +94,9 @@ struct ServerConfig {
   std::uint32_t fast_start_factor = kFastStartDefaultFactor;
   // Access hook (protocol/core/access.h): every GET's target; false -> 403.
   AuthorizeHook authorize;
+  // Grant a Describe's packet-pair-experiment=1: three $P frames before the
+  // header (MS-WMSP 2.2.3.7), for the client's bandwidth estimate.
+  bool packet_pair = true;
 };
 
 // Bytes of one output batch handed to the I/O layer. Big enough that fast mode

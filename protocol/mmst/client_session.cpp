@@ -156,7 +156,7 @@ void MmstClientSession::send(Message* m) {
 
 void MmstClientSession::send_connect() {
   Message m = make_message(kLinkViewerToMacConnect);
-  m.connect.play_incarnation = kMmsDisablePacketPair;
+  m.connect.play_incarnation = config_.packet_pair ? kMmsUsePacketPair : kMmsDisablePacketPair;
   std::string guid = config_.client_guid;
   if (guid.size() >= 2 && guid.front() == '{' && guid.back() == '}') {
     guid = guid.substr(1, guid.size() - 2);
@@ -323,6 +323,8 @@ std::size_t MmstClientSession::on_bytes(session::ChannelId ch, ByteView bytes, I
       return bytes.size();
     }
     consumed += unit.wire_size;
+    unit_wire_ = unit.wire_size;
+    unread_after_unit_ = bytes.size() - consumed;  // arrived together with this unit
     if (unit.kind == Unit::Kind::kData || unit.message.mid != kLinkMacToViewerPing ||
         !unit.message.extra_messages.empty()) {
       touch(now);
@@ -420,8 +422,15 @@ void MmstClientSession::handle_message(const Message& m, Instant now) {
       }
       server_major_ = server_major_version(r.server_version_info);
       authen_package_ = r.authen_package;
+      // Packet pair when both want it (MS-MMSP 3.1.5.3): three padded
+      // ReportFunnelInfo over TCP, or two UDP Data packets after ReadBlock.
       Message fi = make_message(kLinkViewerToMacFunnelInfo);
       fi.funnel_info.play_incarnation = kMmsDisablePacketPair;
+      if (config_.packet_pair && r.play_incarnation == kMmsUsePacketPair && !probed_) {
+        fi.funnel_info.play_incarnation =
+            udp_ ? kMmsUseHighEntropyPacketPairUdp : kMmsUseHighEntropyPacketPairTcp;
+      }
+      pairs_seen_ = 0;
       send(&fi);
       state_ = State::kAwaitFunnelInfo;
       return;
@@ -434,6 +443,21 @@ void MmstClientSession::handle_message(const Message& m, Instant now) {
       if (hr_failed(r.hr)) {
         fail(status_for_hresult(r.hr, Code::kRefused), hr_text(r.hr));
         return;
+      }
+      if (!probed_ && (r.play_incarnation == kMmsUsePacketPair ||
+                       r.play_incarnation == kMmsUseHighEntropyPacketPairTcp)) {
+        // TCP packet pair: the second and third over the time after the first.
+        if (++pairs_seen_ == 1) {
+          probe_.first(now, unread_after_unit_);
+          return;
+        }
+        probe_.later(unit_wire_);
+        if (pairs_seen_ < 3) {
+          return;
+        }
+        report_bandwidth(probe_.finish(now, unread_after_unit_));
+      } else if (!probed_ && r.play_incarnation == kMmsUseHighEntropyPacketPairUdp) {
+        udp_pair_expected_ = true;  // two UDP Data packets after ReadBlock
       }
       client_id_ = r.n_cubs;
       Message cf = make_message(kLinkViewerToMacConnectFunnel);
@@ -734,9 +758,31 @@ void MmstClientSession::answer_ntlm(const Security& c, const std::string& user,
 
 // --- data -----------------------------------------------------------------------
 
+void MmstClientSession::report_bandwidth(std::optional<std::uint64_t> bps) {
+  probed_ = true;
+  udp_pair_expected_ = false;
+  gate_.set_measured_bandwidth(bps.value_or(0));
+  MMS_LOG(LogLevel::kInfo, kLog, "%s: packet pair: %s", transport_name(),
+          bps ? (std::to_string(*bps / 1000) + " kbit/s").c_str() : "too fast to measure");
+  session::Event e;
+  e.kind = session::Event::Kind::kBandwidth;
+  e.bandwidth_bps = bps.value_or(0);
+  events_.push_back(std::move(e));
+}
+
 void MmstClientSession::handle_data(const DataPacket& p, bool from_udp, Instant now) {
   if (p.play_incarnation == kPacketPairIncarnation && p.af_flags == kAfPacketPair) {
-    return;  // packet-pair probe: never requested, dropped
+    // UDP packet pair (MS-MMSP 3.2.5.8): the second's size over the gap.
+    if (from_udp && udp_pair_expected_ && !probed_) {
+      if (p.location_id == kPacketPairLocationId0) {
+        probe_.first(now, 0);
+        pairs_seen_ = 1;
+      } else if (p.location_id == kPacketPairLocationId1 && pairs_seen_ == 1) {
+        probe_.later(p.packet_size);
+        report_bandwidth(probe_.finish(now));
+      }
+    }
+    return;  // not asked for, or a repeat: dropped
   }
   if (state_ == State::kAwaitHeader && expected_header_inc_ != 0 &&
       p.play_incarnation == expected_header_inc_) {

@@ -44,6 +44,7 @@
 
 #include "protocol/asf/header_gate.h"
 #include "protocol/auth/ntlm.h"
+#include "protocol/core/packet_pair.h"
 #include "protocol/mmst/messages.h"
 #include "protocol/mmst/udp_receive_window.h"
 #include "protocol/session/client_session.h"
@@ -137,6 +138,8 @@ class MmstClientSession final : public session::ClientSession, private UdpReceiv
   void send_start(Instant now, std::optional<std::uint32_t> location);
   void handle_message(const Message& m, Instant now);
   void handle_data(const DataPacket& p, bool from_udp, Instant now);
+  // The packet-pair estimate (none: too fast to tell): for the selection, as an event.
+  void report_bandwidth(std::optional<std::uint64_t> bps);
   void handle_header_fragment(const DataPacket& p, bool from_udp, Instant now);
   void handle_complete_header(const std::vector<std::uint8_t>& raw, Instant now);
   void handle_media(const DataPacket& p, bool from_udp, Instant now);
@@ -220,6 +223,14 @@ class MmstClientSession final : public session::ClientSession, private UdpReceiv
   asf::HeaderGate gate_;  // the known header, its info and stream selection
   bool after_change_ = false;
   bool all_selected_ = true;
+  // Packet pair (MS-MMSP 3.1.5.3): asked once per session.
+  PacketPairProbe probe_;
+  int pairs_seen_ = 0;                 // probe packets of this attempt so far
+  bool probed_ = false;                // an estimate was reported
+  bool udp_pair_expected_ = false;     // the server will send the UDP pair after ReadBlock
+  std::size_t unit_wire_ = 0;          // wire size of the TCP unit being handled
+  std::size_t unread_after_unit_ = 0;  // bytes that arrived with it, after it
+
   bool switch_needed_ = true;  // StreamSwitch before the next StartPlaying
 
   // Play.

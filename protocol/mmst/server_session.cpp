@@ -406,7 +406,10 @@ void ServerSession::on_connect(const Message& m) {
     return;
   }
   r.report_connected_ex.hr = kHrOk;
-  r.report_connected_ex.play_incarnation = kMmsDisablePacketPair;  // no packet-pair
+  // Packet pair when the client asks for it (MS-MMSP 3.2.5.3).
+  pair_granted_ = config_->packet_pair && m.connect.play_incarnation == kMmsUsePacketPair;
+  r.report_connected_ex.play_incarnation =
+      pair_granted_ ? kMmsUsePacketPair : kMmsDisablePacketPair;
   r.report_connected_ex.server_version_info = kServerVersion;
   if (!config_->auth.user.empty()) {
     r.report_connected_ex.authen_package = ntlm_offered() ? kAuthPackageNtlm : kAuthPackageBasic;
@@ -415,12 +418,36 @@ void ServerSession::on_connect(const Message& m) {
   state_ = State::kConnected;
 }
 
-void ServerSession::on_funnel_info(const Message& /*m*/) {
+void ServerSession::on_funnel_info(const Message& m) {
+  const std::uint32_t asked = m.funnel_info.play_incarnation;
+  const bool tcp_pair =
+      pair_granted_ && (asked == kMmsUseHighEntropyPacketPairTcp || asked == kMmsUsePacketPair);
+  const bool udp_pair = pair_granted_ && asked == kMmsUseHighEntropyPacketPairUdp;
   Message r = make_message(kLinkMacToViewerReportFunnelInfo);
   r.report_funnel_info.hr = kHrOk;
-  r.report_funnel_info.play_incarnation = kMmsDisablePacketPair;
+  r.report_funnel_info.play_incarnation = tcp_pair || udp_pair ? asked : kMmsDisablePacketPair;
   r.report_funnel_info.n_cubs = client_id_;
-  send(&r);
+  if (!tcp_pair) {
+    udp_pair_pending_ = udp_pair;  // sent after the next ReadBlock
+    send(&r);
+    return;
+  }
+  // TCP packet pair (MS-MMSP 3.2.5.4): three messages back to back, of 512,
+  // 512 and 1056 bytes with their TcpMessageHeader, filled with fresh bytes.
+  constexpr std::size_t kPairData[3] = {432, 432, 976};
+  for (std::size_t n : kPairData) {
+    r.report_funnel_info.packet_pair_data.resize(n);
+    fill_pair_bytes(&r.report_funnel_info.packet_pair_data);
+    send(&r);
+  }
+}
+
+void ServerSession::fill_pair_bytes(std::vector<std::uint8_t>* out) {
+  // Not secret: only so that a compressing link cannot shrink the probe.
+  for (std::uint8_t& b : *out) {
+    pair_noise_ = pair_noise_ * 6364136223846793005ull + 1442695040888963407ull;
+    b = static_cast<std::uint8_t>(pair_noise_ >> 56);
+  }
 }
 
 void ServerSession::on_connect_funnel(const Message& m) {
@@ -767,6 +794,15 @@ void ServerSession::on_read_block(const Message& m) {
             client_id_, rb.open_file_id, open_file_id_);
   }
   header_inc_ = incarnation_byte(rb.play_incarnation);
+  if (udp_pair_pending_ && udp_port_ != 0) {
+    // UDP packet pair (MS-MMSP 3.2.5.8): two Data packets before the header.
+    udp_pair_pending_ = false;
+    std::vector<std::uint8_t> noise(kUdpPacketPairPayload);
+    for (const std::uint32_t location : {kPacketPairLocationId0, kPacketPairLocationId1}) {
+      fill_pair_bytes(&noise);
+      emit_data(location, kPacketPairIncarnation, kAfPacketPair, ByteView(noise), false);
+    }
+  }
   send(&r);  // before the header packets (FFmpeg, libmms)
   send_header(header_inc_);
   if (state_ == State::kOpened) {

@@ -77,6 +77,8 @@ struct ServerConfig {
   // Access hook (protocol/core/access.h): "/" + every OpenFile name, query
   // included, after authentication; false -> ReportOpenFile E_ACCESSDENIED.
   AuthorizeHook authorize;
+  // Grant a client's packet-pair request (MS-MMSP 3.2.5.4, 3.2.5.8).
+  bool packet_pair = true;
 };
 
 // Largest TCP control message a client may send (Logging is 1536 bytes; a
@@ -188,6 +190,7 @@ class ServerSession : public server::ServerSession {
   void on_open_file(const Message& m);
   void on_security_response(const Message& m);
   void on_read_block(const Message& m);
+  void fill_pair_bytes(std::vector<std::uint8_t>* out);
   void on_stream_switch(const Message& m);
   void on_start_playing(const Message& m, Instant now);
   void on_stop_playing(const Message& m);
@@ -241,6 +244,9 @@ class ServerSession : public server::ServerSession {
   std::vector<std::uint8_t> pending_;
   std::size_t pending_pos_ = 0;
   std::deque<Datagram> datagrams_;
+  bool pair_granted_ = false;                         // ReportConnectedEX said packet pair
+  bool udp_pair_pending_ = false;                     // the UDP pair goes out at the next ReadBlock
+  std::uint64_t pair_noise_ = 0x9E3779B97F4A7C15ull;  // fill_pair_bytes' state
 
   // Connection facts.
   std::uint32_t player_major_ = 0;

@@ -371,6 +371,15 @@ void RolloverSession::handle_inner_event(Event& e, Instant now) {
       finished_ = true;
       events_.push_back(std::move(e));
       break;
+    case Event::Kind::kBandwidth: {
+      Notice n;
+      n.kind = Notice::Kind::kBandwidth;
+      n.transport = to_string(transport_);
+      n.url = attempt_url_.redacted();
+      n.bandwidth_bps = e.bandwidth_bps;
+      notify(std::move(n));
+      break;
+    }
     case Event::Kind::kFailed:
       break;  // handled by drain_inner
   }

@@ -45,14 +45,16 @@ struct Notice {
     kReconnecting,     // after a failure mid-stream: reconnect attempt `attempt` starts
     kReconnectFailed,  // that attempt failed (`text`); another follows unless `final`
     kReconnected,      // media flows again after a reconnect
+    kBandwidth,        // the packet-pair probe measured `bandwidth_bps` on `transport`
   };
   Kind kind = Kind::kConnecting;
-  std::string transport;  // "rtspu", "rtspt", "mmsu", "mmst", "mmsh"
-  std::string url;        // redacted
-  std::string text;       // failures: why
-  bool final = false;     // failures: nothing else is tried (an error event follows)
-  int attempt = 0;        // reconnects: 1, 2, ...
-  int max_attempts = 0;   // reconnects: the `retries` bound (-1 = unbounded)
+  std::string transport;            // "rtspu", "rtspt", "mmsu", "mmst", "mmsh"
+  std::string url;                  // redacted
+  std::string text;                 // failures: why
+  bool final = false;               // failures: nothing else is tried (an error event follows)
+  int attempt = 0;                  // reconnects: 1, 2, ...
+  int max_attempts = 0;             // reconnects: the `retries` bound (-1 = unbounded)
+  std::uint64_t bandwidth_bps = 0;  // kBandwidth (0: too fast to tell)
 };
 
 using SessionFactory =

@@ -74,3 +74,51 @@ expect_same_as_file() {
 reconnects() {
   { grep 'code=(string)reconnect' "$1" | grep -c 'GstProgressType)start' || true; } | head -n1
 }
+
+# The EXIT trap of netns_setup: removes the veth pair and the namespace.
+_netns_cleanup() {
+  local rc=$?
+  ip link del "$VA" 2>/dev/null || true
+  ip netns pids "$NS" 2>/dev/null | xargs -r kill 2>/dev/null || true
+  ip netns del "$NS" 2>/dev/null || true
+  (exit $rc)
+  _cleanup
+}
+
+# netns_setup: a network namespace NS of this run with mms-server's end of a
+# veth pair (VB, SERVER_IP) inside and the client's end (VA, CLIENT_IP)
+# outside, removed on exit; skips (77) when namespaces cannot be created.
+# Names and addresses of this run only: 198.18.0.0/15 is the range set aside
+# for network tests (RFC 2544); only the two ends of our own veth pair use it.
+netns_setup() {
+  [[ $(id -u) -eq 0 ]] || skip "needs root to create network namespaces"
+  NS="mmsfield$$"
+  VA="mf$$a"
+  VB="mf$$b"
+  OCTET=$(($$ % 250 + 1))
+  CLIENT_IP="198.18.$OCTET.1"
+  SERVER_IP="198.18.$OCTET.2"
+  trap _netns_cleanup EXIT
+  ip netns add "$NS" 2>/dev/null || skip "cannot create a network namespace"
+  ip link add "$VA" type veth peer name "$VB" || skip "cannot create a veth pair"
+  ip link set "$VB" netns "$NS"
+  ip addr add "$CLIENT_IP/30" dev "$VA"
+  ip link set "$VA" up
+  ip netns exec "$NS" ip addr add "$SERVER_IP/30" dev "$VB"
+  ip netns exec "$NS" ip link set "$VB" up
+  ip netns exec "$NS" ip link set lo up
+  log "namespace $NS: server side $SERVER_IP ($VB), client side $CLIENT_IP ($VA)"
+}
+
+# serve_in_ns NAME [options...]: mms-server inside the namespace on one port
+# for every protocol; sets NS_PORT.
+serve_in_ns() {
+  local name=$1; shift
+  local out="$T/$name.out"
+  ip netns exec "$NS" "$SERVER_BIN" --root "$MEDIA" --bind "$SERVER_IP" --port 0 "$@" \
+    >"$out" 2>"$T/$name.log" &
+  _pids+=($!)
+  NS_PORT=$(await_line "$out" 's/^mms-server listening mmsh=\([0-9][0-9]*\).*/\1/p' 200) ||
+    fail "mms-server in the namespace did not start"
+}
+

@@ -17,44 +17,7 @@ need ip tc gst-launch-1.0 python3
 ensure_media
 gst_env
 
-# Names and addresses of this run only: 198.18.0.0/15 is the range set aside
-# for network tests (RFC 2544); only the two ends of our own veth pair use it.
-NS="mmsfield$$"
-VA="mf$$a"
-VB="mf$$b"
-OCTET=$(($$ % 250 + 1))
-CLIENT_IP="198.18.$OCTET.1"
-SERVER_IP="198.18.$OCTET.2"
-_netns_cleanup() {
-  local rc=$?
-  ip link del "$VA" 2>/dev/null || true
-  ip netns pids "$NS" 2>/dev/null | xargs -r kill 2>/dev/null || true
-  ip netns del "$NS" 2>/dev/null || true
-  (exit $rc)
-  _cleanup
-}
-trap _netns_cleanup EXIT
-ip netns add "$NS" 2>/dev/null || skip "cannot create a network namespace"
-ip link add "$VA" type veth peer name "$VB" || skip "cannot create a veth pair"
-ip link set "$VB" netns "$NS"
-ip addr add "$CLIENT_IP/30" dev "$VA"
-ip link set "$VA" up
-ip netns exec "$NS" ip addr add "$SERVER_IP/30" dev "$VB"
-ip netns exec "$NS" ip link set "$VB" up
-ip netns exec "$NS" ip link set lo up
-log "namespace $NS: server side $SERVER_IP ($VB), client side $CLIENT_IP ($VA)"
-
-# serve_in_ns NAME [options...]: mms-server inside the namespace on one port
-# for every protocol; sets NS_PORT.
-serve_in_ns() {
-  local name=$1; shift
-  local out="$T/$name.out"
-  ip netns exec "$NS" "$SERVER_BIN" --root "$MEDIA" --bind "$SERVER_IP" --port 0 "$@" \
-    >"$out" 2>"$T/$name.log" &
-  _pids+=($!)
-  NS_PORT=$(await_line "$out" 's/^mms-server listening mmsh=\([0-9][0-9]*\).*/\1/p' 200) ||
-    fail "mms-server in the namespace did not start"
-}
+netns_setup
 
 F=av-wmv2-wma2-10s.asf
 run "$CMD_TIMEOUT" "$SYS_PYTHON" "$INTEROP_DIR/gst_frames.py" "file://$MEDIA/$F" >"$T/want.txt" ||

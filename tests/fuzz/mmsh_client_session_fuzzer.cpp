@@ -231,6 +231,7 @@ class Harness {
           break;
         case Event::Kind::kConnected:
         case Event::Kind::kEos:
+        case Event::Kind::kBandwidth:
           break;
       }
     }

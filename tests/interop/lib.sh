@@ -140,6 +140,38 @@ framemd5_copy() {
   local input=$1; shift
   run "$CMD_TIMEOUT" "${FF[@]}" "$@" -i "$input" -map 0 -c copy -f framemd5 - | { grep -v '^#' || true; }
 }
+# expect_asf_streams FILE GOT "N..." WHAT: of the local FILE's streams, the
+# recording GOT carries exactly the ASF stream numbers N... (FFmpeg's index
+# of stream number n is n-1 in our media: the header keeps every stream),
+# packet for packet equal to the file's; the others absent.
+expect_asf_streams() {
+  local f=$1 got=$2 numbers=$3 what=$4
+  framemd5_copy "$MEDIA/$f" >"$T/want-streams.md5"
+  framemd5_copy "$got" >"$T/got-streams.md5" 2>"$T/ffmpeg.log" ||
+    fail "$what: ffmpeg cannot read the recording"
+  "$SYS_PYTHON" - "$T/want-streams.md5" "$T/got-streams.md5" "$numbers" "$what" <<'PY' ||
+import collections, sys
+def streams(path):
+    out = collections.OrderedDict()
+    for line in open(path):
+        fields = [x.strip() for x in line.split(',')]
+        if len(fields) >= 6:
+            out.setdefault(int(fields[0]), []).append(tuple(fields[1:]))
+    return out
+want, got = streams(sys.argv[1]), streams(sys.argv[2])
+what = sys.argv[4]
+indices = [int(n) - 1 for n in sys.argv[3].split()]
+count = lambda d: {k + 1: len(v) for k, v in d.items()}
+print(f'[streams] {what}: packets per ASF stream: file {count(want)}, received {count(got)}')
+if sorted(got) != indices:
+    sys.exit(f'[streams] {what}: received ASF streams {[k + 1 for k in sorted(got)]}, '
+             f'want {[i + 1 for i in indices]}')
+for i in indices:
+    if got[i] != want.get(i):
+        sys.exit(f'[streams] {what}: ASF stream {i + 1} differs from the file')
+PY
+    fail "$what: not the expected streams"
+}
 # frames_suffix WHAT WANT GOT [frames_suffix.py options]: a client that joined
 # a broadcast late received the end of WANT's frames, to the end (per stream;
 # gst_frames.py or framemd5 lines). Logs the result, fails otherwise.

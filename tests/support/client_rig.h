@@ -38,6 +38,7 @@ struct SeenEvent {
   std::shared_ptr<const std::vector<std::uint8_t>> header;
   std::shared_ptr<const asf::HeaderInfo> info;
   std::shared_ptr<const session::EntryMetadata> metadata;
+  std::uint64_t bandwidth_bps = 0;  // kBandwidth
   std::string redirect_to;  // kFailed: a redirect for the rollover to follow ("scheme://host/path")
 };
 
@@ -94,6 +95,7 @@ class ClientRig {
       v.changed = e.changed;
       v.status = e.status;
       v.detail = e.detail;
+      v.bandwidth_bps = e.bandwidth_bps;
       v.url = e.url;
       v.header = e.header;
       v.info = e.info;

@@ -168,6 +168,8 @@ class Rig {
         return "eos";
       case Event::Kind::kRedirect:
         return "redirect " + e.url;
+      case Event::Kind::kBandwidth:
+        return "bandwidth " + std::to_string(e.bandwidth_bps);
       case Event::Kind::kFailed:
         return std::string("failed ") + to_string(e.status.code()) +
                " detail=" + std::to_string(e.status.detail());
@@ -726,12 +728,133 @@ TEST(MmshClientSession, ConnectionSpeedExcludesTheBiggerMbrStream) {
       << st.play_request;
 }
 
-TEST(MmshClientSession, ConnectionSpeedZeroSelectsEveryMbrStream) {
+TEST(MmshClientSession, WithoutSpeedOrEstimateTheBestStreamOfEachGroupIsSelected) {
   const Media mbr = load_media("fixtures/mbr.asf");
   Rig rig(Rig::config("mmsh://h/mbr.asf"));
   Started st = start(&rig, mbr);
-  EXPECT_TRUE(has_line(st.play_request, "Pragma: stream-switch-entry=ffff:1:0 ffff:2:0 ffff:3:0"))
+  EXPECT_TRUE(has_line(st.describe_request, "Pragma: packet-pair-experiment=1"))
+      << st.describe_request;
+  EXPECT_TRUE(has_line(st.play_request, "Pragma: stream-switch-entry=ffff:1:0 ffff:2:2 ffff:3:0"))
       << st.play_request;
+}
+
+// The Describe's three $P (MS-WMSP 2.2.3.7), as a link of `gap` per read
+// would space them: the head and the first frame together, then the second,
+// then the third with the header. `later_bytes`: what arrived after the first
+// read (what the estimate counts).
+struct Probed {
+  std::vector<std::string> bandwidth;  // the log's "bandwidth N" lines
+  std::string play_request;
+};
+Probed probe_describe(session::ClientConfig cfg, const Media& m, Duration gap,
+                      std::size_t* later_bytes = nullptr) {
+  Rig rig(std::move(cfg));
+  rig.play(0);
+  ChannelId ch = 0;
+  const std::string req = rig.connect(&ch);
+  EXPECT_TRUE(has_line(req, "Pragma: packet-pair-experiment=1")) << req;
+  const std::string head = ok_head();
+  std::vector<std::uint8_t> body;
+  append(&body, head);
+  encode_packet_pair_frames(head.size(), &body);
+  const std::size_t r = std::min<std::size_t>(head.size(), 504);
+  const std::size_t first_end = head.size() + 8 + 504 - r;
+  const std::size_t second_end = first_end + 8 + 504;
+  encode_header_frames(kFrameHeader, m.header, 0, &body, 65527);
+  const std::vector<std::uint8_t> part1(body.begin(),
+                                        body.begin() + static_cast<std::ptrdiff_t>(first_end));
+  const std::vector<std::uint8_t> part2(body.begin() + static_cast<std::ptrdiff_t>(first_end),
+                                        body.begin() + static_cast<std::ptrdiff_t>(second_end));
+  const std::vector<std::uint8_t> part3(body.begin() + static_cast<std::ptrdiff_t>(second_end),
+                                        body.end());
+  rig.feed(ch, part1);
+  rig.advance(gap);
+  rig.feed(ch, part2);
+  rig.advance(gap);
+  rig.feed(ch, part3);
+  if (later_bytes != nullptr) {
+    *later_bytes = part2.size() + part3.size();
+  }
+  Probed p;
+  for (const std::string& line : rig.log()) {
+    if (line.rfind("bandwidth ", 0) == 0) {
+      p.bandwidth.push_back(line);
+    }
+  }
+  rig.expect_action(IoAction::Kind::kClose);
+  p.play_request = rig.connect(&ch);
+  return p;
+}
+
+TEST(MmshClientSession, PacketPairEstimateChoosesTheStreamThatFits) {
+  const Media mbr = load_media("fixtures/mbr.asf");
+  ASSERT_EQ(mbr.streams, (std::vector<std::uint16_t>{1, 2, 3}));
+  // Spaced for about 250 kbit/s: 64k audio and the 100k video fit, the 300k
+  // video does not.
+  std::size_t later = 0;
+  probe_describe(Rig::config("mmsh://h/mbr.asf"), mbr, 0, &later);
+  ASSERT_GT(later, 2000u);
+  const Duration gap = static_cast<Duration>(later) * 8 * kSecond / 500000;
+  Probed slow = probe_describe(Rig::config("mmsh://h/mbr.asf"), mbr, gap);
+  const std::uint64_t want =
+      static_cast<std::uint64_t>(later) * 8u * 1'000'000'000u / static_cast<std::uint64_t>(2 * gap);
+  EXPECT_GT(want, 240000u);
+  EXPECT_LT(want, 260000u);
+  EXPECT_EQ(slow.bandwidth, (std::vector<std::string>{"bandwidth " + std::to_string(want)}));
+  EXPECT_TRUE(has_line(slow.play_request, "Pragma: stream-switch-entry=ffff:1:2 ffff:2:0 ffff:3:0"))
+      << slow.play_request;
+  // Ten times faster: the 300k video.
+  Probed fast = probe_describe(Rig::config("mmsh://h/mbr.asf"), mbr, gap / 10);
+  const std::uint64_t want_fast = static_cast<std::uint64_t>(later) * 8u * 1'000'000'000u /
+                                  static_cast<std::uint64_t>(2 * (gap / 10));
+  EXPECT_EQ(fast.bandwidth, (std::vector<std::string>{"bandwidth " + std::to_string(want_fast)}));
+  EXPECT_TRUE(has_line(fast.play_request, "Pragma: stream-switch-entry=ffff:1:0 ffff:2:2 ffff:3:0"))
+      << fast.play_request;
+  // A configured connection speed wins over the estimate.
+  session::ClientConfig cfg = Rig::config("mmsh://h/mbr.asf");
+  cfg.connection_speed_kbps = 1000;
+  Probed fixed = probe_describe(cfg, mbr, gap);
+  EXPECT_TRUE(
+      has_line(fixed.play_request, "Pragma: stream-switch-entry=ffff:1:0 ffff:2:2 ffff:3:0"))
+      << fixed.play_request;
+  // No time between the frames (loopback): 0, "too fast to tell", no limit.
+  Probed instant = probe_describe(Rig::config("mmsh://h/mbr.asf"), mbr, 0);
+  EXPECT_EQ(instant.bandwidth, (std::vector<std::string>{"bandwidth 0"}));
+  EXPECT_TRUE(
+      has_line(instant.play_request, "Pragma: stream-switch-entry=ffff:1:0 ffff:2:2 ffff:3:0"))
+      << instant.play_request;
+}
+
+TEST(MmshClientSession, PacketPairFramesArriveWholeByteByByteOrMerged) {
+  const Media m = small_media();
+  const std::string head = ok_head();
+  std::vector<std::uint8_t> body;
+  append(&body, head);
+  encode_packet_pair_frames(head.size(), &body);
+  encode_header_frames(kFrameHeader, m.header, 0, &body, 65527);
+  for (int mode = 0; mode < 2; ++mode) {
+    SCOPED_TRACE(mode);
+    Rig rig(Rig::config("mmsh://h/small.asf"));
+    rig.play(0);
+    ChannelId ch = 0;
+    rig.connect(&ch);
+    if (mode == 0) {
+      rig.feed_bytewise(ch, body);
+    } else {
+      rig.feed(ch, body);
+    }
+    EXPECT_EQ(rig.count(Event::Kind::kBandwidth), 1u);
+    EXPECT_EQ(rig.count(Event::Kind::kHeader), 1u);
+    EXPECT_EQ(rig.count(Event::Kind::kFailed), 0u);
+  }
+}
+
+TEST(MmshClientSession, PacketPairNotAskedWhenDisabled) {
+  session::ClientConfig cfg = Rig::config("mmsh://h/small.asf");
+  cfg.packet_pair = false;
+  Rig rig(cfg);
+  Started st = start(&rig, small_media());
+  EXPECT_EQ(st.describe_request.find("packet-pair"), std::string::npos) << st.describe_request;
 }
 
 // --- HTTP outcomes ----------------------------------------------------------------

@@ -1,4 +1,5 @@
 // MMSH server session: requests in, framed responses out, no sockets.
+#include <algorithm>
 #include <fstream>
 #include <iterator>
 #include <map>
@@ -47,6 +48,7 @@ struct Output {
   std::vector<Frame> frames;  // payload views alias `body`
   bool frames_ok = true;
   bool closed = false;
+  std::size_t head_bytes = 0;  // of the response head
 };
 
 constexpr const char* kFfmpegPlay =
@@ -150,11 +152,13 @@ class ServerSessionTest : public ::testing::Test {
       out.frames_ok = false;
       return out;
     }
+    out.head_bytes = head_len;
     out.body.erase(out.body.begin(), out.body.begin() + static_cast<std::ptrdiff_t>(head_len));
     ByteView rest(out.body);
+    FrameContext ctx;
     while (!rest.empty()) {
       Frame f;
-      const Decode d = decode_frame(rest, &f, &err);
+      const Decode d = decode_frame(rest, &f, &err, &ctx);
       if (d != Decode::kDone) {
         out.frames_ok = false;
         break;
@@ -204,6 +208,40 @@ TEST_F(ServerSessionTest, DescribeSendsHeaderWithContentLength) {
   EXPECT_EQ(o.frames[0].type, kFrameHeader);
   EXPECT_EQ(o.frames[0].af_flags, 0x0C);
   EXPECT_EQ(o.frames[0].payload.to_vector(), file_header().to_vector());
+}
+
+// MS-WMSP 2.2.3.7: asked for, the Describe body starts with three $P whose
+// Reason is the head's size; head + the first $P make 512 bytes.
+TEST_F(ServerSessionTest, DescribeWithPacketPairSendsThreePairFramesFirst) {
+  const std::string describe =
+      request("/small.asf", {"no-cache,rate=1.000000,stream-time=0,stream-offset=0:0,"
+                             "request-context=1,max-duration=0",
+                             "packet-pair-experiment=1"});
+  Output o = run(describe);
+  ASSERT_TRUE(o.frames_ok);
+  EXPECT_EQ(*o.head.headers.find("Content-Length"), std::to_string(o.body.size()));
+  const std::vector<std::string_view> pragmas = o.head.headers.all("Pragma");
+  EXPECT_NE(std::find(pragmas.begin(), pragmas.end(), "packet-pair-experiment=1"), pragmas.end());
+  ASSERT_EQ(o.frames.size(), 4u);
+  ASSERT_LT(o.head_bytes, 504u);
+  const std::uint32_t r = static_cast<std::uint32_t>(o.head_bytes);
+  const std::uint16_t lengths[3] = {504, 504, 1048};
+  const std::size_t wire[3] = {512 - r, 512, 1056 + r};
+  for (int i = 0; i < 3; ++i) {
+    SCOPED_TRACE(i);
+    EXPECT_EQ(o.frames[i].type, kFramePacketPair);
+    EXPECT_EQ(o.frames[i].length, lengths[i]);
+    EXPECT_EQ(o.frames[i].reason, r);
+    EXPECT_EQ(o.frames[i].wire_size, wire[i]);
+  }
+  EXPECT_EQ(o.head_bytes + o.frames[0].wire_size, 512u);
+  EXPECT_EQ(o.frames[3].type, kFrameHeader);
+  EXPECT_EQ(o.frames[3].payload.to_vector(), file_header().to_vector());
+  // Not granted when the server is told not to, nor when not asked.
+  config_.packet_pair = false;
+  Output off = run(describe);
+  ASSERT_EQ(off.frames.size(), 1u);
+  EXPECT_EQ(off.frames[0].type, kFrameHeader);
 }
 
 TEST_F(ServerSessionTest, PlaySendsEveryPacketStrippedThenEnd) {

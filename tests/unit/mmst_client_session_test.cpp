@@ -68,6 +68,7 @@ class Rig : public test::ClientRig<MmstClientSession> {
   Rig(const std::string& url, bool udp, const std::string& user = "",
       const std::string& password = "")
       : ClientRig(test::client_config(url, user, password), udp) {}
+  Rig(session::ClientConfig config, bool udp) : ClientRig(std::move(config), udp) {}
 
   void datagram(const Bytes& d) {
     s().on_datagram(udp_, ByteView(d.data(), d.size()), now());
@@ -215,7 +216,7 @@ std::uint8_t handshake(Rig* r, bool byte_by_byte = false, const std::string& aut
   const Message* connect = r->last_sent(kLinkViewerToMacConnect);
   EXPECT_NE(connect, nullptr);
   if (connect != nullptr) {
-    EXPECT_EQ(connect->connect.play_incarnation, kMmsDisablePacketPair);
+    EXPECT_EQ(connect->connect.play_incarnation, kMmsUsePacketPair);
     EXPECT_EQ(player_major_version(connect->connect.subscriber_name), 9);
   }
   r->feed(r->msg(connected_ex(auth)), byte_by_byte);
@@ -1031,6 +1032,154 @@ std::uint8_t udp_setup(Rig* r, std::uint32_t attrs = kFileAttributeCanSeek) {
   st.report_started_playing.play_incarnation = inc;
   r->feed(r->msg(st));
   return inc;
+}
+
+// TCP packet pair (MS-MMSP 3.2.5.4): asked for in Connect and FunnelInfo; the
+// three ReportFunnelInfo of 512, 512 and 1056 bytes, spaced by the link, give
+// the estimate; ConnectFunnel follows the third.
+TEST(MmstClientSession, TcpPacketPairMeasuresTheLink) {
+  for (const bool byte_by_byte : {false, true}) {
+    SCOPED_TRACE(byte_by_byte);
+    Rig r("mmst://h/x.asf", false);
+    r.s().play(session::PlayRequest{}, r.now());
+    r.drain();
+    r.set_tcp(r.actions().back().channel);
+    r.s().on_connected(r.tcp(), r.now());
+    r.drain();
+    Message cex = connected_ex();
+    cex.report_connected_ex.play_incarnation = kMmsUsePacketPair;
+    r.feed(r.msg(cex));
+    const Message* fi = r.last_sent(kLinkViewerToMacFunnelInfo);
+    ASSERT_NE(fi, nullptr);
+    EXPECT_EQ(fi->funnel_info.play_incarnation, kMmsUseHighEntropyPacketPairTcp);
+    std::vector<Bytes> pairs;
+    for (std::size_t n : {432u, 432u, 976u}) {
+      Message m = funnel_info();
+      m.report_funnel_info.play_incarnation = kMmsUseHighEntropyPacketPairTcp;
+      m.report_funnel_info.packet_pair_data.assign(n, 0x5A);
+      pairs.push_back(r.msg(m));
+    }
+    ASSERT_EQ(pairs[0].size(), 512u);
+    ASSERT_EQ(pairs[2].size(), 1056u);
+    for (std::size_t i = 0; i < pairs.size(); ++i) {
+      if (i > 0) {
+        r.advance(10 * kMillisecond);
+      }
+      EXPECT_EQ(r.last_sent(kLinkViewerToMacConnectFunnel), nullptr) << "before pair " << i;
+      r.feed(pairs[i], byte_by_byte);
+    }
+    ASSERT_NE(r.last_sent(kLinkViewerToMacConnectFunnel), nullptr);
+    const Seen* bw = r.find(Event::Kind::kBandwidth);
+    ASSERT_NE(bw, nullptr);
+    EXPECT_EQ(bw->bandwidth_bps, (512u + 1056u) * 8u * 1000u / 20u);
+    EXPECT_EQ(r.count(Event::Kind::kBandwidth), 1u);
+    // The rest of the session goes on as without the probe.
+    r.feed(r.msg(make_message(kLinkMacToViewerReportConnectedFunnel)));
+    EXPECT_NE(r.last_sent(kLinkViewerToMacOpenFile), nullptr);
+    EXPECT_EQ(r.count(Event::Kind::kFailed), 0u);
+  }
+}
+
+TEST(MmstClientSession, PacketPairThatArrivesAtOnceIsTooFastToTell) {
+  Rig r("mmst://h/x.asf", false);
+  r.s().play(session::PlayRequest{}, r.now());
+  r.drain();
+  r.set_tcp(r.actions().back().channel);
+  r.s().on_connected(r.tcp(), r.now());
+  r.drain();
+  Message cex = connected_ex();
+  cex.report_connected_ex.play_incarnation = kMmsUsePacketPair;
+  r.feed(r.msg(cex));
+  Bytes all;
+  for (std::size_t n : {432u, 432u, 976u}) {
+    Message m = funnel_info();
+    m.report_funnel_info.play_incarnation = kMmsUseHighEntropyPacketPairTcp;
+    m.report_funnel_info.packet_pair_data.assign(n, 0);
+    cat(&all, r.msg(m));
+  }
+  r.feed(all);
+  const Seen* bw = r.find(Event::Kind::kBandwidth);
+  ASSERT_NE(bw, nullptr);
+  EXPECT_EQ(bw->bandwidth_bps, 0u);
+  EXPECT_NE(r.last_sent(kLinkViewerToMacConnectFunnel), nullptr);
+}
+
+TEST(MmstClientSession, PacketPairDisabledOrRefusedIsNotAskedFor) {
+  session::ClientConfig cfg = test::client_config("mmst://h/x.asf", "", "");
+  cfg.packet_pair = false;
+  Rig off(cfg, false);
+  off.s().play(session::PlayRequest{}, off.now());
+  off.drain();
+  off.set_tcp(off.actions().back().channel);
+  off.s().on_connected(off.tcp(), off.now());
+  off.drain();
+  const Message* connect = off.last_sent(kLinkViewerToMacConnect);
+  ASSERT_NE(connect, nullptr);
+  EXPECT_EQ(connect->connect.play_incarnation, kMmsDisablePacketPair);
+  Message cex = connected_ex();
+  cex.report_connected_ex.play_incarnation = kMmsUsePacketPair;  // granted all the same
+  off.feed(off.msg(cex));
+  ASSERT_NE(off.last_sent(kLinkViewerToMacFunnelInfo), nullptr);
+  EXPECT_EQ(off.last_sent(kLinkViewerToMacFunnelInfo)->funnel_info.play_incarnation,
+            kMmsDisablePacketPair);
+
+  Rig r("mmst://h/x.asf", false);
+  r.s().play(session::PlayRequest{}, r.now());
+  r.drain();
+  r.set_tcp(r.actions().back().channel);
+  r.s().on_connected(r.tcp(), r.now());
+  r.drain();
+  r.feed(r.msg(connected_ex()));  // the server says no packet pair
+  const Message* fi = r.last_sent(kLinkViewerToMacFunnelInfo);
+  ASSERT_NE(fi, nullptr);
+  EXPECT_EQ(fi->funnel_info.play_incarnation, kMmsDisablePacketPair);
+  r.feed(r.msg(funnel_info()));
+  EXPECT_NE(r.last_sent(kLinkViewerToMacConnectFunnel), nullptr);
+  EXPECT_EQ(r.count(Event::Kind::kBandwidth), 0u);
+}
+
+// UDP packet pair (MS-MMSP 3.2.5.8): two 1472-byte Data packets after
+// ReadBlock; the second's size over the gap.
+TEST(MmstClientSession, UdpPacketPairMeasuresTheGapOfTwoDatagrams) {
+  Rig r("mmsu://h/x.asf", true);
+  r.s().play(session::PlayRequest{}, r.now());
+  r.drain();
+  r.set_udp(r.actions().back().channel);
+  r.s().on_udp_bound(r.actions().back().channel, 7000, r.now());
+  r.drain();
+  r.set_tcp(r.actions().back().channel);
+  r.s().on_connected(r.tcp(), r.now());
+  Message cex = connected_ex();
+  cex.report_connected_ex.play_incarnation = kMmsUsePacketPair;
+  r.feed(r.msg(cex));
+  const Message* fi = r.last_sent(kLinkViewerToMacFunnelInfo);
+  ASSERT_NE(fi, nullptr);
+  EXPECT_EQ(fi->funnel_info.play_incarnation, kMmsUseHighEntropyPacketPairUdp);
+  Message rfi = funnel_info();
+  rfi.report_funnel_info.play_incarnation = kMmsUseHighEntropyPacketPairUdp;
+  r.feed(r.msg(rfi));
+  r.feed(r.msg(make_message(kLinkMacToViewerReportConnectedFunnel)));
+  r.feed(r.msg(open_file_ok(9)));
+  ASSERT_NE(r.last_sent(kLinkViewerToMacReadBlock), nullptr);
+  const Bytes noise(kUdpPacketPairPayload, 0xA5);
+  Bytes p0;
+  Bytes p1;
+  ASSERT_TRUE(encode_data_packet(kPacketPairLocationId0, kPacketPairIncarnation, kAfPacketPair,
+                                 ByteView(noise.data(), noise.size()), &p0)
+                  .ok());
+  ASSERT_TRUE(encode_data_packet(kPacketPairLocationId1, kPacketPairIncarnation, kAfPacketPair,
+                                 ByteView(noise.data(), noise.size()), &p1)
+                  .ok());
+  ASSERT_EQ(p1.size(), 1472u);
+  r.datagram(p0);
+  r.advance(4 * kMillisecond);
+  r.datagram(p1);
+  r.datagram(p1);  // a repeat changes nothing
+  const Seen* bw = r.find(Event::Kind::kBandwidth);
+  ASSERT_NE(bw, nullptr);
+  EXPECT_EQ(bw->bandwidth_bps, 1472u * 8u * 1000u / 4u);
+  EXPECT_EQ(r.count(Event::Kind::kBandwidth), 1u);
+  EXPECT_EQ(r.count(Event::Kind::kFailed), 0u);
 }
 
 TEST(MmstClientSession, UdpLossTriggersResendRequest) {

@@ -736,6 +736,104 @@ TEST_F(MmstServerTest, UdpModeDatagramsAndResend) {
   EXPECT_TRUE(c.datagrams.empty());
 }
 
+// Packet pair (MS-MMSP 3.2.5.3, 3.2.5.4): granted in ReportConnectedEX when
+// asked for; over TCP three ReportFunnelInfo of 512, 512 and 1056 bytes with
+// different filler, back to back.
+TEST_F(MmstServerTest, TcpPacketPairSendsThreePaddedFunnelInfos) {
+  Client c(&config);
+  Message connect = connect_msg();
+  connect.connect.play_incarnation = kMmsUsePacketPair;
+  c.send(connect);
+  auto units = c.units();
+  ASSERT_EQ(units.size(), 1u);
+  EXPECT_EQ(units[0].msg.report_connected_ex.play_incarnation, kMmsUsePacketPair);
+  c.wire.clear();
+  Message fi = make_message(kLinkViewerToMacFunnelInfo);
+  fi.funnel_info.play_incarnation = kMmsUseHighEntropyPacketPairTcp;
+  c.send(fi);
+  EXPECT_EQ(c.wire.size(), 512u + 512u + 1056u);
+  units = c.units();
+  ASSERT_EQ(units.size(), 3u);
+  const std::size_t data[3] = {432, 432, 976};
+  for (int i = 0; i < 3; ++i) {
+    SCOPED_TRACE(i);
+    ASSERT_EQ(units[i].mid, kLinkMacToViewerReportFunnelInfo);
+    const ReportFunnelInfo& r = units[i].msg.report_funnel_info;
+    EXPECT_EQ(r.play_incarnation, kMmsUseHighEntropyPacketPairTcp);
+    EXPECT_EQ(r.n_cubs, kClientId);
+    EXPECT_EQ(r.packet_pair_data.size(), data[i]);
+  }
+  EXPECT_NE(units[0].msg.report_funnel_info.packet_pair_data,
+            units[1].msg.report_funnel_info.packet_pair_data);
+  // The session goes on as usual.
+  c.wire.clear();
+  c.send(funnel_msg("\\\\192.168.0.129\\TCP\\1037"));
+  c.send(open_msg("small.asf"));
+  c.send(read_block_msg());
+  EXPECT_EQ(reassemble(c.units(), 2), content("small.asf").header().to_vector());
+}
+
+TEST_F(MmstServerTest, PacketPairNotAskedOrNotGrantedIsNotSent) {
+  config.packet_pair = false;
+  Client c(&config);
+  Message connect = connect_msg();
+  connect.connect.play_incarnation = kMmsUsePacketPair;
+  c.send(connect);
+  EXPECT_EQ(c.units()[0].msg.report_connected_ex.play_incarnation, kMmsDisablePacketPair);
+  c.wire.clear();
+  Message fi = make_message(kLinkViewerToMacFunnelInfo);
+  fi.funnel_info.play_incarnation = kMmsUseHighEntropyPacketPairTcp;
+  c.send(fi);
+  auto units = c.units();
+  ASSERT_EQ(units.size(), 1u);
+  EXPECT_EQ(units[0].msg.report_funnel_info.play_incarnation, kMmsDisablePacketPair);
+  EXPECT_TRUE(units[0].msg.report_funnel_info.packet_pair_data.empty());
+}
+
+// Over UDP (MS-MMSP 3.2.5.8): two 1472-byte Data packets, LocationId
+// 0xF0F0F000 and 0xF0F0F001, incarnation 0xFF, AFFlags 0x10, before the header.
+TEST_F(MmstServerTest, UdpPacketPairPrecedesTheHeaderDatagrams) {
+  Client c(&config);
+  Message connect = connect_msg();
+  connect.connect.play_incarnation = kMmsUsePacketPair;
+  c.send(connect);
+  Message fi = make_message(kLinkViewerToMacFunnelInfo);
+  fi.funnel_info.play_incarnation = kMmsUseHighEntropyPacketPairUdp;
+  c.send(fi);
+  EXPECT_EQ(c.units().back().msg.report_funnel_info.play_incarnation,
+            kMmsUseHighEntropyPacketPairUdp);
+  c.send(funnel_msg("\\\\127.0.0.1\\UDP\\7000"));
+  c.send(open_msg("small.asf"));
+  EXPECT_TRUE(c.datagrams.empty());
+  c.send(read_block_msg());
+  ASSERT_GE(c.datagrams.size(), 3u);
+  const std::uint32_t locations[2] = {kPacketPairLocationId0, kPacketPairLocationId1};
+  for (int i = 0; i < 2; ++i) {
+    SCOPED_TRACE(i);
+    DataPacket p;
+    ASSERT_TRUE(decode_udp_data_packet(ByteView(c.datagrams[i]), &p).ok());
+    EXPECT_EQ(c.datagrams[i].size(), 1472u);
+    EXPECT_EQ(p.location_id, locations[i]);
+    EXPECT_EQ(p.play_incarnation, kPacketPairIncarnation);
+    EXPECT_EQ(p.af_flags, kAfPacketPair);
+  }
+  std::vector<std::uint8_t> header;
+  for (std::size_t i = 2; i < c.datagrams.size(); ++i) {
+    DataPacket p;
+    ASSERT_TRUE(decode_udp_data_packet(ByteView(c.datagrams[i]), &p).ok());
+    EXPECT_EQ(p.play_incarnation, 2);
+    header.insert(header.end(), p.payload.begin(), p.payload.end());
+  }
+  EXPECT_EQ(header, content("small.asf").header().to_vector());
+  // A second ReadBlock: no pair again.
+  c.datagrams.clear();
+  c.send(read_block_msg(3));
+  DataPacket p;
+  ASSERT_FALSE(c.datagrams.empty());
+  ASSERT_TRUE(decode_udp_data_packet(ByteView(c.datagrams[0]), &p).ok());
+  EXPECT_EQ(p.play_incarnation, 3);
+}
+
 // The I/O layer takes datagrams in batches (sendmmsg): they stay queued, in
 // order, until consumed, and the end of the stream is reported only after the
 // last one went out.

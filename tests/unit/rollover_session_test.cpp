@@ -211,6 +211,9 @@ struct Rig {
         case Notice::Kind::kReconnected:
           out += "reconnected:" + n.transport;
           break;
+        case Notice::Kind::kBandwidth:
+          out += "bandwidth:" + n.transport + "=" + std::to_string(n.bandwidth_bps);
+          break;
       }
     }
     return out;

@@ -129,11 +129,12 @@ TEST(RtspStreamPlan, FollowsTheConnectionSpeedInAnExclusionGroup) {
   info.exclusions.push_back(group);
   WmsSdp sdp;
   sdp.media = {asf_media(1, "stream=1"), asf_media(2, "stream=2"), asf_media(3, "stream=3")};
-  Result<StreamPlan> all = plan_streams(sdp, info, kBase, 0);
+  Result<StreamPlan> unlimited = plan_streams(sdp, info, kBase, 0);
   Result<StreamPlan> slow = plan_streams(sdp, info, kBase, 200);
-  ASSERT_TRUE(all.ok());
+  ASSERT_TRUE(unlimited.ok());
   ASSERT_TRUE(slow.ok());
-  EXPECT_EQ(numbers(*all), (std::vector<std::uint16_t>{1, 2, 3}));
+  // One stream of the group either way: the best, or the one that fits.
+  EXPECT_EQ(numbers(*unlimited), (std::vector<std::uint16_t>{1, 2}));
   EXPECT_EQ(numbers(*slow), (std::vector<std::uint16_t>{1, 3}));
 }
 

@@ -34,12 +34,16 @@ std::vector<std::uint16_t> selected(const std::vector<StreamChoice>& c) {
 
 using Numbers = std::vector<std::uint16_t>;
 
-TEST(StreamSelector, ZeroSpeedSelectsEverything) {
+TEST(StreamSelector, NoLimitPicksTheBestOfEachGroup) {
   auto c = select_streams(mbr_info(), 0);
   ASSERT_EQ(c.size(), 3u);
-  EXPECT_EQ(selected(c), (Numbers{1, 2, 3}));
+  EXPECT_EQ(selected(c), (Numbers{1, 3}));
   EXPECT_EQ(c[0].number, 1);
   EXPECT_EQ(c[2].number, 3);
+}
+
+TEST(StreamSelector, AllStreamsSelectsEverything) {
+  EXPECT_EQ(selected(all_streams(mbr_info())), (Numbers{1, 2, 3}));
 }
 
 TEST(StreamSelector, PicksVideoThatFitsAfterAudio) {

@@ -9,8 +9,8 @@
 //              [--redirect NAME=URL]...
 //              [--fault NAME] [--udp-loss PERCENT] [--refuse mms|mmsu|mmsh|rtsp|rtspu]...
 //              [--close-after-packets N] [--keepalive MS] [--idle-timeout MS]
-//              [--fast-start-factor N] [--url-key KEY] [--access-log FILE]
-//              [--max-clients N] [--verbose]
+//              [--fast-start-factor N] [--no-packet-pair] [--url-key KEY]
+//              [--access-log FILE] [--max-clients N] [--verbose]
 //   mms-server --sign-url URL --url-key KEY [--valid-for SECONDS]
 //
 // Prints "mms-server listening mmsh=PORT mms=PORT rtsp=PORT" once ready (a
@@ -82,8 +82,8 @@ void usage(std::FILE* out) {
       "                  [--redirect NAME=URL]... [--fault NAME] [--udp-loss PERCENT]\n"
       "                  [--refuse mms|mmsu|mmsh|rtsp|rtspu]... [--close-after-packets N]\n"
       "                  [--keepalive MS] [--idle-timeout MS] [--fast-start-factor N]\n"
-      "                  [--url-key KEY] [--access-log FILE] [--max-clients N]\n"
-      "                  [--verbose]\n"
+      "                  [--no-packet-pair] [--url-key KEY] [--access-log FILE]\n"
+      "                  [--max-clients N] [--verbose]\n"
       "       mms-server --sign-url URL --url-key KEY [--valid-for SECONDS]\n"
       "faults (MMSH): garbage, truncate, huge-length, stall-header, bad-frame\n"
       "playlists are served over MMSH, MMS and RTSP\n");
@@ -284,6 +284,9 @@ int main(int argc, char** argv) {
       }
       (a == "--keepalive" ? opts.mms_keepalive_ms : opts.idle_timeout_ms) =
           static_cast<std::uint32_t>(ms);
+    } else if (a == "--no-packet-pair") {
+      // Refuse the clients' packet-pair bandwidth probe (MMS and MMSH).
+      opts.packet_pair = false;
     } else if (a == "--fast-start-factor") {
       // Fast Start: a paced on-demand play whose client asks for acceleration
       // gets its first seconds up to N times faster than real time (1: never).

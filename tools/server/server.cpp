@@ -622,6 +622,8 @@ Status Server::start(const ServerOptions& options) {
   }
   impl->mms_config.live_epoch = impl->config.live_epoch;
   impl->config.fast_start_factor = options.fast_start_factor;
+  impl->config.packet_pair = options.packet_pair;
+  impl->mms_config.packet_pair = options.packet_pair;
   impl->mms_config.fast_start_factor = options.fast_start_factor;
   impl->rtsp_config.fast_start_factor = options.fast_start_factor;
   impl->rtsp_config.content = impl->source.get();

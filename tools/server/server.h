@@ -89,6 +89,8 @@ struct ServerOptions {
   // Fast Start (protocol/core/fast_start.h): the largest factor a client's
   // acceleration request is granted on paced on-demand plays; 1 turns it off.
   std::uint32_t fast_start_factor = kFastStartDefaultFactor;
+  // Grant the packet-pair bandwidth probe (MMS and MMSH) to clients that ask.
+  bool packet_pair = true;
   // Signed URLs (tools/server/url_signing.h): when non-empty, every request
   // URL must carry a valid e= and s= for this key, else access is denied.
   std::string url_key;
