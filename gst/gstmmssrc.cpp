@@ -108,6 +108,7 @@ enum {
   PROP_RETRIES,
   PROP_RETRY_DELAY_MAX,
   PROP_BANDWIDTH,
+  PROP_AUDIO_ONLY,
 };
 
 struct Settings {
@@ -127,6 +128,7 @@ struct Settings {
   std::string port_range;  // "min-max", empty = any port
   gint retries = kDefaultRetries;
   guint retry_delay_max = kDefaultRetryDelayMax;
+  bool audio_only = false;
 };
 
 // Parses "5000-5010" or "5000"; empty = any port (0-0).
@@ -167,6 +169,7 @@ struct GstMmsSrcPrivate {
   // server-side playlists); negative after a seek into an entry.
   gint64 timeline_ns = 0;
   bool timeline_next = false;   // the next data buffer starts a new entry's timeline
+  gint64 chain_pts_ns = 0;      // that buffer's PTS: where asfdemux's new timestamps start
   bool command_stream = false;  // the entry's header declares a command (script) stream
   bool discont_next = false;
   mms::gst::ErrorContext error_ctx;
@@ -551,7 +554,7 @@ void continue_timeline(GstMmsSrc* self, GstBuffer* first) {
   GstSegment segment;
   gst_segment_init(&segment, GST_FORMAT_BYTES);
   gst_pad_push_event(GST_BASE_SRC_PAD(self), gst_event_new_segment(&segment));
-  GST_BUFFER_PTS(first) = static_cast<GstClockTime>(self->priv->timeline_ns);
+  GST_BUFFER_PTS(first) = static_cast<GstClockTime>(self->priv->chain_pts_ns);
 }
 
 // The current driver, kept alive for the caller even if stop() runs meanwhile
@@ -574,6 +577,32 @@ static void gst_mms_src_set_property(GObject* object, guint prop_id, const GValu
     }
     return;
   }
+  if (prop_id == PROP_CONNECTION_SPEED || prop_id == PROP_AUDIO_ONLY) {
+    // Also while playing: the streams change without a new connection
+    // (docs/element.md, "Stream selection").
+    std::shared_ptr<mms::io::Driver> driver;
+    std::uint32_t kbps = 0;
+    bool audio_only = false;
+    {
+      std::lock_guard<std::mutex> lock(self->priv->mu);
+      Settings& s = self->priv->settings;
+      if (prop_id == PROP_CONNECTION_SPEED) {
+        s.connection_speed = g_value_get_uint64(value);
+      } else {
+        s.audio_only = g_value_get_boolean(value) != FALSE;
+      }
+      kbps = s.connection_speed > G_MAXUINT32 ? G_MAXUINT32
+                                              : static_cast<std::uint32_t>(s.connection_speed);
+      audio_only = s.audio_only;
+      driver = self->priv->driver;
+    }
+    if (driver) {
+      GST_INFO_OBJECT(self, "choosing streams again: %u kbps%s", kbps,
+                      audio_only ? ", audio only" : "");
+      driver->select_streams(kbps, audio_only);
+    }
+    return;
+  }
   std::lock_guard<std::mutex> lock(self->priv->mu);
   Settings& s = self->priv->settings;
   auto str = [value]() {
@@ -581,9 +610,6 @@ static void gst_mms_src_set_property(GObject* object, guint prop_id, const GValu
     return std::string(v != nullptr ? v : "");
   };
   switch (prop_id) {
-    case PROP_CONNECTION_SPEED:
-      s.connection_speed = g_value_get_uint64(value);
-      break;
     case PROP_TIMEOUT:
       s.timeout = g_value_get_uint(value);
       break;
@@ -715,6 +741,9 @@ static void gst_mms_src_get_property(GObject* object, guint prop_id, GValue* val
     case PROP_BANDWIDTH:
       g_value_set_uint64(value, self->priv->bandwidth.load());
       break;
+    case PROP_AUDIO_ONLY:
+      g_value_set_boolean(value, s.audio_only ? TRUE : FALSE);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
       break;
@@ -756,6 +785,7 @@ static gboolean gst_mms_src_start(GstBaseSrc* src) noexcept {
   ds.client.user_agent = s.user_agent;
   ds.client.user = s.user_id;
   ds.client.password = s.user_pw;
+  ds.client.audio_only = s.audio_only;
   ds.client.connection_speed_kbps = s.connection_speed > G_MAXUINT32
                                         ? G_MAXUINT32
                                         : static_cast<std::uint32_t>(s.connection_speed);
@@ -814,6 +844,7 @@ static gboolean gst_mms_src_start(GstBaseSrc* src) noexcept {
   p->header_pushed = false;
   p->entry = 0;
   p->timeline_ns = 0;
+  p->chain_pts_ns = 0;
   p->timeline_next = false;
   p->discont_next = false;
   p->command_stream = false;
@@ -882,24 +913,38 @@ static GstFlowReturn gst_mms_src_create(GstPushSrc* psrc, GstBuffer** outbuf) no
           p->info = item.info;
           continue;  // the same header again (after a seek or a reconnect)
         }
+        const bool stream_switch = p->header_pushed && item.continues_at_ms.has_value();
         if (p->header_pushed) {
-          ++p->entry;
           std::shared_ptr<const mms::asf::HeaderInfo> prev;
           {
             std::lock_guard<std::mutex> lock(p->mu);
             prev = p->info;
           }
           split_header = end_entry(self, prev.get());
-          // Only a header that asfdemux takes at once (see end_entry) can be
-          // followed by the segment that carries the entry's start; after a
-          // broadcast header the running time starts at 0 again.
-          p->timeline_ns = split_header ? p->timeline_ns + entry_duration_ns(prev.get()) : 0;
-          if (p->timeline_ns < 0) {
-            p->timeline_ns = 0;
+          if (stream_switch) {
+            // Other streams of the same content, given as a new entry (see
+            // continue_timeline): its timestamps start where those streams
+            // do; the content's origin in the running time stays.
+            const gint64 at = static_cast<gint64>(*item.continues_at_ms) * GST_MSECOND;
+            p->chain_pts_ns = split_header ? std::max<gint64>(0, p->timeline_ns + at) : 0;
+            GST_INFO_OBJECT(
+                self, "new streams from %" GST_TIME_FORMAT " at running time %" GST_TIME_FORMAT,
+                GST_TIME_ARGS(static_cast<GstClockTime>(at)),
+                GST_TIME_ARGS(static_cast<GstClockTime>(p->chain_pts_ns)));
+          } else {
+            ++p->entry;
+            // Only a header that asfdemux takes at once (see end_entry) can be
+            // followed by the segment that carries the entry's start; after a
+            // broadcast header the running time starts at 0 again.
+            p->timeline_ns = split_header ? p->timeline_ns + entry_duration_ns(prev.get()) : 0;
+            if (p->timeline_ns < 0) {
+              p->timeline_ns = 0;
+            }
+            p->chain_pts_ns = p->timeline_ns;
+            GST_INFO_OBJECT(self, "entry %u starts at running time %" GST_TIME_FORMAT, p->entry,
+                            GST_TIME_ARGS(p->timeline_ns));
           }
           p->timeline_next = split_header;
-          GST_INFO_OBJECT(self, "entry %u starts at running time %" GST_TIME_FORMAT, p->entry,
-                          GST_TIME_ARGS(p->timeline_ns));
         }
         bool latency_changed = false;
         {
@@ -913,14 +958,16 @@ static GstFlowReturn gst_mms_src_create(GstPushSrc* psrc, GstBuffer** outbuf) no
           // The bin asked before the header was in; it asks again on this.
           gst_element_post_message(GST_ELEMENT(self), gst_message_new_latency(GST_OBJECT(self)));
         }
-        post_tags(self, *item.info, item.metadata.get());
-        if (item.metadata) {
-          post_metadata(self, *item.metadata, p->entry);
+        if (!stream_switch) {  // the same entry goes on: told already
+          post_tags(self, *item.info, item.metadata.get());
+          if (item.metadata) {
+            post_metadata(self, *item.metadata, p->entry);
+          }
+          for (const mms::asf::ScriptCommand& c : item.info->script_commands) {
+            post_script_command(self, c, "header", p->entry);
+          }
         }
         p->command_stream = has_command_stream(*item.info);
-        for (const mms::asf::ScriptCommand& c : item.info->script_commands) {
-          post_script_command(self, c, "header", p->entry);
-        }
         GST_INFO_OBJECT(self, "ASF header: %zu bytes, packet size %u, %zu streams%s%s",
                         item.header->size(), item.info->packet_size, item.info->streams.size(),
                         item.info->broadcast() ? ", broadcast" : "",
@@ -1192,6 +1239,9 @@ static void gst_mms_src_class_init(GstMmsSrcClass* klass) {
    * group of multi-bitrate content: the best that fits. 0 = the bandwidth the
    * packet-pair probe measured (#GstMmsSrc:bandwidth), or, without one, the
    * best stream of each group.
+   * Changed while playing, the element changes streams without a new
+   * connection: the stream goes on from the current position with the new
+   * streams, which reach asfdemux as a new entry at their first key frame.
    * Since: 0.1
    */
   g_object_class_install_property(
@@ -1199,7 +1249,20 @@ static void gst_mms_src_class_init(GstMmsSrcClass* klass) {
       g_param_spec_uint64("connection-speed", "Connection speed",
                           "Network connection speed in kbps for multi-bitrate stream selection "
                           "(0 = the measured bandwidth, else the best streams)",
-                          0, G_MAXUINT32, 0, rw));
+                          0, G_MAXUINT32, 0,
+                          static_cast<GParamFlags>(rw | GST_PARAM_MUTABLE_PLAYING)));
+  /**
+   * GstMmsSrc:audio-only:
+   * Receive no video stream (when the content has audio): for listening to
+   * a video broadcast on a slow link. Changeable while playing, like
+   * #GstMmsSrc:connection-speed.
+   * Since: 0.4
+   */
+  g_object_class_install_property(
+      gobject_class, PROP_AUDIO_ONLY,
+      g_param_spec_boolean("audio-only", "Audio only",
+                           "Receive only the audio streams (changeable while playing)", FALSE,
+                           static_cast<GParamFlags>(rw | GST_PARAM_MUTABLE_PLAYING)));
   /**
    * GstMmsSrc:timeout:
    * Seconds to wait for a connection or for data before failing (0 = wait forever).

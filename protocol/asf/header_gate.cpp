@@ -46,34 +46,12 @@ Result<HeaderGate::Verdict> HeaderGate::offer(ByteView raw, bool new_entry) {
   repaired_ = std::make_shared<const std::vector<std::uint8_t>>(std::move(repaired));
   info_ = std::move(*info);
   known_ = true;
-  selection_ = select_streams(info_, selection_kbps());
+  selection_ = select_streams(info_, selection_kbps(), options_.audio_only);
   return v;
 }
 
 std::uint32_t HeaderGate::selection_kbps() const {
-  if (options_.connection_speed_kbps != 0) {
-    return options_.connection_speed_kbps;
-  }
-  // Rounded down, but a measured link is never "no limit".
-  const std::uint64_t kbps = measured_bps_ / 1000u;
-  if (measured_bps_ == 0) {
-    return 0;
-  }
-  return kbps == 0 ? 1u : kbps > UINT32_MAX ? UINT32_MAX : static_cast<std::uint32_t>(kbps);
-}
-
-bool HeaderGate::reselect(std::uint32_t connection_speed_kbps) {
-  options_.connection_speed_kbps = connection_speed_kbps;
-  if (!known_) {
-    return false;
-  }
-  std::vector<StreamChoice> next = select_streams(info_, selection_kbps());
-  const bool changed = !std::equal(next.begin(), next.end(), selection_.begin(), selection_.end(),
-                                   [](const StreamChoice& a, const StreamChoice& b) {
-                                     return a.number == b.number && a.selected == b.selected;
-                                   });
-  selection_ = std::move(next);
-  return changed;
+  return selection_bandwidth_kbps(options_.connection_speed_kbps, measured_bps_);
 }
 
 bool HeaderGate::all_selected() const {

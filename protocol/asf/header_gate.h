@@ -24,6 +24,7 @@ struct HeaderGateOptions {
   const char* log_component = "asf";
   // For select_streams (0: the measured bandwidth, else no limit).
   std::uint32_t connection_speed_kbps = 0;
+  bool audio_only = false;
   // Off: every header offered is taken as new (RTSP: each SDP is a header to use).
   bool dedupe = true;
   // A header whose raw bytes differ from the known one only in what
@@ -79,9 +80,6 @@ class HeaderGate {
   // The packet-pair estimate in bits/s (0: none): what the selection fits when
   // no connection speed is configured. Applies from the next header taken.
   void set_measured_bandwidth(std::uint64_t bps) { measured_bps_ = bps; }
-  // Chooses the streams again for a new connection speed (kbps; 0: the
-  // measured bandwidth, else no limit). Returns whether the selection changed.
-  bool reselect(std::uint32_t connection_speed_kbps);
   // The bandwidth (kbps) the selection fits; 0 = no limit.
   std::uint32_t selection_kbps() const;
 

@@ -36,8 +36,37 @@ std::vector<StreamChoice> all_streams(const HeaderInfo& info) {
   return choices;
 }
 
-std::vector<StreamChoice> select_streams(const HeaderInfo& info, std::uint32_t bandwidth_kbps) {
+std::uint32_t selection_bandwidth_kbps(std::uint32_t configured_kbps, std::uint64_t measured_bps) {
+  if (configured_kbps != 0) {
+    return configured_kbps;
+  }
+  if (measured_bps == 0) {
+    return 0;
+  }
+  // Rounded down, but a measured link is never "no limit".
+  const std::uint64_t kbps = measured_bps / 1000u;
+  return kbps == 0 ? 1u : kbps > UINT32_MAX ? UINT32_MAX : static_cast<std::uint32_t>(kbps);
+}
+
+bool same_selection(const std::vector<StreamChoice>& a, const std::vector<StreamChoice>& b) {
+  return std::equal(a.begin(), a.end(), b.begin(), b.end(),
+                    [](const StreamChoice& x, const StreamChoice& y) {
+                      return x.number == y.number && x.selected == y.selected;
+                    });
+}
+
+std::vector<StreamChoice> select_streams(const HeaderInfo& info, std::uint32_t bandwidth_kbps,
+                                         bool audio_only) {
   std::vector<StreamChoice> choices = all_streams(info);
+  const bool has_audio =
+      std::any_of(info.streams.begin(), info.streams.end(),
+                  [](const StreamInfo& s) { return s.type == StreamType::kAudio; });
+  if (audio_only && has_audio) {
+    for (StreamChoice& c : choices) {
+      const StreamInfo* s = info.find_stream(c.number);
+      c.selected = s == nullptr || s->type != StreamType::kVideo;
+    }
+  }
   // Streams in an exclusion group start deselected; each group then picks one.
   std::vector<const MutualExclusion*> groups;
   for (const MutualExclusion& ex : info.exclusions) {
@@ -91,7 +120,7 @@ std::vector<StreamChoice> select_streams(const HeaderInfo& info, std::uint32_t b
       }
       pick = best_fit != nullptr ? best_fit : lowest;
     }
-    if (pick == nullptr) {
+    if (pick == nullptr || (audio_only && has_audio && pick->type == StreamType::kVideo)) {
       continue;
     }
     StreamChoice* c = find_choice(&choices, pick->number);

@@ -120,6 +120,13 @@ struct Driver::Impl {
     pump();
   }
 
+  void select_streams(std::uint32_t kbps, bool audio_only) {
+    if (session) {
+      session->select_streams(kbps, audio_only, now_instant());
+      pump();
+    }
+  }
+
   // Copies the attempt lists for other threads (progress, error details).
   void sync_attempts() {
     std::lock_guard<std::mutex> lock(owner->attempts_mu_);
@@ -208,6 +215,7 @@ struct Driver::Impl {
         item.info = e.info;
         item.changed = e.changed;
         item.metadata = e.metadata;
+        item.continues_at_ms = e.continues_at_ms;
         push(std::move(item));
         break;
       }
@@ -425,6 +433,27 @@ std::uint64_t Driver::seek(std::uint64_t position_ms) {
       new SeekData{impl_.get(), e, position_ms},
       [](gpointer p) { delete static_cast<SeekData*>(p); });
   return e;
+}
+
+void Driver::select_streams(std::uint32_t connection_speed_kbps, bool audio_only) {
+  std::lock_guard<std::mutex> lock(life_mu_);  // not while close() tears the thread down
+  if (!impl_) {
+    return;
+  }
+  struct SelectData {
+    Impl* impl;
+    std::uint32_t kbps;
+    bool audio_only;
+  };
+  g_main_context_invoke_full(
+      impl_->context, G_PRIORITY_HIGH,
+      [](gpointer p) -> gboolean {
+        auto* d = static_cast<SelectData*>(p);
+        d->impl->select_streams(d->kbps, d->audio_only);
+        return G_SOURCE_REMOVE;
+      },
+      new SelectData{impl_.get(), connection_speed_kbps, audio_only},
+      [](gpointer p) { delete static_cast<SelectData*>(p); });
 }
 
 void Driver::close() {

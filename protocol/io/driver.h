@@ -49,6 +49,9 @@ class Driver {
   // Restarts the stream at `position_ms`. Items of earlier epochs are dropped.
   // Returns the new epoch.
   std::uint64_t seek(std::uint64_t position_ms);
+  // Chooses the streams again (session::RolloverSession::select_streams);
+  // returns at once.
+  void select_streams(std::uint32_t connection_speed_kbps, bool audio_only);
   // Cancels everything, closes sockets and joins the thread. Prompt. The
   // queue and the getters below stay usable (a query racing with stop).
   void close();

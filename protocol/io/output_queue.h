@@ -10,6 +10,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -73,6 +74,9 @@ struct Item {
   std::shared_ptr<const asf::HeaderInfo> info;
   bool changed = false;
   std::shared_ptr<const session::EntryMetadata> metadata;  // null: none
+  // The selected streams changed: the same content goes on from this content
+  // time (ms) with other streams (session::Event::continues_at_ms).
+  std::optional<std::uint64_t> continues_at_ms;
   // kData: padded packets, back to back
   Block block;
   std::uint32_t first_packet = 0;

@@ -52,8 +52,13 @@ MmshClientSession::MmshClientSession(session::ClientConfig config)
   asf::HeaderGateOptions o;
   o.log_component = kLog;
   o.connection_speed_kbps = config_.connection_speed_kbps;
+  o.audio_only = config_.audio_only;
   o.same_when_repaired_equal = true;  // servers resend $H with or without what repair fixes
   gate_ = asf::HeaderGate(o);
+  if (config_.known_bandwidth_bps != 0) {
+    gate_.set_measured_bandwidth(config_.known_bandwidth_bps);
+    probed_ = true;  // measured already: no probe again
+  }
 }
 
 void MmshClientSession::play(const session::PlayRequest& req, Instant now) {

@@ -56,8 +56,13 @@ MmstClientSession::MmstClientSession(session::ClientConfig config, bool udp)
   asf::HeaderGateOptions o;
   o.log_component = kLog;
   o.connection_speed_kbps = config_.connection_speed_kbps;
+  o.audio_only = config_.audio_only;
   o.new_entry_is_change = true;  // a ReportStreamChange's header is a change
   gate_ = asf::HeaderGate(o);
+  if (config_.known_bandwidth_bps != 0) {
+    gate_.set_measured_bandwidth(config_.known_bandwidth_bps);
+    probed_ = true;  // measured already: no probe again
+  }
 }
 
 // --- commands -----------------------------------------------------------------

@@ -722,8 +722,8 @@ std::shared_ptr<const session::EntryMetadata> RtspClientSession::sdp_metadata() 
 
 // Chooses the m= lines to SETUP, then gives the caller the (inflated) header.
 bool RtspClientSession::take_plan() {
-  Result<StreamPlan> plan =
-      plan_streams(sdp_, gate_.info(), base_url_, config_.connection_speed_kbps);
+  Result<StreamPlan> plan = plan_streams(sdp_, gate_.info(), base_url_,
+                                         config_.connection_speed_kbps, config_.audio_only);
   if (!plan.ok()) {
     plan_.streams.clear();
     receiver_.set_streams(0, 0);

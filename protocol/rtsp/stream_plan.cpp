@@ -69,7 +69,8 @@ std::uint32_t rtp_max_packet_size(const WmsSdp& sdp, const asf::HeaderInfo& info
 }
 
 Result<StreamPlan> plan_streams(const WmsSdp& sdp, const asf::HeaderInfo& info,
-                                const std::string& base_url, std::uint32_t connection_speed_kbps) {
+                                const std::string& base_url, std::uint32_t connection_speed_kbps,
+                                bool audio_only) {
   StreamPlan plan;
   plan.max_packet_size = rtp_max_packet_size(sdp, info);
   const SdpMedia* whole = nullptr;
@@ -85,7 +86,8 @@ Result<StreamPlan> plan_streams(const WmsSdp& sdp, const asf::HeaderInfo& info,
     s.url = resolve_control(base_url, sdp.control, whole->control);
     plan.streams.push_back(std::move(s));
   } else {
-    std::vector<asf::StreamChoice> choice = asf::select_streams(info, connection_speed_kbps);
+    std::vector<asf::StreamChoice> choice =
+        asf::select_streams(info, connection_speed_kbps, audio_only);
     for (const asf::StreamChoice& c : choice) {
       if (!c.selected) {
         continue;

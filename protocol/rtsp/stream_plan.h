@@ -43,11 +43,12 @@ std::uint32_t rtp_max_packet_size(const WmsSdp& sdp, const asf::HeaderInfo& info
 
 // Chooses the media to SETUP: the whole-mux media when the SDP has one (an
 // x-asf-pf media without a=stream), else the m= line of every ASF stream that
-// asf::select_streams picks for `connection_speed_kbps` (streams without an m=
-// line are skipped). URLs are resolved against `base_url` and the session
-// control. kUnsupported when nothing is left.
+// asf::select_streams picks for `connection_speed_kbps` and `audio_only`
+// (streams without an m= line are skipped). URLs are resolved against
+// `base_url` and the session control. kUnsupported when nothing is left.
 Result<StreamPlan> plan_streams(const WmsSdp& sdp, const asf::HeaderInfo& info,
-                                const std::string& base_url, std::uint32_t connection_speed_kbps);
+                                const std::string& base_url, std::uint32_t connection_speed_kbps,
+                                bool audio_only = false);
 
 // Where npt 0 of the content lies: WMS counts the preroll in npt; a whole-mux
 // SDP gives media time, starting at its a=range start.

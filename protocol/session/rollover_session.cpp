@@ -43,6 +43,7 @@ RolloverSession::RolloverSession(ClientConfig config, RolloverOptions options,
 
 void RolloverSession::begin_input() {
   retired_.clear();
+  filtered_.clear();
 }
 
 template <typename F>
@@ -255,6 +256,7 @@ void RolloverSession::start_attempt(Transport transport, const Url& url, Instant
   connected_detail_.clear();
   ClientConfig cfg = config_;
   cfg.url = url;
+  cfg.known_bandwidth_bps = measured_bps_;  // one probe per stream, not per attempt
   if (!media_started_ && table_.attempts().size() < table_.candidates().size()) {
     // Another transport can still be tried: do not wait long for a first answer.
     cfg.first_reply_timeout = options_.first_reply_timeout;
@@ -267,7 +269,9 @@ void RolloverSession::start_attempt(Transport transport, const Url& url, Instant
   Notice n;
   n.transport = to_string(transport);
   n.url = url.redacted();
-  if (media_started_) {
+  if (switching_) {
+    // A new selection on the same transport: not a reconnect to tell of.
+  } else if (media_started_) {
     reconnect_names_.push_back(n.transport);
     n.kind = Notice::Kind::kReconnecting;
     n.attempt = retry_;
@@ -276,7 +280,9 @@ void RolloverSession::start_attempt(Transport transport, const Url& url, Instant
   } else {
     n.kind = Notice::Kind::kConnecting;
   }
-  notify(std::move(n));
+  if (!switching_) {
+    notify(std::move(n));
+  }
   if (throttled_) {
     inner_->on_throttle(true, now);
   }
@@ -360,6 +366,7 @@ void RolloverSession::handle_inner_event(Event& e, Instant now) {
       if (reconnecting_ && last_header_) {
         e.changed = true;  // the server now sends something else
       }
+      switcher_.disarm();  // a new header is a new entry anyway
       last_header_ = e.header;
       events_.push_back(std::move(e));
       break;
@@ -372,6 +379,7 @@ void RolloverSession::handle_inner_event(Event& e, Instant now) {
       events_.push_back(std::move(e));
       break;
     case Event::Kind::kBandwidth: {
+      measured_bps_ = e.bandwidth_bps;
       Notice n;
       n.kind = Notice::Kind::kBandwidth;
       n.transport = to_string(transport_);
@@ -386,6 +394,12 @@ void RolloverSession::handle_inner_event(Event& e, Instant now) {
 }
 
 void RolloverSession::announce_media() {
+  if (reconnecting_ && switching_) {
+    reconnecting_ = false;
+    switching_ = false;
+    retry_ = 0;
+    return;
+  }
   if (reconnecting_) {
     reconnecting_ = false;
     retry_ = 0;  // a reconnect that delivers resets the count
@@ -427,7 +441,68 @@ void RolloverSession::on_inner_packet(Event& e, Instant now) {
     return;
   }
   dedupe_ = false;
+  if (switcher_.armed()) {
+    StreamSwitcher::Offer o = switcher_.offer(e.payload);
+    switch (o.kind) {
+      case StreamSwitcher::Offer::Kind::kPass:
+        break;
+      case StreamSwitcher::Offer::Kind::kDrop:
+        return;
+      case StreamSwitcher::Offer::Kind::kFiltered:
+        filtered_.push_back(std::move(o.packet));
+        e.payload = ByteView(filtered_.back());
+        break;
+      case StreamSwitcher::Offer::Kind::kSwitch: {
+        Event h;
+        h.kind = Event::Kind::kHeader;
+        h.header = last_header_;
+        h.info = info_;
+        h.changed = true;
+        h.continues_at_ms = o.continues_at_ms;
+        MMS_LOG(LogLevel::kInfo, kLog, "new streams from %llu ms",
+                static_cast<unsigned long long>(o.continues_at_ms));
+        events_.push_back(std::move(h));
+        break;
+      }
+    }
+  }
   deliver_packet(e, send_ms);
+}
+
+std::vector<asf::StreamChoice> RolloverSession::current_selection() const {
+  if (!info_) {
+    return {};
+  }
+  // RTSP measures nothing: its estimate stays 0.
+  return asf::select_streams(
+      *info_, asf::selection_bandwidth_kbps(config_.connection_speed_kbps, measured_bps_),
+      config_.audio_only);
+}
+
+void RolloverSession::select_streams(std::uint32_t connection_speed_kbps, bool audio_only,
+                                     Instant now) {
+  begin_input();
+  const std::vector<asf::StreamChoice> before = current_selection();
+  config_.connection_speed_kbps = connection_speed_kbps;
+  config_.audio_only = audio_only;
+  if (closed_ || finished_ || !media_started_ || !info_ || !last_header_) {
+    return;  // the next attempt (or play) takes the new settings
+  }
+  const std::vector<asf::StreamChoice> after = current_selection();
+  if (asf::same_selection(before, after)) {
+    return;
+  }
+  MMS_LOG(LogLevel::kInfo, kLog, "%s: other streams (%u kbps%s): playing on with them",
+          to_string(transport_), connection_speed_kbps, audio_only ? ", audio only" : "");
+  switcher_.arm(info_, before, after);
+  if (!inner_) {
+    return;  // a reconnect is pending: it plays the new streams
+  }
+  close_attempt_channels();
+  resume_from_here();
+  switching_ = true;
+  reconnecting_ = true;  // the same header again is not news
+  start_attempt(transport_, attempt_url_, now);
 }
 
 bool RolloverSession::duplicate(std::uint32_t send_ms) {
@@ -583,6 +658,15 @@ void RolloverSession::schedule_reconnect(const Event& e, Instant now) {
   reconnect_reason_ = e.status.what();
   const Duration delay = backoff(retry_);
   reconnect_at_ = now + delay;
+  switching_ = false;  // a failure: a reconnect like any other
+  resume_from_here();
+  MMS_LOG(LogLevel::kInfo, kLog, "%s: %s; reconnect %d in %lld ms from %llu ms",
+          to_string(transport_), e.status.what(), retry_,
+          static_cast<long long>(delay / kMillisecond),
+          static_cast<unsigned long long>(position_ms_));
+}
+
+void RolloverSession::resume_from_here() {
   const bool live = info_ && info_->broadcast();
   if (live) {
     // A broadcast rejoins where it is now; the gap is a discontinuity.
@@ -599,10 +683,6 @@ void RolloverSession::schedule_reconnect(const Event& e, Instant now) {
     dup_left_ = last_send_count_;
     discont_next_ = false;
   }
-  MMS_LOG(LogLevel::kInfo, kLog, "%s: %s; reconnect %d in %lld ms from %llu ms",
-          to_string(transport_), e.status.what(), retry_,
-          static_cast<long long>(delay / kMillisecond),
-          static_cast<unsigned long long>(position_ms_));
 }
 
 }  // namespace mms::session

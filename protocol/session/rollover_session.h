@@ -32,6 +32,7 @@
 
 #include "protocol/session/client_session.h"
 #include "protocol/session/rollover.h"
+#include "protocol/session/stream_switch.h"
 
 namespace mms::session {
 
@@ -107,6 +108,17 @@ class RolloverSession final : public ClientSession {
   // Reconnect attempts started since the stream began (for tests and stats).
   int reconnects() const { return reconnects_total_; }
 
+  // Chooses the streams again: a connection speed in kbps (0: the packet-pair
+  // estimate, else no limit) and whether to leave video out. When the choice
+  // changes mid-play, the stream goes on from the current position with the
+  // new streams (a new request on the same transport, as a reconnect does,
+  // without its notices), and the header comes again as a new entry
+  // (Event::continues_at_ms) where the first added stream starts at a key
+  // frame (session::StreamSwitcher). Otherwise it applies to the next play.
+  void select_streams(std::uint32_t connection_speed_kbps, bool audio_only, Instant now);
+  // The selection the settings give for the current header (empty before it).
+  std::vector<asf::StreamChoice> current_selection() const;
+
  private:
   RolloverSession(ClientConfig config, RolloverOptions options, SessionFactory factory,
                   RolloverController table);
@@ -128,6 +140,9 @@ class RolloverSession final : public ClientSession {
   void fail(const Event& e);
   bool reconnectable(const Status& st) const;
   void schedule_reconnect(const Event& e, Instant now);
+  // Where a new attempt of on-demand content resumes (the next undelivered
+  // packet) or a broadcast rejoins; sets position_ms_ and the resume filter.
+  void resume_from_here();
   void walk_on_reconnect();
   void notify(Notice n);
   Duration backoff(int attempt) const;
@@ -191,6 +206,12 @@ class RolloverSession final : public ClientSession {
   std::vector<std::string> attempt_errors_;
   std::size_t reported_attempts_ = 0;  // table_.attempts() looked at by report_skipped()
   std::string established_;
+  // Stream selection changes (select_streams).
+  std::uint64_t measured_bps_ = 0;  // the packet-pair estimate, for later attempts
+  bool switching_ = false;          // the current attempt plays a new selection on
+  StreamSwitcher switcher_;
+  std::deque<std::vector<std::uint8_t>>
+      filtered_;  // packets cut by switcher_, until the next input
 };
 
 }  // namespace mms::session

@@ -6,6 +6,7 @@
 // hits its bound (playlist_apps uses it for its application pipelines).
 #pragma once
 
+#include <functional>
 #include <map>
 #include <mutex>
 #include <string>
@@ -84,6 +85,10 @@ struct RunOptions {
   // asfdemux deadlock (playbin's multiqueue would grow instead).
   int pause_after_frames = -1;
   int pause_ms = 0;
+  // After `act_after_frames` decoded frames, `act` runs once on the pipeline
+  // (on the test's thread), e.g. to change a property while playing.
+  int act_after_frames = -1;
+  std::function<void(GstElement*)> act;
 };
 
 struct Ctx {
@@ -283,7 +288,19 @@ inline void run_pipeline(const std::string& src_desc, RunResult* result, const R
   gint64 resume_at = 0;
   const gint64 deadline =
       g_get_monotonic_time() + gint64{o.timeout_s} * G_USEC_PER_SEC + gint64{o.pause_ms} * 1000;
+  bool acted = false;
   while (g_get_monotonic_time() < deadline) {
+    if (!acted && o.act && o.act_after_frames >= 0) {
+      std::size_t n = 0;
+      {
+        std::lock_guard<std::mutex> lock(ctx.mu);
+        n = result->frames();
+      }
+      if (n >= static_cast<std::size_t>(o.act_after_frames)) {
+        acted = true;
+        o.act(pipeline);
+      }
+    }
     if (pause && phase == Phase::kPlaying) {
       std::size_t n = 0;
       {

@@ -127,6 +127,91 @@ TEST_F(Pipeline, ConnectionSpeedSelectsTheLowBitrateVideo) {
   EXPECT_TRUE(net.pads["audio_0"].frames == local.pads["audio_0"].frames);
 }
 
+// The frames of every pad whose name starts with `kind`, pads in name order.
+std::vector<Frame> frames_of_kind(const RunResult& r, const std::string& kind) {
+  std::vector<Frame> out;
+  for (const auto& [name, log] : r.pads) {
+    if (name.rfind(kind, 0) == 0) {
+      out.insert(out.end(), log.frames.begin(), log.frames.end());
+    }
+  }
+  return out;
+}
+
+// connection-speed changed while playing: the stream goes on with other
+// streams, without a new connection to tell of. Decoded, the video is the
+// 100k stream (number 2) from the start, then the 300k stream (number 1) from
+// one of its key frames to the end, each frame equal to the file's, with the
+// running time going on (the first new frame at its time in the file).
+TEST_F(Pipeline, ConnectionSpeedChangedWhilePlayingSwitchesStreams) {
+  fast_ = false;  // real time: the change lands mid-clip
+  mms::server::ServerOptions so;
+  so.single_port = true;  // MMSH, MMS and RTSP on the port url() names
+  start_server(so);
+  const std::string f = "mbr-sbp-mutex-10s.asf";
+  RunResult local;
+  run_pipeline(filesrc(media_dir() + "/" + f), &local);
+  ASSERT_EQ(local.error, nullptr) << local.error->message;
+  const std::vector<Frame>& high = local.pads["video_0"].frames;  // stream 1, 300k
+  const std::vector<Frame>& low = local.pads["video_1"].frames;   // stream 2, 100k
+  ASSERT_FALSE(high.empty());
+  ASSERT_FALSE(low.empty());
+  const std::vector<Frame> audio = frames_of_kind(local, "audio");
+  for (const char* scheme : {"mmsh", "mmst", "rtspt"}) {
+    SCOPED_TRACE(scheme);
+    RunResult net;
+    RunOptions o;
+    o.act_after_frames = 60;  // some 2 s of audio and video
+    o.act = [](GstElement* pipeline) {
+      GstElement* src = gst_bin_get_by_name(GST_BIN(pipeline), "src");
+      g_object_set(src, "connection-speed", G_GUINT64_CONSTANT(1000), nullptr);
+      gst_object_unref(src);
+    };
+    run_pipeline("mmssrc name=src location=" + url(f, scheme) +
+                     " timeout=10 fast-start=false connection-speed=200",
+                 &net, o);
+    ASSERT_EQ(net.error, nullptr) << net.error->message;
+    EXPECT_TRUE(net.eos) << net.stuck;
+    EXPECT_EQ(net.reconnects, 0);
+    std::string pads;
+    for (const auto& [name, log] : net.pads) {
+      pads += " " + name + "=" + std::to_string(log.frames.size());
+    }
+    const std::vector<Frame> got = frames_of_kind(net, "video");
+    // got = low[0, n) followed by high[k, end).
+    std::size_t n = 0;
+    while (n < got.size() && n < low.size() && got[n].md5 == low[n].md5) {
+      ++n;
+    }
+    const std::size_t rest = got.size() - n;
+    std::printf(
+        "switch over %s: %zu frames of stream 2, then %zu of stream 1 (of %zu); audio %zu "
+        "of %zu; pads:%s\n",
+        scheme, n, rest, high.size(), frames_of_kind(net, "audio").size(), audio.size(),
+        pads.c_str());
+    ASSERT_GT(n, 0u) << "no frame of the 100k stream before the change; pads:" << pads;
+    ASSERT_GT(rest, 0u) << "no frame of the 300k stream after the change; pads:" << pads;
+    ASSERT_LT(rest, high.size()) << "the 300k stream from its start: not a switch mid-clip";
+    const std::vector<Frame> tail(high.end() - static_cast<std::ptrdiff_t>(rest), high.end());
+    bool same_tail = true;
+    for (std::size_t i = 0; i < rest; ++i) {
+      same_tail = same_tail && got[n + i].md5 == tail[i].md5;
+    }
+    EXPECT_TRUE(same_tail) << "after the change: not the 300k stream's frames to the end; pads:"
+                           << pads;
+    // The running time goes on: the first new frame at its time in the file.
+    const GstClockTimeDiff off = GST_CLOCK_DIFF(tail[0].pts, got[n].pts);
+    EXPECT_LT(std::abs(off), 200 * GST_MSECOND)
+        << "first frame after the change at " << got[n].pts / GST_MSECOND << " ms, in the file at "
+        << tail[0].pts / GST_MSECOND << " ms";
+    // The audio goes on to the end.
+    const std::vector<Frame> net_audio = frames_of_kind(net, "audio");
+    ASSERT_FALSE(net_audio.empty());
+    EXPECT_EQ(net_audio.back().md5, audio.back().md5);
+    EXPECT_GE(net_audio.size() + 10, audio.size());
+  }
+}
+
 TEST_F(Pipeline, FlushingSeekLandsWithinOneKeyFrameIntervalAndPlaysToEos) {
   start_server();
   expect_seek_lands(mmssrc(url("av-wmv2-wma2-10s.asf")),

@@ -239,6 +239,8 @@ inline std::string show_event(const session::Event& e) {
       return "event eos";
     case K::kRedirect:
       return "event redirect " + e.url;
+    case K::kBandwidth:
+      return "event bandwidth " + std::to_string(e.bandwidth_bps);
     case K::kFailed: {
       std::string s = std::string("event failed ") + to_string(e.status.code()) + " \"" +
                       e.status.what() + "\"";

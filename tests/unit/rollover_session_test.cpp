@@ -425,6 +425,90 @@ TEST(RolloverSession, ResumesOnDemandContentWithoutDuplicates) {
   EXPECT_EQ(names[1], "mmsh");
 }
 
+// A multi-bitrate header for the fakes: 300k and 100k video excluding each
+// other, 64k audio.
+std::shared_ptr<const asf::HeaderInfo> mbr_header_info() {
+  auto info = std::make_shared<asf::HeaderInfo>();
+  info->flags = 2u;
+  info->preroll_ms = 3000;
+  info->packet_size = 100;
+  info->streams = {{1, asf::StreamType::kVideo, 300000, false},
+                   {2, asf::StreamType::kVideo, 100000, false},
+                   {3, asf::StreamType::kAudio, 64000, false}};
+  info->exclusions = {{asf::ExclusionType::kBitrate, {1, 2}}};
+  return info;
+}
+
+TEST(RolloverSession, OtherStreamsWhilePlayingGoOnFromTheLastPacketWithoutNotices) {
+  Rig r("mmsh://h/a.wmv");
+  r.start();
+  // Before anything played: only the settings change.
+  r.s->select_streams(200, false, r.now);
+  ASSERT_EQ(r.made.size(), 1u);
+  r.cur().open_tcp(1);
+  r.kick();
+  ChannelId g = 0;
+  for (const IoAction& a : r.actions()) {
+    g = a.kind == IoAction::Kind::kConnectTcp ? a.channel : g;
+  }
+  r.s->on_connected(g, r.now);
+  r.cur().connected_event("mmsh");
+  Event bw;
+  bw.kind = Event::Kind::kBandwidth;
+  bw.bandwidth_bps = 5'000'000;
+  r.cur().emit(bw);
+  Event h;
+  h.kind = Event::Kind::kHeader;
+  h.header = std::make_shared<const std::vector<std::uint8_t>>(std::vector<std::uint8_t>{7, 7});
+  h.info = mbr_header_info();
+  r.cur().emit(h);
+  r.cur().packet(3000, 30);
+  r.cur().packet(3100, 31);
+  r.kick();
+  EXPECT_EQ(r.events(), "H P30 P31");
+  EXPECT_EQ(r.notices(), "connecting:mmsh bandwidth:mmsh=5000000 connected:mmsh");
+  ASSERT_EQ(r.s->current_selection().size(), 3u);
+  EXPECT_FALSE(r.s->current_selection()[0].selected);  // 200 kbps: the 100k video
+  // The same choice again: nothing happens.
+  r.s->select_streams(150, false, r.now);
+  EXPECT_EQ(r.made.size(), 1u);
+  // Another choice: the attempt is replaced on the same transport, from the
+  // last delivered packet, without reconnect notices; the estimate is kept.
+  r.s->select_streams(1000, false, r.now);
+  ASSERT_EQ(r.made.size(), 2u);
+  EXPECT_EQ(r.made_names[1], "mmsh");
+  EXPECT_EQ(r.cur().config.connection_speed_kbps, 1000u);
+  EXPECT_EQ(r.cur().config.known_bandwidth_bps, 5'000'000u);
+  ASSERT_EQ(r.cur().plays.size(), 1u);
+  EXPECT_EQ(r.cur().plays[0], 100u);  // 3100 - preroll 3000
+  bool closed = false;
+  for (const IoAction& a : r.actions()) {
+    closed = closed || (a.kind == IoAction::Kind::kClose && a.channel == g);
+  }
+  EXPECT_TRUE(closed);
+  r.cur().open_tcp(1);
+  r.kick();
+  for (const IoAction& a : r.actions()) {
+    g = a.kind == IoAction::Kind::kConnectTcp ? a.channel : g;
+  }
+  r.s->on_connected(g, r.now);
+  r.cur().connected_event("mmsh");
+  r.cur().emit(h);  // the same header: not news
+  r.cur().packet(3000, 40);
+  r.cur().packet(3100, 41);
+  r.cur().packet(3200, 42);
+  r.kick();
+  // The fakes' packets carry no payloads to tell a key frame by: they pass.
+  EXPECT_EQ(r.events(), "P42");
+  EXPECT_EQ(r.notices(), "");
+  EXPECT_EQ(r.s->reconnects(), 0);
+  // Audio only.
+  r.s->select_streams(1000, true, r.now);
+  ASSERT_EQ(r.made.size(), 3u);
+  EXPECT_TRUE(r.cur().config.audio_only);
+  EXPECT_EQ(r.notices(), "");
+}
+
 TEST(RolloverSession, ReconnectsOnTheWinningTransportOfAWalk) {
   Rig r("mms://h/a.wmv");
   r.start();

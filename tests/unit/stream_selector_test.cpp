@@ -42,6 +42,25 @@ TEST(StreamSelector, NoLimitPicksTheBestOfEachGroup) {
   EXPECT_EQ(c[2].number, 3);
 }
 
+TEST(StreamSelector, AudioOnlyLeavesVideoOut) {
+  EXPECT_EQ(selected(select_streams(mbr_info(), 0, true)), (Numbers{3}));
+  EXPECT_EQ(selected(select_streams(mbr_info(), 200, true)), (Numbers{3}));
+  // Without audio there is nothing to keep instead: the video stays.
+  HeaderInfo video;
+  video.streams = {{1, StreamType::kVideo, 300000, false}, {2, StreamType::kVideo, 100000, false}};
+  video.exclusions = {{ExclusionType::kBitrate, {1, 2}}};
+  EXPECT_EQ(selected(select_streams(video, 0, true)), (Numbers{1}));
+}
+
+TEST(StreamSelector, ConfiguredSpeedWinsOverTheEstimate) {
+  EXPECT_EQ(selection_bandwidth_kbps(200, 5'000'000), 200u);
+  EXPECT_EQ(selection_bandwidth_kbps(0, 5'000'000), 5000u);
+  EXPECT_EQ(selection_bandwidth_kbps(0, 999), 1u);  // measured: never "no limit"
+  EXPECT_EQ(selection_bandwidth_kbps(0, 0), 0u);
+  EXPECT_TRUE(same_selection(select_streams(mbr_info(), 0), select_streams(mbr_info(), 1000)));
+  EXPECT_FALSE(same_selection(select_streams(mbr_info(), 0), select_streams(mbr_info(), 200)));
+}
+
 TEST(StreamSelector, AllStreamsSelectsEverything) {
   EXPECT_EQ(selected(all_streams(mbr_info())), (Numbers{1, 2, 3}));
 }
