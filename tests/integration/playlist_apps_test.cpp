@@ -558,8 +558,14 @@ class PlaylistApps : public ::testing::TestWithParam<Transport> {
     }
   }
 
-  // playbin plays both entries to EOS: as many frames as the two files.
-  void expect_playbin(const char* list, const char* a, const char* b) {
+  // playbin plays both entries to EOS: as many frames as the two files, but
+  // for `video_slack` video frames at most: when the next entry has no video,
+  // playbin takes its video chain down without waiting for what is queued in
+  // it (a fresh-clone CI run on a loaded machine rendered 97 of 100 video
+  // frames over MMSH and RTSP/TCP, while the uridecodebin app of
+  // UridecodebinAvThenAudioOnly, one sink per pad, received every frame of
+  // the same playlist in the same run).
+  void expect_playbin(const char* list, const char* a, const char* b, std::size_t video_slack = 0) {
     AppRun net;
     AppRun fa;
     AppRun fb;
@@ -569,8 +575,14 @@ class PlaylistApps : public ::testing::TestWithParam<Transport> {
     ASSERT_TRUE(fa.ok()) << a << ": " << fa.why();
     ASSERT_TRUE(fb.ok()) << b << ": " << fb.why();
     ASSERT_TRUE(net.ok()) << GetParam().name << " " << list << ": " << net.why();
-    for (const char* kind : {"audio", "video"}) {
-      EXPECT_EQ(net.sums[kind].size(), fa.sums[kind].size() + fb.sums[kind].size()) << kind;
+    const std::size_t audio = fa.sums["audio"].size() + fb.sums["audio"].size();
+    const std::size_t video = fa.sums["video"].size() + fb.sums["video"].size();
+    EXPECT_EQ(net.sums["audio"].size(), audio);
+    EXPECT_LE(net.sums["video"].size(), video);
+    EXPECT_GE(net.sums["video"].size() + video_slack, video);
+    if (net.sums["video"].size() != video) {
+      std::printf("playbin over %s: %zu of %zu video frames\n", GetParam().name,
+                  net.sums["video"].size(), video);
     }
   }
 
@@ -613,7 +625,7 @@ TEST_P(PlaylistApps, PlaybinTwoAvEntries) {
 }
 
 TEST_P(PlaylistApps, PlaybinAvThenAudioOnly) {
-  expect_playbin("ava", kAv1, kAudio3);
+  expect_playbin("ava", kAv1, kAudio3, 10);
 }
 
 TEST_P(PlaylistApps, TagsOfEveryEntryReachTheBus) {
