@@ -411,6 +411,23 @@ void Driver::open(DriverSettings settings) {
   });
 }
 
+namespace {
+
+// Runs `f` once on the I/O thread's context (at high priority), or drops it
+// with the context.
+template <typename F>
+void run_on_io_thread(GMainContext* context, F f) {
+  g_main_context_invoke_full(
+      context, G_PRIORITY_HIGH,
+      [](gpointer p) -> gboolean {
+        (*static_cast<F*>(p))();
+        return G_SOURCE_REMOVE;
+      },
+      new F(std::move(f)), [](gpointer p) { delete static_cast<F*>(p); });
+}
+
+}  // namespace
+
 std::uint64_t Driver::seek(std::uint64_t position_ms) {
   std::lock_guard<std::mutex> lock(life_mu_);  // not while close() tears the thread down
   if (!impl_) {
@@ -418,20 +435,8 @@ std::uint64_t Driver::seek(std::uint64_t position_ms) {
   }
   std::uint64_t e = epoch_.fetch_add(1) + 1;
   queue_->begin_epoch(e);
-  struct SeekData {
-    Impl* impl;
-    std::uint64_t epoch;
-    std::uint64_t position_ms;
-  };
-  g_main_context_invoke_full(
-      impl_->context, G_PRIORITY_HIGH,
-      [](gpointer p) -> gboolean {
-        auto* d = static_cast<SeekData*>(p);
-        d->impl->seek(d->epoch, d->position_ms);
-        return G_SOURCE_REMOVE;
-      },
-      new SeekData{impl_.get(), e, position_ms},
-      [](gpointer p) { delete static_cast<SeekData*>(p); });
+  Impl* impl = impl_.get();
+  run_on_io_thread(impl->context, [impl, e, position_ms] { impl->seek(e, position_ms); });
   return e;
 }
 
@@ -440,20 +445,10 @@ void Driver::select_streams(std::uint32_t connection_speed_kbps, bool audio_only
   if (!impl_) {
     return;
   }
-  struct SelectData {
-    Impl* impl;
-    std::uint32_t kbps;
-    bool audio_only;
-  };
-  g_main_context_invoke_full(
-      impl_->context, G_PRIORITY_HIGH,
-      [](gpointer p) -> gboolean {
-        auto* d = static_cast<SelectData*>(p);
-        d->impl->select_streams(d->kbps, d->audio_only);
-        return G_SOURCE_REMOVE;
-      },
-      new SelectData{impl_.get(), connection_speed_kbps, audio_only},
-      [](gpointer p) { delete static_cast<SelectData*>(p); });
+  Impl* impl = impl_.get();
+  run_on_io_thread(impl->context, [impl, connection_speed_kbps, audio_only] {
+    impl->select_streams(connection_speed_kbps, audio_only);
+  });
 }
 
 void Driver::close() {

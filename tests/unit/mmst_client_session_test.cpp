@@ -1034,6 +1034,29 @@ std::uint8_t udp_setup(Rig* r, std::uint32_t attrs = kFileAttributeCanSeek) {
   return inc;
 }
 
+// Plays and connects TCP; the server's ReportConnectedEX grants packet pair
+// (or, with `grant` false, says nothing of it).
+void connect_tcp(Rig* r, bool grant = true) {
+  r->s().play(session::PlayRequest{}, r->now());
+  r->drain();
+  r->set_tcp(r->actions().back().channel);
+  r->s().on_connected(r->tcp(), r->now());
+  r->drain();
+  Message cex = connected_ex();
+  if (grant) {
+    cex.report_connected_ex.play_incarnation = kMmsUsePacketPair;
+  }
+  r->feed(r->msg(cex));
+}
+
+// One of the TCP packet pair's ReportFunnelInfo with `n` filler bytes.
+Bytes pair_funnel_info(Rig* r, std::size_t n, std::uint8_t fill) {
+  Message m = funnel_info();
+  m.report_funnel_info.play_incarnation = kMmsUseHighEntropyPacketPairTcp;
+  m.report_funnel_info.packet_pair_data.assign(n, fill);
+  return r->msg(m);
+}
+
 // TCP packet pair (MS-MMSP 3.2.5.4): asked for in Connect and FunnelInfo; the
 // three ReportFunnelInfo of 512, 512 and 1056 bytes, spaced by the link, give
 // the estimate; ConnectFunnel follows the third.
@@ -1041,23 +1064,13 @@ TEST(MmstClientSession, TcpPacketPairMeasuresTheLink) {
   for (const bool byte_by_byte : {false, true}) {
     SCOPED_TRACE(byte_by_byte);
     Rig r("mmst://h/x.asf", false);
-    r.s().play(session::PlayRequest{}, r.now());
-    r.drain();
-    r.set_tcp(r.actions().back().channel);
-    r.s().on_connected(r.tcp(), r.now());
-    r.drain();
-    Message cex = connected_ex();
-    cex.report_connected_ex.play_incarnation = kMmsUsePacketPair;
-    r.feed(r.msg(cex));
+    connect_tcp(&r);
     const Message* fi = r.last_sent(kLinkViewerToMacFunnelInfo);
     ASSERT_NE(fi, nullptr);
     EXPECT_EQ(fi->funnel_info.play_incarnation, kMmsUseHighEntropyPacketPairTcp);
     std::vector<Bytes> pairs;
     for (std::size_t n : {432u, 432u, 976u}) {
-      Message m = funnel_info();
-      m.report_funnel_info.play_incarnation = kMmsUseHighEntropyPacketPairTcp;
-      m.report_funnel_info.packet_pair_data.assign(n, 0x5A);
-      pairs.push_back(r.msg(m));
+      pairs.push_back(pair_funnel_info(&r, n, 0x5A));
     }
     ASSERT_EQ(pairs[0].size(), 512u);
     ASSERT_EQ(pairs[2].size(), 1056u);
@@ -1082,20 +1095,10 @@ TEST(MmstClientSession, TcpPacketPairMeasuresTheLink) {
 
 TEST(MmstClientSession, PacketPairThatArrivesAtOnceIsTooFastToTell) {
   Rig r("mmst://h/x.asf", false);
-  r.s().play(session::PlayRequest{}, r.now());
-  r.drain();
-  r.set_tcp(r.actions().back().channel);
-  r.s().on_connected(r.tcp(), r.now());
-  r.drain();
-  Message cex = connected_ex();
-  cex.report_connected_ex.play_incarnation = kMmsUsePacketPair;
-  r.feed(r.msg(cex));
+  connect_tcp(&r);
   Bytes all;
   for (std::size_t n : {432u, 432u, 976u}) {
-    Message m = funnel_info();
-    m.report_funnel_info.play_incarnation = kMmsUseHighEntropyPacketPairTcp;
-    m.report_funnel_info.packet_pair_data.assign(n, 0);
-    cat(&all, r.msg(m));
+    cat(&all, pair_funnel_info(&r, n, 0));
   }
   r.feed(all);
   const Seen* bw = r.find(Event::Kind::kBandwidth);
@@ -1108,28 +1111,16 @@ TEST(MmstClientSession, PacketPairDisabledOrRefusedIsNotAskedFor) {
   session::ClientConfig cfg = test::client_config("mmst://h/x.asf", "", "");
   cfg.packet_pair = false;
   Rig off(cfg, false);
-  off.s().play(session::PlayRequest{}, off.now());
-  off.drain();
-  off.set_tcp(off.actions().back().channel);
-  off.s().on_connected(off.tcp(), off.now());
-  off.drain();
+  connect_tcp(&off);  // granted all the same
   const Message* connect = off.last_sent(kLinkViewerToMacConnect);
   ASSERT_NE(connect, nullptr);
   EXPECT_EQ(connect->connect.play_incarnation, kMmsDisablePacketPair);
-  Message cex = connected_ex();
-  cex.report_connected_ex.play_incarnation = kMmsUsePacketPair;  // granted all the same
-  off.feed(off.msg(cex));
   ASSERT_NE(off.last_sent(kLinkViewerToMacFunnelInfo), nullptr);
   EXPECT_EQ(off.last_sent(kLinkViewerToMacFunnelInfo)->funnel_info.play_incarnation,
             kMmsDisablePacketPair);
 
   Rig r("mmst://h/x.asf", false);
-  r.s().play(session::PlayRequest{}, r.now());
-  r.drain();
-  r.set_tcp(r.actions().back().channel);
-  r.s().on_connected(r.tcp(), r.now());
-  r.drain();
-  r.feed(r.msg(connected_ex()));  // the server says no packet pair
+  connect_tcp(&r, false);  // the server says no packet pair
   const Message* fi = r.last_sent(kLinkViewerToMacFunnelInfo);
   ASSERT_NE(fi, nullptr);
   EXPECT_EQ(fi->funnel_info.play_incarnation, kMmsDisablePacketPair);
