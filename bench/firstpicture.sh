@@ -7,8 +7,9 @@
 # bench/firstpicture.py is the player: playbin, synchronised fakesinks, and
 # gst-play's buffering policy. The last two columns are broadcasts of the file
 # with bitrates: looped by the server (--live NAME=FILE) and a publishing point
-# fed on standard input (--live NAME=-); both join at the last key frame and
-# send what lies between it and now at once. Not part of the tests.
+# fed on standard input (--live NAME=-); both join up to 5 s behind live at a
+# key frame (broadcast Fast Start) and send that backlog at once over TCP, at
+# the Fast Start factor over UDP. Not part of the tests.
 #
 # usage: bench/firstpicture.sh BUILD_DIR MEDIA_DIR [RUNS]
 #   MEDIA_DIR holds av-wmv2-wma2-60s.asf (tests/media/make-test-media.sh).
@@ -33,32 +34,33 @@ cp "$MEDIA/av-wmv2-wma2-60s.asf" "$W/media/plain.asf"
 "$PY" "$ROOT/tests/tools/asfedit.py" bitrates "$W/media/plain.asf" "$W/media/bitrates.asf" \
   1:300000,2:64000
 
-start() {  # start NAME [options]: a paced server on one port for every protocol
+start() {  # start NAME [options]: a paced server on one port for every protocol, port in $PORT
   local name=$1; shift
   "$SERVER" --root "$W/media" --bind 127.0.0.1 --port 0 "$@" >"$W/$name.out" 2>/dev/null &
   pids+=($!)
+  wait_port "$name"
+}
+wait_port() {  # wait_port NAME: $PORT from the server's "listening" line
   for ((i = 0; i < 200; i++)); do
-    grep -q listening "$W/$name.out" && break
+    grep -q listening "$W/$1.out" && break
     sleep 0.05
   done
-  sed -n 's/.* mmsh=\([0-9]*\).*/\1/p' "$W/$name.out"
+  PORT=$(sed -n 's/.* mmsh=\([0-9]*\).*/\1/p' "$W/$1.out")
 }
-FAST=$(start fast)
-SLOW=$(start slow --fast-start-factor 1)
-# Broadcasts: the file looped on the server's clock, and a publishing point
-# fed on standard input (the file five times: five minutes), joined at a key frame.
-LOOP=$(start loop --live live=bitrates.asf)
+start fast; FAST=$PORT
+start slow --fast-start-factor 1; SLOW=$PORT
+# Broadcasts: the file looped on the server's clock (a server per transport,
+# joined 6 s into its first loop: a join never reaches back into the previous
+# loop, so one in a loop's first 5 s gets less than the 5 s of broadcast Fast
+# Start), and a publishing point fed on standard input (the file five times:
+# five minutes), joined at a key frame.
 start_fed() {
   cat "$W/media/bitrates.asf" "$W/media/bitrates.asf" "$W/media/bitrates.asf" "$W/media/bitrates.asf" "$W/media/bitrates.asf" |
     "$SERVER" --bind 127.0.0.1 --port 0 --live pp=- >"$W/fed.out" 2>/dev/null &
   pids+=($!)
-  for ((i = 0; i < 200; i++)); do
-    grep -q listening "$W/fed.out" && break
-    sleep 0.05
-  done
-  sed -n 's/.* mmsh=\([0-9]*\).*/\1/p' "$W/fed.out"
+  wait_port fed
 }
-FED=$(start_fed)
+start_fed; FED=$PORT
 
 median() { sort -n | awk '{a[NR] = $1} END {if (NR == 0) print "-"; else print a[int((NR + 1) / 2)]}'; }
 one() {  # one PORT FILE PROTOCOL -> median first picture ms
@@ -69,7 +71,8 @@ one() {  # one PORT FILE PROTOCOL -> median first picture ms
 echo "| transport | FFmpeg file, Fast Start | FFmpeg file, no Fast Start | with bitrates, Fast Start | with bitrates, no Fast Start | broadcast (--live FILE) | publishing point (--live NAME=-) |"
 echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"
 for proto in mmsh mmst mmsu rtspt rtspu; do
+  start "loop-$proto" --live live=bitrates.asf; LOOP=$PORT
   echo "| $proto | $(one "$FAST" plain.asf "$proto") | $(one "$SLOW" plain.asf "$proto") |" \
     "$(one "$FAST" bitrates.asf "$proto") | $(one "$SLOW" bitrates.asf "$proto") |" \
-    "$(one "$LOOP" live "$proto") | $(one "$FED" pp "$proto") |"
+    "$(sleep 6 && one "$LOOP" live "$proto") | $(one "$FED" pp "$proto") |"
 done

@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <optional>
 
 #include "protocol/core/time.h"
 
@@ -42,6 +43,37 @@ inline std::uint32_t broadcast_fast_start_ms(std::uint64_t accel_ms, std::uint32
   }
   return static_cast<std::uint32_t>(std::min<std::uint64_t>(accel_ms, kBroadcastFastStartMs));
 }
+
+// The broadcast backlog of such a join over MMS/UDP: sent at once, the burst
+// of datagrams cost MMS/UDP 1.1-1.5 s to a first picture on loopback (TCP and
+// RTSP/UDP: 0.15 s), so the MMS server's UDP session paces it at `factor`
+// times real time instead (0.35 s; RTSP/UDP paced so took 0.3-0.5 s, so it
+// keeps the burst). A packet goes out at the later of
+// its live time and join + elapsed / factor, so the flow reaches the live
+// position after behind * factor / (factor - 1) of media and is paced live
+// from there. Only media up to kFastStartMaxBurstMs after the join is paced
+// (a feed whose send times jump is then sent live, never held back longer).
+struct CatchUp {
+  std::uint32_t factor = 1;  // 1 = none: the backlog goes at once
+
+  static CatchUp grant(std::uint32_t behind_ms, std::uint32_t max_factor) {
+    CatchUp c;
+    if (behind_ms > 0 && max_factor > 1) {
+      c.factor = std::min(max_factor, kFastStartMaxFactor);
+    }
+    return c;
+  }
+  bool active() const { return factor > 1; }
+
+  // The earliest time media `elapsed_ms` after the join's first packet may
+  // go, from the join; std::nullopt when it is not paced here.
+  std::optional<Duration> offset(std::int64_t elapsed_ms) const {
+    if (!active() || elapsed_ms < 0 || elapsed_ms > std::int64_t{kFastStartMaxBurstMs}) {
+      return std::nullopt;
+    }
+    return elapsed_ms * kMillisecond / factor;
+  }
+};
 
 struct FastStart {
   std::int64_t burst_ms = 0;  // media time (from the play's first packet) sent accelerated

@@ -33,13 +33,11 @@ constexpr std::uint32_t kTruncateFrame = 5;
 // ServerSession: output
 
 Instant ServerSession::due_time(std::uint32_t packet) const {
-  const std::int64_t send = content_->meta(packet).send_time_ms;
   if (content_->live()) {
-    const std::int64_t rel = send - std::int64_t{content_->meta(0).send_time_ms};
-    return config_->live_epoch +
-           (live_iteration_ * std::int64_t{content_->loop_period_ms()} + rel) * kMillisecond;
+    return content_->loop_due(config_->live_epoch, live_iteration_, packet);
   }
-  return play_start_ + accel_.offset(send - std::int64_t{start_send_ms_});
+  return play_start_ +
+         accel_.offset(std::int64_t{content_->meta(packet).send_time_ms} - start_send_ms_);
 }
 
 void ServerSession::append_packet_frame(std::uint32_t packet) {

@@ -289,7 +289,8 @@ class ServerSession : public server::ServerSession {
   std::optional<std::uint32_t> stop_send_ms_;  // frameOffset limit (send time)
   Instant play_start_;
   std::uint32_t start_send_ms_ = 0;
-  FastStart accel_;  // this play's Fast Start grant (on demand, paced)
+  FastStart accel_;   // this play's Fast Start grant (on demand, paced)
+  CatchUp catch_up_;  // a broadcast joined behind live over UDP: its backlog's pace
   std::int64_t live_iteration_ = 0;
   bool paced_ = false;
   bool fed_from_first_ = false;  // after a publishing point's stream change

@@ -139,6 +139,9 @@ void ServerSession::on_start_playing(const Message& m, Instant now) {
     start_send_ms_ = content_->meta(start).send_time_ms;
   }
   accel_ = FastStart();
+  catch_up_ = content_->live() && udp_port_ != 0
+                  ? CatchUp::grant(behind_ms, config_->fast_start_factor)
+                  : CatchUp();
   if (paced_ && !content_->live() && sp.has_accel) {
     accel_ = FastStart::grant(sp.dw_accel_duration, sp.dw_accel_bandwidth,
                               server::content_bps(*content_), config_->fast_start_factor);
@@ -171,16 +174,20 @@ void ServerSession::on_stop_playing(const Message& m) {
 // Data
 
 Instant ServerSession::due_time(std::uint32_t packet) const {
-  if (content_->fed()) {
-    return play_start_;  // due as soon as it arrived
+  if (content_->fed() && packet < content_->first_packet()) {
+    return play_start_;  // no longer held: the flow goes on from what is (Content::catch_up)
   }
-  const std::int64_t send = content_->meta(packet).send_time_ms;
-  if (content_->live()) {
-    const std::int64_t rel = send - std::int64_t{content_->meta(0).send_time_ms};
-    return config_->live_epoch +
-           (live_iteration_ * std::int64_t{content_->loop_period_ms()} + rel) * kMillisecond;
+  const std::int64_t elapsed = std::int64_t{content_->meta(packet).send_time_ms} - start_send_ms_;
+  if (!content_->live()) {
+    return play_start_ + accel_.offset(elapsed);
   }
-  return play_start_ + accel_.offset(send - std::int64_t{start_send_ms_});
+  // A publishing point: as soon as it arrived.
+  Instant due = content_->fed() ? play_start_
+                                : content_->loop_due(config_->live_epoch, live_iteration_, packet);
+  if (const std::optional<Duration> paced = catch_up_.offset(elapsed)) {
+    due = std::max(due, play_start_ + *paced);
+  }
+  return due;
 }
 
 ByteView ServerSession::packet_payload(std::uint32_t packet) {

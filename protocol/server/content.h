@@ -114,6 +114,12 @@ class Content {
   // Start; never back into the previous loop): the key-frame packet at or
   // before that point, and the loop number in *iteration.
   std::uint32_t loop_join(Duration elapsed, std::uint32_t behind_ms, std::int64_t* iteration) const;
+  // Looped live: when `packet` of loop `iteration` is live on a broadcast
+  // clock started at `epoch`.
+  Instant loop_due(Instant epoch, std::int64_t iteration, std::uint32_t packet) const {
+    const std::int64_t rel = std::int64_t{meta(packet).send_time_ms} - meta(0).send_time_ms;
+    return epoch + (iteration * std::int64_t{loop_period_ms_} + rel) * kMillisecond;
+  }
   // Content duration in ms without preroll (from the header, else from send times).
   std::uint32_t duration_ms() const { return duration_ms_; }
   // Loop period of a live content in ms (send-time span plus one packet interval).

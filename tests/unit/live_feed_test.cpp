@@ -302,6 +302,20 @@ TEST(BroadcastFastStartTest, JoinsBehindLiveOnlyWhenAskedAndAllowed) {
   EXPECT_EQ(broadcast_fast_start_ms(10000, kFastStartDefaultFactor), kBroadcastFastStartMs);
 }
 
+TEST(BroadcastFastStartTest, CatchUpPacesTheBacklogAtTheFactorAndBoundsIt) {
+  EXPECT_FALSE(CatchUp::grant(0, kFastStartDefaultFactor).active());  // not behind live
+  EXPECT_FALSE(CatchUp::grant(5000, 1).active());                     // Fast Start off
+  EXPECT_FALSE(CatchUp().offset(100).has_value());
+  const CatchUp c = CatchUp::grant(5000, kFastStartDefaultFactor);
+  ASSERT_TRUE(c.active());
+  EXPECT_EQ(c.offset(0), Duration{0});
+  EXPECT_EQ(c.offset(5000), 500 * kMillisecond);
+  EXPECT_EQ(c.offset(kFastStartMaxBurstMs), kFastStartMaxBurstMs * kMillisecond / 10);
+  EXPECT_FALSE(c.offset(-1).has_value());  // before the join (the next loop, a new header)
+  EXPECT_FALSE(c.offset(kFastStartMaxBurstMs + 1).has_value());  // a jump: live pacing alone
+  EXPECT_EQ(CatchUp::grant(5000, 1000).factor, kFastStartMaxFactor);
+}
+
 class SingleSource : public ContentSource {
  public:
   explicit SingleSource(const LiveFeed* feed) : feed_(feed) {}

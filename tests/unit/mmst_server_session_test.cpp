@@ -35,6 +35,11 @@ class MemorySource : public server::ContentSource {
         items[std::string("/") + name] = *c;
       }
     }
+    auto l = server::Content::create("live.asf", read_fixture("small.asf"), true);
+    EXPECT_TRUE(l.ok());
+    if (l.ok()) {
+      items["/live.asf"] = *l;
+    }
   }
   Result<std::shared_ptr<const server::Content>> open(std::string_view path) override {
     auto it = items.find(std::string(path));
@@ -954,6 +959,44 @@ TEST_F(MmstServerTest, PacedPlayAndKeepAlivePing) {
   // Idle-Timeout closes a session that is not streaming.
   c.run_until(c.now() + config.idle_timeout + kSecond);
   EXPECT_TRUE(c.session().wants_close());
+}
+
+// A broadcast joined behind live with Fast Start (StartPlaying's accel
+// fields): over UDP the backlog goes at the Fast Start factor, over TCP at
+// once; either way the flow reaches the live position within
+// backlog / (factor - 1).
+TEST_F(MmstServerTest, LiveFastStartBacklogIsPacedOverUdpOnly) {
+  config.fast = false;
+  const server::Content& live = content("live.asf");
+  for (const char* funnel : {"\\\\127.0.0.1\\UDP\\7000", "\\\\192.168.0.129\\TCP\\1037"}) {
+    SCOPED_TRACE(funnel);
+    const bool udp = std::string(funnel).find("UDP") != std::string::npos;
+    Client c(&config);
+    const Instant join = c.now();
+    config.live_epoch = join + -(std::int64_t{live.loop_period_ms()} * 9 / 10 * kMillisecond);
+    setup(&c, "live.asf", funnel);
+    c.send(switch_msg({{1, true}, {2, true}}));
+    Message m = start_msg(4);
+    m.start_playing.has_accel = true;
+    m.start_playing.dw_accel_bandwidth = 0x7FFFFFFF;
+    m.start_playing.dw_accel_duration = 10000;
+    c.send(m);
+    const auto start = static_cast<std::uint32_t>(c.session().start_packet());
+    std::uint32_t backlog = 0;  // packets from there already live
+    while (start + backlog < live.packet_count() &&
+           live.loop_due(config.live_epoch, 0, start + backlog) <= join) {
+      ++backlog;
+    }
+    ASSERT_GT(backlog, 10u);
+    if (udp) {
+      EXPECT_LT(c.session().data_packets_sent(), backlog / 2);
+    } else {
+      EXPECT_GE(c.session().data_packets_sent(), backlog);
+    }
+    const Duration behind = join - live.loop_due(config.live_epoch, 0, start);
+    c.run_until(join + behind / (kFastStartDefaultFactor - 1) + 50 * kMillisecond);
+    EXPECT_GE(c.session().data_packets_sent(), backlog);
+  }
 }
 
 TEST_F(MmstServerTest, CloseAfterPacketsFault) {
