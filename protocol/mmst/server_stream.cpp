@@ -139,7 +139,8 @@ void ServerSession::on_start_playing(const Message& m, Instant now) {
     start_send_ms_ = content_->meta(start).send_time_ms;
   }
   accel_ = FastStart();
-  catch_up_ = content_->live() && udp_port_ != 0
+  // (Only with a backlog: a publishing point that holds no packet yet has none.)
+  catch_up_ = content_->live() && udp_port_ != 0 && start < content_->packet_count()
                   ? CatchUp::grant(behind_ms, config_->fast_start_factor)
                   : CatchUp();
   if (paced_ && !content_->live() && sp.has_accel) {
