@@ -8,8 +8,8 @@
 # gst-play's buffering policy. The last two columns are broadcasts of the file
 # with bitrates: looped by the server (--live NAME=FILE) and a publishing point
 # fed on standard input (--live NAME=-); both join up to 5 s behind live at a
-# key frame (broadcast Fast Start) and send that backlog at once over TCP, at
-# the Fast Start factor over UDP. Not part of the tests.
+# key frame (broadcast Fast Start) and get that backlog at once (over MMS/UDP
+# at the Fast Start factor). Not part of the tests.
 #
 # usage: bench/firstpicture.sh BUILD_DIR MEDIA_DIR [RUNS]
 #   MEDIA_DIR holds av-wmv2-wma2-60s.asf (tests/media/make-test-media.sh).

@@ -44,15 +44,14 @@ inline std::uint32_t broadcast_fast_start_ms(std::uint64_t accel_ms, std::uint32
   return static_cast<std::uint32_t>(std::min<std::uint64_t>(accel_ms, kBroadcastFastStartMs));
 }
 
-// The broadcast backlog of such a join over MMS/UDP: sent at once, the burst
-// of datagrams cost MMS/UDP 1.1-1.5 s to a first picture on loopback (TCP and
-// RTSP/UDP: 0.15 s), so the MMS server's UDP session paces it at `factor`
-// times real time instead (0.35 s; RTSP/UDP paced so took 0.3-0.5 s, so it
-// keeps the burst). A packet goes out at the later of
-// its live time and join + elapsed / factor, so the flow reaches the live
-// position after behind * factor / (factor - 1) of media and is paced live
-// from there. Only media up to kFastStartMaxBurstMs after the join is paced
-// (a feed whose send times jump is then sent live, never held back longer).
+// The backlog of such a join over MMS/UDP: sent at once, that burst of
+// datagrams cost 1.1-1.5 s to a first picture on loopback (TCP and RTSP/UDP:
+// 0.15 s), so the MMS server's UDP session paces it at `factor` times real
+// time instead (0.35 s; RTSP/UDP paced so took 0.3-0.5 s and keeps the burst).
+// A packet goes at the later of its live time and join + elapsed / factor, so
+// the flow reaches live after behind * factor / (factor - 1) of media and is
+// paced live from there. Only media up to kFastStartMaxBurstMs after the join
+// is paced (a feed whose send times jump is then sent live, never held back).
 struct CatchUp {
   std::uint32_t factor = 1;  // 1 = none: the backlog goes at once
 

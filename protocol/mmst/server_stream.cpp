@@ -175,20 +175,20 @@ void ServerSession::on_stop_playing(const Message& m) {
 // Data
 
 Instant ServerSession::due_time(std::uint32_t packet) const {
-  if (content_->fed() && packet < content_->first_packet()) {
-    return play_start_;  // no longer held: the flow goes on from what is (Content::catch_up)
-  }
-  const std::int64_t elapsed = std::int64_t{content_->meta(packet).send_time_ms} - start_send_ms_;
   if (!content_->live()) {
-    return play_start_ + accel_.offset(elapsed);
+    return play_start_ +
+           accel_.offset(std::int64_t{content_->meta(packet).send_time_ms} - start_send_ms_);
   }
   // A publishing point: as soon as it arrived.
-  Instant due = content_->fed() ? play_start_
-                                : content_->loop_due(config_->live_epoch, live_iteration_, packet);
-  if (const std::optional<Duration> paced = catch_up_.offset(elapsed)) {
-    due = std::max(due, play_start_ + *paced);
+  const Instant live = content_->fed()
+                           ? play_start_
+                           : content_->loop_due(config_->live_epoch, live_iteration_, packet);
+  if (!catch_up_.active() || packet < content_->first_packet()) {
+    return live;  // (a packet no longer held: the flow skips ahead, Content::catch_up)
   }
-  return due;
+  const std::optional<Duration> paced =
+      catch_up_.offset(std::int64_t{content_->meta(packet).send_time_ms} - start_send_ms_);
+  return paced ? std::max(live, play_start_ + *paced) : live;
 }
 
 ByteView ServerSession::packet_payload(std::uint32_t packet) {
