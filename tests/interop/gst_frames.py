@@ -4,7 +4,12 @@
 
 usage: gst_frames.py URI [rtsp-protocols]
   rtsp-protocols: "tcp" or "udp" restricts rtspsrc's lower transport.
-Exits 0 at EOS, 1 on an error or when nothing arrived within the bound."""
+Exits 0 at EOS, 1 on an error or when nothing arrived within the bound.
+
+A stream change (a chained ASF, a server-side playlist entry, a publishing
+point's new header) removes the decoder's pads and adds new ones; the sink of
+a removed pad is removed with it, as an application must: the old sinks get
+no EOS, and the bin would never post EOS while they stay."""
 import hashlib
 import sys
 
@@ -17,6 +22,7 @@ Gst.init(None)
 uri = sys.argv[1]
 protocols = sys.argv[2] if len(sys.argv) > 2 else ''
 frames = {'audio': [], 'video': []}
+sinks = []  # (decoder pad, its fakesink)
 
 pipeline = Gst.Pipeline.new('p')
 dec = Gst.ElementFactory.make('uridecodebin', 'dec')
@@ -50,12 +56,21 @@ def on_pad_added(_dec, pad):
     pipeline.add(sink)
     sink.sync_state_with_parent()
     pad.link(sink.get_static_pad('sink'))
+    sinks.append((pad, sink))
     if kind:
         sink.get_static_pad('sink').add_probe(Gst.PadProbeType.BUFFER, make_probe(kind))
 
 
+def on_pad_removed(_dec, pad):
+    for entry in [e for e in sinks if e[0] == pad]:
+        sinks.remove(entry)
+        entry[1].set_state(Gst.State.NULL)
+        pipeline.remove(entry[1])
+
+
 dec.connect('source-setup', on_source_setup)
 dec.connect('pad-added', on_pad_added)
+dec.connect('pad-removed', on_pad_removed)
 pipeline.set_state(Gst.State.PLAYING)
 bus = pipeline.get_bus()
 rc = 1

@@ -14,7 +14,9 @@
 #    their join on.
 # 3. Two .asf files one after the other (a new header upstream): mmssrc
 #    over MMSH must deliver the end of the first, the second header and every
-#    packet of the second (a stream change, not an error or an early EOS).
+#    packet of the second (a stream change, not an error or an early EOS);
+#    through uridecodebin it reaches EOS with the end of the first file's
+#    decoded frames and every frame of the second.
 # 4. Access control: with url-key, user-id and user-pw, mmssrc with a URL
 #    signed by `mms-server --sign-url` and the credentials plays to the end;
 #    unsigned, wrongly signed or without the password it gets an
@@ -158,14 +160,22 @@ for path in sys.argv[1:3]:
     out += d[:h + size]  # header and data, no index
 open(sys.argv[3], 'wb').write(out)
 EOF
+gst_frames "file://$T/two.asf" "$T/want-two.frames" ||
+  fail "change: GStreamer cannot decode the two files one after the other: $(tail -n 3 "$T/want-two.frames.log")"
 serve change "filesrc location=$T/two.asf ! mmssink name=sink bind-address=127.0.0.1 port=0 path=two"
 sleep 1
+gst_frames "mmsh://127.0.0.1:$PORT/two" "$T/got-two.frames" & two_pid=$!
 run "$CMD_TIMEOUT" "${GST_RUN[@]}" gst-launch-1.0 -q mmssrc location="mmsh://127.0.0.1:$PORT/two" ! \
   filesink location="$T/got-two.asf" >"$T/gst-two.log" 2>&1 ||
   fail "change: mmssrc did not reach EOS: $(tail -n 3 "$T/gst-two.log")"
+wait "$two_pid" ||
+  fail "change: uridecodebin on mmssrc did not reach EOS: $(tail -n 3 "$T/got-two.frames.log")"
 served change
 grep -q '^stats 0 [0-9]* [0-9]* [0-9]* 2$' "$T/serve-change.out" ||
   fail "change: the sink did not take two headers: $(grep '^stats' "$T/serve-change.out")"
+# Decoded: the end of the first file's frames, then every frame of the second
+# (audio only, so the audio frames go on and the video frames stop).
+frames_suffix "change: mmssrc MMSH through uridecodebin (decoded)" "$T/want-two.frames" "$T/got-two.frames"
 # What mmssrc pushed: the first header, the end of the first file's packets,
 # the second header, then every packet of the second file, in order.
 "$SYS_PYTHON" - "$T/got-two.asf" "$MEDIA/$F2" >"$T/change.out" <<'EOF' ||
