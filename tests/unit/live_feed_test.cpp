@@ -3,8 +3,6 @@
 // MMSH server session playing a fed content as it grows.
 #include "protocol/server/live_feed.h"
 
-#include <fstream>
-#include <iterator>
 #include <map>
 #include <string>
 #include <vector>
@@ -15,16 +13,12 @@
 #include "protocol/core/fast_start.h"
 #include "protocol/mmsh/framing.h"
 #include "protocol/mmsh/server_session.h"
+#include "tests/support/memory_source.h"
 
 namespace mms::server {
 namespace {
 
-std::vector<std::uint8_t> read_fixture(const char* name) {
-  std::ifstream in(std::string(MMS_SOURCE_ROOT) + "/tests/media/fixtures/" + name,
-                   std::ios::binary);
-  return std::vector<std::uint8_t>((std::istreambuf_iterator<char>(in)),
-                                   std::istreambuf_iterator<char>());
-}
+using mms_test::read_fixture;
 
 struct Cut {
   std::vector<StreamItem::Kind> kinds;

@@ -1,7 +1,5 @@
 // MMSH server session: requests in, framed responses out, no sockets.
 #include <algorithm>
-#include <fstream>
-#include <iterator>
 #include <map>
 #include <string>
 #include <vector>
@@ -16,6 +14,7 @@
 #include "protocol/mmsh/http_codec.h"
 #include "protocol/mmsh/server_session.h"
 #include "protocol/session/metadata.h"
+#include "tests/support/memory_source.h"
 
 namespace mms::mmsh {
 namespace {
@@ -23,24 +22,8 @@ namespace {
 using server::Content;
 using server::ContentSource;
 
-std::vector<std::uint8_t> read_fixture(const char* name) {
-  std::ifstream in(std::string(MMS_SOURCE_ROOT) + "/tests/media/fixtures/" + name,
-                   std::ios::binary);
-  return std::vector<std::uint8_t>((std::istreambuf_iterator<char>(in)),
-                                   std::istreambuf_iterator<char>());
-}
-
-class MemorySource : public ContentSource {
- public:
-  Result<std::shared_ptr<const Content>> open(std::string_view path) override {
-    auto it = items.find(std::string(path));
-    if (it == items.end()) {
-      return Status(Code::kNotFound, "not found");
-    }
-    return it->second;
-  }
-  std::map<std::string, std::shared_ptr<const Content>> items;
-};
+using mms_test::MemorySource;
+using mms_test::read_fixture;
 
 struct Output {
   HttpResponse head;

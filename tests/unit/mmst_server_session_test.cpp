@@ -1,7 +1,5 @@
 // MMS server session: client commands encoded with the mmst codecs go in,
 // what the session sends (TCP units and UDP datagrams) is decoded back.
-#include <fstream>
-#include <iterator>
 #include <map>
 #include <string>
 #include <vector>
@@ -12,44 +10,14 @@
 #include "protocol/auth/ntlm.h"
 #include "protocol/mmst/messages.h"
 #include "protocol/mmst/server_session.h"
+#include "tests/support/memory_source.h"
 
 namespace mms::mmst {
 namespace {
 
 constexpr std::uint32_t kClientId = 0x1A2B3C4D;
 
-std::vector<std::uint8_t> read_fixture(const char* name) {
-  std::ifstream in(std::string(MMS_SOURCE_ROOT) + "/tests/media/fixtures/" + name,
-                   std::ios::binary);
-  return std::vector<std::uint8_t>((std::istreambuf_iterator<char>(in)),
-                                   std::istreambuf_iterator<char>());
-}
-
-class MemorySource : public server::ContentSource {
- public:
-  MemorySource() {
-    for (const char* name : {"small.asf", "mbr.asf"}) {
-      auto c = server::Content::create(name, read_fixture(name), false);
-      EXPECT_TRUE(c.ok()) << name;
-      if (c.ok()) {
-        items[std::string("/") + name] = *c;
-      }
-    }
-    auto l = server::Content::create("live.asf", read_fixture("small.asf"), true);
-    EXPECT_TRUE(l.ok());
-    if (l.ok()) {
-      items["/live.asf"] = *l;
-    }
-  }
-  Result<std::shared_ptr<const server::Content>> open(std::string_view path) override {
-    auto it = items.find(std::string(path));
-    if (it == items.end()) {
-      return Status(Code::kNotFound, "not found");
-    }
-    return it->second;
-  }
-  std::map<std::string, std::shared_ptr<const server::Content>> items;
-};
+using mms_test::MemorySource;
 
 // A decoded TCP unit with owned bytes.
 struct Got {
@@ -216,6 +184,7 @@ class Client {
 class MmstServerTest : public ::testing::Test {
  protected:
   MmstServerTest() {
+    EXPECT_TRUE(source.add_fixtures());
     config.content = &source;
     config.fast = true;
   }

@@ -2,9 +2,7 @@
 // session sends (RTSP messages, interleaved frames, UDP datagrams) is decoded
 // back and the RTP depayloaded per SSRC / channel with rtsp::AsfDepayloader.
 #include <algorithm>
-#include <fstream>
 #include <initializer_list>
-#include <iterator>
 #include <map>
 #include <string>
 #include <vector>
@@ -18,44 +16,14 @@
 #include "protocol/rtsp/sdp_wms.h"
 #include "protocol/rtsp/server_session.h"
 #include "protocol/session/metadata.h"
+#include "tests/support/memory_source.h"
 
 namespace mms::rtsp {
 namespace {
 
 constexpr const char* kUrl = "rtsp://127.0.0.1:5544/small.asf";
 
-std::vector<std::uint8_t> read_fixture(const char* name) {
-  std::ifstream in(std::string(MMS_SOURCE_ROOT) + "/tests/media/fixtures/" + name,
-                   std::ios::binary);
-  return std::vector<std::uint8_t>((std::istreambuf_iterator<char>(in)),
-                                   std::istreambuf_iterator<char>());
-}
-
-class MemorySource : public server::ContentSource {
- public:
-  MemorySource() {
-    for (const char* name : {"small.asf", "mbr.asf"}) {
-      auto c = server::Content::create(name, read_fixture(name), false);
-      EXPECT_TRUE(c.ok()) << name;
-      if (c.ok()) {
-        items[std::string("/") + name] = *c;
-      }
-    }
-    auto l = server::Content::create("live.asf", read_fixture("small.asf"), true);
-    EXPECT_TRUE(l.ok());
-    if (l.ok()) {
-      items["/live.asf"] = *l;
-    }
-  }
-  Result<std::shared_ptr<const server::Content>> open(std::string_view path) override {
-    auto it = items.find(std::string(path));
-    if (it == items.end()) {
-      return Status(Code::kNotFound, "not found");
-    }
-    return it->second;
-  }
-  std::map<std::string, std::shared_ptr<const server::Content>> items;
-};
+using mms_test::MemorySource;
 
 // One decoded TCP unit (owned) or datagram.
 struct Got {
@@ -299,6 +267,7 @@ std::map<std::string, std::uint16_t> rtp_info_seqs(const std::string& value) {
 class RtspServerTest : public ::testing::Test {
  protected:
   RtspServerTest() {
+    EXPECT_TRUE(source.add_fixtures());
     config.content = &source;
     config.fast = true;
     config.udp_port = 5544;
