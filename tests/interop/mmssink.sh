@@ -164,7 +164,9 @@ gst_frames "file://$T/two.asf" "$T/want-two.frames" ||
   fail "change: GStreamer cannot decode the two files one after the other: $(tail -n 3 "$T/want-two.frames.log")"
 serve change "filesrc location=$T/two.asf ! mmssink name=sink bind-address=127.0.0.1 port=0 path=two"
 sleep 1
-gst_frames "mmsh://127.0.0.1:$PORT/two" "$T/got-two.frames" & two_pid=$!
+gst_frames "mmsh://127.0.0.1:$PORT/two" "$T/got-two.frames" &
+two_pid=$!
+_pids+=("$two_pid")
 run "$CMD_TIMEOUT" "${GST_RUN[@]}" gst-launch-1.0 -q mmssrc location="mmsh://127.0.0.1:$PORT/two" ! \
   filesink location="$T/got-two.asf" >"$T/gst-two.log" 2>&1 ||
   fail "change: mmssrc did not reach EOS: $(tail -n 3 "$T/gst-two.log")"
