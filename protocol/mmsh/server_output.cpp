@@ -36,8 +36,7 @@ Instant ServerSession::due_time(std::uint32_t packet) const {
   if (content_->live()) {
     return content_->loop_due(config_->live_epoch, live_iteration_, packet);
   }
-  return play_start_ +
-         accel_.offset(std::int64_t{content_->meta(packet).send_time_ms} - start_send_ms_);
+  return play_start_ + accel_.offset(content_->send_ms_since(packet, start_send_ms_));
 }
 
 void ServerSession::append_packet_frame(std::uint32_t packet) {

@@ -176,8 +176,7 @@ void ServerSession::on_stop_playing(const Message& m) {
 
 Instant ServerSession::due_time(std::uint32_t packet) const {
   if (!content_->live()) {
-    return play_start_ +
-           accel_.offset(std::int64_t{content_->meta(packet).send_time_ms} - start_send_ms_);
+    return play_start_ + accel_.offset(content_->send_ms_since(packet, start_send_ms_));
   }
   // A publishing point: as soon as it arrived.
   const Instant live = content_->fed()
@@ -187,7 +186,7 @@ Instant ServerSession::due_time(std::uint32_t packet) const {
     return live;  // (a packet no longer held: the flow skips ahead, Content::catch_up)
   }
   const std::optional<Duration> paced =
-      catch_up_.offset(std::int64_t{content_->meta(packet).send_time_ms} - start_send_ms_);
+      catch_up_.offset(content_->send_ms_since(packet, start_send_ms_));
   return paced ? std::max(live, play_start_ + *paced) : live;
 }
 

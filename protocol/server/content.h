@@ -117,8 +117,13 @@ class Content {
   // Looped live: when `packet` of loop `iteration` is live on a broadcast
   // clock started at `epoch`.
   Instant loop_due(Instant epoch, std::int64_t iteration, std::uint32_t packet) const {
-    const std::int64_t rel = std::int64_t{meta(packet).send_time_ms} - meta(0).send_time_ms;
+    const std::int64_t rel = send_ms_since(packet, meta(0).send_time_ms);
     return epoch + (iteration * std::int64_t{loop_period_ms_} + rel) * kMillisecond;
+  }
+  // Media time of `packet` after a send time of `start_send_ms` (what a play
+  // starting there paces by; negative for an earlier packet).
+  std::int64_t send_ms_since(std::uint32_t packet, std::int64_t start_send_ms) const {
+    return std::int64_t{meta(packet).send_time_ms} - start_send_ms;
   }
   // Content duration in ms without preroll (from the header, else from send times).
   std::uint32_t duration_ms() const { return duration_ms_; }

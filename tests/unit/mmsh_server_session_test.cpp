@@ -20,7 +20,6 @@ namespace mms::mmsh {
 namespace {
 
 using server::Content;
-using server::ContentSource;
 
 using mms_test::MemorySource;
 using mms_test::read_fixture;

@@ -184,7 +184,7 @@ class Client {
 class MmstServerTest : public ::testing::Test {
  protected:
   MmstServerTest() {
-    EXPECT_TRUE(source.add_fixtures());
+    EXPECT_TRUE(source.add_fixtures()) << "tests/media/fixtures: small.asf or mbr.asf unusable";
     config.content = &source;
     config.fast = true;
   }

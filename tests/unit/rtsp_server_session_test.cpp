@@ -267,7 +267,7 @@ std::map<std::string, std::uint16_t> rtp_info_seqs(const std::string& value) {
 class RtspServerTest : public ::testing::Test {
  protected:
   RtspServerTest() {
-    EXPECT_TRUE(source.add_fixtures());
+    EXPECT_TRUE(source.add_fixtures()) << "tests/media/fixtures: small.asf or mbr.asf unusable";
     config.content = &source;
     config.fast = true;
     config.udp_port = 5544;
