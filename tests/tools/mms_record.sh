@@ -10,7 +10,8 @@
 #    --duration cuts one; --connection-speed selects streams;
 #  - under a pseudo-terminal the progress line shows a percent; without one a
 #    single summary line is printed;
-#  - a server-side playlist is recorded up to the end of its first entry;
+#  - a server-side playlist: .asf up to the end of its first entry, a
+#    transcode with every entry;
 #  - a bad URL fails with a one-line message and leaves no file.
 source "$(dirname "${BASH_SOURCE[0]}")/../interop/lib.sh"
 need ffmpeg ffprobe gst-launch-1.0 gst-discoverer-1.0 script python3
@@ -233,14 +234,48 @@ counts=$(ffprobe -v error -count_packets -show_entries stream=nb_read_packets -o
 [[ "$counts" =~ ^(0|N/A),[1-9][0-9]*,[1-9][0-9]*$ ]] || fail "--connection-speed 200k: packets per stream $counts (want none in stream 1)"
 log "--connection-speed 200k: packets per stream $counts"
 
-# A server-side playlist: the recording ends with the first entry.
-start_server --fast --mms-port 0 --playlist "pl=$SRC,$AUDIO"
+# A server-side playlist: an .asf recording ends with the first entry; a
+# transcode holds every entry, on one timeline (A/V then audio-only: the video
+# track ends with the first entry; A/V twice: twice the source's video frames).
+start_server --fast --mms-port 0 --playlist "pl=$SRC,$AUDIO" --playlist "pl2=$SRC,$SRC"
+PL_HTTP=$SERVER_PORT
 PL_MMS=$(sed -n 's/^mms-server listening .*mms=\([0-9][0-9]*\).*/\1/p' "$T/server.out" | head -n1)
 rec playlist "mmst://127.0.0.1:$PL_MMS/pl" "$T/pl.asf"
 [[ $RC -eq 0 ]] || fail "playlist: exit status $RC: $(cat "$T/playlist.log")"
 grep -q 'first entry' "$T/playlist.log" || fail "playlist: no message about the stream change"
 framemd5_decoded "$T/pl.asf" >"$T/pl.md5"
 compare_lines "playlist recording vs its first entry" "$T/want.md5" "$T/pl.md5"
+# video_frames FILE: decoded video frames, by ffprobe.
+video_frames() {
+  ffprobe -v error -select_streams v:0 -count_frames -show_entries stream=nb_read_frames -of csv=p=0 "$1"
+}
+src_frames=$(video_frames "$MEDIA/$SRC")
+[[ "$src_frames" =~ ^[1-9][0-9]*$ ]] || fail "cannot count the source's video frames: $src_frames"
+# check_playlist NAME FILE WANT_CODECS WANT_VIDEO_FRAMES
+check_playlist() {
+  [[ $RC -eq 0 ]] || fail "$1: exit status $RC: $(cat "$T/$1.log")"
+  grep -q ', 2 entries)' "$T/$1.log" || fail "$1: the summary does not count 2 entries: $(cat "$T/$1.log")"
+  local got d v
+  got=$(ffprobe -v error -show_entries stream=codec_name -of csv=p=0 "$2" | paste -sd, -)
+  [[ "$got" == "$3" ]] || fail "$1: codecs $got, want $3"
+  run 120 "${FF[@]}" -i "$2" -f null - 2>"$T/decode.log" || fail "$1: $(basename "$2") does not decode"
+  d=$(duration_of "$2")
+  in_range "$d" 19.3 20.8 || fail "$1: duration $d, want the two entries' 20 s"
+  v=$(video_frames "$2")
+  [[ "$v" == "$4" ]] || fail "$1: $v video frames, want $4"
+  log "$1: $got, $d s, $v video frames"
+}
+rec pl-webm "mmsh://127.0.0.1:$PL_HTTP/pl" "$T/pl.webm"
+check_playlist pl-webm "$T/pl.webm" "vp8,vorbis" "$src_frames"
+rec pl2-mkv "mmst://127.0.0.1:$PL_MMS/pl2" "$T/pl2.mkv"
+check_playlist pl2-mkv "$T/pl2.mkv" "vp8,vorbis" $((2 * src_frames))
+# Audio-only output of A/V then audio: the first entry's video goes nowhere,
+# and the recording still ends.
+rec pl-m4a "mmsh://127.0.0.1:$PL_HTTP/pl" "$T/pl.m4a"
+[[ $RC -eq 0 ]] || fail "pl-m4a: exit status $RC: $(cat "$T/pl-m4a.log")"
+d=$(duration_of "$T/pl.m4a")
+in_range "$d" 19.3 20.8 || fail "pl-m4a: duration $d, want the two entries' 20 s"
+log "pl-m4a: $d s"
 
 # --- progress on a terminal -----------------------------------------------------------
 tty_cmd=$(printf '%q ' "${REC[@]}" --duration 3 "mmsh://127.0.0.1:$PACED/$SRC" "$T/tty.asf")

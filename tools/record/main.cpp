@@ -63,7 +63,9 @@ struct App {
   std::atomic<bool> stream_changed{false};
   bool write_failed = false;
   bool have_first_media = false;
-  std::uint32_t first_media_ms = 0;  // media time of the first packet of the file
+  std::uint32_t first_media_ms = 0;  // media time of the first packet of the entry
+  std::int64_t entry_start_ms = 0;   // media time at which the entry starts (transcodes)
+  unsigned entries = 0;              // ASF headers seen (transcodes)
   mms::record::StreamSplitter splitter;
   std::vector<std::uint8_t> first_header;
 
@@ -89,6 +91,19 @@ struct App {
   // Transcoding.
   std::vector<GstPad*> pads;  // decodebin source pads, until no-more-pads
   bool linked = false;
+  // What each pad of an entry was linked to, in pad order: the sink pad of
+  // the first element of its chain into encodebin, or of its fakesink. A
+  // later entry's n-th pad of a kind takes over the n-th chain of that kind;
+  // a chain no pad of a later entry takes gets EOS (the muxer, and the
+  // pipeline's EOS, would wait for it otherwise).
+  enum class Kind { kOther, kAudio, kVideo };
+  struct Chain {
+    Kind kind = Kind::kOther;
+    GstPad* sink = nullptr;
+    bool used = false;  // by a pad of the current entry
+    bool ended = false;
+  };
+  std::vector<Chain> chains;
 };
 
 void post_app(App* app, const char* name, const char* text = nullptr) {
@@ -159,7 +174,8 @@ bool account_packet(App* app, ByteView packet) {
     app->first_media_ms = static_cast<std::uint32_t>(t);
   }
   const std::int64_t media =
-      t >= app->first_media_ms ? static_cast<std::int64_t>(t - app->first_media_ms) : 0;
+      app->entry_start_ms +
+      (t >= app->first_media_ms ? static_cast<std::int64_t>(t - app->first_media_ms) : 0);
   if (app->opt.duration_s && static_cast<double>(media) >= *app->opt.duration_s * 1000.0) {
     return true;
   }
@@ -334,9 +350,9 @@ GstPadProbeReturn on_sink_event(GstPad*, GstPadProbeInfo* info, gpointer data) {
 
 // --- transcoding ---------------------------------------------------------------
 
-// Counts bytes and media time of what mmssrc outputs; cuts the stream at the
-// first packet beyond --duration or at a stream change (the rest of that
-// buffer and every later one are dropped).
+// Counts bytes and media time of what mmssrc outputs (over every entry); cuts
+// the stream at the first packet beyond --duration (the rest of that buffer
+// and every later one are dropped).
 GstPadProbeReturn on_src_buffer(GstPad*, GstPadProbeInfo* info, gpointer data) {
   App* app = static_cast<App*>(data);
   GstBuffer* buf = GST_PAD_PROBE_INFO_BUFFER(info);
@@ -363,15 +379,17 @@ GstPadProbeReturn on_src_buffer(GstPad*, GstPadProbeInfo* info, gpointer data) {
     const std::size_t start = consumed;
     consumed += u.bytes.size();
     if (u.kind == mms::record::StreamSplitter::Kind::kHeader) {
-      if (!app->first_header.empty()) {
-        app->stream_changed.store(true);
-        stop_from_stream(
-            app, "the stream changed (a new header); the recording ends with the first entry");
-        cut = start > pending ? start - pending : 0;
-        break;
+      if (app->first_header.empty()) {
+        app->first_header.assign(u.bytes.data(), u.bytes.data() + u.bytes.size());
+        app->got_header.store(true);
+      } else {
+        // The next entry (a playlist, a live loop): decodebin gives it new
+        // pads, which on_pad_added links to the same encoders; its media
+        // time goes on from where the last entry's ended.
+        app->entry_start_ms = app->media_ms.load();
+        app->have_first_media = false;
       }
-      app->first_header.assign(u.bytes.data(), u.bytes.data() + u.bytes.size());
-      app->got_header.store(true);
+      ++app->entries;
       continue;
     }
     if (account_packet(app, u.bytes)) {
@@ -487,16 +505,6 @@ bool pad_is(GstPad* pad, const char* prefix) {
   return yes;
 }
 
-void on_pad_added(GstElement*, GstPad* pad, gpointer data) {
-  App* app = static_cast<App*>(data);
-  std::lock_guard<std::mutex> lock(app->mu);
-  if (app->linked) {
-    // A later group (a new stream entry): not recorded.
-    return;
-  }
-  app->pads.push_back(GST_PAD(gst_object_ref(pad)));
-}
-
 bool link_chain(GstElement* bin, GstPad* from, std::vector<GstElement*> chain, GstPad* to) {
   for (GstElement* e : chain) {
     gst_bin_add(GST_BIN(bin), e);
@@ -526,12 +534,85 @@ bool link_chain(GstElement* bin, GstPad* from, std::vector<GstElement*> chain, G
   return true;
 }
 
+App::Kind kind_of(GstPad* pad) {
+  return pad_is(pad, "video/")   ? App::Kind::kVideo
+         : pad_is(pad, "audio/") ? App::Kind::kAudio
+                                 : App::Kind::kOther;
+}
+
+// Where a stream the recording does not hold goes.
+GstElement* discard_sink() {
+  GstElement* fs = gst_element_factory_make("fakesink", nullptr);
+  g_object_set(fs, "sync", FALSE, "async", FALSE, nullptr);
+  return fs;
+}
+
+// A pad of a later entry: it takes over the next unused chain of its kind
+// from the pad of the entry before (drained by now; decodebin may add the new
+// pads before it removes the old). A kind the recording does not hold goes to
+// a fakesink.
+void link_later_pad(App* app, GstPad* pad) {
+  const App::Kind kind = kind_of(pad);
+  App::Chain* chain = nullptr;
+  for (App::Chain& c : app->chains) {
+    if (c.kind == kind && !c.used && !c.ended) {
+      chain = &c;
+      break;
+    }
+  }
+  if (chain == nullptr) {
+    GstElement* fs = discard_sink();
+    if (!link_chain(app->pipeline, pad, {fs}, nullptr)) {
+      post_app(app, "mms-record-error", "cannot link the next entry's streams");
+      return;
+    }
+    app->chains.push_back({kind, gst_element_get_static_pad(fs, "sink"), true, false});
+    return;
+  }
+  chain->used = true;
+  GstPad* old = gst_pad_get_peer(chain->sink);
+  if (old != nullptr) {
+    gst_pad_unlink(old, chain->sink);
+    gst_object_unref(old);
+  }
+  if (gst_pad_link(pad, chain->sink) != GST_PAD_LINK_OK) {
+    post_app(app, "mms-record-error", "cannot link the next entry's streams to the encoders");
+  }
+}
+
+void on_pad_added(GstElement*, GstPad* pad, gpointer data) {
+  App* app = static_cast<App*>(data);
+  std::lock_guard<std::mutex> lock(app->mu);
+  if (app->linked) {
+    link_later_pad(app, pad);
+    return;
+  }
+  app->pads.push_back(GST_PAD(gst_object_ref(pad)));
+}
+
+// The end of a later entry's pads: the chains it did not take end.
+void end_unused_chains(App* app) {
+  for (App::Chain& c : app->chains) {
+    if (!c.used && !c.ended) {
+      c.ended = true;
+      GstPad* old = gst_pad_get_peer(c.sink);
+      if (old != nullptr) {
+        gst_pad_unlink(old, c.sink);
+        gst_object_unref(old);
+      }
+      gst_pad_send_event(c.sink, gst_event_new_eos());
+    }
+    c.used = false;
+  }
+}
+
 void on_no_more_pads(GstElement*, gpointer data) {
   App* app = static_cast<App*>(data);
   std::vector<GstPad*> pads;
   {
     std::lock_guard<std::mutex> lock(app->mu);
     if (app->linked) {
+      end_unused_chains(app);
       return;
     }
     app->linked = true;
@@ -584,12 +665,16 @@ void on_no_more_pads(GstElement*, gpointer data) {
         chain.push_back(gst_element_factory_make("audioconvert", nullptr));
         chain.push_back(gst_element_factory_make("audioresample", nullptr));
       }
+      GstPad* first = gst_element_get_static_pad(chain.front(), "sink");
       ok = link_chain(app->pipeline, p, chain, target);
       gst_object_unref(target);
+      std::lock_guard<std::mutex> lock(app->mu);
+      app->chains.push_back({kind_of(p), first, false, false});
     } else {
-      GstElement* fs = gst_element_factory_make("fakesink", nullptr);
-      g_object_set(fs, "sync", FALSE, "async", FALSE, nullptr);
+      GstElement* fs = discard_sink();
       ok = link_chain(app->pipeline, p, {fs}, nullptr);
+      std::lock_guard<std::mutex> lock(app->mu);
+      app->chains.push_back({kind_of(p), gst_element_get_static_pad(fs, "sink"), false, false});
     }
   }
   for (GstPad* p : pads) {
@@ -1034,6 +1119,9 @@ int run(App* app) {
                       static_cast<double>(app->media_ms.load()) / 1000.0);
         summary = mms::record::format_bytes(size) + ", " + secs + " of media, " +
                   mms::record::to_string(o.kind);
+        if (app->entries > 1) {
+          summary += ", " + std::to_string(app->entries) + " entries";
+        }
       }
     }
   }
@@ -1045,6 +1133,9 @@ int run(App* app) {
   }
   g_main_loop_unref(app->loop);
   gst_object_unref(app->pipeline);
+  for (App::Chain& c : app->chains) {
+    gst_object_unref(c.sink);
+  }
   return rc;
 }
 
