@@ -162,11 +162,17 @@ Status parse_payload(ByteView packet, std::size_t pos, std::size_t limit, std::u
   std::uint8_t stream = 0;
   std::uint32_t rep_len = 0;
   p->header_begin = pos;
-  if (!r.read_u8(&stream) || !r.read_var_le(kWidths[(prop >> 4) & 3], &p->object_number) ||
-      !r.read_var_le(kWidths[(prop >> 2) & 3], &p->object_offset) ||
+  p->object_offset_width = kWidths[(prop >> 2) & 3];
+  if (!r.read_u8(&stream) || !r.read_var_le(kWidths[(prop >> 4) & 3], &p->object_number)) {
+    return Status(Code::kMalformed, "ASF payload header truncated");
+  }
+  p->object_offset_pos = r.offset();
+  if (!r.read_var_le(p->object_offset_width, &p->object_offset) ||
       !r.read_var_le(kWidths[prop & 3], &rep_len)) {
     return Status(Code::kMalformed, "ASF payload header truncated");
   }
+  p->replicated_begin = r.offset();
+  p->replicated_length = rep_len;
   p->stream = static_cast<std::uint8_t>(stream & 0x7F);
   p->keyframe = (stream & 0x80) != 0;
   ByteView rep;
@@ -288,6 +294,7 @@ Result<PacketInfo> parse_packet(ByteView packet, std::uint32_t packet_size) {
   MMS_TRY(parse_fields(packet, &f));
   PacketInfo info;
   info.send_time_ms = f.send_time;
+  info.send_time_offset = f.payloads_begin - 6;  // Send Time (4) and Duration (2) end it
   info.duration_ms = f.duration;
   info.multiple_payloads = (f.length_type & 1) != 0;
   info.packet_length = f.packet_length_width != 0 ? f.packet_length : packet_size;

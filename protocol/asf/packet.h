@@ -20,13 +20,18 @@ struct PayloadInfo {
   std::uint32_t object_offset = 0;  // offset into media object (or presentation time if compressed)
   std::uint32_t presentation_ms =
       0;  // from replicated data when >= 8 bytes, else object_offset when compressed
-  std::size_t header_begin = 0;  // offset in the packet of this payload's stream number byte
-  std::size_t data_begin = 0;    // offset of the payload data
-  std::size_t data_end = 0;      // one past the payload data
+  std::size_t header_begin = 0;         // offset in the packet of this payload's stream number byte
+  std::size_t object_offset_pos = 0;    // offset of the Offset Into Media Object field
+  unsigned object_offset_width = 0;     // its width in bytes (0: absent)
+  std::size_t replicated_begin = 0;     // offset of the replicated data
+  std::uint32_t replicated_length = 0;  // 1: a compressed payload
+  std::size_t data_begin = 0;           // offset of the payload data
+  std::size_t data_end = 0;             // one past the payload data
 };
 
 struct PacketInfo {
   std::uint32_t send_time_ms = 0;
+  std::size_t send_time_offset = 0;  // offset of the Send Time field
   std::uint16_t duration_ms = 0;
   bool multiple_payloads = false;
   bool any_keyframe = false;           // some payload has the key-frame bit
