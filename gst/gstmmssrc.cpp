@@ -60,6 +60,7 @@
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -67,6 +68,7 @@
 #include "gst/error_map.h"
 #include "protocol/asf/header_parser.h"
 #include "protocol/asf/packet.h"
+#include "protocol/asf/splice.h"
 #include "protocol/core/fast_start.h"
 #include "protocol/core/url.h"
 #include "protocol/io/driver.h"
@@ -171,7 +173,23 @@ struct GstMmsSrcPrivate {
   bool timeline_next = false;   // the next data buffer starts a new entry's timeline
   gint64 chain_pts_ns = 0;      // that buffer's PTS: where asfdemux's new timestamps start
   bool command_stream = false;  // the entry's header declares a command (script) stream
+  // The next data buffer is flagged DISCONT (a spliced entry's first).
   bool discont_next = false;
+  // What asfdemux parsed: the header pushed last, as pushed (open-ended for a
+  // server-side playlist, see mark_pushed_header).
+  std::shared_ptr<const std::vector<std::uint8_t>> pushed_header;
+  std::shared_ptr<const mms::asf::HeaderInfo> pushed_info;
+  // Splicing the current entry into the stream of the pushed header (see
+  // splice_entry): its packets' stream numbers are mapped and their times
+  // moved on by splice_shift_ms.
+  bool splicing = false;
+  mms::asf::StreamMap splice_map;
+  std::uint32_t splice_shift_ms = 0;
+  std::uint32_t last_send_ms = 0;  // of the last packet pushed: a spliced one is not before it
+  // Where the current entry starts in the pushed header's timeline (0 but
+  // for a spliced entry; guarded by mu): seeks and the duration are the
+  // entry's plus this.
+  gint64 splice_start_ns = 0;
   mms::gst::ErrorContext error_ctx;
   guint timeout = kDefaultTimeout;
   // Minimum latency answered for a live source (guarded by mu): the
@@ -498,6 +516,19 @@ void post_tags(GstMmsSrc* self, const mms::asf::HeaderInfo& info,
   gst_element_post_message(GST_ELEMENT(self), gst_message_new_tag(GST_OBJECT(self), tags));
 }
 
+// What is told of every entry: its tags, the server's metadata, the header's
+// script commands.
+void post_entry(GstMmsSrc* self, const mms::io::Item& item) {
+  GstMmsSrcPrivate* p = self->priv;
+  post_tags(self, *item.info, item.metadata.get());
+  if (item.metadata) {
+    post_metadata(self, *item.metadata, p->entry);
+  }
+  for (const mms::asf::ScriptCommand& c : item.info->script_commands) {
+    post_script_command(self, c, "header", p->entry);
+  }
+}
+
 // Server-side playlists (docs/element.md): asfdemux handles the next entry's
 // header as a chained ASF (new pads, then EOS on the old ones and
 // no-more-pads) and timestamps every entry from 0. So that the running time
@@ -518,6 +549,10 @@ gint64 entry_duration_ns(const mms::asf::HeaderInfo* info) {
 // Bytes of an ASF object's GUID and size.
 constexpr std::size_t kAsfObjectHeaderBytes = 24;
 
+// The packet count of an open-ended header: more than any stream sends, small
+// enough that asfdemux's byte offsets (count * packet size) do not overflow.
+constexpr std::uint64_t kOpenEndedPackets = std::uint64_t{1} << 40;
+
 GstClockTime live_latency_for(const mms::asf::HeaderInfo* info) {
   const std::uint64_t preroll_ms = info != nullptr ? info->preroll_ms : 0;
   // A header's preroll is bounded only by its 64-bit field: cap it at a minute.
@@ -536,7 +571,8 @@ GstClockTime live_latency_for(const mms::asf::HeaderInfo* info) {
 // that was done (false for broadcasts: asfdemux checks every packet for a
 // header).
 bool end_entry(GstMmsSrc* self, const mms::asf::HeaderInfo* prev) {
-  if (prev == nullptr || prev->broadcast() || prev->data_packets_count == 0) {
+  if (prev == nullptr || prev->broadcast() || prev->data_packets_count == 0 ||
+      prev->data_packets_count > kOpenEndedPackets) {
     return false;
   }
   GstSegment segment;
@@ -546,6 +582,121 @@ bool end_entry(GstMmsSrc* self, const mms::asf::HeaderInfo* prev) {
   segment.time = segment.start;
   gst_pad_push_event(GST_BASE_SRC_PAD(self), gst_event_new_segment(&segment));
   return true;
+}
+
+// Server-side playlists, continued (docs/element.md): when the server says
+// the content is a playlist, the first header is pushed open-ended (no play
+// duration, a packet count asfdemux does not reach), and an entry whose
+// streams are the streams in force (asf::continuing_streams) is spliced into
+// the stream: no header, its packets renumbered and their times moved on to
+// where the entry before ended. asfdemux then sees one stream: no new pads,
+// which decodebin3 (uritranscodebin) cannot take at an entry change in 1.22.
+// An entry with other streams is chained as above.
+
+// Pushes the header as is, or open-ended for a playlist's first; records what
+// asfdemux will parse.
+std::shared_ptr<const std::vector<std::uint8_t>> mark_pushed_header(GstMmsSrc* self,
+                                                                    const mms::io::Item& item) {
+  GstMmsSrcPrivate* p = self->priv;
+  std::shared_ptr<const std::vector<std::uint8_t>> out = item.header;
+  // Only the first header: asfdemux clips a chained header's stream at its
+  // play duration plus the running time the entry starts at, which for no
+  // play duration is just before that start.
+  if (!p->header_pushed && item.playlist && !item.info->broadcast() && item.info->has_data_prefix) {
+    auto marked = std::make_shared<std::vector<std::uint8_t>>(*item.header);
+    const mms::Status st = mms::asf::mark_open_ended(marked.get(), kOpenEndedPackets);
+    if (st.ok()) {
+      out = std::move(marked);
+    } else {
+      GST_WARNING_OBJECT(self, "header not marked open-ended: %s", st.what());
+    }
+  }
+  mms::Result<mms::asf::HeaderInfo> info = mms::asf::parse_header(mms::ByteView(*out));
+  p->pushed_header = out;
+  if (!info.ok()) {
+    p->pushed_info = item.info;
+    return out;
+  }
+  if (out != item.header) {
+    // asfdemux counts packets by the Data Object's count, not File Properties'.
+    info->data_packets_count = kOpenEndedPackets;
+  }
+  p->pushed_info = std::make_shared<const mms::asf::HeaderInfo>(std::move(*info));
+  return out;
+}
+
+// At a new entry's header: whether it continues the stream in force (then
+// its packets are rewritten from now on, and nothing is pushed).
+bool splice_entry(GstMmsSrc* self, const mms::io::Item& item, const mms::asf::HeaderInfo* prev) {
+  GstMmsSrcPrivate* p = self->priv;
+  if (!p->pushed_header || !p->pushed_info || prev == nullptr ||
+      p->pushed_info->data_packets_count != kOpenEndedPackets) {
+    return false;
+  }
+  mms::Result<mms::asf::StreamMap> map =
+      mms::asf::continuing_streams(mms::ByteView(*p->pushed_header), mms::ByteView(*item.header));
+  if (!map.ok()) {
+    GST_INFO_OBJECT(self, "next entry chained, not spliced: %s", map.status().what());
+    return false;
+  }
+  gint64 start_ns = 0;
+  {
+    std::lock_guard<std::mutex> lock(p->mu);
+    start_ns = p->splice_start_ns + entry_duration_ns(prev);
+  }
+  // The entry's time t (with its preroll) goes to t - its preroll + the
+  // pushed header's preroll + where it starts.
+  const std::int64_t shift = start_ns / GST_MSECOND +
+                             static_cast<std::int64_t>(p->pushed_info->preroll_ms) -
+                             static_cast<std::int64_t>(item.info->preroll_ms);
+  if (shift < 0 || shift > G_MAXUINT32) {
+    GST_INFO_OBJECT(self, "next entry chained, not spliced: its preroll");
+    return false;
+  }
+  p->splicing = true;
+  // Decoders start the entry afresh (their state is the last entry's): as
+  // decoded from its own file.
+  p->discont_next = true;
+  p->splice_map = *map;
+  p->splice_shift_ms = static_cast<std::uint32_t>(shift);
+  {
+    std::lock_guard<std::mutex> lock(p->mu);
+    p->splice_start_ns = start_ns;
+  }
+  GST_INFO_OBJECT(self, "entry %u spliced at %" GST_TIME_FORMAT " (times + %u ms)", p->entry + 1,
+                  GST_TIME_ARGS(static_cast<GstClockTime>(start_ns)), p->splice_shift_ms);
+  return true;
+}
+
+// A spliced entry's packets, in place: each rewritten onto the stream in
+// force; one that cannot be (a time past its field) is dropped with a
+// warning. Returns the bytes left.
+std::size_t continue_packets(GstMmsSrc* self, std::uint8_t* data, std::size_t size,
+                             std::uint32_t packet_size) {
+  GstMmsSrcPrivate* p = self->priv;
+  if (packet_size == 0) {
+    return size;
+  }
+  std::size_t out = 0;
+  for (std::size_t at = 0; at + packet_size <= size; at += packet_size) {
+    std::uint8_t* pkt = data + at;
+    const mms::Status st = mms::asf::continue_packet(pkt, packet_size, packet_size, p->splice_map,
+                                                     p->splice_shift_ms, p->last_send_ms);
+    if (!st.ok()) {
+      GST_ELEMENT_WARNING(self, STREAM, DEMUX, (nullptr),
+                          ("a packet of playlist entry %u dropped: %s", p->entry, st.what()));
+      continue;
+    }
+    mms::Result<std::uint32_t> send = mms::asf::packet_send_time(mms::ByteView(pkt, packet_size));
+    if (send.ok()) {
+      p->last_send_ms = *send;
+    }
+    if (out != at) {
+      std::memmove(data + out, pkt, packet_size);
+    }
+    out += packet_size;
+  }
+  return out;
 }
 
 // Before the first data buffer of a new entry: a new segment, and the entry's
@@ -848,6 +999,11 @@ static gboolean gst_mms_src_start(GstBaseSrc* src) noexcept {
   p->timeline_next = false;
   p->discont_next = false;
   p->command_stream = false;
+  p->pushed_header.reset();
+  p->pushed_info.reset();
+  p->splicing = false;
+  p->splice_shift_ms = 0;
+  p->last_send_ms = 0;
   p->timeout = s.timeout;
   p->bandwidth.store(0);
   auto driver =
@@ -855,6 +1011,7 @@ static gboolean gst_mms_src_start(GstBaseSrc* src) noexcept {
   driver->open(std::move(ds));
   std::lock_guard<std::mutex> lock(p->mu);
   p->info.reset();
+  p->splice_start_ns = 0;
   p->live_latency = kLiveJitter;
   p->driver = std::move(driver);
   return TRUE;
@@ -920,13 +1077,31 @@ static GstFlowReturn gst_mms_src_create(GstPushSrc* psrc, GstBuffer** outbuf) no
             std::lock_guard<std::mutex> lock(p->mu);
             prev = p->info;
           }
-          split_header = end_entry(self, prev.get());
+          if (!stream_switch && splice_entry(self, item, prev.get())) {
+            ++p->entry;
+            {
+              std::lock_guard<std::mutex> lock(p->mu);
+              p->info = item.info;
+            }
+            post_entry(self, item);
+            p->command_stream = has_command_stream(*item.info);
+            continue;  // asfdemux goes on with the same header
+          }
+          p->splicing = false;
+          gint64 spliced_ns = 0;  // where the entry before started in the pushed header's timeline
+          {
+            std::lock_guard<std::mutex> lock(p->mu);
+            spliced_ns = p->splice_start_ns;
+            p->splice_start_ns = 0;
+          }
+          split_header = end_entry(self, p->pushed_info.get());
           if (stream_switch) {
             // Other streams of the same content, given as a new entry (see
             // continue_timeline): its timestamps start where those streams
             // do; the content's origin in the running time stays.
             const gint64 at = static_cast<gint64>(*item.continues_at_ms) * GST_MSECOND;
-            p->chain_pts_ns = split_header ? std::max<gint64>(0, p->timeline_ns + at) : 0;
+            p->chain_pts_ns =
+                split_header ? std::max<gint64>(0, p->timeline_ns + spliced_ns + at) : 0;
             GST_INFO_OBJECT(
                 self, "new streams from %" GST_TIME_FORMAT " at running time %" GST_TIME_FORMAT,
                 GST_TIME_ARGS(static_cast<GstClockTime>(at)),
@@ -936,7 +1111,8 @@ static GstFlowReturn gst_mms_src_create(GstPushSrc* psrc, GstBuffer** outbuf) no
             // Only a header that asfdemux takes at once (see end_entry) can be
             // followed by the segment that carries the entry's start; after a
             // broadcast header the running time starts at 0 again.
-            p->timeline_ns = split_header ? p->timeline_ns + entry_duration_ns(prev.get()) : 0;
+            p->timeline_ns =
+                split_header ? p->timeline_ns + spliced_ns + entry_duration_ns(prev.get()) : 0;
             if (p->timeline_ns < 0) {
               p->timeline_ns = 0;
             }
@@ -959,21 +1135,17 @@ static GstFlowReturn gst_mms_src_create(GstPushSrc* psrc, GstBuffer** outbuf) no
           gst_element_post_message(GST_ELEMENT(self), gst_message_new_latency(GST_OBJECT(self)));
         }
         if (!stream_switch) {  // the same entry goes on: told already
-          post_tags(self, *item.info, item.metadata.get());
-          if (item.metadata) {
-            post_metadata(self, *item.metadata, p->entry);
-          }
-          for (const mms::asf::ScriptCommand& c : item.info->script_commands) {
-            post_script_command(self, c, "header", p->entry);
-          }
+          post_entry(self, item);
         }
         p->command_stream = has_command_stream(*item.info);
         GST_INFO_OBJECT(self, "ASF header: %zu bytes, packet size %u, %zu streams%s%s",
                         item.header->size(), item.info->packet_size, item.info->streams.size(),
                         item.info->broadcast() ? ", broadcast" : "",
                         item.changed ? ", new entry" : "");
-        const std::uint8_t* hdr = item.header->data();
-        std::size_t hdr_size = item.header->size();
+        const std::shared_ptr<const std::vector<std::uint8_t>> pushed =
+            mark_pushed_header(self, item);
+        const std::uint8_t* hdr = pushed->data();
+        std::size_t hdr_size = pushed->size();
         if (split_header && hdr_size > kAsfObjectHeaderBytes) {
           GstBuffer* start = gst_buffer_new_memdup(hdr, kAsfObjectHeaderBytes);
           GST_BUFFER_FLAG_SET(start, GST_BUFFER_FLAG_DISCONT);
@@ -990,7 +1162,7 @@ static GstFlowReturn gst_mms_src_create(GstPushSrc* psrc, GstBuffer** outbuf) no
           GST_BUFFER_FLAG_SET(buf, GST_BUFFER_FLAG_DISCONT);
         }
         p->header_pushed = true;
-        GST_BUFFER_OFFSET(buf) = item.header->size() - hdr_size;
+        GST_BUFFER_OFFSET(buf) = pushed->size() - hdr_size;
         *outbuf = buf;
         return GST_FLOW_OK;
       }
@@ -998,13 +1170,14 @@ static GstFlowReturn gst_mms_src_create(GstPushSrc* psrc, GstBuffer** outbuf) no
         if (!p->header_pushed) {
           continue;  // cannot happen: the session emits the header first
         }
-        const std::size_t size = item.block.size();
+        std::size_t size = item.block.size();
         const std::size_t cap = item.block.capacity();
         std::uint8_t* data = item.block.release();
         GstBuffer* buf = gst_buffer_new_wrapped_full(static_cast<GstMemoryFlags>(0), data, cap, 0,
                                                      size, data, free);
-        if (item.discont) {
+        if (item.discont || p->discont_next) {
           GST_BUFFER_FLAG_SET(buf, GST_BUFFER_FLAG_DISCONT);
+          p->discont_next = false;
         }
         std::shared_ptr<const mms::asf::HeaderInfo> info;
         {
@@ -1016,6 +1189,18 @@ static GstFlowReturn gst_mms_src_create(GstPushSrc* psrc, GstBuffer** outbuf) no
               info->total_size + static_cast<guint64>(item.first_packet) * info->packet_size;
           if (p->command_stream) {
             post_stream_commands(self, *info, data, size, p->entry);
+          }
+          if (p->splicing) {
+            size = continue_packets(self, data, size, info->packet_size);
+            gst_buffer_set_size(buf, static_cast<gssize>(size));
+          } else if (p->pushed_info && p->pushed_info->data_packets_count == kOpenEndedPackets &&
+                     size >= info->packet_size) {
+            // Where the next entry's send times may start, if it is spliced.
+            mms::Result<std::uint32_t> send = mms::asf::packet_send_time(
+                mms::ByteView(data + size - info->packet_size, info->packet_size));
+            if (send.ok()) {
+              p->last_send_ms = *send;
+            }
           }
         }
         if (p->timeline_next) {
@@ -1094,7 +1279,15 @@ static gboolean gst_mms_src_do_seek(GstBaseSrc* src, GstSegment* segment) noexce
   if (!info || !driver->seekable()) {
     return FALSE;
   }
-  const guint64 target_ms = static_cast<guint64>(segment->start) / GST_MSECOND;
+  gint64 spliced_ns = 0;
+  {
+    std::lock_guard<std::mutex> lock(p->mu);
+    spliced_ns = p->splice_start_ns;
+  }
+  // In a spliced entry, positions are the entry's plus where it starts; one
+  // before it is the entry's start (the server seeks in the current entry).
+  const guint64 target_ms =
+      static_cast<guint64>(std::max<gint64>(0, segment->start - spliced_ns)) / GST_MSECOND;
   GST_INFO_OBJECT(self, "seeking to %" GST_TIME_FORMAT, GST_TIME_ARGS(segment->start));
   std::uint64_t epoch = driver->seek(target_ms);
   mms::io::Item::Kind kind = mms::io::Item::Kind::kData;
@@ -1121,7 +1314,8 @@ static gboolean gst_mms_src_do_seek(GstBaseSrc* src, GstSegment* segment) noexce
                   start);
   // Running time restarts at the seek position; the next entry starts where
   // the rest of this one ends.
-  p->timeline_ns = -static_cast<gint64>(target_ms * GST_MSECOND);
+  p->timeline_ns = -spliced_ns - static_cast<gint64>(target_ms * GST_MSECOND);
+  p->last_send_ms = 0;  // the entry's send times start again
   p->timeline_next = false;
   gst_segment_init(segment, GST_FORMAT_BYTES);
   segment->start = start;
@@ -1134,10 +1328,12 @@ static gboolean gst_mms_src_query(GstBaseSrc* src, GstQuery* query) noexcept {
   GstMmsSrc* self = GST_MMS_SRC(src);
   std::shared_ptr<const mms::asf::HeaderInfo> info;
   std::string location;
+  gint64 spliced_ns = 0;
   {
     std::lock_guard<std::mutex> lock(self->priv->mu);
     info = self->priv->info;
     location = self->priv->settings.location;
+    spliced_ns = self->priv->splice_start_ns;
   }
   const bool seekable = gst_mms_src_is_seekable(src) != FALSE;
   switch (GST_QUERY_TYPE(query)) {
@@ -1148,7 +1344,9 @@ static gboolean gst_mms_src_query(GstBaseSrc* src, GstQuery* query) noexcept {
         return FALSE;
       }
       if (format == GST_FORMAT_TIME && info->duration_ns() > 0) {
-        gst_query_set_duration(query, format, static_cast<gint64>(info->duration_ns()));
+        // A spliced entry ends where it started plus its own duration.
+        gst_query_set_duration(query, format,
+                               spliced_ns + static_cast<gint64>(info->duration_ns()));
         return TRUE;
       }
       if (format == GST_FORMAT_BYTES && info->data_packets_count > 0) {
@@ -1163,7 +1361,8 @@ static gboolean gst_mms_src_query(GstBaseSrc* src, GstQuery* query) noexcept {
       GstFormat format = GST_FORMAT_UNDEFINED;
       gst_query_parse_seeking(query, &format, nullptr, nullptr, nullptr);
       if (format == GST_FORMAT_TIME) {
-        gint64 dur = info && !info->broadcast() ? static_cast<gint64>(info->duration_ns()) : -1;
+        gint64 dur =
+            info && !info->broadcast() ? spliced_ns + static_cast<gint64>(info->duration_ns()) : -1;
         gst_query_set_seeking(query, format, seekable, 0, dur);
         return TRUE;
       }

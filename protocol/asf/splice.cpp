@@ -16,7 +16,6 @@ constexpr std::size_t kHeaderObjectFixedSize = 30;  // + count, reserved1, reser
 // Time Offset, Type-Specific Data Length, Error Correction Data Length, Flags,
 // Reserved, then the two data.
 constexpr std::size_t kStreamFlagsOffset = 72;
-constexpr std::size_t kStreamReservedOffset = 74;
 constexpr std::size_t kStreamPropertiesFixedSize = 78;
 // File Properties Object fields, from the object start.
 constexpr std::size_t kPlayDurationOffset = 64;
@@ -168,10 +167,14 @@ Result<StreamMap> continuing_streams(ByteView into, ByteView next) {
 }
 
 Status continue_packet(std::uint8_t* packet, std::size_t size, std::uint32_t packet_size,
-                       const StreamMap& map, std::uint32_t shift_ms) {
+                       const StreamMap& map, std::uint32_t shift_ms, std::uint32_t not_before_ms) {
   Result<PacketInfo> info = parse_packet(ByteView(packet, size), packet_size);
   MMS_TRY(info.status());
-  MMS_TRY(add_to_field(packet + info->send_time_offset, 4, shift_ms));
+  std::uint8_t* send = packet + info->send_time_offset;
+  MMS_TRY(add_to_field(send, 4, shift_ms));
+  if (load_u32le(send) < not_before_ms) {
+    store_u32le(send, not_before_ms);
+  }
   for (const PayloadInfo& p : info->payloads) {
     const std::uint8_t to = map.stream[p.stream];
     if (to == 0) {

@@ -216,6 +216,7 @@ struct Driver::Impl {
         item.changed = e.changed;
         item.metadata = e.metadata;
         item.continues_at_ms = e.continues_at_ms;
+        item.playlist = e.playlist;
         push(std::move(item));
         break;
       }

@@ -77,6 +77,7 @@ struct Item {
   // The selected streams changed: the same content goes on from this content
   // time (ms) with other streams (session::Event::continues_at_ms).
   std::optional<std::uint64_t> continues_at_ms;
+  bool playlist = false;  // session::Event::playlist
   // kData: padded packets, back to back
   Block block;
   std::uint32_t first_packet = 0;

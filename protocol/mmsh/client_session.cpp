@@ -408,6 +408,7 @@ std::size_t MmshClientSession::handle_head(ByteView bytes, Instant now) {
     features_known_ = true;
     features_broadcast_ = has_feature(*f, "broadcast");
     features_seekable_ = has_feature(*f, "seekable");
+    features_playlist_ = has_feature(*f, "playlist");
   }
   body_length_.reset();
   if (const std::string* len = resp.headers.find("Content-Length")) {
@@ -685,6 +686,7 @@ void MmshClientSession::handle_complete_header(Instant now) {
     e.header = gate_.header();
     e.info = std::make_shared<const asf::HeaderInfo>(gate_.info());
     e.changed = v->changed;
+    e.playlist = features_playlist_ || (metadata_ && has_feature(metadata_->features, "playlist"));
     e.metadata = std::move(metadata_);
     events_.push_back(std::move(e));
   }

@@ -91,6 +91,7 @@ class MmshClientSession final : public session::ClientSession {
   bool features_known_ = false;
   bool features_broadcast_ = false;
   bool features_seekable_ = false;
+  bool features_playlist_ = false;
   bool throttled_ = false;
   bool announced_ = false;
   Instant last_activity_;

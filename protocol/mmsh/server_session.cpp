@@ -299,7 +299,9 @@ std::string ServerSession::response_head(int status, const char* reason, const c
   }
   std::string pragma = "no-cache,client-id=" + std::to_string(client_id_);
   if (status == 200) {
-    pragma += live ? ",features=\"broadcast\"" : ",features=\"seekable\"";
+    pragma += live        ? ",features=\"broadcast\""
+              : playlist_ ? ",features=\"seekable,playlist\""
+                          : ",features=\"seekable\"";
   }
   pragma += ",timeout=" + std::to_string(config_->idle_timeout / kMillisecond);
   r.headers.add("Pragma", pragma);
@@ -442,7 +444,7 @@ void ServerSession::append_header_frames(std::vector<std::uint8_t>* out) {
     session::EntryMetadata m;
     m.playlist_gen_id = ++playlist_gen_id_;
     m.broadcast_id = content_->live() ? 1 : 0;
-    m.features = content_->live() ? "broadcast" : "seekable";
+    m.features = content_->live() ? "broadcast" : playlist_ ? "seekable,playlist" : "seekable";
     m.descriptions.push_back(session::describe_entry(
         content_->info().tags,
         content_->live() ? std::nullopt : std::optional<std::uint32_t>(content_->duration_ms())));
@@ -484,7 +486,8 @@ void ServerSession::handle_get(const HttpRequest& req, const std::vector<PragmaT
   next_entry_ = 0;
   std::string entry_path;
   auto playlist = config_->playlists.find(std::string(name));
-  if (playlist != config_->playlists.end() && !playlist->second.empty()) {
+  playlist_ = playlist != config_->playlists.end() && !playlist->second.empty();
+  if (playlist_) {
     // Every entry is opened now: a missing one is "not found" for the whole list.
     for (std::size_t i = 1; i < playlist->second.size(); ++i) {
       auto entry = config_->content->open("/" + playlist->second[i]);

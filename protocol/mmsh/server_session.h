@@ -210,6 +210,7 @@ class ServerSession : public server::ServerSession {
   bool keep_alive_ = false;            // the current response leaves the connection open
   bool send_metadata_ = false;         // the player is NSPlayer 9 or later: $M before every $H
   std::uint32_t playlist_gen_id_ = 0;  // of the last $M sent
+  bool playlist_ = false;              // the request names a server-side playlist
   std::uint32_t requests_ = 0;         // requests read on this connection
   std::string selected_entry_;         // stream-switch-entry of a POST SelectStream
 

@@ -869,6 +869,7 @@ void MmstClientSession::handle_complete_header(const std::vector<std::uint8_t>& 
     e.header = gate_.header();
     e.info = std::make_shared<const asf::HeaderInfo>(gate_.info());
     e.changed = v->changed;
+    e.playlist = (file_attributes_ & kFileAttributePlaylist) != 0;
     events_.push_back(std::move(e));
   }
   if (new_entry) {

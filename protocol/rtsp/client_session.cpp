@@ -697,12 +697,16 @@ void RtspClientSession::emit_header(bool changed) {
   e.info = std::move(shown.info);
   e.changed = changed;
   e.metadata = sdp_metadata();
+  // Windows Media Services names the entry's file in a playlist's description.
+  e.playlist = e.metadata && e.metadata->find(session::kCdlPlaylistEntryUrl) != nullptr;
   events_.push_back(std::move(e));
 }
 
 // The SDP's content description, as the entry's metadata (MS-RTSP has no
 // playlist-gen-id or broadcast-id there: both 0; features "broadcast" or
-// "seekable" from the header). A bad list is logged and dropped.
+// "seekable" from the header, plus "playlist" when the list names the entry's
+// file, as Windows Media Services does in a playlist). A bad list is logged
+// and dropped.
 std::shared_ptr<const session::EntryMetadata> RtspClientSession::sdp_metadata() const {
   if (sdp_.content_description.empty()) {
     return nullptr;
@@ -715,8 +719,10 @@ std::shared_ptr<const session::EntryMetadata> RtspClientSession::sdp_metadata() 
     return nullptr;
   }
   auto m = std::make_shared<session::EntryMetadata>();
-  m->features = gate_.info().broadcast() ? "broadcast" : "seekable";
   m->descriptions = std::move(*cdl);
+  m->features = gate_.info().broadcast()                            ? "broadcast"
+                : m->find(session::kCdlPlaylistEntryUrl) != nullptr ? "seekable,playlist"
+                                                                    : "seekable";
   return m;
 }
 

@@ -408,9 +408,14 @@ Result<std::string> ServerSession::sdp_for(const server::Content& content,
   if (wmp_client_) {
     // Only Windows Media players get the list: with it GStreamer's rtspsrc,
     // which takes the first a=pgmpu as the header, lost its UDP runs more often.
-    o.content_description = session::encode_sdp_cdl({session::describe_entry(
+    session::ContentDescription d = session::describe_entry(
         content.info().tags,
-        content.live() ? std::nullopt : std::optional<std::uint32_t>(content.duration_ms()))});
+        content.live() ? std::nullopt : std::optional<std::uint32_t>(content.duration_ms()));
+    if (playlist_) {
+      // As Windows Media Services does for a server-side playlist's entry.
+      d.fields.push_back({session::kCdlPlaylistEntryUrl, session::kCdlTypeLpwstr, content.name()});
+    }
+    o.content_description = session::encode_sdp_cdl({d});
   }
   return write_wms_sdp(content.header(), o);
 }

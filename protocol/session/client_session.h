@@ -71,6 +71,10 @@ struct Event {
   // (RolloverSession::select_streams): the same content goes on, from this
   // content time (ms, without preroll), with other streams.
   std::optional<std::uint64_t> continues_at_ms;
+  // kHeader: the server says the content is a server-side playlist (MMS file
+  // attribute, MMSH features, an RTSP content description with the entry's
+  // URL), so that later entries may follow.
+  bool playlist = false;
   Status status;    // kFailed
   std::string url;  // kRedirect (redacted)
   // kFailed: the server redirected to a URL this session's transport cannot

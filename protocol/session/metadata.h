@@ -18,6 +18,9 @@
 
 namespace mms::session {
 
+// The CDL field naming a server-side playlist entry's file (MS-RTSP SDP).
+constexpr const char* kCdlPlaylistEntryUrl = "WMS_CONTENT_DESCRIPTION_PLAYLIST_ENTRY_URL";
+
 // VARIANT type codes a CDL value may carry (the value is text for all of them).
 constexpr std::uint16_t kCdlTypeI4 = 3;
 constexpr std::uint16_t kCdlTypeLpwstr = 31;

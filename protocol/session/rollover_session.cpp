@@ -368,6 +368,7 @@ void RolloverSession::handle_inner_event(Event& e, Instant now) {
       }
       switcher_.disarm();  // a new header is a new entry anyway
       last_header_ = e.header;
+      playlist_ = e.playlist;
       events_.push_back(std::move(e));
       break;
     case Event::Kind::kPacket:
@@ -459,6 +460,7 @@ void RolloverSession::on_inner_packet(Event& e, Instant now) {
         h.info = info_;
         h.changed = true;
         h.continues_at_ms = o.continues_at_ms;
+        h.playlist = playlist_;
         MMS_LOG(LogLevel::kInfo, kLog, "new streams from %llu ms",
                 static_cast<unsigned long long>(o.continues_at_ms));
         events_.push_back(std::move(h));

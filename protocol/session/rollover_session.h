@@ -184,6 +184,7 @@ class RolloverSession final : public ClientSession {
   Url reconnect_url_;
   std::uint64_t position_ms_ = 0;  // where the next attempt starts playing
   std::shared_ptr<const std::vector<std::uint8_t>> last_header_;
+  bool playlist_ = false;  // of the last header (Event::playlist)
   std::shared_ptr<const asf::HeaderInfo> info_;
   bool seekable_ = false;
   // The last packet delivered: its send time and how many delivered packets had it.

@@ -6,6 +6,7 @@
 // hits its bound (playlist_apps uses it for its application pipelines).
 #pragma once
 
+#include <algorithm>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -387,6 +388,24 @@ inline std::map<std::string, std::vector<std::string>> by_kind(const RunResult& 
     }
   }
   return out;
+}
+
+// The indexes of the frames of `got` that differ from `want` (" 3 4"), the
+// frames of two playlist entries whose first entry has `boundary` frames of
+// this kind. When the element spliced the second entry into the stream (one
+// decoder for both), its first audio frame overlaps that decoder's last
+// window (WMA's MDCT overlap survives a decoder flush): that one frame may
+// differ from the file's; all others must not.
+inline std::string frames_that_differ(const std::vector<std::string>& got,
+                                      const std::vector<std::string>& want, const std::string& kind,
+                                      std::size_t boundary, bool spliced) {
+  std::string out;
+  for (std::size_t i = 0; i < std::min(got.size(), want.size()); ++i) {
+    if (got[i] != want[i] && !(spliced && kind == "audio" && i == boundary)) {
+      out += " " + std::to_string(i);
+    }
+  }
+  return out.substr(0, 200);
 }
 
 // Runs `net_src` with a flushing key-unit seek to `target` ns and `local_src`

@@ -32,6 +32,7 @@ struct SeenEvent {
   std::uint32_t packet_number = 0;
   bool discont = false;
   bool changed = false;
+  bool playlist = false;  // kHeader
   Status status;
   std::string detail;
   std::string url;
@@ -93,6 +94,7 @@ class ClientRig {
       v.packet_number = e.packet_number;
       v.discont = e.discont;
       v.changed = e.changed;
+      v.playlist = e.playlist;
       v.status = e.status;
       v.detail = e.detail;
       v.bandwidth_bps = e.bandwidth_bps;

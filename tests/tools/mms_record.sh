@@ -10,8 +10,9 @@
 #    --duration cuts one; --connection-speed selects streams;
 #  - under a pseudo-terminal the progress line shows a percent; without one a
 #    single summary line is printed;
-#  - a server-side playlist: .asf up to the end of its first entry, a
-#    transcode with every entry;
+#  - a server-side playlist: .asf with a spliced entry, or up to the end of
+#    its first entry before one with other streams; a transcode with every
+#    entry;
 #  - a bad URL fails with a one-line message and leaves no file.
 source "$(dirname "${BASH_SOURCE[0]}")/../interop/lib.sh"
 need ffmpeg ffprobe gst-launch-1.0 gst-discoverer-1.0 script python3
@@ -234,27 +235,40 @@ counts=$(ffprobe -v error -count_packets -show_entries stream=nb_read_packets -o
 [[ "$counts" =~ ^(0|N/A),[1-9][0-9]*,[1-9][0-9]*$ ]] || fail "--connection-speed 200k: packets per stream $counts (want none in stream 1)"
 log "--connection-speed 200k: packets per stream $counts"
 
-# A server-side playlist: an .asf recording ends with the first entry; a
-# transcode holds every entry, on one timeline (A/V then audio-only: the video
-# track ends with the first entry; A/V twice: twice the source's video frames).
-start_server --fast --mms-port 0 --playlist "pl=$SRC,$AUDIO" --playlist "pl2=$SRC,$SRC"
+# A server-side playlist. The element splices an entry with the streams in
+# force into one stream (A/V then audio-only: the audio continues), so an .asf
+# recording holds both entries; an entry with other streams (audio-only then
+# A/V) comes with its own header, and an .asf recording ends before it. A
+# transcode holds every entry either way, on one timeline (A/V then
+# audio-only: the video track ends with the first entry).
+start_server --fast --mms-port 0 --playlist "pl=$SRC,$AUDIO" --playlist "pl2=$SRC,$SRC" \
+  --playlist "pl3=$AUDIO,$SRC"
 PL_HTTP=$SERVER_PORT
 PL_MMS=$(sed -n 's/^mms-server listening .*mms=\([0-9][0-9]*\).*/\1/p' "$T/server.out" | head -n1)
-rec playlist "mmst://127.0.0.1:$PL_MMS/pl" "$T/pl.asf"
-[[ $RC -eq 0 ]] || fail "playlist: exit status $RC: $(cat "$T/playlist.log")"
-grep -q 'first entry' "$T/playlist.log" || fail "playlist: no message about the stream change"
-framemd5_decoded "$T/pl.asf" >"$T/pl.md5"
-compare_lines "playlist recording vs its first entry" "$T/want.md5" "$T/pl.md5"
 # video_frames FILE: decoded video frames, by ffprobe.
 video_frames() {
   ffprobe -v error -select_streams v:0 -count_frames -show_entries stream=nb_read_frames -of csv=p=0 "$1"
 }
 src_frames=$(video_frames "$MEDIA/$SRC")
 [[ "$src_frames" =~ ^[1-9][0-9]*$ ]] || fail "cannot count the source's video frames: $src_frames"
+rec playlist "mmst://127.0.0.1:$PL_MMS/pl" "$T/pl.asf"
+[[ $RC -eq 0 ]] || fail "playlist: exit status $RC: $(cat "$T/playlist.log")"
+grep -q 'first entry' "$T/playlist.log" && fail "playlist: the spliced entry ended the recording"
+d=$(duration_of "$T/pl.asf")
+in_range "$d" 19.3 20.8 || fail "spliced playlist .asf: duration $d, want the two entries' 20 s"
+v=$(video_frames "$T/pl.asf")
+[[ "$v" == "$src_frames" ]] || fail "spliced playlist .asf: $v video frames, want $src_frames"
+run 120 "${FF[@]}" -i "$T/pl.asf" -f null - || fail "spliced playlist .asf does not decode"
+log "spliced playlist .asf: $d s, $v video frames"
+framemd5_decoded "$MEDIA/$AUDIO" >"$T/want-audio.md5"
+rec playlist3 "mmst://127.0.0.1:$PL_MMS/pl3" "$T/pl3.asf"
+[[ $RC -eq 0 ]] || fail "chained playlist: exit status $RC: $(cat "$T/playlist3.log")"
+grep -q 'first entry' "$T/playlist3.log" || fail "chained playlist: no message about the stream change"
+framemd5_decoded "$T/pl3.asf" >"$T/pl3.md5"
+compare_lines "chained playlist recording vs its first entry" "$T/want-audio.md5" "$T/pl3.md5"
 # check_playlist NAME FILE WANT_CODECS WANT_VIDEO_FRAMES
 check_playlist() {
   [[ $RC -eq 0 ]] || fail "$1: exit status $RC: $(cat "$T/$1.log")"
-  grep -q ', 2 entries)' "$T/$1.log" || fail "$1: the summary does not count 2 entries: $(cat "$T/$1.log")"
   local got d v
   got=$(ffprobe -v error -show_entries stream=codec_name -of csv=p=0 "$2" | paste -sd, -)
   [[ "$got" == "$3" ]] || fail "$1: codecs $got, want $3"
@@ -269,6 +283,12 @@ rec pl-webm "mmsh://127.0.0.1:$PL_HTTP/pl" "$T/pl.webm"
 check_playlist pl-webm "$T/pl.webm" "vp8,vorbis" "$src_frames"
 rec pl2-mkv "mmst://127.0.0.1:$PL_MMS/pl2" "$T/pl2.mkv"
 check_playlist pl2-mkv "$T/pl2.mkv" "vp8,vorbis" $((2 * src_frames))
+# Audio-only then A/V (chained): the transcode goes on through the new pads.
+rec pl3-webm "mmsh://127.0.0.1:$PL_HTTP/pl3" "$T/pl3.webm"
+[[ $RC -eq 0 ]] || fail "pl3-webm: exit status $RC: $(cat "$T/pl3-webm.log")"
+d=$(duration_of "$T/pl3.webm")
+in_range "$d" 19.3 20.8 || fail "pl3-webm: duration $d, want the two entries' 20 s"
+log "pl3-webm: $d s"
 # Audio-only output of A/V then audio: the first entry's video goes nowhere,
 # and the recording still ends.
 rec pl-m4a "mmsh://127.0.0.1:$PL_HTTP/pl" "$T/pl.m4a"

@@ -190,6 +190,15 @@ TEST(AsfSplice, StreamNumbersFollowTheMap) {
     EXPECT_EQ(after->payloads[i].stream, before->payloads[i].stream + 10);
     EXPECT_EQ(after->payloads[i].keyframe, before->payloads[i].keyframe);
   }
+  // A send time is never below the one given.
+  Bytes early = m.packets.front();
+  ASSERT_TRUE(continue_packet(early.data(), early.size(), m.info.packet_size, map, 0,
+                              before->send_time_ms + 500)
+                  .ok());
+  auto late = parse_packet(early, m.info.packet_size);
+  ASSERT_TRUE(late.ok());
+  EXPECT_EQ(late->send_time_ms, before->send_time_ms + 500);
+  EXPECT_EQ(late->payloads[0].presentation_ms, before->payloads[0].presentation_ms);
   // A payload of a stream the map does not know.
   Bytes again = m.packets.front();
   EXPECT_EQ(continue_packet(again.data(), again.size(), m.info.packet_size, StreamMap{}, 0).code(),

@@ -566,11 +566,24 @@ TEST(MmshClientSession, StreamChangeWithNewHeaderAnnouncesChangedHeader) {
   ASSERT_EQ(rig.log().size(), 5u) << ::testing::PrintToString(rig.log());
   EXPECT_EQ(rig.events()[2].kind, Event::Kind::kHeader);
   EXPECT_TRUE(rig.events()[2].changed);
+  EXPECT_TRUE(rig.events()[2].playlist);  // features="seekable,playlist"
   EXPECT_EQ(*rig.events()[2].header, mbr.header);
   EXPECT_EQ(rig.events()[2].info->packet_size, mbr.packet_size);
   EXPECT_EQ(rig.events()[3].kind, Event::Kind::kPacket);
   EXPECT_EQ(rig.packets()[2], mbr.packets[0]);
   EXPECT_EQ(rig.events()[4].kind, Event::Kind::kEos);
+}
+
+TEST(MmshClientSession, HeaderSaysWhetherTheContentIsAPlaylist) {
+  const Media& m = small_media();
+  for (const char* features : {"\"seekable\"", "\"seekable,playlist\"", "\"broadcast\""}) {
+    Rig rig(Rig::config("mmsh://h/clip"));
+    start(&rig, m, 0, ok_head(42, features));
+    ASSERT_FALSE(rig.events().empty()) << features;
+    EXPECT_EQ(rig.events()[0].kind, Event::Kind::kHeader);
+    EXPECT_EQ(rig.events()[0].playlist, std::string(features).find("playlist") != std::string::npos)
+        << features;
+  }
 }
 
 TEST(MmshClientSession, StreamChangeWithTheSameHeaderIsStillANewEntry) {

@@ -732,6 +732,9 @@ TEST_F(ServerSessionTest, PlaylistPlaysEachEntryThenEnds) {
     ASSERT_TRUE(o.frames_ok);
     EXPECT_TRUE(o.closed);
     EXPECT_EQ(o.head.status, 200);
+    // Clients are told that later entries may follow.
+    EXPECT_NE(pragma_line(o).find("features=\"seekable,playlist\""), std::string::npos)
+        << pragma_line(o);
     // $H $D(0..n-1) $E(1) $C(0) $H $D(0..n-1) $E(0)
     const std::size_t n = content_->packet_count();
     ASSERT_EQ(o.frames.size(), 2 * n + 5);
@@ -780,7 +783,7 @@ TEST_F(ServerSessionTest, MetadataBeforeEveryHeaderForVersion9Players) {
     ASSERT_TRUE(m.ok()) << m.status().what();
     EXPECT_EQ(m->playlist_gen_id, 1u);
     EXPECT_EQ(m->broadcast_id, 0u);
-    EXPECT_EQ(m->features, "seekable");
+    EXPECT_EQ(m->features, "seekable,playlist");  // "/list" is a server-side playlist
     ASSERT_EQ(m->descriptions.size(), 1u);
     ASSERT_NE(m->find("title"), nullptr);
     EXPECT_EQ(*m->find("title"), content_->info().tags.title);

@@ -234,8 +234,9 @@ std::uint8_t handshake(Rig* r, bool byte_by_byte = false, const std::string& aut
   return 9;
 }
 
-std::uint8_t open_and_header(Rig* r, bool byte_by_byte = false) {
-  r->feed(r->msg(open_file_ok(9)), byte_by_byte);
+std::uint8_t open_and_header(Rig* r, bool byte_by_byte = false,
+                             std::uint32_t attrs = kFileAttributeCanSeek) {
+  r->feed(r->msg(open_file_ok(9, attrs)), byte_by_byte);
   const Message* rb = r->last_sent(kLinkViewerToMacReadBlock);
   EXPECT_NE(rb, nullptr);
   if (rb == nullptr) {
@@ -280,6 +281,7 @@ void full_tcp_sequence(bool byte_by_byte) {
   const Seen* h = r.find(Event::Kind::kHeader);
   ASSERT_NE(h, nullptr);
   EXPECT_FALSE(h->changed);
+  EXPECT_FALSE(h->playlist);
   const Message* sw = r.last_sent(kLinkViewerToMacStreamSwitch);
   ASSERT_NE(sw, nullptr);
   EXPECT_FALSE(sw->stream_switch.a_stream_entries.empty());
@@ -327,6 +329,15 @@ TEST(MmstClientSession, FullTcpSequenceWhole) {
 }
 TEST(MmstClientSession, FullTcpSequenceByteByByte) {
   full_tcp_sequence(true);
+}
+
+TEST(MmstClientSession, PlaylistAttributeMarksTheHeader) {
+  Rig r("mmst://127.0.0.1/list", false);
+  handshake(&r, false);
+  open_and_header(&r, false, kFileAttributeCanSeek | kFileAttributePlaylist);
+  const Seen* h = r.find(Event::Kind::kHeader);
+  ASSERT_NE(h, nullptr);
+  EXPECT_TRUE(h->playlist);
 }
 
 TEST(MmstClientSession, SeekUsesANewIncarnationAndDropsStaleData) {

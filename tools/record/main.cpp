@@ -65,7 +65,6 @@ struct App {
   bool have_first_media = false;
   std::uint32_t first_media_ms = 0;  // media time of the first packet of the entry
   std::int64_t entry_start_ms = 0;   // media time at which the entry starts (transcodes)
-  unsigned entries = 0;              // ASF headers seen (transcodes)
   mms::record::StreamSplitter splitter;
   std::vector<std::uint8_t> first_header;
 
@@ -389,7 +388,6 @@ GstPadProbeReturn on_src_buffer(GstPad*, GstPadProbeInfo* info, gpointer data) {
         app->entry_start_ms = app->media_ms.load();
         app->have_first_media = false;
       }
-      ++app->entries;
       continue;
     }
     if (account_packet(app, u.bytes)) {
@@ -1119,9 +1117,6 @@ int run(App* app) {
                       static_cast<double>(app->media_ms.load()) / 1000.0);
         summary = mms::record::format_bytes(size) + ", " + secs + " of media, " +
                   mms::record::to_string(o.kind);
-        if (app->entries > 1) {
-          summary += ", " + std::to_string(app->entries) + " entries";
-        }
       }
     }
   }
