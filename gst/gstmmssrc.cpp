@@ -35,10 +35,12 @@
  * A `tag` message per header pushed: the first and every server-side
  * playlist entry's.
  *
- * Server-side playlists: each entry's header is pushed as a chained ASF for
- * asfdemux (which then adds new pads and ends the old ones), after a segment
- * at the end of the previous entry's data; the running time continues across
- * entries (see docs/element.md).
+ * Server-side playlists: an entry with the streams in force is spliced into
+ * the stream (no header; its packets renumbered and moved on in time, so
+ * asfdemux keeps its pads, as uritranscodebin needs); any other entry's header
+ * is pushed as a chained ASF for asfdemux (which then adds new pads and ends
+ * the old ones), after a segment at the end of the previous entry's data. The
+ * running time continues across entries (see docs/element.md).
  *
  * Errors carry a details structure with `uri`, `mms-transport`, `mms-code`,
  * `mms-detail` (HTTP/RTSP status or HRESULT), `mms-attempts` and
