@@ -601,9 +601,9 @@ std::shared_ptr<const std::vector<std::uint8_t>> mark_pushed_header(GstMmsSrc* s
                                                                     const mms::io::Item& item) {
   GstMmsSrcPrivate* p = self->priv;
   std::shared_ptr<const std::vector<std::uint8_t>> out = item.header;
-  // Only the first header: asfdemux clips a chained header's stream at its
-  // play duration plus the running time the entry starts at, which for no
-  // play duration is just before that start.
+  // Only the first header: entries after a chained one are chained too (a
+  // chained header starts a new asfdemux timeline; splicing onto it is not
+  // done).
   if (!p->header_pushed && item.playlist && !item.info->broadcast() && item.info->has_data_prefix) {
     auto marked = std::make_shared<std::vector<std::uint8_t>>(*item.header);
     const mms::Status st = mms::asf::mark_open_ended(marked.get(), kOpenEndedPackets);
