@@ -613,17 +613,18 @@ std::shared_ptr<const std::vector<std::uint8_t>> mark_pushed_header(GstMmsSrc* s
       GST_WARNING_OBJECT(self, "header not marked open-ended: %s", st.what());
     }
   }
-  mms::Result<mms::asf::HeaderInfo> info = mms::asf::parse_header(mms::ByteView(*out));
   p->pushed_header = out;
-  if (!info.ok()) {
-    p->pushed_info = item.info;
+  if (out == item.header) {
+    p->pushed_info = item.info;  // pushed as it came
     return out;
   }
-  if (out != item.header) {
-    // asfdemux counts packets by the Data Object's count, not File Properties'.
-    info->data_packets_count = kOpenEndedPackets;
-  }
-  p->pushed_info = std::make_shared<const mms::asf::HeaderInfo>(std::move(*info));
+  // mark_open_ended changes durations and the Data Object's count only; the
+  // count is what asfdemux goes by (File Properties' is not read).
+  auto info = std::make_shared<mms::asf::HeaderInfo>(*item.info);
+  info->play_duration_100ns = 0;
+  info->send_duration_100ns = 0;
+  info->data_packets_count = kOpenEndedPackets;
+  p->pushed_info = std::move(info);
   return out;
 }
 
@@ -682,16 +683,13 @@ std::size_t continue_packets(GstMmsSrc* self, std::uint8_t* data, std::size_t si
   std::size_t out = 0;
   for (std::size_t at = 0; at + packet_size <= size; at += packet_size) {
     std::uint8_t* pkt = data + at;
-    const mms::Status st = mms::asf::continue_packet(pkt, packet_size, packet_size, p->splice_map,
-                                                     p->splice_shift_ms, p->last_send_ms);
+    const mms::Status st =
+        mms::asf::continue_packet(pkt, packet_size, packet_size, p->splice_map, p->splice_shift_ms,
+                                  p->last_send_ms, &p->last_send_ms);
     if (!st.ok()) {
       GST_ELEMENT_WARNING(self, STREAM, DEMUX, (nullptr),
                           ("a packet of playlist entry %u dropped: %s", p->entry, st.what()));
       continue;
-    }
-    mms::Result<std::uint32_t> send = mms::asf::packet_send_time(mms::ByteView(pkt, packet_size));
-    if (send.ok()) {
-      p->last_send_ms = *send;
     }
     if (out != at) {
       std::memmove(data + out, pkt, packet_size);

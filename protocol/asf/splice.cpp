@@ -167,13 +167,17 @@ Result<StreamMap> continuing_streams(ByteView into, ByteView next) {
 }
 
 Status continue_packet(std::uint8_t* packet, std::size_t size, std::uint32_t packet_size,
-                       const StreamMap& map, std::uint32_t shift_ms, std::uint32_t not_before_ms) {
+                       const StreamMap& map, std::uint32_t shift_ms, std::uint32_t not_before_ms,
+                       std::uint32_t* send_ms) {
   Result<PacketInfo> info = parse_packet(ByteView(packet, size), packet_size);
   MMS_TRY(info.status());
   std::uint8_t* send = packet + info->send_time_offset;
   MMS_TRY(add_to_field(send, 4, shift_ms));
   if (load_u32le(send) < not_before_ms) {
     store_u32le(send, not_before_ms);
+  }
+  if (send_ms != nullptr) {
+    *send_ms = load_u32le(send);
   }
   for (const PayloadInfo& p : info->payloads) {
     const std::uint8_t to = map.stream[p.stream];

@@ -41,13 +41,14 @@ Result<StreamMap> continuing_streams(ByteView into, ByteView next);
 // Time and every payload's presentation time (replicated data of 8 bytes or
 // more; the Offset Into Media Object field of a compressed payload) plus
 // `shift_ms`; a Send Time below `not_before_ms` becomes that (send times never
-// go back, even where the entries' prerolls differ). Errors: kMalformed (the
+// go back, even where the entries' prerolls differ); `send_ms`, when given,
+// gets the Send Time written. Errors: kMalformed (the
 // packet does not parse, a payload of a stream the map does not know),
 // kLimitExceeded (a shifted time does not fit its field); the packet may then
 // be partly rewritten.
 Status continue_packet(std::uint8_t* packet, std::size_t size, std::uint32_t packet_size,
                        const StreamMap& map, std::uint32_t shift_ms,
-                       std::uint32_t not_before_ms = 0);
+                       std::uint32_t not_before_ms = 0, std::uint32_t* send_ms = nullptr);
 
 // Makes a header announce a stream of open length, so that a demuxer reads
 // spliced entries past it: File Properties' Play Duration and Send Duration

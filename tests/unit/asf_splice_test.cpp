@@ -192,12 +192,14 @@ TEST(AsfSplice, StreamNumbersFollowTheMap) {
   }
   // A send time is never below the one given.
   Bytes early = m.packets.front();
+  std::uint32_t written = 0;
   ASSERT_TRUE(continue_packet(early.data(), early.size(), m.info.packet_size, map, 0,
-                              before->send_time_ms + 500)
+                              before->send_time_ms + 500, &written)
                   .ok());
   auto late = parse_packet(early, m.info.packet_size);
   ASSERT_TRUE(late.ok());
   EXPECT_EQ(late->send_time_ms, before->send_time_ms + 500);
+  EXPECT_EQ(written, late->send_time_ms);
   EXPECT_EQ(late->payloads[0].presentation_ms, before->payloads[0].presentation_ms);
   // A payload of a stream the map does not know.
   Bytes again = m.packets.front();
